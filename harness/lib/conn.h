@@ -1,0 +1,60 @@
+/* conn.h — a client connection with deadlines: plain TCP or TLS behind one interface, STLS switching
+ * the transport in place. Blocking calls bounded by a timeout; nothing a server sends can make it wait
+ * longer or buffer without bound. Used by the runner (the server uses libevent). */
+#ifndef POP3_CONN_H
+#define POP3_CONN_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include <openssl/ssl.h>
+#include "lib/err.h"
+#include "lib/line.h"
+
+struct conn;
+
+enum conn_status {
+	CONN_OK = 0,
+	CONN_EOF = 1,      /* the peer closed (cleanly, or with a TLS close_notify) */
+	CONN_TIMEOUT = 2,  /* the deadline passed */
+	CONN_TOO_LONG = 3, /* a line exceeded the caller's limit (the line so far is returned) */
+	CONN_ERROR = -1    /* I/O or TLS error; err says which */
+};
+
+/* Connect to host:port (name or address) within timeout_ms. */
+enum conn_status conn_open(struct conn **out, const char *host, int port, int timeout_ms, struct p3err *err);
+
+/* TLS client handshake on the open connection (implicit TLS right after connect, or after STLS +OK).
+ * Octets already buffered in plaintext are discarded first and counted in *discarded (if not NULL). */
+enum conn_status conn_start_tls(struct conn *c, SSL_CTX *ctx, const char *sni, int timeout_ms,
+                                size_t *discarded, struct p3err *err);
+int conn_is_tls(const struct conn *c);
+SSL *conn_ssl(struct conn *c);
+
+/* Write all of buf within timeout_ms. */
+enum conn_status conn_write(struct conn *c, const void *buf, size_t n, int timeout_ms, struct p3err *err);
+
+/* Read one line (see line_scan) within timeout_ms. *line points into the connection's buffer, valid until
+ * the next call; ln->len excludes the line end. max bounds the line including its end (0: 1 MiB). */
+enum conn_status conn_read_line(struct conn *c, size_t max, int timeout_ms, const char **line,
+                                struct line *ln, struct p3err *err);
+
+/* Whether octets are already buffered or arrive within timeout_ms (used to detect replies that should
+ * not exist). Returns CONN_OK if data is there, CONN_EOF if closed, CONN_TIMEOUT if nothing came. */
+enum conn_status conn_poll_data(struct conn *c, int timeout_ms, struct p3err *err);
+
+/* Wait until the peer closes within timeout_ms, discarding at most `limit` octets; data counts how many
+ * were discarded. */
+enum conn_status conn_wait_close(struct conn *c, int timeout_ms, size_t limit, size_t *data,
+                                 struct p3err *err);
+
+/* Half-close (shutdown SHUT_WR; with TLS, close_notify first). */
+void conn_shutdown_write(struct conn *c);
+/* Close with an RST (SO_LINGER 0) and free. */
+void conn_abort(struct conn *c);
+/* Close normally and free. NULL is fine. */
+void conn_close(struct conn *c);
+
+/* Whether the TLS peer sent close_notify before the TCP close (R8314-TLS-3); -1 when not TLS. */
+int conn_tls_clean_shutdown(const struct conn *c);
+
+#endif

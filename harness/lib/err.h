@@ -1,0 +1,22 @@
+/* err.h — errors as values: a caller-owned buffer that a failing function fills with a message. */
+#ifndef POP3_ERR_H
+#define POP3_ERR_H
+
+#include <stddef.h>
+
+#define P3ERR_MAX 512
+
+struct p3err {
+	char msg[P3ERR_MAX];
+};
+
+/* Format a message into err (if err is not NULL). Always returns -1, so `return p3err_set(...)` works. */
+int p3err_set(struct p3err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* As p3err_set, appending ": strerror(errno)". */
+int p3err_errno(struct p3err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* As p3err_set, appending the OpenSSL error queue (which it empties). */
+int p3err_ssl(struct p3err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,25 @@
+/* tls.h — OpenSSL contexts for both sides: a server context with certificate and key, a client context
+ * with or without verification, both TLS 1.2 or newer unless a test pins an older version on purpose. */
+#ifndef POP3_TLS_H
+#define POP3_TLS_H
+
+#include <openssl/ssl.h>
+#include "lib/err.h"
+
+/* RFC 8314 §4: TLS 1.2 or newer. No client certificate is requested (R8314-TLS-11). */
+SSL_CTX *tls_server_ctx(const char *cert_pem, const char *key_pem, struct p3err *err);
+
+struct tls_client_opts {
+	int verify;              /* verify the server certificate chain and host name */
+	const char *ca_file;     /* trust anchors when verifying; NULL: the system store */
+	int min_version;         /* e.g. TLS1_2_VERSION; 0: TLS1_2_VERSION */
+	int max_version;         /* 0: library maximum */
+	const char *ciphers;     /* TLS 1.2 cipher list; NULL: library default */
+};
+
+SSL_CTX *tls_client_ctx(const struct tls_client_opts *opts, struct p3err *err);
+
+/* A short description of the session: "TLSv1.3 TLS_AES_256_GCM_SHA384". */
+const char *tls_describe(SSL *ssl, char *buf, size_t bufsize);
+
+#endif
