@@ -1,0 +1,57 @@
+/* exec.h — running scenarios against a target: the one-time probe (greeting, CAPA before and after TLS),
+ * one scenario's sessions and steps, and a pool of workers for -j N, each owning two accounts. */
+#ifndef POP3SPEC_EXEC_H
+#define POP3SPEC_EXEC_H
+
+#include <stddef.h>
+#include "lib/err.h"
+#include "runner/result.h"
+#include "runner/scenario.h"
+#include "runner/target.h"
+
+struct exec_opts {
+	double step_timeout;        /* seconds a step may take (--timeout, default 5) */
+	int jobs;                   /* -j N, default 1 */
+	const char *fixtures_dir;   /* where fixture maildrops live (fixtures/) */
+	int live_transcript;        /* -v: print transcript lines as they happen (stderr) */
+};
+
+/* What the runner learns about the target once, before any scenario. */
+struct probe {
+	int reachable;              /* a greeting arrived */
+	char *greeting;
+	char *timestamp;            /* APOP timestamp of that greeting, or NULL */
+	int capa_ok;                /* CAPA answered +OK */
+	char **capa;                /* CAPA lines before TLS */
+	size_t ncapa;
+	char **capa_tls;            /* CAPA lines after STLS or on the TLS port (NULL if no TLS) */
+	size_t ncapa_tls;
+	int stls_ok;                /* STLS + handshake worked */
+	int tls_port_ok;            /* implicit TLS handshake worked */
+};
+
+int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err);
+void probe_free(struct probe *p);
+
+/* Why `sc` cannot run against this target ("unsupported: SASL SCRAM-SHA-1", "needs reset"), or NULL. */
+const char *exec_skip_reason(const struct scenario *sc, const struct target *t, const struct probe *p,
+                             char *buf, size_t bufsize);
+
+/* Run one scenario with the given two accounts (acct[0], acct[1]); fills `out` completely (verdict,
+ * message, transcript). Never aborts: every failure becomes a verdict. */
+void exec_scenario(const struct scenario *sc, const struct target *t, const struct account acct[2],
+                   const struct probe *p, const struct exec_opts *o, struct result *out);
+
+/* Called as each scenario starts and ends (from worker threads, serialized by the pool). */
+struct exec_observer {
+	void (*started)(void *ctx, const struct scenario *sc);
+	void (*finished)(void *ctx, const struct result *r);
+	void *ctx;
+};
+
+/* Run every scenario in order with o->jobs workers; results[i] belongs to scenarios[i]. */
+int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t,
+                 const struct probe *p, const struct exec_opts *o, const struct exec_observer *obs,
+                 struct result *results, struct p3err *err);
+
+#endif

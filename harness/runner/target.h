@@ -1,0 +1,42 @@
+/* target.h — the server under test: the target profile (a contract, see README), its account pool, and
+ * how a maildrop is reset to a fixture before a scenario. */
+#ifndef POP3SPEC_TARGET_H
+#define POP3SPEC_TARGET_H
+
+#include <stddef.h>
+#include "lib/err.h"
+
+struct account {
+	char *user;
+	char *password;
+};
+
+struct target {
+	char *file;          /* profile path, or "(reference)" */
+	char *name;
+	char *host;
+	int port;            /* 0 when none */
+	int tls_port;        /* 0 when none */
+	int tls_verify;      /* verify the server certificate */
+	char *ca;            /* CA file when verifying */
+	char *sni;           /* server name for TLS; default: host */
+	struct account *accounts;
+	size_t naccounts;
+	char *reset;         /* command template with {user} {fixture}; NULL when none */
+	char *maildirs;      /* extension: the runner resets DIR/USER itself by copying; NULL when none */
+	long idle_timeout;   /* seconds; 0 unknown */
+};
+
+/* Load a target profile; errors are "file:line:column: message". */
+int target_load(const char *path, struct target *t, struct p3err *err);
+void target_free(struct target *t);
+
+/* Whether the target can put a fixture into a maildrop. */
+int target_can_reset(const struct target *t);
+
+/* Make `acct`'s maildrop hold exactly the messages of the Maildir `fixture_dir` (absolute path): by the
+ * reset command, or by copying into maildirs/USER. */
+int target_reset(const struct target *t, const struct account *acct, const char *fixture_dir,
+                 struct p3err *err);
+
+#endif
