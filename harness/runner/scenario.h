@@ -139,6 +139,11 @@ struct scenario {
 	double timeout;           /* seconds; 0: the run's */
 	struct step *steps;       /* includes already expanded in place */
 	size_t nsteps;
+	/* Added by the loader (load.c): where `id:` was written, and the paths of included files that
+	 * steps' src_pos.file point into (owned here, freed by scenario_free). */
+	struct src_pos id_pos;
+	char **srcfiles;
+	size_t nsrcfiles;
 };
 
 bool scenario_has_tag(const struct scenario *sc, const char *tag);
