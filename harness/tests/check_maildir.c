@@ -1,0 +1,348 @@
+/* check_maildir.c — unit tests for lib/maildir on temporary Maildirs: order, sizes as sent, the ",W=" fast
+ * path, unique-id rules, what is ignored, errors that name the path, user names, creation. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <check.h>
+#include "lib/maildir.h"
+
+Suite *maildir_suite(void);
+
+static char root[64];
+
+static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	return remove(path);
+}
+
+static void setup(void)
+{
+	strcpy(root, "/tmp/check_maildir.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(root));
+}
+
+static void teardown(void)
+{
+	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Path under the test root. */
+static const char *at(const char *rel)
+{
+	static char buf[4][512];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
+	return buf[k];
+}
+
+static void put(const char *rel, const char *content, size_t len)
+{
+	FILE *f = fopen(at(rel), "wb");
+
+	ck_assert_msg(f != NULL, "create %s", rel);
+	ck_assert_uint_eq(fwrite(content, 1, len, f), len);
+	fclose(f);
+}
+
+static void puts_(const char *rel, const char *content)
+{
+	put(rel, content, strlen(content));
+}
+
+static void make_md(const char *rel)
+{
+	struct p3err e;
+
+	ck_assert_msg(maildir_create(at(rel), &e) == 0, "%s", e.msg);
+}
+
+START_TEST(order_and_sizes)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	puts_("m/new/3.c", "C: lf\n\nbody\n");            /* LF: 5+2 + 2 + 4+2 */
+	puts_("m/cur/1.a:2,S", "A: crlf\r\n\r\nx\r\n");   /* CRLF: 9 + 2 + 3 */
+	puts_("m/cur/2.b", "B: no end\n\nlast");          /* last line gets CRLF counted */
+	puts_("m/new/10.d", ".\n..\n");                   /* stuffing not counted */
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 4);
+	/* strcmp order of the file names, wherever they live. */
+	ck_assert_str_eq(md.msgs[0].name, "1.a:2,S");
+	ck_assert_str_eq(md.msgs[1].name, "10.d");
+	ck_assert_str_eq(md.msgs[2].name, "2.b");
+	ck_assert_str_eq(md.msgs[3].name, "3.c");
+	ck_assert_str_eq(md.msgs[0].path, at("m/cur/1.a:2,S"));
+	ck_assert_str_eq(md.msgs[1].path, at("m/new/10.d"));
+	ck_assert_uint_eq(md.msgs[0].size, 14);
+	ck_assert_uint_eq(md.msgs[1].size, 7);
+	ck_assert_uint_eq(md.msgs[2].size, 19);
+	ck_assert_uint_eq(md.msgs[3].size, 15);
+	ck_assert_uint_eq(md.total, 14 + 7 + 19 + 15);
+	maildir_free(&md);
+	ck_assert_uint_eq(md.count, 0);
+	ck_assert_ptr_null(md.msgs);
+}
+END_TEST
+
+START_TEST(ignores_tmp_dotfiles_and_folders)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	puts_("m/tmp/1.inflight", "X: y\n");
+	puts_("m/new/.hidden", "X: y\n");
+	puts_("m/cur/.nfs0001", "X: y\n");
+	ck_assert_int_eq(mkdir(at("m/cur/sub"), 0700), 0);
+	ck_assert_int_eq(symlink("nowhere", at("m/new/dangling")), 0); /* as if removed meanwhile */
+	puts_("m/new/real", "X: y\n");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 1);
+	ck_assert_str_eq(md.msgs[0].name, "real");
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(empty_maildir)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 0);
+	ck_assert_uint_eq(md.total, 0);
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(w_field_fast_path)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	/* The name's W= wins over the content: proof that the file is not read. */
+	puts_("m/cur/1.x,S=5,W=1234:2,S", "short");
+	puts_("m/cur/2.x,W=77", "ab");
+	/* Malformed W fields fall back to reading the file. */
+	puts_("m/cur/3.x,W=12a", "abc\n");
+	puts_("m/cur/4.x,W=", "abc\n");
+	/* A W= inside the flags part is not a size. */
+	puts_("m/cur/5.x:2,W=99", "abc\n");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 5);
+	ck_assert_uint_eq(md.msgs[0].size, 1234);
+	ck_assert_uint_eq(md.msgs[1].size, 77);
+	ck_assert_uint_eq(md.msgs[2].size, 5);
+	ck_assert_uint_eq(md.msgs[3].size, 5);
+	ck_assert_uint_eq(md.msgs[4].size, 5);
+	maildir_free(&md);
+}
+END_TEST
+
+static int is_md5_hex(const char *s)
+{
+	if (strlen(s) != 32)
+		return 0;
+	for (; *s; s++)
+		if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'f')))
+			return 0;
+	return 1;
+}
+
+START_TEST(uid_rules)
+{
+	struct maildir md;
+	struct p3err e;
+	char name70[80], name71[80];
+
+	make_md("m");
+	memset(name70, 'a', 70);
+	name70[70] = '\0';
+	memset(name71, 'b', 71);
+	name71[71] = '\0';
+	puts_("m/cur/1.host:2,RS", "x\n");   /* flags are not part of the id */
+	puts_("m/new/2.host", "x\n");
+	puts_("m/new/3 has space", "x\n");    /* 0x20 is outside 0x21..0x7E */
+	puts_("m/new/4\xc3\xa9", "x\n");      /* 8-bit */
+	char rel[100];
+	snprintf(rel, sizeof rel, "m/new/%s", name70);
+	puts_(rel, "x\n");
+	snprintf(rel, sizeof rel, "m/new/%s", name71);
+	puts_(rel, "x\n");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 6);
+	ck_assert_str_eq(md.msgs[0].uid, "1.host");
+	ck_assert_str_eq(md.msgs[1].uid, "2.host");
+	ck_assert(is_md5_hex(md.msgs[2].uid));
+	ck_assert(is_md5_hex(md.msgs[3].uid));
+	ck_assert_str_ne(md.msgs[2].uid, md.msgs[3].uid);
+	ck_assert_str_eq(md.msgs[4].uid, name70);
+	ck_assert(is_md5_hex(md.msgs[5].uid));
+	/* MD5("3 has space"), computed independently with md5sum. */
+	ck_assert_str_eq(md.msgs[2].uid, "017066b7b11e0933399db96e1595b2f6");
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(uids_stable_and_distinct)
+{
+	struct maildir a, b;
+	struct p3err e;
+
+	make_md("m");
+	puts_("m/new/5.same", "x\n");
+	puts_("m/cur/5.same:2,S", "y\n"); /* same base name in new/ and cur/ */
+	puts_("m/cur/6.other", "z\n");
+	ck_assert_msg(maildir_scan(at("m"), &a, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(a.count, 3);
+	ck_assert_str_ne(a.msgs[0].uid, a.msgs[1].uid);
+	/* Moving a message from new/ to cur/ with flags keeps its id when the base name is unique. */
+	ck_assert_int_eq(rename(at("m/cur/6.other"), at("m/cur/6.other:2,RS")), 0);
+	ck_assert_msg(maildir_scan(at("m"), &b, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(a.msgs[2].uid, "6.other");
+	ck_assert_str_eq(b.msgs[2].uid, "6.other");
+	ck_assert_str_eq(a.msgs[0].uid, b.msgs[0].uid);
+	ck_assert_str_eq(a.msgs[1].uid, b.msgs[1].uid);
+	maildir_free(&a);
+	maildir_free(&b);
+}
+END_TEST
+
+START_TEST(not_a_maildir)
+{
+	struct maildir md;
+	struct p3err e;
+
+	ck_assert_int_eq(maildir_scan(at("missing"), &md, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, at("missing")));
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a Maildir"));
+	ck_assert_int_eq(mkdir(at("half"), 0700), 0);
+	ck_assert_int_eq(mkdir(at("half/cur"), 0700), 0);
+	ck_assert_int_eq(maildir_scan(at("half"), &md, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "new/"));
+	ck_assert_ptr_null(md.msgs);
+}
+END_TEST
+
+START_TEST(unreadable_message_names_path)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	puts_("m/new/1.ok", "x\n");
+	/* A symlink loop cannot be opened, even by root. */
+	ck_assert_int_eq(symlink("2.loop", at("m/new/2.loop")), 0);
+	ck_assert_int_eq(maildir_scan(at("m"), &md, &e), -1);
+	ck_assert_msg(strstr(e.msg, at("m/new")) != NULL, "message: %s", e.msg);
+	ck_assert_ptr_nonnull(strstr(e.msg, "symbolic links"));
+	ck_assert_uint_eq(md.count, 0);
+	ck_assert_ptr_null(md.msgs);
+}
+END_TEST
+
+START_TEST(unreadable_file_as_user)
+{
+	struct maildir md;
+	struct p3err e;
+
+	if (geteuid() == 0)
+		return; /* root reads mode-000 files; the symlink test covers the path in the message */
+	make_md("m");
+	puts_("m/new/1.locked", "x\n");
+	ck_assert_int_eq(chmod(at("m/new/1.locked"), 0), 0);
+	ck_assert_int_eq(maildir_scan(at("m"), &md, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, at("m/new/1.locked")));
+}
+END_TEST
+
+START_TEST(big_message_size)
+{
+	struct maildir md;
+	struct p3err e;
+	size_t n = 300 * 1000;
+	char *body = malloc(n);
+
+	/* Several read chunks, with line ends across chunk boundaries. */
+	for (size_t i = 0; i < n; i++)
+		body[i] = i % 10 == 9 ? '\n' : 'a';
+	make_md("m");
+	put("m/new/big", body, n);
+	free(body);
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.msgs[0].size, n + n / 10);
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(user_names)
+{
+	char long65[70];
+
+	ck_assert(maildir_user_name_ok("alice"));
+	ck_assert(maildir_user_name_ok("bob.smith+pop3@example.org"));
+	ck_assert(maildir_user_name_ok("A-Z_0-9"));
+	ck_assert(!maildir_user_name_ok(""));
+	ck_assert(!maildir_user_name_ok(".hidden"));
+	ck_assert(!maildir_user_name_ok(".."));
+	ck_assert(!maildir_user_name_ok("a/b"));
+	ck_assert(!maildir_user_name_ok("../etc"));
+	ck_assert(!maildir_user_name_ok("a b"));
+	ck_assert(!maildir_user_name_ok("a:b"));
+	ck_assert(!maildir_user_name_ok("caf\xc3\xa9"));
+	memset(long65, 'x', 65);
+	long65[65] = '\0';
+	ck_assert(!maildir_user_name_ok(long65));
+	long65[64] = '\0';
+	ck_assert(maildir_user_name_ok(long65));
+}
+END_TEST
+
+START_TEST(create_nested_and_idempotent)
+{
+	struct p3err e;
+	struct stat st;
+
+	ck_assert_msg(maildir_create(at("a/b/c"), &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(at("a/b/c/tmp"), &st), 0);
+	ck_assert(S_ISDIR(st.st_mode));
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	ck_assert_msg(maildir_create(at("a/b/c"), &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_create(at("a//b/c/"), &e) == 0, "%s", e.msg);
+	puts_("file", "x");
+	ck_assert_int_eq(maildir_create(at("file/m"), &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, at("file")));
+}
+END_TEST
+
+Suite *maildir_suite(void)
+{
+	Suite *s = suite_create("maildir");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, order_and_sizes);
+	tcase_add_test(tc, ignores_tmp_dotfiles_and_folders);
+	tcase_add_test(tc, empty_maildir);
+	tcase_add_test(tc, w_field_fast_path);
+	tcase_add_test(tc, uid_rules);
+	tcase_add_test(tc, uids_stable_and_distinct);
+	tcase_add_test(tc, not_a_maildir);
+	tcase_add_test(tc, unreadable_message_names_path);
+	tcase_add_test(tc, unreadable_file_as_user);
+	tcase_add_test(tc, big_message_size);
+	tcase_add_test(tc, user_names);
+	tcase_add_test(tc, create_nested_and_idempotent);
+	suite_add_tcase(s, tc);
+	return s;
+}
