@@ -58,6 +58,7 @@ struct run_info {
 	char *options;           /* the command line options of the run, as one string */
 	char *started;           /* ISO 8601 UTC */
 	long duration_ms;
+	int strict;              /* --strict was given: a warning fails the run (JUnit then shows it as a failure) */
 };
 
 struct run {

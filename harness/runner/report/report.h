@@ -31,6 +31,8 @@ int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p
 /* Baseline: rewrite `run` so that results equal to the baseline's (same id, same status) count as passed
  * ("as baseline: <status>"), and only differences fail. Returns the number of differences. */
 size_t report_apply_baseline(struct run *run, const struct run *baseline);
+/* Sort results by id (strcmp order), as merge does, so runs can be compared result by result. */
+void report_sort(struct run *run);
 
 /* Console output. */
 enum console_verbosity { CONSOLE_QUIET, CONSOLE_NORMAL, CONSOLE_VERBOSE };

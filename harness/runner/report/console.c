@@ -1,0 +1,173 @@
+/* console.c — what a person sees in the terminal: a progress line on stderr, one line per scenario, and
+ * a summary naming every failed, errored and warned scenario with its reason. */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "runner/report/report.h"
+
+/* One line of a reason in the summary: longer messages are cut, since the reports hold them whole. */
+#define REASON_MAX 300
+
+static const char *colour_of(enum verdict v)
+{
+	switch (v) {
+	case VERDICT_PASS: return "\033[32m";
+	case VERDICT_FAIL: return "\033[1;31m";
+	case VERDICT_WARN: return "\033[33m";
+	case VERDICT_SKIP: return "\033[36m";
+	default: return "\033[1;35m";
+	}
+}
+
+static void label(const struct console *c, FILE *f, enum verdict v)
+{
+	char up[8];
+	const char *n = verdict_name(v);
+	size_t i;
+	for (i = 0; n[i] && i < sizeof up - 1; i++)
+		up[i] = (char)(n[i] - 'a' + 'A');
+	up[i] = '\0';
+	if (c->colour)
+		fprintf(f, "%s%-5s\033[0m", colour_of(v), up);
+	else
+		fprintf(f, "%-5s", up);
+}
+
+/* Write s on one line: controls and the bytes of escape sequences shown as \xNN, so a hostile server's
+ * text cannot move the cursor or recolour the terminal. */
+static void one_line(FILE *f, const char *s, size_t max)
+{
+	size_t n = 0;
+	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++, n++) {
+		if (n >= max) {
+			fputs("...", f);
+			break;
+		}
+		if (*p < 0x20 || *p == 0x7F) {
+			fprintf(f, "\\x%02X", *p);
+		} else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
+			/* A UTF-8 C1 control (U+0080..U+009F, CSI among them). */
+			fprintf(f, "\\x%02X\\x%02X", p[0], p[1]);
+			p++;
+		} else
+			fputc(*p, f);
+	}
+}
+
+static int progress_on(const struct console *c)
+{
+	return c->progress && c->verbosity == CONSOLE_NORMAL && isatty(fileno(c->progress));
+}
+
+static void clear_progress(struct console *c)
+{
+	if (progress_on(c)) {
+		fputs("\r\033[K", c->progress);
+		fflush(c->progress);
+	}
+}
+
+void console_init(struct console *c, enum console_verbosity v, size_t total)
+{
+	memset(c, 0, sizeof *c);
+	c->out = stdout;
+	c->progress = stderr;
+	c->verbosity = v;
+	c->total = total;
+	/* https://no-color.org: any non-empty NO_COLOR turns colour off. */
+	const char *nc = getenv("NO_COLOR");
+	c->colour = isatty(fileno(c->out)) && !(nc && *nc);
+}
+
+void console_start(struct console *c, const char *id)
+{
+	if (!progress_on(c))
+		return;
+	fprintf(c->progress, "\r\033[K[%zu/%zu] ", c->done, c->total);
+	one_line(c->progress, id, 100);
+	fflush(c->progress);
+}
+
+void console_result(struct console *c, const struct result *r)
+{
+	c->done++;
+	if (c->verbosity == CONSOLE_QUIET)
+		return;
+	clear_progress(c);
+	label(c, c->out, r->status);
+	fputc(' ', c->out);
+	fputc(' ', c->out);
+	one_line(c->out, r->id, 200);
+	fputs("  ", c->out);
+	one_line(c->out, r->title, 200);
+	if (r->status != VERDICT_PASS && r->message && *r->message) {
+		fputs(" -- ", c->out);
+		one_line(c->out, r->message, REASON_MAX);
+	}
+	fputc('\n', c->out);
+	fflush(c->out);
+}
+
+static void count(const struct console *c, FILE *f, size_t n, const char *what, enum verdict v)
+{
+	if (c->colour && n)
+		fprintf(f, "%s%zu %s\033[0m", colour_of(v), n, what);
+	else
+		fprintf(f, "%zu %s", n, what);
+}
+
+static void list(struct console *c, const struct run *run, enum verdict v, const char *heading)
+{
+	int first = 1;
+	for (size_t i = 0; i < run->nresults; i++) {
+		const struct result *r = &run->results[i];
+		if (r->status != v)
+			continue;
+		if (first)
+			fprintf(c->out, "%s:\n", heading);
+		first = 0;
+		fputs("  ", c->out);
+		label(c, c->out, v);
+		fputs("  ", c->out);
+		one_line(c->out, r->id, 200);
+		fputs(": ", c->out);
+		one_line(c->out, r->message && *r->message ? r->message : "(no reason given)", REASON_MAX);
+		if (r->failed_ref) {
+			fputs(" [", c->out);
+			one_line(c->out, r->failed_ref, 40);
+			fputc(']', c->out);
+		}
+		fputc('\n', c->out);
+	}
+}
+
+void console_summary(struct console *c, const struct run *run)
+{
+	struct run_summary s;
+	run_summarize(run, &s);
+	clear_progress(c);
+	FILE *f = c->out;
+	if (c->verbosity != CONSOLE_QUIET)
+		fputc('\n', f);
+	list(c, run, VERDICT_FAIL, "Failed");
+	list(c, run, VERDICT_ERROR, "Errors");
+	list(c, run, VERDICT_WARN, run->info.strict ? "Warnings (failing: --strict)" : "Warnings");
+	fprintf(f, "%zu scenarios: ", run->nresults);
+	count(c, f, s.passed, "passed", VERDICT_PASS);
+	fputs(", ", f);
+	count(c, f, s.failed, "failed", VERDICT_FAIL);
+	fputs(", ", f);
+	count(c, f, s.warnings, s.warnings == 1 ? "warning" : "warnings", VERDICT_WARN);
+	fputs(", ", f);
+	count(c, f, s.skipped, "skipped", VERDICT_SKIP);
+	fputs(", ", f);
+	count(c, f, s.errors, s.errors == 1 ? "error" : "errors", VERDICT_ERROR);
+	if (run->info.duration_ms)
+		fprintf(f, " in %.1f s", (double)run->info.duration_ms / 1000.0);
+	if (run->info.target_name) {
+		fputs(" against ", f);
+		one_line(f, run->info.target_name, 100);
+	}
+	fputc('\n', f);
+	fflush(f);
+}
