@@ -1,0 +1,160 @@
+/* scenario.c — names for the scenario model's enums, simple queries, and freeing a scenario. */
+#include "runner/scenario.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+const char *level_name(enum level l)
+{
+	switch (l) {
+	case LEVEL_MUST:
+		return "MUST";
+	case LEVEL_SHOULD:
+		return "SHOULD";
+	case LEVEL_MAY:
+		return "MAY";
+	}
+	return "?";
+}
+
+const char *step_kind_name(enum step_kind k)
+{
+	/* The action keys of docs/scenario-language.md. */
+	switch (k) {
+	case STEP_CONNECT:
+		return "connect";
+	case STEP_SEND:
+		return "send";
+	case STEP_RAW:
+		return "raw";
+	case STEP_READ:
+		return "read";
+	case STEP_LOGIN:
+		return "login";
+	case STEP_AUTH:
+		return "auth";
+	case STEP_STARTTLS:
+		return "starttls";
+	case STEP_EXPECT_CLOSE:
+		return "expect_close";
+	case STEP_DROP:
+		return "drop";
+	case STEP_SLEEP:
+		return "sleep";
+	case STEP_FIND:
+		return "find";
+	case STEP_ASSERT:
+		return "assert";
+	case STEP_INCLUDE:
+		return "include";
+	}
+	return "?";
+}
+
+bool scenario_has_tag(const struct scenario *sc, const char *tag)
+{
+	for (size_t i = 0; i < sc->ntags; i++)
+		if (strcmp(sc->tags[i], tag) == 0)
+			return true;
+	return false;
+}
+
+bool scenario_needs_reset(const struct scenario *sc)
+{
+	return sc->fixture || sc->fixture2 || sc->modifies;
+}
+
+static void strv_free(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void expect_free(struct expect *e)
+{
+	free(e->code);
+	free(e->not_code);
+	free(e->match);
+	free(e->not_match);
+	free(e->count.s);
+	strv_free(e->lines, e->nlines);
+	free(e->each_line);
+	free(e->contains);
+	free(e->not_contains);
+	free(e->message.s);
+	free(e->top_message.s);
+	free(e->top_lines.s);
+	for (size_t i = 0; i < e->ncaptures; i++) {
+		free(e->captures[i].name);
+		free(e->captures[i].regex);
+	}
+	free(e->captures);
+	free(e->capture_body);
+	for (size_t i = 0; i < e->n_one_of; i++)
+		expect_free(&e->one_of[i]);
+	free(e->one_of);
+	free(e->ref);
+}
+
+static void step_free(struct step *st)
+{
+	free(st->session);
+	free(st->note);
+	free(st->when_a.s);
+	free(st->when_b.s);
+	for (size_t i = 0; i < st->n_expect; i++)
+		expect_free(&st->expect[i]);
+	free(st->expect);
+	switch (st->kind) {
+	case STEP_CONNECT:
+		free(st->u.connect.min_version);
+		free(st->u.connect.max_version);
+		free(st->u.connect.ciphers);
+		break;
+	case STEP_SEND:
+	case STEP_RAW:
+		free(st->u.text.s);
+		break;
+	case STEP_AUTH:
+		free(st->u.auth.mechanism);
+		free(st->u.auth.password.s);
+		free(st->u.auth.authzid.s);
+		break;
+	case STEP_SLEEP:
+		free(st->u.sleep.s);
+		break;
+	case STEP_FIND:
+		free(st->u.find.message.s);
+		free(st->u.find.as);
+		break;
+	case STEP_ASSERT:
+		free(st->u.assert_.a.s);
+		free(st->u.assert_.b.s);
+		strv_free(st->u.assert_.ignore, st->u.assert_.nignore);
+		free(st->u.assert_.ref);
+		break;
+	default:
+		break;
+	}
+}
+
+void scenario_free(struct scenario *sc)
+{
+	if (!sc)
+		return;
+	for (size_t i = 0; i < sc->nsteps; i++)
+		step_free(&sc->steps[i]);
+	free(sc->steps);
+	free(sc->id);
+	free(sc->title);
+	free(sc->description);
+	strv_free(sc->refs, sc->nrefs);
+	strv_free(sc->tags, sc->ntags);
+	free(sc->fixture);
+	free(sc->fixture2);
+	strv_free(sc->requires, sc->nrequires);
+	strv_free(sc->srcfiles, sc->nsrcfiles);
+	free(sc->file);
+	free(sc);
+}
