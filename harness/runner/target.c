@@ -1,0 +1,539 @@
+/* target.c — the target profile (issue 3's contract): loading it from YAML with file:line:column errors,
+ * and resetting a maildrop to a fixture, by the profile's command or by copying into maildirs/USER.
+ *
+ * Profile grammar (a YAML mapping):
+ *   name: STR  host: STR  port: INT  tls_port: INT  tls_verify: BOOL  ca: PATH  sni: STR
+ *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
+ *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT
+ * Relative paths (ca, maildirs) are taken from the profile's folder. */
+#include "runner/target.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <yaml.h>
+
+#include "lib/maildir.h"
+#include "runner/fixture.h"
+
+#define TARGET_MAX_FILE (1024 * 1024)
+#define TARGET_MAX_ACCOUNTS 4096
+/* A reset command gets this long before it is killed. */
+#define TARGET_RESET_TIMEOUT_MS 60000
+/* Octets of a failing reset command's output quoted in the error. */
+#define TARGET_RESET_OUTPUT 300
+
+struct tload {
+	const char *path;
+	const char *dir; /* the profile's folder, for relative paths */
+	yaml_document_t *doc;
+	struct p3err *err;
+};
+
+static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...)
+{
+	char what[400];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	return p3err_set(L->err, "%s:%zu:%zu: %s", L->path, n ? n->start_mark.line + 1 : 1,
+	                 n ? n->start_mark.column + 1 : 1, what);
+}
+
+static const char *scalar(const yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+static int get_str(struct tload *L, const yaml_node_t *n, const char *key, char **out)
+{
+	const char *s = scalar(n);
+	if (s == NULL)
+		return at(L, n, "%s: expected a string", key);
+	if (n->data.scalar.length != strlen(s))
+		return at(L, n, "%s: NUL in the value", key);
+	free(*out);
+	*out = strdup(s);
+	return *out ? 0 : at(L, n, "out of memory");
+}
+
+static int get_int(struct tload *L, const yaml_node_t *n, const char *key, long min, long max, long *out)
+{
+	const char *s = scalar(n);
+	if (s == NULL || *s == '\0')
+		return at(L, n, "%s: expected an integer", key);
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return at(L, n, "%s: '%s' is not an integer", key, s);
+	if (v < min || v > max)
+		return at(L, n, "%s: %ld is out of range (%ld to %ld)", key, v, min, max);
+	*out = v;
+	return 0;
+}
+
+static int get_bool(struct tload *L, const yaml_node_t *n, const char *key, int *out)
+{
+	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "on" };
+	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "off" };
+	const char *s = scalar(n);
+	for (size_t i = 0; s && i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcmp(s, yes[i]) == 0)
+			return *out = 1, 0;
+		if (strcmp(s, no[i]) == 0)
+			return *out = 0, 0;
+	}
+	return at(L, n, "%s: expected true or false", key);
+}
+
+/* A path from the profile, relative to the profile's folder. */
+static int get_path(struct tload *L, const yaml_node_t *n, const char *key, char **out)
+{
+	char *s = NULL;
+	if (get_str(L, n, key, &s) != 0)
+		return -1;
+	if (s[0] == '\0') {
+		free(s);
+		return at(L, n, "%s: empty path", key);
+	}
+	if (s[0] != '/' && strcmp(L->dir, ".") != 0) {
+		size_t len = strlen(L->dir) + 1 + strlen(s) + 1;
+		char *p = malloc(len);
+		if (p == NULL) {
+			free(s);
+			return at(L, n, "out of memory");
+		}
+		snprintf(p, len, "%s/%s", L->dir, s);
+		free(s);
+		s = p;
+	}
+	free(*out);
+	*out = s;
+	return 0;
+}
+
+static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
+{
+	if (n->type != YAML_MAPPING_NODE)
+		return at(L, n, "accounts: each account is a mapping {user: NAME, password: SECRET}");
+	yaml_node_t *user = NULL, *pass = NULL;
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
+		const char *ks = scalar(k);
+		if (ks && strcmp(ks, "user") == 0 && !user)
+			user = v;
+		else if (ks && strcmp(ks, "password") == 0 && !pass)
+			pass = v;
+		else
+			return at(L, k, "accounts: unexpected key '%s' (an account has user and password)",
+			          ks ? ks : "?");
+	}
+	if (!user)
+		return at(L, n, "accounts: an account needs a user");
+	if (!pass)
+		return at(L, n, "accounts: an account needs a password");
+	if (get_str(L, user, "user", &a->user) != 0 || get_str(L, pass, "password", &a->password) != 0)
+		return -1;
+	if (a->user[0] == '\0')
+		return at(L, user, "accounts: empty user name");
+	/* User names go on command lines (USER, APOP) and into reset commands. */
+	for (const char *c = a->user; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return at(L, user, "accounts: user '%s' holds a space or control character", a->user);
+	for (const char *c = a->password; *c; c++)
+		if (*c == '\r' || *c == '\n')
+			return at(L, pass, "accounts: a password cannot hold CR or LF");
+	return 0;
+}
+
+static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
+{
+	if (n->type != YAML_SEQUENCE_NODE)
+		return at(L, n, "accounts: expected a list of {user, password}");
+	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+	if (cnt > TARGET_MAX_ACCOUNTS)
+		return at(L, n, "accounts: more than %d accounts", TARGET_MAX_ACCOUNTS);
+	t->accounts = calloc(cnt ? cnt : 1, sizeof *t->accounts);
+	if (t->accounts == NULL)
+		return at(L, n, "out of memory");
+	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
+		yaml_node_t *a = yaml_document_get_node(L->doc, *i);
+		if (load_account(L, a, &t->accounts[t->naccounts++]) != 0)
+			return -1;
+		for (size_t j = 0; j + 1 < t->naccounts; j++)
+			if (strcmp(t->accounts[j].user, t->accounts[t->naccounts - 1].user) == 0)
+				return at(L, a, "accounts: user '%s' is listed twice (each worker needs its own)",
+				          t->accounts[j].user);
+	}
+	if (t->naccounts < 2)
+		return at(L, n, "accounts: at least two are needed (scenarios use two; -j N uses two per worker)");
+	return 0;
+}
+
+static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
+{
+	if (root == NULL || root->type != YAML_MAPPING_NODE)
+		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
+	static const char *const keys[] = { "name", "host", "port", "tls_port", "tls_verify", "ca", "sni",
+		                            "accounts", "reset", "maildirs", "idle_timeout" };
+	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = { 0 }, *vals[sizeof keys / sizeof keys[0]] = { 0 };
+	int verify = -1;
+	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
+		yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
+		const char *ks = scalar(k);
+		size_t i;
+		for (i = 0; ks && i < sizeof keys / sizeof keys[0]; i++)
+			if (strcmp(ks, keys[i]) == 0)
+				break;
+		if (ks == NULL || i == sizeof keys / sizeof keys[0])
+			return at(L, k, "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
+			                "sni, accounts, reset, maildirs, idle_timeout)", ks ? ks : "?");
+		if (seen[i])
+			return at(L, k, "'%s' given twice (first at line %zu)", ks, seen[i]->start_mark.line + 1);
+		seen[i] = k;
+		vals[i] = v;
+		long num;
+		int rc = 0;
+		switch (i) {
+		case 0: rc = get_str(L, v, ks, &t->name); break;
+		case 1: rc = get_str(L, v, ks, &t->host); break;
+		case 2: rc = get_int(L, v, ks, 1, 65535, &num); t->port = (int)num; break;
+		case 3: rc = get_int(L, v, ks, 1, 65535, &num); t->tls_port = (int)num; break;
+		case 4: rc = get_bool(L, v, ks, &verify); break;
+		case 5: rc = get_path(L, v, ks, &t->ca); break;
+		case 6: rc = get_str(L, v, ks, &t->sni); break;
+		case 7: rc = load_accounts(L, v, t); break;
+		case 8: rc = get_str(L, v, ks, &t->reset); break;
+		case 9: rc = get_path(L, v, ks, &t->maildirs); break;
+		case 10: rc = get_int(L, v, ks, 1, 86400 * 7, &num); t->idle_timeout = num; break;
+		}
+		if (rc != 0)
+			return -1;
+	}
+	if (!seen[1])
+		return at(L, root, "missing 'host'");
+	if (t->host[0] == '\0')
+		return at(L, root, "'host' is empty");
+	if (!seen[2] && !seen[3])
+		return at(L, root, "missing 'port' (or 'tls_port' for a TLS-only server)");
+	if (!seen[7])
+		return at(L, root, "missing 'accounts' (at least two {user, password})");
+	if (t->reset && t->maildirs)
+		return at(L, seen[9], "give 'reset' or 'maildirs', not both");
+	if (t->reset && (strstr(t->reset, "{user}") == NULL || strstr(t->reset, "{fixture}") == NULL))
+		return at(L, vals[8], "reset: the command must use {user} and {fixture}");
+	if (t->maildirs)
+		for (size_t j = 0; j < t->naccounts; j++)
+			if (!maildir_user_name_ok(t->accounts[j].user))
+				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name", t->accounts[j].user);
+	if (verify == 1 && !t->tls_port && !t->port)
+		return at(L, seen[4], "tls_verify without a port");
+	/* `ca` alone means: verify against it. */
+	t->tls_verify = verify >= 0 ? verify : t->ca != NULL;
+	if (t->name == NULL) {
+		char buf[300];
+		snprintf(buf, sizeof buf, "%s:%d", t->host, t->port ? t->port : t->tls_port);
+		t->name = strdup(buf);
+	}
+	if (t->name == NULL)
+		return at(L, root, "out of memory");
+	return 0;
+}
+
+int target_load(const char *path, struct target *t, struct p3err *err)
+{
+	memset(t, 0, sizeof *t);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return p3err_errno(err, "%s", path);
+	char *buf = malloc(TARGET_MAX_FILE + 1);
+	size_t len = buf ? fread(buf, 1, TARGET_MAX_FILE + 1, f) : 0;
+	int rerr = ferror(f);
+	fclose(f);
+	if (buf == NULL)
+		return p3err_set(err, "%s: out of memory", path);
+	if (rerr) {
+		free(buf);
+		return p3err_set(err, "%s: read error", path);
+	}
+	if (len > TARGET_MAX_FILE) {
+		free(buf);
+		return p3err_set(err, "%s:1:1: larger than %d octets", path, TARGET_MAX_FILE);
+	}
+	char *dcopy = strdup(path);
+	char *slash = dcopy ? strrchr(dcopy, '/') : NULL;
+	const char *dir = ".";
+	if (slash == dcopy)
+		dir = "/";
+	else if (slash) {
+		*slash = '\0';
+		dir = dcopy;
+	}
+	struct tload L = { path, dir, NULL, err };
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	int rc = -1;
+	yaml_parser_initialize(&parser);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		p3err_set(err, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
+		          parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML error",
+		          parser.context ? " " : "", parser.context ? parser.context : "");
+		goto out_parser;
+	}
+	L.doc = &doc;
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	if (root == NULL)
+		p3err_set(err, "%s:1:1: empty file (a target profile is a mapping)", path);
+	else
+		rc = load_root(&L, root, t);
+	yaml_document_delete(&doc);
+	if (rc == 0 && (t->file = strdup(path)) == NULL)
+		rc = p3err_set(err, "out of memory");
+out_parser:
+	yaml_parser_delete(&parser);
+	free(buf);
+	free(dcopy);
+	if (rc != 0)
+		target_free(t);
+	return rc;
+}
+
+void target_free(struct target *t)
+{
+	if (t == NULL)
+		return;
+	free(t->file);
+	free(t->name);
+	free(t->host);
+	free(t->ca);
+	free(t->sni);
+	for (size_t i = 0; i < t->naccounts; i++) {
+		free(t->accounts[i].user);
+		free(t->accounts[i].password);
+	}
+	free(t->accounts);
+	free(t->reset);
+	free(t->maildirs);
+	memset(t, 0, sizeof *t);
+}
+
+int target_can_reset(const struct target *t)
+{
+	return t->reset != NULL || t->maildirs != NULL;
+}
+
+/* ---- reset ----------------------------------------------------------------------------------------- */
+
+/* Append s to the command, single-quoted for /bin/sh ('it'\''s'). */
+static int append_quoted(char **cmd, size_t *len, size_t *cap, const char *s)
+{
+	size_t need = *len + 2 + 4 * strlen(s) + 1;
+	if (need > *cap) {
+		char *n = realloc(*cmd, need * 2);
+		if (n == NULL)
+			return -1;
+		*cmd = n;
+		*cap = need * 2;
+	}
+	char *p = *cmd + *len;
+	*p++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p++ = '\'';
+	*p = '\0';
+	*len = (size_t)(p - *cmd);
+	return 0;
+}
+
+static char *build_command(const char *tmpl, const char *user, const char *fixture)
+{
+	size_t cap = strlen(tmpl) + 64, len = 0;
+	char *cmd = malloc(cap);
+	if (cmd == NULL)
+		return NULL;
+	cmd[0] = '\0';
+	for (const char *p = tmpl; *p;) {
+		const char *val = NULL;
+		size_t skip = 0;
+		if (strncmp(p, "{user}", 6) == 0)
+			val = user, skip = 6;
+		else if (strncmp(p, "{fixture}", 9) == 0)
+			val = fixture, skip = 9;
+		if (val) {
+			if (append_quoted(&cmd, &len, &cap, val) != 0)
+				goto oom;
+			p += skip;
+			continue;
+		}
+		if (len + 2 > cap) {
+			char *n = realloc(cmd, cap * 2);
+			if (n == NULL)
+				goto oom;
+			cmd = n;
+			cap *= 2;
+		}
+		cmd[len++] = *p++;
+		cmd[len] = '\0';
+	}
+	return cmd;
+oom:
+	free(cmd);
+	return NULL;
+}
+
+static long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+}
+
+static int run_reset_command(const struct target *t, const struct account *acct, const char *fixture_dir,
+                             struct p3err *err)
+{
+	char *cmd = build_command(t->reset, acct->user, fixture_dir);
+	if (cmd == NULL)
+		return p3err_set(err, "out of memory");
+	int pfd[2];
+	if (pipe2(pfd, O_CLOEXEC) != 0) {
+		free(cmd);
+		return p3err_errno(err, "reset: pipe");
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+		free(cmd);
+		return p3err_errno(err, "reset: fork");
+	}
+	if (pid == 0) {
+		/* Only async-signal-safe calls until exec: we may be one thread of many. */
+		setpgid(0, 0);
+		int devnull = open("/dev/null", O_RDONLY);
+		if (devnull >= 0)
+			dup2(devnull, 0);
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(pfd[1]);
+	/* Keep the tail of the output for the error message; never more. */
+	char out[TARGET_RESET_OUTPUT + 1];
+	size_t outlen = 0;
+	long deadline = now_ms() + TARGET_RESET_TIMEOUT_MS;
+	int timed_out = 0;
+	for (;;) {
+		long left = deadline - now_ms();
+		if (left <= 0) {
+			timed_out = 1;
+			break;
+		}
+		struct pollfd p = { pfd[0], POLLIN, 0 };
+		int r = poll(&p, 1, (int)left);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			continue;
+		char buf[4096];
+		ssize_t n = read(pfd[0], buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (ssize_t i = 0; i < n; i++) {
+			if (outlen == TARGET_RESET_OUTPUT) {
+				memmove(out, out + 1, TARGET_RESET_OUTPUT - 1);
+				outlen--;
+			}
+			out[outlen++] = buf[i] == '\n' || buf[i] == '\r' ? ' ' : buf[i];
+		}
+	}
+	close(pfd[0]);
+	if (timed_out)
+		kill(-pid, SIGKILL);
+	int status = 0;
+	/* The output pipe closed; the shell should be gone or going. */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	out[outlen] = '\0';
+	while (outlen > 0 && out[outlen - 1] == ' ')
+		out[--outlen] = '\0';
+	int rc = 0;
+	if (timed_out)
+		rc = p3err_set(err, "reset command for %s timed out after %d s: %s", acct->user,
+		               TARGET_RESET_TIMEOUT_MS / 1000, cmd);
+	else if (WIFSIGNALED(status))
+		rc = p3err_set(err, "reset command for %s killed by signal %d: %s%s%s", acct->user, WTERMSIG(status),
+		               cmd, outlen ? ": " : "", out);
+	else if (WEXITSTATUS(status) != 0)
+		rc = p3err_set(err, "reset command for %s failed (exit %d): %s%s%s", acct->user, WEXITSTATUS(status),
+		               cmd, outlen ? " said: " : "", out);
+	free(cmd);
+	return rc;
+}
+
+int target_reset(const struct target *t, const struct account *acct, const char *fixture_dir,
+                 struct p3err *err)
+{
+	if (t->reset)
+		return run_reset_command(t, acct, fixture_dir, err);
+	if (t->maildirs == NULL)
+		return p3err_set(err, "the target has no reset command (and no maildirs)");
+	if (!maildir_user_name_ok(acct->user))
+		return p3err_set(err, "user '%s' cannot be a maildir folder name", acct->user);
+	size_t len = strlen(t->maildirs) + 1 + strlen(acct->user) + 1;
+	char *dst = malloc(len);
+	if (dst == NULL)
+		return p3err_set(err, "out of memory");
+	snprintf(dst, len, "%s/%s", t->maildirs, acct->user);
+	int rc = fixture_copy_maildir(fixture_dir, dst, err);
+	if (rc == 0) {
+		/* The result must be exactly the fixture's messages. */
+		struct maildir want, got;
+		if (maildir_scan(fixture_dir, &want, err) != 0) {
+			rc = -1;
+		} else {
+			if (maildir_scan(dst, &got, err) != 0) {
+				rc = -1;
+			} else {
+				if (got.count != want.count || got.total != want.total)
+					rc = p3err_set(err, "reset of %s left %zu messages (%llu octets), the fixture has "
+					                    "%zu (%llu)", dst, got.count, got.total, want.count, want.total);
+				maildir_free(&got);
+			}
+			maildir_free(&want);
+		}
+	}
+	if (rc != 0 && err && strncmp(err->msg, "reset", 5) != 0) {
+		char msg[P3ERR_MAX];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		p3err_set(err, "reset of %s's maildrop failed: %s", acct->user, msg);
+	}
+	free(dst);
+	return rc;
+}

@@ -1,0 +1,187 @@
+/* check_target.c — unit tests for runner/target: loading profiles, every kind of bad profile with its
+ * file:line:column, and resetting a maildrop by command and by maildirs copy. */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <check.h>
+#include "runner/fixture.h"
+#include "runner/target.h"
+
+Suite *target_suite(void);
+
+static char dir[64];
+static char path[PATH_MAX];
+
+static void setup(void)
+{
+	snprintf(dir, sizeof dir, "/tmp/check-target-XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	ck_assert_int_lt(snprintf(path, sizeof path, "%s/target.yaml", dir), (int)sizeof path);
+}
+
+static void teardown(void)
+{
+	fixture_rmtree(dir);
+}
+
+static void write_profile(const char *text)
+{
+	FILE *f = fopen(path, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+#define ACCOUNTS "accounts:\n  - {user: alice, password: wonderland}\n  - {user: bob, password: builder}\n"
+
+/* Load `text` and expect an error containing `want` (which includes the position). */
+static void bad(const char *text, const char *want)
+{
+	struct target t;
+	struct p3err err = { "" };
+	write_profile(text);
+	ck_assert_msg(target_load(path, &t, &err) != 0, "loaded: %s", text);
+	char full[PATH_MAX + 200];
+	snprintf(full, sizeof full, "%s:%s", path, want);
+	ck_assert_msg(strstr(err.msg, full) != NULL, "error '%s' lacks '%s'", err.msg, full);
+}
+
+START_TEST(good_profile)
+{
+	struct target t;
+	struct p3err err = { "" };
+	write_profile("name: dovecot-2.3\nhost: 127.0.0.1\nport: 110   # plain\ntls_port: 995\n"
+	              "ca: certs/ca.pem\n" ACCOUNTS
+	              "reset: \"./reset-maildrop {user} {fixture}\"\nidle_timeout: 600\nsni: mail.test\n");
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(t.name, "dovecot-2.3");
+	ck_assert_str_eq(t.host, "127.0.0.1");
+	ck_assert_int_eq(t.port, 110);
+	ck_assert_int_eq(t.tls_port, 995);
+	ck_assert_int_eq(t.tls_verify, 1); /* ca alone means verify */
+	char want[PATH_MAX + 20];
+	snprintf(want, sizeof want, "%s/certs/ca.pem", dir);
+	ck_assert_str_eq(t.ca, want);
+	ck_assert_uint_eq(t.naccounts, 2);
+	ck_assert_str_eq(t.accounts[1].user, "bob");
+	ck_assert_str_eq(t.accounts[1].password, "builder");
+	ck_assert_int_eq(t.idle_timeout, 600);
+	ck_assert_str_eq(t.sni, "mail.test");
+	ck_assert_int_eq(target_can_reset(&t), 1);
+	ck_assert_str_eq(t.file, path);
+	target_free(&t);
+
+	write_profile("host: localhost\nport: 1110\ntls_verify: false\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(t.name, "localhost:1110");
+	ck_assert_int_eq(t.tls_port, 0);
+	ck_assert_int_eq(t.tls_verify, 0);
+	ck_assert_int_eq(target_can_reset(&t), 0);
+	target_free(&t);
+}
+END_TEST
+
+START_TEST(bad_profiles)
+{
+	bad("host: h\nport: 110\ncolour: red\n" ACCOUNTS, "3:1: unknown key 'colour'");
+	bad("host: h\nport: 0\n" ACCOUNTS, "2:7: port: 0 is out of range");
+	bad("host: h\nport: abc\n" ACCOUNTS, "2:7: port: 'abc' is not an integer");
+	bad("host: h\nport: 110\nport: 111\n" ACCOUNTS, "3:1: 'port' given twice");
+	bad("host: h\nport: 110\n", "1:1: missing 'accounts'");
+	bad("port: 110\n" ACCOUNTS, "1:1: missing 'host'");
+	bad("host: h\n" ACCOUNTS, "1:1: missing 'port'");
+	bad("host: h\nport: 110\naccounts:\n  - {user: alice, password: x}\n", "4:3: accounts: at least two");
+	bad("host: h\nport: 110\naccounts:\n  - {user: a, password: x}\n  - {user: a, password: y}\n",
+	    "5:5: accounts: user 'a' is listed twice");
+	bad("host: h\nport: 110\naccounts:\n  - {user: a}\n  - {user: b, password: y}\n",
+	    "4:5: accounts: an account needs a password");
+	bad("host: h\nport: 110\naccounts:\n  - {user: a, pass: x}\n", "4:15: accounts: unexpected key 'pass'");
+	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
+	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS, "3:13: tls_verify: expected true or false");
+	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
+	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS, "4:1: give 'reset' or");
+	bad("host: h\nport: [110\n", "3:1:");
+	bad("- just\n- a list\n", "1:1: a target profile is a mapping");
+	bad("", "1:1: empty file");
+	bad("host: h\nport: 110\naccounts:\n  - {user: 'a b', password: x}\n  - {user: b, password: y}\n",
+	    "4:12: accounts: user 'a b' holds a space");
+	struct target t;
+	struct p3err err = { "" };
+	ck_assert_int_ne(target_load("/nonexistent/target.yaml", &t, &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/target.yaml"));
+}
+END_TEST
+
+static char *slurp(const char *p)
+{
+	static char buf[4096];
+	FILE *f = fopen(p, "r");
+	if (f == NULL)
+		return NULL;
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(reset_by_command)
+{
+	struct target t;
+	struct p3err err = { "" };
+	char text[2048];
+	/* The command sees the values shell-quoted: a user with a quote and a fixture path with a space. */
+	snprintf(text, sizeof text,
+	         "host: h\nport: 110\nreset: \"printf '%%s|%%s' {user} {fixture} > %s/out\"\naccounts:\n"
+	         "  - {user: \"o'hara\", password: x}\n  - {user: b, password: y}\n", dir);
+	write_profile(text);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_msg(target_reset(&t, &t.accounts[0], "/tmp/fix ture;rm -rf x", &err) == 0, "%s", err.msg);
+	char out[PATH_MAX];
+	ck_assert_int_lt(snprintf(out, sizeof out, "%s/out", dir), (int)sizeof out);
+	ck_assert_str_eq(slurp(out), "o'hara|/tmp/fix ture;rm -rf x");
+	target_free(&t);
+
+	write_profile("host: h\nport: 110\nreset: \"echo cannot reset {user} {fixture} >&2; exit 3\"\n" ACCOUNTS);
+	ck_assert_int_eq(target_load(path, &t, &err), 0);
+	ck_assert_int_ne(target_reset(&t, &t.accounts[1], "/f", &err), 0);
+	ck_assert_msg(strstr(err.msg, "exit 3") && strstr(err.msg, "cannot reset bob /f"), "%s", err.msg);
+	target_free(&t);
+}
+END_TEST
+
+START_TEST(reset_by_maildirs)
+{
+	struct target t;
+	struct p3err err = { "" };
+	char text[1024], p[PATH_MAX];
+	snprintf(text, sizeof text, "host: h\nport: 110\nmaildirs: drops\n" ACCOUNTS);
+	write_profile(text);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_can_reset(&t), 1);
+	ck_assert_msg(target_reset(&t, &t.accounts[0], "fixtures/maildrops/three", &err) == 0, "%s", err.msg);
+	struct stat st;
+	ck_assert_int_lt(snprintf(p, sizeof p, "%s/drops/alice/new/1000000003.M3P1.fixture", dir), (int)sizeof p);
+	ck_assert_int_eq(stat(p, &st), 0);
+	ck_assert_msg(target_reset(&t, &t.accounts[0], "fixtures/maildrops/empty", &err) == 0, "%s", err.msg);
+	ck_assert_int_ne(stat(p, &st), 0);
+	ck_assert_int_ne(target_reset(&t, &t.accounts[0], "fixtures/maildrops/nonexistent", &err), 0);
+	ck_assert_ptr_nonnull(strstr(err.msg, "alice"));
+	target_free(&t);
+}
+END_TEST
+
+Suite *target_suite(void)
+{
+	Suite *s = suite_create("target");
+	TCase *tc = tcase_create("target");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, good_profile);
+	tcase_add_test(tc, bad_profiles);
+	tcase_add_test(tc, reset_by_command);
+	tcase_add_test(tc, reset_by_maildirs);
+	suite_add_tcase(s, tc);
+	return s;
+}
