@@ -59,6 +59,12 @@ void esc_text(FILE *f, const char *s)
 		esc(f, s, strlen(s), 0);
 }
 
+void esc_textn(FILE *f, const char *s, size_t n)
+{
+	if (s)
+		esc(f, s, n, 0);
+}
+
 void esc_attr(FILE *f, const char *s)
 {
 	if (s)

@@ -11,6 +11,8 @@ void esc_text(FILE *f, const char *s);
 /* The same for an attribute value: TAB, LF and CR are written as character references too, since an
  * XML parser would otherwise normalise them to spaces (XML 1.0 §3.3.3). */
 void esc_attr(FILE *f, const char *s);
+/* The first n bytes of s through esc_text. */
+void esc_textn(FILE *f, const char *s, size_t n);
 /* At most `max` source bytes of s through esc_text, then "…" when cut. */
 void esc_text_max(FILE *f, const char *s, size_t max);
 /* Write s for use after '#' in a URL: unreserved characters as they are, the rest %XX-encoded. */
