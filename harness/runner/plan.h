@@ -1,0 +1,41 @@
+/* plan.h — which scenarios a run runs, in which order: --filter, --tag, the default exclusion of `slow` and
+ * `config`, --all, and --shard I/N for splitting a suite across CI jobs. */
+#ifndef POP3SPEC_PLAN_H
+#define POP3SPEC_PLAN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lib/err.h"
+#include "runner/scenario.h"
+
+/* Tags left out unless asked for (docs/scenario-language.md, Metadata). */
+#define PLAN_DEFAULT_EXCLUDED { "slow", "config" }
+
+struct plan_opts {
+	const char *const *filters; /* fnmatch(3) globs on the id; several: any may match */
+	size_t nfilters;
+	const char *const *tags;    /* several: any may be carried */
+	size_t ntags;
+	bool all;                   /* also the scenarios tagged slow or config */
+	int shard_index;            /* 1-based I of --shard I/N; 0: no sharding */
+	int shard_count;            /* N */
+};
+
+/* Parse "I/N" (1 <= I <= N <= 10000). */
+int plan_parse_shard(const char *s, int *index, int *count, struct p3err *err);
+
+/* Select from `all` (any order) into a new array of borrowed pointers, sorted by id:
+ *   1. a scenario passes the filters when there are none or one matches its id, and passes the tags when
+ *      there are none or it carries one of them;
+ *   2. one tagged slow or config is kept only with --all, or when every such tag it carries is named by a
+ *      --tag, or when a --filter without wildcards (* ? [) is exactly its id;
+ *   3. with --shard I/N, of the result (sorted by id, counted from 0) only position p with p % N == I-1.
+ * So the N shards of one selection partition it exactly, and every shard is a function of the selection
+ * alone. *out is malloc'd (free it; the scenarios are not copied); *nout may be 0. */
+int plan_select(struct scenario *const *all, size_t n, const struct plan_opts *o, struct scenario ***out,
+                size_t *nout, struct p3err *err);
+
+/* Whether a scenario is left out by default (carries slow or config). */
+bool plan_excluded_by_default(const struct scenario *sc);
+
+#endif
