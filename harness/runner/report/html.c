@@ -118,10 +118,10 @@ static void counts(FILE *f, const struct run *run)
 int report_html_write(const struct run *run, const char *requirements_md, const char *path,
 		      struct p3err *err)
 {
-	struct reqtab req = {0};
+	struct reqs req = {0};
 	struct p3err rerr = {{0}};
 	char note[P3ERR_MAX + 64] = "";
-	if (requirements_md && reqtab_load(requirements_md, &req, &rerr) != 0)
+	if (requirements_md && reqs_load(requirements_md, &req, &rerr) != 0)
 		snprintf(note, sizeof note, "Requirement texts unavailable: %s", rerr.msg);
 
 	struct strset groups = {0}, tags = {0};
@@ -130,7 +130,7 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 		free(shown);
 		strset_free(&groups);
 		strset_free(&tags);
-		reqtab_free(&req);
+		reqs_free(&req);
 		return p3err_set(err, "%s: out of memory", path);
 	}
 	for (size_t i = 0; i < run->nresults; i++)
@@ -143,7 +143,7 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 		free(shown);
 		strset_free(&groups);
 		strset_free(&tags);
-		reqtab_free(&req);
+		reqs_free(&req);
 		return -1;
 	}
 	char title[256];
@@ -193,6 +193,6 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 	free(shown);
 	strset_free(&groups);
 	strset_free(&tags);
-	reqtab_free(&req);
+	reqs_free(&req);
 	return report_close(f, path, err);
 }

@@ -5,7 +5,7 @@
 
 #include <stdio.h>
 #include "runner/result.h"
-#include "runner/report/reqtext.h"
+#include "runner/requirements.h"
 
 #define HTML_GROUP_MAX 64
 
@@ -42,7 +42,7 @@ void html_filters(FILE *f, const struct strset *groups, const struct strset *tag
 /* One scenario as <details>: id permalink (`anchor_prefix` + id), title, level, verdict, the failure
  * (step, expected and actual with the difference marked), the requirements with their texts, tags and
  * file, and the transcript. `filterable` adds the data-* attributes the filters read. */
-void html_scenario(FILE *f, const struct result *r, const struct reqtab *req, const char *anchor_prefix,
+void html_scenario(FILE *f, const struct result *r, const struct reqs *req, const char *anchor_prefix,
                    int open, int filterable);
 
 #endif

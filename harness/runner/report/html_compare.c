@@ -246,7 +246,7 @@ int report_html_compare(const struct run *runs, size_t nruns, const char *requir
 {
 	struct cmp c;
 	struct strset groups = {0}, tags = {0};
-	struct reqtab req = {0};
+	struct reqs req = {0};
 	struct p3err rerr = {{0}};
 	char note[P3ERR_MAX + 64] = "";
 	if (nruns == 0)
@@ -257,14 +257,14 @@ int report_html_compare(const struct run *runs, size_t nruns, const char *requir
 		strset_free(&tags);
 		return p3err_set(err, "%s: out of memory", path);
 	}
-	if (requirements_md && reqtab_load(requirements_md, &req, &rerr) != 0)
+	if (requirements_md && reqs_load(requirements_md, &req, &rerr) != 0)
 		snprintf(note, sizeof note, "Requirement texts unavailable: %s", rerr.msg);
 	FILE *f = report_open(path, err);
 	if (!f) {
 		cmp_free(&c);
 		strset_free(&groups);
 		strset_free(&tags);
-		reqtab_free(&req);
+		reqs_free(&req);
 		return -1;
 	}
 	html_begin(f, "pop3spec: comparison of POP3 servers");
@@ -299,6 +299,6 @@ int report_html_compare(const struct run *runs, size_t nruns, const char *requir
 	cmp_free(&c);
 	strset_free(&groups);
 	strset_free(&tags);
-	reqtab_free(&req);
+	reqs_free(&req);
 	return report_close(f, path, err);
 }

@@ -218,9 +218,9 @@ static void md_text(FILE *f, const char *s)
 		fputs("</code>", f);
 }
 
-static void ref_item(FILE *f, const char *id, const struct reqtab *req, int failing)
+static void ref_item(FILE *f, const char *id, const struct reqs *req, int failing)
 {
-	const struct reqtext *t = reqtab_find(req, id);
+	const struct requirement *t = reqs_find(req, id);
 	fprintf(f, "<li%s><code>", failing ? " class=\"failing\"" : "");
 	esc_text(f, id);
 	fputs("</code>", f);
@@ -337,7 +337,7 @@ static void transcript(FILE *f, const struct result *r)
 	fputs("</table>\n", f);
 }
 
-void html_scenario(FILE *f, const struct result *r, const struct reqtab *req, const char *anchor_prefix,
+void html_scenario(FILE *f, const struct result *r, const struct reqs *req, const char *anchor_prefix,
 		   int open, int filterable)
 {
 	const char *vn = verdict_name(r->status);
