@@ -1,0 +1,49 @@
+/* stream.h — producing a multi-line response body while the output drains: a stored message (RETR, TOP)
+ * read from its file in chunks and byte-stuffed on the way, or a scan/unique-id listing (LIST, UIDL) one line
+ * at a time. Never more than one chunk of a message is in memory (DESIGN.md: streamed, not loaded). */
+#ifndef POP3REFD_STREAM_H
+#define POP3REFD_STREAM_H
+
+#include <stddef.h>
+#include <event2/buffer.h>
+#include "lib/err.h"
+#include "lib/multiline.h"
+
+struct store;
+
+enum stream_kind { STREAM_NONE, STREAM_MESSAGE, STREAM_SCAN, STREAM_UIDL };
+
+/* Octets read from a message file at a time. */
+#define STREAM_CHUNK (16 * 1024)
+
+struct stream {
+	enum stream_kind kind;
+	int fd;                     /* STREAM_MESSAGE */
+	struct ml_encoder enc;
+	const struct store *store;  /* listings */
+	size_t next;                /* next message number - 1 */
+};
+
+void stream_init(struct stream *st);
+
+/* Open `path` for RETR (body_lines < 0) or TOP (body_lines >= 0). Fails, with err set and st unchanged,
+ * when the file cannot be opened: the caller still can answer -ERR, as nothing was sent yet. */
+int stream_start_message(struct stream *st, const char *path, long body_lines, struct p3err *err);
+
+/* LIST (STREAM_SCAN) or UIDL (STREAM_UIDL) of every message not marked deleted, in ascending order. */
+void stream_start_listing(struct stream *st, const struct store *store, enum stream_kind kind);
+
+/* Append to `out` until it holds at least `high` octets or the body is complete with its terminator
+ * ".CRLF". Returns 1 when complete (st is then STREAM_NONE), 0 when more remains, -1 when the message cannot
+ * be read any more (the response cannot be completed; the caller must close the connection). */
+int stream_fill(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err);
+
+/* Stop and release (a session ending mid-response). */
+void stream_abort(struct stream *st);
+
+static inline int stream_active(const struct stream *st)
+{
+	return st->kind != STREAM_NONE;
+}
+
+#endif
