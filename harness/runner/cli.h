@@ -1,0 +1,65 @@
+/* cli.h — pop3spec's command line (docs/cli.md): the parsed options every command shares, and the
+ * commands main() dispatches to. Each command returns the process exit status. */
+#ifndef POP3SPEC_CLI_H
+#define POP3SPEC_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include "lib/err.h"
+#include "runner/load.h"
+#include "runner/requirements.h"
+
+/* Exit statuses (a contract: issue 3). */
+#define EXIT_PASSED 0  /* nothing failed (skips allowed) */
+#define EXIT_FAILED 1  /* a scenario failed or errored, or warned under --strict */
+#define EXIT_USAGE 2   /* usage, target or scenario-file errors with nothing run; or nothing selected */
+
+#define CLI_MAX_LIST 256 /* --filter, --tag, --target, paths: more than any sane command line */
+
+enum cli_cmd { CMD_RUN, CMD_LIST, CMD_CHECK, CMD_COVERAGE, CMD_REPORT };
+
+struct cli {
+	enum cli_cmd cmd;
+	const char *paths[CLI_MAX_LIST];
+	size_t npaths;
+	const char *targets[CLI_MAX_LIST];
+	size_t ntargets;
+	bool reference;
+	const char *filters[CLI_MAX_LIST];
+	size_t nfilters;
+	const char *tags[CLI_MAX_LIST];
+	size_t ntags;
+	int jobs;                    /* -j N; 1 */
+	const char *json, *junit, *html, *baseline;
+	const char *requirements;    /* --requirements FILE */
+	const char *uncovered;       /* --uncovered FILE (coverage) */
+	const char *fixtures;        /* --fixtures DIR */
+	bool strict, all, merge, compare;
+	double timeout;              /* --timeout SECONDS; 5 */
+	int shard_index, shard_count;
+	int verbosity;               /* 0 -q, 1 normal, 2 -v */
+	char options[1024];          /* the options as given, for run_info.options */
+};
+
+/* Parse argv[0..argc) (the words after the command name) into c. Errors are usage errors. */
+int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli *c, struct p3err *err);
+/* Print "pop3spec: msg" and the hint to run --help; returns EXIT_USAGE. */
+int cli_usage_error(const char *msg);
+void cli_help(void);
+
+/* The default scenario folder: ./scenarios if it exists, else POP3SPEC_DATADIR/scenarios. */
+const char *cli_default_scenarios(void);
+/* Load the catalog: --requirements (must load), else the default place (a failure there is reported and
+ * NULL returned, so commands that can do without it go on). *path is set to the file used. `required`
+ * makes a missing catalog an error too. Returns 0, or -1 after printing the error. */
+int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize);
+/* Load the scenarios of c->paths (or the default folder), printing every error; -1 when any. */
+int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenario_list *l);
+
+int cli_run(struct cli *c);
+int cli_list(struct cli *c);
+int cli_check(struct cli *c);
+int cli_coverage(struct cli *c);
+int cli_report(struct cli *c);
+
+#endif

@@ -1,0 +1,52 @@
+/* main.c — pop3spec's entry point: picks the command (run, list, check, coverage, report) and maps its
+ * outcome to the exit status of docs/cli.md. The commands live in cli_*.c. */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "runner/cli.h"
+
+int main(int argc, char **argv)
+{
+	/* A server that closes while we write must give a verdict, not kill the runner (RFC-agnostic). */
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2)
+		return cli_usage_error("no command given (run, list, check, coverage, report)");
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+		cli_help();
+		return EXIT_PASSED;
+	}
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+		printf("pop3spec %s\n", POP3SPEC_VERSION);
+		return EXIT_PASSED;
+	}
+	static const struct {
+		const char *name;
+		enum cli_cmd cmd;
+		int (*fn)(struct cli *);
+	} cmds[] = {
+		{ "run", CMD_RUN, cli_run },
+		{ "list", CMD_LIST, cli_list },
+		{ "check", CMD_CHECK, cli_check },
+		{ "coverage", CMD_COVERAGE, cli_coverage },
+		{ "report", CMD_REPORT, cli_report },
+	};
+	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
+		if (strcmp(cmd, cmds[i].name) != 0)
+			continue;
+		for (int k = 2; k < argc; k++)
+			if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+				cli_help();
+				return EXIT_PASSED;
+			}
+		static struct cli c; /* large; static keeps it off the stack */
+		struct p3err err;
+		if (cli_parse(cmds[i].cmd, argc - 2, argv + 2, &c, &err) < 0)
+			return cli_usage_error(err.msg);
+		return cmds[i].fn(&c);
+	}
+	char msg[160];
+	snprintf(msg, sizeof msg, "unknown command '%.60s' (run, list, check, coverage, report)", cmd);
+	return cli_usage_error(msg);
+}
