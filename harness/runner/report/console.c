@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "runner/report/report.h"
+#include "runner/report/util.h"
 
 /* One line of a reason in the summary: longer messages are cut, since the reports hold them whole. */
 #define REASON_MAX 300
@@ -33,24 +34,29 @@ static void label(const struct console *c, FILE *f, enum verdict v)
 		fprintf(f, "%-5s", up);
 }
 
-/* Write s on one line: controls and the bytes of escape sequences shown as \xNN, so a hostile server's
- * text cannot move the cursor or recolour the terminal. */
+/* Write s on one line: controls (C0, DEL, C1) and bytes that are not UTF-8 shown as \xNN, so a hostile
+ * server's text cannot move the cursor, recolour the terminal or garble the line. */
 static void one_line(FILE *f, const char *s, size_t max)
 {
-	size_t n = 0;
-	for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++, n++) {
-		if (n >= max) {
+	const unsigned char *p = (const unsigned char *)(s ? s : "");
+	size_t n = strlen((const char *)p), shown = 0;
+	while (n) {
+		unsigned cp;
+		size_t k = utf8_seq(p, n, &cp);
+		if (shown++ >= max) {
 			fputs("...", f);
 			break;
 		}
-		if (*p < 0x20 || *p == 0x7F) {
-			fprintf(f, "\\x%02X", *p);
-		} else if (p[0] == 0xC2 && p[1] >= 0x80 && p[1] <= 0x9F) {
-			/* A UTF-8 C1 control (U+0080..U+009F, CSI among them). */
-			fprintf(f, "\\x%02X\\x%02X", p[0], p[1]);
-			p++;
-		} else
-			fputc(*p, f);
+		if (k == 0 || cp < 0x20 || (cp >= 0x7F && cp <= 0x9F)) {
+			size_t m = k ? k : 1;
+			for (size_t i = 0; i < m; i++)
+				fprintf(f, "\\x%02X", p[i]);
+			k = m;
+		} else {
+			fwrite(p, 1, k, f);
+		}
+		p += k;
+		n -= k;
 	}
 }
 
@@ -94,8 +100,8 @@ void console_result(struct console *c, const struct result *r)
 	if (c->verbosity == CONSOLE_QUIET)
 		return;
 	clear_progress(c);
+	/* "PASS  id  title": the label padded to five, so ids line up under ERROR. */
 	label(c, c->out, r->status);
-	fputc(' ', c->out);
 	fputc(' ', c->out);
 	one_line(c->out, r->id, 200);
 	fputs("  ", c->out);
@@ -128,7 +134,7 @@ static void list(struct console *c, const struct run *run, enum verdict v, const
 		first = 0;
 		fputs("  ", c->out);
 		label(c, c->out, v);
-		fputs("  ", c->out);
+		fputc(' ', c->out);
 		one_line(c->out, r->id, 200);
 		fputs(": ", c->out);
 		one_line(c->out, r->message && *r->message ? r->message : "(no reason given)", REASON_MAX);
