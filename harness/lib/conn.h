@@ -12,6 +12,9 @@
 
 struct conn;
 
+/* The read buffer never grows beyond this; it is also the longest line conn_read_line returns. */
+#define CONN_BUF_MAX (1024 * 1024)
+
 enum conn_status {
 	CONN_OK = 0,
 	CONN_EOF = 1,      /* the peer closed (cleanly, or with a TLS close_notify) */
@@ -20,11 +23,17 @@ enum conn_status {
 	CONN_ERROR = -1    /* I/O or TLS error; err says which */
 };
 
+/* Every timeout_ms bounds the whole call (a peer trickling octets cannot extend it); a negative value
+ * means no deadline. On failure err says what happened, naming host and port where it helps. */
+
 /* Connect to host:port (name or address) within timeout_ms. */
 enum conn_status conn_open(struct conn **out, const char *host, int port, int timeout_ms, struct p3err *err);
 
 /* TLS client handshake on the open connection (implicit TLS right after connect, or after STLS +OK).
- * Octets already buffered in plaintext are discarded first and counted in *discarded (if not NULL). */
+ * Octets already buffered in plaintext are discarded first and counted in *discarded (if not NULL).
+ * sni: the name sent as SNI (never for an address literal) and checked against the certificate when ctx
+ * verifies; NULL means the host given to conn_open. Returns CONN_EOF when the peer closed during the
+ * handshake, CONN_ERROR for any other failure (verification failures say so in err). */
 enum conn_status conn_start_tls(struct conn *c, SSL_CTX *ctx, const char *sni, int timeout_ms,
                                 size_t *discarded, struct p3err *err);
 int conn_is_tls(const struct conn *c);
@@ -34,7 +43,10 @@ SSL *conn_ssl(struct conn *c);
 enum conn_status conn_write(struct conn *c, const void *buf, size_t n, int timeout_ms, struct p3err *err);
 
 /* Read one line (see line_scan) within timeout_ms. *line points into the connection's buffer, valid until
- * the next call; ln->len excludes the line end. max bounds the line including its end (0: 1 MiB). */
+ * the next call; ln->len excludes the line end. max bounds the line including its end (0 or more than
+ * CONN_BUF_MAX: CONN_BUF_MAX). CONN_TOO_LONG consumes the `max` octets returned; reading on continues
+ * the line. CONN_EOF returns a partial line the peer left unterminated (ln->len 0 when none), once.
+ * CONN_TIMEOUT keeps a partial line buffered for the next call. */
 enum conn_status conn_read_line(struct conn *c, size_t max, int timeout_ms, const char **line,
                                 struct line *ln, struct p3err *err);
 
@@ -43,9 +55,16 @@ enum conn_status conn_read_line(struct conn *c, size_t max, int timeout_ms, cons
 enum conn_status conn_poll_data(struct conn *c, int timeout_ms, struct p3err *err);
 
 /* Wait until the peer closes within timeout_ms, discarding at most `limit` octets; data counts how many
- * were discarded. */
+ * were discarded. Returns CONN_EOF when closed, CONN_TIMEOUT when still open, CONN_TOO_LONG when more than
+ * `limit` octets came first. */
 enum conn_status conn_wait_close(struct conn *c, int timeout_ms, size_t limit, size_t *data,
                                  struct p3err *err);
+
+/* Octets buffered and not yet returned. */
+size_t conn_buffered(const struct conn *c);
+
+/* Whether the peer's close was a TCP reset (reads then return CONN_EOF with "connection reset by peer"). */
+int conn_peer_reset(const struct conn *c);
 
 /* Half-close (shutdown SHUT_WR; with TLS, close_notify first). */
 void conn_shutdown_write(struct conn *c);
