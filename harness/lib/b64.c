@@ -61,7 +61,8 @@ enum b64_status b64_decode(const char *src, size_t n, unsigned char *dst, size_t
 
 	*outlen = 0;
 	dst[0] = '\0';
-	/* RFC 4648 §3.3: characters outside the alphabet are rejected, never skipped (whitespace included). */
+	/* RFC 4648 §3.3: characters outside the alphabet are rejected, never skipped (whitespace included).
+	 */
 	for (i = 0; i < n; i++)
 		if (s[i] != '=' && digit(s[i]) < 0)
 			return B64_BAD_CHAR;
@@ -90,8 +91,8 @@ enum b64_status b64_decode(const char *src, size_t n, unsigned char *dst, size_t
 			dst[o++] = (unsigned char)v;
 	}
 	/* RFC 4648 §3.5: the bits the padding leaves over must be zero for a canonical encoding. */
-	if (strict_pad_bits && ((pad == 2 && (digit(s[n - 3]) & 0x0f) != 0) ||
-	                        (pad == 1 && (digit(s[n - 2]) & 0x03) != 0))) {
+	if (strict_pad_bits &&
+	    ((pad == 2 && (digit(s[n - 3]) & 0x0f) != 0) || (pad == 1 && (digit(s[n - 2]) & 0x03) != 0))) {
 		dst[0] = '\0';
 		return B64_NONCANONICAL;
 	}

@@ -24,13 +24,13 @@
 struct conn {
 	int fd;
 	SSL *ssl;
-	char *host;             /* as given to conn_open: the default name for TLS checks */
-	char *buf;              /* buffered input: buf[start..end) not yet returned */
+	char *host; /* as given to conn_open: the default name for TLS checks */
+	char *buf;  /* buffered input: buf[start..end) not yet returned */
 	size_t cap, start, end;
-	bool eof;               /* the peer closed (or reset) */
-	bool reset;             /* ... with an RST */
-	bool close_notify;      /* TLS: the peer's close_notify arrived */
-	bool tls_broken;        /* TLS: a fatal error; the SSL object must not be used for I/O again */
+	bool eof;          /* the peer closed (or reset) */
+	bool reset;        /* ... with an RST */
+	bool close_notify; /* TLS: the peer's close_notify arrived */
+	bool tls_broken;   /* TLS: a fatal error; the SSL object must not be used for I/O again */
 	bool sent_close_notify;
 };
 
@@ -110,7 +110,8 @@ static void sigpipe_restore(struct sigpipe_guard *g)
 
 /* --- opening ------------------------------------------------------------------------------------- */
 
-static enum conn_status connect_one(const struct addrinfo *ai, long long deadline, int *out, struct p3err *err)
+static enum conn_status connect_one(const struct addrinfo *ai, long long deadline, int *out,
+                                    struct p3err *err)
 {
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	int one = 1, soerr = 0;
@@ -283,7 +284,8 @@ enum conn_status conn_start_tls(struct conn *c, SSL_CTX *ctx, const char *sni, i
 				p3err_set(err, "TLS handshake with %s: timed out", name);
 		} else {
 			handshake_error(ssl, rc, e, name, err);
-			st = (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && rc == 0) ? CONN_EOF : CONN_ERROR;
+			st = (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && rc == 0) ? CONN_EOF
+			                                                                  : CONN_ERROR;
 			ERR_clear_error();
 		}
 		SSL_free(ssl);
@@ -353,7 +355,8 @@ static enum conn_status fill(struct conn *c, long long deadline, struct p3err *e
 			case SSL_ERROR_SYSCALL:
 				c->tls_broken = true;
 				if (ERR_peek_error() == 0 && (n == 0 || errno == 0))
-					return peer_closed(c, false, err); /* TCP close without close_notify */
+					return peer_closed(c, false,
+					                   err); /* TCP close without close_notify */
 				if (errno == ECONNRESET)
 					return peer_closed(c, true, err);
 				return p3err_errno(err, "TLS read"), CONN_ERROR;
@@ -467,7 +470,8 @@ enum conn_status conn_wait_close(struct conn *c, int timeout_ms, size_t limit, s
 		c->start = c->end = 0;
 		if (got > limit) {
 			*data = got;
-			return p3err_set(err, "more than %zu octets arrived instead of a close", limit), CONN_TOO_LONG;
+			return p3err_set(err, "more than %zu octets arrived instead of a close", limit),
+			       CONN_TOO_LONG;
 		}
 		st = fill(c, deadline, err);
 		if (st != CONN_OK) {
@@ -517,13 +521,15 @@ enum conn_status conn_write(struct conn *c, const void *buf, size_t n, int timeo
 				continue;
 			}
 			if (e == SSL_ERROR_WANT_WRITE || e == SSL_ERROR_WANT_READ) {
-				st = wait_fd(c->fd, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline, err);
+				st = wait_fd(c->fd, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN, deadline,
+				             err);
 			} else {
 				c->tls_broken = true;
 				if (e == SSL_ERROR_SYSCALL && (errno == EPIPE || errno == ECONNRESET))
 					return p3err_errno(err, "TLS write"), CONN_EOF;
 				if (e == SSL_ERROR_ZERO_RETURN)
-					return p3err_set(err, "TLS write: the peer closed the TLS session"), CONN_EOF;
+					return p3err_set(err, "TLS write: the peer closed the TLS session"),
+					       CONN_EOF;
 				return p3err_ssl(err, "TLS write"), CONN_ERROR;
 			}
 		} else {

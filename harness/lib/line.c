@@ -41,7 +41,8 @@ enum line_status line_scan(const char *buf, size_t avail, size_t max, struct lin
 		out->len = pos - 1;
 		out->flags = LINE_CRLF;
 	} else {
-		/* RFC 1939 §3: lines end in CRLF; a bare LF still ends the line here, flagged for the checks. */
+		/* RFC 1939 §3: lines end in CRLF; a bare LF still ends the line here, flagged for the checks.
+		 */
 		out->len = pos;
 		out->flags = LINE_BARE_LF;
 	}

@@ -101,7 +101,8 @@ int ml_encode_finish(struct ml_encoder *enc, ml_emit_fn emit, void *ctx)
 			if ((rc = emit(ctx, "\r", 1)) != 0)
 				return rc;
 		}
-		/* Practice P-MSG-1: a last line without a line end gets one, so the terminator starts a line. */
+		/* Practice P-MSG-1: a last line without a line end gets one, so the terminator starts a line.
+		 */
 		if (!enc->at_line_start && (rc = emit(ctx, "\r\n", 2)) != 0)
 			return rc;
 		enc->at_line_start = true;

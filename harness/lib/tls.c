@@ -56,7 +56,8 @@ SSL_CTX *tls_client_ctx(const struct tls_client_opts *opts, struct p3err *err)
 	}
 	if (SSL_CTX_set_min_proto_version(ctx, min) != 1 ||
 	    (opts->max_version != 0 && SSL_CTX_set_max_proto_version(ctx, opts->max_version) != 1)) {
-		p3err_ssl(err, "unsupported TLS version bounds 0x%x..0x%x", (unsigned)min, (unsigned)opts->max_version);
+		p3err_ssl(err, "unsupported TLS version bounds 0x%x..0x%x", (unsigned)min,
+		          (unsigned)opts->max_version);
 		goto fail;
 	}
 	if (opts->ciphers != NULL && SSL_CTX_set_cipher_list(ctx, opts->ciphers) != 1) {

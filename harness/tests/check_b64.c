@@ -9,13 +9,13 @@ Suite *b64_suite(void);
 static const struct {
 	const char *plain, *enc;
 } vectors[] = {
-	{"", ""},
-	{"f", "Zg=="},
-	{"fo", "Zm8="},
-	{"foo", "Zm9v"},
-	{"foob", "Zm9vYg=="},
-	{"fooba", "Zm9vYmE="},
-	{"foobar", "Zm9vYmFy"},
+    {"", ""},
+    {"f", "Zg=="},
+    {"fo", "Zm8="},
+    {"foo", "Zm9v"},
+    {"foob", "Zm9vYg=="},
+    {"fooba", "Zm9vYmE="},
+    {"foobar", "Zm9vYmFy"},
 };
 
 START_TEST(rfc4648_encode)
@@ -83,7 +83,7 @@ END_TEST
 START_TEST(rejects_bad_length)
 {
 	ck_assert_int_eq(dec("Zm9", 1), B64_BAD_LENGTH);
-	ck_assert_int_eq(dec("Zg", 1), B64_BAD_LENGTH);   /* unpadded */
+	ck_assert_int_eq(dec("Zg", 1), B64_BAD_LENGTH); /* unpadded */
 	ck_assert_int_eq(dec("Zg=", 1), B64_BAD_LENGTH);
 	ck_assert_int_eq(dec("Zm9vY", 1), B64_BAD_LENGTH);
 }

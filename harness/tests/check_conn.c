@@ -207,8 +207,8 @@ START_TEST(refused)
 	ck_assert_int_eq(conn_open(&c, "127.0.0.1", ntohs(a.sin_port), 2000, &err), CONN_ERROR);
 	ck_assert_ptr_null(c);
 	snprintf(port, sizeof port, "%d", ntohs(a.sin_port));
-	ck_assert_msg(strstr(err.msg, "refused") && strstr(err.msg, "127.0.0.1") && strstr(err.msg, port), "%s",
-	              err.msg);
+	ck_assert_msg(strstr(err.msg, "refused") && strstr(err.msg, "127.0.0.1") && strstr(err.msg, port),
+	              "%s", err.msg);
 	ck_assert_int_eq(conn_open(&c, "no-such-host.invalid", 110, 2000, &err), CONN_ERROR);
 	ck_assert_ptr_nonnull(strstr(err.msg, "no-such-host.invalid"));
 }

@@ -46,9 +46,12 @@ END_TEST
 
 START_TEST(equal)
 {
-	ck_assert_int_eq(digest_equal("c4c9334bac560ecc979e58001b3e22fb", "c4c9334bac560ecc979e58001b3e22fb"), 1);
-	ck_assert_int_eq(digest_equal("c4c9334bac560ecc979e58001b3e22fb", "c4c9334bac560ecc979e58001b3e22fc"), 0);
-	ck_assert_int_eq(digest_equal("c4c9334bac560ecc979e58001b3e22fb", "c4c9334bac560ecc979e58001b3e22f"), 0);
+	ck_assert_int_eq(digest_equal("c4c9334bac560ecc979e58001b3e22fb", "c4c9334bac560ecc979e58001b3e22fb"),
+	                 1);
+	ck_assert_int_eq(digest_equal("c4c9334bac560ecc979e58001b3e22fb", "c4c9334bac560ecc979e58001b3e22fc"),
+	                 0);
+	ck_assert_int_eq(digest_equal("c4c9334bac560ecc979e58001b3e22fb", "c4c9334bac560ecc979e58001b3e22f"),
+	                 0);
 	ck_assert_int_eq(digest_equal("", ""), 1);
 }
 END_TEST

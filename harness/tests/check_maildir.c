@@ -68,10 +68,10 @@ START_TEST(order_and_sizes)
 	struct p3err e;
 
 	make_md("m");
-	puts_("m/new/3.c", "C: lf\n\nbody\n");            /* LF: 5+2 + 2 + 4+2 */
-	puts_("m/cur/1.a:2,S", "A: crlf\r\n\r\nx\r\n");   /* CRLF: 9 + 2 + 3 */
-	puts_("m/cur/2.b", "B: no end\n\nlast");          /* last line gets CRLF counted */
-	puts_("m/new/10.d", ".\n..\n");                   /* stuffing not counted */
+	puts_("m/new/3.c", "C: lf\n\nbody\n");          /* LF: 5+2 + 2 + 4+2 */
+	puts_("m/cur/1.a:2,S", "A: crlf\r\n\r\nx\r\n"); /* CRLF: 9 + 2 + 3 */
+	puts_("m/cur/2.b", "B: no end\n\nlast");        /* last line gets CRLF counted */
+	puts_("m/new/10.d", ".\n..\n");                 /* stuffing not counted */
 	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 4);
 	/* strcmp order of the file names, wherever they live. */
@@ -170,10 +170,10 @@ START_TEST(uid_rules)
 	name70[70] = '\0';
 	memset(name71, 'b', 71);
 	name71[71] = '\0';
-	puts_("m/cur/1.host:2,RS", "x\n");   /* flags are not part of the id */
+	puts_("m/cur/1.host:2,RS", "x\n"); /* flags are not part of the id */
 	puts_("m/new/2.host", "x\n");
-	puts_("m/new/3 has space", "x\n");    /* 0x20 is outside 0x21..0x7E */
-	puts_("m/new/4\xc3\xa9", "x\n");      /* 8-bit */
+	puts_("m/new/3 has space", "x\n"); /* 0x20 is outside 0x21..0x7E */
+	puts_("m/new/4\xc3\xa9", "x\n");   /* 8-bit */
 	char rel[100];
 	snprintf(rel, sizeof rel, "m/new/%s", name70);
 	puts_(rel, "x\n");

@@ -134,7 +134,8 @@ START_TEST(every_chunk_boundary)
 				size_t cuts[2] = {a, b};
 				struct out o = encode_cut(tricky, len, top, cuts, 2);
 				ck_assert_msg(o.len == whole.len && memcmp(o.buf, whole.buf, o.len) == 0,
-				              "top %ld cuts %zu,%zu: \"%s\" vs \"%s\"", top, a, b, o.buf, whole.buf);
+				              "top %ld cuts %zu,%zu: \"%s\" vs \"%s\"", top, a, b, o.buf,
+				              whole.buf);
 				free(o.buf);
 			}
 		}
@@ -217,8 +218,8 @@ static void check_round_trip(const char *in, size_t len)
 	struct out back = decode(&wire);
 	struct out want = normalize(in, len);
 
-	ck_assert_msg(back.len == want.len && memcmp(back.buf, want.buf, want.len) == 0, "round trip of %zu octets",
-	              len);
+	ck_assert_msg(back.len == want.len && memcmp(back.buf, want.buf, want.len) == 0,
+	              "round trip of %zu octets", len);
 	/* RFC 1939 §11: the counted size is the un-stuffed wire length without the terminator line. */
 	ck_assert_uint_eq(count_cut(in, len, len ? len : 1), back.len);
 	ck_assert_uint_eq(count_cut(in, len, 1), back.len);

@@ -80,7 +80,8 @@ static enum conn_status handshake(SSL_CTX *sctx, SSL_CTX *cctx, const char *host
 
 static SSL_CTX *client_ctx(int verify, const char *ca, int minv, int maxv)
 {
-	struct tls_client_opts o = {.verify = verify, .ca_file = ca, .min_version = minv, .max_version = maxv};
+	struct tls_client_opts o = {
+	    .verify = verify, .ca_file = ca, .min_version = minv, .max_version = maxv};
 	struct p3err e;
 	SSL_CTX *ctx = tls_client_ctx(&o, &e);
 
@@ -152,7 +153,8 @@ START_TEST(wrong_name_refused)
 	char desc[128];
 	int pr;
 
-	ck_assert_int_eq(handshake(s, c, "127.0.0.1", "pop.example.org", &e, desc, sizeof desc, &pr), CONN_ERROR);
+	ck_assert_int_eq(handshake(s, c, "127.0.0.1", "pop.example.org", &e, desc, sizeof desc, &pr),
+	                 CONN_ERROR);
 	ck_assert_msg(strstr(e.msg, "verification failed") && strstr(e.msg, "mismatch"), "%s", e.msg);
 	ck_assert_int_eq(handshake(s, c, "127.0.0.1", "127.0.0.2", &e, desc, sizeof desc, &pr), CONN_ERROR);
 	ck_assert_msg(strstr(e.msg, "IP address mismatch") != NULL, "%s", e.msg);
@@ -170,8 +172,8 @@ START_TEST(unknown_ca_refused_unless_not_verifying)
 
 	ck_assert_int_eq(handshake(s, c, "127.0.0.1", NULL, &e, desc, sizeof desc, &pr), CONN_ERROR);
 	ck_assert_msg(strstr(e.msg, "verification failed") != NULL, "%s", e.msg);
-	ck_assert_msg(handshake(s, nv, "127.0.0.1", "wrong.example", &e, desc, sizeof desc, &pr) == CONN_OK, "%s",
-	              e.msg);
+	ck_assert_msg(handshake(s, nv, "127.0.0.1", "wrong.example", &e, desc, sizeof desc, &pr) == CONN_OK,
+	              "%s", e.msg);
 	SSL_CTX_free(s);
 	SSL_CTX_free(c);
 	SSL_CTX_free(nv);
@@ -235,7 +237,8 @@ START_TEST(old_versions_refused)
 	/* ... while the pinned client really speaks them: a server that allows TLS 1.1 gets it. */
 	SSL_CTX_set_min_proto_version(lax, TLS1_VERSION);
 	SSL_CTX_set_security_level(lax, 0);
-	ck_assert_msg(handshake(lax, c, "127.0.0.1", NULL, &e, desc, sizeof desc, &pr) == CONN_OK, "%s", e.msg);
+	ck_assert_msg(handshake(lax, c, "127.0.0.1", NULL, &e, desc, sizeof desc, &pr) == CONN_OK, "%s",
+	              e.msg);
 	ck_assert_msg(strncmp(desc, "TLSv1.1 ", 8) == 0, "%s", desc);
 	SSL_CTX_free(s);
 	SSL_CTX_free(lax);

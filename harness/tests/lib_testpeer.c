@@ -47,8 +47,8 @@ static X509 *make_cert(EVP_PKEY *key, const char *cn, long serial, X509 *issuer,
 	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
 	X509_gmtime_adj(X509_getm_notAfter(x), 7L * 24 * 3600);
 	X509_set_pubkey(x, key);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn, -1,
-	                           -1, 0);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn,
+	                           -1, -1, 0);
 	X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x));
 	if (ca) {
 		if (add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
@@ -211,7 +211,8 @@ ssize_t tp_recv_line(struct tp_peer *p, char *buf, size_t size)
 	while (n + 1 < size) {
 		char ch;
 		ssize_t r = p->ssl ? SSL_read(p->ssl, &ch, 1) : recv(p->fd, &ch, 1, 0);
-		if (r == 0 || (p->ssl && r < 0 && n == 0 && SSL_get_error(p->ssl, (int)r) == SSL_ERROR_ZERO_RETURN))
+		if (r == 0 ||
+		    (p->ssl && r < 0 && n == 0 && SSL_get_error(p->ssl, (int)r) == SSL_ERROR_ZERO_RETURN))
 			break;
 		if (r < 0)
 			return n > 0 ? (ssize_t)n : -1;

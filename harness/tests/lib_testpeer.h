@@ -22,14 +22,14 @@ struct tp_peer;
 typedef void (*tp_script_fn)(struct tp_peer *p);
 
 struct tp_peer {
-	int port;          /* the listening port, known when tp_start returns */
-	int lfd;           /* listener */
-	int fd;            /* the accepted connection, while the script runs */
-	SSL_CTX *ctx;      /* server context for tp_tls_accept (may be NULL) */
-	SSL *ssl;          /* after tp_tls_accept: sends and receives go through TLS */
+	int port;     /* the listening port, known when tp_start returns */
+	int lfd;      /* listener */
+	int fd;       /* the accepted connection, while the script runs */
+	SSL_CTX *ctx; /* server context for tp_tls_accept (may be NULL) */
+	SSL *ssl;     /* after tp_tls_accept: sends and receives go through TLS */
 	tp_script_fn script;
 	void *arg;
-	int result;        /* an observation the script records for the test */
+	int result; /* an observation the script records for the test */
 	char note[256];
 	pthread_t th;
 };
