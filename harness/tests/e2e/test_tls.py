@@ -1,0 +1,170 @@
+"""STLS (RFC 2595), implicit TLS (RFC 8314) and the --plaintext-auth modes."""
+
+import socket
+import ssl
+
+from pop3test import Conn, Server, ServerTest, b64, client_tls_context
+
+
+def sasl_list(caps):
+    for c in caps:
+        if c.startswith("SASL "):
+            return c.split()[1:]
+    return []
+
+
+class Stls(ServerTest):
+    def test_stls(self):
+        c = self.srv.connect()
+        self.assertIn("STLS", c.capa())  # R2595-STLS-2
+        self.ok(c.cmd("STLS"))
+        c.starttls()  # R2595-STLS-5: nothing but the handshake follows the +OK
+        self.assertTrue(c.tls)
+        caps = c.capa()
+        self.assertNotIn("STLS", caps)  # R2595-STLS-2
+        self.assertIn("PLAIN", sasl_list(caps))  # R5034-AUTH-19, R2595-STLS-7
+        self.assertIn("LOGIN", sasl_list(caps))
+        self.err(c.cmd("STAT"))  # R2595-STLS-6: still AUTHORIZATION
+        self.err(c.cmd("STLS"))  # R2595-STLS-4: only once
+        self.ok(c.cmd("AUTH PLAIN " + b64("\0alice\0wonderland")))
+        self.ok(c.cmd("STAT"))
+        self.ok(c.cmd("QUIT"))
+
+    def test_injection_discarded(self):
+        c = self.srv.connect()
+        c.send(b"STLS\r\nCAPA\r\n")  # P-STLS-1: one write
+        self.ok(c.status())
+        c.starttls()
+        self.assertTrue(c.nothing_within(0.5))  # no CAPA answer inside TLS
+        self.assertIn("TOP", c.capa())  # the first reply inside TLS answers our own command
+
+    def test_injected_user_forgotten(self):
+        c = self.srv.connect()
+        self.ok(c.cmd("USER alice"))
+        self.ok(c.cmd("STLS"))
+        c.starttls()
+        self.err(c.cmd("PASS wonderland"))  # R2595-STLS-8, P-STLS-2
+        self.ok(c.cmd("USER alice"))
+        self.ok(c.cmd("PASS wonderland"))
+
+    def test_stls_after_login(self):
+        c = self.srv.login()
+        self.err(c.cmd("STLS"))  # R2595-STLS-3
+        self.ok(c.cmd("STAT"))  # the session goes on in cleartext
+
+    def test_handshake_garbage(self):
+        c = self.srv.connect()
+        self.ok(c.cmd("STLS"))
+        c.send(b"this is not a ClientHello\r\n" * 4)
+        closed, _ = c.closed_within(5)
+        self.assertTrue(closed)
+        d = self.srv.connect()  # the server goes on
+        self.assertIn("TOP", d.capa())
+
+    def test_tls12_and_close_notify(self):
+        ctx = client_tls_context(maximum_version=ssl.TLSVersion.TLSv1_2)
+        c = self.srv.connect(tls=True, ctx=ctx)
+        self.assertEqual(c.sock.version(), "TLSv1.2")  # R8314-TLS-4
+        self.ok(c.cmd("QUIT"))
+        # R8314-TLS-3: close_notify, so unwrap() completes instead of failing on a truncated stream.
+        raw = c.sock.unwrap()
+        raw.close()
+
+    def test_old_tls_refused(self):
+        ctx = client_tls_context()
+        try:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            self.skipTest("this OpenSSL cannot offer TLS 1.1")
+        with self.assertRaises((ssl.SSLError, ConnectionError, OSError)):
+            self.srv.connect(tls=True, ctx=ctx)  # R8314-TLS-6
+
+
+class ImplicitTls(ServerTest):
+    def test_implicit(self):
+        c = self.srv.connect(tls=True)
+        self.assertTrue(c.greeting.startswith(b"+OK "))  # R8314-TLS-2
+        caps = c.capa()
+        self.assertNotIn("STLS", caps)  # R2595-STLS-2 on the pop3s port
+        self.assertIn("PLAIN", sasl_list(caps))
+        self.err(c.cmd("STLS"))  # R2595-STLS-4
+        self.err(c.cmd("STAT"))
+        self.ok(c.cmd("USER alice"))
+        self.ok(c.cmd("PASS wonderland"))
+        self.assertEqual(c.cmd("STAT").split()[1], "3")
+
+    def test_no_plaintext_greeting(self):
+        s = socket.create_connection(("127.0.0.1", self.srv.tls_port), timeout=5)
+        s.settimeout(0.5)
+        try:
+            data = s.recv(100)
+        except socket.timeout:
+            data = None
+        self.assertIsNone(data)  # R8314-TLS-1: the server waits for the ClientHello
+        s.close()
+
+
+class NoCertificate(ServerTest):
+    tls = False
+
+    def test_no_stls(self):
+        c = self.srv.connect()
+        self.assertNotIn("STLS", c.capa())  # R8314-TLS-8
+        self.err(c.cmd("STLS"))  # R2595-STLS-9
+        self.ok(c.cmd("USER alice"))
+        self.ok(c.cmd("PASS wonderland"))
+
+
+class TlsOnly(ServerTest):
+    server_args = ("--plaintext-auth", "tls-only")
+
+    def test_cleartext_refused(self):
+        c = self.srv.connect()
+        caps = c.capa()
+        self.assertNotIn("USER", caps)  # R2595-POL-1
+        self.assertNotIn("PLAIN", sasl_list(caps))
+        self.assertIn("STLS", caps)
+        r = c.cmd("USER alice")
+        self.err(r)
+        self.assertNotIn("[AUTH]", r)  # USER never carries [AUTH] (R3206-AUTH-2)
+        self.err(c.cmd("PASS wonderland"))
+        good = c.cmd("AUTH PLAIN " + b64("\0alice\0wonderland"))
+        bad = c.cmd("AUTH PLAIN " + b64("\0alice\0wrong"))
+        self.assertEqual(good, bad)  # R8314-TLS-10
+        self.err(good, "AUTH")
+        self.err(c.cmd("AUTH LOGIN"))  # R2595-POL-3
+        self.err(c.cmd("APOP alice 0123456789abcdef0123456789abcdef"), "AUTH")
+        self.ok(c.cmd("STLS"))
+        c.starttls()
+        caps = c.capa()
+        self.assertIn("USER", caps)
+        self.assertIn("PLAIN", sasl_list(caps))
+        self.ok(c.cmd("USER alice"))
+        self.ok(c.cmd("PASS wonderland"))
+
+    def test_capa_consistent_after_login(self):
+        c = self.srv.connect(tls=True)
+        before = set(c.capa())
+        c.cmd("USER alice")
+        c.cmd("PASS wonderland")
+        self.assertEqual(before, set(c.capa()))
+
+
+class Always(ServerTest):
+    server_args = ("--plaintext-auth", "always")
+
+    def test_plain_in_cleartext(self):
+        c = self.srv.connect()
+        self.assertIn("PLAIN", sasl_list(c.capa()))
+        self.ok(c.cmd("AUTH PLAIN " + b64("\0alice\0wonderland")))
+
+
+class Compat(ServerTest):
+    def test_default_mode(self):
+        c = self.srv.connect()
+        self.err(c.cmd("AUTH PLAIN " + b64("\0alice\0wonderland")), "AUTH")  # R5034-AUTH-20
+        self.err(c.cmd("AUTH LOGIN"))
+        self.ok(c.cmd("USER alice"))  # R2595-POL-2
+        self.ok(c.cmd("PASS wonderland"))
