@@ -138,6 +138,11 @@ valgrind: all fixtures
 mutation: all $(BIN)/pop3refd-faults fixtures
 	$(Q)./harness/scripts/mutation.sh
 
+# The suite against Debian's Dovecot on loopback, gated on its baseline (harness/peers/, docs/peers/dovecot.md).
+.PHONY: dovecot
+dovecot: $(BIN)/pop3spec fixtures
+	$(Q)./harness/peers/dovecot-suite.sh
+
 coverage: $(BIN)/pop3spec
 	$(Q)./$(BIN)/pop3spec coverage scenarios
 
