@@ -202,6 +202,13 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 		return usage_error("%s", "--cert and --key go together");
 	if (a->nlisten_tls && !a->cert)
 		return usage_error("%s", "--listen-tls needs --cert and --key");
+	for (size_t i = 0; i < a->nlisten + a->nlisten_tls; i++) {
+		const char *spec = i < a->nlisten ? a->listen[i] : a->listen_tls[i - a->nlisten];
+		char host[256], port[8];
+		struct p3err err;
+		if (listener_parse(spec, host, sizeof host, port, sizeof port, &err) < 0)
+			return usage_error("%s", err.msg);
+	}
 	return 0;
 }
 
