@@ -7,7 +7,8 @@
 # wrote (default build/peers/dovecot). The target profile's `reset` calls this before each scenario that
 # names a fixture. The whole Maildir is rebuilt, so Dovecot's caches go with it: dovecot.index*,
 # dovecot-uidlist (UIDs restart at 1 with a new UIDVALIDITY, so UIDLs of different fixtures never mix),
-# dovecot-keywords and the POP3 session lock. The next login then sees exactly the fixture's messages.
+# dovecot-keywords and the POP3 session lock; only the UIDVALIDITY counter is kept. The next login then
+# sees exactly the fixture's messages.
 set -eu
 
 die() { echo "dovecot-reset.sh: $*" >&2; exit 1; }
@@ -36,8 +37,10 @@ mkdir -p "$new/cur" "$new/new" "$new/tmp"
 for sub in cur new; do
 	[ -d "$fixture/$sub" ] || continue
 	# Regular files only: Maildir messages, never Dovecot state that a fixture might carry.
-	find "$fixture/$sub" -maxdepth 1 -type f ! -name 'dovecot*' -exec cp -p -t "$new/$sub" {} +
+	find "$fixture/$sub" -maxdepth 1 -type f ! -name 'dovecot*' ! -name '.*' -exec cp -p -t "$new/$sub" {} +
 done
+# Keep Dovecot's UIDVALIDITY counter, so a new fixture never gets the UIDLs an earlier one had.
+[ -f "$home/Maildir/dovecot-uidvalidity" ] && cp -p "$home/Maildir/dovecot-uidvalidity" "$new/"
 if [ "$(id -u)" -eq 0 ]; then
 	chown -R "$owner" "$new"
 fi
