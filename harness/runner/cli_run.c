@@ -200,17 +200,23 @@ static int write_reports(const struct cli *c, const struct run *run, const char 
 	char path[PATH_MAX];
 	int rc = 0;
 	if (c->json) {
-		if (several)
+		const char *dst = c->json;
+		if (several) {
 			per_target_path(c->json, run->info.target_name, path, sizeof path);
-		if (report_json_write(run, several ? path : c->json, &err) < 0) {
+			dst = path;
+		}
+		if (report_json_write(run, dst, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
 			rc = -1;
 		}
 	}
 	if (c->junit) {
-		if (several)
+		const char *dst = c->junit;
+		if (several) {
 			per_target_path(c->junit, run->info.target_name, path, sizeof path);
-		if (report_junit_write(run, several ? path : c->junit, &err) < 0) {
+			dst = path;
+		}
+		if (report_junit_write(run, dst, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
 			rc = -1;
 		}

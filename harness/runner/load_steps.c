@@ -46,8 +46,8 @@ static void expect_init(struct expect *e, const struct lsrc *s, const yaml_node_
 {
 	memset(e, 0, sizeof *e);
 	e->pos.file = s->path;
-	e->pos.line = (int)n->start_mark.line + 1;
-	e->pos.column = (int)n->start_mark.column + 1;
+	e->pos.line = n ? (int)n->start_mark.line + 1 : 0;
+	e->pos.column = n ? (int)n->start_mark.column + 1 : 0;
 	e->closes = -1;
 	e->handshake = -1;
 	e->level = -1;
