@@ -1,0 +1,356 @@
+/* exec.c — running one scenario: its context (variables, fixtures, sessions, transcript), its steps in
+ * order, and the verdict, decided in exactly one function (exec_decide). */
+#include "runner/exec.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/line.h"
+#include "runner/session.h"
+
+#define DEFAULT_STEP_TIMEOUT 5.0
+
+/* The one place outcomes become verdicts (docs/scenario-language.md, "Verdicts"):
+ *   a check on every response  → fail          the scenario could not run → error
+ *   the target cannot do a step → skip         an expectation not met → by its level:
+ *     MUST → fail; SHOULD → warn; MAY → skip "optional behaviour absent" (MAY scenarios inform only).
+ * An expectation with its own `level:` inside a stricter scenario does not end the scenario: a warning
+ * (or a note, for MAY) is kept and the steps go on, unless the session lost step with the server. */
+enum verdict exec_decide(int sclevel, const struct outcome *o, int *stop)
+{
+	(void)sclevel;
+	*stop = 1;
+	switch (o->kind) {
+	case OUT_PASS:
+		*stop = 0;
+		return VERDICT_PASS;
+	case OUT_CHECK:
+		return VERDICT_FAIL;
+	case OUT_ERROR:
+		return VERDICT_ERROR;
+	case OUT_SKIP:
+		return VERDICT_SKIP;
+	case OUT_EXPECT:
+		break;
+	}
+	switch (o->level) {
+	case LEVEL_SHOULD:
+		*stop = !o->own_level || o->desync;
+		return VERDICT_WARN;
+	case LEVEL_MAY:
+		if (o->own_level && !o->desync) {
+			*stop = 0;
+			return VERDICT_PASS; /* noted in the transcript only */
+		}
+		return VERDICT_SKIP;
+	case LEVEL_MUST:
+	default:
+		return VERDICT_FAIL;
+	}
+}
+
+/* Copy a string, cut to fit (messages are one line; a cut one is still useful). */
+static void copy_cut(char *dst, size_t n, const char *src)
+{
+	size_t l = strnlen(src, n - 1);
+	memcpy(dst, src, l);
+	dst[l] = '\0';
+}
+
+static void format_reason(const struct xctx *x, const struct outcome *o, char *buf, size_t n)
+{
+	const char *req = o->req;
+	int r;
+	if (o->kind == OUT_ERROR || o->kind == OUT_SKIP)
+		r = snprintf(buf, n, "%s: %s", x->step_desc, o->actual);
+	else if (req)
+		r = snprintf(buf, n, "%s: expected %s, got: %s [%s]", x->step_desc, o->expected, o->actual, req);
+	else
+		r = snprintf(buf, n, "%s: expected %s, got: %s", x->step_desc, o->expected, o->actual);
+	if (r < 0)
+		buf[0] = '\0';
+}
+
+int xc_soft(struct xctx *x, struct outcome *out)
+{
+	int stop;
+	enum verdict v = exec_decide((int)x->sc->level, out, &stop);
+	if (stop)
+		return 1;
+	if (out->kind == OUT_PASS)
+		return 0;
+	char reason[2200];
+	format_reason(x, out, reason, sizeof reason);
+	if (v == VERDICT_WARN) {
+		xtr_note(&x->tr, NULL, "warning: %s", reason);
+		if (!x->warned) {
+			x->warned = 1;
+			copy_cut(x->warn_msg, sizeof x->warn_msg, reason);
+			copy_cut(x->warn_step, sizeof x->warn_step, x->step_desc);
+			copy_cut(x->warn_expected, sizeof x->warn_expected, out->expected);
+			copy_cut(x->warn_actual, sizeof x->warn_actual, out->actual);
+			x->warn_req = out->req;
+		}
+	} else {
+		xtr_note(&x->tr, NULL, "optional behaviour absent (MAY): %s", reason);
+	}
+	outcome_pass(out);
+	return 0;
+}
+
+static char *dupstr(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static char **dupv(char *const *v, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	char **r = calloc(n, sizeof *r);
+	for (size_t i = 0; r && i < n; i++)
+		r[i] = dupstr(v[i]);
+	return r;
+}
+
+static const char *level_str(int l)
+{
+	return l == LEVEL_SHOULD ? "SHOULD" : l == LEVEL_MAY ? "MAY" : "MUST";
+}
+
+static const char *kind_str(enum step_kind k)
+{
+	static const char *const names[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
+		                             "expect_close", "drop", "sleep", "find", "assert", "include" };
+	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
+}
+
+/* "step 4 (send: RETR 1)" */
+static void describe_step(struct xctx *x, const struct step *st, size_t i)
+{
+	char arg[80] = "";
+	const char *sess = st->session && strcmp(st->session, "main") != 0 ? st->session : NULL;
+	switch (st->kind) {
+	case STEP_SEND:
+	case STEP_RAW:
+		if (st->u.text.s)
+			line_escape(st->u.text.s, st->u.text.len, arg, 60);
+		break;
+	case STEP_CONNECT:
+		snprintf(arg, sizeof arg, "%s", st->u.connect.tls ? "tls" : "plain");
+		break;
+	case STEP_LOGIN:
+		snprintf(arg, sizeof arg, "%s, account %d",
+		         st->u.login.method == LOGIN_APOP ? "apop" : st->u.login.method == LOGIN_PLAIN ? "plain" : "user",
+		         st->u.login.account);
+		break;
+	case STEP_AUTH:
+		snprintf(arg, sizeof arg, "%.60s", st->u.auth.mechanism ? st->u.auth.mechanism : "");
+		break;
+	case STEP_DROP:
+		snprintf(arg, sizeof arg, "%s", st->u.drop == DROP_RST ? "rst" : st->u.drop == DROP_HALF ? "half" : "fin");
+		break;
+	case STEP_SLEEP:
+		if (st->u.sleep.s)
+			line_escape(st->u.sleep.s, st->u.sleep.len, arg, 60);
+		break;
+	case STEP_FIND:
+		if (st->u.find.message.s)
+			snprintf(arg, sizeof arg, "message %.40s", st->u.find.message.s);
+		break;
+	default:
+		break;
+	}
+	if (sess)
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1, kind_str(st->kind),
+		         arg[0] ? ": " : "", arg, sess);
+	else
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, kind_str(st->kind),
+		         arg[0] ? ": " : "", arg);
+}
+
+static int set_fixture_vars(struct xctx *x, const struct fixture *fx, const char *prefix)
+{
+	char name[64];
+	snprintf(name, sizeof name, "%s.count", prefix);
+	vars_set_long(&x->vars, name, (long long)fx->count);
+	snprintf(name, sizeof name, "%s.total", prefix);
+	vars_set_long(&x->vars, name, (long long)fx->total);
+	for (size_t i = 0; i < fx->count; i++) {
+		snprintf(name, sizeof name, "%s.size.%zu", prefix, i + 1);
+		vars_set_long(&x->vars, name, (long long)fx->msgs[i].size);
+		snprintf(name, sizeof name, "%s.msgid.%zu", prefix, i + 1);
+		vars_set_str(&x->vars, name, fx->msgs[i].msgid);
+	}
+	return 0;
+}
+
+/* when: {equal: [A, B]} / {not_equal: [A, B]} */
+static int condition_holds(struct xctx *x, const struct step *st, int *holds, struct outcome *out)
+{
+	*holds = 1;
+	if (st->when_op == COND_NONE)
+		return 0;
+	char *a, *b;
+	size_t al, bl;
+	if (xc_interp(x, &st->when_a, &a, &al, out) != 0)
+		return -1;
+	if (xc_interp(x, &st->when_b, &b, &bl, out) != 0) {
+		free(a);
+		return -1;
+	}
+	int eq = al == bl && memcmp(a, b, al) == 0;
+	*holds = st->when_op == COND_EQUAL ? eq : !eq;
+	free(a);
+	free(b);
+	return 0;
+}
+
+static void finish(struct xctx *x, struct result *r, enum verdict v, const struct outcome *o)
+{
+	const struct scenario *sc = x->sc;
+	r->status = v;
+	if (o && v != VERDICT_PASS) {
+		char reason[2200];
+		format_reason(x, o, reason, sizeof reason);
+		if (v == VERDICT_SKIP && o->kind == OUT_EXPECT) {
+			char tmp[2300];
+			if (snprintf(tmp, sizeof tmp, "optional behaviour absent: %s", reason) < 0)
+				tmp[0] = '\0';
+			r->message = strdup(tmp);
+		} else {
+			r->message = strdup(reason);
+		}
+		r->failed_step = strdup(x->step_desc);
+		if (o->expected[0])
+			r->expected = strdup(o->expected);
+		if (o->actual[0])
+			r->actual = strdup(o->actual);
+	} else if (v == VERDICT_WARN || (v == VERDICT_PASS && x->warned)) {
+		r->status = VERDICT_WARN;
+		r->message = strdup(x->warn_msg);
+		r->failed_step = strdup(x->warn_step);
+		r->expected = x->warn_expected[0] ? strdup(x->warn_expected) : NULL;
+		r->actual = x->warn_actual[0] ? strdup(x->warn_actual) : NULL;
+		o = NULL;
+	}
+	const char *req = o ? o->req : x->warned ? x->warn_req : NULL;
+	if (r->status != VERDICT_PASS && r->status != VERDICT_SKIP) {
+		if (req) {
+			r->failed_ref = strdup(req);
+		} else if (sc->nrefs) {
+			size_t len = 1;
+			for (size_t i = 0; i < sc->nrefs; i++)
+				len += strlen(sc->refs[i]) + 2;
+			r->failed_ref = malloc(len);
+			if (r->failed_ref) {
+				r->failed_ref[0] = '\0';
+				for (size_t i = 0; i < sc->nrefs; i++) {
+					if (i)
+						strcat(r->failed_ref, ", ");
+					strcat(r->failed_ref, sc->refs[i]);
+				}
+			}
+		}
+	}
+}
+
+void exec_result_meta(const struct scenario *sc, struct result *out)
+{
+	memset(out, 0, sizeof *out);
+	out->id = dupstr(sc->id);
+	out->title = dupstr(sc->title);
+	out->level = dupstr(level_str((int)sc->level));
+	out->file = dupstr(sc->file);
+	out->refs = dupv(sc->refs, sc->nrefs);
+	out->nrefs = out->refs ? sc->nrefs : 0;
+	out->tags = dupv(sc->tags, sc->ntags);
+	out->ntags = out->tags ? sc->ntags : 0;
+}
+
+void exec_scenario(const struct scenario *sc, const struct target *t, const struct account acct[2],
+                   const struct probe *p, const struct exec_opts *o, struct result *out)
+{
+	exec_result_meta(sc, out);
+
+	struct xctx *x = calloc(1, sizeof *x);
+	if (x == NULL) {
+		out->status = VERDICT_ERROR;
+		out->message = strdup("out of memory");
+		return;
+	}
+	x->sc = sc;
+	x->t = t;
+	x->o = o;
+	x->p = p;
+	x->acct = acct;
+	x->timeout = sc->timeout > 0 ? sc->timeout : o->step_timeout > 0 ? o->step_timeout : DEFAULT_STEP_TIMEOUT;
+	vars_init(&x->vars);
+	xtr_init(&x->tr, o->live_transcript, sc->id);
+	snprintf(x->step_desc, sizeof x->step_desc, "set-up");
+
+	vars_set_str(&x->vars, "user", acct[0].user);
+	vars_set_str(&x->vars, "password", acct[0].password);
+	vars_set_str(&x->vars, "user2", acct[1].user);
+	vars_set_str(&x->vars, "password2", acct[1].password);
+	vars_set_long(&x->vars, "idle_timeout", t->idle_timeout);
+	vars_set_str(&x->vars, "last.status", "");
+	vars_set_str(&x->vars, "last.line", "");
+	xc_set_session_vars(x, NULL);
+
+	struct outcome oc;
+	outcome_pass(&oc);
+	enum verdict v = VERDICT_PASS;
+	int stopped = 0;
+	struct p3err err = { "" };
+	const char *fixtures_dir = o->fixtures_dir ? o->fixtures_dir : "fixtures";
+	if ((sc->fixture && fixture_get(fixtures_dir, sc->fixture, &x->fx, &err) != 0) ||
+	    (sc->fixture2 && fixture_get(fixtures_dir, sc->fixture2, &x->fx2, &err) != 0)) {
+		out_set(&oc, OUT_ERROR, NULL, NULL, "%s", err.msg);
+		v = VERDICT_ERROR;
+		stopped = 1;
+	}
+	if (x->fx)
+		set_fixture_vars(x, x->fx, "fixture");
+	if (x->fx2)
+		set_fixture_vars(x, x->fx2, "fixture2");
+
+	for (size_t i = 0; i < sc->nsteps && !stopped; i++) {
+		const struct step *st = &sc->steps[i];
+		describe_step(x, st, i);
+		int holds;
+		if (condition_holds(x, st, &holds, &oc) != 0) {
+			v = exec_decide((int)sc->level, &oc, &stopped);
+			break;
+		}
+		if (!holds) {
+			xtr_note(&x->tr, NULL, "%s skipped: its condition does not hold", x->step_desc);
+			continue;
+		}
+		if (st->note)
+			xtr_note(&x->tr, st->session, "%s: %s", x->step_desc, st->note);
+		xc_set_session_vars(x, xs_get(x, st->session, 0));
+		outcome_pass(&oc);
+		step_run(x, st, &oc);
+		if (oc.kind == OUT_PASS)
+			continue;
+		if (xc_soft(x, &oc) == 0)
+			continue;
+		v = exec_decide((int)sc->level, &oc, &stopped);
+		stopped = 1;
+	}
+	xs_close_all(x);
+	finish(x, out, v, stopped ? &oc : NULL);
+	if (x->tr.dropped)
+		xtr_note(&x->tr, NULL, "transcript cut: %zu more lines not kept", x->tr.dropped);
+	out->duration_ms = (long)xtr_ms(&x->tr);
+	out->transcript = x->tr.v;
+	out->ntranscript = x->tr.n;
+	x->tr.v = NULL;
+	x->tr.n = 0;
+	xtr_free(&x->tr);
+	vars_free(&x->vars);
+	free(x->last_line);
+	free(x);
+}

@@ -1,0 +1,140 @@
+/* exec_pool.c — running every scenario: -j N workers (pthreads), worker k owning accounts 2k and 2k+1,
+ * each scenario's maildrops reset to its fixtures first, the observer told as each starts and ends. */
+#include "runner/exec.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "runner/fixture.h"
+#include "runner/session.h"
+
+struct pool {
+	pthread_mutex_t lock;
+	size_t next;
+	struct scenario *const *scenarios;
+	size_t n;
+	const struct target *t;
+	const struct probe *p;
+	const struct exec_opts *o;
+	const struct exec_observer *obs;
+	struct result *results;
+};
+
+struct worker {
+	struct pool *pool;
+	const struct account *acct; /* [2] */
+	pthread_t tid;
+};
+
+static void verdict_only(const struct scenario *sc, enum verdict v, const char *msg, struct result *r)
+{
+	exec_result_meta(sc, r);
+	r->status = v;
+	r->message = strdup(msg);
+}
+
+/* Put the scenario's fixtures into the worker's maildrops (fixture → account 1, fixture2 → account 2). */
+static int reset_fixtures(const struct scenario *sc, const struct target *t, const struct account *acct,
+                          const struct exec_opts *o, struct p3err *err)
+{
+	const char *names[2] = { sc->fixture, sc->fixture2 };
+	const char *dir = o->fixtures_dir ? o->fixtures_dir : "fixtures";
+	for (int i = 0; i < 2; i++) {
+		if (names[i] == NULL)
+			continue;
+		const struct fixture *fx;
+		if (fixture_get(dir, names[i], &fx, err) != 0)
+			return -1;
+		if (target_reset(t, &acct[i], fx->dir, err) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+static void run_one(struct pool *pl, const struct account *acct, size_t i)
+{
+	const struct scenario *sc = pl->scenarios[i];
+	struct result *r = &pl->results[i];
+	char buf[512];
+	if (pl->obs && pl->obs->started) {
+		pthread_mutex_lock(&pl->lock);
+		pl->obs->started(pl->obs->ctx, sc);
+		pthread_mutex_unlock(&pl->lock);
+	}
+	const char *skip = exec_skip_reason(sc, pl->t, pl->p, buf, sizeof buf);
+	struct p3err err = { "" };
+	if (skip) {
+		verdict_only(sc, VERDICT_SKIP, skip, r);
+	} else if ((sc->fixture || sc->fixture2) && reset_fixtures(sc, pl->t, acct, pl->o, &err) != 0) {
+		char msg[P3ERR_MAX + 16];
+		snprintf(msg, sizeof msg, "reset: %s", err.msg);
+		verdict_only(sc, VERDICT_ERROR, msg, r);
+	} else {
+		exec_scenario(sc, pl->t, acct, pl->p, pl->o, r);
+	}
+	if (pl->obs && pl->obs->finished) {
+		pthread_mutex_lock(&pl->lock);
+		pl->obs->finished(pl->obs->ctx, r);
+		pthread_mutex_unlock(&pl->lock);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	struct pool *pl = w->pool;
+	for (;;) {
+		pthread_mutex_lock(&pl->lock);
+		size_t i = pl->next++;
+		pthread_mutex_unlock(&pl->lock);
+		if (i >= pl->n)
+			break;
+		run_one(pl, w->acct, i);
+	}
+	return NULL;
+}
+
+int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t, const struct probe *p,
+                 const struct exec_opts *o, const struct exec_observer *obs, struct result *results,
+                 struct p3err *err)
+{
+	/* A server that closes while we write must not kill the run (conn.c also guards its own writes). */
+	signal(SIGPIPE, SIG_IGN);
+	size_t jobs = o->jobs > 0 ? (size_t)o->jobs : 1;
+	if (t->naccounts < 2 * jobs)
+		return p3err_set(err, "-j %zu needs %zu accounts (two per worker); the target %s has %zu", jobs,
+		                 2 * jobs, t->name ? t->name : "", t->naccounts);
+	if (jobs > n)
+		jobs = n ? n : 1;
+	struct pool pl = { .next = 0, .scenarios = scenarios, .n = n, .t = t, .p = p, .o = o, .obs = obs,
+		           .results = results };
+	pthread_mutex_init(&pl.lock, NULL);
+	struct worker *ws = calloc(jobs, sizeof *ws);
+	if (ws == NULL) {
+		pthread_mutex_destroy(&pl.lock);
+		return p3err_set(err, "out of memory");
+	}
+	size_t started = 0;
+	for (size_t k = 0; k < jobs; k++) {
+		ws[k].pool = &pl;
+		ws[k].acct = &t->accounts[2 * k];
+	}
+	if (jobs == 1) {
+		worker_main(&ws[0]);
+	} else {
+		for (; started < jobs; started++)
+			if (pthread_create(&ws[started].tid, NULL, worker_main, &ws[started]) != 0)
+				break;
+		if (started == 0)
+			worker_main(&ws[0]); /* no threads to be had: run them here */
+		for (size_t k = 0; k < started; k++)
+			pthread_join(ws[k].tid, NULL);
+	}
+	free(ws);
+	pthread_mutex_destroy(&pl.lock);
+	fixture_cache_clear();
+	return 0;
+}

@@ -1,0 +1,871 @@
+/* exec_steps.c — what each step kind does on the wire (docs/scenario-language.md, "Steps"): connect,
+ * send, raw, read, login, auth (GNU SASL), starttls, expect_close, drop, sleep, find, assert. */
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <openssl/ssl.h>
+
+#include "lib/b64.h"
+#include "lib/digest.h"
+#include "lib/line.h"
+#include "lib/tls.h"
+#include "runner/expect.h"
+#include "runner/sasl_client.h"
+#include "runner/session.h"
+
+#define AUTH_MAX_ROUNDS 32
+
+static const struct expect want_ok = { .status = WANT_OK, .closes = -1, .handshake = -1, .level = -1 };
+
+static const struct expect *first_expect(const struct step *st)
+{
+	return st->n_expect ? &st->expect[0] : NULL;
+}
+
+static long long deadline_in(struct xctx *x)
+{
+	return xc_now_ms() + (long long)(x->timeout * 1000);
+}
+
+/* The step's session, which must be connected. */
+static struct xsession *need_session(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = xs_get(x, st->session, 0);
+	if (s && s->c)
+		return s;
+	if (s && s->eof) {
+		out_set(out, OUT_EXPECT, NULL, "an open connection", "the server had closed the connection");
+		out->level = (int)x->sc->level;
+		out->desync = 1;
+	} else {
+		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: session '%s' is not connected",
+		        st->session ? st->session : "main");
+	}
+	return NULL;
+}
+
+/* Write and note a failure as a broken connection. */
+static int send_bytes(struct xctx *x, struct xsession *s, const char *data, size_t len, struct outcome *out)
+{
+	struct p3err err = { "" };
+	enum conn_status st = xs_write(x, s, data, len, deadline_in(x), &err);
+	if (st == CONN_OK)
+		return 0;
+	out_set(out, OUT_EXPECT, NULL, "the server to take the command",
+	        st == CONN_TIMEOUT ? "the server stopped reading (write timed out)" : "could not send: %s", err.msg);
+	out->level = (int)x->sc->level;
+	out->desync = 1;
+	s->eof = 1;
+	xs_close(x, s, 0, "the connection broke while sending");
+	return -1;
+}
+
+/* A command line: the text and CRLF; an AUTH command opens an exchange where "+ " lines are allowed. */
+static int send_command(struct xctx *x, struct xsession *s, const char *cmd, size_t len, struct outcome *out)
+{
+	char *buf = malloc(len + 3);
+	if (buf == NULL)
+		return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
+	memcpy(buf, cmd, len);
+	memcpy(buf + len, "\r\n", 3);
+	if (len >= 4 && strncasecmp(cmd, "AUTH", 4) == 0 && (len == 4 || cmd[4] == ' '))
+		s->in_auth = 1;
+	int rc = send_bytes(x, s, buf, len + 2, out);
+	free(buf);
+	return rc;
+}
+
+/* Read every expectation of a step in order; a soft failure lets the next response be read. */
+static void read_expects(struct xctx *x, struct xsession *s, const struct step *st, const struct expect *dflt,
+                         struct outcome *out)
+{
+	if (st->n_expect == 0) {
+		if (dflt)
+			expect_response(x, s, dflt, 0, NULL, NULL, out);
+		return;
+	}
+	for (size_t i = 0; i < st->n_expect; i++) {
+		expect_response(x, s, &st->expect[i], 0, NULL, NULL, out);
+		if (out->kind != OUT_PASS && xc_soft(x, out))
+			return;
+	}
+}
+
+/* ---- connect ----------------------------------------------------------------------------------------- */
+
+static int tls_version(const char *v)
+{
+	if (v == NULL)
+		return 0;
+	if (strcmp(v, "1.0") == 0)
+		return TLS1_VERSION;
+	if (strcmp(v, "1.1") == 0)
+		return TLS1_1_VERSION;
+	if (strcmp(v, "1.2") == 0)
+		return TLS1_2_VERSION;
+	if (strcmp(v, "1.3") == 0)
+		return TLS1_3_VERSION;
+	return -1;
+}
+
+static SSL_CTX *client_ctx(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct tls_client_opts to = { 0 };
+	to.verify = x->t->tls_verify;
+	to.ca_file = x->t->ca;
+	if (st && st->kind == STEP_CONNECT) {
+		if (st->u.connect.verify >= 0)
+			to.verify = st->u.connect.verify;
+		to.min_version = tls_version(st->u.connect.min_version);
+		to.max_version = tls_version(st->u.connect.max_version);
+		to.ciphers = st->u.connect.ciphers;
+		if (to.min_version < 0 || to.max_version < 0) {
+			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: TLS versions are 1.0, 1.1, 1.2, 1.3");
+			return NULL;
+		}
+		/* Pinning an old version must really offer it (Debian's default security level refuses to),
+		 * else a "must refuse TLS 1.0" check would pass without ever asking. */
+		if (to.max_version && to.max_version < TLS1_2_VERSION) {
+			if (!to.min_version)
+				to.min_version = TLS1_VERSION;
+			if (!to.ciphers)
+				to.ciphers = "DEFAULT:@SECLEVEL=0";
+		}
+	}
+	struct p3err err = { "" };
+	SSL_CTX *ctx = tls_client_ctx(&to, &err);
+	if (ctx == NULL)
+		out_set(out, OUT_ERROR, NULL, NULL, "TLS client set-up: %s", err.msg);
+	return ctx;
+}
+
+static const char *sni_of(const struct xctx *x)
+{
+	return x->t->sni ? x->t->sni : x->t->host;
+}
+
+/* The TLS handshake on s; `want` -1 unchecked, 0 must fail, 1 must succeed. discarded may be NULL. */
+static void handshake(struct xctx *x, struct xsession *s, const struct step *st, int want, size_t *discarded,
+                      const struct expect *e, struct outcome *out)
+{
+	SSL_CTX *ctx = client_ctx(x, st, out);
+	if (ctx == NULL)
+		return;
+	struct p3err err = { "" };
+	enum conn_status cs = conn_start_tls(s->c, ctx, sni_of(x), (int)(x->timeout * 1000), discarded, &err);
+	SSL_CTX_free(ctx);
+	if (cs != CONN_OK) {
+		const char *why = cs == CONN_TIMEOUT ? "timed out" : cs == CONN_EOF ? "the server closed the connection"
+		                                                                    : err.msg;
+		xtr_note(&x->tr, s->name, "TLS handshake failed: %s", why);
+		xs_close(x, s, 0, NULL);
+		if (want == 0)
+			return;
+		if (strstr(err.msg, "certificate verify failed"))
+			return (void)out_set(out, OUT_ERROR, NULL, NULL,
+			                     "the server certificate does not verify (%s); set the target's ca: or "
+			                     "tls_verify: false", err.msg);
+		out_set(out, OUT_EXPECT, NULL, "a TLS handshake", "it failed: %s", why);
+		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
+		out->own_level = e && e->level >= 0;
+		out->req = e ? e->ref : NULL;
+		out->desync = 1;
+		return;
+	}
+	char desc[128];
+	tls_describe(conn_ssl(s->c), desc, sizeof desc);
+	xtr_note(&x->tr, s->name, "TLS started: %s", desc);
+	if (want == 0) {
+		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the TLS handshake to be refused", "it succeeded: %s", desc);
+		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
+		out->own_level = e && e->level >= 0;
+		xs_close(x, s, 0, NULL);
+	}
+}
+
+static void do_connect(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = xs_get(x, st->session, 1);
+	if (s == NULL)
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions", XC_MAX_SESSIONS);
+	if (s->c)
+		xs_close(x, s, 0, "closing the session's previous connection");
+	free(s->greeting);
+	free(s->timestamp);
+	s->greeting = s->timestamp = NULL;
+	s->eof = 0;
+	s->in_auth = 0;
+	int tls = st->u.connect.tls;
+	int port = tls ? x->t->tls_port : x->t->port;
+	if (port == 0)
+		return (void)out_set(out, OUT_SKIP, NULL, NULL, tls ? "unsupported: the target has no tls_port"
+		                                                    : "unsupported: the target has no plain port");
+	const struct expect *e = first_expect(st);
+	xtr_note(&x->tr, s->name, "connect to %s:%d%s", x->t->host, port, tls ? " (implicit TLS)" : "");
+	struct p3err err = { "" };
+	enum conn_status cs = conn_open(&s->c, x->t->host, port, (int)(x->timeout * 1000), &err);
+	if (cs != CONN_OK) {
+		s->c = NULL;
+		xtr_note(&x->tr, s->name, "connect failed: %s", cs == CONN_TIMEOUT ? "timed out" : err.msg);
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host, port,
+		                     cs == CONN_TIMEOUT ? "timed out" : err.msg);
+	}
+	if (tls) {
+		int want = e ? e->handshake : -1;
+		handshake(x, s, st, want, NULL, e, out);
+		if (out->kind != OUT_PASS || s->c == NULL)
+			return;
+	}
+	if (!st->u.connect.read_greeting)
+		return;
+	/* An expectation that only speaks of the handshake leaves the greeting to the default. */
+	const struct expect *ge = e;
+	if (ge == NULL || (ge->status == WANT_UNSET && !ge->one_of && !ge->match && !ge->code && !ge->ncaptures))
+		ge = &want_ok;
+	expect_response(x, s, ge, 0, NULL, NULL, out);
+	if (x->last_line && (out->kind == OUT_PASS || out->kind == OUT_EXPECT)) {
+		s->greeting = strdup(x->last_line);
+		s->timestamp = xc_find_timestamp(x->last_line, x->last_len);
+		xc_set_session_vars(x, s);
+	}
+	if (out->kind != OUT_PASS || s->c == NULL)
+		return;
+	/* R1939-GEN-2: the greeting is the only thing the server sends before a command. Octets already
+	 * waiting are the cheap, certain sign (waiting would slow every scenario). */
+	if (check_status_kind(x->last_line, x->last_len) == STATUS_OK &&
+	    conn_poll_data(s->c, 0, &err) == CONN_OK) {
+		const char *line;
+		struct line ln;
+		char shown[200] = "more octets";
+		if (xs_read_line(x, s, xc_now_ms() + 100, 1, &line, &ln, &err) == CONN_OK)
+			line_escape(line, ln.len, shown, sizeof shown);
+		out_set(out, OUT_CHECK, "R1939-GEN-2", "one greeting line, then nothing until a command", "%s", shown);
+	}
+}
+
+/* ---- send / raw / read ----------------------------------------------------------------------------- */
+
+static void do_send(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	char *val;
+	size_t len;
+	if (xc_interp(x, &st->u.text, &val, &len, out) != 0)
+		return;
+	int rc;
+	if (st->kind == STEP_SEND) {
+		rc = send_command(x, s, val, len, out);
+	} else {
+		if (len >= 4 && strncasecmp(val, "AUTH", 4) == 0 && (len == 4 || val[4] == ' ' || val[4] == '\r'))
+			s->in_auth = 1;
+		rc = send_bytes(x, s, val, len, out);
+	}
+	free(val);
+	if (rc == 0)
+		read_expects(x, s, st, NULL, out);
+}
+
+static void do_read(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	static const struct expect any = { .status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1 };
+	read_expects(x, s, st, &any, out);
+}
+
+/* ---- login ----------------------------------------------------------------------------------------- */
+
+static int cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static int cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const char *fmt, ...)
+{
+	char buf[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= sizeof buf)
+		return out_set(out, OUT_ERROR, NULL, NULL, "command too long");
+	return send_command(x, s, buf, (size_t)n, out);
+}
+
+static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	int n = st->u.login.account == 2 ? 1 : 0;
+	const struct account *a = &x->acct[n];
+	const struct expect *e = first_expect(st);
+	switch (st->u.login.method) {
+	case LOGIN_USER:
+		if (cmdf(x, s, out, "USER %s", a->user) != 0)
+			return;
+		expect_response(x, s, NULL, 0, NULL, NULL, out);
+		if (out->kind != OUT_PASS)
+			return;
+		if (check_status_kind(x->last_line, x->last_len) != STATUS_OK) {
+			/* Refused at USER: that may be what the step expects (RFC 1939 §7 allows it). */
+			expect_judge_last(x, e, out);
+			return;
+		}
+		if (cmdf(x, s, out, "PASS %s", a->password) != 0)
+			return;
+		break;
+	case LOGIN_APOP: {
+		if (s->timestamp == NULL)
+			return (void)out_set(out, OUT_SKIP, NULL, NULL, "unsupported: the greeting carries no APOP timestamp");
+		char hex[DIGEST_MD5_HEX];
+		apop_digest(s->timestamp, a->password, hex);
+		if (cmdf(x, s, out, "APOP %s %s", a->user, hex) != 0)
+			return;
+		break;
+	}
+	case LOGIN_PLAIN: {
+		size_t ul = strlen(a->user), pl = strlen(a->password);
+		char raw[1100], enc[1500];
+		if (ul + pl + 2 > sizeof raw)
+			return (void)out_set(out, OUT_ERROR, NULL, NULL, "credentials too long");
+		raw[0] = '\0';
+		memcpy(raw + 1, a->user, ul);
+		raw[1 + ul] = '\0';
+		memcpy(raw + 2 + ul, a->password, pl);
+		b64_encode(raw, ul + pl + 2, enc);
+		if (cmdf(x, s, out, "AUTH PLAIN %s", enc) != 0)
+			return;
+		break;
+	}
+	}
+	expect_response(x, s, e ? e : &want_ok, 0, NULL, NULL, out);
+}
+
+/* ---- auth (GNU SASL) ------------------------------------------------------------------------------- */
+
+static int send_b64_line(struct xctx *x, struct xsession *s, const char *prefix, const char *data, size_t len,
+                         int empty_as_eq, struct outcome *out)
+{
+	size_t plen = strlen(prefix);
+	char *buf = malloc(plen + b64_encoded_len(len) + 4);
+	if (buf == NULL)
+		return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
+	memcpy(buf, prefix, plen);
+	size_t n = plen;
+	if (len)
+		n += b64_encode(data, len, buf + plen);
+	else if (empty_as_eq)
+		buf[n++] = '='; /* RFC 5034 §4: "=" is an empty initial response */
+	int rc = send_command(x, s, buf, n, out);
+	free(buf);
+	return rc;
+}
+
+static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	const char *mech = st->u.auth.mechanism;
+	const struct account *a = &x->acct[st->u.auth.account == 2 ? 1 : 0];
+	const struct expect *e = first_expect(st);
+	char *pass = NULL, *authzid = NULL;
+	size_t plen, zlen;
+	struct sasl_client *sc = NULL;
+	struct p3err err = { "" };
+	if (st->u.auth.password.s && xc_interp(x, &st->u.auth.password, &pass, &plen, out) != 0)
+		goto out;
+	if (st->u.auth.authzid.s && xc_interp(x, &st->u.auth.authzid, &authzid, &zlen, out) != 0)
+		goto out;
+	if (sasl_client_start(&sc, mech, a->user, pass ? pass : a->password, authzid, sni_of(x), &err) != 0) {
+		out_set(out, OUT_SKIP, NULL, NULL, "unsupported by the runner: %s", err.msg);
+		goto out;
+	}
+	int initial = st->u.auth.initial >= 0 ? st->u.auth.initial : sasl_client_first(mech);
+	int client_done = 0;
+	char prefix[128];
+	snprintf(prefix, sizeof prefix, "AUTH %s", mech);
+	if (initial) {
+		char *resp;
+		size_t rlen;
+		int rc = sasl_client_step(sc, NULL, 0, &resp, &rlen, &err);
+		if (rc < 0) {
+			out_set(out, OUT_ERROR, NULL, NULL, "SASL client: %s", err.msg);
+			goto out;
+		}
+		client_done = rc == 0;
+		strcat(prefix, " ");
+		rc = send_b64_line(x, s, prefix, resp, rlen, 1, out);
+		free(resp);
+		if (rc != 0)
+			goto out;
+	} else if (send_command(x, s, prefix, strlen(prefix), out) != 0) {
+		goto out;
+	}
+	int sent_final_empty = 0;
+	for (int round = 0;; round++) {
+		if (round == AUTH_MAX_ROUNDS) {
+			out_set(out, OUT_EXPECT, NULL, "the AUTH exchange to end", "still continuing after %d rounds",
+			        AUTH_MAX_ROUNDS);
+			out->level = (int)x->sc->level;
+			out->desync = 1;
+			goto out;
+		}
+		enum status_kind kind;
+		expect_read_first(x, s, e && e->timeout > 0 ? e->timeout : x->timeout, &kind, out);
+		if (out->kind != OUT_PASS) {
+			out->level = (int)x->sc->level;
+			goto out;
+		}
+		if (kind != STATUS_CONT)
+			break;
+		/* A "+ " challenge: base64 (already checked strictly by the per-response checks). */
+		const char *pl = x->last_line + 2;
+		size_t pll = x->last_len >= 2 ? x->last_len - 2 : 0;
+		unsigned char *dec = malloc(pll / 4 * 3 + 4);
+		size_t dlen = 0;
+		if (dec == NULL || b64_decode(pl, pll, dec, &dlen, 0) != B64_OK) {
+			free(dec);
+			out_set(out, OUT_CHECK, "R4648-B64-1", "a base64 challenge", "%s", x->last_line);
+			goto out;
+		}
+		if (client_done) {
+			/* R5034-AUTH-14: final server data after the client is done gets an empty reply. */
+			free(dec);
+			sent_final_empty = 1;
+			if (send_command(x, s, "", 0, out) != 0)
+				goto out;
+			continue;
+		}
+		char *resp;
+		size_t rlen;
+		int rc = sasl_client_step(sc, (const char *)dec, dlen, &resp, &rlen, &err);
+		free(dec);
+		if (rc < 0) {
+			/* The server's data did not verify (a SCRAM signature, say): cancel, as RFC 5034 §4 allows. */
+			char why[P3ERR_MAX];
+			snprintf(why, sizeof why, "%s", err.msg);
+			if (send_command(x, s, "*", 1, out) == 0) {
+				struct outcome tmp;
+				expect_read_first(x, s, x->timeout, &kind, &tmp);
+			}
+			out_set(out, OUT_EXPECT, NULL, "server SASL data the client can verify", "%s", why);
+			out->level = (int)x->sc->level;
+			goto out;
+		}
+		client_done = rc == 0;
+		sent_final_empty = client_done && rlen == 0;
+		if (send_b64_line(x, s, "", resp, rlen, 0, out) != 0) {
+			free(resp);
+			goto out;
+		}
+		free(resp);
+	}
+	(void)sent_final_empty;
+	expect_judge_last(x, e, out);
+	if (out->kind == OUT_PASS && check_status_kind(x->last_line, x->last_len) == STATUS_OK && !client_done &&
+	    strncasecmp(mech, "SCRAM-", 6) == 0) {
+		/* RFC 5034 §4 / RFC 4422 §3.6: SCRAM's server-final message comes as a "+ " challenge, and the
+		 * client verifies it; a +OK without it leaves the server unauthenticated. */
+		out_set(out, OUT_EXPECT, "R5034-AUTH-14", "the server's final SCRAM message as a '+ ' challenge before +OK",
+		        "+OK came first (the server signature could not be verified)");
+		out->level = LEVEL_SHOULD;
+		out->own_level = 1;
+	}
+out:
+	sasl_client_free(sc);
+	free(pass);
+	free(authzid);
+}
+
+/* ---- starttls, expect_close, drop, sleep ------------------------------------------------------------ */
+
+static void do_starttls(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	const struct expect *e = first_expect(st);
+	const struct expect *re = e;
+	if (re == NULL || (re->status == WANT_UNSET && !re->one_of && !re->match && !re->code))
+		re = &want_ok;
+	if (cmdf(x, s, out, "STLS") != 0)
+		return;
+	expect_response(x, s, re, 0, NULL, NULL, out);
+	if (out->kind != OUT_PASS || s->c == NULL)
+		return;
+	if (check_status_kind(x->last_line, x->last_len) != STATUS_OK)
+		return;
+	size_t discarded = 0;
+	handshake(x, s, NULL, e ? e->handshake : -1, &discarded, e, out);
+	if (discarded) {
+		/* RFC 2595 §4: after +OK the next octets are the server's TLS handshake; cleartext here could be
+		 * an injected response. */
+		out_set(out, OUT_CHECK, "R2595-STLS-5", "nothing in cleartext after STLS's +OK",
+		        "%zu cleartext octets after the +OK", discarded);
+		return;
+	}
+	s->in_auth = 0;
+}
+
+static void do_expect_close(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = xs_get(x, st->session, 0);
+	if (s == NULL)
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: no session '%s'",
+		                     st->session ? st->session : "main");
+	if (s->c == NULL)
+		return; /* already closed by the server */
+	double within = st->u.close.within > 0 ? st->u.close.within : x->timeout;
+	const struct expect *e = first_expect(st);
+	size_t data = 0;
+	struct p3err err = { "" };
+	enum conn_status cs = conn_wait_close(s->c, (int)(within * 1000), XC_DISCARD_LIMIT, &data, &err);
+	if (data)
+		xtr_note(&x->tr, s->name, "%zu octets arrived before the close (discarded)", data);
+	if (cs == CONN_EOF) {
+		s->eof = 1;
+		xs_close(x, s, 0, "the server closed the connection");
+		if (st->u.close.silent && data)
+			out_set(out, OUT_EXPECT, e ? e->ref : NULL, "a close with nothing sent before it",
+			        "%zu octets came first", data);
+	} else if (cs == CONN_TIMEOUT) {
+		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the server to close the connection",
+		        "it stayed open for %.1f s", within);
+	} else if (cs == CONN_TOO_LONG) {
+		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the server to close the connection",
+		        "more than %d octets arrived instead", XC_DISCARD_LIMIT);
+		out->desync = 1;
+	} else {
+		s->eof = 1;
+		xs_close(x, s, 0, NULL);
+		if (st->u.close.silent && data)
+			out_set(out, OUT_EXPECT, e ? e->ref : NULL, "a silent close", "%zu octets, then %s", data, err.msg);
+		/* A reset is a close too. */
+	}
+	if (out->kind == OUT_EXPECT) {
+		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
+		out->own_level = e && e->level >= 0;
+	}
+}
+
+static void do_drop(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = xs_get(x, st->session, 0);
+	if (s == NULL || s->c == NULL) {
+		xtr_note(&x->tr, st->session, "drop: the session is not connected");
+		return;
+	}
+	switch (st->u.drop) {
+	case DROP_FIN:
+		xs_close(x, s, 0, "client closes the connection (FIN)");
+		break;
+	case DROP_RST:
+		xs_close(x, s, 1, "client aborts the connection (RST)");
+		break;
+	case DROP_HALF:
+		xtr_note(&x->tr, s->name, "client half-closes the connection (shutdown for writing)");
+		conn_shutdown_write(s->c);
+		break;
+	}
+	(void)out;
+}
+
+static void do_sleep(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	char *val;
+	size_t len;
+	if (xc_interp(x, &st->u.sleep, &val, &len, out) != 0)
+		return;
+	char *end;
+	errno = 0;
+	double secs = strtod(val, &end);
+	int bad = end == val || *end != '\0' || errno || !isfinite(secs) || secs < 0 || secs > 86400;
+	if (bad) {
+		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: sleep: '%.40s' is not a number of seconds", val);
+		free(val);
+		return;
+	}
+	free(val);
+	xtr_note(&x->tr, st->session, "sleep %.3g s", secs);
+	struct timespec ts = { (time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9) };
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ---- find ------------------------------------------------------------------------------------------ */
+
+struct idscan {
+	int in_header, in_field;
+	char value[FIXTURE_MSGID_MAX + 1];
+	size_t n;
+};
+
+static void idscan_line(void *ctx, const char *data, size_t len)
+{
+	struct idscan *sc = ctx;
+	if (!sc->in_header)
+		return;
+	if (len == 0) {
+		sc->in_header = 0;
+		return;
+	}
+	if (sc->in_field && (data[0] == ' ' || data[0] == '\t')) {
+		for (size_t i = 0; i < len && sc->n < FIXTURE_MSGID_MAX; i++)
+			sc->value[sc->n++] = data[i];
+		sc->value[sc->n] = '\0';
+		return;
+	}
+	sc->in_field = 0;
+	if (sc->n == 0 && len >= 11 && strncasecmp(data, "Message-ID:", 11) == 0) {
+		sc->in_field = 1;
+		for (size_t i = 11; i < len && sc->n < FIXTURE_MSGID_MAX; i++)
+			sc->value[sc->n++] = data[i];
+		sc->value[sc->n] = '\0';
+	}
+}
+
+/* The <...> part of a header value, as fixture_message_id extracts it. */
+static int same_id(const char *value, const char *want)
+{
+	const char *lt = strchr(value, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && gt)
+		return strlen(want) == (size_t)(gt - lt + 1) && strncmp(lt, want, (size_t)(gt - lt + 1)) == 0;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	size_t l = strlen(value);
+	while (l && (value[l - 1] == ' ' || value[l - 1] == '\t'))
+		l--;
+	return l == strlen(want) && strncmp(value, want, l) == 0;
+}
+
+static void do_find(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	long long n;
+	if (xc_interp_int(x, &st->u.find.message, "find: message", &n, out) != 0)
+		return;
+	if (x->fx == NULL)
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: find needs a fixture");
+	if (n < 1 || (size_t)n > x->fx->count)
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: fixture '%s' has no message %lld",
+		                     x->fx->name, n);
+	const char *want = x->fx->msgs[n - 1].msgid;
+	if (want[0] == '\0')
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "fixture message %lld has no Message-ID", n);
+	if (cmdf(x, s, out, "STAT") != 0)
+		return;
+	expect_response(x, s, &want_ok, 0, NULL, NULL, out);
+	if (out->kind != OUT_PASS)
+		return;
+	unsigned long count = 0;
+	if (sscanf(x->last_line, "+OK %lu", &count) != 1)
+		return (void)out_set(out, OUT_CHECK, "R1939-STAT-2", "+OK nn mm", "%s", x->last_line);
+	if (count > 1000000)
+		count = 1000000;
+	int use_retr = 0;
+	static const struct expect any_body = { .status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1 };
+	for (unsigned long i = 1; i <= count; i++) {
+		if (cmdf(x, s, out, use_retr ? "RETR %lu" : "TOP %lu 0", i) != 0)
+			return;
+		struct idscan sc = { 1, 0, "", 0 };
+		expect_response(x, s, &any_body, EXP_QUIET_BODY, idscan_line, &sc, out);
+		if (out->kind != OUT_PASS)
+			return;
+		if (check_status_kind(x->last_line, x->last_len) != STATUS_OK) {
+			if (!use_retr && i == 1) {
+				/* No TOP (it is optional, RFC 1939 §7): fall back to RETR. */
+				use_retr = 1;
+				i = 0;
+			}
+			continue;
+		}
+		if (same_id(sc.value, want)) {
+			vars_set_long(&x->vars, st->u.find.as, (long long)i);
+			xtr_note(&x->tr, s->name, "fixture message %lld (%s) is message %lu here; %s = %lu", n, want, i,
+			        st->u.find.as, i);
+			return;
+		}
+	}
+	out_set(out, OUT_EXPECT, NULL, "the fixture's message in the maildrop",
+	        "no message with Message-ID %s among %lu", want, count);
+	out->level = (int)x->sc->level;
+}
+
+/* ---- assert ---------------------------------------------------------------------------------------- */
+
+static size_t first_word(const char *line, size_t len)
+{
+	size_t i = 0;
+	while (i < len && line[i] != ' ')
+		i++;
+	return i;
+}
+
+/* Whether the first word of line (len) is among the ignore list. */
+static int ignored(const struct step *st, const char *w, size_t wl)
+{
+	for (size_t i = 0; i < st->u.assert_.nignore; i++)
+		if (strlen(st->u.assert_.ignore[i]) == wl && strncasecmp(st->u.assert_.ignore[i], w, wl) == 0)
+			return 1;
+	return 0;
+}
+
+/* Each line's first word in A appears as a first word in B (case-insensitively). */
+static int subset(const struct step *st, const char *a, const char *b, char *missing, size_t msize)
+{
+	for (const char *p = a; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		size_t wl = first_word(p, len);
+		if (wl && !ignored(st, p, wl)) {
+			int found = 0;
+			for (const char *q = b; *q && !found;) {
+				const char *nl2 = strchr(q, '\n');
+				size_t l2 = nl2 ? (size_t)(nl2 - q) : strlen(q);
+				size_t w2 = first_word(q, l2);
+				found = w2 == wl && strncasecmp(p, q, wl) == 0;
+				q = nl2 ? nl2 + 1 : q + l2;
+			}
+			if (!found) {
+				snprintf(missing, msize, "%.*s", (int)wl, p);
+				return 0;
+			}
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	return 1;
+}
+
+static int distinct(const char *a, char *dup, size_t dsize)
+{
+	for (const char *p = a; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		for (const char *q = nl ? nl + 1 : p + len; *q;) {
+			const char *nl2 = strchr(q, '\n');
+			size_t l2 = nl2 ? (size_t)(nl2 - q) : strlen(q);
+			if (l2 == len && memcmp(p, q, len) == 0) {
+				snprintf(dup, dsize, "%.*s", (int)len, p);
+				return 0;
+			}
+			q = nl2 ? nl2 + 1 : q + l2;
+		}
+		p = nl ? nl + 1 : p + len;
+	}
+	return 1;
+}
+
+static const char *capture_value(struct xctx *x, const struct sstr *name, struct outcome *out)
+{
+	char key[128];
+	snprintf(key, sizeof key, "%.*s", (int)(name->len < 127 ? name->len : 127), name->s ? name->s : "");
+	const struct var *v = vars_get(&x->vars, key);
+	if (v == NULL) {
+		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: nothing captured as '%s'", key);
+		return NULL;
+	}
+	return v->val;
+}
+
+static void do_assert(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	const char *ref = st->u.assert_.ref;
+	char *a = NULL, *b = NULL;
+	size_t al = 0, bl = 0;
+	char sa[300], sb[300];
+	switch (st->u.assert_.op) {
+	case ASSERT_EQUAL:
+	case ASSERT_NOT_EQUAL: {
+		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 || xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
+			break;
+		int eq = al == bl && memcmp(a, b, al) == 0;
+		line_escape(a, al, sa, sizeof sa);
+		line_escape(b, bl, sb, sizeof sb);
+		if (st->u.assert_.op == ASSERT_EQUAL && !eq) {
+			char exp[700];
+			snprintf(exp, sizeof exp, "'%s' equal to '%s'", sa, sb);
+			out_set(out, OUT_EXPECT, ref, exp, "they differ");
+		} else if (st->u.assert_.op == ASSERT_NOT_EQUAL && eq) {
+			out_set(out, OUT_EXPECT, ref, "two different values", "both are '%s'", sa);
+		}
+		break;
+	}
+	case ASSERT_MATCH:
+	case ASSERT_NOT_MATCH: {
+		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 || xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
+			break;
+		regex_t r;
+		if (regcomp(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
+			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: bad regex /%s/", b);
+			break;
+		}
+		int m = regexec(&r, a, 0, NULL, 0) == 0;
+		regfree(&r);
+		line_escape(a, al, sa, sizeof sa);
+		if (m != (st->u.assert_.op == ASSERT_MATCH)) {
+			char exp[400];
+			snprintf(exp, sizeof exp, "a value %smatching /%s/", m ? "not " : "", b);
+			out_set(out, OUT_EXPECT, ref, exp, "'%s'", sa);
+		}
+		break;
+	}
+	case ASSERT_SUBSET: {
+		const char *va = capture_value(x, &st->u.assert_.a, out);
+		const char *vb = va ? capture_value(x, &st->u.assert_.b, out) : NULL;
+		if (!va || !vb)
+			break;
+		char missing[200];
+		if (!subset(st, va, vb, missing, sizeof missing)) {
+			char exp[300];
+			snprintf(exp, sizeof exp, "every first word of %.*s in %.*s", (int)st->u.assert_.a.len,
+			         st->u.assert_.a.s, (int)st->u.assert_.b.len, st->u.assert_.b.s);
+			out_set(out, OUT_EXPECT, ref, exp, "'%s' is missing", missing);
+		}
+		break;
+	}
+	case ASSERT_DISTINCT: {
+		const char *va = capture_value(x, &st->u.assert_.a, out);
+		if (!va)
+			break;
+		char dup[300];
+		if (!distinct(va, dup, sizeof dup))
+			out_set(out, OUT_EXPECT, ref, "no two lines equal", "'%s' appears twice", dup);
+		break;
+	}
+	}
+	if (out->kind == OUT_EXPECT)
+		out->level = (int)x->sc->level;
+	free(a);
+	free(b);
+}
+
+void step_run(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	outcome_pass(out);
+	switch (st->kind) {
+	case STEP_CONNECT: do_connect(x, st, out); break;
+	case STEP_SEND:
+	case STEP_RAW: do_send(x, st, out); break;
+	case STEP_READ: do_read(x, st, out); break;
+	case STEP_LOGIN: do_login(x, st, out); break;
+	case STEP_AUTH: do_auth(x, st, out); break;
+	case STEP_STARTTLS: do_starttls(x, st, out); break;
+	case STEP_EXPECT_CLOSE: do_expect_close(x, st, out); break;
+	case STEP_DROP: do_drop(x, st, out); break;
+	case STEP_SLEEP: do_sleep(x, st, out); break;
+	case STEP_FIND: do_find(x, st, out); break;
+	case STEP_ASSERT: do_assert(x, st, out); break;
+	case STEP_INCLUDE: break; /* expanded by the loader */
+	}
+}

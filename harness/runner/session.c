@@ -1,0 +1,274 @@
+/* session.c — a scenario's sessions and transcript: named connections, reading and writing through
+ * lib/conn with every line recorded (escaped, timed, bounded), and the context helpers the steps share. */
+#include "runner/session.h"
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/line.h"
+
+/* ---- transcript ------------------------------------------------------------------------------------ */
+
+static pthread_mutex_t live_lock = PTHREAD_MUTEX_INITIALIZER;
+
+void xtr_init(struct transcript *tr, int live, const char *id)
+{
+	memset(tr, 0, sizeof *tr);
+	clock_gettime(CLOCK_MONOTONIC, &tr->t0);
+	tr->live = live;
+	tr->id = id;
+}
+
+void xtr_free(struct transcript *tr)
+{
+	for (size_t i = 0; i < tr->n; i++) {
+		free(tr->v[i].session);
+		free(tr->v[i].text);
+	}
+	free(tr->v);
+	memset(tr, 0, sizeof *tr);
+}
+
+double xtr_ms(const struct transcript *tr)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - tr->t0.tv_sec) * 1000.0 + (double)(now.tv_nsec - tr->t0.tv_nsec) / 1e6;
+}
+
+static void xtr_push(struct transcript *tr, char kind, const char *session, const char *text)
+{
+	double t = xtr_ms(tr);
+	if (tr->live) {
+		pthread_mutex_lock(&live_lock);
+		fprintf(stderr, "%s %8.1f %-6s %c: %s\n", tr->id ? tr->id : "", t, session ? session : "", kind, text);
+		pthread_mutex_unlock(&live_lock);
+	}
+	if (tr->n >= XC_MAX_TRANSCRIPT) {
+		tr->dropped++;
+		return;
+	}
+	if (tr->n == tr->cap) {
+		size_t ncap = tr->cap ? tr->cap * 2 : 64;
+		struct tline *nv = realloc(tr->v, ncap * sizeof *nv);
+		if (nv == NULL) {
+			tr->dropped++;
+			return;
+		}
+		tr->v = nv;
+		tr->cap = ncap;
+	}
+	struct tline *l = &tr->v[tr->n];
+	l->t_ms = t;
+	l->kind = kind;
+	l->session = strdup(session ? session : "main");
+	l->text = strdup(text);
+	if (l->session == NULL || l->text == NULL) {
+		free(l->session);
+		free(l->text);
+		tr->dropped++;
+		return;
+	}
+	tr->n++;
+}
+
+void xtr_line(struct transcript *tr, char kind, const char *session, const char *data, size_t len,
+             const char *suffix)
+{
+	char buf[XC_MAX_TEXT + 8];
+	size_t n = line_escape(data, len, buf, XC_MAX_TEXT);
+	if (suffix && *suffix)
+		snprintf(buf + n, sizeof buf - n, "%s", suffix);
+	xtr_push(tr, kind, session, buf);
+}
+
+void xtr_note(struct transcript *tr, const char *session, const char *fmt, ...)
+{
+	char buf[XC_MAX_TEXT];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	xtr_push(tr, TLINE_NOTE, session, buf);
+}
+
+/* ---- outcomes -------------------------------------------------------------------------------------- */
+
+void outcome_pass(struct outcome *o)
+{
+	memset(o, 0, sizeof *o);
+	o->kind = OUT_PASS;
+}
+
+int out_set(struct outcome *o, enum outcome_kind kind, const char *req, const char *expected,
+            const char *fmt, ...)
+{
+	o->kind = kind;
+	o->req = req;
+	snprintf(o->expected, sizeof o->expected, "%s", expected ? expected : "");
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(o->actual, sizeof o->actual, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* ---- sessions -------------------------------------------------------------------------------------- */
+
+struct xsession *xs_get(struct xctx *x, const char *name, int create)
+{
+	if (name == NULL)
+		name = "main";
+	for (size_t i = 0; i < x->nsess; i++)
+		if (strcmp(x->sess[i].name, name) == 0)
+			return &x->sess[i];
+	if (!create || x->nsess == XC_MAX_SESSIONS)
+		return NULL;
+	struct xsession *s = &x->sess[x->nsess];
+	memset(s, 0, sizeof *s);
+	if ((s->name = strdup(name)) == NULL)
+		return NULL;
+	x->nsess++;
+	return s;
+}
+
+void xs_close(struct xctx *x, struct xsession *s, int how, const char *why)
+{
+	if (s->c == NULL)
+		return;
+	if (why)
+		xtr_note(&x->tr, s->name, "%s", why);
+	if (how == 1)
+		conn_abort(s->c);
+	else
+		conn_close(s->c);
+	s->c = NULL;
+	s->in_auth = 0;
+}
+
+void xs_close_all(struct xctx *x)
+{
+	for (size_t i = 0; i < x->nsess; i++) {
+		xs_close(x, &x->sess[i], 0, NULL);
+		free(x->sess[i].name);
+		free(x->sess[i].greeting);
+		free(x->sess[i].timestamp);
+	}
+	x->nsess = 0;
+}
+
+long long xc_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int xc_left(long long deadline_ms)
+{
+	long long left = deadline_ms - xc_now_ms();
+	if (left < 0)
+		return 0;
+	return left > 24LL * 3600 * 1000 ? 24 * 3600 * 1000 : (int)left;
+}
+
+enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long deadline_ms, int record,
+                              const char **line, struct line *ln, struct p3err *err)
+{
+	enum conn_status st = conn_read_line(s->c, XC_MAX_LINE, xc_left(deadline_ms), line, ln, err);
+	if (st == CONN_OK && record) {
+		const char *suffix = (ln->flags & LINE_CRLF) ? "" : (ln->flags & LINE_BARE_LF) ? "\\n" : " [no line end]";
+		xtr_line(&x->tr, TLINE_SERVER, s->name, *line, ln->len, suffix);
+	} else if (st == CONN_EOF && record && *line && ln->len > 0) {
+		xtr_line(&x->tr, TLINE_SERVER, s->name, *line, ln->len, " [no line end]");
+	} else if (st == CONN_TOO_LONG) {
+		char head[64];
+		line_escape(*line, ln->len < 40 ? ln->len : 40, head, sizeof head);
+		xtr_note(&x->tr, s->name, "a line of more than %d octets without a line end: %s...", XC_MAX_LINE, head);
+	}
+	return st;
+}
+
+enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, size_t len,
+                          long long deadline_ms, struct p3err *err)
+{
+	/* The transcript shows one C: line per line sent; bytes after the last LF as one more line. */
+	const char *p = data, *end = data + len;
+	while (p < end) {
+		const char *lf = memchr(p, '\n', (size_t)(end - p));
+		if (lf == NULL) {
+			xtr_line(&x->tr, TLINE_CLIENT, s->name, p, (size_t)(end - p), " [no line end]");
+			break;
+		}
+		size_t n = (size_t)(lf - p);
+		int crlf = n > 0 && p[n - 1] == '\r';
+		xtr_line(&x->tr, TLINE_CLIENT, s->name, p, crlf ? n - 1 : n, crlf ? "" : "\\n");
+		p = lf + 1;
+	}
+	if (len == 0)
+		xtr_note(&x->tr, s->name, "(nothing sent: empty raw)");
+	if (len == 0)
+		return CONN_OK;
+	return conn_write(s->c, data, len, xc_left(deadline_ms), err);
+}
+
+char *xc_find_timestamp(const char *line, size_t len)
+{
+	const char *best = NULL;
+	size_t blen = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (line[i] != '<')
+			continue;
+		const char *gt = memchr(line + i, '>', len - i);
+		if (gt == NULL)
+			break;
+		size_t l = (size_t)(gt - (line + i)) + 1;
+		if (memchr(line + i, '@', l) && !memchr(line + i + 1, '<', l - 1)) {
+			best = line + i;
+			blen = l;
+		}
+	}
+	return best ? strndup(best, blen) : NULL;
+}
+
+void xc_set_session_vars(struct xctx *x, const struct xsession *s)
+{
+	vars_set_str(&x->vars, "timestamp", s && s->timestamp ? s->timestamp : "");
+	vars_set_str(&x->vars, "greeting", s && s->greeting ? s->greeting : "");
+}
+
+int xc_interp(struct xctx *x, const struct sstr *s, char **val, size_t *len, struct outcome *out)
+{
+	struct p3err err = { "" };
+	if (s->s == NULL) {
+		*val = strdup("");
+		*len = 0;
+		return *val ? 0 : out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
+	}
+	if (values_interp(&x->vars, s->s, s->len, val, len, &err) != 0)
+		return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: %s", err.msg);
+	return 0;
+}
+
+int xc_interp_str(struct xctx *x, const char *s, char **val, struct outcome *out)
+{
+	struct sstr ss = { (char *)s, s ? strlen(s) : 0 };
+	size_t len;
+	return xc_interp(x, &ss, val, &len, out);
+}
+
+int xc_interp_int(struct xctx *x, const struct sstr *s, const char *what, long long *v, struct outcome *out)
+{
+	char *val;
+	size_t len;
+	if (xc_interp(x, s, &val, &len, out) != 0)
+		return -1;
+	int rc = values_parse_int(val, len, v);
+	if (rc != 0)
+		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: %s: '%.60s' is not an integer", what, val);
+	free(val);
+	return rc;
+}

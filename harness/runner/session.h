@@ -1,0 +1,152 @@
+/* session.h — one scenario's execution context inside the runner: its named sessions (client connections
+ * from lib/conn.h), the wire transcript every byte goes into, its variables, and the outcome of a step.
+ * exec.c, exec_steps.c and expect.c share it; nothing outside the executor includes it. */
+#ifndef POP3SPEC_SESSION_H
+#define POP3SPEC_SESSION_H
+
+#include <stddef.h>
+#include <time.h>
+#include "lib/conn.h"
+#include "lib/limits.h"
+#include "runner/exec.h"
+#include "runner/fixture.h"
+#include "runner/result.h"
+#include "runner/scenario.h"
+#include "runner/target.h"
+#include "runner/values.h"
+
+/* Hostile-server bounds: whatever the server sends, the runner holds at most this much. */
+#define XC_MAX_LINE POP3_MAX_DATA_LINE           /* one line of a response (64 KiB) */
+#define XC_MAX_BODY (64ull * 1024 * 1024)        /* octets of one multi-line body (more when a fixture
+                                                    message compared with it is bigger) */
+#define XC_MAX_CAPTURE (1024 * 1024)             /* octets kept by capture_body */
+#define XC_DISCARD_LIMIT (64 * 1024)             /* octets discarded while waiting for a close */
+#define XC_MAX_TRANSCRIPT 20000                  /* transcript lines kept per scenario */
+#define XC_BODY_LINES_SHOWN 200                  /* body lines of one response put in the transcript */
+#define XC_MAX_TEXT 1024                         /* characters of one transcript line */
+#define XC_MAX_SESSIONS 16
+
+/* ---- transcript ------------------------------------------------------------------------------------ */
+
+struct transcript {
+	struct tline *v;
+	size_t n, cap;
+	size_t dropped;       /* lines not kept beyond XC_MAX_TRANSCRIPT */
+	struct timespec t0;
+	int live;             /* also print each line to stderr (-v) */
+	const char *id;       /* scenario id, prefixing live lines */
+};
+
+void xtr_init(struct transcript *tr, int live, const char *id);
+void xtr_free(struct transcript *tr);
+double xtr_ms(const struct transcript *tr);
+/* Record octets as a line of kind 'C' or 'S': escaped (line_escape), `suffix` appended ("" or "\\n"). */
+void xtr_line(struct transcript *tr, char kind, const char *session, const char *data, size_t len,
+             const char *suffix);
+void xtr_note(struct transcript *tr, const char *session, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ---- sessions -------------------------------------------------------------------------------------- */
+
+struct xsession {
+	char *name;
+	struct conn *c;       /* NULL when not connected (never connected, dropped, or closed) */
+	int eof;              /* the server closed the connection */
+	int in_auth;          /* an AUTH exchange runs: "+ " lines are allowed (RFC 5034 §4) */
+	char *greeting;       /* first line of the greeting, NULL before it */
+	char *timestamp;      /* its APOP timestamp (RFC 1939 §7), NULL when none */
+};
+
+/* ---- the outcome of a step ------------------------------------------------------------------------- */
+
+enum outcome_kind {
+	OUT_PASS,
+	OUT_EXPECT,   /* an expectation was not met: its level decides (fail, warn, skip) */
+	OUT_CHECK,    /* a check on every response was violated: fail */
+	OUT_ERROR,    /* the scenario could not run: connection refused, scenario error, reset failed */
+	OUT_SKIP      /* the target cannot do what the step needs */
+};
+
+struct outcome {
+	enum outcome_kind kind;
+	int level;            /* OUT_EXPECT: enum level of the failed expectation */
+	int own_level;        /* that level came from the expectation's `level:`, not the scenario's */
+	int desync;           /* the session is no longer in step with the server: stop */
+	const char *req;      /* requirement id of the failed check or expectation, or NULL */
+	char expected[1024];
+	char actual[1024];
+};
+
+void outcome_pass(struct outcome *o);
+/* Fill an outcome; returns -1 so a step can `return out_set(...)`. */
+int out_set(struct outcome *o, enum outcome_kind kind, const char *req, const char *expected,
+            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* ---- the context ----------------------------------------------------------------------------------- */
+
+struct xctx {
+	const struct scenario *sc;
+	const struct target *t;
+	const struct exec_opts *o;
+	const struct probe *p;
+	const struct account *acct;        /* acct[0], acct[1] */
+	const struct fixture *fx, *fx2;    /* the scenario's fixtures' facts, or NULL */
+	struct vars vars;
+	struct transcript tr;
+	struct xsession sess[XC_MAX_SESSIONS];
+	size_t nsess;
+	double timeout;                    /* seconds a step (a response) may take */
+	char *last_line;                   /* first line of the last response read (escaped-free copy) */
+	size_t last_len;
+	/* Soft failures that let the scenario go on: the first warning, for the verdict. */
+	int warned;
+	char warn_msg[1024];
+	char warn_step[160];
+	char warn_expected[1024], warn_actual[1024];
+	const char *warn_req;
+	char step_desc[160];               /* "step 4 (send: RETR 1)" of the running step */
+};
+
+/* The session named `name`; with create, made when missing (NULL when XC_MAX_SESSIONS are in use). */
+struct xsession *xs_get(struct xctx *x, const char *name, int create);
+/* Close a session's connection: how = 0 normal close, 1 RST, noting it in the transcript. */
+void xs_close(struct xctx *x, struct xsession *s, int how, const char *why);
+void xs_close_all(struct xctx *x);
+
+/* Milliseconds left until deadline (a xtr_ms-independent monotonic clock value, ms); at least 0. */
+long long xc_now_ms(void);
+int xc_left(long long deadline_ms);
+
+/* Read one line from the session, recording it in the transcript when record is set. */
+enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long deadline_ms, int record,
+                              const char **line, struct line *ln, struct p3err *err);
+/* Write octets (a command line with its CRLF, or raw bytes), recording them as C: lines. */
+enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, size_t len,
+                          long long deadline_ms, struct p3err *err);
+
+/* Set `greeting` and `timestamp` from the session the step uses, and refresh last.* variables. */
+void xc_set_session_vars(struct xctx *x, const struct xsession *s);
+/* The APOP timestamp inside a greeting line: the last <...> holding an '@' (RFC 1939 §7), or NULL. */
+char *xc_find_timestamp(const char *line, size_t len);
+
+/* Interpolate a scenario string; on error fills `out` as OUT_ERROR (a scenario error) and returns -1. */
+int xc_interp(struct xctx *x, const struct sstr *s, char **val, size_t *len, struct outcome *out);
+int xc_interp_str(struct xctx *x, const char *s, char **val, struct outcome *out);
+int xc_interp_int(struct xctx *x, const struct sstr *s, const char *what, long long *v, struct outcome *out);
+
+/* After an expectation failed inside a step: returns 1 when the outcome ends the scenario (the step
+ * must return it), or 0 when it was soft (a warning or an informational MAY) — recorded, `out` reset to
+ * pass, and the step goes on. Decided by exec_decide (exec.c), the one place verdicts come from. */
+int xc_soft(struct xctx *x, struct outcome *out);
+
+/* The one verdict function: what an outcome means for a scenario of level `sclevel`; *stop says whether
+ * the scenario ends there. */
+enum verdict exec_decide(int sclevel, const struct outcome *o, int *stop);
+
+/* A result holding only the scenario's id, title, level, file, refs and tags (exec.c). */
+void exec_result_meta(const struct scenario *sc, struct result *out);
+
+/* Run one step (exec_steps.c). */
+void step_run(struct xctx *x, const struct step *st, struct outcome *out);
+
+#endif
