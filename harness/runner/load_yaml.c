@@ -597,9 +597,10 @@ int lname(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 	const char *v = *out;
 	bool ok = isalpha((unsigned char)v[0]) || v[0] == '_';
 	for (size_t i = 1; ok && v[i]; i++)
-		ok = isalnum((unsigned char)v[i]) || v[i] == '_';
+		ok = isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '-';
 	if (!ok || strlen(v) > 64)
-		return lerr(c, s, n, "bad name '%.60s' for '%s'; use letters, digits and '_', starting with a letter",
+		return lerr(c, s, n,
+		            "bad name '%.60s' for '%s'; use letters, digits, '_' and '-', starting with a letter or '_'",
 		            v, what);
 	return 0;
 }
