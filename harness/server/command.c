@@ -68,6 +68,8 @@ enum cmd_parse_status cmd_parse(const char *line, size_t len, struct cmdline *cl
 		i++;
 	}
 	cl->keyword[k] = '\0';
+	if (k == 0)
+		return CMD_PARSE_SYNTAX; /* a line starting with a space */
 	if (i == len)
 		return CMD_PARSE_OK;
 	/* line[i] is the space after the keyword. */

@@ -1,0 +1,18 @@
+/* srv_testutil.h — for the server's unit tests: temporary folders, files and Maildirs. */
+#ifndef POP3_TESTS_SRV_TESTUTIL_H
+#define POP3_TESTS_SRV_TESTUTIL_H
+
+#include <stddef.h>
+
+/* Make a fresh temporary folder; path gets its name (at least 64 octets). Aborts the test on failure. */
+void tu_tmpdir(char *path, size_t size);
+/* Remove a folder tree. */
+void tu_rmrf(const char *path);
+/* Write a file (creating or truncating it). */
+void tu_write(const char *path, const char *data, size_t len);
+/* Make root/user as a Maildir holding messages named name[i] in cur/ with content data[i]. */
+void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names, const char *const *data);
+/* Whether root/user/cur/name exists. */
+int tu_exists(const char *root, const char *user, const char *name);
+
+#endif
