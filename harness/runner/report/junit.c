@@ -95,8 +95,9 @@ static void details(FILE *f, const struct result *r)
 
 static void transcript(FILE *f, const struct result *r)
 {
-	fputs("      <system-out>", f);
-	fputs("level: ", f);
+	fputs("      <system-out>title: ", f);
+	esc_text(f, r->title);
+	fputs("\nlevel: ", f);
 	esc_text(f, r->level);
 	fputs("\nrefs:", f);
 	for (size_t i = 0; i < r->nrefs; i++) {
