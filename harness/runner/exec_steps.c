@@ -229,6 +229,11 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 	if (ge == NULL || (ge->status == WANT_UNSET && !ge->one_of && !ge->match && !ge->code && !ge->ncaptures))
 		ge = &want_ok;
 	expect_response(x, s, ge, 0, NULL, NULL, out);
+	if (out->kind == OUT_EXPECT && out->timed_out) {
+		/* A connection that never completes (no greeting) means the scenario could not run. */
+		out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host, port, x->timeout);
+		return;
+	}
 	if (x->last_line && (out->kind == OUT_PASS || out->kind == OUT_EXPECT)) {
 		s->greeting = strdup(x->last_line);
 		s->timestamp = xc_find_timestamp(x->last_line, x->last_len);

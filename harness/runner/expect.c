@@ -499,6 +499,9 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
                        enum status_kind *kind, const char *expected, struct outcome *out)
 {
 	outcome_pass(out);
+	free(x->last_line);
+	x->last_line = NULL;
+	x->last_len = 0;
 	if (s->c == NULL)
 		return (void)out_set(out, s->eof ? OUT_EXPECT : OUT_ERROR, NULL, expected,
 		                     s->eof ? "the server had closed the connection"
@@ -514,6 +517,7 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 		xtr_note(&x->tr, s->name, "no response within %.1f s", timeout);
 		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s", timeout);
 		out->desync = 1;
+		out->timed_out = 1;
 		return;
 	case CONN_EOF:
 		s->eof = 1;
@@ -573,6 +577,7 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 			out_set(out, OUT_EXPECT, "R1939-ML-1", "a multi-line body ending in a '.' line",
 			        "no end of the body within %.1f s (%llu lines so far)", timeout, nlines);
 			out->desync = 1;
+			out->timed_out = 1;
 			break;
 		}
 		if (st == CONN_EOF) {

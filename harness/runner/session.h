@@ -72,6 +72,7 @@ struct outcome {
 	int level;            /* OUT_EXPECT: enum level of the failed expectation */
 	int own_level;        /* that level came from the expectation's `level:`, not the scenario's */
 	int desync;           /* the session is no longer in step with the server: stop */
+	int timed_out;        /* nothing (or not all) came within the time allowed */
 	const char *req;      /* requirement id of the failed check or expectation, or NULL */
 	char expected[1024];
 	char actual[1024];
