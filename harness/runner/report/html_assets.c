@@ -42,7 +42,7 @@ const char html_css[] =
 	"details.v-pass{border-left-color:var(--pass)}details.v-fail{border-left-color:var(--fail)}"
 	"details.v-warn{border-left-color:var(--warn)}details.v-skip{border-left-color:var(--skip)}"
 	"details.v-error{border-left-color:var(--error)}\n"
-	".sc .title{flex:1 1 20rem}.sc .lvl,.sc .dur{color:var(--muted)}\n"
+	".sc .title{flex:1 1 20rem}.sc .lvl,.sc .dur,.sc .why1{color:var(--muted)}.sc .why1{font-style:italic}\n"
 	".sc .body{padding:.5rem .8rem}\n"
 	".why{border:1px solid var(--line);border-radius:.3rem;background:#fff5f5;padding:.4rem .6rem;"
 	"margin:.2rem 0 .6rem}\n"

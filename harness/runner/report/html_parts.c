@@ -363,7 +363,14 @@ void html_scenario(FILE *f, const struct result *r, const struct reqs *req, cons
 	esc_text(f, r->id);
 	fputs("</code> <span class=\"title\">", f);
 	esc_text(f, r->title);
-	fputs("</span> <span class=\"lvl\">", f);
+	fputs("</span> ", f);
+	/* A closed scenario still says why it skipped. */
+	if (r->status == VERDICT_SKIP && r->message && *r->message) {
+		fputs("<span class=\"why1\">", f);
+		esc_text_max(f, r->message, 160);
+		fputs("</span> ", f);
+	}
+	fputs("<span class=\"lvl\">", f);
 	esc_text(f, r->level);
 	fputs("</span> <span class=\"dur\">", f);
 	duration(f, r->duration_ms);
