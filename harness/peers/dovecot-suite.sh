@@ -16,10 +16,14 @@ cd "$root" || exit 2
 BIN=${BIN:-bin}
 baseline=docs/peers/dovecot-baseline.json
 
-"$here/dovecot.sh" start || exit 2
-# Stop only if we started it, even on ^C.
-trap '"$here/dovecot.sh" stop' EXIT
-trap 'exit 130' INT TERM
+# Stop Dovecot at the end (even on ^C) only if this run started it: an instance started by hand stays.
+if "$here/dovecot.sh" status >/dev/null; then
+	echo "dovecot-suite: using the Dovecot already running (it stays running)"
+else
+	"$here/dovecot.sh" start || exit 2
+	trap '"$here/dovecot.sh" stop' EXIT
+	trap 'exit 130' INT TERM
+fi
 dir=${DOVECOT_DIR:-$root/build/peers/dovecot}
 
 opts=(--target "$dir/target.yaml" --json reports/dovecot.json --html reports/dovecot.html)

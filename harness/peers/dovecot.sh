@@ -12,13 +12,15 @@
 # Never touches /etc/dovecot or the system service: everything lives in $DOVECOT_DIR (default
 # build/peers/dovecot/), and `dovecot -c` runs with its own base_dir, state_dir and log.
 # Environment: DOVECOT_DIR, DOVECOT_PORT / DOVECOT_TLS_PORT (fixed ports instead of free ones),
-# DOVECOT_ACCOUNTS (default 16), DOVECOT_MAIL_USER (root only; default "mail").
+# DOVECOT_ACCOUNTS (default 16), DOVECOT_MAIL_USER (root only; default "mail"), DOVECOT_HOSTNAME (the
+# server's host name, default dovecot.pop3spec.test).
 set -eu
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 dir=${DOVECOT_DIR:-$root/build/peers/dovecot}
 naccounts=${DOVECOT_ACCOUNTS:-16}
+hostname=${DOVECOT_HOSTNAME:-dovecot.pop3spec.test}
 
 die() { echo "dovecot.sh: $*" >&2; exit 1; }
 say() { echo "dovecot.sh: $*" >&2; }
@@ -186,6 +188,11 @@ log_path = $dir/log/dovecot.log
 info_log_path = $dir/log/dovecot.log
 debug_log_path = $dir/log/dovecot.log
 $unpriv
+
+# The host name in the APOP timestamp and the logs, fixed so that results do not depend on the test
+# machine's name (a real server has a dotted FQDN; a CI box often has none).
+import_environment = TZ CORE_OUTOFMEM CORE_ERROR LISTEN_PID LISTEN_FDS NOTIFY_SOCKET DOVECOT_HOSTNAME=$hostname
+hostname = $hostname
 
 protocols = pop3
 listen = 127.0.0.1
