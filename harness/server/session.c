@@ -96,10 +96,26 @@ static void session_free(struct session *s, const char *why)
 	free(s);
 }
 
+/* RFC 8314 §3.4: close_notify before closing TCP, also when the server ends the session itself. Best
+ * effort: written straight to the socket, never waited for. */
+static void tls_goodbye(struct session *s)
+{
+	SSL *ssl;
+
+	if (!s->tls || s->lingering || !s->bev)
+		return;
+	ssl = bufferevent_openssl_get_ssl(s->bev);
+	if (ssl && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
+		(void)SSL_shutdown(ssl);
+	ERR_clear_error();
+}
+
 void session_stop_all(struct server *srv)
 {
-	while (srv->sessions)
+	while (srv->sessions) {
+		tls_goodbye(srv->sessions);
 		session_free(srv->sessions, "server stopping (no UPDATE)");
+	}
 }
 
 static void touch(struct session *s)
@@ -234,7 +250,7 @@ static int take_line(struct session *s)
 
 static void on_linger(evutil_socket_t fd, short what, void *arg)
 {
-	session_free(arg, "closed");
+	session_free(arg, "closed after QUIT");
 }
 
 /* Everything is sent: say goodbye at the TLS layer (RFC 8314 §3.4 close_notify), half-close, and wait
@@ -428,7 +444,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (s->lingering) {
-		session_free(s, "closed");
+		session_free(s, "closed after QUIT");
 		return;
 	}
 	if (what & BEV_EVENT_ERROR) {
@@ -456,6 +472,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 
 	/* RFC 1939 §3: autologout closes without a reply and without UPDATE. */
 	log_msg(LOG_INFO, "s%lu autologout after %d s idle", s->id, s->srv->idle_timeout);
+	tls_goodbye(s);
 	session_free(s, "autologout (no UPDATE)");
 }
 

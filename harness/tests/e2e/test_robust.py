@@ -238,3 +238,22 @@ class TwoListeners(ServerTest):
     def test_repeated_listen(self):
         # Server() reads only the first "listening pop3" line; the extra one must be there too.
         self.assertTrue(self.srv.port)
+
+
+class ConnectionLimit(ServerTest):
+    server_args = ("--max-connections", "2")
+
+    def test_limit(self):
+        a = self.srv.connect()
+        b = self.srv.connect()
+        s = socket.create_connection(("127.0.0.1", self.srv.port), timeout=TIMEOUT)
+        data = s.recv(512)
+        self.assertTrue(data.startswith(b"-ERR [SYS/TEMP] "), data)
+        s.close()
+        a.cmd("QUIT")
+        a.closed_within(5)
+        a.close()
+        time.sleep(0.2)
+        c = self.srv.connect()  # room again
+        self.assertTrue(c.greeting.startswith(b"+OK"))
+        b.close()

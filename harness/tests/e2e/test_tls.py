@@ -168,3 +168,27 @@ class Compat(ServerTest):
         self.err(c.cmd("AUTH LOGIN"))
         self.ok(c.cmd("USER alice"))  # R2595-POL-2
         self.ok(c.cmd("PASS wonderland"))
+
+
+class Certificate(ServerTest):
+    def test_chain_verifies(self):
+        import os
+        from pop3test import ROOT, certificate
+        ca = os.path.join(ROOT, "fixtures", "generated", "tls", "ca.pem")
+        if not os.path.exists(ca) or not certificate()[0].startswith(os.path.dirname(ca)):
+            self.skipTest("no generated test CA (make fixtures)")
+        ctx = ssl.create_default_context(cafile=ca)  # R8314-TLS-13: chain, dates and host name
+        c = Conn(self.srv.tls_port, tls=True, ctx=ctx)
+        self.assertTrue(c.greeting.startswith(b"+OK"))
+        d = self.srv.connect()
+        self.ok(d.cmd("STLS"))
+        d.starttls(ctx)
+        self.assertIn("TOP", d.capa())
+
+    def test_close_notify_on_autologout(self):
+        s = Server(workdir=self.srv.dir, args=["--idle-timeout", "1"])
+        self.extra.append(s)
+        s.start()
+        c = s.connect(tls=True)
+        c.sock.settimeout(5)
+        self.assertEqual(c.sock.recv(10), b"")  # a clean TLS EOF: close_notify, not a truncated stream
