@@ -62,6 +62,10 @@ static void format_reason(const struct xctx *x, const struct outcome *o, char *b
 {
 	const char *req = o->req;
 	int r;
+	/* The requirement id is named here only when it is not one of the scenario's own (reports show those). */
+	for (size_t i = 0; req && i < x->sc->nrefs; i++)
+		if (strcmp(req, x->sc->refs[i]) == 0)
+			req = NULL;
 	if (o->kind == OUT_ERROR || o->kind == OUT_SKIP)
 		r = snprintf(buf, n, "%s: %s", x->step_desc, o->actual);
 	else if (req)

@@ -265,6 +265,19 @@ static void do_send(struct xctx *x, const struct step *st, struct outcome *out)
 	size_t len;
 	if (xc_interp(x, &st->u.text, &val, &len, out) != 0)
 		return;
+	/* Name the step by what was really sent: "step 4 (send: RETR 2)". */
+	char shown[64], *paren = strchr(x->step_desc, '(');
+	if (paren) {
+		line_escape(val, len, shown, sizeof shown);
+		char tail[96] = "";
+		const char *sess = strstr(x->step_desc, ", session ");
+		if (sess)
+			snprintf(tail, sizeof tail, "%s", sess);
+		else
+			snprintf(tail, sizeof tail, ")");
+		snprintf(paren + 1, sizeof x->step_desc - (size_t)(paren + 1 - x->step_desc), "%s: %s%s",
+		         st->kind == STEP_SEND ? "send" : "raw", shown, tail);
+	}
 	int rc;
 	if (st->kind == STEP_SEND) {
 		rc = send_command(x, s, val, len, out);

@@ -32,8 +32,23 @@ static int wants_body(const struct expect *e)
 	       e->not_contains || e->message.s || e->top_message.s || e->capture_body;
 }
 
-static void describe_one(const struct expect *e, char *buf, size_t n)
+/* A regex as it will be used: interpolated when a context is at hand, else as written. */
+static void shown_regex(struct xctx *x, const char *re, char *buf, size_t n)
 {
+	char *val = NULL;
+	size_t len;
+	struct p3err err;
+	if (x && values_interp(&x->vars, re, strlen(re), &val, &len, &err) == 0) {
+		snprintf(buf, n, "%s", val);
+		free(val);
+		return;
+	}
+	snprintf(buf, n, "%s", re);
+}
+
+static void describe_one(struct xctx *x, const struct expect *e, char *buf, size_t n)
+{
+	char re[200];
 	size_t off = (size_t)snprintf(buf, n, "%s", status_text(e->status));
 #define ADD(...) \
 	do { if (off < n) off += (size_t)snprintf(buf + off, n - off, __VA_ARGS__); } while (0)
@@ -41,10 +56,14 @@ static void describe_one(const struct expect *e, char *buf, size_t n)
 		ADD(strcmp(e->code, "none") == 0 ? " with no response code" : " with [%s]", e->code);
 	if (e->not_code)
 		ADD(" without [%s]", e->not_code);
-	if (e->match)
-		ADD(" matching /%s/", e->match);
-	if (e->not_match)
-		ADD(" not matching /%s/", e->not_match);
+	if (e->match) {
+		shown_regex(x, e->match, re, sizeof re);
+		ADD(" matching /%s/", re);
+	}
+	if (e->not_match) {
+		shown_regex(x, e->not_match, re, sizeof re);
+		ADD(" not matching /%s/", re);
+	}
 	if (wants_body(e))
 		ADD(" and a multi-line body");
 	if (e->closes == 1)
@@ -54,23 +73,28 @@ static void describe_one(const struct expect *e, char *buf, size_t n)
 #undef ADD
 }
 
-const char *expect_describe(const struct expect *e, char *buf, size_t bufsize)
+static const char *describe(struct xctx *x, const struct expect *e, char *buf, size_t bufsize)
 {
 	if (e == NULL) {
 		snprintf(buf, bufsize, "a response");
 		return buf;
 	}
 	if (e->one_of == NULL) {
-		describe_one(e, buf, bufsize);
+		describe_one(x, e, buf, bufsize);
 		return buf;
 	}
 	size_t off = (size_t)snprintf(buf, bufsize, "one of: ");
 	for (size_t i = 0; i < e->n_one_of && off < bufsize; i++) {
 		char one[256];
-		describe_one(&e->one_of[i], one, sizeof one);
+		describe_one(x, &e->one_of[i], one, sizeof one);
 		off += (size_t)snprintf(buf + off, bufsize - off, "%s%s", i ? " | " : "", one);
 	}
 	return buf;
+}
+
+const char *expect_describe(const struct expect *e, char *buf, size_t bufsize)
+{
+	return describe(NULL, e, buf, bufsize);
 }
 
 /* ---- fixture message comparison (streaming, line by line, CRLF-normalised) -------------------------- */
@@ -271,7 +295,7 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 {
 	const struct expect *e = a->e;
 	char desc[512];
-	describe_one(e, desc, sizeof desc);
+	describe_one(x, e, desc, sizeof desc);
 	char shown[300];
 	line_escape(line, len, shown, sizeof shown);
 	int st_ok = 1;
@@ -684,7 +708,7 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 	double timeout = e->timeout > 0 ? e->timeout : x->timeout;
 	long long deadline = xc_now_ms() + (long long)(timeout * 1000);
 	char desc[1024];
-	expect_describe(e, desc, sizeof desc);
+	describe(x, e, desc, sizeof desc);
 	outcome_pass(out);
 
 	struct alt *alts = calloc(nalts, sizeof *alts);
@@ -771,7 +795,7 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 	const struct expect *alts_e = e->one_of ? e->one_of : e;
 	size_t nalts = e->one_of ? e->n_one_of : 1;
 	char desc[1024];
-	expect_describe(e, desc, sizeof desc);
+	describe(x, e, desc, sizeof desc);
 	outcome_pass(out);
 	const char *line = x->last_line ? x->last_line : "";
 	enum status_kind kind = check_status_kind(line, x->last_len);
