@@ -150,6 +150,10 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 				}
 			}
 			quit(x);
+		} else if (x->last_line) {
+			/* It answered, badly: the scenarios will say how; the run goes on. */
+			p->greeting = strdup(x->last_line);
+			p->reachable = 1;
 		} else {
 			snprintf(why, sizeof why, "%s:%d: %s%s%s", t->host, t->port, out.expected,
 			         out.expected[0] ? ": " : "", out.actual);

@@ -658,6 +658,14 @@ START_TEST(lower_case_status)
 	ck_assert_str_eq(r.failed_ref, "R1939-GEN-9");
 	ck_assert_ptr_nonnull(strstr(r.message, "+ok hello"));
 	result_free(&r);
+	/* The probe does not stop the run for it: the server answered, badly. */
+	struct probe pr;
+	struct p3err err;
+	ck_assert_int_eq(exec_probe(&t, &o, &pr, &err), 0);
+	ck_assert_int_eq(pr.reachable, 1);
+	ck_assert_str_eq(pr.greeting, "+ok hello");
+	ck_assert_int_eq(pr.capa_ok, 0);
+	probe_free(&pr);
 	server_stop(&sv);
 }
 END_TEST
