@@ -48,7 +48,8 @@ void auth_login(struct session *s, const char *user, const char *method, struct 
 	s->store = st;
 	snprintf(s->user, sizeof s->user, "%s", user);
 	store_stat(st, &count, &octets);
-	log_msg(LOG_INFO, "s%lu login %s by %s: %zu messages, %llu octets", s->id, user, method, count, octets);
+	log_msg(LOG_INFO, "s%lu login %s by %s: %zu messages, %llu octets", s->id, user, method, count,
+	        octets);
 	session_set_state(s, ST_TRANSACTION);
 	res_ok(r, "%s has %zu message%s (%llu octets)", user, count, count == 1 ? "" : "s", octets);
 }
@@ -75,8 +76,8 @@ void cmd_user(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_NONE, "USER/PASS needs TLS here: use STLS or the pop3s port");
 		return;
 	}
-	/* +OK whether or not the user exists, so USER reveals no names (RFC 1939 §13, R1939-SEC-2); an unknown
-	 * name fails at PASS like a wrong password. */
+	/* +OK whether or not the user exists, so USER reveals no names (RFC 1939 §13, R1939-SEC-2); an
+	 * unknown name fails at PASS like a wrong password. */
 	snprintf(s->pending_user, sizeof s->pending_user, "%s", cl->argv[0]);
 	s->have_user = 1;
 	res_ok(r, "send PASS");

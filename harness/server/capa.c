@@ -10,7 +10,8 @@ int capa_mechanisms(const struct policy_view *v, struct evbuffer *out)
 	/* Judge as in AUTHORIZATION: the list does not change at login (RFC 5034 §3). */
 	pre.authorization = 1;
 	for (size_t i = 0; policy_mechanisms[i]; i++)
-		if (policy_mech(&pre, policy_mechanisms[i]) && evbuffer_add_printf(out, "%s\r\n", policy_mechanisms[i]) < 0)
+		if (policy_mech(&pre, policy_mechanisms[i]) &&
+		    evbuffer_add_printf(out, "%s\r\n", policy_mechanisms[i]) < 0)
 			return -1;
 	return 0;
 }

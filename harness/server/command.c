@@ -19,21 +19,14 @@
 /* RFC 1939 §4-§7, RFC 2449 §5 (CAPA), RFC 5034 §4 (AUTH), RFC 2595 §4 (STLS). The states column is the
  * whole state machine: dispatch checks it before any handler runs, and no handler checks it again. */
 static const struct command commands[] = {
-	{"USER", AUTHZ, 1, 1, cmd_user},
-	{"PASS", AUTHZ, 1, CMD_RAW_ARG, cmd_pass},
-	{"APOP", AUTHZ, 2, 2, cmd_apop},
-	{"AUTH", AUTHZ, 0, 2, cmd_auth},
-	{"STLS", AUTHZ, 0, 0, cmd_stls},
-	{"CAPA", AUTHZ | TRANS, 0, 0, cmd_capa},
-	{"QUIT", AUTHZ | TRANS, 0, 0, cmd_quit},
-	{"STAT", TRANS, 0, 0, cmd_stat},
-	{"LIST", TRANS, 0, 1, cmd_list},
-	{"RETR", TRANS, 1, 1, cmd_retr},
-	{"DELE", TRANS, 1, 1, cmd_dele},
-	{"NOOP", TRANS, 0, 0, cmd_noop},
-	{"RSET", TRANS, 0, 0, cmd_rset},
-	{"TOP", TRANS, 2, 2, cmd_top},
-	{"UIDL", TRANS, 0, 1, cmd_uidl},
+    {"USER", AUTHZ, 1, 1, cmd_user},         {"PASS", AUTHZ, 1, CMD_RAW_ARG, cmd_pass},
+    {"APOP", AUTHZ, 2, 2, cmd_apop},         {"AUTH", AUTHZ, 0, 2, cmd_auth},
+    {"STLS", AUTHZ, 0, 0, cmd_stls},         {"CAPA", AUTHZ | TRANS, 0, 0, cmd_capa},
+    {"QUIT", AUTHZ | TRANS, 0, 0, cmd_quit}, {"STAT", TRANS, 0, 0, cmd_stat},
+    {"LIST", TRANS, 0, 1, cmd_list},         {"RETR", TRANS, 1, 1, cmd_retr},
+    {"DELE", TRANS, 1, 1, cmd_dele},         {"NOOP", TRANS, 0, 0, cmd_noop},
+    {"RSET", TRANS, 0, 0, cmd_rset},         {"TOP", TRANS, 2, 2, cmd_top},
+    {"UIDL", TRANS, 0, 1, cmd_uidl},
 };
 
 const struct command *cmd_find(const char *keyword)
@@ -199,8 +192,8 @@ void command_dispatch(struct session *s, const char *line, size_t len, int line_
 	if (cmd_check(c, s->state, &cl, r) < 0)
 		goto done;
 	c->fn(s, &cl, r);
-	/* RFC 1939 §7: PASS only immediately after the USER that got +OK; the USER handler keeps or clears its
-	 * own name, every other command forgets it. */
+	/* RFC 1939 §7: PASS only immediately after the USER that got +OK; the USER handler keeps or clears
+	 * its own name, every other command forgets it. */
 	if (strcmp(c->name, "USER") == 0)
 		return;
 done:

@@ -10,7 +10,7 @@
 #include "server/session.h"
 
 #define CMD_KEYWORD_MAX 8 /* longer keywords are unknown anyway */
-#define CMD_MAX_ARGS 4    /* more are counted, not kept */
+#define CMD_MAX_ARGS    4 /* more are counted, not kept */
 
 struct cmdline {
 	char keyword[CMD_KEYWORD_MAX + 1]; /* upper-cased: keywords are case-insensitive (RFC 1939 §3) */
@@ -25,8 +25,8 @@ enum cmd_parse_status {
 	CMD_PARSE_OK,
 	CMD_PARSE_EMPTY,    /* an empty line */
 	CMD_PARSE_BAD_CHAR, /* NUL, CR, TAB or another control octet (P-LINE-3) */
-	CMD_PARSE_SYNTAX    /* keyword too long or not alphanumeric, or an empty argument (two spaces, a trailing
-	                       space): RFC 1939 §3 separates arguments by a single space */
+	CMD_PARSE_SYNTAX /* keyword too long or not alphanumeric, or an empty argument (two spaces, a trailing
+	                    space): RFC 1939 §3 separates arguments by a single space */
 };
 
 /* Parse one command line (without its line end). */
@@ -40,7 +40,7 @@ struct command {
 	const char *name;
 	unsigned states; /* enum pop3_state bits where the command is allowed */
 	int min_args;
-	int max_args;    /* or CMD_RAW_ARG */
+	int max_args; /* or CMD_RAW_ARG */
 	cmd_fn fn;
 };
 

@@ -102,7 +102,8 @@ static int accept_allowed(const struct server *srv)
 	return srv->max_connections == 0 || srv->nsessions < srv->max_connections;
 }
 
-static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
+static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct sockaddr *sa, int salen,
+                      void *arg)
 {
 	struct listener *l = arg;
 	char peer[80];
@@ -147,8 +148,8 @@ int listener_add(struct server *srv, const char *spec, int tls, struct p3err *er
 	l->srv = srv;
 	l->tls = tls;
 	l->evl = evconnlistener_new_bind(srv->base, on_accept, l,
-	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC, 128,
-	                                 ai->ai_addr, (int)ai->ai_addrlen);
+	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
+	                                 128, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (!l->evl) {
 		free(l);

@@ -54,8 +54,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	now = time(NULL);
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n = (size_t)snprintf(line, sizeof line, "%s pop3refd[%ld]: %s: %s\n", stamp, (long)getpid(), tags[level],
-	                     msg);
+	n = (size_t)snprintf(line, sizeof line, "%s pop3refd[%ld]: %s: %s\n", stamp, (long)getpid(),
+	                     tags[level], msg);
 	if (n >= sizeof line) {
 		n = sizeof line - 1;
 		line[n - 1] = '\n';

@@ -21,23 +21,25 @@
 #define MAX_LISTEN 16
 
 static const char usage_text[] =
-	"usage: pop3refd --listen ADDR:PORT [--listen-tls ADDR:PORT] --users FILE --maildirs DIR\n"
-	"                [--cert PEM --key PEM] [--idle-timeout SECONDS] [--plaintext-auth always|tls-only|compat]\n"
-	"                [--auth-failure-delay SECONDS] [--max-connections N] [--hostname NAME]\n"
-	"                [--log-level error|warn|info|debug] [--quiet] [--version] [--help]\n"
-	"\n"
-	"  --listen ADDR:PORT          plain POP3 (and STLS); repeatable; port 0 picks a free port\n"
-	"  --listen-tls ADDR:PORT      implicit TLS (pop3s, RFC 8314); repeatable; needs --cert and --key\n"
-	"  --users FILE                user:password lines, # comments\n"
-	"  --maildirs DIR              DIR/USER is each user's Maildir\n"
-	"  --cert PEM, --key PEM       server certificate (chain) and key; enable STLS and --listen-tls\n"
-	"  --idle-timeout SECONDS      autologout after this long idle (default 600, RFC 1939 minimum; 0: never)\n"
-	"  --plaintext-auth MODE       compat (default): USER/PASS and APOP in cleartext, PLAIN/LOGIN need TLS;\n"
-	"                              always: everything in cleartext; tls-only: no password login before TLS\n"
-	"  --auth-failure-delay SECS   wait before answering a failed login (default 1; 0 for tests)\n"
-	"  --max-connections N         refuse connections beyond N (default 0: no limit)\n"
-	"  --hostname NAME             host name in the APOP timestamp (default: this host's name)\n"
-	"  --log-level LEVEL           error, warn, info (default) or debug; --quiet is --log-level error\n";
+    "usage: pop3refd --listen ADDR:PORT [--listen-tls ADDR:PORT] --users FILE --maildirs DIR\n"
+    "                [--cert PEM --key PEM] [--idle-timeout SECONDS] [--plaintext-auth "
+    "always|tls-only|compat]\n"
+    "                [--auth-failure-delay SECONDS] [--max-connections N] [--hostname NAME]\n"
+    "                [--log-level error|warn|info|debug] [--quiet] [--version] [--help]\n"
+    "\n"
+    "  --listen ADDR:PORT          plain POP3 (and STLS); repeatable; port 0 picks a free port\n"
+    "  --listen-tls ADDR:PORT      implicit TLS (pop3s, RFC 8314); repeatable; needs --cert and --key\n"
+    "  --users FILE                user:password lines, # comments\n"
+    "  --maildirs DIR              DIR/USER is each user's Maildir\n"
+    "  --cert PEM, --key PEM       server certificate (chain) and key; enable STLS and --listen-tls\n"
+    "  --idle-timeout SECONDS      autologout after this long idle (default 600, RFC 1939 minimum; 0: "
+    "never)\n"
+    "  --plaintext-auth MODE       compat (default): USER/PASS and APOP in cleartext, PLAIN/LOGIN need TLS;\n"
+    "                              always: everything in cleartext; tls-only: no password login before TLS\n"
+    "  --auth-failure-delay SECS   wait before answering a failed login (default 1; 0 for tests)\n"
+    "  --max-connections N         refuse connections beyond N (default 0: no limit)\n"
+    "  --hostname NAME             host name in the APOP timestamp (default: this host's name)\n"
+    "  --log-level LEVEL           error, warn, info (default) or debug; --quiet is --log-level error\n";
 
 enum {
 	OPT_LISTEN = 256,
@@ -58,22 +60,22 @@ enum {
 };
 
 static const struct option options[] = {
-	{"listen", required_argument, NULL, OPT_LISTEN},
-	{"listen-tls", required_argument, NULL, OPT_LISTEN_TLS},
-	{"users", required_argument, NULL, OPT_USERS},
-	{"maildirs", required_argument, NULL, OPT_MAILDIRS},
-	{"cert", required_argument, NULL, OPT_CERT},
-	{"key", required_argument, NULL, OPT_KEY},
-	{"idle-timeout", required_argument, NULL, OPT_IDLE},
-	{"plaintext-auth", required_argument, NULL, OPT_PLAINTEXT},
-	{"auth-failure-delay", required_argument, NULL, OPT_DELAY},
-	{"max-connections", required_argument, NULL, OPT_MAXCONN},
-	{"hostname", required_argument, NULL, OPT_HOSTNAME},
-	{"log-level", required_argument, NULL, OPT_LOGLEVEL},
-	{"quiet", no_argument, NULL, OPT_QUIET},
-	{"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, OPT_HELP},
-	{NULL, 0, NULL, 0},
+    {"listen", required_argument, NULL, OPT_LISTEN},
+    {"listen-tls", required_argument, NULL, OPT_LISTEN_TLS},
+    {"users", required_argument, NULL, OPT_USERS},
+    {"maildirs", required_argument, NULL, OPT_MAILDIRS},
+    {"cert", required_argument, NULL, OPT_CERT},
+    {"key", required_argument, NULL, OPT_KEY},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"plaintext-auth", required_argument, NULL, OPT_PLAINTEXT},
+    {"auth-failure-delay", required_argument, NULL, OPT_DELAY},
+    {"max-connections", required_argument, NULL, OPT_MAXCONN},
+    {"hostname", required_argument, NULL, OPT_HOSTNAME},
+    {"log-level", required_argument, NULL, OPT_LOGLEVEL},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"help", no_argument, NULL, OPT_HELP},
+    {NULL, 0, NULL, 0},
 };
 
 struct args {
@@ -157,11 +159,13 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 			break;
 		case OPT_PLAINTEXT:
 			if (plaintext_auth_parse(optarg, &srv->plaintext) < 0)
-				return usage_error("--plaintext-auth: '%s' is not always, tls-only or compat", optarg);
+				return usage_error("--plaintext-auth: '%s' is not always, tls-only or compat",
+				                   optarg);
 			break;
 		case OPT_DELAY:
 			if (parse_seconds_ms(optarg, &srv->auth_failure_delay_ms) < 0)
-				return usage_error("--auth-failure-delay: '%s' is not a number of seconds", optarg);
+				return usage_error("--auth-failure-delay: '%s' is not a number of seconds",
+				                   optarg);
 			break;
 		case OPT_MAXCONN:
 			if (parse_long(optarg, 0, LONG_MAX, &v) < 0)
@@ -173,7 +177,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 			break;
 		case OPT_LOGLEVEL:
 			if (log_level_parse(optarg, &lvl) < 0)
-				return usage_error("--log-level: '%s' is not error, warn, info or debug", optarg);
+				return usage_error("--log-level: '%s' is not error, warn, info or debug",
+				                   optarg);
 			log_set_level(lvl);
 			break;
 		case OPT_QUIET:
@@ -235,7 +240,8 @@ static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
 
-	log_msg(LOG_INFO, "stopping on %s: open sessions end without UPDATE", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+	log_msg(LOG_INFO, "stopping on %s: open sessions end without UPDATE",
+	        sig == SIGTERM ? "SIGTERM" : "SIGINT");
 	srv->stopping = 1;
 	listener_free_all(srv);
 	session_stop_all(srv);
@@ -267,7 +273,8 @@ int main(int argc, char **argv)
 	/* A writer that vanishes must be an error return, not a signal that kills every session. */
 	signal(SIGPIPE, SIG_IGN);
 	if (srv.idle_timeout > 0 && srv.idle_timeout < POP3_MIN_AUTOLOGOUT_SECONDS)
-		log_msg(LOG_WARN, "--idle-timeout %d is below the 10 minutes RFC 1939 §3 requires (for tests only)",
+		log_msg(LOG_WARN,
+		        "--idle-timeout %d is below the 10 minutes RFC 1939 §3 requires (for tests only)",
 		        srv.idle_timeout);
 	if (users_load(a.users, &srv.users, &err) < 0) {
 		fprintf(stderr, "pop3refd: %s\n", err.msg);

@@ -91,7 +91,8 @@ size_t reply_format(const struct result *r, char *buf, size_t size)
 		return (size_t)w;
 	}
 	limit = size < POP3_MAX_STATUS_LINE + 1 ? size - 1 : POP3_MAX_STATUS_LINE;
-	/* Build without CRLF in at most limit-2 octets, then end the line: a long text is cut, never the CRLF. */
+	/* Build without CRLF in at most limit-2 octets, then end the line: a long text is cut, never the
+	 * CRLF. */
 	char line[POP3_MAX_STATUS_LINE + 1];
 	const char *ind = r->status == RES_OK ? "+OK" : "-ERR";
 	if (code && r->text[0])

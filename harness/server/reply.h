@@ -20,7 +20,7 @@ enum res_code { CODE_NONE, CODE_IN_USE, CODE_LOGIN_DELAY, CODE_SYS_TEMP, CODE_SY
 enum res_after {
 	AFTER_NONE,
 	AFTER_CLOSE, /* flush, then close the connection (QUIT) */
-	AFTER_STLS   /* flush the +OK, discard pending plaintext, then start the TLS handshake (RFC 2595 §4) */
+	AFTER_STLS /* flush the +OK, discard pending plaintext, then start the TLS handshake (RFC 2595 §4) */
 };
 
 /* Room for the longest continuation we send: a SCRAM server-first message in base64 is ~200 octets. */
@@ -30,8 +30,8 @@ struct result {
 	enum res_status status;
 	enum res_code code;
 	char text[RES_TEXT_MAX];
-	int multiline;        /* a body follows the status line (the session's body buffer or stream) */
-	int delay;            /* a failed authentication: answer only after the configured delay */
+	int multiline; /* a body follows the status line (the session's body buffer or stream) */
+	int delay;     /* a failed authentication: answer only after the configured delay */
 	enum res_after after;
 };
 
@@ -39,7 +39,8 @@ struct result {
 void res_clear(struct result *r);
 /* Fill r. Text is printf-formatted; octets outside printable ASCII are replaced with '?'. */
 void res_ok(struct result *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void res_err(struct result *r, enum res_code code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void res_err(struct result *r, enum res_code code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* A continuation carrying b64 (possibly empty: the line is then exactly "+ ", RFC 5034 §4). Returns -1 when
  * it does not fit (r is then an -ERR). */
 int res_cont(struct result *r, const char *b64, size_t len);

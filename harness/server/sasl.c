@@ -172,8 +172,8 @@ static void step(struct session *s, const char *in, size_t len, int initial, str
 
 	if (rc == GSASL_NEEDS_MORE) {
 		if (initial && outlen == 0) {
-			/* The client had its turn and said nothing usable (e.g. "AUTH PLAIN ="): a failure, not a
-			 * second chance. */
+			/* The client had its turn and said nothing usable (e.g. "AUTH PLAIN ="): a failure,
+			 * not a second chance. */
 			fail(s, r, "empty initial response");
 		} else {
 			challenge(s, out, outlen, r);
@@ -244,8 +244,8 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	policy_view_of(s, &v);
 	if (!policy_mech(&v, mech)) {
-		/* RFC 5034 §4, RFC 2595 §6: the password may not travel in cleartext. The same reply whatever the
-		 * credentials (RFC 8314 §4.1). */
+		/* RFC 5034 §4, RFC 2595 §6: the password may not travel in cleartext. The same reply whatever
+		 * the credentials (RFC 8314 §4.1). */
 		res_err(r, CODE_AUTH, "%s needs TLS here: use STLS or the pop3s port", mech);
 		return;
 	}
@@ -255,7 +255,8 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 			return;
 		}
 		/* "=" is a present but empty initial response (RFC 5034 §4). */
-		if (strcmp(cl->argv[1], "=") != 0 && decode(cl->argv[1], strlen(cl->argv[1]), ir, &irlen) < 0) {
+		if (strcmp(cl->argv[1], "=") != 0 &&
+		    decode(cl->argv[1], strlen(cl->argv[1]), ir, &irlen) < 0) {
 			res_err(r, CODE_NONE, "invalid base64 in initial response");
 			return;
 		}

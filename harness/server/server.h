@@ -9,9 +9,9 @@
 
 /* --plaintext-auth: which credentials may travel without TLS (RFC 2595 §2.2, §6; RFC 5034 §4). */
 enum plaintext_auth {
-	PLAINTEXT_COMPAT,   /* default: USER/PASS and APOP in cleartext; SASL PLAIN and LOGIN only over TLS */
-	PLAINTEXT_ALWAYS,   /* everything in cleartext */
-	PLAINTEXT_TLS_ONLY  /* no USER/PASS, APOP, PLAIN or LOGIN until TLS (RFC 2595 §2.2 privacy mode) */
+	PLAINTEXT_COMPAT,  /* default: USER/PASS and APOP in cleartext; SASL PLAIN and LOGIN only over TLS */
+	PLAINTEXT_ALWAYS,  /* everything in cleartext */
+	PLAINTEXT_TLS_ONLY /* no USER/PASS, APOP, PLAIN or LOGIN until TLS (RFC 2595 §2.2 privacy mode) */
 };
 
 struct session;
@@ -22,19 +22,19 @@ typedef struct Gsasl Gsasl;
  * pointer to it for their whole life. */
 struct server {
 	struct event_base *base;
-	struct users users;           /* the users file, loaded once at start */
-	const char *maildirs;         /* DIR: DIR/USER is a Maildir */
-	SSL_CTX *tls;                 /* NULL when no --cert/--key: then no STLS and no --listen-tls */
-	Gsasl *gsasl;                 /* GNU SASL context for AUTH */
+	struct users users;   /* the users file, loaded once at start */
+	const char *maildirs; /* DIR: DIR/USER is a Maildir */
+	SSL_CTX *tls;         /* NULL when no --cert/--key: then no STLS and no --listen-tls */
+	Gsasl *gsasl;         /* GNU SASL context for AUTH */
 	enum plaintext_auth plaintext;
-	int idle_timeout;             /* seconds; 0: no autologout timer */
-	long auth_failure_delay_ms;   /* wait before answering a failed authentication */
-	size_t max_connections;       /* 0: no limit */
-	char hostname[256];           /* for the APOP timestamp */
+	int idle_timeout;           /* seconds; 0: no autologout timer */
+	long auth_failure_delay_ms; /* wait before answering a failed authentication */
+	size_t max_connections;     /* 0: no limit */
+	char hostname[256];         /* for the APOP timestamp */
 	unsigned long next_session_id;
 	unsigned long greeting_counter; /* makes every APOP timestamp unique (RFC 1939 §7) */
 	size_t nsessions;
-	struct session *sessions;     /* every open session, so a stop can end them all */
+	struct session *sessions; /* every open session, so a stop can end them all */
 	struct listener *listeners;
 	int stopping;
 };

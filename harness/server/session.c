@@ -46,7 +46,8 @@ const char *session_state_name(enum pop3_state st)
 
 void session_set_state(struct session *s, enum pop3_state st)
 {
-	log_msg(LOG_DEBUG, "s%lu state %s -> %s", s->id, session_state_name(s->state), session_state_name(st));
+	log_msg(LOG_DEBUG, "s%lu state %s -> %s", s->id, session_state_name(s->state),
+	        session_state_name(st));
 	s->state = st;
 }
 
@@ -142,9 +143,10 @@ static void send_result(struct session *s, struct result *r)
 	if (r->status == RES_NONE)
 		return;
 	if (r->delay && s->srv->auth_failure_delay_ms > 0) {
-		/* A failed authentication is answered later, by a timer: the event loop keeps serving everyone
-		 * else, and this session reads no further command until then. */
-		struct timeval tv = {s->srv->auth_failure_delay_ms / 1000, (s->srv->auth_failure_delay_ms % 1000) * 1000};
+		/* A failed authentication is answered later, by a timer: the event loop keeps serving
+		 * everyone else, and this session reads no further command until then. */
+		struct timeval tv = {s->srv->auth_failure_delay_ms / 1000,
+		                     (s->srv->auth_failure_delay_ms % 1000) * 1000};
 		s->delayed = *r;
 		s->delayed.delay = 0;
 		s->delay_pending = 1;
@@ -311,8 +313,8 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	struct session *s = arg;
 	struct bufferevent *plain = s->bev;
 
-	/* The +OK is on the wire. Whatever came after STLS is dropped with the plain bufferevent; bytes still in
-	 * the kernel are read by the TLS layer as a (failing) handshake, never as commands. */
+	/* The +OK is on the wire. Whatever came after STLS is dropped with the plain bufferevent; bytes still
+	 * in the kernel are read by the TLS layer as a (failing) handshake, never as commands. */
 	bufferevent_disable(plain, EV_READ | EV_WRITE);
 	evbuffer_drain(bufferevent_get_input(plain), evbuffer_get_length(bufferevent_get_input(plain)));
 	bufferevent_free(plain);
@@ -386,8 +388,8 @@ static void send_greeting(struct session *s)
 
 	/* RFC 1939 §7: a msg-id timestamp, different in every greeting; pid and a counter make it unique in
 	 * this process and against other processes, the clock across restarts. */
-	snprintf(s->timestamp, sizeof s->timestamp, "<%ld.%lu.%ld@%s>", (long)getpid(), ++s->srv->greeting_counter,
-	         (long)time(NULL), s->srv->hostname);
+	snprintf(s->timestamp, sizeof s->timestamp, "<%ld.%lu.%ld@%s>", (long)getpid(),
+	         ++s->srv->greeting_counter, (long)time(NULL), s->srv->hostname);
 	res_clear(&r);
 	res_ok(&r, "pop3refd ready %s", s->timestamp);
 	send_result(s, &r);
@@ -455,8 +457,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		return;
 	}
 	if (what & BEV_EVENT_EOF) {
-		/* The client closed its side. Commands it sent before are still answered (a half-close is not an
-		 * abort), then the session ends; without QUIT there is no UPDATE (RFC 1939 §6). */
+		/* The client closed its side. Commands it sent before are still answered (a half-close is not
+		 * an abort), then the session ends; without QUIT there is no UPDATE (RFC 1939 §6). */
 		s->peer_eof = 1;
 		if (s->stls_pending || (s->implicit_tls && !s->tls)) {
 			session_free(s, "client closed the connection");

@@ -25,43 +25,43 @@ enum pop3_state { ST_AUTHORIZATION = 1, ST_TRANSACTION = 2, ST_UPDATE = 4 };
 /* Output above this many queued octets makes the session stop producing (and stop reading commands) until
  * the client has read some (R2449-PIPE-2: no deadlock, bounded memory). */
 #define SESSION_OUT_HIGH (256 * 1024)
-#define SESSION_OUT_LOW (64 * 1024)
+#define SESSION_OUT_LOW  (64 * 1024)
 
 struct session {
 	struct server *srv;
 	struct session *prev, *next; /* the server's list of open sessions */
 	unsigned long id;
-	char peer[64];               /* "address:port" for logs */
+	char peer[64]; /* "address:port" for logs */
 
 	int fd;
 	struct bufferevent *bev;
-	int bev_owns_fd;             /* a TLS bufferevent closes the descriptor itself */
-	int tls;                     /* TLS handshake done (implicit TLS or after STLS) */
-	int implicit_tls;            /* accepted on a --listen-tls listener */
-	int stls_used;               /* STLS was accepted once (RFC 2595 §4: only once) */
+	int bev_owns_fd;  /* a TLS bufferevent closes the descriptor itself */
+	int tls;          /* TLS handshake done (implicit TLS or after STLS) */
+	int implicit_tls; /* accepted on a --listen-tls listener */
+	int stls_used;    /* STLS was accepted once (RFC 2595 §4: only once) */
 
 	enum pop3_state state;
-	char timestamp[320];         /* APOP timestamp of this greeting, <pid.counter.time@host> */
+	char timestamp[320]; /* APOP timestamp of this greeting, <pid.counter.time@host> */
 	char pending_user[SESSION_NAME_MAX + 1]; /* name given by the USER that got +OK just before */
 	int have_user;
 	char user[SESSION_NAME_MAX + 1]; /* logged-in user */
-	struct store *store;         /* held from login to the end of the session */
-	struct sasl *sasl;           /* an AUTH exchange in progress: lines are SASL responses */
+	struct store *store;             /* held from login to the end of the session */
+	struct sasl *sasl;               /* an AUTH exchange in progress: lines are SASL responses */
 
-	struct stream stream;        /* a multi-line body being produced while the output drains */
-	struct evbuffer *body;       /* small multi-line bodies (CAPA, AUTH list) built by handlers */
+	struct stream stream;  /* a multi-line body being produced while the output drains */
+	struct evbuffer *body; /* small multi-line bodies (CAPA, AUTH list) built by handlers */
 
-	int discarding;              /* inside an over-long line: drop input up to the next LF */
-	int closing;                 /* no more commands; close once the output is flushed */
-	int stls_pending;            /* +OK to STLS queued; handshake starts when it is flushed */
-	int delay_pending;           /* a failed-authentication reply waits for delay_timer */
-	int lingering;               /* output flushed and write side shut: waiting for the peer's close */
-	int peer_eof;                /* the client closed its side: answer what it sent, then end */
-	struct result delayed;       /* that reply */
-	struct event *idle_timer;    /* RFC 1939 §3 autologout */
+	int discarding;           /* inside an over-long line: drop input up to the next LF */
+	int closing;              /* no more commands; close once the output is flushed */
+	int stls_pending;         /* +OK to STLS queued; handshake starts when it is flushed */
+	int delay_pending;        /* a failed-authentication reply waits for delay_timer */
+	int lingering;            /* output flushed and write side shut: waiting for the peer's close */
+	int peer_eof;             /* the client closed its side: answer what it sent, then end */
+	struct result delayed;    /* that reply */
+	struct event *idle_timer; /* RFC 1939 §3 autologout */
 	struct event *delay_timer;
 	struct event *linger_timer;
-	struct event *kick;          /* switches to TLS outside the plain bufferevent's own callbacks */
+	struct event *kick; /* switches to TLS outside the plain bufferevent's own callbacks */
 };
 
 /* Start a session on an accepted socket (takes ownership of fd). Implicit TLS starts the handshake first

@@ -18,10 +18,10 @@ enum stream_kind { STREAM_NONE, STREAM_MESSAGE, STREAM_SCAN, STREAM_UIDL };
 
 struct stream {
 	enum stream_kind kind;
-	int fd;                     /* STREAM_MESSAGE */
+	int fd; /* STREAM_MESSAGE */
 	struct ml_encoder enc;
-	const struct store *store;  /* listings */
-	size_t next;                /* next message number - 1 */
+	const struct store *store; /* listings */
+	size_t next;               /* next message number - 1 */
 };
 
 void stream_init(struct stream *st);

@@ -101,7 +101,8 @@ void cmd_top(struct session *s, const struct cmdline *cl, struct result *r)
 	size_t n;
 	long lines;
 
-	/* Validate both arguments before acting: the line count is required and non-negative (RFC 1939 §7). */
+	/* Validate both arguments before acting: the line count is required and non-negative (RFC 1939 §7).
+	 */
 	if (parse_msgnum(cl->argv[0], &n) < 0) {
 		res_err(r, CODE_NONE, "invalid message number");
 		return;

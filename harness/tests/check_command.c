@@ -75,9 +75,9 @@ static const struct {
 	const char *name;
 	int authorization, transaction, update;
 } states[] = {
-	{"USER", 1, 0, 0}, {"PASS", 1, 0, 0}, {"APOP", 1, 0, 0}, {"AUTH", 1, 0, 0}, {"STLS", 1, 0, 0},
-	{"CAPA", 1, 1, 0}, {"QUIT", 1, 1, 0}, {"STAT", 0, 1, 0}, {"LIST", 0, 1, 0}, {"RETR", 0, 1, 0},
-	{"DELE", 0, 1, 0}, {"NOOP", 0, 1, 0}, {"RSET", 0, 1, 0}, {"TOP", 0, 1, 0},  {"UIDL", 0, 1, 0},
+    {"USER", 1, 0, 0}, {"PASS", 1, 0, 0}, {"APOP", 1, 0, 0}, {"AUTH", 1, 0, 0}, {"STLS", 1, 0, 0},
+    {"CAPA", 1, 1, 0}, {"QUIT", 1, 1, 0}, {"STAT", 0, 1, 0}, {"LIST", 0, 1, 0}, {"RETR", 0, 1, 0},
+    {"DELE", 0, 1, 0}, {"NOOP", 0, 1, 0}, {"RSET", 0, 1, 0}, {"TOP", 0, 1, 0},  {"UIDL", 0, 1, 0},
 };
 
 START_TEST(state_checks)
@@ -88,7 +88,9 @@ START_TEST(state_checks)
 
 	/* Arguments that satisfy the count, so only the state decides. */
 	snprintf(line, sizeof line, "%s%s", states[_i].name,
-	         c->min_args == 2 ? " 1 1" : c->min_args == 1 ? " 1" : "");
+	         c->min_args == 2   ? " 1 1"
+	         : c->min_args == 1 ? " 1"
+	                            : "");
 	ck_assert_int_eq(parse(line), CMD_PARSE_OK);
 	ck_assert_int_eq(cmd_check(c, ST_AUTHORIZATION, &cl, &r), states[_i].authorization ? 0 : -1);
 	ck_assert_int_eq(cmd_check(c, ST_TRANSACTION, &cl, &r), states[_i].transaction ? 0 : -1);

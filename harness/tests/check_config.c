@@ -1,4 +1,5 @@
-/* check_config.c — unit tests for server/config: the users file, its lookups, and every error with its line. */
+/* check_config.c — unit tests for server/config: the users file, its lookups, and every error with its line.
+ */
 #include <stdio.h>
 #include <string.h>
 #include <check.h>
@@ -40,16 +41,16 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{"alice:x\nno colon here\n", "users.txt:2: expected user:password"},
-	{":secret\n", "users.txt:1: empty user name"},
-	{"alice:\n", "users.txt:1: empty password"},
-	{"alice:x\n\nalice:y\n", "users.txt:3: user 'alice' listed twice"},
-	{"../etc:x\n", "users.txt:1: user name '../etc' is not allowed"},
-	{".hidden:x\n", "users.txt:1: user name '.hidden' is not allowed"},
-	{"al ice:x\n", "users.txt:1: user name 'al ice' is not allowed"},
-	{"alice:a\tb\n", "users.txt:1: control character (0x09)"},
-	{"# nothing\n\n", "users.txt: no users defined"},
-	{"", "users.txt: no users defined"},
+    {"alice:x\nno colon here\n", "users.txt:2: expected user:password"},
+    {":secret\n", "users.txt:1: empty user name"},
+    {"alice:\n", "users.txt:1: empty password"},
+    {"alice:x\n\nalice:y\n", "users.txt:3: user 'alice' listed twice"},
+    {"../etc:x\n", "users.txt:1: user name '../etc' is not allowed"},
+    {".hidden:x\n", "users.txt:1: user name '.hidden' is not allowed"},
+    {"al ice:x\n", "users.txt:1: user name 'al ice' is not allowed"},
+    {"alice:a\tb\n", "users.txt:1: control character (0x09)"},
+    {"# nothing\n\n", "users.txt: no users defined"},
+    {"", "users.txt: no users defined"},
 };
 
 START_TEST(reports_errors_with_line)
@@ -58,8 +59,8 @@ START_TEST(reports_errors_with_line)
 	struct p3err err;
 
 	ck_assert_int_eq(parse(bad[_i].text, &u, &err), -1);
-	ck_assert_msg(strncmp(err.msg, bad[_i].msg, strlen(bad[_i].msg)) == 0, "case %d: got '%s', want '%s'", _i,
-	              err.msg, bad[_i].msg);
+	ck_assert_msg(strncmp(err.msg, bad[_i].msg, strlen(bad[_i].msg)) == 0, "case %d: got '%s', want '%s'",
+	              _i, err.msg, bad[_i].msg);
 	ck_assert_uint_eq(u.count, 0);
 	ck_assert_ptr_null(u.list);
 }
@@ -103,7 +104,8 @@ START_TEST(loads_files)
 	ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0 && strstr(err.msg, ":2: "), "%s", err.msg);
 	snprintf(path, sizeof path, "%s/missing", dir);
 	ck_assert_int_eq(users_load(path, &u, &err), -1);
-	ck_assert_msg(strstr(err.msg, "missing: cannot open users file: No such file") != NULL, "%s", err.msg);
+	ck_assert_msg(strstr(err.msg, "missing: cannot open users file: No such file") != NULL, "%s",
+	              err.msg);
 	ck_assert_int_eq(users_load(dir, &u, &err), -1); /* a folder */
 	tu_rmrf(dir);
 }

@@ -39,8 +39,8 @@ START_TEST(compat_mode)
 	ck_assert(policy_mech(&tls, "PLAIN"));
 	ck_assert(!policy_mech(&tls, "DIGEST-MD5"));
 	ck_assert(!policy_mech(&tls, "plain")); /* callers upper-case first */
-	ck_assert_ptr_nonnull(strstr(capa(PLAINTEXT_COMPAT, 0, 1, 1),
-	                             "USER\r\nSASL CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256\r\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(capa(PLAINTEXT_COMPAT, 0, 1, 1), "USER\r\nSASL CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256\r\n"));
 	ck_assert_ptr_nonnull(strstr(capa(PLAINTEXT_COMPAT, 1, 1, 1),
 	                             "USER\r\nSASL PLAIN LOGIN CRAM-MD5 SCRAM-SHA-1 SCRAM-SHA-256\r\n"));
 }

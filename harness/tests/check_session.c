@@ -145,7 +145,8 @@ START_TEST(limits)
 	ck_assert_str_eq(say("\r\n"), "-ERR empty command\r\n");
 	ck_assert_int_eq(send(cfd, "USER a\0b\r\n", 10, 0), 10);
 	ck_assert_str_eq(run(), "-ERR invalid character in command\r\n");
-	ck_assert_str_eq(say("USER alice\nPASS wonderland\n"), "+OK send PASS\r\n+OK alice has 2 messages (40 octets)\r\n");
+	ck_assert_str_eq(say("USER alice\nPASS wonderland\n"),
+	                 "+OK send PASS\r\n+OK alice has 2 messages (40 octets)\r\n");
 }
 END_TEST
 
@@ -160,7 +161,8 @@ START_TEST(sasl_exchanges)
 	/* Cleartext, compat mode: PLAIN refused with [AUTH] whatever the credentials (RFC 5034 §4). */
 	ck_assert_str_eq(say("AUTH PLAIN AGFsaWNlAHdvbmRlcmxhbmQ=\r\n"),
 	                 "-ERR [AUTH] PLAIN needs TLS here: use STLS or the pop3s port\r\n");
-	ck_assert_str_eq(say("AUTH CRAM-MD5 dGVzdA==\r\n"), "-ERR CRAM-MD5 does not take an initial response\r\n");
+	ck_assert_str_eq(say("AUTH CRAM-MD5 dGVzdA==\r\n"),
+	                 "-ERR CRAM-MD5 does not take an initial response\r\n");
 	r = say("AUTH CRAM-MD5\r\n");
 	ck_assert_msg(strncmp(r, "+ ", 2) == 0, "%s", r);
 	ck_assert_str_eq(say("*\r\n"), "-ERR authentication cancelled\r\n");
@@ -183,9 +185,11 @@ START_TEST(sasl_bad_input)
 	ck_assert_str_eq(say("AUTH SCRAM-SHA-1 !!!!\r\n"), "-ERR invalid base64 in initial response\r\n");
 	ck_assert_str_eq(say("AUTH SCRAM-SHA-1 =\r\n"), "-ERR [AUTH] authentication failed\r\n");
 	ck_assert_str_eq(say("AUTH SCRAM-SHA-256\r\n"), "+ \r\n");
-	ck_assert_str_eq(say("not base64\r\n"), "-ERR invalid base64 in response; authentication cancelled\r\n");
+	ck_assert_str_eq(say("not base64\r\n"),
+	                 "-ERR invalid base64 in response; authentication cancelled\r\n");
 	ck_assert_str_eq(say("STAT\r\n"), "-ERR STAT not allowed in the AUTHORIZATION state\r\n");
-	ck_assert_str_eq(say("AUTH\r\n"), "+OK SASL mechanisms follow\r\nCRAM-MD5\r\nSCRAM-SHA-1\r\nSCRAM-SHA-256\r\n.\r\n");
+	ck_assert_str_eq(say("AUTH\r\n"),
+	                 "+OK SASL mechanisms follow\r\nCRAM-MD5\r\nSCRAM-SHA-1\r\nSCRAM-SHA-256\r\n.\r\n");
 }
 END_TEST
 

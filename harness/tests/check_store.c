@@ -180,7 +180,8 @@ START_TEST(broken_maildrops)
 	ck_assert_int_eq(store_open(root, "afile", &s, &err), STORE_SYS_PERM);
 	ck_assert_msg(strstr(err.msg, "not a directory") != NULL, "%s", err.msg);
 	ck_assert_int_eq(store_open(root, "../alice", &s, &err), STORE_SYS_PERM);
-	/* The failed open released its lock (RFC 1939 §4): a later attempt gets the same answer, not IN-USE. */
+	/* The failed open released its lock (RFC 1939 §4): a later attempt gets the same answer, not IN-USE.
+	 */
 	ck_assert_int_eq(store_open(root, "notmaildir", &s, &err), STORE_SYS_PERM);
 	store_close(NULL);
 }

@@ -15,7 +15,8 @@ Suite *stream_suite(void);
 static char root[128];
 static char big[200000];
 static const char *const names[] = {"1.a", "2.b", "3.c"};
-static const char *data[] = {"Subject: dots\n\n.\n..\n.x\nend", "Subject: two\r\n\r\nl1\r\nl2\r\nl3\r\n", big};
+static const char *data[] = {"Subject: dots\n\n.\n..\n.x\nend", "Subject: two\r\n\r\nl1\r\nl2\r\nl3\r\n",
+                             big};
 
 static void setup(void)
 {
@@ -134,7 +135,8 @@ START_TEST(listings)
 	store_mark(s, 2);
 	stream_start_listing(&st, s, STREAM_SCAN);
 	out = run(&st, 1, &steps);
-	snprintf(want, sizeof want, "1 %llu\r\n3 %llu\r\n.\r\n", store_get(s, 1)->size, store_get(s, 3)->size);
+	snprintf(want, sizeof want, "1 %llu\r\n3 %llu\r\n.\r\n", store_get(s, 1)->size,
+	         store_get(s, 3)->size);
 	ck_assert_str_eq(out, want);
 	free(out);
 	stream_start_listing(&st, s, STREAM_UIDL);

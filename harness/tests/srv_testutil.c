@@ -34,7 +34,8 @@ void tu_write(const char *path, const char *data, size_t len)
 	ck_assert_int_eq(fclose(f), 0);
 }
 
-void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names, const char *const *data)
+void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names,
+                 const char *const *data)
 {
 	char p[512];
 	static const char *const subs[] = {"", "/cur", "/new", "/tmp"};

@@ -11,7 +11,8 @@ void tu_rmrf(const char *path);
 /* Write a file (creating or truncating it). */
 void tu_write(const char *path, const char *data, size_t len);
 /* Make root/user as a Maildir holding messages named name[i] in cur/ with content data[i]. */
-void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names, const char *const *data);
+void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names,
+                 const char *const *data);
 /* Whether root/user/cur/name exists. */
 int tu_exists(const char *root, const char *user, const char *name);
 
