@@ -1,6 +1,7 @@
 """pop3test — helpers for pop3refd's end-to-end tests: start the real bin/pop3refd on port 0 with a temporary
 users file and maildirs, and talk to it over real sockets (plain, STLS, implicit TLS). Python stdlib only."""
 
+import atexit
 import base64
 import hashlib
 import hmac
@@ -58,6 +59,7 @@ def certificate():
             _cert_cache["pair"] = (c, k)
             return c, k
     d = tempfile.mkdtemp(prefix="pop3refd-e2e-cert-")
+    atexit.register(shutil.rmtree, d, True)
     c, k = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", k, "-out", c,
                     "-days", "7", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
