@@ -282,8 +282,15 @@ static void do_send(struct xctx *x, const struct step *st, struct outcome *out)
 	if (st->kind == STEP_SEND) {
 		rc = send_command(x, s, val, len, out);
 	} else {
-		if (len >= 4 && strncasecmp(val, "AUTH", 4) == 0 && (len == 4 || val[4] == ' ' || val[4] == '\r'))
-			s->in_auth = 1;
+		/* Any line of the raw octets may start an AUTH exchange (pipelined commands). */
+		for (size_t i = 0; i < len; i++) {
+			if (i > 0 && val[i - 1] != '\n')
+				continue;
+			size_t left = len - i;
+			if (left >= 4 && strncasecmp(val + i, "AUTH", 4) == 0 &&
+			    (left == 4 || val[i + 4] == ' ' || val[i + 4] == '\t' || val[i + 4] == '\r'))
+				s->in_auth = 1;
+		}
 		rc = send_bytes(x, s, val, len, out);
 	}
 	free(val);
