@@ -328,7 +328,10 @@ const char *reqs_default_path(char *buf, size_t bufsize)
 		snprintf(buf, bufsize, "%s", env);
 		return buf;
 	}
-	static const char *const rel[] = { "REQUIREMENTS.md", "../shared/REQUIREMENTS.md" };
+	/* The team's catalog in ../shared/ first; scenarios/REQUIREMENTS.md is the copy that ships with the
+	 * suite (a clean clone or an installed suite has no ../shared). */
+	static const char *const rel[] = { "REQUIREMENTS.md", "../shared/REQUIREMENTS.md",
+		                           "scenarios/REQUIREMENTS.md" };
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 		if (readable(rel[i])) {
 			snprintf(buf, bufsize, "%s", rel[i]);
@@ -348,10 +351,13 @@ const char *reqs_default_path(char *buf, size_t bufsize)
 			int w = snprintf(buf, bufsize, "%s/../shared/REQUIREMENTS.md", exe);
 			if (w > 0 && (size_t)w < bufsize && readable(buf))
 				return buf;
+			w = snprintf(buf, bufsize, "%s/scenarios/REQUIREMENTS.md", exe);
+			if (w > 0 && (size_t)w < bufsize && readable(buf))
+				return buf;
 		}
 	}
 #ifdef POP3SPEC_DATADIR
-	int w = snprintf(buf, bufsize, "%s/REQUIREMENTS.md", POP3SPEC_DATADIR);
+	int w = snprintf(buf, bufsize, "%s/scenarios/REQUIREMENTS.md", POP3SPEC_DATADIR);
 	if (w > 0 && (size_t)w < bufsize && readable(buf))
 		return buf;
 #endif
