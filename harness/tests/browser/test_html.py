@@ -188,8 +188,9 @@ class Devtools:
         target = self.call("Target.createTarget", {"url": url}, session=False)["targetId"]
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
-        for _ in range(100):
-            if self.eval("document.readyState") == "complete":
+        # Until the new page (not the initial about:blank) has loaded and its script has run.
+        for _ in range(200):
+            if self.eval("location.protocol + document.readyState") == "file:complete":
                 return
             self.eval("new Promise(r => setTimeout(r, 50))")
         raise RuntimeError("page did not load: " + url)
@@ -197,7 +198,9 @@ class Devtools:
     def eval(self, expr):
         r = self.call("Runtime.evaluate", {"expression": expr, "returnByValue": True, "awaitPromise": True})
         if "exceptionDetails" in r:
-            raise RuntimeError("script error in %r: %s" % (expr, r["exceptionDetails"].get("text")))
+            ex = r["exceptionDetails"]
+            raise RuntimeError("script error in %r: %s %s" % (expr, ex.get("text"),
+                                                              ex.get("exception", {}).get("description", "")))
         return r["result"].get("value")
 
     def close(self):
@@ -215,10 +218,10 @@ class Devtools:
 
 
 def visible(dt, rid, sel=""):
-    q = "document.getElementById(%s)" % json.dumps(rid)
-    if sel:
-        q += ".querySelector(%s)" % json.dumps(sel)
-    return dt.eval("(function(e){return !!e && e.checkVisibility();})(%s)" % q)
+    """Whether the element (or its descendant `sel`) is laid out and shown; None when it does not exist."""
+    return dt.eval("(function(e, s){if (e && s) e = e.querySelector(s);"
+                   " return e ? e.checkVisibility() : null;})(document.getElementById(%s), %s)"
+                   % (json.dumps(rid), json.dumps(sel)))
 
 
 # ---------- the checks ----------
