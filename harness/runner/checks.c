@@ -38,8 +38,8 @@ enum status_kind check_status_kind(const char *line, size_t len)
 		return STATUS_OK;
 	if (len >= 4 && memcmp(line, "-ERR", 4) == 0 && is_sep(line, len, 4))
 		return STATUS_ERR;
-	if (len >= 1 && line[0] == '+' && (len == 1 || line[1] == ' ' ||
-	                                   !(len >= 3 && strncasecmp(line, "+OK", 3) == 0)))
+	if (len >= 1 && line[0] == '+' &&
+	    (len == 1 || line[1] == ' ' || !(len >= 3 && strncasecmp(line, "+OK", 3) == 0)))
 		return STATUS_CONT;
 	return STATUS_INVALID;
 }
@@ -76,14 +76,16 @@ int check_challenge_b64(const char *payload, size_t len, struct violation *v)
 		return 0;
 	case B64_BAD_CHAR:
 		/* RFC 4648 §4 alphabet; RFC 5034 §4: a challenge is base64 on one line. */
-		return check_violation(v, "R4648-B64-1", "challenge has characters outside the base64 alphabet: %s",
+		return check_violation(v, "R4648-B64-1",
+		                       "challenge has characters outside the base64 alphabet: %s",
 		                       shown(payload, len, buf, sizeof buf));
 	case B64_BAD_LENGTH:
 	case B64_BAD_PADDING:
 		return check_violation(v, "R4648-B64-2", "challenge is not properly padded base64 (%s): %s",
 		                       b64_status_str(st), shown(payload, len, buf, sizeof buf));
 	case B64_NONCANONICAL:
-		return check_violation(v, "R4648-B64-3", "challenge has non-zero pad bits (not canonical): %s",
+		return check_violation(v, "R4648-B64-3",
+		                       "challenge has non-zero pad bits (not canonical): %s",
 		                       shown(payload, len, buf, sizeof buf));
 	}
 	return 0;
@@ -96,8 +98,9 @@ int check_first_line(const char *line, const struct line *ln, int in_auth, struc
 		return 1;
 	/* RFC 1939 §3: "Responses may be up to 512 characters long, including the terminating CRLF." */
 	if (ln->consumed > POP3_MAX_STATUS_LINE)
-		return check_violation(v, "R1939-GEN-7", "status line is %zu octets with its line end (limit %d): %s",
-		                       ln->consumed, POP3_MAX_STATUS_LINE, shown(line, ln->len, buf, sizeof buf));
+		return check_violation(
+		    v, "R1939-GEN-7", "status line is %zu octets with its line end (limit %d): %s",
+		    ln->consumed, POP3_MAX_STATUS_LINE, shown(line, ln->len, buf, sizeof buf));
 	size_t len = ln->len;
 	switch (check_status_kind(line, len)) {
 	case STATUS_OK:
@@ -105,7 +108,8 @@ int check_first_line(const char *line, const struct line *ln, int in_auth, struc
 		return 0;
 	case STATUS_CONT:
 		if (!in_auth && (len == 1 || line[1] == ' '))
-			return check_violation(v, "R1939-GEN-8", "a '+' continuation outside an AUTH exchange: %s",
+			return check_violation(v, "R1939-GEN-8",
+			                       "a '+' continuation outside an AUTH exchange: %s",
 			                       shown(line, len, buf, sizeof buf));
 		if (!in_auth)
 			break;
@@ -122,7 +126,8 @@ int check_first_line(const char *line, const struct line *ln, int in_auth, struc
 	    (len >= 4 && strncasecmp(line, "-ERR", 4) == 0 && is_sep(line, len, 4)))
 		return check_violation(v, "R1939-GEN-9", "status indicator not in upper case: %s",
 		                       shown(line, len, buf, sizeof buf));
-	return check_violation(v, "R1939-GEN-8", "status indicator is not +OK or -ERR followed by SP or CRLF: %s",
+	return check_violation(v, "R1939-GEN-8",
+	                       "status indicator is not +OK or -ERR followed by SP or CRLF: %s",
 	                       shown(line, len, buf, sizeof buf));
 }
 

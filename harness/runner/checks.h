@@ -8,16 +8,16 @@
 #include "lib/line.h"
 
 struct violation {
-	const char *req;   /* requirement id, e.g. "R1939-GEN-9" (static string) */
-	char what[320];    /* one line: what is wrong, with the offending octets escaped */
+	const char *req; /* requirement id, e.g. "R1939-GEN-9" (static string) */
+	char what[320];  /* one line: what is wrong, with the offending octets escaped */
 };
 
 /* The kind of first line that was seen. */
 enum status_kind {
-	STATUS_OK,      /* "+OK" then SP or end of line */
-	STATUS_ERR,     /* "-ERR" then SP or end of line */
-	STATUS_CONT,    /* "+ " SASL continuation (or a malformed "+..." line inside AUTH) */
-	STATUS_INVALID  /* anything else */
+	STATUS_OK,     /* "+OK" then SP or end of line */
+	STATUS_ERR,    /* "-ERR" then SP or end of line */
+	STATUS_CONT,   /* "+ " SASL continuation (or a malformed "+..." line inside AUTH) */
+	STATUS_INVALID /* anything else */
 };
 
 /* Classify a first line: exactly "+OK"/"-ERR" (upper case) followed by SP or the line end, or a "+"
@@ -41,6 +41,6 @@ int check_challenge_b64(const char *payload, size_t len, struct violation *v);
 
 /* Fill *v (always returns 1, so `return check_violation(...)` reads well). */
 int check_violation(struct violation *v, const char *req, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 #endif

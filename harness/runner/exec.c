@@ -62,14 +62,16 @@ static void format_reason(const struct xctx *x, const struct outcome *o, char *b
 {
 	const char *req = o->req;
 	int r;
-	/* The requirement id is named here only when it is not one of the scenario's own (reports show those). */
+	/* The requirement id is named here only when it is not one of the scenario's own (reports show
+	 * those). */
 	for (size_t i = 0; req && i < x->sc->nrefs; i++)
 		if (strcmp(req, x->sc->refs[i]) == 0)
 			req = NULL;
 	if (o->kind == OUT_ERROR || o->kind == OUT_SKIP)
 		r = snprintf(buf, n, "%s: %s", x->step_desc, o->actual);
 	else if (req)
-		r = snprintf(buf, n, "%s: expected %s, got: %s [%s]", x->step_desc, o->expected, o->actual, req);
+		r = snprintf(buf, n, "%s: expected %s, got: %s [%s]", x->step_desc, o->expected, o->actual,
+		             req);
 	else
 		r = snprintf(buf, n, "%s: expected %s, got: %s", x->step_desc, o->expected, o->actual);
 	if (r < 0)
@@ -125,8 +127,9 @@ static const char *level_str(int l)
 
 static const char *kind_str(enum step_kind k)
 {
-	static const char *const names[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-		                             "expect_close", "drop", "sleep", "find", "assert", "include" };
+	static const char *const names[] = {"connect", "send",     "raw",          "read", "login",
+	                                    "auth",    "starttls", "expect_close", "drop", "sleep",
+	                                    "find",    "assert",   "include"};
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
 }
 
@@ -146,14 +149,19 @@ static void describe_step(struct xctx *x, const struct step *st, size_t i)
 		break;
 	case STEP_LOGIN:
 		snprintf(arg, sizeof arg, "%s, account %d",
-		         st->u.login.method == LOGIN_APOP ? "apop" : st->u.login.method == LOGIN_PLAIN ? "plain" : "user",
+		         st->u.login.method == LOGIN_APOP    ? "apop"
+		         : st->u.login.method == LOGIN_PLAIN ? "plain"
+		                                             : "user",
 		         st->u.login.account);
 		break;
 	case STEP_AUTH:
 		snprintf(arg, sizeof arg, "%.60s", st->u.auth.mechanism ? st->u.auth.mechanism : "");
 		break;
 	case STEP_DROP:
-		snprintf(arg, sizeof arg, "%s", st->u.drop == DROP_RST ? "rst" : st->u.drop == DROP_HALF ? "half" : "fin");
+		snprintf(arg, sizeof arg, "%s",
+		         st->u.drop == DROP_RST    ? "rst"
+		         : st->u.drop == DROP_HALF ? "half"
+		                                   : "fin");
 		break;
 	case STEP_SLEEP:
 		if (st->u.sleep.s)
@@ -167,8 +175,8 @@ static void describe_step(struct xctx *x, const struct step *st, size_t i)
 		break;
 	}
 	if (sess)
-		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1, kind_str(st->kind),
-		         arg[0] ? ": " : "", arg, sess);
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1,
+		         kind_str(st->kind), arg[0] ? ": " : "", arg, sess);
 	else
 		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, kind_str(st->kind),
 		         arg[0] ? ": " : "", arg);
@@ -289,7 +297,9 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	x->o = o;
 	x->p = p;
 	x->acct = acct;
-	x->timeout = sc->timeout > 0 ? sc->timeout : o->step_timeout > 0 ? o->step_timeout : DEFAULT_STEP_TIMEOUT;
+	x->timeout = sc->timeout > 0       ? sc->timeout
+	             : o->step_timeout > 0 ? o->step_timeout
+	                                   : DEFAULT_STEP_TIMEOUT;
 	vars_init(&x->vars);
 	xtr_init(&x->tr, o->live_transcript, sc->id);
 	snprintf(x->step_desc, sizeof x->step_desc, "set-up");
@@ -307,7 +317,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	outcome_pass(&oc);
 	enum verdict v = VERDICT_PASS;
 	int stopped = 0;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	const char *fixtures_dir = o->fixtures_dir ? o->fixtures_dir : "fixtures";
 	if ((sc->fixture && fixture_get(fixtures_dir, sc->fixture, &x->fx, &err) != 0) ||
 	    (sc->fixture2 && fixture_get(fixtures_dir, sc->fixture2, &x->fx2, &err) != 0)) {

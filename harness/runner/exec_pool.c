@@ -40,7 +40,7 @@ static void verdict_only(const struct scenario *sc, enum verdict v, const char *
 static int reset_fixtures(const struct scenario *sc, const struct target *t, const struct account *acct,
                           const struct exec_opts *o, struct p3err *err)
 {
-	const char *names[2] = { sc->fixture, sc->fixture2 };
+	const char *names[2] = {sc->fixture, sc->fixture2};
 	const char *dir = o->fixtures_dir ? o->fixtures_dir : "fixtures";
 	for (int i = 0; i < 2; i++) {
 		if (names[i] == NULL)
@@ -65,7 +65,7 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i)
 		pthread_mutex_unlock(&pl->lock);
 	}
 	const char *skip = exec_skip_reason(sc, pl->t, pl->p, buf, sizeof buf);
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	if (skip) {
 		verdict_only(sc, VERDICT_SKIP, skip, r);
 	} else if ((sc->fixture || sc->fixture2) && reset_fixtures(sc, pl->t, acct, pl->o, &err) != 0) {
@@ -105,12 +105,18 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 	signal(SIGPIPE, SIG_IGN);
 	size_t jobs = o->jobs > 0 ? (size_t)o->jobs : 1;
 	if (t->naccounts < 2 * jobs)
-		return p3err_set(err, "-j %zu needs %zu accounts (two per worker); the target %s has %zu", jobs,
-		                 2 * jobs, t->name ? t->name : "", t->naccounts);
+		return p3err_set(err, "-j %zu needs %zu accounts (two per worker); the target %s has %zu",
+		                 jobs, 2 * jobs, t->name ? t->name : "", t->naccounts);
 	if (jobs > n)
 		jobs = n ? n : 1;
-	struct pool pl = { .next = 0, .scenarios = scenarios, .n = n, .t = t, .p = p, .o = o, .obs = obs,
-		           .results = results };
+	struct pool pl = {.next = 0,
+	                  .scenarios = scenarios,
+	                  .n = n,
+	                  .t = t,
+	                  .p = p,
+	                  .o = o,
+	                  .obs = obs,
+	                  .results = results};
 	pthread_mutex_init(&pl.lock, NULL);
 	struct worker *ws = calloc(jobs, sizeof *ws);
 	if (ws == NULL) {

@@ -11,7 +11,7 @@
 
 #include "runner/session.h"
 
-static struct scenario probe_sc = { .id = (char *)"(probe)", .title = (char *)"probe", .level = LEVEL_MUST };
+static struct scenario probe_sc = {.id = (char *)"(probe)", .title = (char *)"probe", .level = LEVEL_MUST};
 
 static void run(struct xctx *x, struct step *st, struct outcome *out)
 {
@@ -85,7 +85,8 @@ static int has_capa(char *const *lines, size_t n, const char *tag)
 {
 	size_t tl = strlen(tag);
 	for (size_t i = 0; i < n; i++)
-		if (lines[i] && strncasecmp(lines[i], tag, tl) == 0 && (lines[i][tl] == '\0' || lines[i][tl] == ' '))
+		if (lines[i] && strncasecmp(lines[i], tag, tl) == 0 &&
+		    (lines[i][tl] == '\0' || lines[i][tl] == ' '))
 			return 1;
 	return 0;
 }
@@ -207,7 +208,8 @@ static int has_sasl(char *const *lines, size_t n, const char *mech)
 {
 	size_t ml = strlen(mech);
 	for (size_t i = 0; i < n; i++) {
-		if (!lines[i] || strncasecmp(lines[i], "SASL", 4) != 0 || (lines[i][4] != ' ' && lines[i][4] != '\0'))
+		if (!lines[i] || strncasecmp(lines[i], "SASL", 4) != 0 ||
+		    (lines[i][4] != ' ' && lines[i][4] != '\0'))
 			continue;
 		for (const char *w = lines[i] + 4; *w;) {
 			while (*w == ' ')

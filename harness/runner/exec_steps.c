@@ -21,7 +21,7 @@
 
 #define AUTH_MAX_ROUNDS 32
 
-static const struct expect want_ok = { .status = WANT_OK, .closes = -1, .handshake = -1, .level = -1 };
+static const struct expect want_ok = {.status = WANT_OK, .closes = -1, .handshake = -1, .level = -1};
 
 static const struct expect *first_expect(const struct step *st)
 {
@@ -53,12 +53,13 @@ static struct xsession *need_session(struct xctx *x, const struct step *st, stru
 /* Write and note a failure as a broken connection. */
 static int send_bytes(struct xctx *x, struct xsession *s, const char *data, size_t len, struct outcome *out)
 {
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	enum conn_status st = xs_write(x, s, data, len, deadline_in(x), &err);
 	if (st == CONN_OK)
 		return 0;
 	out_set(out, OUT_EXPECT, NULL, "the server to take the command",
-	        st == CONN_TIMEOUT ? "the server stopped reading (write timed out)" : "could not send: %s", err.msg);
+	        st == CONN_TIMEOUT ? "the server stopped reading (write timed out)" : "could not send: %s",
+	        err.msg);
 	out->level = (int)x->sc->level;
 	out->desync = 1;
 	s->eof = 1;
@@ -116,7 +117,7 @@ static int tls_version(const char *v)
 
 static SSL_CTX *client_ctx(struct xctx *x, const struct step *st, struct outcome *out)
 {
-	struct tls_client_opts to = { 0 };
+	struct tls_client_opts to = {0};
 	to.verify = x->t->tls_verify;
 	to.ca_file = x->t->ca;
 	if (st && st->kind == STEP_CONNECT) {
@@ -126,7 +127,8 @@ static SSL_CTX *client_ctx(struct xctx *x, const struct step *st, struct outcome
 		to.max_version = tls_version(st->u.connect.max_version);
 		to.ciphers = st->u.connect.ciphers;
 		if (to.min_version < 0 || to.max_version < 0) {
-			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: TLS versions are 1.0, 1.1, 1.2, 1.3");
+			out_set(out, OUT_ERROR, NULL, NULL,
+			        "scenario error: TLS versions are 1.0, 1.1, 1.2, 1.3");
 			return NULL;
 		}
 		/* Pinning an old version must really offer it (Debian's default security level refuses to),
@@ -138,7 +140,7 @@ static SSL_CTX *client_ctx(struct xctx *x, const struct step *st, struct outcome
 				to.ciphers = "DEFAULT:@SECLEVEL=0";
 		}
 	}
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	SSL_CTX *ctx = tls_client_ctx(&to, &err);
 	if (ctx == NULL)
 		out_set(out, OUT_ERROR, NULL, NULL, "TLS client set-up: %s", err.msg);
@@ -157,20 +159,23 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	SSL_CTX *ctx = client_ctx(x, st, out);
 	if (ctx == NULL)
 		return;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	enum conn_status cs = conn_start_tls(s->c, ctx, sni_of(x), (int)(x->timeout * 1000), discarded, &err);
 	SSL_CTX_free(ctx);
 	if (cs != CONN_OK) {
-		const char *why = cs == CONN_TIMEOUT ? "timed out" : cs == CONN_EOF ? "the server closed the connection"
-		                                                                    : err.msg;
+		const char *why = cs == CONN_TIMEOUT ? "timed out"
+		                  : cs == CONN_EOF   ? "the server closed the connection"
+		                                     : err.msg;
 		xtr_note(&x->tr, s->name, "TLS handshake failed: %s", why);
 		xs_close(x, s, 0, NULL);
 		if (want == 0)
 			return;
 		if (strstr(err.msg, "certificate verify failed"))
-			return (void)out_set(out, OUT_ERROR, NULL, NULL,
-			                     "the server certificate does not verify (%s); set the target's ca: or "
-			                     "tls_verify: false", err.msg);
+			return (void)out_set(
+			    out, OUT_ERROR, NULL, NULL,
+			    "the server certificate does not verify (%s); set the target's ca: or "
+			    "tls_verify: false",
+			    err.msg);
 		out_set(out, OUT_EXPECT, NULL, "a TLS handshake", "it failed: %s", why);
 		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
 		out->own_level = e && e->level >= 0;
@@ -182,7 +187,8 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	tls_describe(conn_ssl(s->c), desc, sizeof desc);
 	xtr_note(&x->tr, s->name, "TLS started: %s", desc);
 	if (want == 0) {
-		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the TLS handshake to be refused", "it succeeded: %s", desc);
+		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the TLS handshake to be refused",
+		        "it succeeded: %s", desc);
 		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
 		out->own_level = e && e->level >= 0;
 		xs_close(x, s, 0, NULL);
@@ -193,7 +199,8 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 {
 	struct xsession *s = xs_get(x, st->session, 1);
 	if (s == NULL)
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions", XC_MAX_SESSIONS);
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions",
+		                     XC_MAX_SESSIONS);
 	if (s->c)
 		xs_close(x, s, 0, "closing the session's previous connection");
 	free(s->greeting);
@@ -204,17 +211,18 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 	int tls = st->u.connect.tls;
 	int port = tls ? x->t->tls_port : x->t->port;
 	if (port == 0)
-		return (void)out_set(out, OUT_SKIP, NULL, NULL, tls ? "unsupported: the target has no tls_port"
-		                                                    : "unsupported: the target has no plain port");
+		return (void)out_set(out, OUT_SKIP, NULL, NULL,
+		                     tls ? "unsupported: the target has no tls_port"
+		                         : "unsupported: the target has no plain port");
 	const struct expect *e = first_expect(st);
 	xtr_note(&x->tr, s->name, "connect to %s:%d%s", x->t->host, port, tls ? " (implicit TLS)" : "");
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	enum conn_status cs = conn_open(&s->c, x->t->host, port, (int)(x->timeout * 1000), &err);
 	if (cs != CONN_OK) {
 		s->c = NULL;
 		xtr_note(&x->tr, s->name, "connect failed: %s", cs == CONN_TIMEOUT ? "timed out" : err.msg);
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host, port,
-		                     cs == CONN_TIMEOUT ? "timed out" : err.msg);
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host,
+		                     port, cs == CONN_TIMEOUT ? "timed out" : err.msg);
 	}
 	if (tls) {
 		int want = e ? e->handshake : -1;
@@ -226,12 +234,14 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 		return;
 	/* An expectation that only speaks of the handshake leaves the greeting to the default. */
 	const struct expect *ge = e;
-	if (ge == NULL || (ge->status == WANT_UNSET && !ge->one_of && !ge->match && !ge->code && !ge->ncaptures))
+	if (ge == NULL ||
+	    (ge->status == WANT_UNSET && !ge->one_of && !ge->match && !ge->code && !ge->ncaptures))
 		ge = &want_ok;
 	expect_response(x, s, ge, 0, NULL, NULL, out);
 	if (out->kind == OUT_EXPECT && out->timed_out) {
 		/* A connection that never completes (no greeting) means the scenario could not run. */
-		out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host, port, x->timeout);
+		out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host, port,
+		        x->timeout);
 		return;
 	}
 	if (x->last_line && (out->kind == OUT_PASS || out->kind == OUT_EXPECT)) {
@@ -250,7 +260,8 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 		char shown[200] = "more octets";
 		if (xs_read_line(x, s, xc_now_ms() + 100, 1, &line, &ln, &err) == CONN_OK)
 			line_escape(line, ln.len, shown, sizeof shown);
-		out_set(out, OUT_CHECK, "R1939-GEN-2", "one greeting line, then nothing until a command", "%s", shown);
+		out_set(out, OUT_CHECK, "R1939-GEN-2", "one greeting line, then nothing until a command",
+		        "%s", shown);
 	}
 }
 
@@ -303,14 +314,14 @@ static void do_read(struct xctx *x, const struct step *st, struct outcome *out)
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
 		return;
-	static const struct expect any = { .status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1 };
+	static const struct expect any = {.status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
 	read_expects(x, s, st, &any, out);
 }
 
 /* ---- login ----------------------------------------------------------------------------------------- */
 
 static int cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static int cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const char *fmt, ...)
 {
@@ -349,7 +360,8 @@ static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 		break;
 	case LOGIN_APOP: {
 		if (s->timestamp == NULL)
-			return (void)out_set(out, OUT_SKIP, NULL, NULL, "unsupported: the greeting carries no APOP timestamp");
+			return (void)out_set(out, OUT_SKIP, NULL, NULL,
+			                     "unsupported: the greeting carries no APOP timestamp");
 		char hex[DIGEST_MD5_HEX];
 		apop_digest(s->timestamp, a->password, hex);
 		if (cmdf(x, s, out, "APOP %s %s", a->user, hex) != 0)
@@ -405,7 +417,7 @@ static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
 	char *pass = NULL, *authzid = NULL;
 	size_t plen, zlen;
 	struct sasl_client *sc = NULL;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	if (st->u.auth.password.s && xc_interp(x, &st->u.auth.password, &pass, &plen, out) != 0)
 		goto out;
 	if (st->u.auth.authzid.s && xc_interp(x, &st->u.auth.authzid, &authzid, &zlen, out) != 0)
@@ -438,8 +450,8 @@ static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
 	int sent_final_empty = 0;
 	for (int round = 0;; round++) {
 		if (round == AUTH_MAX_ROUNDS) {
-			out_set(out, OUT_EXPECT, NULL, "the AUTH exchange to end", "still continuing after %d rounds",
-			        AUTH_MAX_ROUNDS);
+			out_set(out, OUT_EXPECT, NULL, "the AUTH exchange to end",
+			        "still continuing after %d rounds", AUTH_MAX_ROUNDS);
 			out->level = (int)x->sc->level;
 			out->desync = 1;
 			goto out;
@@ -475,7 +487,8 @@ static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
 		int rc = sasl_client_step(sc, (const char *)dec, dlen, &resp, &rlen, &err);
 		free(dec);
 		if (rc < 0) {
-			/* The server's data did not verify (a SCRAM signature, say): cancel, as RFC 5034 §4 allows. */
+			/* The server's data did not verify (a SCRAM signature, say): cancel, as RFC 5034 §4
+			 * allows. */
 			char why[P3ERR_MAX];
 			snprintf(why, sizeof why, "%s", err.msg);
 			if (send_command(x, s, "*", 1, out) == 0) {
@@ -496,11 +509,12 @@ static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
 	}
 	(void)sent_final_empty;
 	expect_judge_last(x, e, out);
-	if (out->kind == OUT_PASS && check_status_kind(x->last_line, x->last_len) == STATUS_OK && !client_done &&
-	    strncasecmp(mech, "SCRAM-", 6) == 0) {
-		/* RFC 5034 §4 / RFC 4422 §3.6: SCRAM's server-final message comes as a "+ " challenge, and the
-		 * client verifies it; a +OK without it leaves the server unauthenticated. */
-		out_set(out, OUT_EXPECT, "R5034-AUTH-14", "the server's final SCRAM message as a '+ ' challenge before +OK",
+	if (out->kind == OUT_PASS && check_status_kind(x->last_line, x->last_len) == STATUS_OK &&
+	    !client_done && strncasecmp(mech, "SCRAM-", 6) == 0) {
+		/* RFC 5034 §4 / RFC 4422 §3.6: SCRAM's server-final message comes as a "+ " challenge, and
+		 * the client verifies it; a +OK without it leaves the server unauthenticated. */
+		out_set(out, OUT_EXPECT, "R5034-AUTH-14",
+		        "the server's final SCRAM message as a '+ ' challenge before +OK",
 		        "+OK came first (the server signature could not be verified)");
 		out->level = LEVEL_SHOULD;
 		out->own_level = 1;
@@ -532,8 +546,8 @@ static void do_starttls(struct xctx *x, const struct step *st, struct outcome *o
 	size_t discarded = 0;
 	handshake(x, s, NULL, e ? e->handshake : -1, &discarded, e, out);
 	if (discarded) {
-		/* RFC 2595 §4: after +OK the next octets are the server's TLS handshake; cleartext here could be
-		 * an injected response. */
+		/* RFC 2595 §4: after +OK the next octets are the server's TLS handshake; cleartext here could
+		 * be an injected response. */
 		out_set(out, OUT_CHECK, "R2595-STLS-5", "nothing in cleartext after STLS's +OK",
 		        "%zu cleartext octets after the +OK", discarded);
 		return;
@@ -552,7 +566,7 @@ static void do_expect_close(struct xctx *x, const struct step *st, struct outcom
 	double within = st->u.close.within > 0 ? st->u.close.within : x->timeout;
 	const struct expect *e = first_expect(st);
 	size_t data = 0;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	enum conn_status cs = conn_wait_close(s->c, (int)(within * 1000), XC_DISCARD_LIMIT, &data, &err);
 	if (data)
 		xtr_note(&x->tr, s->name, "%zu octets arrived before the close (discarded)", data);
@@ -573,7 +587,8 @@ static void do_expect_close(struct xctx *x, const struct step *st, struct outcom
 		s->eof = 1;
 		xs_close(x, s, 0, NULL);
 		if (st->u.close.silent && data)
-			out_set(out, OUT_EXPECT, e ? e->ref : NULL, "a silent close", "%zu octets, then %s", data, err.msg);
+			out_set(out, OUT_EXPECT, e ? e->ref : NULL, "a silent close", "%zu octets, then %s",
+			        data, err.msg);
 		/* A reset is a close too. */
 	}
 	if (out->kind == OUT_EXPECT) {
@@ -615,13 +630,14 @@ static void do_sleep(struct xctx *x, const struct step *st, struct outcome *out)
 	double secs = strtod(val, &end);
 	int bad = end == val || *end != '\0' || errno || !isfinite(secs) || secs < 0 || secs > 86400;
 	if (bad) {
-		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: sleep: '%.40s' is not a number of seconds", val);
+		out_set(out, OUT_ERROR, NULL, NULL,
+		        "scenario error: sleep: '%.40s' is not a number of seconds", val);
 		free(val);
 		return;
 	}
 	free(val);
 	xtr_note(&x->tr, st->session, "sleep %.3g s", secs);
-	struct timespec ts = { (time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9) };
+	struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
 }
@@ -683,8 +699,8 @@ static void do_find(struct xctx *x, const struct step *st, struct outcome *out)
 	if (x->fx == NULL)
 		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: find needs a fixture");
 	if (n < 1 || (size_t)n > x->fx->count)
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: fixture '%s' has no message %lld",
-		                     x->fx->name, n);
+		return (void)out_set(out, OUT_ERROR, NULL, NULL,
+		                     "scenario error: fixture '%s' has no message %lld", x->fx->name, n);
 	const char *want = x->fx->msgs[n - 1].msgid;
 	if (want[0] == '\0')
 		return (void)out_set(out, OUT_ERROR, NULL, NULL, "fixture message %lld has no Message-ID", n);
@@ -699,11 +715,12 @@ static void do_find(struct xctx *x, const struct step *st, struct outcome *out)
 	if (count > 1000000)
 		count = 1000000;
 	int use_retr = 0;
-	static const struct expect any_body = { .status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1 };
+	static const struct expect any_body = {
+	    .status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
 	for (unsigned long i = 1; i <= count; i++) {
 		if (cmdf(x, s, out, use_retr ? "RETR %lu" : "TOP %lu 0", i) != 0)
 			return;
-		struct idscan sc = { 1, 0, "", 0 };
+		struct idscan sc = {1, 0, "", 0};
 		expect_response(x, s, &any_body, EXP_QUIET_BODY, idscan_line, &sc, out);
 		if (out->kind != OUT_PASS)
 			return;
@@ -717,8 +734,8 @@ static void do_find(struct xctx *x, const struct step *st, struct outcome *out)
 		}
 		if (same_id(sc.value, want)) {
 			vars_set_long(&x->vars, st->u.find.as, (long long)i);
-			xtr_note(&x->tr, s->name, "fixture message %lld (%s) is message %lu here; %s = %lu", n, want, i,
-			        st->u.find.as, i);
+			xtr_note(&x->tr, s->name, "fixture message %lld (%s) is message %lu here; %s = %lu",
+			         n, want, i, st->u.find.as, i);
 			return;
 		}
 	}
@@ -812,7 +829,8 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 	switch (st->u.assert_.op) {
 	case ASSERT_EQUAL:
 	case ASSERT_NOT_EQUAL: {
-		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 || xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
+		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 ||
+		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
 			break;
 		int eq = al == bl && memcmp(a, b, al) == 0;
 		line_escape(a, al, sa, sizeof sa);
@@ -828,7 +846,8 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 	}
 	case ASSERT_MATCH:
 	case ASSERT_NOT_MATCH: {
-		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 || xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
+		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 ||
+		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
 			break;
 		regex_t r;
 		if (regcomp(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
@@ -853,8 +872,9 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 		char missing[200];
 		if (!subset(st, va, vb, missing, sizeof missing)) {
 			char exp[300];
-			snprintf(exp, sizeof exp, "every first word of %.*s in %.*s", (int)st->u.assert_.a.len,
-			         st->u.assert_.a.s, (int)st->u.assert_.b.len, st->u.assert_.b.s);
+			snprintf(exp, sizeof exp, "every first word of %.*s in %.*s",
+			         (int)st->u.assert_.a.len, st->u.assert_.a.s, (int)st->u.assert_.b.len,
+			         st->u.assert_.b.s);
 			out_set(out, OUT_EXPECT, ref, exp, "'%s' is missing", missing);
 		}
 		break;
@@ -879,18 +899,41 @@ void step_run(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	outcome_pass(out);
 	switch (st->kind) {
-	case STEP_CONNECT: do_connect(x, st, out); break;
+	case STEP_CONNECT:
+		do_connect(x, st, out);
+		break;
 	case STEP_SEND:
-	case STEP_RAW: do_send(x, st, out); break;
-	case STEP_READ: do_read(x, st, out); break;
-	case STEP_LOGIN: do_login(x, st, out); break;
-	case STEP_AUTH: do_auth(x, st, out); break;
-	case STEP_STARTTLS: do_starttls(x, st, out); break;
-	case STEP_EXPECT_CLOSE: do_expect_close(x, st, out); break;
-	case STEP_DROP: do_drop(x, st, out); break;
-	case STEP_SLEEP: do_sleep(x, st, out); break;
-	case STEP_FIND: do_find(x, st, out); break;
-	case STEP_ASSERT: do_assert(x, st, out); break;
-	case STEP_INCLUDE: break; /* expanded by the loader */
+	case STEP_RAW:
+		do_send(x, st, out);
+		break;
+	case STEP_READ:
+		do_read(x, st, out);
+		break;
+	case STEP_LOGIN:
+		do_login(x, st, out);
+		break;
+	case STEP_AUTH:
+		do_auth(x, st, out);
+		break;
+	case STEP_STARTTLS:
+		do_starttls(x, st, out);
+		break;
+	case STEP_EXPECT_CLOSE:
+		do_expect_close(x, st, out);
+		break;
+	case STEP_DROP:
+		do_drop(x, st, out);
+		break;
+	case STEP_SLEEP:
+		do_sleep(x, st, out);
+		break;
+	case STEP_FIND:
+		do_find(x, st, out);
+		break;
+	case STEP_ASSERT:
+		do_assert(x, st, out);
+		break;
+	case STEP_INCLUDE:
+		break; /* expanded by the loader */
 	}
 }

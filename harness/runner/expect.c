@@ -17,11 +17,16 @@
 static const char *status_text(enum status_want w)
 {
 	switch (w) {
-	case WANT_OK: return "+OK";
-	case WANT_ERR: return "-ERR";
-	case WANT_ANY: return "+OK or -ERR";
-	case WANT_CONT: return "a '+ ' continuation";
-	case WANT_UNSET: break;
+	case WANT_OK:
+		return "+OK";
+	case WANT_ERR:
+		return "-ERR";
+	case WANT_ANY:
+		return "+OK or -ERR";
+	case WANT_CONT:
+		return "a '+ ' continuation";
+	case WANT_UNSET:
+		break;
 	}
 	return "a response";
 }
@@ -50,8 +55,11 @@ static void describe_one(struct xctx *x, const struct expect *e, char *buf, size
 {
 	char re[200];
 	size_t off = (size_t)snprintf(buf, n, "%s", status_text(e->status));
-#define ADD(...) \
-	do { if (off < n) off += (size_t)snprintf(buf + off, n - off, __VA_ARGS__); } while (0)
+#define ADD(...)                                                                                             \
+	do {                                                                                                 \
+		if (off < n)                                                                                 \
+			off += (size_t)snprintf(buf + off, n - off, __VA_ARGS__);                            \
+	} while (0)
 	if (e->code)
 		ADD(strcmp(e->code, "none") == 0 ? " with no response code" : " with [%s]", e->code);
 	if (e->not_code)
@@ -103,7 +111,7 @@ struct msgcmp {
 	FILE *f;
 	char *buf;
 	size_t cap;
-	int top;             /* compare only header + blank line + top_lines body lines */
+	int top; /* compare only header + blank line + top_lines body lines */
 	long long body_left;
 	int in_body;
 	unsigned long long lineno;
@@ -139,7 +147,7 @@ static int mc_next(struct msgcmp *m, const char **line, size_t *len)
 struct alt {
 	const struct expect *e;
 	int ok;
-	int body;               /* wants the body */
+	int body; /* wants the body */
 	const char *req;
 	char expected[512], actual[1024];
 	/* body matchers */
@@ -157,7 +165,7 @@ struct alt {
 };
 
 static void alt_fail(struct alt *a, const char *req, const char *expected, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 static void alt_fail(struct alt *a, const char *req, const char *expected, const char *fmt, ...)
 {
@@ -259,7 +267,8 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 		if (top && xc_interp_int(x, &e->top_lines, "top lines", &lines, out) != 0)
 			return -1;
 		if (x->fx == NULL)
-			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: message %lld but no fixture", n);
+			return out_set(out, OUT_ERROR, NULL, NULL,
+			               "scenario error: message %lld but no fixture", n);
 		if (n < 1 || (size_t)n > x->fx->count)
 			return out_set(out, OUT_ERROR, NULL, NULL,
 			               "scenario error: fixture '%s' has no message %lld", x->fx->name, n);
@@ -300,11 +309,20 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 	line_escape(line, len, shown, sizeof shown);
 	int st_ok = 1;
 	switch (e->status) {
-	case WANT_OK: st_ok = kind == STATUS_OK; break;
-	case WANT_ERR: st_ok = kind == STATUS_ERR; break;
-	case WANT_ANY: st_ok = kind == STATUS_OK || kind == STATUS_ERR; break;
-	case WANT_CONT: st_ok = kind == STATUS_CONT; break;
-	case WANT_UNSET: break;
+	case WANT_OK:
+		st_ok = kind == STATUS_OK;
+		break;
+	case WANT_ERR:
+		st_ok = kind == STATUS_ERR;
+		break;
+	case WANT_ANY:
+		st_ok = kind == STATUS_OK || kind == STATUS_ERR;
+		break;
+	case WANT_CONT:
+		st_ok = kind == STATUS_CONT;
+		break;
+	case WANT_UNSET:
+		break;
 	}
 	if (!st_ok) {
 		alt_fail(a, NULL, status_text(e->status), "%s", shown);
@@ -357,7 +375,8 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 		}
 		if (regexec(&cr, x->last_line, 0, NULL, 0) != 0) {
 			char exp[300];
-			snprintf(exp, sizeof exp, "a first line matching /%s/ (capture %s)", val, e->captures[i].name);
+			snprintf(exp, sizeof exp, "a first line matching /%s/ (capture %s)", val,
+			         e->captures[i].name);
 			alt_fail(a, NULL, exp, "%s", shown);
 		}
 		regfree(&cr);
@@ -381,9 +400,10 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 		if (regexec(&cr, x->last_line, 2, m, 0) == 0) {
 			/* Group 1 if the regex has one and it took part, else the whole match. */
 			regmatch_t *g = cr.re_nsub >= 1 && m[1].rm_so >= 0 ? &m[1] : &m[0];
-			vars_set(&x->vars, e->captures[i].name, x->last_line + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
-			xtr_note(&x->tr, NULL, "captured %s = %.*s", e->captures[i].name, (int)(g->rm_eo - g->rm_so),
-			        x->last_line + g->rm_so);
+			vars_set(&x->vars, e->captures[i].name, x->last_line + g->rm_so,
+			         (size_t)(g->rm_eo - g->rm_so));
+			xtr_note(&x->tr, NULL, "captured %s = %.*s", e->captures[i].name,
+			         (int)(g->rm_eo - g->rm_so), x->last_line + g->rm_so);
 		}
 		regfree(&cr);
 	}
@@ -398,7 +418,8 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 	size_t k = ++a->nbody;
 	if (a->e->capture_body && a->ok) {
 		if (a->caplen + len + 1 > XC_MAX_CAPTURE) {
-			alt_fail(a, NULL, "a body small enough to capture", "body over %d octets", XC_MAX_CAPTURE);
+			alt_fail(a, NULL, "a body small enough to capture", "body over %d octets",
+			         XC_MAX_CAPTURE);
 		} else {
 			char *n = realloc(a->cap, a->caplen + len + 2);
 			if (n) {
@@ -417,8 +438,10 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 	if (a->lines_re || a->e->lines_set) {
 		if (k > a->nlines_re) {
 			char exp[64];
-			snprintf(exp, sizeof exp, "%zu body line%s", a->nlines_re, a->nlines_re == 1 ? "" : "s");
-			alt_fail(a, NULL, exp, "a body line %zu: %s", k, (line_escape(data, len, shown, sizeof shown), shown));
+			snprintf(exp, sizeof exp, "%zu body line%s", a->nlines_re,
+			         a->nlines_re == 1 ? "" : "s");
+			alt_fail(a, NULL, exp, "a body line %zu: %s", k,
+			         (line_escape(data, len, shown, sizeof shown), shown));
 			return;
 		}
 		if (!rx_match(&a->lines_re[k - 1], z)) {
@@ -431,7 +454,8 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 	if (a->has_each && !rx_match(&a->each_re, z)) {
 		char exp[300];
 		snprintf(exp, sizeof exp, "every body line matching /%s/", a->e->each_line);
-		alt_fail(a, NULL, exp, "line %zu: %s", k, (line_escape(data, len, shown, sizeof shown), shown));
+		alt_fail(a, NULL, exp, "line %zu: %s", k,
+		         (line_escape(data, len, shown, sizeof shown), shown));
 		return;
 	}
 	if (a->has_contains && !a->contains_found && rx_match(&a->contains_re, z))
@@ -439,7 +463,8 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 	if (a->has_notc && rx_match(&a->notc_re, z)) {
 		char exp[300];
 		snprintf(exp, sizeof exp, "no body line matching /%s/", a->e->not_contains);
-		alt_fail(a, NULL, exp, "line %zu: %s", k, (line_escape(data, len, shown, sizeof shown), shown));
+		alt_fail(a, NULL, exp, "line %zu: %s", k,
+		         (line_escape(data, len, shown, sizeof shown), shown));
 		return;
 	}
 	if (a->mc_on) {
@@ -448,16 +473,19 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 		char fshown[300];
 		if (!mc_next(&a->mc, &fl, &fll)) {
 			char exp[160];
-			snprintf(exp, sizeof exp, "the body of fixture message %zu%s: %llu lines", a->mc.msgno,
-			         a->mc.top ? " (TOP share)" : "", a->mc.lineno);
-			alt_fail(a, NULL, exp, "an extra line %zu: %s", k, (line_escape(data, len, shown, sizeof shown), shown));
+			snprintf(exp, sizeof exp, "the body of fixture message %zu%s: %llu lines",
+			         a->mc.msgno, a->mc.top ? " (TOP share)" : "", a->mc.lineno);
+			alt_fail(a, NULL, exp, "an extra line %zu: %s", k,
+			         (line_escape(data, len, shown, sizeof shown), shown));
 			return;
 		}
 		if (fll != len || memcmp(fl, data, len) != 0) {
 			char exp[400];
 			line_escape(fl, fll, fshown, sizeof fshown);
-			snprintf(exp, sizeof exp, "line %zu of fixture message %zu: %s", k, a->mc.msgno, fshown);
-			alt_fail(a, NULL, exp, "line %zu: %s", k, (line_escape(data, len, shown, sizeof shown), shown));
+			snprintf(exp, sizeof exp, "line %zu of fixture message %zu: %s", k, a->mc.msgno,
+			         fshown);
+			alt_fail(a, NULL, exp, "line %zu: %s", k,
+			         (line_escape(data, len, shown, sizeof shown), shown));
 		}
 	}
 }
@@ -488,7 +516,8 @@ static void alt_body_end(struct alt *a)
 		if (mc_next(&a->mc, &fl, &fll)) {
 			char exp[400], fshown[300];
 			line_escape(fl, fll, fshown, sizeof fshown);
-			snprintf(exp, sizeof exp, "line %llu of fixture message %zu: %s", a->mc.lineno, a->mc.msgno, fshown);
+			snprintf(exp, sizeof exp, "line %llu of fixture message %zu: %s", a->mc.lineno,
+			         a->mc.msgno, fshown);
 			alt_fail(a, NULL, exp, "the body ended after %zu lines", a->nbody);
 		}
 	}
@@ -513,14 +542,17 @@ static void set_last(struct xctx *x, const char *line, size_t len, enum status_k
 	free(x->last_line);
 	x->last_line = copy;
 	x->last_len = len;
-	vars_set_str(&x->vars, "last.status", kind == STATUS_OK ? "+OK" : kind == STATUS_ERR ? "-ERR" :
-	                                      kind == STATUS_CONT ? "+" : "");
+	vars_set_str(&x->vars, "last.status",
+	             kind == STATUS_OK     ? "+OK"
+	             : kind == STATUS_ERR  ? "-ERR"
+	             : kind == STATUS_CONT ? "+"
+	                                   : "");
 	vars_set(&x->vars, "last.line", line, len);
 }
 
 /* Read the first line with the checks; OUT_PASS with *kind, or the reason it could not be read. */
-static void read_first(struct xctx *x, struct xsession *s, long long deadline, double timeout, int accept_close,
-                       enum status_kind *kind, const char *expected, struct outcome *out)
+static void read_first(struct xctx *x, struct xsession *s, long long deadline, double timeout,
+                       int accept_close, enum status_kind *kind, const char *expected, struct outcome *out)
 {
 	outcome_pass(out);
 	free(x->last_line);
@@ -529,10 +561,11 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 	if (s->c == NULL)
 		return (void)out_set(out, s->eof ? OUT_EXPECT : OUT_ERROR, NULL, expected,
 		                     s->eof ? "the server had closed the connection"
-		                            : "scenario error: session '%s' is not connected", s->name);
+		                            : "scenario error: session '%s' is not connected",
+		                     s->name);
 	const char *line;
 	struct line ln;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	enum conn_status st = xs_read_line(x, s, deadline, 1, &line, &ln, &err);
 	switch (st) {
 	case CONN_OK:
@@ -594,7 +627,7 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 	for (;;) {
 		const char *line;
 		struct line ln;
-		struct p3err err = { "" };
+		struct p3err err = {""};
 		int record = !(flags & EXP_QUIET_BODY) && nlines < XC_BODY_LINES_SHOWN;
 		enum conn_status st = xs_read_line(x, s, deadline, record, &line, &ln, &err);
 		if (st == CONN_TIMEOUT) {
@@ -606,9 +639,11 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 		}
 		if (st == CONN_EOF) {
 			s->eof = 1;
-			xs_close(x, s, 0, "the server closed the connection in the middle of a multi-line body");
+			xs_close(x, s, 0,
+			         "the server closed the connection in the middle of a multi-line body");
 			out_set(out, OUT_CHECK, "R1939-ML-1", "a multi-line body ending in a '.' line",
-			        "the connection closed after %llu body lines, before the terminating '.'", nlines);
+			        "the connection closed after %llu body lines, before the terminating '.'",
+			        nlines);
 			out->desync = 1;
 			break;
 		}
@@ -636,7 +671,8 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 		nlines++;
 		octets += ln.consumed;
 		if (octets > limit) {
-			out_set(out, OUT_EXPECT, NULL, "a body that ends", "more than %llu octets of body", limit);
+			out_set(out, OUT_EXPECT, NULL, "a body that ends", "more than %llu octets of body",
+			        limit);
 			out->desync = 1;
 			break;
 		}
@@ -649,7 +685,7 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 	}
 	if (nlines > XC_BODY_LINES_SHOWN && !(flags & EXP_QUIET_BODY))
 		xtr_note(&x->tr, s->name, "%llu more body lines not shown (%llu body lines, %llu octets)",
-		        nlines - XC_BODY_LINES_SHOWN, nlines, octets);
+		         nlines - XC_BODY_LINES_SHOWN, nlines, octets);
 	free(z);
 }
 
@@ -657,10 +693,11 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 static void judge_after(struct xctx *x, struct xsession *s, struct alt *a, double timeout)
 {
 	const struct expect *e = a->e;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	if (e->closes == 1 && s->c) {
 		size_t data = 0;
-		enum conn_status st = conn_wait_close(s->c, (int)(timeout * 1000), XC_DISCARD_LIMIT, &data, &err);
+		enum conn_status st =
+		    conn_wait_close(s->c, (int)(timeout * 1000), XC_DISCARD_LIMIT, &data, &err);
 		if (st == CONN_EOF) {
 			s->eof = 1;
 			xs_close(x, s, 0, "the server closed the connection");
@@ -668,7 +705,8 @@ static void judge_after(struct xctx *x, struct xsession *s, struct alt *a, doubl
 				alt_fail(a, NULL, "the server closes right after the response",
 				         "%zu more octets came before the close", data);
 		} else if (st == CONN_TIMEOUT) {
-			alt_fail(a, NULL, "the server closes the connection", "it stayed open for %.1f s", timeout);
+			alt_fail(a, NULL, "the server closes the connection", "it stayed open for %.1f s",
+			         timeout);
 		} else {
 			alt_fail(a, NULL, "the server closes the connection", "%s", err.msg);
 		}
@@ -698,9 +736,9 @@ static void judge_after(struct xctx *x, struct xsession *s, struct alt *a, doubl
 void expect_response(struct xctx *x, struct xsession *s, const struct expect *e, int flags, body_line_fn cb,
                      void *cbctx, struct outcome *out)
 {
-	static const struct expect any = { .status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1 };
-	static const struct expect any_body = { .status = WANT_UNSET, .multiline = true, .closes = -1,
-		                                .handshake = -1, .level = -1 };
+	static const struct expect any = {.status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
+	static const struct expect any_body = {
+	    .status = WANT_UNSET, .multiline = true, .closes = -1, .handshake = -1, .level = -1};
 	if (e == NULL)
 		e = cb ? &any_body : &any;
 	const struct expect *alts_e = e->one_of ? e->one_of : e;
@@ -789,7 +827,7 @@ out:
 
 void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *out)
 {
-	static const struct expect ok = { .status = WANT_OK, .closes = -1, .handshake = -1, .level = -1 };
+	static const struct expect ok = {.status = WANT_OK, .closes = -1, .handshake = -1, .level = -1};
 	if (e == NULL)
 		e = &ok;
 	const struct expect *alts_e = e->one_of ? e->one_of : e;

@@ -29,10 +29,9 @@ static int is_dir(const char *p)
 	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-int fixture_locate(const char *fixtures_dir, const char *name, char *path, size_t pathsize,
-                   struct p3err *err)
+int fixture_locate(const char *fixtures_dir, const char *name, char *path, size_t pathsize, struct p3err *err)
 {
-	static const char *const where[] = { "maildrops", "generated/maildrops", "generated" };
+	static const char *const where[] = {"maildrops", "generated/maildrops", "generated"};
 	if (name[0] == '\0' || name[0] == '.' || strchr(name, '/') != NULL)
 		return p3err_set(err, "fixture '%s': not a plain folder name", name);
 	for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
@@ -42,8 +41,10 @@ int fixture_locate(const char *fixtures_dir, const char *name, char *path, size_
 		if (is_dir(path))
 			return 0;
 	}
-	return p3err_set(err, "fixture '%s' not found in %s/maildrops or %s/generated (run `make fixtures` for "
-	                      "generated ones)", name, fixtures_dir, fixtures_dir);
+	return p3err_set(err,
+	                 "fixture '%s' not found in %s/maildrops or %s/generated (run `make fixtures` for "
+	                 "generated ones)",
+	                 name, fixtures_dir, fixtures_dir);
 }
 
 static int copy_file(const char *from, const char *to, struct p3err *err)
@@ -139,7 +140,7 @@ static int copy_dir_files(const char *from, const char *to, struct p3err *err)
 
 int fixture_copy_maildir(const char *src, const char *dst, struct p3err *err)
 {
-	static const char *const subs[] = { "cur", "new", "tmp" };
+	static const char *const subs[] = {"cur", "new", "tmp"};
 	char s[PATH_MAX], d[PATH_MAX];
 	if (maildir_create(dst, err) != 0)
 		return -1;
@@ -300,7 +301,8 @@ int fixture_get(const char *fixtures_dir, const char *name, const struct fixture
 		}
 	if (cache_dir[0] == '\0') {
 		const char *tmp = getenv("TMPDIR");
-		snprintf(cache_dir, sizeof cache_dir, "%s/pop3spec-fixtures-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+		snprintf(cache_dir, sizeof cache_dir, "%s/pop3spec-fixtures-XXXXXX",
+		         tmp && *tmp ? tmp : "/tmp");
 		if (mkdtemp(cache_dir) == NULL) {
 			rc = p3err_errno(err, "create %s", cache_dir);
 			cache_dir[0] = '\0';

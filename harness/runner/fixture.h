@@ -10,10 +10,10 @@
 #define FIXTURE_MSGID_MAX 1000 /* a Message-ID longer than this is cut (fixtures carry short ones) */
 
 struct fixture_msg {
-	char *path;               /* the message file in the prepared copy */
-	char *name;               /* its file name */
-	unsigned long long size;  /* octets as POP3 sends them (RFC 1939 §11) */
-	char *msgid;              /* the Message-ID header's value, angle brackets included; "" if none */
+	char *path;              /* the message file in the prepared copy */
+	char *name;              /* its file name */
+	unsigned long long size; /* octets as POP3 sends them (RFC 1939 §11) */
+	char *msgid;             /* the Message-ID header's value, angle brackets included; "" if none */
 };
 
 struct fixture {

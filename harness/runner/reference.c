@@ -85,7 +85,7 @@ static int find_server(char *path, size_t n, struct p3err *err)
 static int find_tls(char *dir, size_t n)
 {
 	char exe[PATH_MAX], cand[PATH_MAX], f[PATH_MAX + 16];
-	const char *bases[2] = { ".", NULL };
+	const char *bases[2] = {".", NULL};
 	if (exe_dir(exe, sizeof exe) == 0 && join(cand, sizeof cand, exe, "..") == 0)
 		bases[1] = cand;
 	for (int i = 0; i < 2; i++) {
@@ -93,8 +93,9 @@ static int find_tls(char *dir, size_t n)
 			continue;
 		if (join(dir, n, bases[i], "fixtures/generated/tls") != 0)
 			continue;
-		if (join(f, sizeof f, dir, "server.pem") == 0 && file_ok(f) && join(f, sizeof f, dir, "server.key") == 0 &&
-		    file_ok(f) && join(f, sizeof f, dir, "ca.pem") == 0 && file_ok(f))
+		if (join(f, sizeof f, dir, "server.pem") == 0 && file_ok(f) &&
+		    join(f, sizeof f, dir, "server.key") == 0 && file_ok(f) &&
+		    join(f, sizeof f, dir, "ca.pem") == 0 && file_ok(f))
 			return 0;
 	}
 	return -1;
@@ -256,7 +257,7 @@ static void stop_pid(pid_t pid)
 			waitpid(pid, NULL, 0);
 			return;
 		}
-		struct timespec ts = { 0, 20 * 1000000 };
+		struct timespec ts = {0, 20 * 1000000};
 		nanosleep(&ts, NULL);
 	}
 }
@@ -275,7 +276,7 @@ static int read_ports(int fd, pid_t pid, struct target *t, const char *dir, stru
 			return p3err_set(err, "pop3refd did not report its ports within %d s: %s",
 			                 REFERENCE_START_TIMEOUT_MS / 1000, tail);
 		}
-		struct pollfd p = { fd, POLLIN, 0 };
+		struct pollfd p = {fd, POLLIN, 0};
 		int r = poll(&p, 1, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -288,7 +289,8 @@ static int read_ports(int fd, pid_t pid, struct target *t, const char *dir, stru
 			int status = 0;
 			waitpid(pid, &status, WNOHANG);
 			log_tail(dir, tail, sizeof tail);
-			return p3err_set(err, "pop3refd exited before it was ready: %s", tail[0] ? tail : "(no log)");
+			return p3err_set(err, "pop3refd exited before it was ready: %s",
+			                 tail[0] ? tail : "(no log)");
 		}
 		len += (size_t)n;
 		buf[len] = '\0';
@@ -327,8 +329,8 @@ int reference_start(struct target *t, struct p3err *err)
 	if (find_server(server, sizeof server, err) != 0)
 		return -1;
 	const char *tmp = getenv("TMPDIR");
-	if (snprintf(slot->dir, sizeof slot->dir, "%s/pop3spec-reference-XXXXXX", tmp && *tmp ? tmp : "/tmp") >=
-	        (int)sizeof slot->dir ||
+	if (snprintf(slot->dir, sizeof slot->dir, "%s/pop3spec-reference-XXXXXX",
+	             tmp && *tmp ? tmp : "/tmp") >= (int)sizeof slot->dir ||
 	    mkdtemp(slot->dir) == NULL) {
 		slot->dir[0] = '\0';
 		return p3err_errno(err, "create a temporary folder");
@@ -369,9 +371,15 @@ int reference_start(struct target *t, struct p3err *err)
 		p3err_errno(err, "create %s", logp);
 		goto fail;
 	}
-	const char *argv[] = { server, "--listen", "127.0.0.1:0", "--listen-tls", "127.0.0.1:0", "--users", users,
-		               "--maildirs", t->maildirs, "--cert", cert, "--key", key, "--auth-failure-delay", "0",
-		               "--idle-timeout", "600", NULL };
+	const char *argv[] = {server,        "--listen",
+	                      "127.0.0.1:0", "--listen-tls",
+	                      "127.0.0.1:0", "--users",
+	                      users,         "--maildirs",
+	                      t->maildirs,   "--cert",
+	                      cert,          "--key",
+	                      key,           "--auth-failure-delay",
+	                      "0",           "--idle-timeout",
+	                      "600",         NULL};
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(out[0]);

@@ -7,7 +7,7 @@
 #include "lib/err.h"
 #include "runner/target.h"
 
-#define REFERENCE_ACCOUNTS 16
+#define REFERENCE_ACCOUNTS         16
 #define REFERENCE_START_TIMEOUT_MS 10000
 
 /* Start pop3refd and fill *t (maildirs: the temporary folder, so resets copy fixtures in; tls_verify

@@ -17,9 +17,9 @@ static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int sasl_client_first(const char *mech)
 {
-	static const char *const first[] = { "PLAIN", "EXTERNAL", "ANONYMOUS", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
-		                             "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GS2-KRB5", "OAUTHBEARER",
-		                             "XOAUTH2" };
+	static const char *const first[] = {
+	    "PLAIN",         "EXTERNAL",           "ANONYMOUS", "SCRAM-SHA-1", "SCRAM-SHA-1-PLUS",
+	    "SCRAM-SHA-256", "SCRAM-SHA-256-PLUS", "GS2-KRB5",  "OAUTHBEARER", "XOAUTH2"};
 	for (size_t i = 0; i < sizeof first / sizeof first[0]; i++)
 		if (strcasecmp(mech, first[i]) == 0)
 			return 1;

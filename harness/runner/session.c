@@ -44,7 +44,8 @@ static void xtr_push(struct transcript *tr, char kind, const char *session, cons
 	double t = xtr_ms(tr);
 	if (tr->live) {
 		pthread_mutex_lock(&live_lock);
-		fprintf(stderr, "%s %8.1f %-6s %c: %s\n", tr->id ? tr->id : "", t, session ? session : "", kind, text);
+		fprintf(stderr, "%s %8.1f %-6s %c: %s\n", tr->id ? tr->id : "", t, session ? session : "",
+		        kind, text);
 		pthread_mutex_unlock(&live_lock);
 	}
 	if (tr->n >= XC_MAX_TRANSCRIPT) {
@@ -76,7 +77,7 @@ static void xtr_push(struct transcript *tr, char kind, const char *session, cons
 }
 
 void xtr_line(struct transcript *tr, char kind, const char *session, const char *data, size_t len,
-             const char *suffix)
+              const char *suffix)
 {
 	char buf[XC_MAX_TEXT + 8];
 	size_t n = line_escape(data, len, buf, XC_MAX_TEXT);
@@ -103,8 +104,8 @@ void outcome_pass(struct outcome *o)
 	o->kind = OUT_PASS;
 }
 
-int out_set(struct outcome *o, enum outcome_kind kind, const char *req, const char *expected,
-            const char *fmt, ...)
+int out_set(struct outcome *o, enum outcome_kind kind, const char *req, const char *expected, const char *fmt,
+            ...)
 {
 	o->kind = kind;
 	o->req = req;
@@ -180,14 +181,17 @@ enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long dead
 {
 	enum conn_status st = conn_read_line(s->c, XC_MAX_LINE, xc_left(deadline_ms), line, ln, err);
 	if (st == CONN_OK && record) {
-		const char *suffix = (ln->flags & LINE_CRLF) ? "" : (ln->flags & LINE_BARE_LF) ? "\\n" : " [no line end]";
+		const char *suffix = (ln->flags & LINE_CRLF)      ? ""
+		                     : (ln->flags & LINE_BARE_LF) ? "\\n"
+		                                                  : " [no line end]";
 		xtr_line(&x->tr, TLINE_SERVER, s->name, *line, ln->len, suffix);
 	} else if (st == CONN_EOF && record && *line && ln->len > 0) {
 		xtr_line(&x->tr, TLINE_SERVER, s->name, *line, ln->len, " [no line end]");
 	} else if (st == CONN_TOO_LONG) {
 		char head[64];
 		line_escape(*line, ln->len < 40 ? ln->len : 40, head, sizeof head);
-		xtr_note(&x->tr, s->name, "a line of more than %d octets without a line end: %s...", XC_MAX_LINE, head);
+		xtr_note(&x->tr, s->name, "a line of more than %d octets without a line end: %s...",
+		         XC_MAX_LINE, head);
 	}
 	return st;
 }
@@ -242,7 +246,7 @@ void xc_set_session_vars(struct xctx *x, const struct xsession *s)
 
 int xc_interp(struct xctx *x, const struct sstr *s, char **val, size_t *len, struct outcome *out)
 {
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	if (s->s == NULL) {
 		*val = strdup("");
 		*len = 0;
@@ -255,7 +259,7 @@ int xc_interp(struct xctx *x, const struct sstr *s, char **val, size_t *len, str
 
 int xc_interp_str(struct xctx *x, const char *s, char **val, struct outcome *out)
 {
-	struct sstr ss = { (char *)s, s ? strlen(s) : 0 };
+	struct sstr ss = {(char *)s, s ? strlen(s) : 0};
 	size_t len;
 	return xc_interp(x, &ss, val, &len, out);
 }
@@ -268,7 +272,8 @@ int xc_interp_int(struct xctx *x, const struct sstr *s, const char *what, long l
 		return -1;
 	int rc = values_parse_int(val, len, v);
 	if (rc != 0)
-		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: %s: '%.60s' is not an integer", what, val);
+		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: %s: '%.60s' is not an integer", what,
+		        val);
 	free(val);
 	return rc;
 }

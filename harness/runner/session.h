@@ -16,25 +16,26 @@
 #include "runner/values.h"
 
 /* Hostile-server bounds: whatever the server sends, the runner holds at most this much. */
-#define XC_MAX_LINE POP3_MAX_DATA_LINE           /* one line of a response (64 KiB) */
-#define XC_MAX_BODY (64ull * 1024 * 1024)        /* octets of one multi-line body (more when a fixture
-                                                    message compared with it is bigger) */
-#define XC_MAX_CAPTURE (1024 * 1024)             /* octets kept by capture_body */
-#define XC_DISCARD_LIMIT (64 * 1024)             /* octets discarded while waiting for a close */
-#define XC_MAX_TRANSCRIPT 20000                  /* transcript lines kept per scenario */
-#define XC_BODY_LINES_SHOWN 200                  /* body lines of one response put in the transcript */
-#define XC_MAX_TEXT 1024                         /* characters of one transcript line */
-#define XC_MAX_SESSIONS 16
+#define XC_MAX_LINE POP3_MAX_DATA_LINE /* one line of a response (64 KiB) */
+#define XC_MAX_BODY                                                                                          \
+	(64ull * 1024 * 1024)             /* octets of one multi-line body (more when a fixture              \
+	                                     message compared with it is bigger) */
+#define XC_MAX_CAPTURE      (1024 * 1024) /* octets kept by capture_body */
+#define XC_DISCARD_LIMIT    (64 * 1024)   /* octets discarded while waiting for a close */
+#define XC_MAX_TRANSCRIPT   20000         /* transcript lines kept per scenario */
+#define XC_BODY_LINES_SHOWN 200           /* body lines of one response put in the transcript */
+#define XC_MAX_TEXT         1024          /* characters of one transcript line */
+#define XC_MAX_SESSIONS     16
 
 /* ---- transcript ------------------------------------------------------------------------------------ */
 
 struct transcript {
 	struct tline *v;
 	size_t n, cap;
-	size_t dropped;       /* lines not kept beyond XC_MAX_TRANSCRIPT */
+	size_t dropped; /* lines not kept beyond XC_MAX_TRANSCRIPT */
 	struct timespec t0;
-	int live;             /* also print each line to stderr (-v) */
-	const char *id;       /* scenario id, prefixing live lines */
+	int live;       /* also print each line to stderr (-v) */
+	const char *id; /* scenario id, prefixing live lines */
 };
 
 void xtr_init(struct transcript *tr, int live, const char *id);
@@ -42,46 +43,46 @@ void xtr_free(struct transcript *tr);
 double xtr_ms(const struct transcript *tr);
 /* Record octets as a line of kind 'C' or 'S': escaped (line_escape), `suffix` appended ("" or "\\n"). */
 void xtr_line(struct transcript *tr, char kind, const char *session, const char *data, size_t len,
-             const char *suffix);
+              const char *suffix);
 void xtr_note(struct transcript *tr, const char *session, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* ---- sessions -------------------------------------------------------------------------------------- */
 
 struct xsession {
 	char *name;
-	struct conn *c;       /* NULL when not connected (never connected, dropped, or closed) */
-	int eof;              /* the server closed the connection */
-	int in_auth;          /* an AUTH exchange runs: "+ " lines are allowed (RFC 5034 §4) */
-	char *greeting;       /* first line of the greeting, NULL before it */
-	char *timestamp;      /* its APOP timestamp (RFC 1939 §7), NULL when none */
+	struct conn *c;  /* NULL when not connected (never connected, dropped, or closed) */
+	int eof;         /* the server closed the connection */
+	int in_auth;     /* an AUTH exchange runs: "+ " lines are allowed (RFC 5034 §4) */
+	char *greeting;  /* first line of the greeting, NULL before it */
+	char *timestamp; /* its APOP timestamp (RFC 1939 §7), NULL when none */
 };
 
 /* ---- the outcome of a step ------------------------------------------------------------------------- */
 
 enum outcome_kind {
 	OUT_PASS,
-	OUT_EXPECT,   /* an expectation was not met: its level decides (fail, warn, skip) */
-	OUT_CHECK,    /* a check on every response was violated: fail */
-	OUT_ERROR,    /* the scenario could not run: connection refused, scenario error, reset failed */
-	OUT_SKIP      /* the target cannot do what the step needs */
+	OUT_EXPECT, /* an expectation was not met: its level decides (fail, warn, skip) */
+	OUT_CHECK,  /* a check on every response was violated: fail */
+	OUT_ERROR,  /* the scenario could not run: connection refused, scenario error, reset failed */
+	OUT_SKIP    /* the target cannot do what the step needs */
 };
 
 struct outcome {
 	enum outcome_kind kind;
-	int level;            /* OUT_EXPECT: enum level of the failed expectation */
-	int own_level;        /* that level came from the expectation's `level:`, not the scenario's */
-	int desync;           /* the session is no longer in step with the server: stop */
-	int timed_out;        /* nothing (or not all) came within the time allowed */
-	const char *req;      /* requirement id of the failed check or expectation, or NULL */
+	int level;       /* OUT_EXPECT: enum level of the failed expectation */
+	int own_level;   /* that level came from the expectation's `level:`, not the scenario's */
+	int desync;      /* the session is no longer in step with the server: stop */
+	int timed_out;   /* nothing (or not all) came within the time allowed */
+	const char *req; /* requirement id of the failed check or expectation, or NULL */
 	char expected[1024];
 	char actual[1024];
 };
 
 void outcome_pass(struct outcome *o);
 /* Fill an outcome; returns -1 so a step can `return out_set(...)`. */
-int out_set(struct outcome *o, enum outcome_kind kind, const char *req, const char *expected,
-            const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+int out_set(struct outcome *o, enum outcome_kind kind, const char *req, const char *expected, const char *fmt,
+            ...) __attribute__((format(printf, 5, 6)));
 
 /* ---- the context ----------------------------------------------------------------------------------- */
 
@@ -90,14 +91,14 @@ struct xctx {
 	const struct target *t;
 	const struct exec_opts *o;
 	const struct probe *p;
-	const struct account *acct;        /* acct[0], acct[1] */
-	const struct fixture *fx, *fx2;    /* the scenario's fixtures' facts, or NULL */
+	const struct account *acct;     /* acct[0], acct[1] */
+	const struct fixture *fx, *fx2; /* the scenario's fixtures' facts, or NULL */
 	struct vars vars;
 	struct transcript tr;
 	struct xsession sess[XC_MAX_SESSIONS];
 	size_t nsess;
-	double timeout;                    /* seconds a step (a response) may take */
-	char *last_line;                   /* first line of the last response read (escaped-free copy) */
+	double timeout;  /* seconds a step (a response) may take */
+	char *last_line; /* first line of the last response read (escaped-free copy) */
 	size_t last_len;
 	/* Soft failures that let the scenario go on: the first warning, for the verdict. */
 	int warned;
@@ -105,7 +106,7 @@ struct xctx {
 	char warn_step[160];
 	char warn_expected[1024], warn_actual[1024];
 	const char *warn_req;
-	char step_desc[160];               /* "step 4 (send: RETR 1)" of the running step */
+	char step_desc[160]; /* "step 4 (send: RETR 1)" of the running step */
 };
 
 /* The session named `name`; with create, made when missing (NULL when XC_MAX_SESSIONS are in use). */

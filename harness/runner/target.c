@@ -26,7 +26,7 @@
 #include "lib/maildir.h"
 #include "runner/fixture.h"
 
-#define TARGET_MAX_FILE (1024 * 1024)
+#define TARGET_MAX_FILE     (1024 * 1024)
 #define TARGET_MAX_ACCOUNTS 4096
 /* A reset command gets this long before it is killed. */
 #define TARGET_RESET_TIMEOUT_MS 60000
@@ -40,7 +40,8 @@ struct tload {
 	struct p3err *err;
 };
 
-static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...)
 {
@@ -88,8 +89,8 @@ static int get_int(struct tload *L, const yaml_node_t *n, const char *key, long 
 
 static int get_bool(struct tload *L, const yaml_node_t *n, const char *key, int *out)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "on" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "off" };
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off"};
 	const char *s = scalar(n);
 	for (size_t i = 0; s && i < sizeof yes / sizeof yes[0]; i++) {
 		if (strcmp(s, yes[i]) == 0)
@@ -177,11 +178,13 @@ static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
 			return -1;
 		for (size_t j = 0; j + 1 < t->naccounts; j++)
 			if (strcmp(t->accounts[j].user, t->accounts[t->naccounts - 1].user) == 0)
-				return at(L, a, "accounts: user '%s' is listed twice (each worker needs its own)",
+				return at(L, a,
+				          "accounts: user '%s' is listed twice (each worker needs its own)",
 				          t->accounts[j].user);
 	}
 	if (t->naccounts < 2)
-		return at(L, n, "accounts: at least two are needed (scenarios use two; -j N uses two per worker)");
+		return at(L, n,
+		          "accounts: at least two are needed (scenarios use two; -j N uses two per worker)");
 	return 0;
 }
 
@@ -189,9 +192,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 {
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
-	static const char *const keys[] = { "name", "host", "port", "tls_port", "tls_verify", "ca", "sni",
-		                            "accounts", "reset", "maildirs", "idle_timeout" };
-	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = { 0 }, *vals[sizeof keys / sizeof keys[0]] = { 0 };
+	static const char *const keys[] = {"name", "host",     "port",  "tls_port", "tls_verify",  "ca",
+	                                   "sni",  "accounts", "reset", "maildirs", "idle_timeout"};
+	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
@@ -202,26 +205,55 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			if (strcmp(ks, keys[i]) == 0)
 				break;
 		if (ks == NULL || i == sizeof keys / sizeof keys[0])
-			return at(L, k, "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
-			                "sni, accounts, reset, maildirs, idle_timeout)", ks ? ks : "?");
+			return at(
+			    L, k,
+			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
+			    "sni, accounts, reset, maildirs, idle_timeout)",
+			    ks ? ks : "?");
 		if (seen[i])
-			return at(L, k, "'%s' given twice (first at line %zu)", ks, seen[i]->start_mark.line + 1);
+			return at(L, k, "'%s' given twice (first at line %zu)", ks,
+			          seen[i]->start_mark.line + 1);
 		seen[i] = k;
 		vals[i] = v;
 		long num;
 		int rc = 0;
 		switch (i) {
-		case 0: rc = get_str(L, v, ks, &t->name); break;
-		case 1: rc = get_str(L, v, ks, &t->host); break;
-		case 2: rc = get_int(L, v, ks, 1, 65535, &num); t->port = (int)num; break;
-		case 3: rc = get_int(L, v, ks, 1, 65535, &num); t->tls_port = (int)num; break;
-		case 4: rc = get_bool(L, v, ks, &verify); break;
-		case 5: rc = get_path(L, v, ks, &t->ca); break;
-		case 6: rc = get_str(L, v, ks, &t->sni); break;
-		case 7: rc = load_accounts(L, v, t); break;
-		case 8: rc = get_str(L, v, ks, &t->reset); break;
-		case 9: rc = get_path(L, v, ks, &t->maildirs); break;
-		case 10: rc = get_int(L, v, ks, 1, 86400 * 7, &num); t->idle_timeout = num; break;
+		case 0:
+			rc = get_str(L, v, ks, &t->name);
+			break;
+		case 1:
+			rc = get_str(L, v, ks, &t->host);
+			break;
+		case 2:
+			rc = get_int(L, v, ks, 1, 65535, &num);
+			t->port = (int)num;
+			break;
+		case 3:
+			rc = get_int(L, v, ks, 1, 65535, &num);
+			t->tls_port = (int)num;
+			break;
+		case 4:
+			rc = get_bool(L, v, ks, &verify);
+			break;
+		case 5:
+			rc = get_path(L, v, ks, &t->ca);
+			break;
+		case 6:
+			rc = get_str(L, v, ks, &t->sni);
+			break;
+		case 7:
+			rc = load_accounts(L, v, t);
+			break;
+		case 8:
+			rc = get_str(L, v, ks, &t->reset);
+			break;
+		case 9:
+			rc = get_path(L, v, ks, &t->maildirs);
+			break;
+		case 10:
+			rc = get_int(L, v, ks, 1, 86400 * 7, &num);
+			t->idle_timeout = num;
+			break;
 		}
 		if (rc != 0)
 			return -1;
@@ -241,7 +273,8 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 	if (t->maildirs)
 		for (size_t j = 0; j < t->naccounts; j++)
 			if (!maildir_user_name_ok(t->accounts[j].user))
-				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name", t->accounts[j].user);
+				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name",
+				          t->accounts[j].user);
 	if (verify == 1 && !t->tls_port && !t->port)
 		return at(L, seen[4], "tls_verify without a port");
 	/* `ca` alone means: verify against it. */
@@ -285,7 +318,7 @@ int target_load(const char *path, struct target *t, struct p3err *err)
 		*slash = '\0';
 		dir = dcopy;
 	}
-	struct tload L = { path, dir, NULL, err };
+	struct tload L = {path, dir, NULL, err};
 	yaml_parser_t parser;
 	yaml_document_t doc;
 	int rc = -1;
@@ -453,7 +486,7 @@ static int run_reset_command(const struct target *t, const struct account *acct,
 			timed_out = 1;
 			break;
 		}
-		struct pollfd p = { pfd[0], POLLIN, 0 };
+		struct pollfd p = {pfd[0], POLLIN, 0};
 		int r = poll(&p, 1, (int)left);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -488,11 +521,11 @@ static int run_reset_command(const struct target *t, const struct account *acct,
 		rc = p3err_set(err, "reset command for %s timed out after %d s: %s", acct->user,
 		               TARGET_RESET_TIMEOUT_MS / 1000, cmd);
 	else if (WIFSIGNALED(status))
-		rc = p3err_set(err, "reset command for %s killed by signal %d: %s%s%s", acct->user, WTERMSIG(status),
-		               cmd, outlen ? ": " : "", out);
+		rc = p3err_set(err, "reset command for %s killed by signal %d: %s%s%s", acct->user,
+		               WTERMSIG(status), cmd, outlen ? ": " : "", out);
 	else if (WEXITSTATUS(status) != 0)
-		rc = p3err_set(err, "reset command for %s failed (exit %d): %s%s%s", acct->user, WEXITSTATUS(status),
-		               cmd, outlen ? " said: " : "", out);
+		rc = p3err_set(err, "reset command for %s failed (exit %d): %s%s%s", acct->user,
+		               WEXITSTATUS(status), cmd, outlen ? " said: " : "", out);
 	free(cmd);
 	return rc;
 }
@@ -522,8 +555,11 @@ int target_reset(const struct target *t, const struct account *acct, const char 
 				rc = -1;
 			} else {
 				if (got.count != want.count || got.total != want.total)
-					rc = p3err_set(err, "reset of %s left %zu messages (%llu octets), the fixture has "
-					                    "%zu (%llu)", dst, got.count, got.total, want.count, want.total);
+					rc = p3err_set(
+					    err,
+					    "reset of %s left %zu messages (%llu octets), the fixture has "
+					    "%zu (%llu)",
+					    dst, got.count, got.total, want.count, want.total);
 				maildir_free(&got);
 			}
 			maildir_free(&want);

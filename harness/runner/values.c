@@ -81,7 +81,10 @@ int vars_set(struct vars *vs, const char *name, const char *val, size_t len)
 		free(copy);
 		return -1;
 	}
-	vs->v[vs->n++] = (struct var){ nm, copy, len };
+	struct var *nv = &vs->v[vs->n++];
+	nv->name = nm;
+	nv->val = copy;
+	nv->len = len;
 	return 0;
 }
 
@@ -236,12 +239,24 @@ static int parse_literal(struct parser *ps, struct val *out)
 				break;
 			char e = *ps->p++;
 			switch (e) {
-			case 'r': c = '\r'; break;
-			case 'n': c = '\n'; break;
-			case 't': c = '\t'; break;
-			case '0': c = '\0'; break;
-			case '\\': c = '\\'; break;
-			case '\'': c = '\''; break;
+			case 'r':
+				c = '\r';
+				break;
+			case 'n':
+				c = '\n';
+				break;
+			case 't':
+				c = '\t';
+				break;
+			case '0':
+				c = '\0';
+				break;
+			case '\\':
+				c = '\\';
+				break;
+			case '\'':
+				c = '\'';
+				break;
 			case 'x': {
 				int h1 = ps->p < ps->end ? hexval((unsigned char)ps->p[0]) : -1;
 				int h2 = ps->p + 1 < ps->end ? hexval((unsigned char)ps->p[1]) : -1;
@@ -490,13 +505,19 @@ static const struct func {
 	int min, max;
 	int (*fn)(struct parser *, struct val *, int, struct val *);
 } funcs[] = {
-	{ "apop", 2, 2, fn_apop },         { "plain", 3, 3, fn_plain },
-	{ "cram_md5", 3, 3, fn_cram_md5 }, { "base64", 1, 1, fn_base64 },
-	{ "unbase64", 1, 1, fn_unbase64 }, { "repeat", 2, 2, fn_repeat },
-	{ "concat", 1, MAX_ARGS, fn_concat }, { "upper", 1, 1, fn_upper },
-	{ "lower", 1, 1, fn_lower },       { "flip_hex", 1, 1, fn_flip_hex },
-	{ "add", 2, 2, fn_add },           { "sub", 2, 2, fn_sub },
-	{ "len", 1, 1, fn_len },
+    {"apop", 2, 2, fn_apop},
+    {"plain", 3, 3, fn_plain},
+    {"cram_md5", 3, 3, fn_cram_md5},
+    {"base64", 1, 1, fn_base64},
+    {"unbase64", 1, 1, fn_unbase64},
+    {"repeat", 2, 2, fn_repeat},
+    {"concat", 1, MAX_ARGS, fn_concat},
+    {"upper", 1, 1, fn_upper},
+    {"lower", 1, 1, fn_lower},
+    {"flip_hex", 1, 1, fn_flip_hex},
+    {"add", 2, 2, fn_add},
+    {"sub", 2, 2, fn_sub},
+    {"len", 1, 1, fn_len},
 };
 
 static int parse_call(struct parser *ps, const char *name, size_t nlen, struct val *out)
@@ -539,7 +560,8 @@ static int parse_call(struct parser *ps, const char *name, size_t nlen, struct v
 	}
 	if (n < f->min || n > f->max) {
 		if (f->min == f->max)
-			perr(ps, "%s() takes %d argument%s, not %d", f->name, f->min, f->min == 1 ? "" : "s", n);
+			perr(ps, "%s() takes %d argument%s, not %d", f->name, f->min, f->min == 1 ? "" : "s",
+			     n);
 		else
 			perr(ps, "%s() takes %d to %d arguments, not %d", f->name, f->min, f->max, n);
 		goto out;
@@ -594,8 +616,8 @@ static int parse_expr(struct parser *ps, struct val *out)
 int values_eval(const struct vars *vs, const char *expr, size_t len, char **out, size_t *outlen,
                 struct p3err *err)
 {
-	struct parser ps = { vs, expr, len, expr, expr + len, 0, err };
-	struct val v = { 0 };
+	struct parser ps = {vs, expr, len, expr, expr + len, 0, err};
+	struct val v = {0};
 	if (parse_expr(&ps, &v) != 0)
 		return -1;
 	skip_ws(&ps);
@@ -655,7 +677,7 @@ static int obuf_add(struct obuf *b, const char *s, size_t n)
 int values_interp(const struct vars *vs, const char *src, size_t len, char **out, size_t *outlen,
                   struct p3err *err)
 {
-	struct obuf b = { 0 };
+	struct obuf b = {0};
 	const char *p = src, *end = src + len;
 	if (obuf_add(&b, "", 0) != 0)
 		return p3err_set(err, "out of memory");
@@ -683,7 +705,8 @@ int values_interp(const struct vars *vs, const char *src, size_t len, char **out
 		const char *e = expr_end(d + 2, end);
 		if (e == NULL) {
 			free(b.s);
-			return p3err_set(err, "%.*s: unterminated ${ (missing })", (int)((end - d) > 80 ? 80 : end - d), d);
+			return p3err_set(err, "%.*s: unterminated ${ (missing })",
+			                 (int)((end - d) > 80 ? 80 : end - d), d);
 		}
 		char *v;
 		size_t vlen;

@@ -14,7 +14,7 @@
 
 struct var {
 	char *name;
-	char *val;  /* NUL-terminated copy; len octets are the value */
+	char *val; /* NUL-terminated copy; len octets are the value */
 	size_t len;
 };
 

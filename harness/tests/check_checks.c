@@ -25,10 +25,10 @@ static int data(const char *wire, struct violation *v)
 }
 
 #define OK_FIRST(w, a) ck_assert_msg(first(w, a, &v) == 0, "%s: %s %s", w, v.req, v.what)
-#define BAD_FIRST(w, a, r)                                                  \
-	do {                                                                \
-		ck_assert_msg(first(w, a, &v) == 1, "%s passed", w);        \
-		ck_assert_str_eq(v.req, r);                                 \
+#define BAD_FIRST(w, a, r)                                                                                   \
+	do {                                                                                                 \
+		ck_assert_msg(first(w, a, &v) == 1, "%s passed", w);                                         \
+		ck_assert_str_eq(v.req, r);                                                                  \
 	} while (0)
 
 START_TEST(good_status_lines)
@@ -72,7 +72,7 @@ START_TEST(line_end_violations)
 	BAD_FIRST("+OK a\rb\r\n", 0, "R1939-GEN-6");
 	ck_assert_ptr_nonnull(strstr(v.what, "bare CR"));
 	/* A line cut short by the close has no line end at all. */
-	struct line ln = { .len = 3, .consumed = 3, .flags = 0 };
+	struct line ln = {.len = 3, .consumed = 3, .flags = 0};
 	ck_assert_int_eq(check_first_line("+OK", &ln, 0, &v), 1);
 	ck_assert_str_eq(v.req, "R1939-GEN-6");
 }
@@ -98,14 +98,14 @@ END_TEST
 START_TEST(continuations)
 {
 	struct violation v;
-	BAD_FIRST("+ abcd\r\n", 0, "R1939-GEN-8");            /* outside AUTH */
-	BAD_FIRST("+\r\n", 1, "R5034-AUTH-3");               /* no SP */
+	BAD_FIRST("+ abcd\r\n", 0, "R1939-GEN-8"); /* outside AUTH */
+	BAD_FIRST("+\r\n", 1, "R5034-AUTH-3");     /* no SP */
 	BAD_FIRST("+abcd\r\n", 1, "R5034-AUTH-3");
 	BAD_FIRST("+ ab!d\r\n", 1, "R4648-B64-1");
 	BAD_FIRST("+ ab cd\r\n", 1, "R4648-B64-1");
 	BAD_FIRST("+ abc\r\n", 1, "R4648-B64-2");
 	BAD_FIRST("+ a=bc\r\n", 1, "R4648-B64-2");
-	BAD_FIRST("+ QR==\r\n", 1, "R4648-B64-3");           /* 'R' leaves pad bits set; canonical is QQ== */
+	BAD_FIRST("+ QR==\r\n", 1, "R4648-B64-3"); /* 'R' leaves pad bits set; canonical is QQ== */
 	OK_FIRST("+ QQ==\r\n", 1);
 	ck_assert_int_eq(check_challenge_b64("", 0, &v), 0);
 	ck_assert_int_eq(check_challenge_b64("QUJD", 4, &v), 0);

@@ -26,12 +26,12 @@ Suite *expect_suite(void);
 /* ---- a tiny scripted server ------------------------------------------------------------------------- */
 
 enum behaviour {
-	CANNED,      /* send `data` at once, then read until the client goes (or close, with close_after) */
-	SILENT,      /* accept and say nothing */
-	TRICKLE,     /* greeting, then answer any command with "+OK " and one octet every 50 ms, forever */
-	FLOOD,       /* greeting, then answer any command with endless octets and no line end */
-	FLOOD_BODY,  /* greeting, then "+OK" and a multi-line body whose one line never ends */
-	MID_CLOSE    /* greeting, then answer any command with two body lines and close */
+	CANNED,     /* send `data` at once, then read until the client goes (or close, with close_after) */
+	SILENT,     /* accept and say nothing */
+	TRICKLE,    /* greeting, then answer any command with "+OK " and one octet every 50 ms, forever */
+	FLOOD,      /* greeting, then answer any command with endless octets and no line end */
+	FLOOD_BODY, /* greeting, then "+OK" and a multi-line body whose one line never ends */
+	MID_CLOSE   /* greeting, then answer any command with two body lines and close */
 };
 
 struct server {
@@ -61,7 +61,7 @@ static int wait_line(struct server *sv, int c)
 {
 	char buf[512];
 	while (!sv->stop) {
-		struct pollfd p = { c, POLLIN, 0 };
+		struct pollfd p = {c, POLLIN, 0};
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		ssize_t n = recv(c, buf, sizeof buf, 0);
@@ -123,7 +123,7 @@ static void *server_main(void *arg)
 {
 	struct server *sv = arg;
 	while (!sv->stop) {
-		struct pollfd p = { sv->fd, POLLIN, 0 };
+		struct pollfd p = {sv->fd, POLLIN, 0};
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		int c = accept(sv->fd, NULL, NULL);
@@ -142,7 +142,8 @@ static void server_start(struct server *sv, enum behaviour b, const char *data, 
 	sv->close_after = close_after;
 	sv->fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(sv->fd, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof a;
 	ck_assert_int_eq(bind(sv->fd, (struct sockaddr *)&a, sizeof a), 0);
 	ck_assert_int_eq(listen(sv->fd, 8), 0);
@@ -216,7 +217,7 @@ static struct expect ex(enum status_want w)
 
 static struct sstr ss(const char *str)
 {
-	struct sstr r = { (char *)str, strlen(str) };
+	struct sstr r = {(char *)str, strlen(str)};
 	return r;
 }
 
@@ -226,7 +227,7 @@ START_TEST(status_match_capture)
 {
 	CANNED_CTX("+OK 2 320\r\n");
 	struct expect e = ex(WANT_OK);
-	struct capture cap = { (char *)"size", (char *)"^\\+OK [0-9]+ ([0-9]+)$" };
+	struct capture cap = {(char *)"size", (char *)"^\\+OK [0-9]+ ([0-9]+)$"};
 	e.match = (char *)"^\\+OK [0-9]+ [0-9]+$";
 	e.captures = &cap;
 	e.ncaptures = 1;
@@ -286,7 +287,7 @@ START_TEST(multiline_matchers)
 	           "+OK\r\nUSER\r\nTOP\r\n.\r\n");
 	struct outcome out;
 	struct expect e = ex(WANT_OK);
-	char *lines[] = { (char *)"^1 [0-9]+$", (char *)"^2 [0-9]+$" };
+	char *lines[] = {(char *)"^1 [0-9]+$", (char *)"^2 [0-9]+$"};
 	e.multiline = true;
 	e.count = ss("${n}");
 	e.lines = lines;
@@ -433,7 +434,7 @@ START_TEST(one_of_alternatives)
 {
 	CANNED_CTX("-ERR nope\r\n+OK\r\nA\r\n.\r\n+OK single\r\n");
 	struct outcome out;
-	struct expect alts[2] = { ex(WANT_OK), ex(WANT_ERR) };
+	struct expect alts[2] = {ex(WANT_OK), ex(WANT_ERR)};
 	struct expect e = ex(WANT_UNSET);
 	e.one_of = alts;
 	e.n_one_of = 2;
@@ -443,7 +444,7 @@ START_TEST(one_of_alternatives)
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_PASS);
 	/* Neither: a -ERR wanted with a code, or +OK matching something else. */
-	struct expect no[2] = { ex(WANT_ERR), ex(WANT_OK) };
+	struct expect no[2] = {ex(WANT_ERR), ex(WANT_OK)};
 	no[1].match = (char *)"^\\+OK [0-9]+";
 	e.one_of = no;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
@@ -540,9 +541,9 @@ static void run_hostile(enum behaviour b, const char *cmd, int body, struct resu
 	t.name = (char *)"hostile";
 	t.host = (char *)"127.0.0.1";
 	t.port = sv.port;
-	struct account acct[2] = { { (char *)"a", (char *)"x" }, { (char *)"b", (char *)"y" } };
-	struct exec_opts o = { .step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures" };
-	struct expect e[1] = { ex(WANT_OK) };
+	struct account acct[2] = {{(char *)"a", (char *)"x"}, {(char *)"b", (char *)"y"}};
+	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
+	struct expect e[1] = {ex(WANT_OK)};
 	e[0].multiline = body;
 	struct step steps[2];
 	memset(steps, 0, sizeof steps);
@@ -637,8 +638,8 @@ START_TEST(lower_case_status)
 	memset(&t, 0, sizeof t);
 	t.host = (char *)"127.0.0.1";
 	t.port = sv.port;
-	struct account acct[2] = { { (char *)"a", (char *)"x" }, { (char *)"b", (char *)"y" } };
-	struct exec_opts o = { .step_timeout = 1.0, .jobs = 1 };
+	struct account acct[2] = {{(char *)"a", (char *)"x"}, {(char *)"b", (char *)"y"}};
+	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1};
 	struct step st;
 	memset(&st, 0, sizeof st);
 	st.kind = STEP_CONNECT;
@@ -680,7 +681,7 @@ START_TEST(refused_is_error)
 	memset(&t, 0, sizeof t);
 	t.host = (char *)"127.0.0.1";
 	t.port = port;
-	struct exec_opts o = { .step_timeout = 1.0 };
+	struct exec_opts o = {.step_timeout = 1.0};
 	struct probe p;
 	struct p3err err;
 	ck_assert_int_ne(exec_probe(&t, &o, &p, &err), 0);

@@ -41,7 +41,7 @@ static void write_profile(const char *text)
 static void bad(const char *text, const char *want)
 {
 	struct target t;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	write_profile(text);
 	ck_assert_msg(target_load(path, &t, &err) != 0, "loaded: %s", text);
 	char full[PATH_MAX + 200];
@@ -52,7 +52,7 @@ static void bad(const char *text, const char *want)
 START_TEST(good_profile)
 {
 	struct target t;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	write_profile("name: dovecot-2.3\nhost: 127.0.0.1\nport: 110   # plain\ntls_port: 995\n"
 	              "ca: certs/ca.pem\n" ACCOUNTS
 	              "reset: \"./reset-maildrop {user} {fixture}\"\nidle_timeout: 600\nsni: mail.test\n");
@@ -98,18 +98,20 @@ START_TEST(bad_profiles)
 	    "5:5: accounts: user 'a' is listed twice");
 	bad("host: h\nport: 110\naccounts:\n  - {user: a}\n  - {user: b, password: y}\n",
 	    "4:5: accounts: an account needs a password");
-	bad("host: h\nport: 110\naccounts:\n  - {user: a, pass: x}\n", "4:15: accounts: unexpected key 'pass'");
+	bad("host: h\nport: 110\naccounts:\n  - {user: a, pass: x}\n",
+	    "4:15: accounts: unexpected key 'pass'");
 	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
 	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS, "3:13: tls_verify: expected true or false");
 	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
-	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS, "4:1: give 'reset' or");
+	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS,
+	    "4:1: give 'reset' or");
 	bad("host: h\nport: [110\n", "3:1:");
 	bad("- just\n- a list\n", "1:1: a target profile is a mapping");
 	bad("", "1:1: empty file");
 	bad("host: h\nport: 110\naccounts:\n  - {user: 'a b', password: x}\n  - {user: b, password: y}\n",
 	    "4:12: accounts: user 'a b' holds a space");
 	struct target t;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_ne(target_load("/nonexistent/target.yaml", &t, &err), 0);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/target.yaml"));
 }
@@ -130,12 +132,13 @@ static char *slurp(const char *p)
 START_TEST(reset_by_command)
 {
 	struct target t;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	char text[2048];
 	/* The command sees the values shell-quoted: a user with a quote and a fixture path with a space. */
 	snprintf(text, sizeof text,
 	         "host: h\nport: 110\nreset: \"printf '%%s|%%s' {user} {fixture} > %s/out\"\naccounts:\n"
-	         "  - {user: \"o'hara\", password: x}\n  - {user: b, password: y}\n", dir);
+	         "  - {user: \"o'hara\", password: x}\n  - {user: b, password: y}\n",
+	         dir);
 	write_profile(text);
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
 	ck_assert_msg(target_reset(&t, &t.accounts[0], "/tmp/fix ture;rm -rf x", &err) == 0, "%s", err.msg);
@@ -144,7 +147,8 @@ START_TEST(reset_by_command)
 	ck_assert_str_eq(slurp(out), "o'hara|/tmp/fix ture;rm -rf x");
 	target_free(&t);
 
-	write_profile("host: h\nport: 110\nreset: \"echo cannot reset {user} {fixture} >&2; exit 3\"\n" ACCOUNTS);
+	write_profile(
+	    "host: h\nport: 110\nreset: \"echo cannot reset {user} {fixture} >&2; exit 3\"\n" ACCOUNTS);
 	ck_assert_int_eq(target_load(path, &t, &err), 0);
 	ck_assert_int_ne(target_reset(&t, &t.accounts[1], "/f", &err), 0);
 	ck_assert_msg(strstr(err.msg, "exit 3") && strstr(err.msg, "cannot reset bob /f"), "%s", err.msg);
@@ -155,7 +159,7 @@ END_TEST
 START_TEST(reset_by_maildirs)
 {
 	struct target t;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	char text[1024], p[PATH_MAX];
 	snprintf(text, sizeof text, "host: h\nport: 110\nmaildirs: drops\n" ACCOUNTS);
 	write_profile(text);
@@ -163,7 +167,8 @@ START_TEST(reset_by_maildirs)
 	ck_assert_int_eq(target_can_reset(&t), 1);
 	ck_assert_msg(target_reset(&t, &t.accounts[0], "fixtures/maildrops/three", &err) == 0, "%s", err.msg);
 	struct stat st;
-	ck_assert_int_lt(snprintf(p, sizeof p, "%s/drops/alice/new/1000000003.M3P1.fixture", dir), (int)sizeof p);
+	ck_assert_int_lt(snprintf(p, sizeof p, "%s/drops/alice/new/1000000003.M3P1.fixture", dir),
+	                 (int)sizeof p);
 	ck_assert_int_eq(stat(p, &st), 0);
 	ck_assert_msg(target_reset(&t, &t.accounts[0], "fixtures/maildrops/empty", &err) == 0, "%s", err.msg);
 	ck_assert_int_ne(stat(p, &st), 0);

@@ -38,20 +38,20 @@ static char *interp(const char *s, size_t *len)
 	return out;
 }
 
-#define EQ(src, want)                                   \
-	do {                                            \
-		char *got_ = interp(src, NULL);         \
-		ck_assert_msg(got_ != NULL, "%s: %s", src, errbuf.msg); \
-		ck_assert_str_eq(got_, want);           \
-		free(got_);                             \
+#define EQ(src, want)                                                                                        \
+	do {                                                                                                 \
+		char *got_ = interp(src, NULL);                                                              \
+		ck_assert_msg(got_ != NULL, "%s: %s", src, errbuf.msg);                                      \
+		ck_assert_str_eq(got_, want);                                                                \
+		free(got_);                                                                                  \
 	} while (0)
 
-#define ERR(src, needle)                                                        \
-	do {                                                                    \
-		char *got_ = interp(src, NULL);                                 \
-		ck_assert_msg(got_ == NULL, "%s should fail, gave '%s'", src, got_); \
-		ck_assert_msg(strstr(errbuf.msg, needle) != NULL, "%s: error '%s' lacks '%s'", src, \
-		              errbuf.msg, needle);                              \
+#define ERR(src, needle)                                                                                     \
+	do {                                                                                                 \
+		char *got_ = interp(src, NULL);                                                              \
+		ck_assert_msg(got_ == NULL, "%s should fail, gave '%s'", src, got_);                         \
+		ck_assert_msg(strstr(errbuf.msg, needle) != NULL, "%s: error '%s' lacks '%s'", src,          \
+		              errbuf.msg, needle);                                                           \
 	} while (0)
 
 START_TEST(plain_variables)
@@ -78,8 +78,8 @@ END_TEST
 
 START_TEST(cram_md5_rfc2195)
 {
-	/* RFC 2195 §2: challenge <1896.697170952@postoffice.reston.mci.net>, user tim, secret tanstaaftanstaaf
-	 * → "tim b913a602c7eda7a495b4e6e7334d3890", base64 below. */
+	/* RFC 2195 §2: challenge <1896.697170952@postoffice.reston.mci.net>, user tim, secret
+	 * tanstaaftanstaaf → "tim b913a602c7eda7a495b4e6e7334d3890", base64 below. */
 	vars_set_str(&vs, "chal", "PDE4OTYuNjk3MTcwOTUyQHBvc3RvZmZpY2UucmVzdG9uLm1jaS5uZXQ+");
 	EQ("${cram_md5(user, password, chal)}", "dGltIGI5MTNhNjAyYzdlZGE3YTQ5NWI0ZTZlNzMzNGQzODkw");
 	EQ("${unbase64(cram_md5(user, password, chal))}", "tim b913a602c7eda7a495b4e6e7334d3890");
