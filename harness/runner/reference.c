@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -315,6 +316,37 @@ static int read_ports(int fd, pid_t pid, struct target *t, const char *dir, stru
 	return 0;
 }
 
+/* $POP3REFD_ARGS: extra words for the server's command line, split at spaces and appended after ours, so
+ * they win (`make mutation` passes `--fault NAME` to bin/pop3refd-faults). An `--idle-timeout N` among them
+ * also becomes the target's idle_timeout, so the timer scenarios wait for the server actually started. */
+static int extra_args(const char **argv, char *buf, size_t n, struct target *t, struct p3err *err)
+{
+	const char *env = getenv("POP3REFD_ARGS");
+	size_t argc = 0;
+	while (argv[argc] != NULL)
+		argc++;
+	if (env == NULL || *env == '\0')
+		return 0;
+	if (snprintf(buf, n, "%s", env) >= (int)n)
+		return p3err_set(err, "POP3REFD_ARGS is longer than %zu octets", n - 1);
+	char *save = NULL;
+	for (char *w = strtok_r(buf, " \t", &save); w != NULL; w = strtok_r(NULL, " \t", &save)) {
+		if (argc == REFERENCE_ARGV_MAX)
+			return p3err_set(err, "POP3REFD_ARGS has too many words");
+		if (strcmp(argv[argc - 1], "--idle-timeout") == 0) {
+			char *end;
+			long v = strtol(w, &end, 10);
+			if (*end != '\0' || v < 0 || v > INT_MAX)
+				return p3err_set(
+				    err, "POP3REFD_ARGS: --idle-timeout %s is not a number of seconds", w);
+			t->idle_timeout = (int)v;
+		}
+		argv[argc++] = w;
+	}
+	argv[argc] = NULL;
+	return 0;
+}
+
 int reference_start(struct target *t, struct p3err *err)
 {
 	memset(t, 0, sizeof *t);
@@ -371,15 +403,22 @@ int reference_start(struct target *t, struct p3err *err)
 		p3err_errno(err, "create %s", logp);
 		goto fail;
 	}
-	const char *argv[] = {server,        "--listen",
-	                      "127.0.0.1:0", "--listen-tls",
-	                      "127.0.0.1:0", "--users",
-	                      users,         "--maildirs",
-	                      t->maildirs,   "--cert",
-	                      cert,          "--key",
-	                      key,           "--auth-failure-delay",
-	                      "0",           "--idle-timeout",
-	                      "600",         NULL};
+	const char *argv[REFERENCE_ARGV_MAX + 1] = {server,        "--listen",
+	                                            "127.0.0.1:0", "--listen-tls",
+	                                            "127.0.0.1:0", "--users",
+	                                            users,         "--maildirs",
+	                                            t->maildirs,   "--cert",
+	                                            cert,          "--key",
+	                                            key,           "--auth-failure-delay",
+	                                            "0",           "--idle-timeout",
+	                                            "600",         NULL};
+	char extra[1024];
+	if (extra_args(argv, extra, sizeof extra, t, err) != 0) {
+		close(out[0]);
+		close(out[1]);
+		close(logfd);
+		goto fail;
+	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(out[0]);
@@ -395,6 +434,8 @@ int reference_start(struct target *t, struct p3err *err)
 		dup2(out[1], 1);
 		dup2(logfd, 2);
 		signal(SIGPIPE, SIG_DFL);
+		/* If pop3spec dies (killed, crashed), the reference server goes too. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(server, (char *const *)argv);
 		_exit(127);
 	}
