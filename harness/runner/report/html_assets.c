@@ -15,6 +15,8 @@ const char html_css[] =
 	"pre{margin:0;white-space:pre-wrap;word-break:break-all}\n"
 	"a{color:#0969da;text-decoration:none}a:hover{text-decoration:underline}\n"
 	"[hidden]{display:none!important}\n"
+	/* an anchored element must not end up under the sticky filter bar */
+	"[id]{scroll-margin-top:4.5rem}\n"
 	"dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.4rem 0}\n"
 	"dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}\n"
 	".counts{display:flex;flex-wrap:wrap;gap:.5rem;margin:.8rem 0}\n"
