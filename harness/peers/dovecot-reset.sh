@@ -26,6 +26,34 @@ home=$dir/mail/$user
 [ -d "$fixture" ] || die "fixture $fixture is not a folder"
 [ -d "$fixture/cur" ] || [ -d "$fixture/new" ] || die "fixture $fixture has neither cur/ nor new/"
 
+# A pop3 process of the previous scenario may still be ending (the runner closes its connections without
+# QUIT, and Dovecot tears the session down asynchronously: closing the mailbox writes dovecot.index.log and
+# dovecot-uidlist and removes the session lock). Swapping the Maildir under it lets it write its stale
+# index into the new one, and the next login then sees a mix of two fixtures. So wait until no pop3
+# process works in this user's home (Dovecot's mail processes chdir there); after 5 s ask Dovecot to kick
+# the session, after 10 s give up.
+sessions() {
+	local p pids
+	if command -v pgrep >/dev/null 2>&1; then
+		pids=$(pgrep -x pop3 || true)
+	else
+		pids=$(cd /proc && echo [0-9]*)
+	fi
+	for p in $pids; do
+		[ "$(readlink "/proc/$p/cwd" 2>/dev/null)" = "$home" ] || continue
+		case "$(readlink "/proc/$p/exe" 2>/dev/null)" in */dovecot/pop3) echo "$p" ;; esac
+	done
+}
+home=$(cd "$home" && pwd -P)
+for i in $(seq 1 100); do
+	[ -z "$(sessions)" ] && break
+	if [ "$i" -eq 50 ] && [ -f "$dir/dovecot.conf" ]; then
+		doveadm -c "$dir/dovecot.conf" kick "$user" >/dev/null 2>&1 || true
+	fi
+	[ "$i" -eq 100 ] && die "a Dovecot session of $user (pid $(sessions | tr '\n' ' ')) did not end within 10 s"
+	sleep 0.1
+done
+
 # The owner of the user's home is the uid Dovecot accesses the mail as (dovecot.sh chose it).
 owner=$(stat -c '%u:%g' "$home")
 
