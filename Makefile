@@ -57,7 +57,7 @@ RUNNER_LIBOBJ := $(filter-out $(BUILD)/harness/runner/main.o,$(RUNNER_OBJ))
 # so the real bin/pop3refd never carries a fault.
 FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 
-.PHONY: all check unit e2e suite run-suite asan valgrind mutation coverage lint fixtures bench fuzz \
+.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench fuzz \
         install uninstall clean deps distclean
 
 all: $(BIN)/pop3refd $(BIN)/pop3spec
@@ -110,7 +110,7 @@ fixtures:
 # so pkg-config sees them.
 check:
 	$(Q)./harness/scripts/deps.sh
-	$(Q)$(MAKE) --no-print-directory unit e2e
+	$(Q)$(MAKE) --no-print-directory unit e2e browser
 
 suite:
 	$(Q)./harness/scripts/deps.sh
@@ -121,6 +121,10 @@ unit: $(BIN)/check_unit
 
 e2e: all fixtures
 	$(Q)./harness/tests/e2e/run.sh
+
+# The HTML reports in headless Chromium; skipped (exit 77) when chromium is not installed.
+browser: all
+	$(Q)./harness/tests/browser/test_html.py || [ $$? -eq 77 ]
 
 # The whole conformance suite against the reference server, reports into reports/.
 run-suite: all fixtures

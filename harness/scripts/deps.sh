@@ -4,7 +4,7 @@
 set -eu
 
 packages=(build-essential pkg-config libssl-dev openssl libyaml-dev check libevent-dev libgsasl-dev
-          libjansson-dev python3 curl valgrind)
+          libjansson-dev python3 curl valgrind libxml2-utils)
 # Optional extras, for `make lint` and the peer tests: installed when asked with --all.
 extras=(clang clang-format cppcheck mandoc dovecot-pop3d dovecot-imapd chromium)
 
