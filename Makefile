@@ -136,8 +136,12 @@ asan:
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" check
 
+# The end-to-end tests with every pop3refd under valgrind, then the whole suite with pop3spec under valgrind:
+# any memory error or leak fails.
 valgrind: all fixtures
 	$(Q)POP3SPEC_VALGRIND=1 ./harness/tests/e2e/run.sh
+	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+	    ./$(BIN)/pop3spec run --reference -q -j 2 scenarios
 
 mutation: all $(BIN)/pop3refd-faults fixtures
 	$(Q)./harness/scripts/mutation.sh
