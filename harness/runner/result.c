@@ -5,8 +5,8 @@
 #include "runner/result.h"
 
 static const char *const verdict_names[] = {
-	[VERDICT_PASS] = "pass", [VERDICT_FAIL] = "fail", [VERDICT_WARN] = "warn",
-	[VERDICT_SKIP] = "skip", [VERDICT_ERROR] = "error",
+    [VERDICT_PASS] = "pass", [VERDICT_FAIL] = "fail",   [VERDICT_WARN] = "warn",
+    [VERDICT_SKIP] = "skip", [VERDICT_ERROR] = "error",
 };
 
 const char *verdict_name(enum verdict v)
@@ -31,12 +31,22 @@ void run_summarize(const struct run *run, struct run_summary *sum)
 	memset(sum, 0, sizeof *sum);
 	for (size_t i = 0; i < run->nresults; i++) {
 		switch (run->results[i].status) {
-		case VERDICT_PASS: sum->passed++; break;
-		case VERDICT_FAIL: sum->failed++; break;
-		case VERDICT_WARN: sum->warnings++; break;
-		case VERDICT_SKIP: sum->skipped++; break;
+		case VERDICT_PASS:
+			sum->passed++;
+			break;
+		case VERDICT_FAIL:
+			sum->failed++;
+			break;
+		case VERDICT_WARN:
+			sum->warnings++;
+			break;
+		case VERDICT_SKIP:
+			sum->skipped++;
+			break;
 		case VERDICT_ERROR:
-		default: sum->errors++; break;
+		default:
+			sum->errors++;
+			break;
 		}
 	}
 }

@@ -84,7 +84,8 @@ START_TEST(json_has_the_contract_shape)
 	json_t *res = json_object_get(j, "results");
 	ck_assert_uint_eq(json_array_size(res), RD_NRESULTS);
 	json_t *r0 = json_array_get(res, 0);
-	const char *keys[] = {"id", "title", "level", "refs", "status", "duration_ms", "message", "transcript"};
+	const char *keys[] = {"id",     "title",       "level",   "refs",
+	                      "status", "duration_ms", "message", "transcript"};
 	for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
 		ck_assert_msg(json_object_get(r0, keys[i]) != NULL, "result lacks %s", keys[i]);
 	ck_assert_str_eq(json_string_value(json_object_get(r0, "status")), "fail");
@@ -98,7 +99,8 @@ START_TEST(json_has_the_contract_shape)
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(res, 5), "message")), "");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "runner_version")), "0.1.0");
 	ck_assert_str_eq(json_string_value(json_object_get(j, "started")), "2026-11-01T12:00:00Z");
-	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "target_profile"), "port")), 1110);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "target_profile"), "port")),
+	                 1110);
 	json_decref(j);
 	run_free(&run);
 	unlink(path);
@@ -138,7 +140,8 @@ START_TEST(json_invalid_utf8_becomes_escapes_then_stable)
 	rd_run(&a, NULL);
 	ck_assert_int_eq(report_json_write(&a, p1, &err), 0);
 	ck_assert_msg(report_json_read(p1, &b, &err) == 0, "%s", err.msg);
-	ck_assert_str_eq(b.results[4].message, "timeout after 5 s: server sent \x01\x1b[31mred\\xFF\\xFE ]]> & <b>");
+	ck_assert_str_eq(b.results[4].message,
+	                 "timeout after 5 s: server sent \x01\x1b[31mred\\xFF\\xFE ]]> & <b>");
 	ck_assert_str_eq(b.results[4].actual, "\\x80\\x81 nothing \x7f\\xC3");
 	ck_assert_str_eq(b.results[4].transcript[1].text, "timeout \x02\xef\xbf\xbf]]>");
 	ck_assert_int_eq(report_json_write(&b, p2, &err), 0);
@@ -164,19 +167,22 @@ static void write_file(const char *path, const char *text)
 
 START_TEST(json_read_rejects_bad_reports)
 {
-	struct { const char *text, *want; } cases[] = {
-		{"{\"target\": \"x\", \"results\": [", ":1:"},
-		{"[1, 2]", "not a JSON object"},
-		{"{\"results\": []}", "$.target: missing"},
-		{"{\"target\": \"x\"}", "$.results: missing"},
-		{"{\"target\": \"x\", \"results\": [{\"id\": \"a\", \"status\": \"passed\"}]}",
-		 "results[0]: unknown status \"passed\""},
-		{"{\"target\": \"x\", \"results\": [{\"status\": \"pass\"}]}", "results[0].id: missing"},
-		{"{\"target\": \"x\", \"results\": [{\"id\": 5, \"status\": \"pass\"}]}", "results[0].id: not a string"},
-		{"{\"target\": \"x\", \"target\": \"y\", \"results\": []}", "duplicate"},
-		{"{\"target\": \"x\", \"results\": [{\"id\": \"a\", \"status\": \"pass\", \"transcript\": "
-		 "[{\"kind\": \"Q\", \"text\": \"t\"}]}]}",
-		 "kind is not"},
+	struct {
+		const char *text, *want;
+	} cases[] = {
+	    {"{\"target\": \"x\", \"results\": [", ":1:"},
+	    {"[1, 2]", "not a JSON object"},
+	    {"{\"results\": []}", "$.target: missing"},
+	    {"{\"target\": \"x\"}", "$.results: missing"},
+	    {"{\"target\": \"x\", \"results\": [{\"id\": \"a\", \"status\": \"passed\"}]}",
+	     "results[0]: unknown status \"passed\""},
+	    {"{\"target\": \"x\", \"results\": [{\"status\": \"pass\"}]}", "results[0].id: missing"},
+	    {"{\"target\": \"x\", \"results\": [{\"id\": 5, \"status\": \"pass\"}]}",
+	     "results[0].id: not a string"},
+	    {"{\"target\": \"x\", \"target\": \"y\", \"results\": []}", "duplicate"},
+	    {"{\"target\": \"x\", \"results\": [{\"id\": \"a\", \"status\": \"pass\", \"transcript\": "
+	     "[{\"kind\": \"Q\", \"text\": \"t\"}]}]}",
+	     "kind is not"},
 	};
 	char *path = rd_tmpname(".json");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -184,9 +190,10 @@ START_TEST(json_read_rejects_bad_reports)
 		struct p3err err = {{0}};
 		write_file(path, cases[i].text);
 		ck_assert_int_eq(report_json_read(path, &run, &err), -1);
-		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: \"%s\" lacks \"%s\"", i, err.msg,
-			      cases[i].want);
-		ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "message names the file: %s", err.msg);
+		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,
+		              err.msg, cases[i].want);
+		ck_assert_msg(strncmp(err.msg, path, strlen(path)) == 0, "message names the file: %s",
+		              err.msg);
 		ck_assert_ptr_null(run.results);
 	}
 	struct run run;
@@ -203,9 +210,10 @@ START_TEST(json_reads_a_minimal_report)
 	struct run run;
 	struct p3err err;
 	char *path = rd_tmpname(".json");
-	write_file(path, "{\"target\": \"t\", \"summary\": {\"passed\": 1}, \"results\": [{\"id\": \"rfc1939/a\", "
-			 "\"title\": \"A\", \"level\": \"MUST\", \"refs\": [\"R1939-GEN-1\"], \"status\": \"pass\", "
-			 "\"duration_ms\": 3, \"message\": \"\", \"transcript\": [\"C: STAT\", \"S: +OK 1 2\"]}]}");
+	write_file(
+	    path, "{\"target\": \"t\", \"summary\": {\"passed\": 1}, \"results\": [{\"id\": \"rfc1939/a\", "
+	          "\"title\": \"A\", \"level\": \"MUST\", \"refs\": [\"R1939-GEN-1\"], \"status\": \"pass\", "
+	          "\"duration_ms\": 3, \"message\": \"\", \"transcript\": [\"C: STAT\", \"S: +OK 1 2\"]}]}");
 	ck_assert_msg(report_json_read(path, &run, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(run.nresults, 1);
 	ck_assert_str_eq(run.results[0].refs[0], "R1939-GEN-1");
@@ -320,8 +328,9 @@ START_TEST(baseline_passes_known_results_and_fails_differences)
 	ck_assert_uint_eq(s.failed + s.errors + s.warnings, 0);
 	struct result *r = by_id(&now, "rfc1939/dele/marked-not-retrievable");
 	ck_assert_str_eq(r->message, "as baseline: fail; RETR of a deleted message answered +OK");
-	ck_assert_str_eq(by_id(&now, "rfc5034/auth/plain-initial")->message,
-			 "as baseline: error; timeout after 5 s: server sent \x01\x1b[31mred\xff\xfe ]]> & <b>");
+	ck_assert_str_eq(
+	    by_id(&now, "rfc5034/auth/plain-initial")->message,
+	    "as baseline: error; timeout after 5 s: server sent \x01\x1b[31mred\xff\xfe ]]> & <b>");
 	ck_assert_str_eq(by_id(&now, "rfc2595/stls/once")->message, "unsupported: STLS");
 	run_free(&now);
 

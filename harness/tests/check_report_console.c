@@ -41,17 +41,21 @@ START_TEST(console_prints_a_line_per_scenario_and_a_summary)
 {
 	char *s = render(CONSOLE_NORMAL, 0, 0);
 	ck_assert_ptr_nonnull(strstr(s, "PASS  rfc1939/stat/counts  STAT counts messages and octets\n"));
-	ck_assert_ptr_nonnull(strstr(s, "FAIL  rfc1939/dele/marked-not-retrievable  A message marked deleted cannot "
-					"be retrieved -- RETR of a deleted message answered +OK\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "FAIL  rfc1939/dele/marked-not-retrievable  A message marked deleted cannot "
+	              "be retrieved -- RETR of a deleted message answered +OK\n"));
 	ck_assert_ptr_nonnull(strstr(s, "ERROR rfc5034/auth/plain-initial  "));
-	ck_assert_ptr_nonnull(strstr(s, "SKIP  rfc2595/stls/once  STLS is accepted only once -- unsupported: STLS\n"));
-	ck_assert_ptr_nonnull(strstr(s, "Failed:\n  FAIL  rfc1939/dele/marked-not-retrievable: RETR of a deleted "
-					"message answered +OK [R1939-DELE-3]\n  FAIL  robustness/long-line: line not "
-					"CRLF-terminated [R1939-GEN-6]\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "SKIP  rfc2595/stls/once  STLS is accepted only once -- unsupported: STLS\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "Failed:\n  FAIL  rfc1939/dele/marked-not-retrievable: RETR of a deleted "
+	              "message answered +OK [R1939-DELE-3]\n  FAIL  robustness/long-line: line not "
+	              "CRLF-terminated [R1939-GEN-6]\n"));
 	ck_assert_ptr_nonnull(strstr(s, "Errors:\n  ERROR rfc5034/auth/plain-initial: timeout after 5 s"));
 	ck_assert_ptr_nonnull(strstr(s, "Warnings:\n  WARN  rfc2449/capa/lines-max-512: a CAPA line is 600"));
-	ck_assert_ptr_nonnull(strstr(s, "9 scenarios: 4 passed, 2 failed, 1 warning, 1 skipped, 1 error in 6.3 s "
-					"against refd\n"));
+	ck_assert_ptr_nonnull(
+	    strstr(s, "9 scenarios: 4 passed, 2 failed, 1 warning, 1 skipped, 1 error in 6.3 s "
+	              "against refd\n"));
 	/* no colour, no progress, no raw escape from the server's text */
 	ck_assert_ptr_null(strchr(s, '\033'));
 	ck_assert_ptr_null(strchr(s, '\r'));

@@ -209,10 +209,10 @@ static int strv_eq(char **a, size_t na, char **b, size_t nb)
 	return 1;
 }
 
-#define DIFF(...)                                        \
-	do {                                             \
-		snprintf(why, whysize, __VA_ARGS__);     \
-		return 0;                                \
+#define DIFF(...)                                                                                            \
+	do {                                                                                                 \
+		snprintf(why, whysize, __VA_ARGS__);                                                         \
+		return 0;                                                                                    \
 	} while (0)
 
 int rd_equal(const struct run *a, const struct run *b, int timing, char *why, size_t whysize)
@@ -237,10 +237,12 @@ int rd_equal(const struct run *a, const struct run *b, int timing, char *why, si
 		if (!str_eq(r->id, s->id) || !str_eq(r->title, s->title) || !str_eq(r->level, s->level) ||
 		    !str_eq(r->file, s->file))
 			DIFF("result %zu (%s): id/title/level/file differ", i, id);
-		if (!strv_eq(r->refs, r->nrefs, s->refs, s->nrefs) || !strv_eq(r->tags, r->ntags, s->tags, s->ntags))
+		if (!strv_eq(r->refs, r->nrefs, s->refs, s->nrefs) ||
+		    !strv_eq(r->tags, r->ntags, s->tags, s->ntags))
 			DIFF("result %s: refs/tags differ", id);
 		if (r->status != s->status)
-			DIFF("result %s: status %s vs %s", id, verdict_name(r->status), verdict_name(s->status));
+			DIFF("result %s: status %s vs %s", id, verdict_name(r->status),
+			     verdict_name(s->status));
 		if (timing && r->duration_ms != s->duration_ms)
 			DIFF("result %s: duration differs", id);
 		if (!str_eq(r->message ? r->message : "", s->message ? s->message : ""))
@@ -253,8 +255,8 @@ int rd_equal(const struct run *a, const struct run *b, int timing, char *why, si
 			DIFF("result %s: %zu transcript lines vs %zu", id, r->ntranscript, s->ntranscript);
 		for (size_t k = 0; k < r->ntranscript; k++) {
 			const struct tline *p = &r->transcript[k], *q = &s->transcript[k];
-			if (p->kind != q->kind || !str_eq(p->session, q->session) || !str_eq(p->text, q->text) ||
-			    (timing && p->t_ms != q->t_ms))
+			if (p->kind != q->kind || !str_eq(p->session, q->session) ||
+			    !str_eq(p->text, q->text) || (timing && p->t_ms != q->t_ms))
 				DIFF("result %s: transcript line %zu differs", id, k);
 		}
 	}

@@ -26,7 +26,8 @@ static char *requirements_file(void)
 	FILE *f = fopen(path, "w");
 	fputs("# catalog\n\n| ID | RFC § | Level | Requirement | Black-box observation | Needs |\n"
 	      "|---|---|---|---|---|---|\n"
-	      "| R1939-DELE-3 | 1939 §5 | MUST\\* | A deleted message gets `-ERR` on RETR \\| TOP. | obs | — |\n"
+	      "| R1939-DELE-3 | 1939 §5 | MUST\\* | A deleted message gets `-ERR` on RETR \\| TOP. | obs | — "
+	      "|\n"
 	      "| R1939-GEN-6 | 1939 §3 | MUST\\* | Every line ends in CRLF <b>really</b>. | obs | — |\n",
 	      f);
 	fclose(f);
@@ -82,8 +83,9 @@ START_TEST(html_has_every_scenario_and_escapes_server_text)
 	ck_assert_ptr_nonnull(strstr(h, "2026-11-01T12:00:00Z"));
 	ck_assert_ptr_nonnull(strstr(h, "6.30 s"));
 	/* requirement texts with section and level; markdown `code` and \| undone; html in it escaped */
-	ck_assert_ptr_nonnull(strstr(h, "(RFC 1939 §5, <span class=\"rlvl\">MUST*</span>)</span> A deleted message gets "
-					"<code>-ERR</code> on RETR | TOP."));
+	ck_assert_ptr_nonnull(
+	    strstr(h, "(RFC 1939 §5, <span class=\"rlvl\">MUST*</span>)</span> A deleted message gets "
+	              "<code>-ERR</code> on RETR | TOP."));
 	ck_assert_ptr_nonnull(strstr(h, "Every line ends in CRLF &lt;b&gt;really&lt;/b&gt;."));
 	/* failure details; the failing check's requirement listed even when the scenario does not cite it */
 	ck_assert_ptr_nonnull(strstr(h, "<dt>Step</dt><dd>step 4 (send: RETR 1)</dd>"));
@@ -121,9 +123,11 @@ START_TEST(html_orders_failed_first_and_opens_them)
 	ck_assert(f1 && f2 && e && w && s && p);
 	ck_assert(f1 < f2 && f2 < e && e < w && w < s && s < p);
 	ck_assert_ptr_nonnull(strstr(h, "data-tags=\"dele retr\" open>"));
-	ck_assert_ptr_nonnull(strstr(h, "id=\"lonely\" data-verdict=\"pass\" data-group=\"other\" data-tags=\"\">"));
+	ck_assert_ptr_nonnull(
+	    strstr(h, "id=\"lonely\" data-verdict=\"pass\" data-group=\"other\" data-tags=\"\">"));
 	/* the matrix links each non-empty cell to its scenarios */
-	ck_assert_ptr_nonnull(strstr(h, "href=\"#_fail-rfc1939\" data-filter=\"verdict=fail&amp;group=rfc1939\">1<"));
+	ck_assert_ptr_nonnull(
+	    strstr(h, "href=\"#_fail-rfc1939\" data-filter=\"verdict=fail&amp;group=rfc1939\">1<"));
 	ck_assert_ptr_nonnull(strstr(h, "<span id=\"_fail-rfc1939\"></span>"));
 	/* without requirement texts: the ids only, and no complaint */
 	ck_assert_ptr_null(strstr(h, "Requirement texts unavailable"));
@@ -196,8 +200,10 @@ START_TEST(compare_links_every_cell_to_a_transcript)
 	ck_assert_uint_eq(links, 9 + 9 + 8);
 	ck_assert_uint_eq(count(h, "title=\"not run\""), 1);
 	/* the row where the servers differ is marked so, an equal one not */
-	ck_assert_ptr_nonnull(strstr(h, "<tr id=\"rfc1939/stat/counts\" data-verdict=\"pass fail\" data-differs=\"1\""));
-	ck_assert_ptr_nonnull(strstr(h, "<tr id=\"rfc2595/stls/once\" data-verdict=\"skip\" data-differs=\"0\""));
+	ck_assert_ptr_nonnull(
+	    strstr(h, "<tr id=\"rfc1939/stat/counts\" data-verdict=\"pass fail\" data-differs=\"1\""));
+	ck_assert_ptr_nonnull(
+	    strstr(h, "<tr id=\"rfc2595/stls/once\" data-verdict=\"skip\" data-differs=\"0\""));
 	/* scores: refd passes 4 of the 8 that ran (one skipped) */
 	ck_assert_ptr_nonnull(strstr(h, ">4/8 (50%)<"));
 	ck_assert_ptr_nonnull(strstr(h, ">3/8 (37%)<"));

@@ -19,8 +19,8 @@ static const char *validator(void)
 	static char path[4096];
 	const char *top = getenv("POP3SPEC_SRCDIR");
 	snprintf(path, sizeof path, "%s/harness/tests/junit/validate.sh", top ? top : ".");
-	ck_assert_msg(access(path, X_OK) == 0, "%s not found: run from the source tree or set POP3SPEC_SRCDIR",
-		      path);
+	ck_assert_msg(access(path, X_OK) == 0,
+	              "%s not found: run from the source tree or set POP3SPEC_SRCDIR", path);
 	return path;
 }
 
@@ -29,7 +29,7 @@ static int validate(const char *file, const char *expect, char *out, size_t outs
 {
 	char cmd[8192];
 	snprintf(cmd, sizeof cmd, "'%s' %s%s '%s' 2>&1", validator(), expect ? "--expect " : "",
-		 expect ? expect : "", file);
+	         expect ? expect : "", file);
 	FILE *p = popen(cmd, "r");
 	ck_assert_ptr_nonnull(p);
 	size_t n = fread(out, 1, outsize - 1, p);
@@ -91,16 +91,18 @@ START_TEST(validator_rejects_wrong_reports)
 {
 	char out[4096], *path = rd_tmpname(".xml");
 	const char *bad[] = {
-		/* claims one failure, has none */
-		"<testsuites><testsuite name=\"a\" tests=\"1\" failures=\"1\"><testcase classname=\"a\" name=\"x\"/>"
-		"</testsuite></testsuites>",
-		/* testcase without a name: invalid against the XSD */
-		"<testsuites><testsuite name=\"a\" tests=\"1\"><testcase classname=\"a\"/></testsuite></testsuites>",
-		/* not well-formed */
-		"<testsuites><testsuite name=\"a\" tests=\"1\">",
-		/* a negative time */
-		"<testsuites><testsuite name=\"a\" tests=\"1\"><testcase classname=\"a\" name=\"x\" time=\"-1\"/>"
-		"</testsuite></testsuites>",
+	    /* claims one failure, has none */
+	    "<testsuites><testsuite name=\"a\" tests=\"1\" failures=\"1\"><testcase classname=\"a\" "
+	    "name=\"x\"/>"
+	    "</testsuite></testsuites>",
+	    /* testcase without a name: invalid against the XSD */
+	    "<testsuites><testsuite name=\"a\" tests=\"1\"><testcase "
+	    "classname=\"a\"/></testsuite></testsuites>",
+	    /* not well-formed */
+	    "<testsuites><testsuite name=\"a\" tests=\"1\">",
+	    /* a negative time */
+	    "<testsuites><testsuite name=\"a\" tests=\"1\"><testcase classname=\"a\" name=\"x\" time=\"-1\"/>"
+	    "</testsuite></testsuites>",
 	};
 	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
 		FILE *f = fopen(path, "w");
@@ -157,8 +159,9 @@ START_TEST(junit_escapes_hostile_text)
 	ck_assert_ptr_nonnull(strstr(xml, "<skipped message=\"unsupported: STLS\"/>"));
 	ck_assert_ptr_nonnull(strstr(xml, "<error message=\"timeout after 5 s"));
 	ck_assert_ptr_nonnull(strstr(xml, "<system-err>WARN"));
-	ck_assert_ptr_nonnull(strstr(xml, "classname=\"rfc1939\" name=\"rfc1939/dele/marked-not-retrievable\" "
-					  "time=\"0.042\""));
+	ck_assert_ptr_nonnull(strstr(xml,
+	                             "classname=\"rfc1939\" name=\"rfc1939/dele/marked-not-retrievable\" "
+	                             "time=\"0.042\""));
 	free(xml);
 	run_free(&run);
 	unlink(path);

@@ -12,11 +12,16 @@
 static const char *colour_of(enum verdict v)
 {
 	switch (v) {
-	case VERDICT_PASS: return "\033[32m";
-	case VERDICT_FAIL: return "\033[1;31m";
-	case VERDICT_WARN: return "\033[33m";
-	case VERDICT_SKIP: return "\033[36m";
-	default: return "\033[1;35m";
+	case VERDICT_PASS:
+		return "\033[32m";
+	case VERDICT_FAIL:
+		return "\033[1;31m";
+	case VERDICT_WARN:
+		return "\033[33m";
+	case VERDICT_SKIP:
+		return "\033[36m";
+	default:
+		return "\033[1;35m";
 	}
 }
 
@@ -25,7 +30,7 @@ static void label(const struct console *c, FILE *f, enum verdict v)
 	char up[8];
 	const char *n = verdict_name(v);
 	size_t i;
-	for (i = 0; n[i] && i < sizeof up - 1; i++)
+	for (i = 0; i < sizeof up - 1 && n[i]; i++)
 		up[i] = (char)(n[i] - 'a' + 'A');
 	up[i] = '\0';
 	if (c->colour)

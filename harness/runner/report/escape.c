@@ -31,11 +31,21 @@ static void esc(FILE *f, const char *s, size_t n, int attr)
 			continue;
 		}
 		switch (cp) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
 		case '\t':
 		case '\n':
 		case '\r':
@@ -46,7 +56,9 @@ static void esc(FILE *f, const char *s, size_t n, int attr)
 			else
 				fputc((int)cp, f);
 			break;
-		default: fwrite(p, 1, k, f); break;
+		default:
+			fwrite(p, 1, k, f);
+			break;
 		}
 		p += k;
 		n -= k;

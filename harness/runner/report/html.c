@@ -23,8 +23,8 @@ static int cmp_shown(const void *a, const void *b)
 }
 
 static const char *const verdict_heading[] = {
-	[VERDICT_PASS] = "Passed", [VERDICT_FAIL] = "Failed", [VERDICT_WARN] = "Warnings",
-	[VERDICT_SKIP] = "Skipped", [VERDICT_ERROR] = "Errors",
+    [VERDICT_PASS] = "Passed",  [VERDICT_FAIL] = "Failed",  [VERDICT_WARN] = "Warnings",
+    [VERDICT_SKIP] = "Skipped", [VERDICT_ERROR] = "Errors",
 };
 
 /* The anchor of the first scenario of a group within a verdict's section: "_fail-rfc1939". */
@@ -103,20 +103,23 @@ static void counts(FILE *f, const struct run *run)
 {
 	struct run_summary s;
 	run_summarize(run, &s);
-	const size_t n[] = {[VERDICT_PASS] = s.passed, [VERDICT_FAIL] = s.failed, [VERDICT_WARN] = s.warnings,
-			    [VERDICT_SKIP] = s.skipped, [VERDICT_ERROR] = s.errors};
+	const size_t n[] = {[VERDICT_PASS] = s.passed,
+	                    [VERDICT_FAIL] = s.failed,
+	                    [VERDICT_WARN] = s.warnings,
+	                    [VERDICT_SKIP] = s.skipped,
+	                    [VERDICT_ERROR] = s.errors};
 	fprintf(f, "<p class=\"counts\"><span><b>%zu</b> scenarios</span>", run->nresults);
 	for (int i = 0; i < 5; i++) {
 		enum verdict v = html_verdict_order[i];
-		fprintf(f, "<a href=\"#_v-%s\" data-filter=\"verdict=%s\">", verdict_name(v), verdict_name(v));
+		fprintf(f, "<a href=\"#_v-%s\" data-filter=\"verdict=%s\">", verdict_name(v),
+		        verdict_name(v));
 		html_badge(f, v);
 		fprintf(f, " <b>%zu</b> %s</a>", n[v], verdict_heading[v]);
 	}
 	fputs("</p>\n", f);
 }
 
-int report_html_write(const struct run *run, const char *requirements_md, const char *path,
-		      struct p3err *err)
+int report_html_write(const struct run *run, const char *requirements_md, const char *path, struct p3err *err)
 {
 	struct reqs req = {0};
 	struct p3err rerr = {{0}};
@@ -179,8 +182,8 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 				memcpy(prev, g, sizeof prev);
 			}
 			/* Open what needs reading: failures, errors and warnings. */
-			html_scenario(f, shown[k], &req, "", v == VERDICT_FAIL || v == VERDICT_ERROR || v == VERDICT_WARN,
-				      1);
+			html_scenario(f, shown[k], &req, "",
+			              v == VERDICT_FAIL || v == VERDICT_ERROR || v == VERDICT_WARN, 1);
 		}
 		fputs("</section>\n", f);
 		i = j;

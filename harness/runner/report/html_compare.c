@@ -25,8 +25,9 @@ static const struct result *find(const struct cmp *c, size_t k, const char *id)
 {
 	struct result key = {.id = (char *)id};
 	const struct result *kp = &key;
-	const struct result **hit = c->runs[k].nresults
-		? bsearch(&kp, c->byid[k], c->runs[k].nresults, sizeof *c->byid[k], cmp_ptr_id) : NULL;
+	const struct result **hit = c->runs[k].nresults ? bsearch(&kp, c->byid[k], c->runs[k].nresults,
+	                                                          sizeof *c->byid[k], cmp_ptr_id)
+	                                                : NULL;
 	return hit ? *hit : NULL;
 }
 
@@ -61,8 +62,9 @@ static int cmp_build(struct cmp *c, const struct run *runs, size_t nruns)
 		if (n > 1)
 			qsort(c->byid[k], n, sizeof *c->byid[k], cmp_ptr_id);
 		/* Two runs of the same server name still need two columns told apart. */
-		const char *name = runs[k].info.target_name && *runs[k].info.target_name ? runs[k].info.target_name
-											: "target";
+		const char *name = runs[k].info.target_name && *runs[k].info.target_name
+		                       ? runs[k].info.target_name
+		                       : "target";
 		int dup = 0;
 		for (size_t j = 0; j < nruns; j++)
 			if (j != k && runs[j].info.target_name && strcmp(runs[j].info.target_name, name) == 0)
@@ -102,8 +104,11 @@ static void servers(FILE *f, const struct cmp *c)
 		const struct run_info *in = &c->runs[k].info;
 		struct run_summary s;
 		run_summarize(&c->runs[k], &s);
-		const size_t n[] = {[VERDICT_PASS] = s.passed, [VERDICT_FAIL] = s.failed,
-				    [VERDICT_WARN] = s.warnings, [VERDICT_SKIP] = s.skipped, [VERDICT_ERROR] = s.errors};
+		const size_t n[] = {[VERDICT_PASS] = s.passed,
+		                    [VERDICT_FAIL] = s.failed,
+		                    [VERDICT_WARN] = s.warnings,
+		                    [VERDICT_SKIP] = s.skipped,
+		                    [VERDICT_ERROR] = s.errors};
 		fprintf(f, "<tr><td class=\"l\"><a href=\"#_t%zu\"><b>", k);
 		esc_text(f, c->label[k]);
 		fputs("</b></a></td><td class=\"l\"><code>", f);
@@ -126,7 +131,7 @@ static void servers(FILE *f, const struct cmp *c)
 		fputs("</td>", f);
 		for (int i = 0; i < 5; i++)
 			fprintf(f, "<td%s>%zu</td>", n[html_verdict_order[i]] ? "" : " class=\"zero\"",
-				n[html_verdict_order[i]]);
+			        n[html_verdict_order[i]]);
 		fputs("</tr>\n", f);
 	}
 	fputs("</tbody>\n</table>\n", f);
@@ -135,7 +140,8 @@ static void servers(FILE *f, const struct cmp *c)
 /* Score: passed out of the scenarios that ran (skips do not count either way). */
 static void scores(FILE *f, const struct cmp *c, const struct strset *groups)
 {
-	fputs("<h2 id=\"_scores\">Score per RFC group</h2>\n<p class=\"facts\">Passed out of the scenarios that "
+	fputs("<h2 id=\"_scores\">Score per RFC group</h2>\n<p class=\"facts\">Passed out of the scenarios "
+	      "that "
 	      "ran (skipped ones excluded).</p>\n<table class=\"grid\">\n<thead><tr><th>RFC group</th>",
 	      f);
 	for (size_t k = 0; k < c->nruns; k++) {
@@ -177,9 +183,10 @@ static void scores(FILE *f, const struct cmp *c, const struct strset *groups)
 				continue;
 			}
 			unsigned pct = (unsigned)(pass * 100 / ran);
-			fprintf(f, "<td title=\"%zu failed, %zu warnings, %zu errors\">%zu/%zu (%u%%)"
-				   "<span class=\"score\"><i style=\"width:%u%%\"></i></span></td>",
-				fail, warn, err, pass, ran, pct, pct);
+			fprintf(f,
+			        "<td title=\"%zu failed, %zu warnings, %zu errors\">%zu/%zu (%u%%)"
+			        "<span class=\"score\"><i style=\"width:%u%%\"></i></span></td>",
+			        fail, warn, err, pass, ran, pct, pct);
 		}
 		fputs("</tr>\n", f);
 	}
@@ -227,7 +234,8 @@ static void matrix_row(FILE *f, const struct cmp *c, const struct result *row)
 	for (size_t k = 0; k < c->nruns; k++) {
 		const struct result *r = find(c, k, row->id);
 		if (!r) {
-			fputs("<td class=\"c\"><span class=\"badge b-none\" title=\"not run\">—</span></td>", f);
+			fputs("<td class=\"c\"><span class=\"badge b-none\" title=\"not run\">—</span></td>",
+			      f);
 			continue;
 		}
 		fprintf(f, "<td class=\"c\"><a href=\"#t%zu-", k);
@@ -241,8 +249,8 @@ static void matrix_row(FILE *f, const struct cmp *c, const struct result *row)
 	fputs("</tr>\n", f);
 }
 
-int report_html_compare(const struct run *runs, size_t nruns, const char *requirements_md,
-			const char *path, struct p3err *err)
+int report_html_compare(const struct run *runs, size_t nruns, const char *requirements_md, const char *path,
+                        struct p3err *err)
 {
 	struct cmp c;
 	struct strset groups = {0}, tags = {0};

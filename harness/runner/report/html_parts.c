@@ -6,7 +6,7 @@
 #include "runner/report/escape.h"
 
 const enum verdict html_verdict_order[5] = {VERDICT_FAIL, VERDICT_ERROR, VERDICT_WARN, VERDICT_SKIP,
-					     VERDICT_PASS};
+                                            VERDICT_PASS};
 
 void html_begin(FILE *f, const char *title)
 {
@@ -182,7 +182,8 @@ void html_filters(FILE *f, const struct strset *groups, const struct strset *tag
 	fputs("<form id=\"filters\" hidden>\n<span>", f);
 	for (size_t i = 0; i < 5; i++) {
 		enum verdict v = html_verdict_order[i];
-		fprintf(f, "<label><input type=\"checkbox\" name=\"verdict\" value=\"%s\"> ", verdict_name(v));
+		fprintf(f, "<label><input type=\"checkbox\" name=\"verdict\" value=\"%s\"> ",
+		        verdict_name(v));
 		html_badge(f, v);
 		fputs("</label> ", f);
 	}
@@ -280,8 +281,8 @@ static void why(FILE *f, const struct result *r)
 		}
 		/* Mark the difference only when the two share something; else it is all noise. */
 		int diff = r->expected && r->actual && *r->expected && *r->actual &&
-			   (r->expected[0] == r->actual[0] ||
-			    r->expected[strlen(r->expected) - 1] == r->actual[strlen(r->actual) - 1]);
+		           (r->expected[0] == r->actual[0] ||
+		            r->expected[strlen(r->expected) - 1] == r->actual[strlen(r->actual) - 1]);
 		if (r->expected) {
 			fputs("<dt>Expected</dt><dd><pre class=\"exp\">", f);
 			if (diff)
@@ -338,7 +339,7 @@ static void transcript(FILE *f, const struct result *r)
 }
 
 void html_scenario(FILE *f, const struct result *r, const struct reqs *req, const char *anchor_prefix,
-		   int open, int filterable)
+                   int open, int filterable)
 {
 	const char *vn = verdict_name(r->status);
 	char g[HTML_GROUP_MAX];
@@ -384,7 +385,8 @@ void html_scenario(FILE *f, const struct result *r, const struct reqs *req, cons
 	if (r->nrefs || r->failed_ref) {
 		fputs("<ul class=\"refs\">\n", f);
 		for (size_t i = 0; i < r->nrefs; i++) {
-			int failing = r->failed_ref && r->status != VERDICT_PASS && strcmp(r->failed_ref, r->refs[i]) == 0;
+			int failing = r->failed_ref && r->status != VERDICT_PASS &&
+			              strcmp(r->failed_ref, r->refs[i]) == 0;
 			failed_listed |= failing;
 			ref_item(f, r->refs[i], req, failing);
 		}

@@ -50,8 +50,8 @@ static json_t *jtranscript(const struct result *r)
 		char kind[2] = {t->kind, '\0'};
 		json_t *o = json_object();
 		int bad = !o || put(o, "t_ms", json_real(t->t_ms)) || put(o, "kind", jstr(kind)) ||
-			  put(o, "session", jstr(t->session ? t->session : "main")) ||
-			  put(o, "text", jstr(t->text));
+		          put(o, "session", jstr(t->session ? t->session : "main")) ||
+		          put(o, "text", jstr(t->text));
 		if (bad || json_array_append_new(a, o) != 0) {
 			json_decref(a);
 			return NULL;
@@ -67,13 +67,13 @@ static json_t *jresult(const struct result *r)
 		return NULL;
 	/* The contract's fields first, in the contract's order, then the extras. */
 	int bad = put(o, "id", jstr(r->id)) || put(o, "title", jstr(r->title)) ||
-		  put(o, "level", jstr(r->level)) || put(o, "refs", jstrv(r->refs, r->nrefs)) ||
-		  put(o, "status", json_string(verdict_name(r->status))) ||
-		  put(o, "duration_ms", json_integer(r->duration_ms)) ||
-		  put(o, "message", jstr(r->message)) || put(o, "transcript", jtranscript(r)) ||
-		  put(o, "tags", jstrv(r->tags, r->ntags)) || put_opt(o, "file", r->file) ||
-		  put_opt(o, "failed_step", r->failed_step) || put_opt(o, "expected", r->expected) ||
-		  put_opt(o, "actual", r->actual) || put_opt(o, "failed_ref", r->failed_ref);
+	          put(o, "level", jstr(r->level)) || put(o, "refs", jstrv(r->refs, r->nrefs)) ||
+	          put(o, "status", json_string(verdict_name(r->status))) ||
+	          put(o, "duration_ms", json_integer(r->duration_ms)) ||
+	          put(o, "message", jstr(r->message)) || put(o, "transcript", jtranscript(r)) ||
+	          put(o, "tags", jstrv(r->tags, r->ntags)) || put_opt(o, "file", r->file) ||
+	          put_opt(o, "failed_step", r->failed_step) || put_opt(o, "expected", r->expected) ||
+	          put_opt(o, "actual", r->actual) || put_opt(o, "failed_ref", r->failed_ref);
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -318,7 +318,7 @@ int report_json_read(const char *path, struct run *run, struct p3err *err)
 	json_error_t je;
 	memset(run, 0, sizeof *run);
 	json_t *j = strcmp(path, "-") == 0 ? json_loadf(stdin, JSON_REJECT_DUPLICATES, &je)
-					   : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+	                                   : json_load_file(path, JSON_REJECT_DUPLICATES, &je);
 	if (!j)
 		return p3err_set(err, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 	if (!json_is_object(j)) {

@@ -154,7 +154,8 @@ static void testcase(FILE *f, const struct run *run, const struct jcase *c)
 	transcript(f, r);
 	if (r->status == VERDICT_WARN && !run->info.strict) {
 		/* A SHOULD not met: a pass for CI, but the note says so. */
-		fputs("      <system-err>WARN (a SHOULD-level requirement not met; fails under --strict): ", f);
+		fputs("      <system-err>WARN (a SHOULD-level requirement not met; fails under --strict): ",
+		      f);
 		details(f, r);
 		fputs("</system-err>\n", f);
 	}
@@ -187,8 +188,8 @@ int report_junit_write(const struct run *run, const char *path, struct p3err *er
 	}
 	fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"pop3spec: ", f);
 	esc_attr(f, run->info.target_name);
-	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", tests, failures, errors,
-		(double)(run->info.duration_ms ? run->info.duration_ms : ms) / 1000.0);
+	fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" time=\"%.3f\">\n", tests, failures,
+	        errors, (double)(run->info.duration_ms ? run->info.duration_ms : ms) / 1000.0);
 
 	size_t suite_no = 0;
 	for (size_t i = 0; i < run->nresults;) {
@@ -203,8 +204,8 @@ int report_junit_write(const struct run *run, const char *path, struct p3err *er
 		}
 		fputs("  <testsuite name=\"", f);
 		esc_attr(f, cs[i].group);
-		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"", j - i,
-			fl, er, sk, (double)gms / 1000.0);
+		fprintf(f, "\" tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"",
+		        j - i, fl, er, sk, (double)gms / 1000.0);
 		fprintf(f, " id=\"%zu\" package=\"pop3spec\"", suite_no++);
 		if (run->info.started) {
 			fputs(" timestamp=\"", f);

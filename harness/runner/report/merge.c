@@ -62,8 +62,8 @@ int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p
 	for (size_t i = 0; i < nruns; i++) {
 		if (!same(runs[i].info.target_name, runs[0].info.target_name))
 			return p3err_set(err, "merge: reports are of different targets (\"%s\" and \"%s\")",
-					 runs[0].info.target_name ? runs[0].info.target_name : "",
-					 runs[i].info.target_name ? runs[i].info.target_name : "");
+			                 runs[0].info.target_name ? runs[0].info.target_name : "",
+			                 runs[i].info.target_name ? runs[i].info.target_name : "");
 		total += runs[i].nresults;
 	}
 	if (run_info_copy(&out->info, &runs[0].info) != 0)
@@ -98,7 +98,7 @@ int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p
 	for (size_t i = 1; i < out->nresults; i++)
 		if (same(out->results[i].id, out->results[i - 1].id)) {
 			p3err_set(err, "merge: scenario \"%s\" appears in more than one report",
-				  out->results[i].id ? out->results[i].id : "");
+			          out->results[i].id ? out->results[i].id : "");
 			run_free(out);
 			return -1;
 		}
@@ -172,8 +172,8 @@ size_t report_apply_baseline(struct run *run, const struct run *baseline)
 		} else {
 			/* Any change fails, an improvement too: the baseline must then be renewed, so it
 			 * never silently hides a later regression of the same scenario. */
-			snprintf(note, sizeof note, "differs from baseline: was %s, now %s", verdict_name(b->status),
-				 verdict_name(r->status));
+			snprintf(note, sizeof note, "differs from baseline: was %s, now %s",
+			         verdict_name(b->status), verdict_name(r->status));
 			prefix_message(r, note);
 			if (r->status != VERDICT_ERROR)
 				r->status = VERDICT_FAIL;

@@ -22,8 +22,8 @@ int report_junit_write(const struct run *run, const char *path, struct p3err *er
 int report_html_write(const struct run *run, const char *requirements_md, const char *path,
                       struct p3err *err);
 /* One HTML matrix comparing several runs (scenario by server). */
-int report_html_compare(const struct run *runs, size_t nruns, const char *requirements_md,
-                        const char *path, struct p3err *err);
+int report_html_compare(const struct run *runs, size_t nruns, const char *requirements_md, const char *path,
+                        struct p3err *err);
 
 /* Merge shard runs into one (results concatenated and sorted by id; duplicates are an error). */
 int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p3err *err);
@@ -37,15 +37,15 @@ void report_sort(struct run *run);
 /* Console output. */
 enum console_verbosity { CONSOLE_QUIET, CONSOLE_NORMAL, CONSOLE_VERBOSE };
 struct console {
-	FILE *out;       /* stdout: result lines and the summary */
-	FILE *progress;  /* stderr: progress on a terminal */
-	int colour;      /* decided once: a terminal and no NO_COLOR */
+	FILE *out;      /* stdout: result lines and the summary */
+	FILE *progress; /* stderr: progress on a terminal */
+	int colour;     /* decided once: a terminal and no NO_COLOR */
 	enum console_verbosity verbosity;
 	size_t total, done;
 };
 void console_init(struct console *c, enum console_verbosity v, size_t total);
-void console_start(struct console *c, const char *id);            /* progress line */
-void console_result(struct console *c, const struct result *r);   /* one line per scenario */
-void console_summary(struct console *c, const struct run *run);   /* counts, every failed id + reason */
+void console_start(struct console *c, const char *id);          /* progress line */
+void console_result(struct console *c, const struct result *r); /* one line per scenario */
+void console_summary(struct console *c, const struct run *run); /* counts, every failed id + reason */
 
 #endif
