@@ -105,6 +105,28 @@ START_TEST(html_has_every_scenario_and_escapes_server_text)
 }
 END_TEST
 
+/* A check may name several requirements: each is marked, the uncited ones added one by one. */
+START_TEST(html_marks_each_of_several_failing_requirements)
+{
+	struct run run;
+	struct p3err err;
+	char *path = rd_tmpname(".html");
+	rd_run(&run, NULL);
+	free(run.results[0].failed_ref);
+	run.results[0].failed_ref = strdup("R1939-RETR-2, R1939-GEN-7");
+	ck_assert_int_eq(report_html_write(&run, NULL, path, &err), 0);
+	char *h = rd_slurp(path, NULL);
+	ck_assert_ptr_nonnull(strstr(h, "<li><code>R1939-DELE-3</code>"));
+	ck_assert_ptr_nonnull(strstr(h, "<li class=\"failing\"><code>R1939-RETR-2</code>"));
+	ck_assert_ptr_nonnull(strstr(h, "<li class=\"failing\"><code>R1939-GEN-7</code>"));
+	ck_assert_ptr_null(strstr(h, "<code>R1939-RETR-2, R1939-GEN-7</code> <em>"));
+	free(h);
+	run_free(&run);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 /* Failed first, then errors, warnings, skips, passes; failures open, passes closed. */
 START_TEST(html_orders_failed_first_and_opens_them)
 {
@@ -223,6 +245,7 @@ Suite *report_html_suite(void)
 	TCase *tc = tcase_create("html");
 	tcase_add_test(tc, html_has_every_scenario_and_escapes_server_text);
 	tcase_add_test(tc, html_orders_failed_first_and_opens_them);
+	tcase_add_test(tc, html_marks_each_of_several_failing_requirements);
 	tcase_add_test(tc, html_with_unreadable_requirements_still_writes);
 	tcase_add_test(tc, html_of_an_empty_run);
 	tcase_add_test(tc, compare_links_every_cell_to_a_transcript);

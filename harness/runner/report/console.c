@@ -145,7 +145,7 @@ static void list(struct console *c, const struct run *run, enum verdict v, const
 		one_line(c->out, r->message && *r->message ? r->message : "(no reason given)", REASON_MAX);
 		if (r->failed_ref) {
 			fputs(" [", c->out);
-			one_line(c->out, r->failed_ref, 40);
+			one_line(c->out, r->failed_ref, 120);
 			fputc(']', c->out);
 		}
 		fputc('\n', c->out);

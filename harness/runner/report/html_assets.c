@@ -32,6 +32,8 @@ const char html_css[] =
 	"table.grid th:first-child,table.grid td.l{text-align:left}\n"
 	"table.grid thead th{background:var(--panel)}\n"
 	"table.grid td.zero{color:#afb8c1}\n"
+	"table.servers th{text-align:left}table.servers td:nth-child(3){max-width:32rem;overflow-wrap:anywhere}"
+	"table.servers td:nth-child(2),table.servers td:nth-child(4){white-space:nowrap}\n"
 	"#filters{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center;position:sticky;top:0;z-index:2;"
 	"background:var(--bg);padding:.5rem 0;border-bottom:1px solid var(--line)}\n"
 	"#filters label{white-space:nowrap}#filters input[type=search]{min-width:16rem}\n"

@@ -338,6 +338,33 @@ static void transcript(FILE *f, const struct result *r)
 	fputs("</table>\n", f);
 }
 
+/* failed_ref may name several requirements ("R1939-ML-2, R1939-TOP-1"): copy the next one into buf and
+ * return where the rest starts. */
+static const char *next_item(const char *p, char *buf, size_t size)
+{
+	size_t n = 0;
+	while (*p == ' ' || *p == ',')
+		p++;
+	while (*p && *p != ',' && *p != ' ') {
+		if (n + 1 < size)
+			buf[n++] = *p;
+		p++;
+	}
+	buf[n] = '\0';
+	return p;
+}
+
+static int in_list(const char *list, const char *id)
+{
+	char one[128];
+	while (list && *list) {
+		list = next_item(list, one, sizeof one);
+		if (strcmp(one, id) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 void html_scenario(FILE *f, const struct result *r, const struct reqs *req, const char *anchor_prefix,
                    int open, int filterable)
 {
@@ -381,18 +408,21 @@ void html_scenario(FILE *f, const struct result *r, const struct reqs *req, cons
 	fputs("\">#</a></summary>\n<div class=\"body\">\n", f);
 	why(f, r);
 
-	int failed_listed = 0;
 	if (r->nrefs || r->failed_ref) {
+		int judged = r->failed_ref && r->status != VERDICT_PASS;
 		fputs("<ul class=\"refs\">\n", f);
-		for (size_t i = 0; i < r->nrefs; i++) {
-			int failing = r->failed_ref && r->status != VERDICT_PASS &&
-			              strcmp(r->failed_ref, r->refs[i]) == 0;
-			failed_listed |= failing;
-			ref_item(f, r->refs[i], req, failing);
-		}
+		for (size_t i = 0; i < r->nrefs; i++)
+			ref_item(f, r->refs[i], req, judged && in_list(r->failed_ref, r->refs[i]));
 		/* A per-response check can fail on a requirement the scenario does not cite. */
-		if (r->failed_ref && r->status != VERDICT_PASS && !failed_listed)
-			ref_item(f, r->failed_ref, req, 1);
+		for (const char *p = r->failed_ref; judged && p && *p;) {
+			char one[128];
+			p = next_item(p, one, sizeof one);
+			int cited = 0;
+			for (size_t i = 0; i < r->nrefs && !cited; i++)
+				cited = strcmp(r->refs[i], one) == 0;
+			if (*one && !cited)
+				ref_item(f, one, req, 1);
+		}
 		fputs("</ul>\n", f);
 	}
 	fputs("<p class=\"facts\">", f);
