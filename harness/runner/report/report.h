@@ -29,7 +29,11 @@ int report_html_compare(const struct run *runs, size_t nruns, const char *requir
 int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p3err *err);
 
 /* Baseline: rewrite `run` so that results equal to the baseline's (same id, same status) count as passed
- * ("as baseline: <status>"), and only differences fail. Returns the number of differences. */
+ * ("as baseline: <status>"), and only differences fail. Returns the number of differences.
+ * A difference is any change of status, an improvement too (the baseline must then be renewed), and a
+ * non-passing result the baseline does not have; it becomes fail (an error stays error), its message
+ * saying what the baseline had. Skips and passes equal to the baseline are left as they are; baseline
+ * ids absent from `run` are ignored. Details in docs/reports.md. */
 size_t report_apply_baseline(struct run *run, const struct run *baseline);
 /* Sort results by id (strcmp order), as merge does, so runs can be compared result by result. */
 void report_sort(struct run *run);
