@@ -17,13 +17,22 @@ Modes (issue 3, "Bad input and hostile servers"):
   close_mid     LIST: "+OK", one scan listing, half of the next, then the connection closes
   lower_ok      every positive status is "+ok" (RFC 1939 §3: "+OK", upper case)
   bare_lf       every line ends in a bare LF (RFC 1939 §3: CRLF)
-  long_status   every positive first line is 600 octets (RFC 2449 §4: at most 512 with the CRLF)
+  long_status   every positive first line is status_len octets with its CRLF (default 602: 600 and the
+                CRLF; RFC 2449 §4: at most 512 with the CRLF)
   endless_body  LIST: a multi-line body whose data lines never end (no "." line), up to flood_cap octets
   trickle_body  LIST: "+OK", then the body one byte every 200 ms, forever
+  binary        every positive reply ends with `junk` (default BINARY: control octets, NUL, invalid
+                UTF-8, markup characters), so reports must escape what they quote
+  stls_garbage  (with stls=True) STLS gets +OK, then bytes that are not TLS instead of the handshake
+  stls_stall    (with stls=True) STLS gets +OK, then the server never answers the ClientHello
+  double        every status line is sent twice (replies nobody asked for: the client falls out of step)
+  hangup        accepts, then closes at once without a greeting
+  endless_capa  CAPA: a multi-line body whose lines never end, up to flood_cap octets (hits the probe)
   slow_body     LIST: "+OK", then one whole scan listing every 300 ms, forever (each line on time, the
                 body never ending)
 tls_mode: "good" (a real TLS handshake), "garbage" (the TLS port answers the ClientHello with bytes that
 are not TLS, then keeps the connection open) or "stall" (it reads the ClientHello and never answers).
+stls=True: CAPA offers STLS (RFC 2595) before TLS, and STLS upgrades the connection.
 die_after_quits=N: once the N-th QUIT has been answered, the server dies: listeners closed (later connects
 are refused) and every open connection reset — a server crashing between scenarios.
 """
@@ -43,22 +52,30 @@ POP3SPEC = os.path.join(BIN, "pop3spec")
 TLS_DIR = os.path.join(ROOT, "fixtures", "generated", "tls")
 
 MODES = ("good", "silent", "mute", "flood", "trickle", "close_mid", "lower_ok", "bare_lf", "long_status",
-         "endless_body", "trickle_body", "slow_body")
+         "endless_body", "trickle_body", "slow_body", "binary", "stls_garbage", "stls_stall",
+         "double", "hangup", "endless_capa")
 CHUNK = 64 * 1024
+# Octets a report must escape: NUL and other controls, ESC, DEL, invalid UTF-8, a lone surrogate's encoding,
+# JSON, XML and HTML metacharacters, a CDATA end.
+BINARY = (b"\x00\x01\x07\x08\x0b\x0c\x1b[31m\x7f \xff\xfe\xc3\x28 \xed\xa0\x80 \"q\" \\ <b>&amp; ]]> "
+          b"</script><!-- \xe2\x80\xa8")
 
 
 class Hostile:
-    def __init__(self, mode="good", spare=0, tls=False, tls_mode="good", die_after_quits=None,
-                 flood_cap=1024 * 1024 * 1024, flood_rate=None, messages=3):
+    def __init__(self, mode="good", spare=0, tls=False, tls_mode="good", stls=False, die_after_quits=None,
+                 flood_cap=1024 * 1024 * 1024, flood_rate=None, status_len=602, junk=None, messages=3):
         assert mode in MODES, mode
         assert tls_mode in ("good", "garbage", "stall"), tls_mode
         self.mode = mode
         self.spare = spare
         self.tls = tls
         self.tls_mode = tls_mode
+        self.stls = stls
         self.die_after_quits = die_after_quits
         self.flood_cap = flood_cap
         self.flood_rate = flood_rate  # octets a second for flood and endless_body; None: as fast as read
+        self.status_len = status_len  # long_status: octets of each positive first line, CRLF included
+        self.junk = BINARY if junk is None else junk  # binary: what every positive reply ends with
         self.messages = messages
         self.port = self.tls_port = None
         self.lock = threading.Lock()
@@ -68,7 +85,7 @@ class Hostile:
         self.commands = []       # (connection number, command line) as received
         self.dead = threading.Event()
         self._listeners = []
-        self._clients = set()
+        self._clients = {}       # connection number: its current socket (the TLS one once upgraded)
         self._threads = []
 
     # ---- life cycle -----------------------------------------------------------------------------------
@@ -115,7 +132,7 @@ class Hostile:
         self.dead.set()
         self.close_listeners()
         with self.lock:
-            clients = list(self._clients)
+            clients = list(self._clients.values())
         for c in clients:
             try:
                 # SO_LINGER 0: close sends RST, like a process killed with open sockets and unread input.
@@ -149,12 +166,11 @@ class Hostile:
                     return
                 self.connections += 1
                 n = self.connections
-                self._clients.add(c)
+                self._clients[n] = c
             t = threading.Thread(target=self._serve, args=(c, n, tls), daemon=True)
             t.start()
 
     def _serve(self, c, n, tls):
-        raw = c
         try:
             mode = self.mode if n > self.spare else "good"
             if tls:
@@ -167,21 +183,26 @@ class Hostile:
                     self._send(c, b"+OK this is not TLS \x00\xff\xfe garbage\r\n" * 8)
                     self._drain(c)
                     return
-                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-                ctx.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server.key"))
-                c.settimeout(10)
-                c = ctx.wrap_socket(c, server_side=True)
-                c.settimeout(None)
-            Session(self, c, n, mode).run()
+                c = server_tls(c)
+                self._track(n, c)
+            s = Session(self, c, n, mode, tls)
+            try:
+                s.run()
+            finally:
+                c = s.c
         except (OSError, ssl.SSLError, ValueError):
             pass
         finally:
             with self.lock:
-                self._clients.discard(raw)
+                self._clients.pop(n, None)
             try:
                 c.close()
             except OSError:
                 pass
+
+    def _track(self, n, c):
+        with self.lock:
+            self._clients[n] = c
 
     def _send(self, c, data):
         c.sendall(data)
@@ -196,11 +217,21 @@ class Hostile:
                 return
 
 
+def server_tls(c):
+    """The server side of a TLS handshake on socket c, with the generated fixture certificate."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(os.path.join(TLS_DIR, "server.pem"), os.path.join(TLS_DIR, "server.key"))
+    c.settimeout(10)
+    c = ctx.wrap_socket(c, server_side=True)
+    c.settimeout(None)
+    return c
+
+
 class Session:
     """One POP3 connection of the hostile server."""
 
-    def __init__(self, srv, c, n, mode):
-        self.srv, self.c, self.n, self.mode = srv, c, n, mode
+    def __init__(self, srv, c, n, mode, tls=False):
+        self.srv, self.c, self.n, self.mode, self.tls = srv, c, n, mode, tls
         self.eol = b"\n" if mode == "bare_lf" else b"\r\n"
         self.ok = b"+ok" if mode == "lower_ok" else b"+OK"
         self.buf = b""
@@ -215,9 +246,14 @@ class Session:
 
     def status(self, good, text=b""):
         first = (self.ok if good else b"-ERR") + (b" " + text if text else b"")
+        if good and self.mode == "binary":
+            first += b" " + self.srv.junk
         if good and self.mode == "long_status":
-            first += b" " + b"x" * (600 - len(first) - 1)
+            first += b" " + b"x" * (self.srv.status_len - len(self.eol) - len(first) - 1)
+            assert len(first + self.eol) == self.srv.status_len
         self.line(first)
+        if self.mode == "double":
+            self.line(first)
 
     def endless(self, head, unit):
         """Send head, then unit over and over until the client goes, the server dies, or flood_cap."""
@@ -265,6 +301,8 @@ class Session:
         if m == "silent":
             self.srv._drain(self.c)
             return
+        if m == "hangup":
+            return
         if m == "flood":
             self.endless(b"+OK ", b"x")
             return
@@ -300,10 +338,31 @@ class Session:
             if die:
                 self.srv.kill()
             return False
+        if verb == b"CAPA" and self.mode == "endless_capa":
+            self.endless(self.ok + b" capability list follows" + self.eol, b"X-HOSTILE-CAPABILITY" + self.eol)
+            return False
         if verb == b"CAPA":
             self.status(True, b"capability list follows")
-            for cap in (b"USER", b"."):
+            caps = [b"USER"]
+            if self.srv.stls and not self.tls and self.state == "auth":
+                caps.append(b"STLS")
+            for cap in caps + [b"."]:
                 self.line(cap)
+            return True
+        if verb == b"STLS" and self.srv.stls and not self.tls and self.state == "auth" and not args:
+            self.status(True, b"begin TLS negotiation")
+            if self.mode == "stls_garbage":
+                self.c.recv(4096)
+                self.send(b"+OK this is not TLS \x00\xff\xfe garbage\r\n" * 8)
+                self.srv._drain(self.c)
+                return False
+            if self.mode == "stls_stall":
+                self.srv._drain(self.c)
+                return False
+            self.c = server_tls(self.c)
+            self.srv._track(self.n, self.c)
+            self.tls = True
+            self.user = None
             return True
         if self.state == "auth":
             if verb == b"USER" and len(args) == 1:
