@@ -233,6 +233,13 @@ class HostileRunner(unittest.TestCase):
             self.assert_bad(res, [TLS_HANDSHAKE, TLS12])
             self.assert_pass(res, [GREET])
 
+    def test_every_reply_sent_twice(self):
+        # Replies nobody asked for (the greeting twice, then each answer twice): the client is out of step
+        # with the server from the first command; no scenario may pass.
+        with Hostile("double", spare=1) as srv:
+            _, res = self.run_against(srv, PLAIN + MORE, 1)
+            self.assert_bad(res, PLAIN + MORE)
+
     def test_status_line_of_512_octets_passes_513_fails(self):
         # Exactness at the RFC 2449 §4 bound: 512 octets with the CRLF is allowed, one more is not.
         with Hostile("long_status", status_len=512) as srv:
