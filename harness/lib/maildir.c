@@ -143,7 +143,8 @@ static int dedup_uids(struct maildir *md, size_t dirlen)
 		return -1;
 	for (size_t i = 0; i < md->count; i++)
 		v[i] = &md->msgs[i];
-	qsort(v, md->count, sizeof *v, by_uid);
+	if (md->count > 1)
+		qsort(v, md->count, sizeof *v, by_uid);
 	for (size_t i = 1; i < md->count; i++) {
 		if (strcmp(v[i]->uid, v[i - 1]->uid) == 0) {
 			char hex[DIGEST_MD5_HEX];

@@ -184,7 +184,8 @@ int cli_check(struct cli *c)
 		}
 	}
 	/* Files named one by one can still share an id. */
-	qsort(k.v, k.n, sizeof *k.v, by_id);
+	if (k.n > 1) /* qsort's base may not be NULL, even for no elements */
+		qsort(k.v, k.n, sizeof *k.v, by_id);
 	for (size_t i = 1; i < k.n; i++) {
 		if (strcmp(k.v[i - 1]->id, k.v[i]->id) != 0)
 			continue;

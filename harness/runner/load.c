@@ -482,7 +482,8 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 		} else if (S_ISDIR(st.st_mode)) {
 			struct pathv sub = { 0 };
 			rc = walk(paths[i], &sub, 0, err);
-			qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
+			if (sub.n > 1)
+				qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
 			for (size_t k = 0; k < sub.n && rc == 0; k++)
 				if (pathv_add(&files, sub.v[k]) < 0)
 					rc = p3err_set(err, "out of memory");
@@ -516,7 +517,8 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 		}
 		out->v[out->n++] = sc;
 	}
-	qsort(out->v, out->n, sizeof *out->v, cmp_sc);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof *out->v, cmp_sc);
 	for (size_t i = 1; i < out->n; i++) {
 		const struct scenario *a = out->v[i - 1], *b = out->v[i];
 		if (strcmp(a->id, b->id) != 0)

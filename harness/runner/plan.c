@@ -104,7 +104,8 @@ int plan_select(struct scenario *const *all, size_t n, const struct plan_opts *o
 	for (size_t i = 0; i < n; i++)
 		if (selected(all[i], o))
 			v[k++] = all[i];
-	qsort(v, k, sizeof *v, by_id);
+	if (k > 1)
+		qsort(v, k, sizeof *v, by_id);
 	if (o->shard_index) {
 		size_t m = 0;
 		for (size_t i = 0; i < k; i++)
