@@ -15,6 +15,7 @@ Environment: BIN (default bin), POP3SPEC_KEEP=DIR keeps the reports and screensh
 """
 import json
 import os
+import time
 import shutil
 import subprocess
 import sys
@@ -189,10 +190,16 @@ class Devtools:
         self.session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True},
                                  session=False)["sessionId"]
         # Until the new page (not the initial about:blank) has loaded and its script has run.
+        # The about:blank context is destroyed when the navigation commits; an evaluation caught in
+        # between fails with "Execution context was destroyed" (seen on a loaded machine): poll again.
         for _ in range(200):
-            if self.eval("location.protocol + document.readyState") == "file:complete":
-                return
-            self.eval("new Promise(r => setTimeout(r, 50))")
+            try:
+                if self.eval("location.protocol + document.readyState") == "file:complete":
+                    return
+            except RuntimeError as e:
+                if "context" not in str(e):
+                    raise
+            time.sleep(0.05)
         raise RuntimeError("page did not load: " + url)
 
     def eval(self, expr):
