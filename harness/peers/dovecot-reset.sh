@@ -75,5 +75,10 @@ fi
 chmod -R u+rwX "$new"
 [ -e "$home/Maildir" ] && mv "$home/Maildir" "$old"
 mv "$new" "$home/Maildir"
+# One line per reset, beside Dovecot's log, to line up with it when a scenario sees the wrong maildrop.
+if [ -d "$dir/log" ]; then
+	echo "$(date '+%b %d %H:%M:%S.%N' | cut -c1-19) reset $user <- $fixture ($(find "$home/Maildir/cur" "$home/Maildir/new" -type f | wc -l) messages)" \
+		>>"$dir/log/reset.log" 2>/dev/null || true
+fi
 # Dovecot may also keep a mailbox list index and per-user state in the home.
 rm -rf "$old" "$home"/mailboxes "$home"/.dovecot.* "$home"/dovecot.list.index* 2>/dev/null || true
