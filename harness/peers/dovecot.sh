@@ -89,14 +89,14 @@ find_tls() {
 	for c in server.pem server.crt cert.pem server-cert.pem; do [ -f "$g/$c" ] && break; c=; done
 	for k in server.key server-key.pem key.pem; do [ -f "$g/$k" ] && break; k=; done
 	for a in ca.pem ca.crt ca-cert.pem; do [ -f "$g/$a" ] && break; a=; done
-	if [ -n "$c" ] && [ -n "$k" ]; then
+	if [ -n "$c" ] && [ -n "$k" ] && [ -r "$g/$c" ] && [ -r "$g/$k" ]; then
 		tls_cert=$g/$c tls_key=$g/$k tls_ca=${a:+$g/$a}
 		return 0
 	fi
 	local t=$dir/tls
 	tls_cert=$t/server.pem tls_key=$t/server.key tls_ca=$t/ca.pem
 	[ -f "$tls_cert" ] && [ -f "$tls_key" ] && [ -f "$tls_ca" ] && return 0
-	say "no certificate in $g (run 'make fixtures'); generating one in $t"
+	say "no readable certificate in $g (run 'make fixtures'); generating one in $t"
 	mkdir -p "$t"
 	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=pop3spec dovecot test CA" \
 		-keyout "$t/ca.key" -out "$t/ca.pem" \
@@ -319,6 +319,8 @@ cmd_start() {
 			break
 		fi
 		say "start failed (attempt $attempt): $(cat "$dir/log/start.out")"
+		# Only a port taken between our check and Dovecot's bind is worth another try.
+		grep -q "in use" "$dir/log/start.out" || die "cannot start; log: $dir/log/dovecot.log"
 		[ -n "${DOVECOT_PORT:-}" ] && die "cannot start on fixed ports"
 		[ $attempt -eq 3 ] && die "cannot start; log: $dir/log/dovecot.log"
 	done
