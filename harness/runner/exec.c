@@ -167,6 +167,13 @@ static void describe_step(struct xctx *x, const struct step *st, size_t i)
 		if (st->u.sleep.s)
 			line_escape(st->u.sleep.s, st->u.sleep.len, arg, 60);
 		break;
+	case STEP_STARTTLS:
+		if (st->u.starttls.inject.s) {
+			char inj[60];
+			line_escape(st->u.starttls.inject.s, st->u.starttls.inject.len, inj, 40);
+			snprintf(arg, sizeof arg, "inject %s", inj);
+		}
+		break;
 	case STEP_FIND:
 		if (st->u.find.message.s)
 			snprintf(arg, sizeof arg, "message %.40s", st->u.find.message.s);

@@ -223,8 +223,28 @@ static int has_sasl(char *const *lines, size_t n, const char *mech)
 	return 0;
 }
 
+int exec_probe_has(const struct probe *p, const char *tag, int tls)
+{
+	if (p == NULL)
+		return 0;
+	return tls ? has_capa(p->capa_tls, p->ncapa_tls, tag) : has_capa(p->capa, p->ncapa, tag);
+}
+
+/* RFC 2595 §2.2 privacy mode, as the probe saw it: a login offered over TLS and not before it. */
+int exec_login_tls(const struct target *t, const struct probe *p, const char *mech)
+{
+	if (t->login_tls != LOGIN_TLS_AUTO)
+		return t->login_tls == LOGIN_TLS_YES;
+	if (p == NULL || !p->capa_ok || !p->stls_ok)
+		return 0;
+	if (mech)
+		return !has_sasl(p->capa, p->ncapa, mech) && has_sasl(p->capa_tls, p->ncapa_tls, mech);
+	return !has_capa(p->capa, p->ncapa, "USER") && has_capa(p->capa_tls, p->ncapa_tls, "USER");
+}
+
 static int requirement_met(const char *r, const struct target *t, const struct probe *p)
 {
+	/* Tags and mechanism names are compared case-insensitively (RFC 2449 §5, RFC 5034 §5). */
 	if (strcasecmp(r, "CAPA") == 0)
 		return p->capa_ok;
 	if (strcasecmp(r, "APOP") == 0)
@@ -235,6 +255,10 @@ static int requirement_met(const char *r, const struct target *t, const struct p
 		return t->tls_port != 0 || has_capa(p->capa, p->ncapa, "STLS");
 	if (strcasecmp(r, "IDLE-TIMEOUT") == 0)
 		return t->idle_timeout > 0;
+	if (strcasecmp(r, "CLEARTEXT-LOGIN") == 0)
+		/* A login without TLS: the profile does not say logins need TLS, and USER is offered before TLS
+		 * (or CAPA is not there to say otherwise). */
+		return t->login_tls != LOGIN_TLS_YES && (!p->capa_ok || has_capa(p->capa, p->ncapa, "USER"));
 	if (strncasecmp(r, "SASL ", 5) == 0)
 		return has_sasl(p->capa, p->ncapa, r + 5) || has_sasl(p->capa_tls, p->ncapa_tls, r + 5);
 	return has_capa(p->capa, p->ncapa, r) || has_capa(p->capa_tls, p->ncapa_tls, r);

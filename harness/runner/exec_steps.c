@@ -335,6 +335,133 @@ static int cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const c
 	return send_command(x, s, buf, (size_t)n, out);
 }
 
+/* ---- starttls (RFC 2595 §4) --------------------------------------------------------------------------- */
+
+/* After the handshake: nothing may arrive for `quiet` seconds. With `inject` this is P-STLS-1: the octets
+ * that followed STLS in the same write were cleartext, and a server that ran them inside TLS answers
+ * them now (the CVE-2011-0411 class of command injection). */
+static void quiet_after_tls(struct xctx *x, struct xsession *s, double quiet, int injected,
+                            const struct expect *e, struct outcome *out)
+{
+	struct p3err err = {""};
+	enum conn_status cs = conn_poll_data(s->c, (int)(quiet * 1000), &err);
+	if (cs == CONN_TIMEOUT) {
+		xtr_note(&x->tr, s->name, "nothing arrived inside TLS within %.1f s", quiet);
+		return;
+	}
+	if (cs == CONN_EOF) {
+		/* Closing is not running the injected octets; the scenario's next step will see the close. */
+		s->eof = 1;
+		xs_close(x, s, 0, "the server closed the connection after the handshake");
+		return;
+	}
+	char shown[300] = "octets arrived";
+	const char *line;
+	struct line ln;
+	if (cs == CONN_OK && xs_read_line(x, s, xc_now_ms() + 200, 1, &line, &ln, &err) == CONN_OK)
+		line_escape(line, ln.len, shown, sizeof shown);
+	else if (cs != CONN_OK)
+		snprintf(shown, sizeof shown, "%s", err.msg);
+	const char *req = e && e->ref ? e->ref : injected ? "P-STLS-1" : NULL;
+	char expected[200];
+	snprintf(expected, sizeof expected, "%s within %.1f s of the handshake",
+	         injected ? "nothing inside TLS (the octets sent after STLS discarded, not run)"
+	                  : "nothing inside TLS before a command",
+	         quiet);
+	out_set(out, OUT_EXPECT, req, expected, "%s", shown);
+	out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
+	out->own_level = e && e->level >= 0;
+	out->desync = 1;
+}
+
+/* STLS (with `inject` octets in the same write), its reply judged against `e` (default +OK), then on
+ * +OK the handshake and, with `quiet`, a silent wait. st may be NULL (the probe, login_tls). */
+static void starttls_on(struct xctx *x, struct xsession *s, const struct step *st, struct outcome *out)
+{
+	const struct expect *e = st ? first_expect(st) : NULL;
+	const struct expect *re = e;
+	if (re == NULL || (re->status == WANT_UNSET && !re->one_of && !re->match && !re->code))
+		re = &want_ok;
+	int injected = st && st->kind == STEP_STARTTLS && st->u.starttls.inject.s;
+	double quiet = st && st->kind == STEP_STARTTLS ? st->u.starttls.quiet : 0;
+	if (injected) {
+		char *val;
+		size_t len;
+		if (xc_interp(x, &st->u.starttls.inject, &val, &len, out) != 0)
+			return;
+		char *buf = malloc(len + 6);
+		if (buf == NULL) {
+			free(val);
+			return (void)out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
+		}
+		memcpy(buf, "STLS\r\n", 6);
+		memcpy(buf + 6, val, len);
+		xtr_note(&x->tr, s->name, "STLS and %zu more octets in one write", len);
+		int rc = send_bytes(x, s, buf, len + 6, out);
+		free(buf);
+		free(val);
+		if (rc != 0)
+			return;
+	} else if (cmdf(x, s, out, "STLS") != 0) {
+		return;
+	}
+	expect_response(x, s, re, 0, NULL, NULL, out);
+	if (out->kind != OUT_PASS || s->c == NULL)
+		return;
+	if (check_status_kind(x->last_line, x->last_len) != STATUS_OK)
+		return;
+	size_t discarded = 0;
+	handshake(x, s, NULL, e ? e->handshake : -1, &discarded, e, out);
+	if (discarded) {
+		/* RFC 2595 §4: after +OK the next octets are the server's TLS handshake; cleartext here could
+		 * be an injected response. */
+		out_set(out, OUT_CHECK, "R2595-STLS-5", "nothing in cleartext after STLS's +OK",
+		        "%zu cleartext octets after the +OK", discarded);
+		return;
+	}
+	if (out->kind != OUT_PASS || s->c == NULL)
+		return;
+	s->in_auth = 0;
+	if (quiet > 0)
+		quiet_after_tls(x, s, quiet, injected, e, out);
+}
+
+static void do_starttls(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = need_session(x, st, out);
+	if (s == NULL)
+		return;
+	starttls_on(x, s, st, out);
+}
+
+/* login_tls (RFC 2595 §2.2 privacy mode): STLS and the handshake before a login or auth on a connection
+ * not yet in TLS, when the step or the target profile asks for it. mech: NULL for USER/PASS and APOP. */
+static int tls_first(struct xctx *x, struct xsession *s, enum tls_first want, const char *mech,
+                     struct outcome *out)
+{
+	if (want == TLS_FIRST_NO || conn_is_tls(s->c))
+		return 0;
+	if (want == TLS_FIRST_TARGET && !exec_login_tls(x->t, x->p, mech))
+		return 0;
+	if (x->p && x->p->capa_ok && !exec_probe_has(x->p, "STLS", 0))
+		return out_set(out, OUT_SKIP, NULL, NULL, "unsupported: STLS (%s)",
+		               want == TLS_FIRST_YES ? "the step logs in over TLS"
+		                                     : "the target's login_tls logs in over TLS");
+	xtr_note(&x->tr, s->name, "STLS before logging in (%s)",
+	         want == TLS_FIRST_YES ? "tls: true" : "the target's login_tls");
+	starttls_on(x, s, NULL, out);
+	if (out->kind == OUT_PASS && s->c == NULL)
+		out_set(out, OUT_EXPECT, NULL, "a TLS session to log in on", "the connection closed");
+	if (out->kind != OUT_PASS) {
+		if (out->kind == OUT_EXPECT) {
+			out->level = (int)x->sc->level;
+			out->desync = 1;
+		}
+		return -1;
+	}
+	return 0;
+}
+
 static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
@@ -343,6 +470,8 @@ static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 	int n = st->u.login.account == 2 ? 1 : 0;
 	const struct account *a = &x->acct[n];
 	const struct expect *e = first_expect(st);
+	if (tls_first(x, s, st->u.login.tls, st->u.login.method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
+		return;
 	switch (st->u.login.method) {
 	case LOGIN_USER:
 		if (cmdf(x, s, out, "USER %s", a->user) != 0)
@@ -418,6 +547,8 @@ static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
 	size_t plen, zlen;
 	struct sasl_client *sc = NULL;
 	struct p3err err = {""};
+	if (tls_first(x, s, st->u.auth.tls, mech, out) != 0)
+		return;
 	if (st->u.auth.password.s && xc_interp(x, &st->u.auth.password, &pass, &plen, out) != 0)
 		goto out;
 	if (st->u.auth.authzid.s && xc_interp(x, &st->u.auth.authzid, &authzid, &zlen, out) != 0)
@@ -525,35 +656,7 @@ out:
 	free(authzid);
 }
 
-/* ---- starttls, expect_close, drop, sleep ------------------------------------------------------------ */
-
-static void do_starttls(struct xctx *x, const struct step *st, struct outcome *out)
-{
-	struct xsession *s = need_session(x, st, out);
-	if (s == NULL)
-		return;
-	const struct expect *e = first_expect(st);
-	const struct expect *re = e;
-	if (re == NULL || (re->status == WANT_UNSET && !re->one_of && !re->match && !re->code))
-		re = &want_ok;
-	if (cmdf(x, s, out, "STLS") != 0)
-		return;
-	expect_response(x, s, re, 0, NULL, NULL, out);
-	if (out->kind != OUT_PASS || s->c == NULL)
-		return;
-	if (check_status_kind(x->last_line, x->last_len) != STATUS_OK)
-		return;
-	size_t discarded = 0;
-	handshake(x, s, NULL, e ? e->handshake : -1, &discarded, e, out);
-	if (discarded) {
-		/* RFC 2595 §4: after +OK the next octets are the server's TLS handshake; cleartext here could
-		 * be an injected response. */
-		out_set(out, OUT_CHECK, "R2595-STLS-5", "nothing in cleartext after STLS's +OK",
-		        "%zu cleartext octets after the +OK", discarded);
-		return;
-	}
-	s->in_auth = 0;
-}
+/* ---- expect_close, drop, sleep ---------------------------------------------------------------------- */
 
 static void do_expect_close(struct xctx *x, const struct step *st, struct outcome *out)
 {
@@ -820,6 +923,31 @@ static const char *capture_value(struct xctx *x, const struct sstr *name, struct
 	return v->val;
 }
 
+/* le, ge, lt, gt: integers of any length; the `infinite` word above them all (NEVER for EXPIRE). */
+static void compare_ints(const struct step *st, const char *a, size_t al, const char *b, size_t bl,
+                         struct outcome *out)
+{
+	static const char *const opname[] = {"at most", "at least", "less than", "more than"};
+	enum assert_op op = st->u.assert_.op;
+	const char *inf = st->u.assert_.infinite;
+	char sa[100], sb[100];
+	line_escape(a, al, sa, sizeof sa);
+	line_escape(b, bl, sb, sizeof sb);
+	int c;
+	if (values_cmp_int(a, al, b, bl, inf, &c) != 0) {
+		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: '%s' or '%s' is not an integer%s%s",
+		        sa, sb, inf ? " or " : "", inf ? inf : "");
+		return;
+	}
+	int holds = op == ASSERT_LE ? c <= 0 : op == ASSERT_GE ? c >= 0 : op == ASSERT_LT ? c < 0 : c > 0;
+	if (holds)
+		return;
+	char exp[300];
+	snprintf(exp, sizeof exp, "'%s' %s '%s'%s%s%s", sa, opname[op - ASSERT_LE], sb, inf ? " (" : "",
+	         inf ? inf : "", inf ? " above every number)" : "");
+	out_set(out, OUT_EXPECT, st->u.assert_.ref, exp, "it is %s", c < 0 ? "less" : c > 0 ? "more" : "equal");
+}
+
 static void do_assert(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	const char *ref = st->u.assert_.ref;
@@ -888,6 +1016,15 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 			out_set(out, OUT_EXPECT, ref, "no two lines equal", "'%s' appears twice", dup);
 		break;
 	}
+	case ASSERT_LE:
+	case ASSERT_GE:
+	case ASSERT_LT:
+	case ASSERT_GT:
+		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 ||
+		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
+			break;
+		compare_ints(st, a, al, b, bl, out);
+		break;
 	}
 	if (out->kind == OUT_EXPECT)
 		out->level = (int)x->sc->level;

@@ -34,7 +34,7 @@ static const char *status_text(enum status_want w)
 static int wants_body(const struct expect *e)
 {
 	return e->multiline || e->count.s || e->lines_set || e->nlines || e->each_line || e->contains ||
-	       e->not_contains || e->message.s || e->top_message.s || e->capture_body;
+	       e->not_contains || e->message.s || e->top_message.s || e->capture_body || e->nline_captures;
 }
 
 /* A regex as it will be used: interpolated when a context is at hand, else as written. */
@@ -144,6 +144,14 @@ static int mc_next(struct msgcmp *m, const char **line, size_t *len)
 
 /* ---- one alternative ------------------------------------------------------------------------------- */
 
+/* capture_line: the first body line matching `re`; group 1 if it took part, else the whole match. */
+struct linecap {
+	regex_t re;
+	int compiled, found;
+	char *val;
+	size_t len;
+};
+
 struct alt {
 	const struct expect *e;
 	int ok;
@@ -162,6 +170,8 @@ struct alt {
 	int mc_on;
 	char *cap;
 	size_t caplen;
+	struct linecap *lcap; /* capture_line, one per name */
+	size_t nlcap;
 };
 
 static void alt_fail(struct alt *a, const char *req, const char *expected, const char *fmt, ...)
@@ -195,15 +205,21 @@ static void alt_free(struct alt *a)
 		fclose(a->mc.f);
 	free(a->mc.buf);
 	free(a->cap);
+	for (size_t i = 0; i < a->nlcap; i++) {
+		if (a->lcap[i].compiled)
+			regfree(&a->lcap[i].re);
+		free(a->lcap[i].val);
+	}
+	free(a->lcap);
 }
 
-/* Compile an interpolated regex; on error a scenario error in out. */
-static int compile(struct xctx *x, const char *re, regex_t *r, struct outcome *out)
+/* Compile an interpolated regex (flags: REG_ICASE, REG_NOSUB); on error a scenario error in out. */
+static int compile_flags(struct xctx *x, const char *re, int flags, regex_t *r, struct outcome *out)
 {
 	char *val;
 	if (xc_interp_str(x, re, &val, out) != 0)
 		return -1;
-	int rc = regcomp(r, val, REG_EXTENDED | REG_NOSUB);
+	int rc = regcomp(r, val, REG_EXTENDED | flags);
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, r, msg, sizeof msg);
@@ -213,6 +229,12 @@ static int compile(struct xctx *x, const char *re, regex_t *r, struct outcome *o
 	}
 	free(val);
 	return 0;
+}
+
+/* An expectation's regex used only to test a line. */
+static int compile(struct xctx *x, const struct expect *e, const char *re, regex_t *r, struct outcome *out)
+{
+	return compile_flags(x, re, REG_NOSUB | (e->icase ? REG_ICASE : 0), r, out);
 }
 
 static int rx_match(const regex_t *r, const char *s)
@@ -234,25 +256,37 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 		if (a->lines_re == NULL)
 			return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
 		for (size_t i = 0; i < e->nlines; i++) {
-			if (compile(x, e->lines[i], &a->lines_re[i], out) != 0)
+			if (compile(x, e, e->lines[i], &a->lines_re[i], out) != 0)
 				return -1;
 			a->nlines_re++;
 		}
 	}
 	if (e->each_line) {
-		if (compile(x, e->each_line, &a->each_re, out) != 0)
+		if (compile(x, e, e->each_line, &a->each_re, out) != 0)
 			return -1;
 		a->has_each = 1;
 	}
 	if (e->contains) {
-		if (compile(x, e->contains, &a->contains_re, out) != 0)
+		if (compile(x, e, e->contains, &a->contains_re, out) != 0)
 			return -1;
 		a->has_contains = 1;
 	}
 	if (e->not_contains) {
-		if (compile(x, e->not_contains, &a->notc_re, out) != 0)
+		if (compile(x, e, e->not_contains, &a->notc_re, out) != 0)
 			return -1;
 		a->has_notc = 1;
+	}
+	if (e->nline_captures) {
+		a->lcap = calloc(e->nline_captures, sizeof *a->lcap);
+		if (a->lcap == NULL)
+			return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
+		a->nlcap = e->nline_captures;
+		for (size_t i = 0; i < a->nlcap; i++) {
+			if (compile_flags(x, e->line_captures[i].regex, e->icase ? REG_ICASE : 0, &a->lcap[i].re,
+			                  out) != 0)
+				return -1;
+			a->lcap[i].compiled = 1;
+		}
 	}
 	if (e->count.s) {
 		if (xc_interp_int(x, &e->count, "count", &a->want_count, out) != 0)
@@ -348,14 +382,14 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 		alt_fail(a, NULL, desc, "%s", shown);
 	regex_t r;
 	if (e->match) {
-		if (compile(x, e->match, &r, out) != 0)
+		if (compile(x, e, e->match, &r, out) != 0)
 			return -1;
 		if (!rx_match(&r, x->last_line))
 			alt_fail(a, NULL, desc, "%s", shown);
 		regfree(&r);
 	}
 	if (e->not_match) {
-		if (compile(x, e->not_match, &r, out) != 0)
+		if (compile(x, e, e->not_match, &r, out) != 0)
 			return -1;
 		if (rx_match(&r, x->last_line))
 			alt_fail(a, NULL, desc, "%s", shown);
@@ -367,7 +401,7 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 		char *val;
 		if (xc_interp_str(x, e->captures[i].regex, &val, out) != 0)
 			return -1;
-		int rc = regcomp(&cr, val, REG_EXTENDED);
+		int rc = regcomp(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
 		if (rc != 0) {
 			free(val);
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex for %s",
@@ -393,7 +427,7 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 		char *val;
 		if (xc_interp_str(x, e->captures[i].regex, &val, out) != 0)
 			return -1;
-		int rc = regcomp(&cr, val, REG_EXTENDED);
+		int rc = regcomp(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
 		free(val);
 		if (rc != 0)
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex");
@@ -434,6 +468,22 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 	}
 	if (!a->ok)
 		return;
+	for (size_t i = 0; i < a->nlcap; i++) {
+		struct linecap *lc = &a->lcap[i];
+		regmatch_t m[2];
+		if (lc->found || regexec(&lc->re, z, 2, m, 0) != 0)
+			continue;
+		regmatch_t *g = lc->re.re_nsub >= 1 && m[1].rm_so >= 0 ? &m[1] : &m[0];
+		lc->len = (size_t)(g->rm_eo - g->rm_so);
+		lc->val = malloc(lc->len + 1);
+		if (lc->val == NULL) {
+			alt_fail(a, NULL, "memory for capture_line", "out of memory");
+			return;
+		}
+		memcpy(lc->val, z + g->rm_so, lc->len);
+		lc->val[lc->len] = '\0';
+		lc->found = 1;
+	}
 	char shown[300];
 	if (a->lines_re || a->e->lines_set) {
 		if (k > a->nlines_re) {
@@ -508,6 +558,14 @@ static void alt_body_end(struct alt *a)
 	if (a->has_contains && !a->contains_found) {
 		char exp[300];
 		snprintf(exp, sizeof exp, "a body line matching /%s/", e->contains);
+		alt_fail(a, NULL, exp, "none among %zu lines", a->nbody);
+	}
+	for (size_t i = 0; i < a->nlcap; i++) {
+		if (a->lcap[i].found)
+			continue;
+		char exp[300];
+		snprintf(exp, sizeof exp, "a body line matching /%s/ (capture_line %s)", e->line_captures[i].regex,
+		         e->line_captures[i].name);
 		alt_fail(a, NULL, exp, "none among %zu lines", a->nbody);
 	}
 	if (a->mc_on) {
@@ -796,6 +854,11 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 			goto out;
 		if (win->e->capture_body)
 			vars_set(&x->vars, win->e->capture_body, win->cap ? win->cap : "", win->caplen);
+		for (size_t i = 0; i < win->nlcap; i++) {
+			vars_set(&x->vars, win->e->line_captures[i].name, win->lcap[i].val, win->lcap[i].len);
+			xtr_note(&x->tr, s->name, "captured %s = %.200s", win->e->line_captures[i].name,
+			         win->lcap[i].val);
+		}
 		goto out;
 	}
 	/* Report the alternative whose status matched, if any, else the first. */

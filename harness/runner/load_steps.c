@@ -5,8 +5,8 @@
  *   step        := { ACTION: value, [session], [expect], [when], [note] }     exactly one ACTION
  *   expect      := "ok" | "err" | "any" | "cont" | expectation | [ (shorthand | expectation)... ]
  *   expectation := { status, code, not_code, match, not_match, multiline, count, lines, each_line,
- *                    contains, not_contains, message, top, capture, capture_body, closes, silent_for,
- *                    handshake, one_of, level, ref, timeout }
+ *                    contains, not_contains, message, top, capture, capture_line, capture_body, icase,
+ *                    closes, silent_for, handshake, one_of, level, ref, timeout }
  */
 #include "runner/load_int.h"
 
@@ -109,23 +109,25 @@ static int parse_one_of(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	return 0;
 }
 
-static int parse_captures(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e)
+/* `capture` or `capture_line` (named by `what`): a mapping of names to regexes. */
+static int parse_captures(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
+                          struct capture **out, size_t *nout)
 {
 	if (!n || n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.top == n->data.mapping.pairs.start)
-		return lerr(c, s, n, "'capture' must be a mapping of names to regexes, found %s", ltype(n));
+		return lerr(c, s, n, "'%s' must be a mapping of names to regexes, found %s", what, ltype(n));
 	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	e->captures = calloc(cnt, sizeof *e->captures);
-	if (!e->captures)
+	*out = calloc(cnt, sizeof **out);
+	if (!*out)
 		return p3err_set(c->err, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-		struct capture *cap = &e->captures[e->ncaptures++];
-		if (lname(c, s, lnode(s, p->key), "capture", &cap->name) < 0 ||
-		    lregex(c, s, lnode(s, p->value), "capture", &cap->regex) < 0)
+		struct capture *cap = &(*out)[(*nout)++];
+		if (lname(c, s, lnode(s, p->key), what, &cap->name) < 0 ||
+		    lregex(c, s, lnode(s, p->value), what, &cap->regex) < 0)
 			return -1;
-		for (size_t j = 0; j + 1 < e->ncaptures; j++)
-			if (strcmp(e->captures[j].name, cap->name) == 0)
-				return lerr(c, s, lnode(s, p->key), "capture '%s' given twice", cap->name);
+		for (size_t j = 0; j + 1 < *nout; j++)
+			if (strcmp((*out)[j].name, cap->name) == 0)
+				return lerr(c, s, lnode(s, p->key), "%s '%s' given twice", what, cap->name);
 	}
 	return 0;
 }
@@ -146,8 +148,8 @@ static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 }
 
 static const char *const expect_keys[] = { "status", "code", "not_code", "match", "not_match", "multiline",
-	"count", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_body",
-	"closes", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
+	"count", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_line",
+	"capture_body", "icase", "closes", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
 
 /* A response code as RFC 2449 §8 writes it, brackets optional here: "IN-USE", "SYS/TEMP", "none". */
 static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, char **out)
@@ -230,7 +232,12 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 			body = true;
 			rc = parse_top(c, s, v, e);
 		} else if (strcmp(key, "capture") == 0) {
-			rc = parse_captures(c, s, v, e);
+			rc = parse_captures(c, s, v, key, &e->captures, &e->ncaptures);
+		} else if (strcmp(key, "capture_line") == 0) {
+			body = true;
+			rc = parse_captures(c, s, v, key, &e->line_captures, &e->nline_captures);
+		} else if (strcmp(key, "icase") == 0) {
+			rc = lbool(c, s, v, key, &e->icase);
 		} else if (strcmp(key, "capture_body") == 0) {
 			body = true;
 			rc = lname(c, s, v, key, &e->capture_body);
@@ -263,6 +270,10 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 		if (rc < 0)
 			return -1;
 	}
+	for (size_t i = 0; i < e->nline_captures; i++)
+		for (size_t j = 0; j < e->ncaptures; j++)
+			if (strcmp(e->line_captures[i].name, e->captures[j].name) == 0)
+				return lerr(c, s, n, "'%s' is both a capture and a capture_line", e->captures[j].name);
 	if (one_of_key && checking_key)
 		return lerr(c, s, checking_key,
 		            "'%s' cannot stand beside 'one_of' (only level, ref and timeout can); put it in each "
@@ -400,10 +411,20 @@ static int parse_account(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	return lerr(c, s, n, "'account' must be 1 or 2 (each worker owns two accounts)");
 }
 
+/* `tls:` of login and auth: true (STLS first), false (never); absent: the target's login_tls. */
+static int parse_tls_first(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, enum tls_first *out)
+{
+	bool b;
+	if (lbool(c, s, n, "tls", &b) < 0)
+		return -1;
+	*out = b ? TLS_FIRST_YES : TLS_FIRST_NO;
+	return 0;
+}
+
 static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
                        char **session)
 {
-	static const char *const keys[] = { "account", "method", "session", NULL };
+	static const char *const keys[] = { "account", "method", "tls", "session", NULL };
 	st->u.login.method = LOGIN_USER;
 	st->u.login.account = 1;
 	if (lnull(v))
@@ -412,6 +433,8 @@ static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "account", NULL)) && parse_account(c, s, x, &st->u.login.account) < 0)
+		return -1;
+	if ((x = lget(s, v, "tls", NULL)) && parse_tls_first(c, s, x, &st->u.login.tls) < 0)
 		return -1;
 	if ((x = lget(s, v, "method", NULL))) {
 		if (is(x, "user"))
@@ -429,8 +452,8 @@ static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
                       char **session)
 {
-	static const char *const keys[] = { "mechanism", "account", "password", "authzid", "initial", "session",
-		NULL };
+	static const char *const keys[] = { "mechanism", "account", "password", "authzid", "initial", "tls",
+		"session", NULL };
 	st->u.auth.account = 1;
 	st->u.auth.initial = -1;
 	if (lscalar(v) && !lnull(v)) /* `auth: PLAIN` */
@@ -454,6 +477,8 @@ static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 			return -1;
 		st->u.auth.initial = b ? 1 : 0;
 	}
+	if ((x = lget(s, v, "tls", NULL)) && parse_tls_first(c, s, x, &st->u.auth.tls) < 0)
+		return -1;
 	return 0;
 }
 
@@ -466,6 +491,31 @@ static int parse_session_only(struct lctx *c, const struct lsrc *s, const yaml_n
 	if (lkeys(c, s, v, keys, what) < 0)
 		return -1;
 	return action_session(c, s, v, session);
+}
+
+static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
+                          char **session)
+{
+	static const char *const keys[] = { "inject", "quiet", "session", NULL };
+	if (lnull(v))
+		return 0;
+	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, session) < 0)
+		return -1;
+	yaml_node_t *x;
+	if ((x = lget(s, v, "inject", NULL))) {
+		if (lsstr(c, s, x, "inject", &st->u.starttls.inject) < 0)
+			return -1;
+		if (st->u.starttls.inject.len == 0)
+			return lerr(c, s, x, "'inject' needs at least one octet");
+		st->u.starttls.quiet = 1.0; /* the injected command's reply would come at once */
+	}
+	if ((x = lget(s, v, "quiet", NULL))) {
+		if (lnum(c, s, x, "quiet", &st->u.starttls.quiet) < 0)
+			return -1;
+		if (st->u.starttls.quiet <= 0 || st->u.starttls.quiet > 600)
+			return lerr(c, s, x, "'quiet' must be more than 0 and at most 600 seconds");
+	}
+	return 0;
 }
 
 static int parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
@@ -528,7 +578,9 @@ static int parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 static int parse_pair(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
                       struct sstr *a, struct sstr *b)
 {
-	if (!n || n->type != YAML_SEQUENCE_NODE || seqlen(n) != 2)
+	if (n && n->type == YAML_SEQUENCE_NODE && seqlen(n) != 2)
+		return lerr(c, s, n, "'%s' must be a list of two values, found %zu", what, seqlen(n));
+	if (!n || n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, n, "'%s' must be a list of two values, found %s", what, ltype(n));
 	return (lsstr(c, s, seqitem(s, n, 0), what, a) < 0 || lsstr(c, s, seqitem(s, n, 1), what, b) < 0) ? -1 : 0;
 }
@@ -536,15 +588,16 @@ static int parse_pair(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 static int parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct",
-		"ignore", "ref", NULL };
-	static const char *const ops[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct" };
+		"le", "ge", "lt", "gt", "ignore", "infinite", "ref", NULL };
+	static const char *const ops[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct",
+		"le", "ge", "lt", "gt" };
 	static const enum assert_op opv[] = { ASSERT_EQUAL, ASSERT_NOT_EQUAL, ASSERT_MATCH, ASSERT_NOT_MATCH,
-		ASSERT_SUBSET, ASSERT_DISTINCT };
+		ASSERT_SUBSET, ASSERT_DISTINCT, ASSERT_LE, ASSERT_GE, ASSERT_LT, ASSERT_GT };
 	if (lkeys(c, s, v, keys, "assert") < 0)
 		return -1;
 	yaml_node_t *opnode = NULL, *opkey = NULL;
 	int op = -1;
-	for (size_t i = 0; i < 6; i++) {
+	for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++) {
 		yaml_node_t *k = NULL, *x = lget(s, v, ops[i], &k);
 		if (!x)
 			continue;
@@ -555,12 +608,17 @@ static int parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		op = (int)i;
 	}
 	if (!opnode)
-		return lerr(c, s, v, "'assert' needs one of equal, not_equal, match, not_match, subset, distinct");
+		return lerr(c, s, v,
+		            "'assert' needs one of equal, not_equal, match, not_match, subset, distinct, le, ge, lt, gt");
 	st->u.assert_.op = opv[op];
 	yaml_node_t *x;
 	switch (opv[op]) {
 	case ASSERT_EQUAL:
 	case ASSERT_NOT_EQUAL:
+	case ASSERT_LE:
+	case ASSERT_GE:
+	case ASSERT_LT:
+	case ASSERT_GT:
 		if (parse_pair(c, s, opnode, ops[op], &st->u.assert_.a, &st->u.assert_.b) < 0)
 			return -1;
 		break;
@@ -602,6 +660,14 @@ static int parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return lerr(c, s, x, "'ignore' goes only with 'subset'");
 		if (lstrlist(c, s, x, "ignore", &st->u.assert_.ignore, &st->u.assert_.nignore) < 0)
 			return -1;
+	}
+	if ((x = lget(s, v, "infinite", NULL))) {
+		if (opv[op] < ASSERT_LE)
+			return lerr(c, s, x, "'infinite' goes only with le, ge, lt or gt");
+		if (lstr(c, s, x, "infinite", &st->u.assert_.infinite) < 0)
+			return -1;
+		if (!st->u.assert_.infinite[0] || strspn(st->u.assert_.infinite, "+-0123456789"))
+			return lerr(c, s, x, "'infinite' must be a word such as NEVER, not a number");
 	}
 	if ((x = lget(s, v, "ref", NULL)) && lreqid(c, s, x, "ref", &st->u.assert_.ref) < 0)
 		return -1;
@@ -748,7 +814,7 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 		rc = parse_auth(c, s, aval, st, &st->session);
 		break;
 	case STEP_STARTTLS:
-		rc = parse_session_only(c, s, aval, "starttls", &st->session);
+		rc = parse_starttls(c, s, aval, st, &st->session);
 		break;
 	case STEP_EXPECT_CLOSE:
 		rc = parse_expect_close(c, s, aval, st, &st->session);

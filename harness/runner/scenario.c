@@ -90,6 +90,11 @@ static void expect_free(struct expect *e)
 		free(e->captures[i].regex);
 	}
 	free(e->captures);
+	for (size_t i = 0; i < e->nline_captures; i++) {
+		free(e->line_captures[i].name);
+		free(e->line_captures[i].regex);
+	}
+	free(e->line_captures);
 	free(e->capture_body);
 	for (size_t i = 0; i < e->n_one_of; i++)
 		expect_free(&e->one_of[i]);
@@ -121,6 +126,9 @@ static void step_free(struct step *st)
 		free(st->u.auth.password.s);
 		free(st->u.auth.authzid.s);
 		break;
+	case STEP_STARTTLS:
+		free(st->u.starttls.inject.s);
+		break;
 	case STEP_SLEEP:
 		free(st->u.sleep.s);
 		break;
@@ -132,6 +140,7 @@ static void step_free(struct step *st)
 		free(st->u.assert_.a.s);
 		free(st->u.assert_.b.s);
 		strv_free(st->u.assert_.ignore, st->u.assert_.nignore);
+		free(st->u.assert_.infinite);
 		free(st->u.assert_.ref);
 		break;
 	default:

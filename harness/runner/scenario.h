@@ -47,6 +47,9 @@ struct expect {
 	struct sstr top_lines;
 	struct capture *captures;
 	size_t ncaptures;
+	struct capture *line_captures; /* `capture_line`: the first body line matching each regex */
+	size_t nline_captures;
+	bool icase;               /* every regex of this expectation ignores case (RFC 2449 §5 tags) */
 	char *capture_body;
 	int closes;               /* -1 unchecked, 0 must stay open (unused), 1 must close */
 	double silent_for;        /* seconds; 0: unchecked */
@@ -66,8 +69,10 @@ const char *step_kind_name(enum step_kind k);
 
 enum drop_mode { DROP_FIN, DROP_RST, DROP_HALF };
 enum login_method { LOGIN_USER, LOGIN_APOP, LOGIN_PLAIN };
+/* `tls:` of login and auth: follow the target profile's login_tls (zero, the default), or say it. */
+enum tls_first { TLS_FIRST_TARGET = 0, TLS_FIRST_YES, TLS_FIRST_NO };
 enum assert_op { ASSERT_EQUAL, ASSERT_NOT_EQUAL, ASSERT_MATCH, ASSERT_NOT_MATCH, ASSERT_SUBSET,
-	ASSERT_DISTINCT };
+	ASSERT_DISTINCT, ASSERT_LE, ASSERT_GE, ASSERT_LT, ASSERT_GT };
 enum cond_op { COND_NONE, COND_EQUAL, COND_NOT_EQUAL };
 
 struct step {
@@ -94,6 +99,7 @@ struct step {
 		struct {
 			enum login_method method;
 			int account;         /* 1 or 2 */
+			enum tls_first tls;  /* whether STLS comes first (the target's login_tls by default) */
 		} login;
 		struct {
 			char *mechanism;
@@ -101,7 +107,12 @@ struct step {
 			struct sstr password;   /* s == NULL: the account's */
 			struct sstr authzid;
 			int initial;            /* -1 default (mechanism decides), 0 no, 1 yes */
+			enum tls_first tls;     /* as login.tls */
 		} auth;
+		struct {
+			struct sstr inject;     /* octets sent after STLS CRLF in the same write; s == NULL: none */
+			double quiet;           /* seconds nothing may arrive after the handshake; 0: unchecked */
+		} starttls;
 		struct {
 			double within;       /* seconds; 0: the step timeout */
 			bool silent;
@@ -117,6 +128,7 @@ struct step {
 			struct sstr a, b;        /* for SUBSET/DISTINCT: capture names */
 			char **ignore;
 			size_t nignore;
+			char *infinite;          /* LE..GT: a word greater than every integer ("NEVER"), or NULL */
 			char *ref;
 		} assert_;
 	} u;

@@ -148,6 +148,13 @@ enum verdict exec_decide(int sclevel, const struct outcome *o, int *stop);
 /* A result holding only the scenario's id, title, level, file, refs and tags (exec.c). */
 void exec_result_meta(const struct scenario *sc, struct result *out);
 
+/* From the probe (exec_probe.c): whether a CAPA line starts with `tag` (case-insensitively, RFC 2449 §5),
+ * in the list before TLS (tls 0) or after it (tls 1); and whether a login or auth step on a connection not
+ * yet in TLS sends STLS first under the target's login_tls (mech: NULL for USER/PASS and APOP, else the
+ * SASL mechanism). p may be NULL (nothing known). */
+int exec_probe_has(const struct probe *p, const char *tag, int tls);
+int exec_login_tls(const struct target *t, const struct probe *p, const char *mech);
+
 /* Run one step (exec_steps.c). */
 void step_run(struct xctx *x, const struct step *st, struct outcome *out);
 

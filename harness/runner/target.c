@@ -4,7 +4,7 @@
  * Profile grammar (a YAML mapping):
  *   name: STR  host: STR  port: INT  tls_port: INT  tls_verify: BOOL  ca: PATH  sni: STR
  *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
- *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT
+ *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  * Relative paths (ca, maildirs) are taken from the profile's folder. */
 #include "runner/target.h"
 
@@ -192,8 +192,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 {
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
-	static const char *const keys[] = {"name", "host",     "port",  "tls_port", "tls_verify",  "ca",
-	                                   "sni",  "accounts", "reset", "maildirs", "idle_timeout"};
+	static const char *const keys[] = {"name",     "host",  "port",     "tls_port",     "tls_verify", "ca",
+	                                   "sni",      "accounts", "reset", "maildirs", "idle_timeout",
+	                                   "login_tls"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -208,7 +209,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			return at(
 			    L, k,
 			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
-			    "sni, accounts, reset, maildirs, idle_timeout)",
+			    "sni, accounts, reset, maildirs, idle_timeout, login_tls)",
 			    ks ? ks : "?");
 		if (seen[i])
 			return at(L, k, "'%s' given twice (first at line %zu)", ks,
@@ -254,6 +255,17 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			rc = get_int(L, v, ks, 1, 86400 * 7, &num);
 			t->idle_timeout = num;
 			break;
+		case 11: {
+			int b;
+			if (scalar(v) && strcmp(scalar(v), "auto") == 0) {
+				t->login_tls = LOGIN_TLS_AUTO;
+			} else if (get_bool(L, v, ks, &b) == 0) {
+				t->login_tls = b ? LOGIN_TLS_YES : LOGIN_TLS_NO;
+			} else {
+				rc = at(L, v, "login_tls: expected true, false or auto");
+			}
+			break;
+		}
 		}
 		if (rc != 0)
 			return -1;

@@ -11,6 +11,13 @@ struct account {
 	char *password;
 };
 
+/* login_tls: whether the login and auth steps send STLS first (RFC 2595 §2.2 privacy mode). */
+enum login_tls {
+	LOGIN_TLS_AUTO = 0, /* when the probe saw cleartext login withdrawn: no USER before TLS, USER after */
+	LOGIN_TLS_NO,       /* never: logins go in cleartext unless the scenario did STLS */
+	LOGIN_TLS_YES       /* always, on a connection not yet in TLS */
+};
+
 struct target {
 	char *file;          /* profile path, or "(reference)" */
 	char *name;
@@ -25,6 +32,7 @@ struct target {
 	char *reset;         /* command template with {user} {fixture}; NULL when none */
 	char *maildirs;      /* extension: the runner resets DIR/USER itself by copying; NULL when none */
 	long idle_timeout;   /* seconds; 0 unknown */
+	enum login_tls login_tls; /* default auto */
 };
 
 /* Load a target profile; errors are "file:line:column: message". */

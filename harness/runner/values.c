@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/b64.h"
 #include "lib/digest.h"
@@ -137,6 +138,54 @@ int values_parse_int(const char *s, size_t len, long long *out)
 	if (neg && v > (unsigned long long)LLONG_MAX + 1)
 		return -1;
 	*out = neg ? (long long)(0 - v) : (long long)v;
+	return 0;
+}
+
+/* A decimal integer's parts: sign (-1 or 1), digits without leading zeros (and len); -1 if not one. */
+static int split_int(const char *s, size_t len, int *sign, const char **digits, size_t *dlen)
+{
+	size_t i = 0;
+	*sign = 1;
+	if (len > 0 && (s[0] == '-' || s[0] == '+')) {
+		*sign = s[0] == '-' ? -1 : 1;
+		i = 1;
+	}
+	if (i == len)
+		return -1;
+	for (size_t j = i; j < len; j++)
+		if (s[j] < '0' || s[j] > '9')
+			return -1;
+	while (i + 1 < len && s[i] == '0')
+		i++;
+	*digits = s + i;
+	*dlen = len - i;
+	if (*dlen == 1 && **digits == '0')
+		*sign = 1; /* -0 is 0 */
+	return 0;
+}
+
+int values_cmp_int(const char *a, size_t alen, const char *b, size_t blen, const char *infinite, int *cmp)
+{
+	size_t il = infinite ? strlen(infinite) : 0;
+	int ainf = infinite && alen == il && strncasecmp(a, infinite, il) == 0;
+	int binf = infinite && blen == il && strncasecmp(b, infinite, il) == 0;
+	int as, bs;
+	const char *ad = NULL, *bd = NULL;
+	size_t adl = 0, bdl = 0;
+	if ((!ainf && split_int(a, alen, &as, &ad, &adl) != 0) || (!binf && split_int(b, blen, &bs, &bd, &bdl) != 0))
+		return -1;
+	if (ainf || binf) {
+		*cmp = ainf - binf;
+		return 0;
+	}
+	if (as != bs) {
+		*cmp = as < bs ? -1 : 1;
+		return 0;
+	}
+	/* Same sign: compare magnitudes by length, then digit by digit; a negative sign reverses. */
+	int mag = adl != bdl ? (adl < bdl ? -1 : 1) : memcmp(ad, bd, adl);
+	mag = mag < 0 ? -1 : mag > 0 ? 1 : 0;
+	*cmp = as * mag;
 	return 0;
 }
 

@@ -46,4 +46,10 @@ int values_eval(const struct vars *vs, const char *expr, size_t len, char **out,
 /* Parse a whole decimal integer (optional sign, no junk, no overflow). 0 on success. */
 int values_parse_int(const char *s, size_t len, long long *out);
 
+/* Compare two decimal integers of any length (optional sign, leading zeros allowed): *cmp is -1, 0 or 1
+ * as a < b, a == b, a > b. `infinite` (may be NULL) names a word, matched case-insensitively, that is
+ * greater than every integer and equal to itself: "NEVER" for RFC 2449 §6.7 EXPIRE. -1 when a value is
+ * neither an integer nor that word. For assert le/ge/lt/gt. */
+int values_cmp_int(const char *a, size_t alen, const char *b, size_t blen, const char *infinite, int *cmp);
+
 #endif

@@ -261,6 +261,81 @@ START_TEST(shorthand_forms)
 }
 END_TEST
 
+/* ---------- extension steps: starttls inject, login/auth tls, capture_line, icase, numeric asserts ---------- */
+
+START_TEST(extension_keys)
+{
+	struct scenario *sc = load_ok(HEAD "steps:\n"
+	                                   "  - starttls: {inject: \"CAPA\\r\\n\"}\n"
+	                                   "  - starttls: {inject: \"NOOP\\r\\n\", quiet: 2.5, session: b}\n"
+	                                   "  - starttls:\n"
+	                                   "  - login: {tls: false}\n"
+	                                   "  - auth: {mechanism: PLAIN, tls: true}\n"
+	                                   "  - send: CAPA\n"
+	                                   "    expect: {icase: true, capture_line: {ld: '^LOGIN-DELAY ([0-9]+)',"
+	                                   " ex: '^EXPIRE (.*)$'}}\n"
+	                                   "  - assert: {le: [\"${ld}\", 300]}\n"
+	                                   "  - assert: {ge: [\"${ex}\", \"${ex0}\"], infinite: NEVER, "
+	                                   "ref: R2449-EXPIRE-4}\n"
+	                                   "  - assert: {lt: [1, 2]}\n"
+	                                   "  - assert: {gt: [2, 1]}\n"
+	                                   "  - login:\n");
+	const struct step *st = sc->steps;
+	ck_assert_uint_eq(sc->nsteps, 11);
+	ck_assert_uint_eq(st[0].u.starttls.inject.len, 6);
+	ck_assert_mem_eq(st[0].u.starttls.inject.s, "CAPA\r\n", 6);
+	ck_assert(st[0].u.starttls.quiet == 1.0); /* inject implies a 1 s quiet wait */
+	ck_assert(st[1].u.starttls.quiet == 2.5);
+	ck_assert_str_eq(st[1].session, "b");
+	ck_assert_ptr_null(st[2].u.starttls.inject.s);
+	ck_assert(st[2].u.starttls.quiet == 0);
+	ck_assert_int_eq(st[3].u.login.tls, TLS_FIRST_NO);
+	ck_assert_int_eq(st[4].u.auth.tls, TLS_FIRST_YES);
+	ck_assert_int_eq(st[10].u.login.tls, TLS_FIRST_TARGET);
+	const struct expect *e = &st[5].expect[0];
+	ck_assert(e->icase);
+	ck_assert(e->multiline); /* capture_line reads the body */
+	ck_assert_uint_eq(e->nline_captures, 2);
+	ck_assert_str_eq(e->line_captures[0].name, "ld");
+	ck_assert_str_eq(e->line_captures[1].regex, "^EXPIRE (.*)$");
+	ck_assert_int_eq(st[6].u.assert_.op, ASSERT_LE);
+	ck_assert_str_eq(st[6].u.assert_.b.s, "300");
+	ck_assert_int_eq(st[7].u.assert_.op, ASSERT_GE);
+	ck_assert_str_eq(st[7].u.assert_.infinite, "NEVER");
+	ck_assert_str_eq(st[7].u.assert_.ref, "R2449-EXPIRE-4");
+	ck_assert_int_eq(st[8].u.assert_.op, ASSERT_LT);
+	ck_assert_int_eq(st[9].u.assert_.op, ASSERT_GT);
+	scenario_free(sc);
+}
+END_TEST
+
+START_TEST(err_extension_keys)
+{
+	load_bad(HEAD "steps:\n  - starttls: {inject: \"\"}\n", NULL,
+	         "t.yaml:6:24: 'inject' needs at least one octet");
+	load_bad(HEAD "steps:\n  - starttls: {quiet: 0}\n", NULL,
+	         "t.yaml:6:23: 'quiet' must be more than 0 and at most 600 seconds");
+	load_bad(HEAD "steps:\n  - starttls: {then: x}\n", NULL,
+	         "t.yaml:6:16: unknown key 'then' in starttls; allowed: inject, quiet, session");
+	load_bad(HEAD "steps:\n  - login: {tls: maybe}\n", NULL, "t.yaml:6:18: 'tls' must be true or false, found 'maybe'");
+	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {capture_line: x}\n", NULL,
+	         "t.yaml:7:28: 'capture_line' must be a mapping of names to regexes, found a string");
+	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {capture_line: {a: '['}}\n", NULL,
+	         "t.yaml:7:32: bad regex for 'capture_line' '[': Invalid regular expression");
+	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {capture: {a: x}, capture_line: {a: y}}\n", NULL,
+	         "t.yaml:7:13: 'a' is both a capture and a capture_line");
+	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {multiline: false, capture_line: {a: y}}\n", NULL,
+	         "t.yaml:7:13: 'multiline: false' with a body check (count, lines, message ...)");
+	load_bad(HEAD "steps:\n  - assert: {le: [1]}\n", NULL, "t.yaml:6:18: 'le' must be a list of two values, found 1");
+	load_bad(HEAD "steps:\n  - assert: {equal: [1, 1], infinite: NEVER}\n", NULL,
+	         "t.yaml:6:39: 'infinite' goes only with le, ge, lt or gt");
+	load_bad(HEAD "steps:\n  - assert: {ge: [1, 1], infinite: 9}\n", NULL,
+	         "t.yaml:6:36: 'infinite' must be a word such as NEVER, not a number");
+	load_bad(HEAD "steps:\n  - assert: {le: [1, 2], ge: [2, 1]}\n", NULL,
+	         "t.yaml:6:26: 'assert' has two comparisons, 'le' and 'ge'");
+}
+END_TEST
+
 /* ---------- raw octets ---------- */
 
 START_TEST(raw_keeps_nul_and_octets)
@@ -315,10 +390,10 @@ START_TEST(err_unknown_key)
 	         "fixture2, modifies, requires, timeout, description, steps");
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {status: ok, mach: x}\n", NULL,
 	         "t.yaml:7:26: unknown key 'mach' in expectation; allowed: status, code, not_code, match, not_match, "
-	         "multiline, count, lines, each_line, contains, not_contains, message, top, capture, capture_body, "
-	         "closes, silent_for, handshake, one_of, level, ref, timeout");
+	         "multiline, count, lines, each_line, contains, not_contains, message, top, capture, capture_line, "
+	         "capture_body, icase, closes, silent_for, handshake, one_of, level, ref, timeout");
 	load_bad(HEAD "steps:\n  - login: {acount: 2}\n", NULL,
-	         "t.yaml:6:13: unknown key 'acount' in login; allowed: account, method, session");
+	         "t.yaml:6:13: unknown key 'acount' in login; allowed: account, method, tls, session");
 	load_bad(HEAD "title: again\nsteps: [{send: NOOP}]\n", NULL,
 	         "t.yaml:5:1: duplicate key 'title' in a scenario (first on line 2)");
 }
@@ -607,6 +682,8 @@ Suite *load_suite(void)
 	TCase *tc = tcase_create("good");
 	tcase_add_test(tc, full_scenario);
 	tcase_add_test(tc, shorthand_forms);
+	tcase_add_test(tc, extension_keys);
+	tcase_add_test(tc, err_extension_keys);
 	tcase_add_test(tc, raw_keeps_nul_and_octets);
 	tcase_add_test(tc, raw_after_multibyte_text);
 	suite_add_tcase(s, tc);

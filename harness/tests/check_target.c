@@ -80,7 +80,19 @@ START_TEST(good_profile)
 	ck_assert_int_eq(t.tls_port, 0);
 	ck_assert_int_eq(t.tls_verify, 0);
 	ck_assert_int_eq(target_can_reset(&t), 0);
+	ck_assert_int_eq(t.login_tls, LOGIN_TLS_AUTO); /* the default */
 	target_free(&t);
+
+	static const char *const forms[] = {"true", "false", "auto", "yes"};
+	static const enum login_tls want_tls[] = {LOGIN_TLS_YES, LOGIN_TLS_NO, LOGIN_TLS_AUTO, LOGIN_TLS_YES};
+	for (size_t i = 0; i < 4; i++) {
+		char text[400];
+		snprintf(text, sizeof text, "host: h\nport: 110\nlogin_tls: %s\n" ACCOUNTS, forms[i]);
+		write_profile(text);
+		ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+		ck_assert_int_eq(t.login_tls, want_tls[i]);
+		target_free(&t);
+	}
 }
 END_TEST
 
@@ -102,6 +114,7 @@ START_TEST(bad_profiles)
 	    "4:15: accounts: unexpected key 'pass'");
 	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
 	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS, "3:13: tls_verify: expected true or false");
+	bad("host: h\nport: 110\nlogin_tls: sometimes\n" ACCOUNTS, "3:12: login_tls: expected true, false or auto");
 	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
 	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS,
 	    "4:1: give 'reset' or");

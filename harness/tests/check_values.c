@@ -181,6 +181,41 @@ START_TEST(store_and_ints)
 }
 END_TEST
 
+/* values_cmp_int on "a" and "b" with `inf`: the comparison, or 99 when one is not a value. */
+static int cmp(const char *a, const char *b, const char *inf)
+{
+	int c = 7;
+	if (values_cmp_int(a, strlen(a), b, strlen(b), inf, &c) != 0)
+		return 99;
+	return c;
+}
+
+START_TEST(integer_comparison)
+{
+	ck_assert_int_eq(cmp("300", "300", NULL), 0);
+	ck_assert_int_eq(cmp("0", "300", NULL), -1);
+	ck_assert_int_eq(cmp("300", "30", NULL), 1);
+	ck_assert_int_eq(cmp("0300", "300", NULL), 0); /* leading zeros */
+	ck_assert_int_eq(cmp("-0", "+0", NULL), 0);
+	ck_assert_int_eq(cmp("-5", "3", NULL), -1);
+	ck_assert_int_eq(cmp("-5", "-30", NULL), 1);
+	ck_assert_int_eq(cmp("3", "-30", NULL), 1);
+	/* Beyond long long: still compared exactly. */
+	ck_assert_int_eq(cmp("99999999999999999999", "99999999999999999998", NULL), 1);
+	ck_assert_int_eq(cmp("18446744073709551616", "99999999999999999999", NULL), -1);
+	/* RFC 2449 §6.7: NEVER is more than any number of days, and equals itself; any case. */
+	ck_assert_int_eq(cmp("NEVER", "99999999999999999999", "NEVER"), 1);
+	ck_assert_int_eq(cmp("30", "NEVER", "NEVER"), -1);
+	ck_assert_int_eq(cmp("never", "NEVER", "NEVER"), 0);
+	/* Not values. */
+	ck_assert_int_eq(cmp("NEVER", "3", NULL), 99);
+	ck_assert_int_eq(cmp("3 USER", "3", NULL), 99);
+	ck_assert_int_eq(cmp("", "3", NULL), 99);
+	ck_assert_int_eq(cmp("-", "3", NULL), 99);
+	ck_assert_int_eq(cmp("3", "NEVERMORE", "NEVER"), 99);
+}
+END_TEST
+
 Suite *values_suite(void)
 {
 	Suite *s = suite_create("values");
@@ -194,6 +229,7 @@ Suite *values_suite(void)
 	tcase_add_test(tc, nested_calls);
 	tcase_add_test(tc, errors_name_the_expression);
 	tcase_add_test(tc, store_and_ints);
+	tcase_add_test(tc, integer_comparison);
 	suite_add_tcase(s, tc);
 	return s;
 }
