@@ -1,0 +1,286 @@
+/* faults.h — fault injection for `make mutation`: deliberate wrong behaviours of pop3refd, each one a bug a
+ * real POP3 server could have, switched on with --fault NAME in bin/pop3refd-faults (docs/mutation.md).
+ *
+ * Faults exist only when POP3REFD_FAULTS is defined (the Makefile's build/faults/ objects). Otherwise
+ * fault_on(F) is the constant 0, every `if (fault_on(...))` branch is dead code the compiler removes, and
+ * no name, description or helper below is compiled into bin/pop3refd. */
+#ifndef POP3REFD_FAULTS_H
+#define POP3REFD_FAULTS_H
+
+/* FAULT(id, name, scope, what the server then does wrong). The scope says which part of the suite can see
+ * it: SUITE, the default selection; TIMER, the autologout scenarios (tagged `slow`), which `make mutation`
+ * runs with a short --idle-timeout. Grouped as docs/mutation.md lists them. */
+#define FAULT_LIST(FAULT)                                                                                    \
+	/* deletion marks and the UPDATE state (RFC 1939 §5, §6) */                                        \
+	FAULT(F_DELE_REMOVES_IMMEDIATELY, "dele-removes-immediately", SUITE,                                 \
+	      "DELE removes the message file at once instead of marking it")                                 \
+	FAULT(F_DELETE_ON_DROP, "delete-on-drop", SUITE,                                                     \
+	      "a connection closed without QUIT enters UPDATE and removes the marked messages")              \
+	FAULT(F_RST_AS_UPDATE, "rst-as-update", SUITE,                                                       \
+	      "a connection reset (RST) in TRANSACTION is taken as QUIT: marked messages are removed")       \
+	FAULT(F_RSET_KEEPS_MARKS, "rset-keeps-marks", SUITE, "RSET answers +OK but unmarks nothing")         \
+	FAULT(F_STAT_COUNTS_DELETED, "stat-counts-deleted", SUITE,                                           \
+	      "STAT counts and sizes messages marked deleted")                                               \
+	FAULT(F_LIST_SHOWS_DELETED, "list-shows-deleted", SUITE,                                             \
+	      "LIST without argument lists messages marked deleted")                                         \
+	FAULT(F_UIDL_SHOWS_DELETED, "uidl-shows-deleted", SUITE,                                             \
+	      "UIDL without argument lists messages marked deleted")                                         \
+	FAULT(F_RETR_DELETED_ALLOWED, "retr-deleted-allowed", SUITE,                                         \
+	      "RETR of a message marked deleted sends it")                                                   \
+	FAULT(F_TOP_DELETED_ALLOWED, "top-deleted-allowed", SUITE,                                           \
+	      "TOP of a message marked deleted sends it")                                                    \
+	FAULT(F_DELE_TWICE_OK, "dele-twice-ok", SUITE, "DELE of a message already marked gets +OK")          \
+	FAULT(F_RETRIEVED_REMOVED, "update-removes-retrieved", SUITE,                                        \
+	      "QUIT also removes every message retrieved with RETR (delete-after-download)")                 \
+	FAULT(F_QUIT_REMOVES_UNMARKED, "quit-removes-unmarked", SUITE,                                       \
+	      "UPDATE removes every message, marked or not")                                                 \
+	FAULT(F_QUIT_NO_REMOVE, "quit-no-remove", SUITE,                                                     \
+	      "QUIT answers +OK but removes none of the marked messages")                                    \
+	FAULT(F_RENUMBER_AFTER_DELE, "renumber-after-dele", SUITE,                                           \
+	      "after DELE, message numbers shift down to close the gap")                                     \
+	/* message data and sizes (RFC 1939 §3, §7, §11) */                                               \
+	FAULT(F_NO_BYTE_STUFFING, "no-byte-stuffing", SUITE,                                                 \
+	      "lines of RETR and TOP that begin with '.' are sent without the extra '.'")                    \
+	FAULT(F_BARE_LF, "bare-lf", SUITE, "message lines are sent ending in a bare LF, as stored")          \
+	FAULT(F_CRLF_MISSING_ON_TERMINATOR, "crlf-missing-on-terminator", SUITE,                             \
+	      "the terminating line of RETR and TOP is \".\" LF, without CR")                                \
+	FAULT(F_FINAL_LINE_UNTERMINATED, "final-line-unterminated", SUITE,                                   \
+	      "a message stored without a final line end is sent without one, glued to the terminator")      \
+	FAULT(F_LONG_LINES_CUT, "long-lines-cut", SUITE,                                                     \
+	      "message lines longer than 510 octets are cut (a fixed line buffer)")                          \
+	FAULT(F_EIGHT_BIT_STRIPPED, "eight-bit-stripped", SUITE,                                             \
+	      "the high bit of every message octet is cleared (a 7-bit channel)")                            \
+	FAULT(F_TOP_WRONG_LINE_COUNT, "top-wrong-line-count", SUITE, "TOP n k sends k+1 body lines")         \
+	FAULT(F_TOP_IGNORES_HEADER, "top-ignores-header", SUITE,                                             \
+	      "TOP n k sends the first k lines of the message, header lines counted")                        \
+	FAULT(F_WRONG_OCTET_COUNT, "wrong-octet-count", SUITE,                                               \
+	      "sizes are the stored file sizes: a bare-LF line end counts one octet, not two")               \
+	FAULT(F_SIZE_COUNTS_STUFFING, "size-counts-stuffing", SUITE,                                         \
+	      "sizes count the '.' added by byte-stuffing")                                                  \
+	FAULT(F_STAT_SIZE_WRONG, "stat-size-wrong", SUITE,                                                   \
+	      "STAT gives the maildrop size rounded up to whole kilobytes")                                  \
+	/* unique-ids (RFC 1939 §7) */                                                                      \
+	FAULT(F_UIDL_UNSTABLE, "uidl-unstable", SUITE, "unique-ids change from one session to the next")     \
+	FAULT(F_UIDL_DUPLICATE, "uidl-duplicate", SUITE, "every message gets the unique-id of the first")    \
+	FAULT(F_UIDL_TOO_LONG, "uidl-too-long", SUITE, "unique-ids are padded to 80 characters")             \
+	FAULT(F_UIDL_HAS_SPACE, "uidl-has-space", SUITE, "unique-ids contain a space")                       \
+	FAULT(F_UIDL_REUSED, "uidl-reused", SUITE,                                                           \
+	      "the unique-id is the message number, so a removed message's id is reused")                    \
+	/* states and logins (RFC 1939 §3, §4, §7; RFC 2449 §8; RFC 3206) */                             \
+	FAULT(F_STAT_IN_AUTHORIZATION, "stat-in-authorization", SUITE,                                       \
+	      "STAT is answered +OK 0 0 before login")                                                       \
+	FAULT(F_USER_AFTER_LOGIN, "user-after-login", SUITE, "USER is answered +OK after login")             \
+	FAULT(F_PASS_WITHOUT_USER, "pass-without-user", SUITE,                                               \
+	      "PASS without a USER before it is answered +OK (nobody is logged in)")                         \
+	FAULT(F_APOP_ANY_DIGEST, "apop-any-digest", SUITE,                                                   \
+	      "APOP accepts any well-formed digest for a known user")                                        \
+	FAULT(F_APOP_DIGEST_REVERSED, "apop-digest-reversed", SUITE,                                         \
+	      "APOP checks MD5(secret + timestamp) instead of MD5(timestamp + secret)")                      \
+	FAULT(F_APOP_FIXED_TIMESTAMP, "apop-fixed-timestamp", SUITE,                                         \
+	      "every greeting carries the same APOP timestamp, so digests can be replayed")                  \
+	FAULT(F_GREETING_NO_TIMESTAMP_BUT_APOP, "greeting-no-timestamp-but-apop", SUITE,                     \
+	      "the greeting has no timestamp, yet APOP logs in with a digest of the secret alone")           \
+	FAULT(F_NO_LOCK, "no-lock", SUITE, "the maildrop is never locked: two sessions share it")            \
+	FAULT(F_LOCK_LEAK_ON_DROP, "lock-leak-on-drop", SUITE,                                               \
+	      "a session ended without QUIT never releases its lock")                                        \
+	FAULT(F_IN_USE_ON_WRONG_PASSWORD, "in-use-on-wrong-password", SUITE,                                 \
+	      "wrong credentials for a busy maildrop get -ERR [IN-USE] (the lock is tried first)")           \
+	FAULT(F_AUTH_CODE_MISSING, "auth-code-missing", SUITE,                                               \
+	      "failed logins get -ERR without [AUTH], though AUTH-RESP-CODE is announced")                   \
+	FAULT(F_IN_USE_CODE_MISSING, "in-use-code-missing", SUITE,                                           \
+	      "a busy maildrop gets -ERR [AUTH] instead of [IN-USE]")                                        \
+	FAULT(F_USER_REVEALS_UNKNOWN, "user-reveals-unknown", SUITE,                                         \
+	      "USER for an unknown name gets -ERR [AUTH] \"no such user\"")                                  \
+	/* STLS and TLS (RFC 2595, RFC 8314) */                                                              \
+	FAULT(F_STLS_TWICE, "stls-twice", SUITE,                                                             \
+	      "STLS is answered +OK again while TLS is active (and no handshake follows)")                   \
+	FAULT(F_STLS_AFTER_LOGIN, "stls-after-login", SUITE, "STLS is accepted in TRANSACTION")              \
+	FAULT(F_STLS_INJECTION, "stls-injection", SUITE,                                                     \
+	      "commands sent after STLS in the same write are run inside TLS (CVE-2011-0411)")               \
+	FAULT(F_STLS_KEEPS_USER, "stls-keeps-user", SUITE,                                                   \
+	      "a USER given before STLS still lets PASS follow after the handshake")                         \
+	FAULT(F_STLS_PLAINTEXT_AFTER_OK, "stls-plaintext-after-ok", SUITE,                                   \
+	      "after +OK to STLS the server sends one more cleartext line before the handshake")             \
+	FAULT(F_STLS_NOT_ANNOUNCED, "stls-not-announced", SUITE, "CAPA does not list STLS, which works")     \
+	FAULT(F_CAPA_STLS_AFTER_LOGIN, "capa-stls-after-login", SUITE,                                       \
+	      "CAPA lists STLS after login and after the handshake")                                         \
+	FAULT(F_IMPLICIT_TLS_PLAIN_GREETING, "implicit-tls-plain-greeting", SUITE,                           \
+	      "on the implicit-TLS port the greeting is sent in cleartext before the handshake")             \
+	FAULT(F_NO_CLOSE_NOTIFY, "no-close-notify", SUITE,                                                   \
+	      "TLS connections are closed without close_notify")                                             \
+	FAULT(F_TLS_1_0_ALLOWED, "tls-1.0-allowed", SUITE, "TLS 1.0 handshakes are accepted")                \
+	/* SASL (RFC 5034, RFC 4422, RFC 4616, RFC 4648) */                                                  \
+	FAULT(F_AUTH_STAR_NOT_CANCEL, "auth-star-not-cancel", SUITE,                                         \
+	      "a \"*\" reply does not cancel AUTH: the server asks again with \"+ \"")                       \
+	FAULT(F_AUTH_BAD_BASE64_ACCEPTED, "auth-bad-base64-accepted", SUITE,                                 \
+	      "base64 is decoded leniently: junk characters skipped, bad padding repaired")                  \
+	FAULT(F_AUTH_TWICE, "auth-twice", SUITE, "AUTH is accepted again after login")                       \
+	FAULT(F_AUTH_IR_FOR_SERVER_FIRST, "auth-ir-for-server-first", SUITE,                                 \
+	      "an initial response for CRAM-MD5 is ignored instead of refused")                              \
+	FAULT(F_SASL_FINAL_IN_OK, "sasl-final-in-ok", SUITE,                                                 \
+	      "SCRAM's final server data is put into the +OK line instead of a \"+ \" challenge")            \
+	FAULT(F_PLAIN_AUTHZID_IGNORED, "plain-authzid-ignored", SUITE,                                       \
+	      "an authorization identity naming another user is ignored: the login succeeds")                \
+	FAULT(F_SASL_UNKNOWN_USER_DIFFERS, "sasl-unknown-user-differs", SUITE,                               \
+	      "AUTH for an unknown user gets -ERR without [AUTH], unlike a wrong password")                  \
+	FAULT(F_SASL_PLAIN_IN_CLEARTEXT, "sasl-plain-in-cleartext", SUITE,                                   \
+	      "PLAIN and LOGIN are announced and accepted without TLS")                                      \
+	FAULT(F_SASL_LINE_LIMIT_255, "sasl-line-limit-255", SUITE,                                           \
+	      "SASL continuation lines are held to the 255-octet command limit")                             \
+	FAULT(F_AUTH_MECH_CASE_SENSITIVE, "auth-mech-case-sensitive", SUITE,                                 \
+	      "mechanism names are matched case-sensitively")                                                \
+	FAULT(F_CONTINUATION_WITHOUT_SPACE, "continuation-without-space", SUITE,                             \
+	      "SASL challenges are sent as \"+\" and base64 with no space (\"+\" alone when empty)")         \
+	/* the autologout timer (RFC 1939 §3) */                                                            \
+	FAULT(F_SHORT_AUTOLOGOUT, "short-autologout", TIMER,                                                 \
+	      "the autologout timer runs a tenth of the configured time (60 s for the RFC's 10 minutes)")    \
+	FAULT(F_AUTOLOGOUT_SENDS_REPLY, "autologout-sends-reply", TIMER,                                     \
+	      "the autologout sends -ERR before closing")                                                    \
+	FAULT(F_AUTOLOGOUT_UPDATES, "autologout-updates", TIMER,                                             \
+	      "the autologout enters UPDATE and removes the marked messages")                                \
+	FAULT(F_TIMER_NOT_RESET, "timer-not-reset", TIMER,                                                   \
+	      "commands do not restart the autologout timer: it runs from the connection")                   \
+	/* PIPELINING (RFC 2449 §6.6) */                                                                    \
+	FAULT(F_PIPELINING_DROPS, "pipelining-drops", SUITE,                                                 \
+	      "only the first command of a read is run; the rest of the input is thrown away")               \
+	FAULT(F_PIPELINING_REORDER, "pipelining-reorder", SUITE,                                             \
+	      "with another command waiting, a one-line reply is sent after the next reply")                 \
+	/* reply format (RFC 1939 §3, RFC 2449 §4, §9) */                                                 \
+	FAULT(F_LOWERCASE_OK, "lowercase-ok", SUITE, "status indicators are sent as +ok and -err")           \
+	FAULT(F_STATUS_NO_SPACE, "status-no-space", SUITE,                                                   \
+	      "status text follows the indicator without a space (\"+OKready\")")                            \
+	FAULT(F_LONG_GREETING, "long-greeting", SUITE, "the greeting line is 600 octets long")               \
+	FAULT(F_GREETING_TWO_LINES, "greeting-two-lines", SUITE,                                             \
+	      "a second banner line follows the greeting")                                                   \
+	FAULT(F_EXTRA_TEXT_AFTER_STAT, "extra-text-after-stat", SUITE,                                       \
+	      "STAT answers \"+OK n size messages\"")                                                        \
+	FAULT(F_LIST_EXTRA_TEXT, "list-extra-text", SUITE,                                                   \
+	      "scan listings carry text after the size (\"1 120 octets\")")                                  \
+	FAULT(F_LIST_N_MULTILINE, "list-n-multiline", SUITE, "LIST n answers with a multi-line listing")     \
+	FAULT(F_NO_TERMINATOR_ON_EMPTY_LIST, "no-terminator-on-empty-list", SUITE,                           \
+	      "LIST and UIDL of an empty maildrop send no terminating \".\"")                                \
+	/* CAPA (RFC 2449 §5, §6) */                                                                       \
+	FAULT(F_CAPA_LIES, "capa-lies", SUITE, "CAPA announces UIDL, but UIDL gets -ERR")                    \
+	FAULT(F_RESP_CODES_NOT_ANNOUNCED, "resp-codes-not-announced", SUITE,                                 \
+	      "response codes are sent but RESP-CODES is not announced")                                     \
+	FAULT(F_CAPA_TAGS_DROPPED_AFTER_LOGIN, "capa-tags-dropped-after-login", SUITE,                       \
+	      "after login CAPA leaves out PIPELINING and TOP")                                              \
+	FAULT(F_CAPA_APOP_TAG, "capa-apop-tag", SUITE, "CAPA lists an APOP capability")                      \
+	FAULT(F_CAPA_LINE_TOO_LONG, "capa-line-too-long", SUITE,                                             \
+	      "the IMPLEMENTATION line of CAPA is 600 octets long")                                          \
+	FAULT(F_CAPA_DOUBLE_SPACE, "capa-double-space", SUITE,                                               \
+	      "the SASL capability separates mechanisms with two spaces")                                    \
+	FAULT(F_CAPA_EMPTY_LINE, "capa-empty-line", SUITE,                                                   \
+	      "CAPA has an empty line where a disabled capability was")                                      \
+	FAULT(F_IMPLEMENTATION_EMPTY, "implementation-empty", SUITE,                                         \
+	      "IMPLEMENTATION is announced without the server's name")                                       \
+	/* command parsing (RFC 1939 §3, RFC 2449 §4) */                                                   \
+	FAULT(F_KEYWORDS_CASE_SENSITIVE, "keywords-case-sensitive", SUITE,                                   \
+	      "command keywords are only recognised in upper case")                                          \
+	FAULT(F_UNKNOWN_COMMAND_OK, "unknown-command-ok", SUITE, "unknown commands are answered +OK")        \
+	FAULT(F_MSGNUM_ATOI, "msgnum-atoi", SUITE,                                                           \
+	      "message numbers are read with atoi(): \"1x\", \"+1\" and \" 1\" name message 1")              \
+	FAULT(F_TOP_LINECOUNT_ATOI, "top-linecount-atoi", SUITE,                                             \
+	      "TOP's line count is read with atol(): a negative count or junk is accepted")                  \
+	FAULT(F_ARG_LIMIT_32, "arg-limit-32", SUITE, "arguments longer than 32 characters are refused")      \
+	FAULT(F_LINE_LIMIT_128, "line-limit-128", SUITE, "command lines longer than 128 octets are refused") \
+	FAULT(F_OVERLONG_LINE_EXECUTED, "overlong-line-executed", SUITE,                                     \
+	      "the rest of an over-long command line is run as a command")                                   \
+	FAULT(F_NUL_TRUNCATES, "nul-truncates", SUITE,                                                       \
+	      "a NUL ends the command: what comes before it is run")                                         \
+	/* QUIT and closing (RFC 1939 §4, §6) */                                                           \
+	FAULT(F_QUIT_NO_CLOSE, "quit-no-close", SUITE,                                                       \
+	      "after QUIT the connection stays open (UPDATE done, the lock released)")                       \
+	FAULT(F_QUIT_CLOSES_WITHOUT_REPLY, "quit-closes-without-reply", SUITE,                               \
+	      "QUIT closes the connection without sending +OK")
+
+#include <stddef.h>
+#include <stdio.h>
+#include <event2/buffer.h>
+#include "lib/err.h"
+#include "lib/maildir.h"
+
+/* ---- helpers of the fault branches (defined in faults.c, fault build only) ---- */
+
+/* Message data faults: an ml_emit_fn filter in front of the evbuffer `out`, its state per RETR or TOP
+ * (top_lines: TOP's count, or -1 for RETR). */
+struct fault_filter {
+	struct evbuffer *out;
+	int line_start;  /* the next octet begins a line */
+	size_t line_len; /* octets of the current line sent */
+	long lines;      /* lines ended so far */
+	long top_lines;  /* -1, or TOP's k */
+	int muted;       /* top-ignores-header: past k lines, only the terminator goes out */
+};
+void fault_filter_begin(struct fault_filter *f, struct evbuffer *out, long top_lines);
+int fault_filter_emit(void *ctx, const char *data, size_t n);
+
+/* Sizes and unique-ids as the size and unique-id faults want them, changed in place after a scan. */
+void fault_adjust_maildir(struct maildir *md);
+/* Padding that makes a unique-id too long (uidl-too-long), else "". */
+const char *fault_uid_padding(const char *uid);
+
+/* Lenient base64 (auth-bad-base64-accepted): junk skipped, padding repaired. 0 or -1. */
+int fault_b64_lenient(const char *src, size_t len, unsigned char *dst, size_t *outlen);
+
+/* Per-session stashes, keyed by the session pointer: cleartext octets held across STLS (stls-injection),
+ * a held reply line (pipelining-reorder), paths of retrieved messages (update-removes-retrieved). */
+#define FAULT_STASH_STLS      0
+#define FAULT_STASH_REPLY     1
+#define FAULT_STASH_RETRIEVED 2
+void fault_stash_put(const void *owner, int kind, const void *data, size_t n);
+/* Append the stash of this kind to `to` and forget it; 1 if there was one. */
+int fault_stash_take(const void *owner, int kind, struct evbuffer *to);
+/* pipelining-reorder: hold back a one-line reply (formatted, `line`) while another command waits; 1 when
+ * held. The held line goes out after the next reply (fault_stash_take of FAULT_STASH_REPLY). */
+struct session;
+struct result;
+int fault_hold_reply(struct session *s, const struct result *r, const char *line, size_t n);
+/* update-removes-retrieved: remove the files of the messages RETR sent in this session. */
+void fault_remove_retrieved(const void *owner);
+/* delete-on-drop, rst-as-update, autologout-updates: enter UPDATE where RFC 1939 §6 forbids it. */
+void fault_update(struct session *s);
+/* stat-in-authorization, user-after-login, stls-after-login, auth-twice: the states (enum pop3_state
+ * bits) where command `name` is wrongly allowed too. */
+unsigned fault_extra_states(const char *name);
+/* renumber-after-dele: the message that number n names when marked messages no longer count. */
+struct store;
+size_t fault_renumbered(const struct store *st, size_t n);
+/* Forget what a session left (it is being freed). The real server has no stash: a no-op macro there. */
+void fault_session_end(const void *owner);
+
+#ifdef POP3REFD_FAULTS
+
+#define FAULT_ENUM(id, name, scope, what) id,
+enum fault { FAULT_LIST(FAULT_ENUM) FAULT_COUNT };
+#undef FAULT_ENUM
+
+extern unsigned char fault_active[FAULT_COUNT];
+#define fault_on(f) (fault_active[(f)] != 0)
+
+/* Switch on the fault called `name`: 0, or -1 with err saying how to see the names. */
+int fault_enable(const char *name, struct p3err *err);
+/* Print every fault, one a line: "NAME<TAB>SCOPE<TAB>what it does" (SCOPE is suite or timer). */
+void fault_print_list(FILE *out);
+/* Names of the enabled faults, comma-separated, for the start-up log line ("none" when none). */
+const char *fault_enabled_names(void);
+/* Whether a fault of a group is on: message data (RETR and TOP then go through the filter above), or
+ * sizes and unique-ids (fault_adjust_maildir then runs after each scan). */
+int fault_data_faults(void);
+int fault_maildir_faults(void);
+int fault_state_faults(void);
+
+#else
+
+/* The real server: no fault exists, not even its name (the enum is not declared, so it is not in the
+ * debug information either), and every branch on one is dead code the compiler drops, calls to the
+ * helpers above included: they are declared for both builds and defined only in the fault build. */
+#define fault_on(f)              0
+#define fault_data_faults()      0
+#define fault_maildir_faults()   0
+#define fault_state_faults()     0
+#define fault_session_end(owner) ((void)(owner))
+
+#endif
+
+#endif
