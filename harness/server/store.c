@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server/faults.h"
+
 struct store {
 	struct maildir md;
 	unsigned char *deleted; /* one flag per message */
@@ -30,6 +32,8 @@ static enum store_status take_lock(struct store *s, struct p3err *err)
 {
 	char path[PATH_MAX];
 
+	if (fault_on(F_NO_LOCK))
+		return STORE_OK;
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", s->dir, STORE_LOCK_NAME) >= sizeof path) {
 		p3err_set(err, "%s: path too long", s->dir);
 		return STORE_SYS_PERM;
@@ -112,6 +116,8 @@ enum store_status store_open(const char *maildirs, const char *user, struct stor
 		st = STORE_SYS_PERM;
 		goto fail;
 	}
+	if (fault_maildir_faults())
+		fault_adjust_maildir(&s->md);
 	s->deleted = calloc(s->md.count ? s->md.count : 1, 1);
 	if (!s->deleted) {
 		p3err_set(err, "out of memory");
@@ -137,13 +143,20 @@ const struct maildir_msg *store_get(const struct store *s, size_t n)
 	return &s->md.msgs[n - 1];
 }
 
+const struct maildir_msg *store_get_any(const struct store *s, size_t n)
+{
+	if (n < 1 || n > s->md.count)
+		return NULL;
+	return &s->md.msgs[n - 1];
+}
+
 void store_stat(const struct store *s, size_t *count, unsigned long long *octets)
 {
 	size_t c = 0;
 	unsigned long long o = 0;
 
 	for (size_t i = 0; i < s->md.count; i++) {
-		if (s->deleted[i])
+		if (s->deleted[i] && !fault_on(F_STAT_COUNTS_DELETED))
 			continue;
 		c++;
 		o += s->md.msgs[i].size;
@@ -194,7 +207,7 @@ int store_update(struct store *s, size_t *removed, struct p3err *err)
 	int failed = 0;
 
 	for (size_t i = 0; i < s->md.count; i++) {
-		if (!s->deleted[i])
+		if (!s->deleted[i] && !fault_on(F_QUIT_REMOVES_UNMARKED))
 			continue; /* RFC 1939 §6: never an unmarked message */
 		if (remove_message(&s->md.msgs[i]) == 0) {
 			n++;

@@ -32,6 +32,10 @@ size_t store_count(const struct store *s);
 /* Message n (1-based), or NULL when n is out of range or marked deleted (RFC 1939 §5). */
 const struct maildir_msg *store_get(const struct store *s, size_t n);
 
+/* Message n whether marked deleted or not, or NULL when out of range (the fault-injection build lets
+ * marked messages through with it). */
+const struct maildir_msg *store_get_any(const struct store *s, size_t n);
+
 /* Count and total size of the messages not marked deleted (the drop listing of STAT). */
 void store_stat(const struct store *s, size_t *count, unsigned long long *octets);
 
