@@ -18,6 +18,7 @@
 #include "lib/line.h"
 #include "lib/tls.h"
 #include "server/command.h"
+#include "server/faults.h"
 #include "server/log.h"
 #include "server/sasl.h"
 #include "server/server.h"
@@ -53,6 +54,10 @@ void session_set_state(struct session *s, enum pop3_state st)
 
 void session_forget_cleartext(struct session *s)
 {
+	if (fault_on(F_STLS_KEEPS_USER)) {
+		sasl_end(s);
+		return;
+	}
 	/* RFC 2595 §4: nothing learnt before the handshake counts after it (R2595-STLS-8). */
 	s->have_user = 0;
 	s->pending_user[0] = '\0';
@@ -75,6 +80,9 @@ static void session_free(struct session *s, const char *why)
 	srv->nsessions--;
 	stream_abort(&s->stream);
 	sasl_end(s);
+	if (fault_on(F_LOCK_LEAK_ON_DROP) && s->store)
+		s->store = NULL; /* fault: leaked, its lock held until the server stops */
+	fault_session_end(s);
 	/* No UPDATE here: only QUIT in TRANSACTION removes anything (RFC 1939 §6). This releases the lock. */
 	store_close(s->store);
 	if (s->idle_timer)
@@ -103,7 +111,7 @@ static void tls_goodbye(struct session *s)
 {
 	SSL *ssl;
 
-	if (!s->tls || s->lingering || !s->bev)
+	if (!s->tls || s->lingering || !s->bev || fault_on(F_NO_CLOSE_NOTIFY))
 		return;
 	ssl = bufferevent_openssl_get_ssl(s->bev);
 	if (ssl && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
@@ -123,6 +131,8 @@ static void touch(struct session *s)
 {
 	struct timeval tv = {s->srv->idle_timeout, 0};
 
+	if (fault_on(F_TIMER_NOT_RESET) && evtimer_pending(s->idle_timer, NULL))
+		return;
 	if (s->srv->idle_timeout > 0)
 		evtimer_add(s->idle_timer, &tv);
 }
@@ -154,11 +164,15 @@ static void send_result(struct session *s, struct result *r)
 		return;
 	}
 	n = reply_format(r, line, sizeof line);
+	if (fault_on(F_PIPELINING_REORDER) && fault_hold_reply(s, r, line, n))
+		return;
 	evbuffer_add(output(s), line, n);
 	if (r->status == RES_OK && r->multiline && !stream_active(&s->stream)) {
 		evbuffer_add_buffer(output(s), s->body);
 		evbuffer_add(output(s), ".\r\n", 3);
 	}
+	if (fault_on(F_PIPELINING_REORDER))
+		fault_stash_take(s, FAULT_STASH_REPLY, output(s));
 	if (r->status != RES_OK)
 		stream_abort(&s->stream); /* a handler that failed after starting one */
 	if (r->after == AFTER_CLOSE) {
@@ -167,6 +181,11 @@ static void send_result(struct session *s, struct result *r)
 		/* RFC 2595 §4 and P-STLS-1: whatever the client sent after STLS and before the handshake is
 		 * thrown away, never run inside TLS. Stop reading; the rest is discarded at the switch. */
 		struct evbuffer *in = bufferevent_get_input(s->bev);
+		if (fault_on(F_STLS_INJECTION))
+			fault_stash_put(s, FAULT_STASH_STLS, evbuffer_pullup(in, -1),
+			                evbuffer_get_length(in));
+		if (fault_on(F_STLS_PLAINTEXT_AFTER_OK))
+			evbuffer_add_printf(output(s), "+OK go ahead\r\n");
 		evbuffer_drain(in, evbuffer_get_length(in));
 		bufferevent_disable(s->bev, EV_READ);
 		s->stls_pending = 1;
@@ -217,6 +236,10 @@ static int take_line(struct session *s)
 	}
 	/* RFC 2449 §4: command lines up to 255 octets; RFC 5034 §4: SASL responses may be longer. */
 	max = s->sasl ? POP3_MAX_SASL_LINE : POP3_MAX_COMMAND_LINE;
+	if (fault_on(F_SASL_LINE_LIMIT_255))
+		max = POP3_MAX_COMMAND_LINE;
+	if (fault_on(F_LINE_LIMIT_128) && !s->sasl)
+		max = 128;
 	look = avail < max ? avail : max;
 	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
 	switch (line_scan(p, look, max, &ln)) {
@@ -225,7 +248,7 @@ static int take_line(struct session *s)
 	case LINE_TOO_LONG: {
 		struct result r;
 		evbuffer_drain(in, ln.consumed);
-		s->discarding = 1;
+		s->discarding = !fault_on(F_OVERLONG_LINE_EXECUTED);
 		if (s->sasl) {
 			sasl_end(s);
 			res_err(&r, CODE_NONE, "line too long; authentication cancelled");
@@ -244,6 +267,8 @@ static int take_line(struct session *s)
 	memcpy(line, p, ln.len);
 	line[ln.len] = '\0';
 	evbuffer_drain(in, ln.consumed);
+	if (fault_on(F_PIPELINING_DROPS))
+		evbuffer_drain(in, evbuffer_get_length(in)); /* fault: the rest of this read is lost */
 	handle_line(s, line, ln.len, ln.flags);
 	return 1;
 }
@@ -265,7 +290,7 @@ static void begin_linger(struct session *s)
 
 	store_close(s->store); /* release the lock now, not after the linger */
 	s->store = NULL;
-	if (s->tls) {
+	if (s->tls && !fault_on(F_NO_CLOSE_NOTIFY)) {
 		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
 		if (ssl)
 			(void)SSL_shutdown(ssl);
@@ -390,9 +415,20 @@ static void send_greeting(struct session *s)
 	 * this process and against other processes, the clock across restarts. */
 	snprintf(s->timestamp, sizeof s->timestamp, "<%ld.%lu.%ld@%s>", (long)getpid(),
 	         ++s->srv->greeting_counter, (long)time(NULL), s->srv->hostname);
+	if (fault_on(F_APOP_FIXED_TIMESTAMP))
+		snprintf(s->timestamp, sizeof s->timestamp, "<1.1.1@%s>", s->srv->hostname);
+	if (fault_on(F_GREETING_NO_TIMESTAMP_BUT_APOP))
+		s->timestamp[0] = '\0';
 	res_clear(&r);
 	res_ok(&r, "pop3refd ready %s", s->timestamp);
+	if (fault_on(F_LONG_GREETING)) {
+		/* Past the 512 octets of RFC 1939 §3, so not through reply_format, which would cut it. */
+		evbuffer_add_printf(output(s), "+OK pop3refd ready %s %0580d\r\n", s->timestamp, 0);
+		return;
+	}
 	send_result(s, &r);
+	if (fault_on(F_GREETING_TWO_LINES))
+		evbuffer_add_printf(output(s), "Welcome to pop3refd\r\n");
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -442,6 +478,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		/* RFC 8314 §3.1: on the implicit-TLS port the greeting comes once TLS is up. */
 		if (s->implicit_tls)
 			send_greeting(s);
+		if (fault_on(F_STLS_INJECTION))
+			fault_stash_take(s, FAULT_STASH_STLS, bufferevent_get_input(bev));
 		pump(s);
 		return;
 	}
@@ -451,6 +489,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		int e = EVUTIL_SOCKET_ERROR();
+		if (fault_on(F_RST_AS_UPDATE) && s->state == ST_TRANSACTION)
+			fault_update(s);
 		if (s->bev_owns_fd)
 			log_tls_errors(s, bev);
 		session_free(s, e ? evutil_socket_error_to_string(e) : "connection error");
@@ -460,6 +500,8 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		/* The client closed its side. Commands it sent before are still answered (a half-close is not
 		 * an abort), then the session ends; without QUIT there is no UPDATE (RFC 1939 §6). */
 		s->peer_eof = 1;
+		if (fault_on(F_DELETE_ON_DROP) && s->state == ST_TRANSACTION)
+			fault_update(s);
 		if (s->stls_pending || (s->implicit_tls && !s->tls)) {
 			session_free(s, "client closed the connection");
 			return;
@@ -474,6 +516,10 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 
 	/* RFC 1939 §3: autologout closes without a reply and without UPDATE. */
 	log_msg(LOG_INFO, "s%lu autologout after %d s idle", s->id, s->srv->idle_timeout);
+	if (fault_on(F_AUTOLOGOUT_UPDATES) && s->state == ST_TRANSACTION)
+		fault_update(s);
+	if (fault_on(F_AUTOLOGOUT_SENDS_REPLY) && !s->tls)
+		(void)send(s->fd, "-ERR autologout\r\n", 17, MSG_NOSIGNAL | MSG_DONTWAIT);
 	tls_goodbye(s);
 	session_free(s, "autologout (no UPDATE)");
 }
@@ -520,6 +566,8 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	s->delay_timer = evtimer_new(srv->base, on_delay, s);
 	s->linger_timer = evtimer_new(srv->base, on_linger, s);
 	s->kick = evtimer_new(srv->base, on_kick, s);
+	if (implicit_tls && fault_on(F_IMPLICIT_TLS_PLAIN_GREETING))
+		(void)send(fd, "+OK pop3refd ready\r\n", 20, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (implicit_tls) {
 		s->bev = tls_bev(s);
 		s->bev_owns_fd = s->bev != NULL;
