@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 
 #include "lib/digest.h"
+#include "server/faults.h"
 #include "server/log.h"
 #include "server/policy.h"
 #include "server/server.h"
@@ -28,13 +29,18 @@ void auth_login(struct session *s, const char *user, const char *method, struct 
 	size_t count;
 	unsigned long long octets;
 
+	if (fault_on(F_AUTH_TWICE) && s->store) {
+		res_ok(r, "%s authenticated again", user);
+		return;
+	}
 	switch (store_open(s->srv->maildirs, user, &st, &err)) {
 	case STORE_OK:
 		break;
 	case STORE_IN_USE:
 		/* The credentials were right; only then may [IN-USE] be said (RFC 2449 §8.1.2). */
 		log_msg(LOG_INFO, "s%lu login %s by %s refused: maildrop in use", s->id, user, method);
-		res_err(r, CODE_IN_USE, "maildrop is locked by another session");
+		res_err(r, fault_on(F_IN_USE_CODE_MISSING) ? CODE_AUTH : CODE_IN_USE,
+		        "maildrop is locked by another session");
 		return;
 	case STORE_SYS_TEMP:
 		log_msg(LOG_WARN, "s%lu login %s: %s", s->id, user, err.msg);
@@ -61,8 +67,16 @@ void auth_fail(struct session *s, const char *user, const char *method, struct r
 	/* The user name came from the client: log it escaped and short. */
 	snprintf(shown, sizeof shown, "%.60s", user ? user : "");
 	log_msg(LOG_INFO, "s%lu login '%s' by %s failed", s->id, shown, method);
-	res_err(r, CODE_AUTH, "authentication failed");
+	res_err(r, fault_on(F_AUTH_CODE_MISSING) ? CODE_NONE : CODE_AUTH, "authentication failed");
 	r->delay = 1;
+	if (fault_on(F_IN_USE_ON_WRONG_PASSWORD) && user && users_password(&s->srv->users, user)) {
+		/* The fault: the maildrop is locked before the credentials are checked. */
+		struct p3err err = {{0}};
+		struct store *st = NULL;
+		if (store_open(s->srv->maildirs, user, &st, &err) == STORE_IN_USE)
+			res_err(r, CODE_IN_USE, "maildrop is locked by another session");
+		store_close(st);
+	}
 }
 
 void cmd_user(struct session *s, const struct cmdline *cl, struct result *r)
@@ -76,6 +90,10 @@ void cmd_user(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_NONE, "USER/PASS needs TLS here: use STLS or the pop3s port");
 		return;
 	}
+	if (fault_on(F_USER_REVEALS_UNKNOWN) && !users_password(&s->srv->users, cl->argv[0])) {
+		res_err(r, CODE_AUTH, "no such user");
+		return;
+	}
 	/* +OK whether or not the user exists, so USER reveals no names (RFC 1939 §13, R1939-SEC-2); an
 	 * unknown name fails at PASS like a wrong password. */
 	snprintf(s->pending_user, sizeof s->pending_user, "%s", cl->argv[0]);
@@ -87,6 +105,10 @@ void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	const char *pw;
 
+	if (!s->have_user && fault_on(F_PASS_WITHOUT_USER)) {
+		res_ok(r, "password accepted");
+		return;
+	}
 	if (!s->have_user) {
 		res_err(r, CODE_NONE, "PASS must follow a successful USER");
 		return;
@@ -129,8 +151,11 @@ void cmd_apop(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	/* The digest covers this greeting's timestamp, so a digest from another session never matches
 	 * (RFC 1939 §7, §13: replay protection). */
-	apop_digest(s->timestamp, pw, expect);
-	if (digest_equal(expect, digest))
+	if (fault_on(F_APOP_DIGEST_REVERSED))
+		apop_digest(pw, s->timestamp, expect);
+	else
+		apop_digest(s->timestamp, pw, expect);
+	if (digest_equal(expect, digest) || fault_on(F_APOP_ANY_DIGEST))
 		auth_login(s, name, "APOP", r);
 	else
 		auth_fail(s, name, "APOP", r);
@@ -140,6 +165,10 @@ void cmd_stls(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	if (!s->srv->tls) {
 		res_err(r, CODE_NONE, "TLS is not available");
+		return;
+	}
+	if (s->tls && fault_on(F_STLS_TWICE)) {
+		res_ok(r, "begin TLS negotiation");
 		return;
 	}
 	if (s->tls || s->stls_used) {
