@@ -12,6 +12,7 @@
 #include "lib/line.h"
 #include "server/auth.h"
 #include "server/capa.h"
+#include "server/faults.h"
 #include "server/log.h"
 #include "server/policy.h"
 #include "server/server.h"
@@ -48,7 +49,7 @@ static int callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		if (!stored || !given || !*given)
 			return GSASL_AUTHENTICATION_ERROR; /* RFC 4616 §2: an empty password never verifies */
 		/* RFC 4616 §2: the authenticated identity may act only as itself (no proxy rights here). */
-		if (authzid && *authzid && strcmp(authzid, authid) != 0)
+		if (authzid && *authzid && strcmp(authzid, authid) != 0 && !fault_on(F_PLAIN_AUTHZID_IGNORED))
 			return GSASL_AUTHENTICATION_ERROR;
 		/* GNU SASL prepared the given password with SASLprep; prepare the stored one the same way. */
 		if (gsasl_saslprep(stored, GSASL_ALLOW_UNASSIGNED, &prepared, NULL) != GSASL_OK)
@@ -117,6 +118,8 @@ static void fail(struct session *s, struct result *r, const char *why)
 	snprintf(method, sizeof method, "AUTH %s", s->sasl->mech);
 	log_msg(LOG_DEBUG, "s%lu %s: %s", s->id, method, why);
 	auth_fail(s, authid, method, r);
+	if (fault_on(F_SASL_UNKNOWN_USER_DIFFERS) && (!authid || !users_password(&s->srv->users, authid)))
+		res_err(r, CODE_NONE, "no such user"); /* fault: reveals which names exist */
 	sasl_end(s);
 }
 
@@ -132,7 +135,7 @@ static void succeed(struct session *s, struct result *r)
 		return;
 	}
 	/* RFC 4616 §2 (and SCRAM's gs2 header): acting as someone else needs proxy rights nobody has here. */
-	if (authzid && *authzid && strcmp(authzid, authid) != 0) {
+	if (authzid && *authzid && strcmp(authzid, authid) != 0 && !fault_on(F_PLAIN_AUTHZID_IGNORED)) {
 		fail(s, r, "authorization identity differs");
 		return;
 	}
@@ -179,7 +182,13 @@ static void step(struct session *s, const char *in, size_t len, int initial, str
 			challenge(s, out, outlen, r);
 		}
 	} else if (rc == GSASL_OK) {
-		if (outlen > 0) {
+		if (outlen > 0 && fault_on(F_SASL_FINAL_IN_OK)) {
+			char b64[RES_TEXT_MAX];
+			size_t blen = b64_encoded_len(outlen) < sizeof b64 ? b64_encode(out, outlen, b64) : 0;
+			succeed(s, r);
+			if (r->status == RES_OK)
+				res_ok(r, "%.*s", (int)blen, b64); /* fault: the final data in the +OK */
+		} else if (outlen > 0) {
 			/* RFC 5034 §4: final server data travels in a "+ " line, never in the +OK. */
 			s->sasl->final_pending = 1;
 			challenge(s, out, outlen, r);
@@ -200,6 +209,8 @@ static int decode(const char *src, size_t len, unsigned char *dst, size_t *outle
 		dst[0] = '\0';
 		return 0;
 	}
+	if (fault_on(F_AUTH_BAD_BASE64_ACCEPTED))
+		return fault_b64_lenient(src, len, dst, outlen);
 	return b64_decode(src, len, dst, outlen, 1) == B64_OK ? 0 : -1;
 }
 
@@ -223,7 +234,7 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 	char mech[MECH_MAX + 1];
 	struct policy_view v;
 	size_t irlen = 0, n = strlen(cl->argv[0] ? cl->argv[0] : "");
-	int rc, known = 0;
+	int rc, known = 0, has_ir = cl->argc == 2;
 
 	if (cl->argc == 0) {
 		list_mechanisms(s, r);
@@ -235,7 +246,8 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	/* RFC 5034 §5: mechanism names are case-insensitive. */
 	for (size_t i = 0; i <= n; i++)
-		mech[i] = (char)toupper((unsigned char)cl->argv[0][i]);
+		mech[i] = fault_on(F_AUTH_MECH_CASE_SENSITIVE) ? cl->argv[0][i]
+		                                               : (char)toupper((unsigned char)cl->argv[0][i]);
 	for (size_t i = 0; policy_mechanisms[i]; i++)
 		known |= strcmp(policy_mechanisms[i], mech) == 0;
 	if (!known) {
@@ -249,7 +261,9 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_AUTH, "%s needs TLS here: use STLS or the pop3s port", mech);
 		return;
 	}
-	if (cl->argc == 2) {
+	if (has_ir && sasl_server_first(mech) && fault_on(F_AUTH_IR_FOR_SERVER_FIRST))
+		has_ir = 0; /* fault: ignored instead of refused */
+	if (has_ir) {
 		if (sasl_server_first(mech)) {
 			res_err(r, CODE_NONE, "%s does not take an initial response", mech);
 			return;
@@ -276,7 +290,7 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 		return;
 	}
 	gsasl_session_hook_set(s->sasl->gs, s);
-	if (cl->argc == 2 && strcmp(mech, "LOGIN") == 0) {
+	if (has_ir && strcmp(mech, "LOGIN") == 0) {
 		/* LOGIN's initial response is the user name, answering the first prompt (as many clients send
 		 * it): run the prompt step silently, then feed it. */
 		char *out = NULL;
@@ -290,7 +304,7 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 		step(s, (const char *)ir, irlen, 1, r);
 		return;
 	}
-	step(s, (const char *)ir, irlen, cl->argc == 2, r);
+	step(s, (const char *)ir, irlen, has_ir, r);
 }
 
 void sasl_continue(struct session *s, const char *line, size_t len, int line_flags, struct result *r)
@@ -298,6 +312,10 @@ void sasl_continue(struct session *s, const char *line, size_t len, int line_fla
 	static unsigned char buf[POP3_MAX_SASL_LINE];
 	size_t n;
 
+	if (len == 1 && line[0] == '*' && fault_on(F_AUTH_STAR_NOT_CANCEL)) {
+		res_cont(r, "", 0); /* fault: asked again */
+		return;
+	}
 	if (len == 1 && line[0] == '*') {
 		/* RFC 5034 §4: the client cancels; -ERR, and AUTHORIZATION goes on as if AUTH never came. */
 		log_msg(LOG_DEBUG, "s%lu AUTH %s cancelled", s->id, s->sasl->mech);
