@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "server/faults.h"
 #include "server/session.h"
 
 const char *const policy_mechanisms[] = {"PLAIN", "LOGIN", "CRAM-MD5", "SCRAM-SHA-1", "SCRAM-SHA-256", NULL};
@@ -67,11 +68,13 @@ int policy_mech(const struct policy_view *v, const char *mech)
 	if (!known)
 		return 0;
 	if (policy_mech_is_plaintext(mech))
-		return v->tls_active || v->mode == PLAINTEXT_ALWAYS;
+		return v->tls_active || v->mode == PLAINTEXT_ALWAYS || fault_on(F_SASL_PLAIN_IN_CLEARTEXT);
 	return 1;
 }
 
 int policy_stls(const struct policy_view *v)
 {
+	if (fault_on(F_CAPA_STLS_AFTER_LOGIN))
+		return v->tls_available;
 	return v->tls_available && !v->tls_active && !v->stls_used && v->authorization;
 }
