@@ -12,6 +12,7 @@
 #include <openssl/err.h>
 
 #include "lib/tls.h"
+#include "server/faults.h"
 #include "server/listener.h"
 #include "server/log.h"
 #include "server/sasl.h"
@@ -56,7 +57,11 @@ enum {
 	OPT_LOGLEVEL,
 	OPT_QUIET,
 	OPT_VERSION,
-	OPT_HELP
+	OPT_HELP,
+#ifdef POP3REFD_FAULTS
+	OPT_FAULT,
+	OPT_LIST_FAULTS,
+#endif
 };
 
 static const struct option options[] = {
@@ -75,6 +80,11 @@ static const struct option options[] = {
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"version", no_argument, NULL, OPT_VERSION},
     {"help", no_argument, NULL, OPT_HELP},
+#ifdef POP3REFD_FAULTS
+    /* bin/pop3refd-faults only (make mutation): the real server does not know these flags. */
+    {"fault", required_argument, NULL, OPT_FAULT},
+    {"list-faults", no_argument, NULL, OPT_LIST_FAULTS},
+#endif
     {NULL, 0, NULL, 0},
 };
 
@@ -189,7 +199,25 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 			return 1;
 		case OPT_HELP:
 			fputs(usage_text, stdout);
+#ifdef POP3REFD_FAULTS
+			fputs(
+			    "\nfault-injection build (docs/mutation.md):\n"
+			    "  --fault NAME                behave wrongly in the way NAME says; repeatable\n"
+			    "  --list-faults               print every fault: name, scope, what goes wrong\n",
+			    stdout);
+#endif
 			return 1;
+#ifdef POP3REFD_FAULTS
+		case OPT_FAULT: {
+			struct p3err ferr;
+			if (fault_enable(optarg, &ferr) < 0)
+				return usage_error("%s", ferr.msg);
+			break;
+		}
+		case OPT_LIST_FAULTS:
+			fault_print_list(stdout);
+			return 1;
+#endif
 		default:
 			fputs(usage_text, stderr);
 			return 2;
@@ -272,6 +300,9 @@ int main(int argc, char **argv)
 	}
 	/* A writer that vanishes must be an error return, not a signal that kills every session. */
 	signal(SIGPIPE, SIG_IGN);
+	/* Fault short-autologout: a tenth of the time asked for (60 s instead of the RFC's 10 minutes). */
+	if (fault_on(F_SHORT_AUTOLOGOUT) && srv.idle_timeout > 0)
+		srv.idle_timeout = srv.idle_timeout >= 10 ? srv.idle_timeout / 10 : 1;
 	if (srv.idle_timeout > 0 && srv.idle_timeout < POP3_MIN_AUTOLOGOUT_SECONDS)
 		log_msg(LOG_WARN,
 		        "--idle-timeout %d is below the 10 minutes RFC 1939 §3 requires (for tests only)",
@@ -292,6 +323,13 @@ int main(int argc, char **argv)
 		if (!srv.tls) {
 			fprintf(stderr, "pop3refd: %s\n", err.msg);
 			rc = 2;
+			goto out;
+		}
+		/* Fault tls-1.0-allowed: below the TLS 1.2 floor of RFC 8314 §4.1. */
+		if (fault_on(F_TLS_1_0_ALLOWED) &&
+		    (SSL_CTX_set_security_level(srv.tls, 0),
+		     SSL_CTX_set_min_proto_version(srv.tls, TLS1_VERSION) != 1)) {
+			fprintf(stderr, "pop3refd: cannot allow TLS 1.0\n");
 			goto out;
 		}
 	}
@@ -319,6 +357,9 @@ int main(int argc, char **argv)
 	log_msg(LOG_INFO, "pop3refd %s ready: %zu users, maildirs %s, plaintext-auth %s, idle-timeout %d s",
 	        POP3SPEC_VERSION, srv.users.count, srv.maildirs, plaintext_auth_name(srv.plaintext),
 	        srv.idle_timeout);
+#ifdef POP3REFD_FAULTS
+	log_msg(LOG_WARN, "fault-injection build: faults on: %s", fault_enabled_names());
+#endif
 	/* The contract other tools wait for: one line per listener, flushed. */
 	listener_print(&srv, stdout);
 	event_base_dispatch(srv.base);
