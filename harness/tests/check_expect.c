@@ -516,6 +516,53 @@ START_TEST(levels)
 }
 END_TEST
 
+START_TEST(capture_line_and_icase)
+{
+	CANNED_CTX("+OK\r\nTOP\r\nlogin-delay 300 USER\r\nLOGIN-DELAY 5\r\n.\r\n"
+	           "+OK\r\nTOP\r\nlogin-delay 300 USER\r\n.\r\n+OK\r\nEXPIRE NEVER\r\n.\r\n");
+	struct outcome out;
+	struct capture caps[2] = {{(char *)"ld", (char *)"^LOGIN-DELAY ([0-9]+)"},
+	                          {(char *)"whole", (char *)"^login-delay [0-9]+ user$"}};
+	struct expect e = ex(WANT_OK);
+	e.multiline = true;
+	e.icase = true;
+	e.line_captures = caps;
+	e.nline_captures = 2;
+	e.contains = (char *)"^top$";
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "ld")->val, "300"); /* the first matching line, group 1 */
+	ck_assert_str_eq(vars_get(&x->vars, "whole")->val, "login-delay 300 USER"); /* no group: all */
+	/* Case matters without icase: no line matches, and nothing is stored. */
+	struct capture one = {(char *)"ld2", (char *)"^LOGIN-DELAY ([0-9]+)"};
+	struct expect f = ex(WANT_OK);
+	f.multiline = true;
+	f.line_captures = &one;
+	f.nline_captures = 1;
+	expect_response(x, s, &f, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_str_eq(out.expected, "a body line matching /^LOGIN-DELAY ([0-9]+)/ (capture_line ld2)");
+	ck_assert_str_eq(out.actual, "none among 2 lines");
+	ck_assert_int_eq(out.desync, 0);
+	ck_assert_ptr_null(vars_get(&x->vars, "ld2"));
+	/* In a one_of, only the winning alternative's captures are stored. */
+	struct capture lc = {(char *)"lc", (char *)"^LOGIN-DELAY (.*)"}, ex2 = {(char *)"ex", (char *)"^EXPIRE (.*)"};
+	struct expect alts[2] = {ex(WANT_OK), ex(WANT_OK)};
+	alts[0].line_captures = &lc;
+	alts[0].nline_captures = 1;
+	alts[1].line_captures = &ex2;
+	alts[1].nline_captures = 1;
+	struct expect both = ex(WANT_UNSET);
+	both.one_of = alts;
+	both.n_one_of = 2;
+	expect_response(x, s, &both, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "ex")->val, "NEVER");
+	ck_assert_ptr_null(vars_get(&x->vars, "lc"));
+	ctx_close();
+}
+END_TEST
+
 /* ---- hostile servers through exec_scenario ----------------------------------------------------------- */
 
 static double now_s(void)
@@ -704,6 +751,7 @@ Suite *expect_suite(void)
 	tcase_add_test(tc, one_of_alternatives);
 	tcase_add_test(tc, closes_and_silence);
 	tcase_add_test(tc, levels);
+	tcase_add_test(tc, capture_line_and_icase);
 	suite_add_tcase(su, tc);
 	TCase *th = tcase_create("hostile");
 	tcase_set_timeout(th, 30);
