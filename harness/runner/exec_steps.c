@@ -431,6 +431,16 @@ static void do_starttls(struct xctx *x, const struct step *st, struct outcome *o
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
 		return;
+	/* for_login: a scenario that types USER/PASS or APOP itself goes over TLS exactly where the login
+	 * step would (login_tls), so a server in privacy mode runs it too. */
+	if (st->u.starttls.for_login && (conn_is_tls(s->c) || !exec_login_tls(x->t, x->p, NULL))) {
+		xtr_note(&x->tr, s->name, "no STLS: logins go %s on this target",
+		         conn_is_tls(s->c) ? "over the TLS already active" : "in cleartext");
+		return;
+	}
+	if (st->u.starttls.for_login && x->p && x->p->capa_ok && !exec_probe_has(x->p, "STLS", 0))
+		return (void)out_set(out, OUT_SKIP, NULL, NULL,
+		                     "unsupported: STLS (the target's login_tls logs in over TLS)");
 	starttls_on(x, s, st, out);
 }
 

@@ -496,7 +496,7 @@ static int parse_session_only(struct lctx *c, const struct lsrc *s, const yaml_n
 static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
                           char **session)
 {
-	static const char *const keys[] = { "inject", "quiet", "session", NULL };
+	static const char *const keys[] = { "inject", "quiet", "for_login", "session", NULL };
 	if (lnull(v))
 		return 0;
 	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, session) < 0)
@@ -515,6 +515,8 @@ static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_
 		if (st->u.starttls.quiet <= 0 || st->u.starttls.quiet > 600)
 			return lerr(c, s, x, "'quiet' must be more than 0 and at most 600 seconds");
 	}
+	if ((x = lget(s, v, "for_login", NULL)) && lbool(c, s, x, "for_login", &st->u.starttls.for_login) < 0)
+		return -1;
 	return 0;
 }
 

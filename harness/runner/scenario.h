@@ -112,6 +112,7 @@ struct step {
 		struct {
 			struct sstr inject;     /* octets sent after STLS CRLF in the same write; s == NULL: none */
 			double quiet;           /* seconds nothing may arrive after the handshake; 0: unchecked */
+			bool for_login;         /* only where the target's login_tls sends logins over TLS */
 		} starttls;
 		struct {
 			double within;       /* seconds; 0: the step timeout */

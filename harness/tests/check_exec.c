@@ -286,6 +286,27 @@ START_TEST(login_tls_auto_follows_the_probe)
 }
 END_TEST
 
+START_TEST(starttls_for_login)
+{
+	/* A scenario typing USER/PASS itself: STLS exactly where a login step would do it. */
+	struct scenario *sc = load_text(HEAD "steps:\n  - connect: plain\n  - starttls: {for_login: true}\n"
+	                                     "  - send: USER ${user}\n    expect: ok\n"
+	                                     "  - send: PASS ${password}\n    expect: ok\n");
+	struct mini m = {.privacy = 1, .capa_pre = "", .capa_post = ""};
+	struct result r;
+	run(sc, &m, LOGIN_TLS_YES, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x");
+	result_free(&r);
+	struct mini m2 = {.capa_pre = "", .capa_post = ""};
+	run(sc, &m2, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	ck_assert_str_eq(m2.log, "USER alice|PASS x");
+	result_free(&r);
+	scenario_free(sc);
+}
+END_TEST
+
 START_TEST(login_tls_without_stls_skips)
 {
 	struct scenario *sc = load_text(login_yaml);
@@ -426,6 +447,7 @@ Suite *exec_suite(void)
 	tcase_add_test(tc, login_step_tls_false_stays_cleartext);
 	tcase_add_test(tc, login_tls_auto_follows_the_probe);
 	tcase_add_test(tc, login_tls_without_stls_skips);
+	tcase_add_test(tc, starttls_for_login);
 	tcase_add_test(tc, login_delay_compared);
 	tcase_add_test(tc, expire_compared);
 	tcase_add_test(tc, requires_ignore_case);

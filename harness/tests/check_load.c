@@ -279,9 +279,12 @@ START_TEST(extension_keys)
 	                                   "ref: R2449-EXPIRE-4}\n"
 	                                   "  - assert: {lt: [1, 2]}\n"
 	                                   "  - assert: {gt: [2, 1]}\n"
-	                                   "  - login:\n");
+	                                   "  - login:\n"
+	                                   "  - starttls: {for_login: true}\n");
 	const struct step *st = sc->steps;
-	ck_assert_uint_eq(sc->nsteps, 11);
+	ck_assert_uint_eq(sc->nsteps, 12);
+	ck_assert(st[11].u.starttls.for_login);
+	ck_assert(!st[0].u.starttls.for_login);
 	ck_assert_uint_eq(st[0].u.starttls.inject.len, 6);
 	ck_assert_mem_eq(st[0].u.starttls.inject.s, "CAPA\r\n", 6);
 	ck_assert(st[0].u.starttls.quiet == 1.0); /* inject implies a 1 s quiet wait */
@@ -316,7 +319,7 @@ START_TEST(err_extension_keys)
 	load_bad(HEAD "steps:\n  - starttls: {quiet: 0}\n", NULL,
 	         "t.yaml:6:23: 'quiet' must be more than 0 and at most 600 seconds");
 	load_bad(HEAD "steps:\n  - starttls: {then: x}\n", NULL,
-	         "t.yaml:6:16: unknown key 'then' in starttls; allowed: inject, quiet, session");
+	         "t.yaml:6:16: unknown key 'then' in starttls; allowed: inject, quiet, for_login, session");
 	load_bad(HEAD "steps:\n  - login: {tls: maybe}\n", NULL, "t.yaml:6:18: 'tls' must be true or false, found 'maybe'");
 	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {capture_line: x}\n", NULL,
 	         "t.yaml:7:28: 'capture_line' must be a mapping of names to regexes, found a string");
