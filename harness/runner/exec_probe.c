@@ -256,8 +256,8 @@ static int requirement_met(const char *r, const struct target *t, const struct p
 	if (strcasecmp(r, "IDLE-TIMEOUT") == 0)
 		return t->idle_timeout > 0;
 	if (strcasecmp(r, "CLEARTEXT-LOGIN") == 0)
-		/* A login without TLS: the profile does not say logins need TLS, and USER is offered before TLS
-		 * (or CAPA is not there to say otherwise). */
+		/* A login without TLS: the profile does not say logins need TLS, and USER is offered before
+		 * TLS (or CAPA is not there to say otherwise). */
 		return t->login_tls != LOGIN_TLS_YES && (!p->capa_ok || has_capa(p->capa, p->ncapa, "USER"));
 	if (strncasecmp(r, "SASL ", 5) == 0)
 		return has_sasl(p->capa, p->ncapa, r + 5) || has_sasl(p->capa_tls, p->ncapa_tls, r + 5);

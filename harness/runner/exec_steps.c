@@ -945,8 +945,9 @@ static void compare_ints(const struct step *st, const char *a, size_t al, const 
 	line_escape(b, bl, sb, sizeof sb);
 	int c;
 	if (values_cmp_int(a, al, b, bl, inf, &c) != 0) {
-		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: '%s' or '%s' is not an integer%s%s",
-		        sa, sb, inf ? " or " : "", inf ? inf : "");
+		out_set(out, OUT_ERROR, NULL, NULL,
+		        "scenario error: assert: '%s' or '%s' is not an integer%s%s", sa, sb,
+		        inf ? " or " : "", inf ? inf : "");
 		return;
 	}
 	int holds = op == ASSERT_LE ? c <= 0 : op == ASSERT_GE ? c >= 0 : op == ASSERT_LT ? c < 0 : c > 0;
@@ -955,7 +956,10 @@ static void compare_ints(const struct step *st, const char *a, size_t al, const 
 	char exp[300];
 	snprintf(exp, sizeof exp, "'%s' %s '%s'%s%s%s", sa, opname[op - ASSERT_LE], sb, inf ? " (" : "",
 	         inf ? inf : "", inf ? " above every number)" : "");
-	out_set(out, OUT_EXPECT, st->u.assert_.ref, exp, "it is %s", c < 0 ? "less" : c > 0 ? "more" : "equal");
+	out_set(out, OUT_EXPECT, st->u.assert_.ref, exp, "it is %s",
+	        c < 0   ? "less"
+	        : c > 0 ? "more"
+	                : "equal");
 }
 
 static void do_assert(struct xctx *x, const struct step *st, struct outcome *out)

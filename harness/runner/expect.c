@@ -282,8 +282,8 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 			return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
 		a->nlcap = e->nline_captures;
 		for (size_t i = 0; i < a->nlcap; i++) {
-			if (compile_flags(x, e->line_captures[i].regex, e->icase ? REG_ICASE : 0, &a->lcap[i].re,
-			                  out) != 0)
+			if (compile_flags(x, e->line_captures[i].regex, e->icase ? REG_ICASE : 0,
+			                  &a->lcap[i].re, out) != 0)
 				return -1;
 			a->lcap[i].compiled = 1;
 		}
@@ -564,8 +564,8 @@ static void alt_body_end(struct alt *a)
 		if (a->lcap[i].found)
 			continue;
 		char exp[300];
-		snprintf(exp, sizeof exp, "a body line matching /%s/ (capture_line %s)", e->line_captures[i].regex,
-		         e->line_captures[i].name);
+		snprintf(exp, sizeof exp, "a body line matching /%s/ (capture_line %s)",
+		         e->line_captures[i].regex, e->line_captures[i].name);
 		alt_fail(a, NULL, exp, "none among %zu lines", a->nbody);
 	}
 	if (a->mc_on) {

@@ -192,9 +192,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 {
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
-	static const char *const keys[] = {"name",     "host",  "port",     "tls_port",     "tls_verify", "ca",
-	                                   "sni",      "accounts", "reset", "maildirs", "idle_timeout",
-	                                   "login_tls"};
+	static const char *const keys[] = {"name",       "host",     "port",         "tls_port",
+	                                   "tls_verify", "ca",       "sni",          "accounts",
+	                                   "reset",      "maildirs", "idle_timeout", "login_tls"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {

@@ -172,7 +172,8 @@ int values_cmp_int(const char *a, size_t alen, const char *b, size_t blen, const
 	int as, bs;
 	const char *ad = NULL, *bd = NULL;
 	size_t adl = 0, bdl = 0;
-	if ((!ainf && split_int(a, alen, &as, &ad, &adl) != 0) || (!binf && split_int(b, blen, &bs, &bd, &bdl) != 0))
+	if ((!ainf && split_int(a, alen, &as, &ad, &adl) != 0) ||
+	    (!binf && split_int(b, blen, &bs, &bd, &bdl) != 0))
 		return -1;
 	if (ainf || binf) {
 		*cmp = ainf - binf;

@@ -72,8 +72,8 @@ static void mini_script(struct tp_peer *p)
 		} else if (strcmp(line, "CAPA") == 0) {
 			char buf[512];
 			snprintf(buf, sizeof buf, "+OK capabilities\r\n%s%s%s.\r\n",
-			         !m->privacy || p->ssl ? "USER\r\n" : "", !p->ssl && !logged ? "STLS\r\n" : "",
-			         logged ? m->capa_post : m->capa_pre);
+			         !m->privacy || p->ssl ? "USER\r\n" : "",
+			         !p->ssl && !logged ? "STLS\r\n" : "", logged ? m->capa_post : m->capa_pre);
 			tp_sends(p, buf);
 		} else if (strncmp(line, "USER ", 5) == 0) {
 			user = !m->privacy || p->ssl;
@@ -128,7 +128,8 @@ static struct scenario *load_path(const char *path)
 }
 
 /* Run sc against a new mini server; the verdict is in r (free it), the server's log in m->log. */
-static void run(struct scenario *sc, struct mini *m, enum login_tls lt, const struct probe *pr, struct result *r)
+static void run(struct scenario *sc, struct mini *m, enum login_tls lt, const struct probe *pr,
+                struct result *r)
 {
 	struct tp_peer peer;
 	ck_assert_int_eq(tp_start(&peer, mini_script, sctx, m), 0);
@@ -177,8 +178,9 @@ START_TEST(injection_run_inside_tls_warns)
 	ck_assert_str_eq(m.log, "STLS|TLS|CAPA");
 	result_free(&r);
 	/* The same at MUST level fails. */
-	struct scenario *must = load_text("id: t/x\ntitle: T\nrefs: [P-STLS-1]\nlevel: MUST\nsteps:\n"
-	                                  "  - connect: plain\n  - starttls: {inject: \"CAPA\\r\\n\", quiet: 0.5}\n");
+	struct scenario *must =
+	    load_text("id: t/x\ntitle: T\nrefs: [P-STLS-1]\nlevel: MUST\nsteps:\n"
+	              "  - connect: plain\n  - starttls: {inject: \"CAPA\\r\\n\", quiet: 0.5}\n");
 	struct mini m2 = {.run_injected = 1, .capa_pre = "", .capa_post = ""};
 	run(must, &m2, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_int_eq(r.status, VERDICT_FAIL);
@@ -203,9 +205,10 @@ START_TEST(quiet_without_inject)
 }
 END_TEST
 
-/* ---- login_tls ------------------------------------------------------------------------------------------ */
+/* ---- login_tls --------------------------------------------------------------------------------------- */
 
-static const char login_yaml[] = HEAD "steps:\n  - connect: plain\n  - login: {}\n  - send: STAT\n    expect: ok\n";
+static const char login_yaml[] =
+    HEAD "steps:\n  - connect: plain\n  - login: {}\n  - send: STAT\n    expect: ok\n";
 
 START_TEST(login_tls_yes_does_stls_first)
 {
@@ -240,7 +243,8 @@ START_TEST(login_step_tls_false_stays_cleartext)
 	result_free(&r);
 	scenario_free(sc);
 	/* tls: true does STLS first whatever the profile says; not twice on a session already in TLS. */
-	sc = load_text(HEAD "steps:\n  - connect: plain\n  - login: {tls: true}\n  - send: STAT\n    expect: ok\n");
+	sc = load_text(
+	    HEAD "steps:\n  - connect: plain\n  - login: {tls: true}\n  - send: STAT\n    expect: ok\n");
 	struct mini m2 = {.capa_pre = "", .capa_post = ""};
 	run(sc, &m2, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
@@ -326,7 +330,7 @@ START_TEST(login_tls_without_stls_skips)
 }
 END_TEST
 
-/* ---- the suite's LOGIN-DELAY and EXPIRE comparisons ----------------------------------------------------- */
+/* ---- the suite's LOGIN-DELAY and EXPIRE comparisons ------------------------------------------------- */
 
 struct capa_case {
 	const char *file, *pre, *post;
@@ -344,8 +348,8 @@ static void capa_cases(const struct capa_case *cs, size_t n)
 		ck_assert_msg(r.status == cs[i].want, "case %zu (%s): %d, %s", i, cs[i].file, r.status,
 		              r.message ? r.message : "");
 		if (cs[i].ref)
-			ck_assert_msg(r.failed_ref && strcmp(r.failed_ref, cs[i].ref) == 0, "case %zu: ref %s", i,
-			              r.failed_ref ? r.failed_ref : "(none)");
+			ck_assert_msg(r.failed_ref && strcmp(r.failed_ref, cs[i].ref) == 0,
+			              "case %zu: ref %s", i, r.failed_ref ? r.failed_ref : "(none)");
 		result_free(&r);
 		scenario_free(sc);
 	}
@@ -387,7 +391,7 @@ START_TEST(expire_compared)
 }
 END_TEST
 
-/* ---- requires ----------------------------------------------------------------------------------------- */
+/* ---- requires ---------------------------------------------------------------------------------------- */
 
 static const char *skip_of(const char *req, const struct target *t, const struct probe *p)
 {
