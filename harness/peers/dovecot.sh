@@ -38,10 +38,12 @@ install_packages() {
 	[ ${#missing[@]} -eq 0 ] && return 0
 	if [ "$(id -u)" -ne 0 ]; then
 		say "missing Debian packages: ${missing[*]}"
-		say "install them (without starting the system service) with:"
-		echo "  printf '#!/bin/sh\\nexit 101\\n' | sudo tee /usr/sbin/policy-rc.d >/dev/null &&" \
-		     "sudo chmod 755 /usr/sbin/policy-rc.d && sudo apt-get update &&" \
-		     "sudo apt-get install -y --no-install-recommends ${missing[*]} && sudo rm /usr/sbin/policy-rc.d" >&2
+		say "install them (a temporary policy-rc.d keeps the system service from starting) with:"
+		# An existing policy-rc.d is someone else's: used as it is, never replaced or removed.
+		echo "  sudo sh -c 'c=0; [ -e /usr/sbin/policy-rc.d ] || { printf \"#!/bin/sh\\nexit 101\\n\"" \
+		     ">/usr/sbin/policy-rc.d; chmod 755 /usr/sbin/policy-rc.d; c=1; }; apt-get update &&" \
+		     "apt-get install -y --no-install-recommends ${missing[*]}; r=\$?;" \
+		     "[ \$c = 1 ] && rm -f /usr/sbin/policy-rc.d; exit \$r'" >&2
 		exit 1
 	fi
 	say "installing ${missing[*]}"
@@ -69,12 +71,12 @@ port_busy() {
 }
 
 # A free port below Linux's default ephemeral range (32768-60999), so no outgoing connection takes it
-# between our choice and Dovecot's bind.
+# between our choice and Dovecot's bind; never $1.
 free_port() {
 	local p i
 	for i in $(seq 1 200); do
 		p=$((20000 + RANDOM % 12000))
-		[ "$p" = "${2:-}" ] && continue
+		[ "$p" = "${1:-}" ] && continue      # not the port already chosen
 		port_busy "$p" || { echo "$p"; return 0; }
 	done
 	die "no free port found"
