@@ -54,9 +54,7 @@ int capa_build(const struct policy_view *v, struct evbuffer *out)
 		rc |= evbuffer_add_printf(out, "STLS\r\n") < 0;
 	if (fault_on(F_CAPA_EMPTY_LINE))
 		rc |= evbuffer_add_printf(out, "\r\n") < 0;
-	if (fault_on(F_IMPLEMENTATION_EMPTY))
-		rc |= evbuffer_add_printf(out, "IMPLEMENTATION\r\n") < 0;
-	else if (fault_on(F_CAPA_LINE_TOO_LONG))
+	if (fault_on(F_CAPA_LINE_TOO_LONG))
 		rc |= evbuffer_add_printf(out, "IMPLEMENTATION pop3refd-%s-%0580d\r\n", POP3SPEC_VERSION, 0) <
 		      0;
 	else

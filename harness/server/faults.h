@@ -172,8 +172,6 @@
 	      "the SASL capability separates mechanisms with two spaces")                                    \
 	FAULT(F_CAPA_EMPTY_LINE, "capa-empty-line", SUITE,                                                   \
 	      "CAPA has an empty line where a disabled capability was")                                      \
-	FAULT(F_IMPLEMENTATION_EMPTY, "implementation-empty", SUITE,                                         \
-	      "IMPLEMENTATION is announced without the server's name")                                       \
 	/* command parsing (RFC 1939 §3, RFC 2449 §4) */                                                   \
 	FAULT(F_KEYWORDS_CASE_SENSITIVE, "keywords-case-sensitive", SUITE,                                   \
 	      "command keywords are only recognised in upper case")                                          \
