@@ -170,6 +170,38 @@ START_TEST(console_colour_follows_terminal_and_no_color)
 }
 END_TEST
 
+/* The executor already names a check's requirement at the end of the reason when it is not one of the
+ * scenario's refs ("... [R1939-GEN-9]"); the summary names it once. */
+START_TEST(console_names_a_requirement_once)
+{
+	struct run run;
+	rd_run(&run, NULL);
+	struct result *r = &run.results[0]; /* a failed one */
+	ck_assert_int_eq(r->status, VERDICT_FAIL);
+	free(r->message);
+	free(r->failed_ref);
+	r->message = strdup("step 1 (connect: plain): expected a well-formed response line, got: status "
+	                    "indicator not in upper case: +ok hi [R1939-GEN-9]");
+	r->failed_ref = strdup("R1939-GEN-9");
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&buf, &len);
+	struct console c;
+	console_init(&c, CONSOLE_QUIET, run.nresults);
+	c.out = out;
+	c.progress = out;
+	c.colour = 0;
+	console_summary(&c, &run);
+	fclose(out);
+	ck_assert_msg(strstr(buf, "+ok hi [R1939-GEN-9]\n") != NULL, "%s", buf);
+	ck_assert_ptr_null(strstr(buf, "[R1939-GEN-9] [R1939-GEN-9]"));
+	/* A reason naming another id keeps the failed requirement beside it. */
+	ck_assert_ptr_nonnull(strstr(buf, "line not CRLF-terminated [R1939-GEN-6]\n"));
+	free(buf);
+	run_free(&run);
+}
+END_TEST
+
 Suite *report_console_suite(void)
 {
 	Suite *s = suite_create("report_console");
@@ -177,6 +209,7 @@ Suite *report_console_suite(void)
 	tcase_add_test(tc, console_prints_a_line_per_scenario_and_a_summary);
 	tcase_add_test(tc, console_quiet_prints_only_the_summary);
 	tcase_add_test(tc, console_colour_marks_verdicts);
+	tcase_add_test(tc, console_names_a_requirement_once);
 	tcase_add_test(tc, console_colour_follows_terminal_and_no_color);
 	suite_add_tcase(s, tc);
 	return s;

@@ -127,6 +127,16 @@ static void count(const struct console *c, FILE *f, size_t n, const char *what, 
 		fprintf(f, "%zu %s", n, what);
 }
 
+/* Whether the message already ends with "[ref]": the executor names a check's requirement in the reason
+ * when it is not one of the scenario's own (exec.c, format_reason), so the summary must not repeat it. */
+static int names_ref(const char *message, const char *ref)
+{
+	size_t ml = message ? strlen(message) : 0, rl = strlen(ref);
+	/* A message cut at REASON_MAX lost its end: the id is printed then. */
+	return ml <= REASON_MAX && ml >= rl + 2 && message[ml - rl - 2] == '[' && message[ml - 1] == ']' &&
+	       memcmp(message + ml - rl - 1, ref, rl) == 0;
+}
+
 static void list(struct console *c, const struct run *run, enum verdict v, const char *heading)
 {
 	int first = 1;
@@ -143,7 +153,7 @@ static void list(struct console *c, const struct run *run, enum verdict v, const
 		one_line(c->out, r->id, 200);
 		fputs(": ", c->out);
 		one_line(c->out, r->message && *r->message ? r->message : "(no reason given)", REASON_MAX);
-		if (r->failed_ref) {
+		if (r->failed_ref && !names_ref(r->message, r->failed_ref)) {
 			fputs(" [", c->out);
 			one_line(c->out, r->failed_ref, 120);
 			fputc(']', c->out);
