@@ -133,14 +133,30 @@ static void per_target_path(const char *file, const char *name, char *out, size_
 		snprintf(out, size, "%s-%s", file, safe);
 }
 
+/* What the observer needs: the console, and the baseline (or NULL) each result is judged against. */
+struct obs_ctx {
+	struct console con;
+	const struct run *baseline;
+	size_t diffs;
+};
+
 static void obs_started(void *ctx, const struct scenario *sc)
 {
-	console_start(ctx, sc->id);
+	struct obs_ctx *oc = ctx;
+	console_start(&oc->con, sc->id);
 }
 
-static void obs_finished(void *ctx, const struct result *r)
+/* The baseline is applied to each result as it ends, before its console line, so the line shows the
+ * verdict the summary, the reports and the exit status use (a PASS line for a result the baseline turns
+ * into FAIL "differs from baseline" would contradict them). */
+static void obs_finished(void *ctx, struct result *r)
 {
-	console_result(ctx, r);
+	struct obs_ctx *oc = ctx;
+	if (oc->baseline) {
+		struct run one = {.results = r, .nresults = 1};
+		oc->diffs += report_apply_baseline(&one, oc->baseline);
+	}
+	console_result(&oc->con, r);
 }
 
 /* exec fills results completely; this only guards the reporters against a result left without its
@@ -231,12 +247,13 @@ static int write_reports(const struct cli *c, const struct run *run, const char 
 static int run_one(const struct cli *c, struct run_target *rt, struct scenario **sel, size_t nsel,
                    const struct exec_opts *eo, const struct run *baseline, const char *suite, bool several)
 {
-	struct console con;
-	console_init(&con, c->verbosity == 0 ? CONSOLE_QUIET : c->verbosity == 2 ? CONSOLE_VERBOSE : CONSOLE_NORMAL,
+	struct obs_ctx oc = { .baseline = baseline };
+	struct console *con = &oc.con;
+	console_init(con, c->verbosity == 0 ? CONSOLE_QUIET : c->verbosity == 2 ? CONSOLE_VERBOSE : CONSOLE_NORMAL,
 	             nsel);
 	if (several && c->verbosity)
-		fprintf(con.out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host, rt->t.port);
-	struct exec_observer obs = { obs_started, obs_finished, &con };
+		fprintf(con->out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host, rt->t.port);
+	struct exec_observer obs = { obs_started, obs_finished, &oc };
 	struct result *results = calloc(nsel, sizeof *results);
 	if (!results) {
 		fprintf(stderr, "pop3spec: out of memory\n");
@@ -264,12 +281,9 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 		fprintf(stderr, "pop3spec: out of memory\n");
 		return -1;
 	}
-	if (baseline) {
-		size_t diffs = report_apply_baseline(&rt->run, baseline);
-		if (c->verbosity)
-			fprintf(con.out, "baseline %s: %zu result%s differ\n", c->baseline, diffs, diffs == 1 ? "" : "s");
-	}
-	console_summary(&con, &rt->run);
+	if (baseline && c->verbosity)
+		fprintf(con->out, "baseline %s: %zu result%s differ\n", c->baseline, oc.diffs, oc.diffs == 1 ? "" : "s");
+	console_summary(con, &rt->run);
 	return 0;
 }
 
@@ -320,6 +334,7 @@ int cli_run(struct cli *c)
 			goto out;
 		}
 		have_baseline = true;
+		report_sort(&baseline); /* applied result by result: index it once, in order */
 	}
 	size_t k = 0;
 #ifdef HAVE_REFERENCE

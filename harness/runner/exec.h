@@ -42,10 +42,11 @@ const char *exec_skip_reason(const struct scenario *sc, const struct target *t, 
 void exec_scenario(const struct scenario *sc, const struct target *t, const struct account acct[2],
                    const struct probe *p, const struct exec_opts *o, struct result *out);
 
-/* Called as each scenario starts and ends (from worker threads, serialized by the pool). */
+/* Called as each scenario starts and ends (from worker threads, serialized by the pool). `finished` may
+ * rewrite the result (a --baseline turns it into the verdict reported) before anything shows it. */
 struct exec_observer {
 	void (*started)(void *ctx, const struct scenario *sc);
-	void (*finished)(void *ctx, const struct result *r);
+	void (*finished)(void *ctx, struct result *r);
 	void *ctx;
 };
 

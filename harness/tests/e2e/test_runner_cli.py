@@ -424,6 +424,15 @@ class RunnerCli(unittest.TestCase):
         self.assertEqual(list(failed), [victim], "only the edited result differs")
         self.assertIn("baseline", failed[victim])
         self.assertIn(victim, r.stdout)
+        # Without -q, each scenario's console line shows the verdict after the baseline, as the summary and
+        # the exit status do: the edited one FAIL, the known failure PASS ("as baseline: fail").
+        loud = [a for a in sel if a != "-q"]
+        r = self.run_ok(loud + ["--baseline", ebase], 1)
+        lines = {l.split()[1]: l for l in r.stdout.splitlines() if re.match(r"(PASS|FAIL|WARN|SKIP|ERROR) ", l)}
+        self.assertTrue(lines[victim].startswith("FAIL "), lines[victim])
+        self.assertIn("differs from baseline", lines[victim])
+        self.assertTrue(lines["e2e/noop-must-fail"].startswith("PASS "), lines["e2e/noop-must-fail"])
+        self.assertIn("Failed:\n  FAIL  " + victim + ": differs from baseline", r.stdout)
         # A baseline that cannot be read is a usage error.
         bad = self.write("baseline/bad.json", "{not json")
         self.run_ok(sel + ["--baseline", bad], 2)
