@@ -53,11 +53,72 @@ static int size_from_name(const char *name, unsigned long long *size)
 	return 0;
 }
 
-/* Size as sent, by reading the file through the multi-line counter. Returns 0, 1 when the file vanished
- * (another session's UPDATE removed it: not an error), or -1. */
-static int size_from_file(const char *path, unsigned long long *size, char *buf, struct p3err *err)
+/* The header section ends at the first empty line (RFC 5322 §2.1): LF or CR LF at the start of a line.
+ * The scanner sees the file in chunks and remembers where it is between them. */
+struct header_scan {
+	enum { HS_LINE_START, HS_CR_AT_START, HS_IN_LINE, HS_DONE } at;
+	int eight; /* an octet >= 0x80 seen in the header section */
+};
+
+static void header_scan(struct header_scan *h, const char *buf, size_t n)
+{
+	for (size_t i = 0; i < n && h->at != HS_DONE; i++) {
+		unsigned char c = (unsigned char)buf[i];
+
+		if (c >= 0x80)
+			h->eight = 1;
+		switch (h->at) {
+		case HS_LINE_START:
+			h->at = c == '\n' ? HS_DONE : c == '\r' ? HS_CR_AT_START : HS_IN_LINE;
+			break;
+		case HS_CR_AT_START:
+			h->at = c == '\n' ? HS_DONE : HS_IN_LINE;
+			break;
+		case HS_IN_LINE:
+			if (c == '\n')
+				h->at = HS_LINE_START;
+			break;
+		case HS_DONE:
+			break;
+		}
+	}
+}
+
+static int header_result(const struct header_scan *h)
+{
+	return h->eight ? MAILDIR_HEADER_8BIT : MAILDIR_HEADER_ASCII;
+}
+
+int maildir_header_8bit(const char *path, struct p3err *err)
+{
+	struct header_scan h = {HS_LINE_START, 0};
+	char buf[8192];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return p3err_errno(err, "%s: cannot open message", path);
+	while (h.at != HS_DONE && !h.eight && (n = read(fd, buf, sizeof buf)) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			p3err_errno(err, "%s: cannot read message", path);
+			close(fd);
+			return -1;
+		}
+		header_scan(&h, buf, (size_t)n);
+	}
+	close(fd);
+	return header_result(&h);
+}
+
+/* Size as sent, by reading the file through the multi-line counter; the header scanner rides along.
+ * Returns 0, 1 when the file vanished (another session's UPDATE removed it: not an error), or -1. */
+static int size_from_file(const char *path, unsigned long long *size, int *header_8bit, char *buf,
+                          struct p3err *err)
 {
 	struct ml_counter c;
+	struct header_scan h = {HS_LINE_START, 0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
 
@@ -76,9 +137,11 @@ static int size_from_file(const char *path, unsigned long long *size, char *buf,
 			return -1;
 		}
 		ml_count(&c, buf, (size_t)n);
+		header_scan(&h, buf, (size_t)n);
 	}
 	close(fd);
 	*size = ml_count_finish(&c);
+	*header_8bit = header_result(&h);
 	return 0;
 }
 
@@ -194,7 +257,7 @@ static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char 
 		}
 		m.name = m.path + strlen(path) + 1;
 		if (!size_from_name(m.name, &m.size)) {
-			r = size_from_file(m.path, &m.size, buf, err);
+			r = size_from_file(m.path, &m.size, &m.header_8bit, buf, err);
 			if (r != 0) {
 				free(m.path);
 				if (r > 0)

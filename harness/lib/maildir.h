@@ -12,6 +12,16 @@ struct maildir_msg {
 	char *name;                     /* file name, without cur/ or new/ */
 	char uid[POP3_MAX_UID_LEN + 1]; /* unique-id: the base name (before ':'), or its MD5 when unusable */
 	unsigned long long size;        /* octets as sent: CRLF line ends, no stuffing */
+	int header_8bit;                /* enum maildir_header: 8-bit octets in the header section */
+};
+
+/* Whether a message's header section (up to the first empty line, or the whole message when it has none)
+ * holds an octet >= 0x80, as RFC 6532 UTF-8 header fields do. RFC 6856 §2.1: outside UTF-8 mode such a
+ * message may not be sent as is. */
+enum maildir_header {
+	MAILDIR_HEADER_UNKNOWN = 0, /* not read: the size came from a ",W=" name (maildir_header_8bit tells) */
+	MAILDIR_HEADER_ASCII,
+	MAILDIR_HEADER_8BIT
 };
 
 struct maildir {
@@ -22,11 +32,16 @@ struct maildir {
 
 /* Scan `dir`: every regular file in new/ and cur/ (tmp/ is ignored, and so are dot files), sorted by
  * file name (strcmp order), sizes computed by reading each file as sent, or taken from a ",W=<n>" field
- * in the name when present. Fails with a message naming the path when dir is not a Maildir (no cur/ or
+ * in the name when present. A file that is read also gets its header_8bit; one sized by its name keeps
+ * MAILDIR_HEADER_UNKNOWN. Fails with a message naming the path when dir is not a Maildir (no cur/ or
  * new/) or a file cannot be read. */
 int maildir_scan(const char *dir, struct maildir *md, struct p3err *err);
 
 void maildir_free(struct maildir *md);
+
+/* Read the header section of the message file `path`, streaming (bounded memory, stops at its end):
+ * MAILDIR_HEADER_ASCII or MAILDIR_HEADER_8BIT, or -1 with err set when the file cannot be read. */
+int maildir_header_8bit(const char *path, struct p3err *err);
 
 /* Whether `name` is safe as one path component for a user's maildrop: 1-64 octets of [A-Za-z0-9._@+-],
  * not starting with '.'. */

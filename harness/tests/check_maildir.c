@@ -1,5 +1,6 @@
 /* check_maildir.c — unit tests for lib/maildir on temporary Maildirs: order, sizes as sent, the ",W=" fast
- * path, unique-id rules, what is ignored, errors that name the path, user names, creation. */
+ * path, unique-id rules, what is ignored, errors that name the path, user names, creation, 8-bit header
+ * sections. */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -145,6 +146,59 @@ START_TEST(w_field_fast_path)
 	ck_assert_uint_eq(md.msgs[2].size, 5);
 	ck_assert_uint_eq(md.msgs[3].size, 5);
 	ck_assert_uint_eq(md.msgs[4].size, 5);
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(header_8bit)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	/* 8-bit in a header field (RFC 6532), LF-stored. */
+	puts_("m/cur/1.x", "Subject: Gr\xc3\xbc\xc3\x9f\xc3\xa9\n\nbody\n");
+	/* 8-bit only in the body, CRLF-stored: the header section is ASCII. */
+	puts_("m/cur/2.x", "Subject: a\r\n\r\nCaf\xe9\r\n");
+	/* No empty line: the whole message is header, the 8-bit octet is in it. */
+	puts_("m/cur/3.x", "Subject: a\nX-Last: \xff\n");
+	/* An empty header section: the message starts with its empty line. */
+	puts_("m/cur/4.x", "\r\nSubject-looking body \xc3\xa9\n");
+	/* A CR that does not end an empty line keeps the header going. */
+	puts_("m/cur/5.x", "A: b\n\rC: \xc3\xa9\n\nx\n");
+	/* Sized by its name: not read, unknown; maildir_header_8bit reads it. */
+	puts_("m/cur/6.x,W=40", "Subject: \xc3\xa9\n\nbody\n");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 6);
+	ck_assert_int_eq(md.msgs[0].header_8bit, MAILDIR_HEADER_8BIT);
+	ck_assert_int_eq(md.msgs[1].header_8bit, MAILDIR_HEADER_ASCII);
+	ck_assert_int_eq(md.msgs[2].header_8bit, MAILDIR_HEADER_8BIT);
+	ck_assert_int_eq(md.msgs[3].header_8bit, MAILDIR_HEADER_ASCII);
+	ck_assert_int_eq(md.msgs[4].header_8bit, MAILDIR_HEADER_8BIT);
+	ck_assert_int_eq(md.msgs[5].header_8bit, MAILDIR_HEADER_UNKNOWN);
+	for (size_t i = 0; i < 5; i++)
+		ck_assert_int_eq(maildir_header_8bit(md.msgs[i].path, &e), md.msgs[i].header_8bit);
+	ck_assert_int_eq(maildir_header_8bit(md.msgs[5].path, &e), MAILDIR_HEADER_8BIT);
+	ck_assert_int_eq(maildir_header_8bit(at("m/cur/missing"), &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "missing"));
+	maildir_free(&md);
+}
+END_TEST
+
+/* The committed fixtures the RFC 6856 scenarios rely on: `utf8` is an RFC 6532 message (8-bit header
+ * fields), `eight-bit` has 8-bit octets in its body only. Run from the top of the tree, like make check. */
+START_TEST(fixture_header_8bit)
+{
+	struct maildir md;
+	struct p3err e;
+
+	ck_assert_msg(maildir_scan("fixtures/maildrops/utf8", &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 1);
+	ck_assert_int_eq(md.msgs[0].header_8bit, MAILDIR_HEADER_8BIT);
+	maildir_free(&md);
+	ck_assert_msg(maildir_scan("fixtures/maildrops/eight-bit", &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 1);
+	ck_assert_int_eq(md.msgs[0].header_8bit, MAILDIR_HEADER_ASCII);
 	maildir_free(&md);
 }
 END_TEST
@@ -335,6 +389,8 @@ Suite *maildir_suite(void)
 	tcase_add_test(tc, ignores_tmp_dotfiles_and_folders);
 	tcase_add_test(tc, empty_maildir);
 	tcase_add_test(tc, w_field_fast_path);
+	tcase_add_test(tc, header_8bit);
+	tcase_add_test(tc, fixture_header_8bit);
 	tcase_add_test(tc, uid_rules);
 	tcase_add_test(tc, uids_stable_and_distinct);
 	tcase_add_test(tc, not_a_maildir);
