@@ -19,8 +19,8 @@ struct maildir_msg {
  * holds an octet >= 0x80, as RFC 6532 UTF-8 header fields do. RFC 6856 §2.1: outside UTF-8 mode such a
  * message may not be sent as is. */
 enum maildir_header {
-	MAILDIR_HEADER_UNKNOWN =
-	    0, /* not read: the size came from a ",W=" name (maildir_header_8bit tells) */
+	/* Not read: the size came from a ",W=" name (maildir_header_8bit tells). */
+	MAILDIR_HEADER_UNKNOWN = 0,
 	MAILDIR_HEADER_ASCII,
 	MAILDIR_HEADER_8BIT
 };
