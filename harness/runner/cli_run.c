@@ -185,6 +185,29 @@ static int fill_identity(struct result *r, const struct scenario *sc)
 	return 0;
 }
 
+/* The greeting for the reports: every octet, a NUL written as the four characters \x00 (a C string
+ * would end there); the reporters escape everything else for their formats themselves. */
+static char *greeting_text(const char *g, size_t len)
+{
+	if (g == NULL)
+		return NULL;
+	size_t nuls = 0;
+	for (size_t i = 0; i < len; i++)
+		nuls += g[i] == '\0';
+	char *out = malloc(len + 3 * nuls + 1), *o = out;
+	for (size_t i = 0; out && i < len; i++) {
+		if (g[i] == '\0') {
+			memcpy(o, "\\x00", 4);
+			o += 4;
+		} else {
+			*o++ = g[i];
+		}
+	}
+	if (out)
+		*o = '\0';
+	return out;
+}
+
 static int fill_info(struct run_info *in, const struct run_target *rt, const struct cli *c, const char *suite,
                      char *started, long duration)
 {
@@ -192,7 +215,7 @@ static int fill_info(struct run_info *in, const struct run_target *rt, const str
 	in->target_host = xstrdup(rt->t.host);
 	in->target_port = rt->t.port;
 	in->target_tls_port = rt->t.tls_port;
-	in->greeting = xstrdup(rt->p.greeting);
+	in->greeting = greeting_text(rt->p.greeting, rt->p.greeting_len);
 	if (rt->p.ncapa) {
 		in->capa = calloc(rt->p.ncapa, sizeof *in->capa);
 		if (!in->capa)

@@ -19,7 +19,8 @@ struct exec_opts {
 /* What the runner learns about the target once, before any scenario. */
 struct probe {
 	int reachable;              /* a greeting arrived */
-	char *greeting;
+	char *greeting;             /* the greeting line: greeting_len octets (a NUL is one of them) */
+	size_t greeting_len;
 	char *timestamp;            /* APOP timestamp of that greeting, or NULL */
 	int capa_ok;                /* CAPA answered +OK */
 	char **capa;                /* CAPA lines before TLS */

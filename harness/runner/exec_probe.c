@@ -73,9 +73,10 @@ static int capa(struct xctx *x, char ***lines, size_t *n)
 	*lines = calloc(cnt, sizeof **lines);
 	if (*lines == NULL)
 		return -1;
-	for (const char *p = v->val; p && *n < cnt;) {
-		const char *nl = strchr(p, '\n');
-		(*lines)[(*n)++] = strndup(p, nl ? (size_t)(nl - p) : strlen(p));
+	/* By length: a NUL inside a line must not hide the lines after it. */
+	for (const char *p = v->val, *end = v->val + v->len; p && *n < cnt;) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		(*lines)[(*n)++] = strndup(p, nl ? (size_t)(nl - p) : (size_t)(end - p));
 		p = nl ? nl + 1 : NULL;
 	}
 	return 0;
@@ -105,11 +106,22 @@ static void quit(struct xctx *x)
 	}
 }
 
+static char *memdup0(const char *s, size_t len)
+{
+	char *d = malloc(len + 1);
+	if (d) {
+		memcpy(d, s, len);
+		d[len] = '\0';
+	}
+	return d;
+}
+
 static void take_greeting(struct xctx *x, struct probe *p)
 {
 	struct xsession *s = xs_get(x, "probe", 0);
 	if (s && s->greeting && !p->greeting) {
-		p->greeting = strdup(s->greeting);
+		p->greeting = memdup0(s->greeting, s->greeting_len);
+		p->greeting_len = p->greeting ? s->greeting_len : 0;
 		p->timestamp = s->timestamp ? strdup(s->timestamp) : NULL;
 	}
 	p->reachable = 1;
@@ -153,7 +165,8 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 			quit(x);
 		} else if (x->last_line) {
 			/* It answered, badly: the scenarios will say how; the run goes on. */
-			p->greeting = strdup(x->last_line);
+			p->greeting = memdup0(x->last_line, x->last_len);
+			p->greeting_len = p->greeting ? x->last_len : 0;
 			p->reachable = 1;
 		} else {
 			snprintf(why, sizeof why, "%s:%d: %s%s%s", t->host, t->port, out.expected,

@@ -1,5 +1,6 @@
 /* exec_steps.c — what each step kind does on the wire (docs/scenario-language.md, "Steps"): connect,
  * send, raw, read, login, auth (GNU SASL), starttls, expect_close, drop, sleep, find, assert. */
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -16,6 +17,7 @@
 #include "lib/line.h"
 #include "lib/tls.h"
 #include "runner/expect.h"
+#include "runner/rx.h"
 #include "runner/sasl_client.h"
 #include "runner/session.h"
 
@@ -206,6 +208,7 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 	free(s->greeting);
 	free(s->timestamp);
 	s->greeting = s->timestamp = NULL;
+	s->greeting_len = 0;
 	s->eof = 0;
 	s->in_auth = 0;
 	int tls = st->u.connect.tls;
@@ -245,7 +248,12 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 		return;
 	}
 	if (x->last_line && (out->kind == OUT_PASS || out->kind == OUT_EXPECT)) {
-		s->greeting = strdup(x->last_line);
+		/* Every octet of it, NUL included (the greeting variable and the report show them all). */
+		s->greeting = malloc(x->last_len + 1);
+		if (s->greeting) {
+			memcpy(s->greeting, x->last_line, x->last_len + 1);
+			s->greeting_len = x->last_len;
+		}
 		s->timestamp = xc_find_timestamp(x->last_line, x->last_len);
 		xc_set_session_vars(x, s);
 	}
@@ -876,61 +884,80 @@ static int ignored(const struct step *st, const char *w, size_t wl)
 	return 0;
 }
 
+/* Captured bodies are walked line by line with their length: a server's NUL octet is part of a line,
+ * never its end (nor the end of the body). */
+struct span {
+	const char *p;
+	size_t len;
+};
+
+/* The next '\n'-separated line of *rest into *ln; 0 when none is left. */
+static int next_line(struct span *rest, struct span *ln)
+{
+	if (rest->len == 0)
+		return 0;
+	const char *nl = memchr(rest->p, '\n', rest->len);
+	ln->p = rest->p;
+	ln->len = nl ? (size_t)(nl - rest->p) : rest->len;
+	rest->p += ln->len + (nl != NULL);
+	rest->len -= ln->len + (nl != NULL);
+	return 1;
+}
+
+static int same_icase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}
+
 /* Each line's first word in A appears as a first word in B (case-insensitively). */
-static int subset(const struct step *st, const char *a, const char *b, char *missing, size_t msize)
+static int subset(const struct step *st, struct span a, struct span b, char *missing, size_t msize)
 {
-	for (const char *p = a; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		size_t wl = first_word(p, len);
-		if (wl && !ignored(st, p, wl)) {
-			int found = 0;
-			for (const char *q = b; *q && !found;) {
-				const char *nl2 = strchr(q, '\n');
-				size_t l2 = nl2 ? (size_t)(nl2 - q) : strlen(q);
-				size_t w2 = first_word(q, l2);
-				found = w2 == wl && strncasecmp(p, q, wl) == 0;
-				q = nl2 ? nl2 + 1 : q + l2;
-			}
-			if (!found) {
-				snprintf(missing, msize, "%.*s", (int)wl, p);
-				return 0;
-			}
+	struct span p;
+	while (next_line(&a, &p)) {
+		size_t wl = first_word(p.p, p.len);
+		if (wl == 0 || ignored(st, p.p, wl))
+			continue;
+		int found = 0;
+		struct span rest = b, q;
+		while (!found && next_line(&rest, &q))
+			found = first_word(q.p, q.len) == wl && same_icase(p.p, q.p, wl);
+		if (!found) {
+			line_escape(p.p, wl, missing, msize);
+			return 0;
 		}
-		p = nl ? nl + 1 : p + len;
 	}
 	return 1;
 }
 
-static int distinct(const char *a, char *dup, size_t dsize)
+static int distinct(struct span a, char *dup, size_t dsize)
 {
-	for (const char *p = a; *p;) {
-		const char *nl = strchr(p, '\n');
-		size_t len = nl ? (size_t)(nl - p) : strlen(p);
-		for (const char *q = nl ? nl + 1 : p + len; *q;) {
-			const char *nl2 = strchr(q, '\n');
-			size_t l2 = nl2 ? (size_t)(nl2 - q) : strlen(q);
-			if (l2 == len && memcmp(p, q, len) == 0) {
-				snprintf(dup, dsize, "%.*s", (int)len, p);
+	struct span p;
+	while (next_line(&a, &p)) {
+		struct span rest = a, q;
+		while (next_line(&rest, &q))
+			if (q.len == p.len && memcmp(p.p, q.p, p.len) == 0) {
+				line_escape(p.p, p.len, dup, dsize);
 				return 0;
 			}
-			q = nl2 ? nl2 + 1 : q + l2;
-		}
-		p = nl ? nl + 1 : p + len;
 	}
 	return 1;
 }
 
-static const char *capture_value(struct xctx *x, const struct sstr *name, struct outcome *out)
+static int capture_value(struct xctx *x, const struct sstr *name, struct span *val, struct outcome *out)
 {
 	char key[128];
 	snprintf(key, sizeof key, "%.*s", (int)(name->len < 127 ? name->len : 127), name->s ? name->s : "");
 	const struct var *v = vars_get(&x->vars, key);
 	if (v == NULL) {
 		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: nothing captured as '%s'", key);
-		return NULL;
+		return -1;
 	}
-	return v->val;
+	val->p = v->val;
+	val->len = v->len;
+	return 0;
 }
 
 /* le, ge, lt, gt: integers of any length; the `infinite` word above them all (NEVER for EXPIRE). */
@@ -996,7 +1023,7 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: bad regex /%s/", b);
 			break;
 		}
-		int m = regexec(&r, a, 0, NULL, 0) == 0;
+		int m = rx_match(&r, a, al); /* a may hold a server's octets, NUL included */
 		regfree(&r);
 		line_escape(a, al, sa, sizeof sa);
 		if (m != (st->u.assert_.op == ASSERT_MATCH)) {
@@ -1007,9 +1034,9 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 		break;
 	}
 	case ASSERT_SUBSET: {
-		const char *va = capture_value(x, &st->u.assert_.a, out);
-		const char *vb = va ? capture_value(x, &st->u.assert_.b, out) : NULL;
-		if (!va || !vb)
+		struct span va, vb;
+		if (capture_value(x, &st->u.assert_.a, &va, out) != 0 ||
+		    capture_value(x, &st->u.assert_.b, &vb, out) != 0)
 			break;
 		char missing[200];
 		if (!subset(st, va, vb, missing, sizeof missing)) {
@@ -1022,8 +1049,8 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 		break;
 	}
 	case ASSERT_DISTINCT: {
-		const char *va = capture_value(x, &st->u.assert_.a, out);
-		if (!va)
+		struct span va;
+		if (capture_value(x, &st->u.assert_.a, &va, out) != 0)
 			break;
 		char dup[300];
 		if (!distinct(va, dup, sizeof dup))

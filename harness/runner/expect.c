@@ -11,6 +11,7 @@
 
 #include "lib/line.h"
 #include "lib/multiline.h"
+#include "runner/rx.h"
 
 /* ---- describing expectations ----------------------------------------------------------------------- */
 
@@ -237,11 +238,6 @@ static int compile(struct xctx *x, const struct expect *e, const char *re, regex
 	return compile_flags(x, re, REG_NOSUB | (e->icase ? REG_ICASE : 0), r, out);
 }
 
-static int rx_match(const regex_t *r, const char *s)
-{
-	return regexec(r, s, 0, NULL, 0) == 0;
-}
-
 /* Prepare an alternative's body matchers. */
 static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struct outcome *out)
 {
@@ -384,14 +380,14 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 	if (e->match) {
 		if (compile(x, e, e->match, &r, out) != 0)
 			return -1;
-		if (!rx_match(&r, x->last_line))
+		if (!rx_match(&r, line, len))
 			alt_fail(a, NULL, desc, "%s", shown);
 		regfree(&r);
 	}
 	if (e->not_match) {
 		if (compile(x, e, e->not_match, &r, out) != 0)
 			return -1;
-		if (rx_match(&r, x->last_line))
+		if (rx_match(&r, line, len))
 			alt_fail(a, NULL, desc, "%s", shown);
 		regfree(&r);
 	}
@@ -407,7 +403,7 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex for %s",
 			               e->captures[i].name);
 		}
-		if (regexec(&cr, x->last_line, 0, NULL, 0) != 0) {
+		if (!rx_match(&cr, line, len)) {
 			char exp[300];
 			snprintf(exp, sizeof exp, "a first line matching /%s/ (capture %s)", val,
 			         e->captures[i].name);
@@ -431,13 +427,14 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 		free(val);
 		if (rc != 0)
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex");
-		if (regexec(&cr, x->last_line, 2, m, 0) == 0) {
+		if (x->last_line && rx_exec(&cr, x->last_line, x->last_len, 2, m) == 0) {
 			/* Group 1 if the regex has one and it took part, else the whole match. */
 			regmatch_t *g = cr.re_nsub >= 1 && m[1].rm_so >= 0 ? &m[1] : &m[0];
+			char shown[300];
 			vars_set(&x->vars, e->captures[i].name, x->last_line + g->rm_so,
 			         (size_t)(g->rm_eo - g->rm_so));
-			xtr_note(&x->tr, NULL, "captured %s = %.*s", e->captures[i].name,
-			         (int)(g->rm_eo - g->rm_so), x->last_line + g->rm_so);
+			line_escape(x->last_line + g->rm_so, (size_t)(g->rm_eo - g->rm_so), shown, sizeof shown);
+			xtr_note(&x->tr, NULL, "captured %s = %s", e->captures[i].name, shown);
 		}
 		regfree(&cr);
 	}
@@ -445,7 +442,7 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 }
 
 /* One un-stuffed body line through an alternative's matchers. */
-static void alt_body_line(struct alt *a, const char *data, size_t len, const char *z)
+static void alt_body_line(struct alt *a, const char *data, size_t len)
 {
 	if (!a->body)
 		return;
@@ -471,7 +468,7 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 	for (size_t i = 0; i < a->nlcap; i++) {
 		struct linecap *lc = &a->lcap[i];
 		regmatch_t m[2];
-		if (lc->found || regexec(&lc->re, z, 2, m, 0) != 0)
+		if (lc->found || rx_exec(&lc->re, data, len, 2, m) != 0)
 			continue;
 		regmatch_t *g = lc->re.re_nsub >= 1 && m[1].rm_so >= 0 ? &m[1] : &m[0];
 		lc->len = (size_t)(g->rm_eo - g->rm_so);
@@ -480,7 +477,7 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 			alt_fail(a, NULL, "memory for capture_line", "out of memory");
 			return;
 		}
-		memcpy(lc->val, z + g->rm_so, lc->len);
+		memcpy(lc->val, data + g->rm_so, lc->len);
 		lc->val[lc->len] = '\0';
 		lc->found = 1;
 	}
@@ -494,23 +491,23 @@ static void alt_body_line(struct alt *a, const char *data, size_t len, const cha
 			         (line_escape(data, len, shown, sizeof shown), shown));
 			return;
 		}
-		if (!rx_match(&a->lines_re[k - 1], z)) {
+		if (!rx_match(&a->lines_re[k - 1], data, len)) {
 			char exp[300];
 			snprintf(exp, sizeof exp, "body line %zu matching /%s/", k, a->e->lines[k - 1]);
 			alt_fail(a, NULL, exp, "%s", (line_escape(data, len, shown, sizeof shown), shown));
 			return;
 		}
 	}
-	if (a->has_each && !rx_match(&a->each_re, z)) {
+	if (a->has_each && !rx_match(&a->each_re, data, len)) {
 		char exp[300];
 		snprintf(exp, sizeof exp, "every body line matching /%s/", a->e->each_line);
 		alt_fail(a, NULL, exp, "line %zu: %s", k,
 		         (line_escape(data, len, shown, sizeof shown), shown));
 		return;
 	}
-	if (a->has_contains && !a->contains_found && rx_match(&a->contains_re, z))
+	if (a->has_contains && !a->contains_found && rx_match(&a->contains_re, data, len))
 		a->contains_found = 1;
-	if (a->has_notc && rx_match(&a->notc_re, z)) {
+	if (a->has_notc && rx_match(&a->notc_re, data, len)) {
 		char exp[300];
 		snprintf(exp, sizeof exp, "no body line matching /%s/", a->e->not_contains);
 		alt_fail(a, NULL, exp, "line %zu: %s", k,
@@ -678,9 +675,6 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
                       double timeout, int flags, body_line_fn cb, void *cbctx, unsigned long long limit,
                       struct outcome *out)
 {
-	char *z = malloc(XC_MAX_LINE + 1);
-	if (z == NULL)
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
 	unsigned long long octets = 0, nlines = 0;
 	for (;;) {
 		const char *line;
@@ -734,17 +728,14 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 			out->desync = 1;
 			break;
 		}
-		memcpy(z, data, dlen);
-		z[dlen] = '\0';
 		for (size_t i = 0; i < nalts; i++)
-			alt_body_line(&alts[i], data, dlen, z);
+			alt_body_line(&alts[i], data, dlen);
 		if (cb)
 			cb(cbctx, data, dlen);
 	}
 	if (nlines > XC_BODY_LINES_SHOWN && !(flags & EXP_QUIET_BODY))
 		xtr_note(&x->tr, s->name, "%llu more body lines not shown (%llu body lines, %llu octets)",
 		         nlines - XC_BODY_LINES_SHOWN, nlines, octets);
-	free(z);
 }
 
 /* closes / silent_for, after the response: they read from the connection, so only for a winner. */
@@ -836,9 +827,11 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 		for (size_t i = 0; i < nalts; i++)
 			alt_body_end(&alts[i]);
 	} else {
+		char shown[300];
+		line_escape(x->last_line, x->last_len, shown, sizeof shown);
 		for (size_t i = 0; i < nalts; i++)
 			if (alts[i].body && alts[i].ok)
-				alt_fail(&alts[i], NULL, "+OK and a multi-line body", "%s", x->last_line);
+				alt_fail(&alts[i], NULL, "+OK and a multi-line body", "%s", shown);
 	}
 	/* The first alternative that holds wins (closes / silent_for are judged only for it). */
 	struct alt *win = NULL;
@@ -855,9 +848,10 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 		if (win->e->capture_body)
 			vars_set(&x->vars, win->e->capture_body, win->cap ? win->cap : "", win->caplen);
 		for (size_t i = 0; i < win->nlcap; i++) {
+			char shown[300];
 			vars_set(&x->vars, win->e->line_captures[i].name, win->lcap[i].val, win->lcap[i].len);
-			xtr_note(&x->tr, s->name, "captured %s = %.200s", win->e->line_captures[i].name,
-			         win->lcap[i].val);
+			line_escape(win->lcap[i].val, win->lcap[i].len, shown, sizeof shown);
+			xtr_note(&x->tr, s->name, "captured %s = %s", win->e->line_captures[i].name, shown);
 		}
 		goto out;
 	}
@@ -923,6 +917,9 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 	out->level = e->level >= 0 ? e->level : (int)x->sc->level;
 	out->req = e->ref ? e->ref : why ? why->req : NULL;
 	snprintf(out->expected, sizeof out->expected, "%s", nalts > 1 || !why ? desc : why->expected);
-	snprintf(out->actual, sizeof out->actual, "%s", why ? why->actual : line);
+	if (why)
+		snprintf(out->actual, sizeof out->actual, "%s", why->actual);
+	else
+		line_escape(line, x->last_len, out->actual, sizeof out->actual);
 	free(why);
 }

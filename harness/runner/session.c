@@ -241,7 +241,10 @@ char *xc_find_timestamp(const char *line, size_t len)
 void xc_set_session_vars(struct xctx *x, const struct xsession *s)
 {
 	vars_set_str(&x->vars, "timestamp", s && s->timestamp ? s->timestamp : "");
-	vars_set_str(&x->vars, "greeting", s && s->greeting ? s->greeting : "");
+	if (s && s->greeting)
+		vars_set(&x->vars, "greeting", s->greeting, s->greeting_len);
+	else
+		vars_set_str(&x->vars, "greeting", "");
 }
 
 int xc_interp(struct xctx *x, const struct sstr *s, char **val, size_t *len, struct outcome *out)

@@ -54,7 +54,8 @@ struct xsession {
 	struct conn *c;  /* NULL when not connected (never connected, dropped, or closed) */
 	int eof;         /* the server closed the connection */
 	int in_auth;     /* an AUTH exchange runs: "+ " lines are allowed (RFC 5034 §4) */
-	char *greeting;  /* first line of the greeting, NULL before it */
+	char *greeting;  /* first line of the greeting (greeting_len octets, NUL included), NULL before it */
+	size_t greeting_len;
 	char *timestamp; /* its APOP timestamp (RFC 1939 §7), NULL when none */
 };
 

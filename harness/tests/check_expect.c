@@ -563,6 +563,53 @@ START_TEST(capture_line_and_icase)
 }
 END_TEST
 
+/* A NUL octet is an octet like any other: it hides nothing after it from a regex (runner/rx.c). */
+#define NUL_TEXT                                                                                             \
+	"+OK a\0 <x@y> b\r\n"                                                                                 \
+	"+OK\r\nfirst\0 tail\r\nsecond\r\n.\r\n"                                                          \
+	"+OK\r\nx\0 y\r\n.\r\n"
+START_TEST(nul_octet_hides_nothing)
+{
+	CANNED_CTX(NUL_TEXT);
+	struct outcome out;
+	/* First line: match sees past the NUL (and `.` matches it), not_match too, capture takes it whole. */
+	struct expect e = ex(WANT_OK);
+	struct capture cap = {(char *)"ts", (char *)"(<[^>]*>) b$"};
+	e.match = (char *)"^\\+OK a. <x@y> b$";
+	e.not_match = (char *)"^\\+OK a[^<]*$";
+	e.captures = &cap;
+	e.ncaptures = 1;
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "ts")->val, "<x@y>");
+	ck_assert_uint_eq(vars_get(&x->vars, "last.line")->len, 14);
+	/* Body lines: lines, each_line, contains, capture_line all see the octets after the NUL. */
+	struct expect b = ex(WANT_OK);
+	char *lines[] = {(char *)"^first. tail$", (char *)"^second$"};
+	struct capture lc = {(char *)"tail", (char *)"^first.(.*)$"};
+	b.multiline = true;
+	b.lines = lines;
+	b.nlines = 2;
+	b.each_line = (char *)"[a-z]$";
+	b.contains = (char *)"tail$";
+	b.line_captures = &lc;
+	b.nline_captures = 1;
+	b.capture_body = (char *)"body";
+	expect_response(x, s, &b, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "tail")->val, " tail");
+	ck_assert_uint_eq(vars_get(&x->vars, "body")->len, 18);
+	/* not_contains fails on what follows a NUL. */
+	struct expect n = ex(WANT_OK);
+	n.multiline = true;
+	n.not_contains = (char *)"^x.*y$";
+	expect_response(x, s, &n, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_msg(strstr(out.actual, "x\\x00 y") != NULL, "%s", out.actual);
+	ctx_close();
+}
+END_TEST
+
 /* ---- hostile servers through exec_scenario ----------------------------------------------------------- */
 
 static double now_s(void)
@@ -752,6 +799,7 @@ Suite *expect_suite(void)
 	tcase_add_test(tc, closes_and_silence);
 	tcase_add_test(tc, levels);
 	tcase_add_test(tc, capture_line_and_icase);
+	tcase_add_test(tc, nul_octet_hides_nothing);
 	suite_add_tcase(su, tc);
 	TCase *th = tcase_create("hostile");
 	tcase_set_timeout(th, 30);
