@@ -171,6 +171,12 @@ void cmd_stls(struct session *s, const struct cmdline *cl, struct result *r)
 		res_ok(r, "begin TLS negotiation");
 		return;
 	}
+	if (s->utf8_mode) {
+		/* RFC 6856 §2.1: a client MUST NOT send STLS after UTF8, and a server MAY refuse it; a
+		 * protocol error, so no response code. */
+		res_err(r, CODE_NONE, "STLS is not allowed after UTF8");
+		return;
+	}
 	if (s->tls || s->stls_used) {
 		/* RFC 2595 §4: once only; -ERR while TLS is already active. */
 		res_err(r, CODE_NONE, "TLS is already active");

@@ -50,6 +50,10 @@ int capa_build(const struct policy_view *v, struct evbuffer *out)
 	/* No delay between logins, and mail is never removed by policy (RFC 2449 §6.5, §6.7). */
 	rc |= evbuffer_add_printf(out, "LOGIN-DELAY 0\r\n") < 0;
 	rc |= evbuffer_add_printf(out, "EXPIRE NEVER\r\n") < 0;
+	/* RFC 6856 §2, §3.1: both states, no differences; USER: UTF-8 user names and passwords are accepted
+	 * (§2.2). */
+	rc |= evbuffer_add_printf(out, "UTF8 USER\r\n") < 0;
+	rc |= evbuffer_add_printf(out, "LANG\r\n") < 0;
 	if (policy_stls(v) && !fault_on(F_STLS_NOT_ANNOUNCED))
 		rc |= evbuffer_add_printf(out, "STLS\r\n") < 0;
 	if (fault_on(F_CAPA_EMPTY_LINE))

@@ -9,7 +9,8 @@
 
 /* Append the capability lines (each ending CRLF, no terminator) for the situation v describes. USER and
  * SASL depend only on TLS and the mode, never on the state, so what AUTHORIZATION announces is announced in
- * TRANSACTION too (RFC 2449 §5, RFC 5034 §3); STLS only in AUTHORIZATION (RFC 2595 §4). */
+ * TRANSACTION too (RFC 2449 §5, RFC 5034 §3); so are UTF8 USER and LANG (RFC 6856 §2, §3.1). STLS only in
+ * AUTHORIZATION (RFC 2595 §4), and not after UTF8 (RFC 6856 §2.1). */
 int capa_build(const struct policy_view *v, struct evbuffer *out);
 
 void cmd_capa(struct session *s, const struct cmdline *cl, struct result *r);

@@ -11,15 +11,18 @@
 #include "server/auth.h"
 #include "server/capa.h"
 #include "server/faults.h"
+#include "server/lang.h"
 #include "server/log.h"
 #include "server/sasl.h"
 #include "server/trans.h"
+#include "server/utf8.h"
 
 #define AUTHZ ST_AUTHORIZATION
 #define TRANS ST_TRANSACTION
 
-/* RFC 1939 §4-§7, RFC 2449 §5 (CAPA), RFC 5034 §4 (AUTH), RFC 2595 §4 (STLS). The states column is the
- * whole state machine: dispatch checks it before any handler runs, and no handler checks it again. */
+/* RFC 1939 §4-§7, RFC 2449 §5 (CAPA), RFC 5034 §4 (AUTH), RFC 2595 §4 (STLS), RFC 6856 §2.1 (UTF8) and §3
+ * (LANG). The states column is the whole state machine: dispatch checks it before any handler runs, and
+ * no handler checks it again. */
 static const struct command commands[] = {
     {"USER", AUTHZ, 1, 1, cmd_user},         {"PASS", AUTHZ, 1, CMD_RAW_ARG, cmd_pass},
     {"APOP", AUTHZ, 2, 2, cmd_apop},         {"AUTH", AUTHZ, 0, 2, cmd_auth},
@@ -28,7 +31,8 @@ static const struct command commands[] = {
     {"LIST", TRANS, 0, 1, cmd_list},         {"RETR", TRANS, 1, 1, cmd_retr},
     {"DELE", TRANS, 1, 1, cmd_dele},         {"NOOP", TRANS, 0, 0, cmd_noop},
     {"RSET", TRANS, 0, 0, cmd_rset},         {"TOP", TRANS, 2, 2, cmd_top},
-    {"UIDL", TRANS, 0, 1, cmd_uidl},
+    {"UIDL", TRANS, 0, 1, cmd_uidl},         {"UTF8", AUTHZ, 0, 0, cmd_utf8},
+    {"LANG", AUTHZ | TRANS, 0, 1, cmd_lang},
 };
 
 const struct command *cmd_find(const char *keyword)

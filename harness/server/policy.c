@@ -41,6 +41,7 @@ void policy_view_of(const struct session *s, struct policy_view *v)
 	v->tls_available = s->srv->tls != NULL;
 	v->stls_used = s->stls_used;
 	v->authorization = s->state == ST_AUTHORIZATION;
+	v->utf8_mode = s->utf8_mode;
 }
 
 int policy_user_pass(const struct policy_view *v)
@@ -76,5 +77,5 @@ int policy_stls(const struct policy_view *v)
 {
 	if (fault_on(F_CAPA_STLS_AFTER_LOGIN))
 		return v->tls_available;
-	return v->tls_available && !v->tls_active && !v->stls_used && v->authorization;
+	return v->tls_available && !v->tls_active && !v->stls_used && v->authorization && !v->utf8_mode;
 }

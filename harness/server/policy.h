@@ -12,6 +12,7 @@ struct policy_view {
 	int tls_available; /* a certificate is configured */
 	int stls_used;
 	int authorization; /* in the AUTHORIZATION state */
+	int utf8_mode;     /* the UTF8 command was accepted (RFC 6856 §2.1) */
 };
 
 struct session;
@@ -27,7 +28,8 @@ int policy_apop(const struct policy_view *v);
 int policy_mech(const struct policy_view *v, const char *mech);
 /* Whether `mech` sends the password itself. */
 int policy_mech_is_plaintext(const char *mech);
-/* STLS offered: a certificate, no TLS yet, AUTHORIZATION, not used before (RFC 2595 §4). */
+/* STLS offered: a certificate, no TLS yet, AUTHORIZATION, not used before (RFC 2595 §4), and not after UTF8
+ * (RFC 6856 §2.1: clients MUST NOT, and pop3refd enforces it). */
 int policy_stls(const struct policy_view *v);
 
 /* The SASL mechanisms pop3refd implements, in the order CAPA lists them, NULL-terminated. */

@@ -71,6 +71,8 @@ const char *res_code_name(enum res_code code)
 		return "SYS/PERM";
 	case CODE_AUTH:
 		return "AUTH";
+	case CODE_UTF8:
+		return "UTF8";
 	case CODE_NONE:
 		break;
 	}

@@ -13,8 +13,16 @@ enum res_status {
 	RES_NONE  /* nothing to send (a handler that already arranged everything) */
 };
 
-/* Extended response codes (RFC 2449 §8, RFC 3206). */
-enum res_code { CODE_NONE, CODE_IN_USE, CODE_LOGIN_DELAY, CODE_SYS_TEMP, CODE_SYS_PERM, CODE_AUTH };
+/* Extended response codes (RFC 2449 §8, RFC 3206, RFC 6856 §5). */
+enum res_code {
+	CODE_NONE,
+	CODE_IN_USE,
+	CODE_LOGIN_DELAY,
+	CODE_SYS_TEMP,
+	CODE_SYS_PERM,
+	CODE_AUTH,
+	CODE_UTF8 /* -ERR to LIST, TOP or RETR of content that needs UTF-8 mode (RFC 6856 §5) */
+};
 
 /* What the session does once the reply is queued. */
 enum res_after {

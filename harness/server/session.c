@@ -54,6 +54,10 @@ void session_set_state(struct session *s, enum pop3_state st)
 
 void session_forget_cleartext(struct session *s)
 {
+	/* A LANG sent in cleartext could have been injected (RFC 6856 §7): TLS starts in the default
+	 * language. UTF-8 mode cannot be on: STLS after UTF8 is refused (RFC 6856 §2.1). */
+	s->lang = 0;
+	s->utf8_mode = 0;
 	if (fault_on(F_STLS_KEEPS_USER)) {
 		sasl_end(s);
 		return;

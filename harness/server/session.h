@@ -39,6 +39,8 @@ struct session {
 	int tls;          /* TLS handshake done (implicit TLS or after STLS) */
 	int implicit_tls; /* accepted on a --listen-tls listener */
 	int stls_used;    /* STLS was accepted once (RFC 2595 §4: only once) */
+	int utf8_mode;    /* the UTF8 command was accepted (RFC 6856 §2.1) */
+	int lang;         /* the language replies are in: an index into lang_table (RFC 6856 §3) */
 
 	enum pop3_state state;
 	char timestamp[320]; /* APOP timestamp of this greeting, <pid.counter.time@host> */
@@ -75,7 +77,8 @@ const char *session_state_name(enum pop3_state st);
 /* End every open session at once, without UPDATE (SIGTERM/SIGINT): locks are released, nothing removed. */
 void session_stop_all(struct server *srv);
 
-/* Forget what the cleartext phase left behind, when TLS starts (RFC 2595 §4, P-STLS-2). */
+/* Forget what the cleartext phase left behind, when TLS starts (RFC 2595 §4, P-STLS-2): a pending USER, an
+ * AUTH exchange, the language chosen by LANG. */
 void session_forget_cleartext(struct session *s);
 
 #endif

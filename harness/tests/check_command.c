@@ -55,8 +55,9 @@ END_TEST
 
 START_TEST(table_lookup)
 {
-	static const char *const all[] = {"USER", "PASS", "APOP", "AUTH", "STLS", "CAPA", "QUIT", "STAT",
-	                                  "LIST", "RETR", "DELE", "NOOP", "RSET", "TOP",  "UIDL"};
+	static const char *const all[] = {"USER", "PASS", "APOP", "AUTH", "STLS", "CAPA",
+	                                  "QUIT", "STAT", "LIST", "RETR", "DELE", "NOOP",
+	                                  "RSET", "TOP",  "UIDL", "UTF8", "LANG"};
 
 	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
 		const struct command *c = cmd_find(all[i]);
@@ -66,7 +67,7 @@ START_TEST(table_lookup)
 	ck_assert_ptr_null(cmd_find("LAST")); /* removed from RFC 1939 */
 	ck_assert_ptr_null(cmd_find("XTND"));
 	ck_assert_ptr_null(cmd_find("user")); /* the table holds upper case; the parser upper-cases */
-	ck_assert_ptr_null(cmd_find("UTF8")); /* deliberately not implemented (docs/server.md) */
+	ck_assert_ptr_null(cmd_find("UTF-8"));
 }
 END_TEST
 
@@ -78,6 +79,8 @@ static const struct {
     {"USER", 1, 0, 0}, {"PASS", 1, 0, 0}, {"APOP", 1, 0, 0}, {"AUTH", 1, 0, 0}, {"STLS", 1, 0, 0},
     {"CAPA", 1, 1, 0}, {"QUIT", 1, 1, 0}, {"STAT", 0, 1, 0}, {"LIST", 0, 1, 0}, {"RETR", 0, 1, 0},
     {"DELE", 0, 1, 0}, {"NOOP", 0, 1, 0}, {"RSET", 0, 1, 0}, {"TOP", 0, 1, 0},  {"UIDL", 0, 1, 0},
+    {"UTF8", 1, 0, 0}, /* RFC 6856 §2: AUTHORIZATION only */
+    {"LANG", 1, 1, 0}, /* RFC 6856 §3.1: AUTHORIZATION and TRANSACTION */
 };
 
 START_TEST(state_checks)
@@ -128,6 +131,14 @@ START_TEST(argument_counts)
 	ck_assert_int_eq(cmd_check(cmd_find("AUTH"), ST_AUTHORIZATION, &cl, &r), 0);
 	ck_assert_int_eq(parse("AUTH PLAIN x y"), CMD_PARSE_OK);
 	ck_assert_int_eq(cmd_check(cmd_find("AUTH"), ST_AUTHORIZATION, &cl, &r), -1);
+	ck_assert_int_eq(parse("UTF8 x"), CMD_PARSE_OK); /* RFC 6856 §2.1: no parameters */
+	ck_assert_int_eq(cmd_check(cmd_find("UTF8"), ST_AUTHORIZATION, &cl, &r), -1);
+	ck_assert_int_eq(parse("UTF8"), CMD_PARSE_OK);
+	ck_assert_int_eq(cmd_check(cmd_find("UTF8"), ST_AUTHORIZATION, &cl, &r), 0);
+	ck_assert_int_eq(parse("LANG en de"), CMD_PARSE_OK); /* one language range */
+	ck_assert_int_eq(cmd_check(cmd_find("LANG"), ST_TRANSACTION, &cl, &r), -1);
+	ck_assert_int_eq(parse("LANG"), CMD_PARSE_OK);
+	ck_assert_int_eq(cmd_check(cmd_find("LANG"), ST_TRANSACTION, &cl, &r), 0);
 }
 END_TEST
 

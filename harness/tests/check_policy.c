@@ -13,7 +13,7 @@ static char caps[4096];
 
 static const char *capa(enum plaintext_auth mode, int tls, int authorization, int tls_available)
 {
-	struct policy_view v = {mode, tls, tls_available, 0, authorization};
+	struct policy_view v = {mode, tls, tls_available, 0, authorization, 0};
 	struct evbuffer *b = evbuffer_new();
 	size_t n;
 
@@ -28,7 +28,7 @@ static const char *capa(enum plaintext_auth mode, int tls, int authorization, in
 
 START_TEST(compat_mode)
 {
-	struct policy_view clear = {PLAINTEXT_COMPAT, 0, 1, 0, 1}, tls = {PLAINTEXT_COMPAT, 1, 1, 0, 1};
+	struct policy_view clear = {PLAINTEXT_COMPAT, 0, 1, 0, 1, 0}, tls = {PLAINTEXT_COMPAT, 1, 1, 0, 1, 0};
 
 	ck_assert(policy_user_pass(&clear));
 	ck_assert(policy_apop(&clear));
@@ -48,7 +48,8 @@ END_TEST
 
 START_TEST(tls_only_mode)
 {
-	struct policy_view clear = {PLAINTEXT_TLS_ONLY, 0, 1, 0, 1}, tls = {PLAINTEXT_TLS_ONLY, 1, 1, 0, 1};
+	struct policy_view clear = {PLAINTEXT_TLS_ONLY, 0, 1, 0, 1, 0},
+	                   tls = {PLAINTEXT_TLS_ONLY, 1, 1, 0, 1, 0};
 
 	ck_assert(!policy_user_pass(&clear)); /* RFC 2595 §2.2 privacy mode */
 	ck_assert(!policy_apop(&clear));
@@ -57,14 +58,15 @@ START_TEST(tls_only_mode)
 	ck_assert(policy_user_pass(&tls));
 	ck_assert(policy_apop(&tls));
 	ck_assert(policy_mech(&tls, "LOGIN"));
-	ck_assert_ptr_null(strstr(capa(PLAINTEXT_TLS_ONLY, 0, 1, 1), "USER\r\n"));
-	ck_assert_ptr_nonnull(strstr(capa(PLAINTEXT_TLS_ONLY, 1, 1, 1), "USER\r\n"));
+	/* The USER capability line, not "UTF8 USER". */
+	ck_assert_ptr_null(strstr(capa(PLAINTEXT_TLS_ONLY, 0, 1, 1), "\r\nUSER\r\n"));
+	ck_assert_ptr_nonnull(strstr(capa(PLAINTEXT_TLS_ONLY, 1, 1, 1), "\r\nUSER\r\n"));
 }
 END_TEST
 
 START_TEST(always_mode)
 {
-	struct policy_view clear = {PLAINTEXT_ALWAYS, 0, 0, 0, 1};
+	struct policy_view clear = {PLAINTEXT_ALWAYS, 0, 0, 0, 1, 0};
 
 	ck_assert(policy_user_pass(&clear));
 	ck_assert(policy_mech(&clear, "PLAIN"));
@@ -74,7 +76,8 @@ END_TEST
 
 START_TEST(stls_announced_only_when_usable)
 {
-	struct policy_view v = {PLAINTEXT_COMPAT, 0, 1, 0, 1};
+	struct policy_view v = {PLAINTEXT_COMPAT, 0, 1, 0, 1, 0};
+	struct evbuffer *b;
 
 	ck_assert(policy_stls(&v));
 	ck_assert_ptr_nonnull(strstr(capa(PLAINTEXT_COMPAT, 0, 1, 1), "\r\nSTLS\r\n"));
@@ -83,6 +86,12 @@ START_TEST(stls_announced_only_when_usable)
 	ck_assert_ptr_null(strstr(capa(PLAINTEXT_COMPAT, 0, 1, 0), "STLS")); /* no certificate */
 	v.stls_used = 1;
 	ck_assert(!policy_stls(&v));
+	v.stls_used = 0;
+	v.utf8_mode = 1; /* RFC 6856 §2.1: STLS after UTF8 is refused, so not announced */
+	ck_assert(!policy_stls(&v));
+	ck_assert_int_eq(capa_build(&v, b = evbuffer_new()), 0);
+	ck_assert_ptr_null(evbuffer_search(b, "STLS", 4, NULL).pos >= 0 ? "STLS" : NULL);
+	evbuffer_free(b);
 }
 END_TEST
 
@@ -107,12 +116,15 @@ START_TEST(same_capabilities_after_login)
 	ck_assert_ptr_nonnull(strstr(after, "EXPIRE NEVER\r\n"));
 	ck_assert_ptr_nonnull(strstr(after, "IMPLEMENTATION pop3refd-"));
 	ck_assert_ptr_null(strstr(after, "APOP")); /* R2449-CAPA-8: no such capability */
+	/* RFC 6856 §2, §3.1: both states, no differences. */
+	ck_assert_ptr_nonnull(strstr(after, "\r\nUTF8 USER\r\n"));
+	ck_assert_ptr_nonnull(strstr(after, "\r\nLANG\r\n"));
 }
 END_TEST
 
 START_TEST(mechanism_list)
 {
-	struct policy_view v = {PLAINTEXT_COMPAT, 0, 1, 0, 1};
+	struct policy_view v = {PLAINTEXT_COMPAT, 0, 1, 0, 1, 0};
 	struct evbuffer *b = evbuffer_new();
 	char buf[256];
 	size_t n;
