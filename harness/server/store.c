@@ -150,6 +150,22 @@ const struct maildir_msg *store_get_any(const struct store *s, size_t n)
 	return &s->md.msgs[n - 1];
 }
 
+int store_header_8bit(struct store *s, size_t n, struct p3err *err)
+{
+	struct maildir_msg *m;
+
+	if (n < 1 || n > s->md.count)
+		return p3err_set(err, "no message %zu", n);
+	m = &s->md.msgs[n - 1];
+	if (m->header_8bit == MAILDIR_HEADER_UNKNOWN) {
+		int h = maildir_header_8bit(m->path, err);
+		if (h < 0)
+			return -1;
+		m->header_8bit = h;
+	}
+	return m->header_8bit == MAILDIR_HEADER_8BIT;
+}
+
 void store_stat(const struct store *s, size_t *count, unsigned long long *octets)
 {
 	size_t c = 0;

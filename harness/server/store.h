@@ -36,6 +36,12 @@ const struct maildir_msg *store_get(const struct store *s, size_t n);
  * marked messages through with it). */
 const struct maildir_msg *store_get_any(const struct store *s, size_t n);
 
+/* Whether message n (1-based, in range) has 8-bit octets in its header section (RFC 6532 UTF-8 header
+ * fields): 1 or 0, or -1 with err set when it cannot be read. Known from the login scan for most messages;
+ * one sized by its ",W=" name is read up to the end of its header section the first time, and the answer
+ * kept for the session. */
+int store_header_8bit(struct store *s, size_t n, struct p3err *err);
+
 /* Count and total size of the messages not marked deleted (the drop listing of STAT). */
 void store_stat(const struct store *s, size_t *count, unsigned long long *octets);
 

@@ -105,6 +105,22 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 		m = store_get_any(s->store, n);
 	if (!m)
 		return;
+	if (!s->utf8_mode) {
+		/* RFC 6856 §2.1: outside UTF-8 mode a message with UTF-8 header fields (RFC 6532) is not sent
+		 * as is; pop3refd makes no surrogate and refuses it with [UTF8] (§5), which tells the client
+		 * it may get it in UTF-8 mode. An 8-bit body alone is ordinary 8BITMIME and is sent. */
+		int h = store_header_8bit(s->store, n, &err);
+		if (h < 0) {
+			log_msg(LOG_ERROR, "s%lu %s", s->id, err.msg);
+			res_err(r, CODE_SYS_TEMP, "cannot read message %zu", n);
+			return;
+		}
+		if (h) {
+			res_err(r, CODE_UTF8,
+			        "message %zu has UTF-8 header fields: use the UTF8 command before login", n);
+			return;
+		}
+	}
 	if (fault_on(F_RETRIEVED_REMOVED) && body_lines < 0)
 		fault_stash_put(s, FAULT_STASH_RETRIEVED, m->path, strlen(m->path) + 1);
 	if (stream_start_message(&s->stream, m->path, body_lines, &err) < 0) {
