@@ -12,6 +12,10 @@
 #include "server/policy.h"
 #include "server/server.h"
 #include "server/store.h"
+#include "server/utf8.h"
+
+/* Room for a prepared password: NFKC may lengthen what the 255-octet command line carried. */
+#define AUTH_PREPARED_MAX (4 * USERS_MAX_LINE)
 
 int auth_secret_equal(const char *a, const char *b)
 {
@@ -79,9 +83,24 @@ void auth_fail(struct session *s, const char *user, const char *method, struct r
 	}
 }
 
+/* A user name or password that is not UTF-8 or that SASLprep refuses (RFC 6856 §2.2: MUST reject): a failed
+ * authentication like any other (after the delay, the code auth_fail chose), saying why; the reason depends
+ * only on what the client sent, so it reveals nothing about the account. */
+static void auth_bad_credential(struct session *s, const char *user, const char *method, const char *what,
+                                enum cred_status st, struct result *r)
+{
+	if (st == CRED_NO_MEMORY) {
+		res_err(r, CODE_SYS_TEMP, "out of memory, try again later");
+		return;
+	}
+	auth_fail(s, user, method, r);
+	res_err(r, r->code, "%s %s", what, cred_status_text(st));
+}
+
 void cmd_user(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	struct policy_view v;
+	enum cred_status st;
 
 	policy_view_of(s, &v);
 	s->have_user = 0;
@@ -94,16 +113,28 @@ void cmd_user(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_AUTH, "no such user");
 		return;
 	}
+	/* RFC 6856 §2.2 (UTF8 USER): the name is UTF-8, prepared with SASLprep as a query string; invalid
+	 * UTF-8 and prohibited characters are refused. No [AUTH] on USER (RFC 3206 §5). */
+	st = cred_prepare(cl->argv[0], CRED_QUERY, s->pending_user, sizeof s->pending_user);
+	if (st == CRED_NO_MEMORY) {
+		res_err(r, CODE_SYS_TEMP, "out of memory, try again later");
+		return;
+	}
+	if (st != CRED_OK) {
+		res_err(r, CODE_NONE, "user name %s", cred_status_text(st));
+		return;
+	}
 	/* +OK whether or not the user exists, so USER reveals no names (RFC 1939 §13, R1939-SEC-2); an
 	 * unknown name fails at PASS like a wrong password. */
-	snprintf(s->pending_user, sizeof s->pending_user, "%s", cl->argv[0]);
 	s->have_user = 1;
 	res_ok(r, "send PASS");
 }
 
 void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 {
-	const char *pw;
+	static char given[AUTH_PREPARED_MAX];
+	const struct user *u;
+	enum cred_status st;
 
 	if (!s->have_user && fault_on(F_PASS_WITHOUT_USER)) {
 		res_ok(r, "password accepted");
@@ -113,9 +144,16 @@ void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_NONE, "PASS must follow a successful USER");
 		return;
 	}
-	/* RFC 1939 §7: PASS has one argument, which may contain spaces: cl->rest is taken verbatim. */
-	pw = users_password(&s->srv->users, s->pending_user);
-	if (pw && auth_secret_equal(pw, cl->rest))
+	/* RFC 1939 §7: PASS has one argument, which may contain spaces: cl->rest is taken verbatim. RFC 6856
+	 * §2.2: it is prepared with SASLprep as a query string, and compared with the stored secret prepared
+	 * as a stored string. */
+	st = cred_prepare(cl->rest, CRED_QUERY, given, sizeof given);
+	if (st != CRED_OK && st != CRED_TOO_LONG) {
+		auth_bad_credential(s, s->pending_user, "PASS", "password", st, r);
+		return;
+	}
+	u = users_find(&s->srv->users, s->pending_user);
+	if (u && st == CRED_OK && auth_secret_equal(u->prepared, given))
 		auth_login(s, s->pending_user, "PASS", r);
 	else
 		auth_fail(s, s->pending_user, "PASS", r);
@@ -135,8 +173,10 @@ static int is_md5_hex(const char *d)
 void cmd_apop(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	struct policy_view v;
-	const char *name = cl->argv[0], *digest = cl->argv[1], *pw;
-	char expect[DIGEST_MD5_HEX];
+	const char *digest = cl->argv[1], *pw;
+	char expect[DIGEST_MD5_HEX], name[SESSION_NAME_MAX + 1];
+	const struct user *u;
+	enum cred_status st;
 
 	policy_view_of(s, &v);
 	if (!policy_apop(&v)) {
@@ -144,11 +184,19 @@ void cmd_apop(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_AUTH, "APOP needs TLS here: use STLS or the pop3s port");
 		return;
 	}
-	pw = users_password(&s->srv->users, name);
-	if (!pw || !is_md5_hex(digest)) {
-		auth_fail(s, name, "APOP", r);
+	/* RFC 6856 §2.2: the user name is prepared as a query string, and the digest is computed from the
+	 * secret prepared as a stored string (the same octets for an ASCII secret). */
+	st = cred_prepare(cl->argv[0], CRED_QUERY, name, sizeof name);
+	if (st != CRED_OK && st != CRED_TOO_LONG) {
+		auth_bad_credential(s, cl->argv[0], "APOP", "user name", st, r);
 		return;
 	}
+	u = st == CRED_OK ? users_find(&s->srv->users, name) : NULL;
+	if (!u || !is_md5_hex(digest)) {
+		auth_fail(s, st == CRED_OK ? name : cl->argv[0], "APOP", r);
+		return;
+	}
+	pw = u->prepared;
 	/* The digest covers this greeting's timestamp, so a digest from another session never matches
 	 * (RFC 1939 §7, §13: replay protection). */
 	if (fault_on(F_APOP_DIGEST_REVERSED))

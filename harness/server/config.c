@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "lib/maildir.h"
+#include "server/utf8.h"
 
 /* The whole file is read at once: it is small, and errors need line numbers. Refuse absurd sizes. */
 #define USERS_MAX_FILE (16 * 1024 * 1024)
@@ -16,7 +17,8 @@ static int cmp_user(const void *a, const void *b)
 	return strcmp(((const struct user *)a)->name, ((const struct user *)b)->name);
 }
 
-static int add_user(struct users *u, size_t *cap, const char *name, size_t nlen, const char *pw, size_t plen)
+static int add_user(struct users *u, size_t *cap, const char *name, size_t nlen, const char *pw, size_t plen,
+                    const char *prepared)
 {
 	if (u->count == *cap) {
 		size_t ncap = *cap ? *cap * 2 : 16;
@@ -29,9 +31,11 @@ static int add_user(struct users *u, size_t *cap, const char *name, size_t nlen,
 	struct user *e = &u->list[u->count];
 	e->name = strndup(name, nlen);
 	e->password = strndup(pw, plen);
-	if (!e->name || !e->password) {
+	e->prepared = strdup(prepared);
+	if (!e->name || !e->password || !e->prepared) {
 		free(e->name);
 		free(e->password);
+		free(e->prepared);
 		return -1;
 	}
 	u->count++;
@@ -43,7 +47,10 @@ static int parse_line(const char *path, unsigned long lineno, const char *s, siz
                       size_t *cap, struct p3err *err)
 {
 	const char *colon = memchr(s, ':', len);
-	char name[USERS_MAX_LINE];
+	char name[USERS_MAX_LINE], secret[USERS_MAX_LINE];
+	/* NFKC may lengthen a string (RFC 4013 §2.2); four times is more than any real secret grows. */
+	static char prepared[4 * USERS_MAX_LINE];
+	enum cred_status st;
 
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
@@ -59,17 +66,42 @@ static int parse_line(const char *path, unsigned long lineno, const char *s, siz
 	memcpy(name, s, nlen);
 	name[nlen] = '\0';
 	/* The name becomes a path component (DIR/USER): only a safe set of characters. */
-	if (!maildir_user_name_ok(name))
-		return p3err_set(err,
-		                 "%s:%lu: user name '%s' is not allowed (1-64 of A-Z a-z 0-9 . _ @ + -, "
-		                 "not starting with '.')",
-		                 path, lineno, name);
+	if (!users_name_ok(name))
+		return p3err_set(
+		    err,
+		    "%s:%lu: user name '%s' is not allowed (1-64 of A-Z a-z 0-9 . _ @ + - or UTF-8 "
+		    "characters, not starting with '.')",
+		    path, lineno, name);
+	/* RFC 6856 §2.2: clients' names are prepared with SASLprep before lookup, so a stored name must be
+	 * its own prepared form to be found at all. */
+	if (utf8_has_8bit(name)) {
+		st = cred_prepare(name, CRED_STORED, prepared, sizeof prepared);
+		if (st != CRED_OK)
+			return p3err_set(err, "%s:%lu: user name '%s' %s (SASLprep, RFC 4013)", path, lineno,
+			                 name, cred_status_text(st));
+		if (strcmp(prepared, name) != 0)
+			return p3err_set(err,
+			                 "%s:%lu: user name '%s' is not in SASLprep form; write it as '%s'",
+			                 path, lineno, name, prepared);
+	}
 	if (plen == 0)
 		return p3err_set(err, "%s:%lu: empty password for user '%s'", path, lineno, name);
+	/* The secret as SASLprep prepares a stored string (RFC 6856 §2.2: APOP digests it; PASS compares with
+	 * it). An ASCII secret is unchanged. */
+	memcpy(secret, colon + 1, plen);
+	secret[plen] = '\0';
+	st = cred_prepare(secret, CRED_STORED, prepared, sizeof prepared);
+	if (st != CRED_OK)
+		return p3err_set(
+		    err, "%s:%lu: the password of user '%s' %s (SASLprep of a stored string, RFC 4013)", path,
+		    lineno, name, cred_status_text(st));
+	if (prepared[0] == '\0')
+		return p3err_set(err, "%s:%lu: the password of user '%s' is empty once prepared by SASLprep",
+		                 path, lineno, name);
 	for (size_t i = 0; i < u->count; i++)
 		if (strcmp(u->list[i].name, name) == 0)
 			return p3err_set(err, "%s:%lu: user '%s' listed twice", path, lineno, name);
-	if (add_user(u, cap, s, nlen, colon + 1, plen) < 0)
+	if (add_user(u, cap, s, nlen, colon + 1, plen, prepared) < 0)
 		return p3err_set(err, "%s:%lu: out of memory", path, lineno);
 	return 0;
 }
@@ -159,15 +191,39 @@ out:
 	return rc;
 }
 
-const char *users_password(const struct users *u, const char *name)
+const struct user *users_find(const struct users *u, const char *name)
 {
 	struct user key = {.name = (char *)name};
-	const struct user *e;
 
 	if (!u->list)
 		return NULL;
-	e = bsearch(&key, u->list, u->count, sizeof *u->list, cmp_user);
+	return bsearch(&key, u->list, u->count, sizeof *u->list, cmp_user);
+}
+
+const char *users_password(const struct users *u, const char *name)
+{
+	const struct user *e = users_find(u, name);
+
 	return e ? e->password : NULL;
+}
+
+int users_name_ok(const char *name)
+{
+	size_t n = strlen(name), chars = 0;
+
+	if (maildir_user_name_ok(name))
+		return 1;
+	if (n == 0 || n > USERS_NAME_MAX || name[0] == '.' || !utf8_valid(name, n))
+		return 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		char one[2] = {(char)c, '\0'};
+		if (c < 0x80 && !maildir_user_name_ok(one) && c != '.')
+			return 0; /* '/', spaces, controls: never in a path component */
+		if (c < 0x80 || c >= 0xC0)
+			chars++; /* ASCII or a lead octet: one character */
+	}
+	return chars <= 64;
 }
 
 void users_free(struct users *u)
@@ -175,6 +231,7 @@ void users_free(struct users *u)
 	for (size_t i = 0; i < u->count; i++) {
 		free(u->list[i].name);
 		free(u->list[i].password);
+		free(u->list[i].prepared);
 	}
 	free(u->list);
 	u->list = NULL;

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "server/config.h"
 #include "server/faults.h"
 
 struct store {
@@ -89,7 +90,7 @@ enum store_status store_open(const char *maildirs, const char *user, struct stor
 	enum store_status st;
 
 	*out = NULL;
-	if (!maildir_user_name_ok(user)) {
+	if (!users_name_ok(user)) {
 		p3err_set(err, "user name not usable as a maildrop name");
 		return STORE_SYS_PERM;
 	}
