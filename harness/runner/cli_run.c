@@ -393,6 +393,11 @@ int cli_run(struct cli *c)
 			goto out;
 		}
 		rts[i].probed = true;
+		if (rts[i].p.gap != GAP_NONE)
+			fprintf(stderr, "pop3spec: target %s: the probe could not learn the capabilities (%s); "
+			                "scenarios that require one it would have shown are errors\n",
+			        rts[i].t.name ? rts[i].t.name : rts[i].t.file,
+			        rts[i].p.gap_why ? rts[i].p.gap_why : "no usable answer");
 	}
 
 	/* From here on scenarios run: failures are verdicts (exit 1), not input errors. */

@@ -16,6 +16,15 @@ struct exec_opts {
 	int live_transcript;        /* -v: print transcript lines as they happen (stderr) */
 };
 
+/* What the probe could not learn, worst last: each gap implies the ones before it. A missing or garbled
+ * answer is not an absent capability (only a well-formed -ERR to CAPA says CAPA is absent). */
+enum probe_gap {
+	GAP_NONE,
+	GAP_TLS,     /* CAPA after TLS (STLS or the TLS port was there, and failed or answered badly) */
+	GAP_CAPA,    /* CAPA before TLS: unanswered, malformed, or a body that never ended */
+	GAP_GREETING /* the greeting itself was malformed: not even the APOP timestamp is known */
+};
+
 /* What the runner learns about the target once, before any scenario. */
 struct probe {
 	int reachable;              /* a greeting arrived */
@@ -29,14 +38,19 @@ struct probe {
 	size_t ncapa_tls;
 	int stls_ok;                /* STLS + handshake worked */
 	int tls_port_ok;            /* implicit TLS handshake worked */
+	enum probe_gap gap;         /* what it could not learn; GAP_NONE when it learnt all */
+	char *gap_why;              /* why, one line ("CAPA: no response within 5.0 s"), or NULL */
 };
 
 int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err);
 void probe_free(struct probe *p);
 
-/* Why `sc` cannot run against this target ("unsupported: SASL SCRAM-SHA-1", "needs reset"), or NULL. */
+/* Why `sc` cannot run against this target, or NULL. *v says what that makes it: VERDICT_SKIP when the
+ * target lacks something ("unsupported: SASL SCRAM-SHA-1", "needs reset"), VERDICT_ERROR when a required
+ * capability is unknown because the probe could not learn it (p->gap): an unanswered or garbled CAPA
+ * must never make scenarios skip as if the capability were absent. */
 const char *exec_skip_reason(const struct scenario *sc, const struct target *t, const struct probe *p,
-                             char *buf, size_t bufsize);
+                             enum verdict *v, char *buf, size_t bufsize);
 
 /* Run one scenario with the given two accounts (acct[0], acct[1]); fills `out` completely (verdict,
  * message, transcript). Never aborts: every failure becomes a verdict. */

@@ -64,10 +64,11 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i)
 		pl->obs->started(pl->obs->ctx, sc);
 		pthread_mutex_unlock(&pl->lock);
 	}
-	const char *skip = exec_skip_reason(sc, pl->t, pl->p, buf, sizeof buf);
+	enum verdict not_run = VERDICT_SKIP;
+	const char *skip = exec_skip_reason(sc, pl->t, pl->p, &not_run, buf, sizeof buf);
 	struct p3err err = {""};
 	if (skip) {
-		verdict_only(sc, VERDICT_SKIP, skip, r);
+		verdict_only(sc, not_run, skip, r);
 	} else if ((sc->fixture || sc->fixture2) && reset_fixtures(sc, pl->t, acct, pl->o, &err) != 0) {
 		char msg[P3ERR_MAX + 16];
 		snprintf(msg, sizeof msg, "reset: %s", err.msg);

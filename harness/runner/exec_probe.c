@@ -43,14 +43,42 @@ static void command(struct xctx *x, const char *cmd, struct expect *e, struct ou
 	run(x, &st, out);
 }
 
-static int last_ok(struct xctx *x)
+static int last_is(struct xctx *x, const char *status)
 {
 	const struct var *v = vars_get(&x->vars, "last.status");
-	return v && strcmp(v->val, "+OK") == 0;
+	return v && strcmp(v->val, status) == 0;
 }
 
-/* CAPA: the lines of its body, or -1 when it is refused or broken. */
-static int capa(struct xctx *x, char ***lines, size_t *n)
+static int last_ok(struct xctx *x)
+{
+	return last_is(x, "+OK");
+}
+
+static int last_err(struct xctx *x)
+{
+	return last_is(x, "-ERR");
+}
+
+/* Record what the probe could not learn: the worst gap, and the first reason given. */
+static void note_gap(struct probe *p, enum probe_gap gap, const char *what, const struct outcome *out)
+{
+	if (gap > p->gap)
+		p->gap = gap;
+	if (p->gap_why)
+		return;
+	char buf[2200];
+	if (out->kind == OUT_ERROR || !out->expected[0])
+		snprintf(buf, sizeof buf, "%s: %s", what, out->actual);
+	else
+		snprintf(buf, sizeof buf, "%s: expected %s, got: %s%s%s%s", what, out->expected, out->actual,
+		         out->req ? " [" : "", out->req ? out->req : "", out->req ? "]" : "");
+	p->gap_why = strdup(buf);
+}
+
+/* CAPA: 0 with the lines of its body; 1 when refused by a well-formed -ERR (RFC 2449 §5: CAPA is then
+ * not supported); -1 when the answer was missing or broken (a timeout, a malformed line, a body that
+ * never ended or was too big), with `out` saying how — the capabilities are then unknown, not absent. */
+static int capa(struct xctx *x, char ***lines, size_t *n, struct outcome *out)
 {
 	struct expect e;
 	memset(&e, 0, sizeof e);
@@ -58,21 +86,27 @@ static int capa(struct xctx *x, char ***lines, size_t *n)
 	e.multiline = true;
 	e.capture_body = (char *)"probe.capa";
 	e.closes = e.handshake = e.level = -1;
-	struct outcome out;
-	command(x, "CAPA", &e, &out);
-	if (out.kind != OUT_PASS || !last_ok(x))
-		return -1;
-	const struct var *v = vars_get(&x->vars, "probe.capa");
 	*lines = NULL;
 	*n = 0;
+	command(x, "CAPA", &e, out);
+	if (out->kind == OUT_EXPECT && !out->desync && last_err(x))
+		return 1;
+	if (out->kind != OUT_PASS || !last_ok(x)) {
+		if (out->kind == OUT_PASS)
+			out_set(out, OUT_EXPECT, NULL, "+OK", "%s", "no status");
+		return -1;
+	}
+	const struct var *v = vars_get(&x->vars, "probe.capa");
 	if (v == NULL || v->len == 0)
 		return 0;
 	size_t cnt = 1;
 	for (size_t i = 0; i < v->len; i++)
 		cnt += v->val[i] == '\n';
 	*lines = calloc(cnt, sizeof **lines);
-	if (*lines == NULL)
+	if (*lines == NULL) {
+		out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
 		return -1;
+	}
 	/* By length: a NUL inside a line must not hide the lines after it. */
 	for (const char *p = v->val, *end = v->val + v->len; p && *n < cnt;) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -148,7 +182,13 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 		connect_step(x, 0, &out);
 		if (out.kind == OUT_PASS) {
 			take_greeting(x, p);
-			p->capa_ok = capa(x, &p->capa, &p->ncapa) == 0;
+			int insync = 1;
+			int rc = capa(x, &p->capa, &p->ncapa, &out);
+			p->capa_ok = rc == 0;
+			if (rc < 0) {
+				note_gap(p, GAP_CAPA, "CAPA", &out);
+				insync = 0;
+			}
 			if (p->capa_ok && has_capa(p->capa, p->ncapa, "STLS")) {
 				struct step st;
 				memset(&st, 0, sizeof st);
@@ -156,18 +196,25 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 				run(x, &st, &out);
 				if (out.kind == OUT_PASS) {
 					p->stls_ok = 1;
-					if (capa(x, &p->capa_tls, &p->ncapa_tls) != 0) {
-						p->capa_tls = NULL;
-						p->ncapa_tls = 0;
+					if (capa(x, &p->capa_tls, &p->ncapa_tls, &out) < 0) {
+						note_gap(p, GAP_TLS, "CAPA after STLS", &out);
+						insync = 0;
 					}
+				} else {
+					note_gap(p, GAP_TLS, "STLS", &out);
+					insync = 0;
 				}
 			}
-			quit(x);
+			/* QUIT only on a connection still in step: after a timeout it would wait again. */
+			if (insync)
+				quit(x);
 		} else if (x->last_line) {
-			/* It answered, badly: the scenarios will say how; the run goes on. */
+			/* It answered, badly: the scenarios will say how; the run goes on, but nothing the
+			 * greeting or CAPA would have told is known. */
 			p->greeting = memdup0(x->last_line, x->last_len);
 			p->greeting_len = p->greeting ? x->last_len : 0;
 			p->reachable = 1;
+			note_gap(p, GAP_GREETING, "the greeting", &out);
 		} else {
 			snprintf(why, sizeof why, "%s:%d: %s%s%s", t->host, t->port, out.expected,
 			         out.expected[0] ? ": " : "", out.actual);
@@ -179,18 +226,27 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 		if (out.kind == OUT_PASS) {
 			p->tls_port_ok = 1;
 			take_greeting(x, p);
+			int insync = 1;
 			if (p->capa_tls == NULL) {
 				char **lines;
 				size_t n;
-				if (capa(x, &lines, &n) == 0) {
+				int rc = capa(x, &lines, &n, &out);
+				if (rc == 0) {
 					p->capa_tls = lines;
 					p->ncapa_tls = n;
+				} else if (rc < 0) {
+					note_gap(p, GAP_TLS, "CAPA on the TLS port", &out);
+					insync = 0;
 				}
 			}
-			quit(x);
-		} else if (!why[0]) {
-			snprintf(why, sizeof why, "%s:%d (TLS): %s%s%s", t->host, t->tls_port, out.expected,
-			         out.expected[0] ? ": " : "", out.actual);
+			if (insync)
+				quit(x);
+		} else {
+			if (p->capa_tls == NULL)
+				note_gap(p, GAP_TLS, "the TLS port", &out);
+			if (!why[0])
+				snprintf(why, sizeof why, "%s:%d (TLS): %s%s%s", t->host, t->tls_port,
+				         out.expected, out.expected[0] ? ": " : "", out.actual);
 		}
 		xs_close_all(x);
 	}
@@ -198,8 +254,10 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 	xtr_free(&x->tr);
 	free(x->last_line);
 	free(x);
-	if (!p->reachable)
+	if (!p->reachable) {
+		probe_free(p);
 		return p3err_set(err, "the target does not answer: %s", why[0] ? why : "no port configured");
+	}
 	return 0;
 }
 
@@ -213,6 +271,7 @@ void probe_free(struct probe *p)
 	free(p->capa_tls);
 	free(p->greeting);
 	free(p->timestamp);
+	free(p->gap_why);
 	memset(p, 0, sizeof *p);
 }
 
@@ -277,19 +336,44 @@ static int requirement_met(const char *r, const struct target *t, const struct p
 	return has_capa(p->capa, p->ncapa, r) || has_capa(p->capa_tls, p->ncapa_tls, r);
 }
 
-const char *exec_skip_reason(const struct scenario *sc, const struct target *t, const struct probe *p,
-                             char *buf, size_t bufsize)
+/* The least gap that leaves requirement `r` undecided: what the probe must have learnt to say it is
+ * absent. GAP_NONE: the profile alone decides it. */
+static enum probe_gap needs(const char *r, const struct target *t)
 {
+	if (strcasecmp(r, "TLS-PORT") == 0 || strcasecmp(r, "IDLE-TIMEOUT") == 0)
+		return GAP_NONE;
+	if (strcasecmp(r, "APOP") == 0)
+		return GAP_GREETING;
+	if (strcasecmp(r, "CLEARTEXT-LOGIN") == 0)
+		return t->login_tls == LOGIN_TLS_YES ? GAP_NONE : GAP_CAPA;
+	if (strcasecmp(r, "CAPA") == 0 || strcasecmp(r, "TLS") == 0)
+		return GAP_CAPA;
+	return GAP_TLS; /* a capability may be offered only after TLS */
+}
+
+const char *exec_skip_reason(const struct scenario *sc, const struct target *t, const struct probe *p,
+                             enum verdict *v, char *buf, size_t bufsize)
+{
+	*v = VERDICT_SKIP;
 	/* Safe by default: a scenario that changes a maildrop runs only where it can be reset. */
 	if ((sc->fixture || sc->fixture2 || sc->modifies) && !target_can_reset(t)) {
 		snprintf(buf, bufsize, "needs reset");
 		return buf;
 	}
 	for (size_t i = 0; i < sc->nrequires; i++) {
-		if (!requirement_met(sc->requires[i], t, p)) {
-			snprintf(buf, bufsize, "unsupported: %s", sc->requires[i]);
+		const char *r = sc->requires[i];
+		if (requirement_met(r, t, p))
+			continue;
+		enum probe_gap need = needs(r, t);
+		if (need != GAP_NONE && p->gap >= need) {
+			/* Unknown, not absent: the scenario cannot run, and must not pass as skipped. */
+			*v = VERDICT_ERROR;
+			snprintf(buf, bufsize, "requires %s, which the probe could not learn (%s)", r,
+			         p->gap_why ? p->gap_why : "no usable answer");
 			return buf;
 		}
+		snprintf(buf, bufsize, "unsupported: %s", r);
+		return buf;
 	}
 	return NULL;
 }

@@ -24,6 +24,8 @@ struct mini {
 	int privacy;           /* RFC 2595 §2.2 privacy mode: no USER/PASS before TLS, USER not in CAPA */
 	const char *capa_pre;  /* CAPA lines (CRLF-ended) before login, besides USER and STLS */
 	const char *capa_post; /* after login */
+	int capa_err;          /* CAPA gets a well-formed -ERR: CAPA is not supported */
+	int capa_mute;         /* CAPA gets no answer at all */
 	char log[1024];        /* commands received, '|'-separated; "TLS" where the handshake happened */
 };
 
@@ -69,6 +71,10 @@ static void mini_script(struct tp_peer *p)
 			mini_log(m, "TLS");
 			if (m->run_injected)
 				snprintf(pending, sizeof pending, "%s", extra);
+		} else if (strcmp(line, "CAPA") == 0 && m->capa_err) {
+			tp_sends(p, "-ERR unknown command\r\n");
+		} else if (strcmp(line, "CAPA") == 0 && m->capa_mute) {
+			continue;
 		} else if (strcmp(line, "CAPA") == 0) {
 			char buf[512];
 			snprintf(buf, sizeof buf, "+OK capabilities\r\n%s%s%s.\r\n",
@@ -401,7 +407,12 @@ static const char *skip_of(const char *req, const struct target *t, const struct
 	memset(&sc, 0, sizeof sc);
 	sc.requires = reqs;
 	sc.nrequires = 1;
-	const char *why = exec_skip_reason(&sc, t, p, buf, sizeof buf);
+	enum verdict v = VERDICT_PASS;
+	const char *why = exec_skip_reason(&sc, t, p, &v, buf, sizeof buf);
+	/* An unknown requirement errors; an absent one skips. */
+	if (why)
+		ck_assert_msg(v == (strncmp(why, "requires ", 9) == 0 ? VERDICT_ERROR : VERDICT_SKIP), "%d %s", v,
+		              why);
 	return why ? why : "runs";
 }
 
@@ -438,6 +449,60 @@ START_TEST(requires_ignore_case)
 }
 END_TEST
 
+/* The probe tells an absent capability (a well-formed -ERR to CAPA: skip) from an unknown one (no
+ * answer: error, never a skip that would let a run pass against a server that answers nothing). */
+static void probe_mini(struct mini *m, struct probe *pr)
+{
+	struct tp_peer peer;
+	ck_assert_int_eq(tp_start(&peer, mini_script, sctx, m), 0);
+	struct target t;
+	memset(&t, 0, sizeof t);
+	t.host = (char *)"127.0.0.1";
+	t.port = peer.port;
+	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1};
+	struct p3err err = {""};
+	ck_assert_msg(exec_probe(&t, &o, pr, &err) == 0, "%s", err.msg);
+	tp_join(&peer);
+}
+
+START_TEST(probe_capa_refused_or_unknown)
+{
+	struct target t;
+	memset(&t, 0, sizeof t);
+	struct probe pr;
+	struct mini m = {.capa_err = 1};
+	probe_mini(&m, &pr);
+	ck_assert_int_eq(pr.capa_ok, 0);
+	ck_assert_int_eq(pr.gap, GAP_NONE);
+	ck_assert_str_eq(m.log, "CAPA|QUIT");
+	ck_assert_str_eq(skip_of("CAPA", &t, &pr), "unsupported: CAPA");
+	ck_assert_str_eq(skip_of("UIDL", &t, &pr), "unsupported: UIDL");
+	ck_assert_str_eq(skip_of("APOP", &t, &pr), "runs");
+	probe_free(&pr);
+
+	struct mini mute = {.capa_mute = 1};
+	probe_mini(&mute, &pr);
+	ck_assert_int_eq(pr.capa_ok, 0);
+	ck_assert_int_eq(pr.gap, GAP_CAPA);
+	ck_assert_str_eq(mute.log, "CAPA"); /* no QUIT on a connection out of step */
+	ck_assert_msg(strstr(pr.gap_why, "no response") != NULL, "%s", pr.gap_why);
+	const char *why = skip_of("CAPA", &t, &pr);
+	ck_assert_msg(strncmp(why, "requires CAPA, which the probe could not learn", 46) == 0, "%s", why);
+	ck_assert_msg(strncmp(skip_of("SASL PLAIN", &t, &pr), "requires ", 9) == 0, "unknown SASL");
+	/* What the greeting and the profile decide stays decided. */
+	ck_assert_str_eq(skip_of("APOP", &t, &pr), "runs");
+	ck_assert_str_eq(skip_of("TLS-PORT", &t, &pr), "unsupported: TLS-PORT");
+	ck_assert_str_eq(skip_of("CLEARTEXT-LOGIN", &t, &pr), "runs");
+	t.login_tls = LOGIN_TLS_YES;
+	ck_assert_str_eq(skip_of("CLEARTEXT-LOGIN", &t, &pr), "unsupported: CLEARTEXT-LOGIN");
+	/* A gap only after TLS leaves what CAPA before TLS said decided. */
+	pr.gap = GAP_TLS;
+	ck_assert_str_eq(skip_of("CAPA", &t, &pr), "unsupported: CAPA");
+	ck_assert_msg(strncmp(skip_of("SASL PLAIN", &t, &pr), "requires ", 9) == 0, "after TLS");
+	probe_free(&pr);
+}
+END_TEST
+
 Suite *exec_suite(void)
 {
 	Suite *s = suite_create("exec");
@@ -455,6 +520,7 @@ Suite *exec_suite(void)
 	tcase_add_test(tc, login_delay_compared);
 	tcase_add_test(tc, expire_compared);
 	tcase_add_test(tc, requires_ignore_case);
+	tcase_add_test(tc, probe_capa_refused_or_unknown);
 	suite_add_tcase(s, tc);
 	return s;
 }

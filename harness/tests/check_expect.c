@@ -760,6 +760,8 @@ START_TEST(lower_case_status)
 	ck_assert_int_eq(pr.reachable, 1);
 	ck_assert_str_eq(pr.greeting, "+ok hello");
 	ck_assert_int_eq(pr.capa_ok, 0);
+	ck_assert_int_eq(pr.gap, GAP_GREETING); /* unknown, not absent */
+	ck_assert_msg(strstr(pr.gap_why, "R1939") || strstr(pr.gap_why, "upper case"), "%s", pr.gap_why);
 	probe_free(&pr);
 	server_stop(&sv);
 }

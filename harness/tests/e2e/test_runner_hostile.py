@@ -316,30 +316,29 @@ class HostileRunner(unittest.TestCase):
             self.run_against(srv, [GREET], 0)
         self.assertIn("\\x00 after-nul", self.doc["greeting"])
 
-    @unittest.expectedFailure
     def test_unanswered_capa_probe_does_not_pass_the_run(self):
-        # RUNNER BUG: the server greets and then never answers; the probe's CAPA times out, so the runner
-        # takes CAPA (and every capability) as absent and every scenario with `requires:` skips as
-        # "unsupported: CAPA". A selection of such scenarios exits 0 against a server that answers nothing.
+        # The server greets and then never answers: the probe's CAPA times out. A missing answer is not a
+        # -ERR: CAPA (and every capability) is unknown, not absent, so the `requires:` scenarios error
+        # (they once skipped as "unsupported: CAPA", and the run exited 0 against a server that answers
+        # nothing).
         with Hostile("mute") as srv:
-            _, res = self.run_against(srv, NEEDS_CAPA, 1)
-            self.assert_bad(res, NEEDS_CAPA)
+            r, res = self.run_against(srv, NEEDS_CAPA, 1)
+            self.assert_bad(res, NEEDS_CAPA, ("error",), contains="the probe could not learn")
+            self.assertIn("no response", res[NEEDS_CAPA[0]]["message"])
+            self.assertIn("the probe could not learn the capabilities", r.stderr)
 
-    @unittest.expectedFailure
     def test_malformed_greeting_probe_does_not_skip_as_unsupported(self):
-        # RUNNER BUG: the probe's greeting is "+ok ..." (fails R1939-GEN-9), so the probe stops before CAPA
-        # and every `requires:` scenario skips "unsupported: ..."; exit 0 with everything skipped.
+        # The probe's greeting is "+ok ..." (fails R1939-GEN-9): nothing it would have learnt is known, so
+        # the `requires:` scenarios error instead of skipping "unsupported: ..." (exit 0 before).
         with Hostile("lower_ok") as srv:
             _, res = self.run_against(srv, NEEDS_CAPA, 1)
-            self.assert_bad(res, NEEDS_CAPA)
+            self.assert_bad(res, NEEDS_CAPA, ("error",), contains="R1939-GEN-9")
 
-    @unittest.expectedFailure
     def test_endless_capa_probe_does_not_skip_as_unsupported(self):
-        # RUNNER BUG: CAPA answered +OK with a body that never ends (64 MiB, then the runner gives up): taken
-        # as "CAPA unsupported", the CAPA scenarios skip and the run exits 0.
+        # CAPA answered +OK with a body that never ends: unknown capabilities, not "CAPA unsupported".
         with Hostile("endless_capa") as srv:
             _, res = self.run_against(srv, NEEDS_CAPA, 1)
-            self.assert_bad(res, NEEDS_CAPA)
+            self.assert_bad(res, NEEDS_CAPA, ("error",), contains="CAPA")
 
     def test_console_summary_names_a_check_requirement_once(self):
         # The console summary once repeated a per-response check's id:
