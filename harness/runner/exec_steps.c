@@ -154,10 +154,15 @@ static const char *sni_of(const struct xctx *x)
 	return x->t->sni ? x->t->sni : x->t->host;
 }
 
-/* The TLS handshake on s; `want` -1 unchecked, 0 must fail, 1 must succeed. discarded may be NULL. */
+/* The TLS handshake on s; `want` -1 unchecked, 0 must fail, 1 must succeed. discarded may be NULL.
+ * On connect (implicit TLS, st a connect step) the handshake is part of setting the session up: a
+ * timeout, or a close or reset with no TLS answer, is an error like a refused connection (nothing came to
+ * judge, docs/scenario-language.md "Verdicts"); an answer that is not a working handshake (garbage, an
+ * alert, a certificate that does not verify) fails. After STLS the session is set up: all of it fails. */
 static void handshake(struct xctx *x, struct xsession *s, const struct step *st, int want, size_t *discarded,
                       const struct expect *e, struct outcome *out)
 {
+	int at_connect = st && st->kind == STEP_CONNECT;
 	SSL_CTX *ctx = client_ctx(x, st, out);
 	if (ctx == NULL)
 		return;
@@ -169,9 +174,17 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 		                  : cs == CONN_EOF   ? "the server closed the connection"
 		                                     : err.msg;
 		xtr_note(&x->tr, s->name, "TLS handshake failed: %s", why);
+		int silent = cs == CONN_TIMEOUT || cs == CONN_EOF || conn_peer_reset(s->c) ||
+		             strstr(err.msg, "reset by peer") != NULL;
 		xs_close(x, s, 0, NULL);
+		if (at_connect && (cs == CONN_TIMEOUT || (silent && want != 0)))
+			return (void)out_set(out, OUT_ERROR, NULL, NULL,
+			                     "no TLS session with %s:%d: the handshake %s", x->t->host,
+			                     x->t->tls_port,
+			                     cs == CONN_TIMEOUT ? "got no answer within the timeout"
+			                                        : "ended with the connection closed, unanswered");
 		if (want == 0)
-			return;
+			return; /* refused (a close is a refusal too): what the step wants */
 		if (strstr(err.msg, "certificate verify failed"))
 			return (void)out_set(
 			    out, OUT_ERROR, NULL, NULL,
@@ -241,10 +254,19 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 	    (ge->status == WANT_UNSET && !ge->one_of && !ge->match && !ge->code && !ge->ncaptures))
 		ge = &want_ok;
 	expect_response(x, s, ge, 0, NULL, NULL, out);
-	if (out->kind == OUT_EXPECT && out->timed_out) {
-		/* A connection that never completes (no greeting) means the scenario could not run. */
-		out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host, port,
-		        x->timeout);
+	if (out->kind == OUT_EXPECT && x->last_line == NULL) {
+		/* Setting the session up ended before a complete greeting line, with nothing to judge: the
+		 * scenario could not run, as with a refused connection (docs/scenario-language.md
+		 * "Verdicts"). A line that came, however wrong, is judged instead. */
+		if (out->timed_out)
+			out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host,
+			        port, x->timeout);
+		else {
+			char what[sizeof out->actual];
+			snprintf(what, sizeof what, "%s", out->actual);
+			out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d: %s", x->t->host, port,
+			        what);
+		}
 		return;
 	}
 	if (x->last_line && (out->kind == OUT_PASS || out->kind == OUT_EXPECT)) {

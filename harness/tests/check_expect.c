@@ -786,6 +786,81 @@ START_TEST(refused_is_error)
 }
 END_TEST
 
+/* The verdict rule for setting a session up (docs/scenario-language.md, "Verdicts"): nothing to judge
+ * (no answer in time, a close or reset without a word) is an error, as a refused connection is; anything
+ * the server did send is judged, and fails. */
+static void run_connect(enum behaviour b, const char *data, size_t len, int close_after, int tls, int want,
+                        struct result *r)
+{
+	server_start(&sv, b, data, len, close_after);
+	struct target t;
+	memset(&t, 0, sizeof t);
+	t.name = (char *)"setup";
+	t.host = (char *)"127.0.0.1";
+	t.port = sv.port;
+	t.tls_port = sv.port;
+	struct account acct[2] = {{(char *)"a", (char *)"x"}, {(char *)"b", (char *)"y"}};
+	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1, .fixtures_dir = "fixtures"};
+	struct expect e[1] = {ex(WANT_UNSET)};
+	e[0].handshake = want;
+	struct step st;
+	memset(&st, 0, sizeof st);
+	st.kind = STEP_CONNECT;
+	st.u.connect.tls = tls;
+	st.u.connect.read_greeting = true;
+	st.u.connect.verify = 0;
+	st.expect = e;
+	st.n_expect = want >= 0;
+	struct scenario sc;
+	memset(&sc, 0, sizeof sc);
+	sc.id = (char *)"test/setup";
+	sc.title = (char *)"setup";
+	sc.level = LEVEL_MUST;
+	sc.steps = &st;
+	sc.nsteps = 1;
+	struct probe p;
+	memset(&p, 0, sizeof p);
+	exec_scenario(&sc, &t, acct, &p, &o, r);
+	server_stop(&sv);
+}
+
+START_TEST(setup_silence_errors_answers_fail)
+{
+	struct result r;
+	/* Plain: closed before any greeting → error; half a greeting then a close → error; a wrong
+	 * greeting → fail. */
+	run_connect(CANNED, "", 0, 1, 0, -1, &r);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	ck_assert_msg(strstr(r.message, "no greeting") && strstr(r.message, "closed"), "%s", r.message);
+	result_free(&r);
+	run_connect(CANNED, "+OK half", 8, 1, 0, -1, &r);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	result_free(&r);
+	run_connect(CANNED, "-ERR go away\r\n", 14, 1, 0, -1, &r);
+	ck_assert_msg(r.status == VERDICT_FAIL, "%d %s", r.status, r.message);
+	result_free(&r);
+	/* Implicit TLS: a handshake never answered → error (it once failed, while a greeting never sent
+	 * errored); closed unanswered → error; garbage instead of TLS → fail. */
+	run_connect(SILENT, NULL, 0, 0, 1, -1, &r);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	ck_assert_msg(strstr(r.message, "no answer within the timeout") != NULL, "%s", r.message);
+	result_free(&r);
+	run_connect(CANNED, "", 0, 1, 1, 1, &r);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	result_free(&r);
+	run_connect(CANNED, "+OK not TLS at all\r\n", 20, 0, 1, 1, &r);
+	ck_assert_msg(r.status == VERDICT_FAIL, "%d %s", r.status, r.message);
+	result_free(&r);
+	/* `handshake: fail`: a close refuses (pass); silence tells nothing (error). */
+	run_connect(CANNED, "", 0, 1, 1, 0, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%d %s", r.status, r.message);
+	result_free(&r);
+	run_connect(SILENT, NULL, 0, 0, 1, 0, &r);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	result_free(&r);
+}
+END_TEST
+
 Suite *expect_suite(void)
 {
 	Suite *su = suite_create("expect");
@@ -811,6 +886,7 @@ Suite *expect_suite(void)
 	tcase_add_test(th, closes_mid_response);
 	tcase_add_test(th, lower_case_status);
 	tcase_add_test(th, refused_is_error);
+	tcase_add_test(th, setup_silence_errors_answers_fail);
 	suite_add_tcase(su, th);
 	return su;
 }

@@ -215,9 +215,10 @@ class HostileRunner(unittest.TestCase):
 
     def test_tls_port_speaks_garbage(self):
         # spare=2: the probe's plain and TLS connections are served well; the scenarios meet the garbage.
+        # Something came that is not a handshake: judged, fail (docs/scenario-language.md, "Verdicts").
         with Hostile("good", spare=2, tls=True, tls_mode="garbage") as srv:
             _, res = self.run_against(srv, [TLS_HANDSHAKE, TLS12, GREET], 1)
-            self.assert_bad(res, [TLS_HANDSHAKE, TLS12])
+            self.assert_bad(res, [TLS_HANDSHAKE, TLS12], ("fail",))
             self.assert_pass(res, [GREET])
 
     def test_tls_port_speaks_garbage_probe_included(self):
@@ -228,9 +229,10 @@ class HostileRunner(unittest.TestCase):
             self.assert_pass(res, [GREET])
 
     def test_tls_handshake_never_answered(self):
+        # Nothing came while setting the session up: an error, as a greeting never sent is.
         with Hostile("good", spare=2, tls=True, tls_mode="stall") as srv:
             _, res = self.run_against(srv, [TLS_HANDSHAKE, TLS12, GREET], 1)
-            self.assert_bad(res, [TLS_HANDSHAKE, TLS12])
+            self.assert_bad(res, [TLS_HANDSHAKE, TLS12], ("error",), contains="no answer")
             self.assert_pass(res, [GREET])
 
     def test_every_reply_sent_twice(self):
@@ -250,9 +252,11 @@ class HostileRunner(unittest.TestCase):
             self.assert_bad(res, PLAIN, ("fail",), contains="R1939-GEN-7")
 
     def test_hangs_up_before_greeting(self):
+        # Closed without a word: nothing to judge, an error like a refused connection (and like a greeting
+        # never sent, test_never_greets).
         with Hostile("hangup", spare=1) as srv:
             _, res = self.run_against(srv, PLAIN, 1)
-            self.assert_bad(res, PLAIN, contains="closed")
+            self.assert_bad(res, PLAIN, ("error",), contains="closed")
 
     def test_hangs_up_before_greeting_probe_exits_2(self):
         # Documented: the probe's connection is closed before any greeting: the target does not answer.
@@ -292,9 +296,10 @@ class HostileRunner(unittest.TestCase):
             self.assert_pass(res, [GREET])
 
     def test_stls_handshake_never_answered(self):
+        # After the greeting and STLS's +OK the session is set up: a stalled handshake is judged, fail.
         with Hostile("stls_stall", spare=1, stls=True) as srv:
             _, res = self.run_against(srv, STLS + [GREET], 1)
-            self.assert_bad(res, STLS)
+            self.assert_bad(res, STLS, ("fail",))
             self.assert_pass(res, [GREET])
 
     # ---- runner bugs found here (expected failures until fixed) ---------------------------------------
