@@ -61,7 +61,10 @@ void auth_login(struct session *s, const char *user, const char *method, struct 
 	log_msg(LOG_INFO, "s%lu login %s by %s: %zu messages, %llu octets", s->id, user, method, count,
 	        octets);
 	session_set_state(s, ST_TRANSACTION);
-	res_ok(r, "%s has %zu message%s (%llu octets)", user, count, count == 1 ? "" : "s", octets);
+	/* Reply texts stay ASCII (RFC 6856 §2.1: nothing non-ASCII as is outside UTF-8 mode): a UTF-8 name is
+	 * not echoed. */
+	res_ok(r, "%s has %zu message%s (%llu octets)", utf8_has_8bit(user) ? "maildrop" : user, count,
+	       count == 1 ? "" : "s", octets);
 }
 
 void auth_fail(struct session *s, const char *user, const char *method, struct result *r)

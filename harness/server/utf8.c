@@ -57,8 +57,30 @@ int utf8_has_8bit(const char *s)
 	return 0;
 }
 
+/* The gsasl_saslprep flags that allow unassigned code points. GNU SASL documents GSASL_ALLOW_UNASSIGNED
+ * for that, but its saslprep.c passes libidn STRINGPREP_NO_UNASSIGNED when the flag is set (seen in
+ * libgsasl 0.2 and 2.2): the flag does the opposite. Ask the library once, with U+0221 (assigned only in
+ * Unicode 4.0, so unassigned for stringprep's Unicode 3.2), which value lets it through. */
+static Gsasl_saslprep_flags allow_unassigned_flags(void)
+{
+	static int known;
+	static Gsasl_saslprep_flags flags;
+	char *out = NULL;
+
+	if (!known) {
+		if (gsasl_saslprep("\xc8\xa1", GSASL_ALLOW_UNASSIGNED, &out, NULL) == GSASL_OK)
+			flags = GSASL_ALLOW_UNASSIGNED;
+		else
+			flags = (Gsasl_saslprep_flags)0;
+		gsasl_free(out);
+		known = 1;
+	}
+	return flags;
+}
+
 enum cred_status cred_prepare(const char *in, enum cred_kind kind, char *out, size_t size)
 {
+	Gsasl_saslprep_flags query = allow_unassigned_flags();
 	char *prepared = NULL;
 	size_t n;
 	int rc;
@@ -68,7 +90,9 @@ enum cred_status cred_prepare(const char *in, enum cred_kind kind, char *out, si
 	if (!utf8_valid(in, strlen(in)))
 		return CRED_BAD_UTF8;
 	/* RFC 3454 §7: only query strings may hold unassigned code points. */
-	rc = gsasl_saslprep(in, kind == CRED_QUERY ? GSASL_ALLOW_UNASSIGNED : 0, &prepared, NULL);
+	rc = gsasl_saslprep(
+	    in, kind == CRED_QUERY ? query : (Gsasl_saslprep_flags)(GSASL_ALLOW_UNASSIGNED ^ query),
+	    &prepared, NULL);
 	if (rc == GSASL_MALLOC_ERROR)
 		return CRED_NO_MEMORY;
 	if (rc != GSASL_OK || prepared == NULL) {
