@@ -52,8 +52,10 @@ int capa_build(const struct policy_view *v, struct evbuffer *out)
 	rc |= evbuffer_add_printf(out, "EXPIRE NEVER\r\n") < 0;
 	/* RFC 6856 §2, §3.1: both states, no differences; USER: UTF-8 user names and passwords are accepted
 	 * (§2.2). */
-	rc |= evbuffer_add_printf(out, "UTF8 USER\r\n") < 0;
-	rc |= evbuffer_add_printf(out, "LANG\r\n") < 0;
+	if (!(fault_on(F_CAPA_UTF8_BEFORE_LOGIN_ONLY) && !v->authorization)) {
+		rc |= evbuffer_add_printf(out, "UTF8 USER\r\n") < 0;
+		rc |= evbuffer_add_printf(out, "LANG\r\n") < 0;
+	}
 	if (policy_stls(v) && !fault_on(F_STLS_NOT_ANNOUNCED))
 		rc |= evbuffer_add_printf(out, "STLS\r\n") < 0;
 	if (fault_on(F_CAPA_EMPTY_LINE))

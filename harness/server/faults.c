@@ -77,13 +77,13 @@ int fault_data_faults(void)
 {
 	return fault_on(F_NO_BYTE_STUFFING) || fault_on(F_BARE_LF) ||
 	       fault_on(F_CRLF_MISSING_ON_TERMINATOR) || fault_on(F_LONG_LINES_CUT) ||
-	       fault_on(F_EIGHT_BIT_STRIPPED) || fault_on(F_TOP_IGNORES_HEADER);
+	       fault_on(F_EIGHT_BIT_STRIPPED) || fault_on(F_TOP_IGNORES_HEADER) || fault_on(F_CR_DOUBLED);
 }
 
 int fault_state_faults(void)
 {
 	return fault_on(F_STAT_IN_AUTHORIZATION) || fault_on(F_USER_AFTER_LOGIN) ||
-	       fault_on(F_STLS_AFTER_LOGIN) || fault_on(F_AUTH_TWICE);
+	       fault_on(F_STLS_AFTER_LOGIN) || fault_on(F_AUTH_TWICE) || fault_on(F_UTF8_AFTER_LOGIN);
 }
 
 unsigned fault_extra_states(const char *name)
@@ -97,6 +97,8 @@ unsigned fault_extra_states(const char *name)
 	if (fault_on(F_STLS_AFTER_LOGIN) && strcmp(name, "STLS") == 0)
 		st |= ST_TRANSACTION;
 	if (fault_on(F_AUTH_TWICE) && strcmp(name, "AUTH") == 0)
+		st |= ST_TRANSACTION;
+	if (fault_on(F_UTF8_AFTER_LOGIN) && strcmp(name, "UTF8") == 0)
 		st |= ST_TRANSACTION;
 	return st;
 }
@@ -175,7 +177,9 @@ int fault_filter_emit(void *ctx, const char *data, size_t n)
 	if (f->muted)
 		return 0;
 	if (n == 2 && data[0] == '\r' && data[1] == '\n') {
-		int rc = fault_on(F_BARE_LF) ? evbuffer_add(f->out, "\n", 1) : evbuffer_add(f->out, data, n);
+		int rc = fault_on(F_BARE_LF)      ? evbuffer_add(f->out, "\n", 1)
+		         : fault_on(F_CR_DOUBLED) ? evbuffer_add(f->out, "\r\r\n", 3)
+		                                  : evbuffer_add(f->out, data, n);
 		f->line_start = 1;
 		f->line_len = 0;
 		f->lines++;
@@ -256,6 +260,21 @@ const char *fault_uid_padding(const char *uid)
 	memset(pad, 'x', 80);
 	pad[80] = '\0';
 	return len >= 80 ? pad + 79 : pad + len;
+}
+
+int fault_file_has_8bit(const char *path)
+{
+	unsigned char buf[8192];
+	int found = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	while (!found && (n = read(fd, buf, sizeof buf)) > 0)
+		for (ssize_t i = 0; i < n && !found; i++)
+			found = buf[i] >= 0x80;
+	close(fd);
+	return found;
 }
 
 /* ---- lenient base64 ------------------------------------------------------------------------------ */

@@ -59,6 +59,8 @@
 	      "sizes count the '.' added by byte-stuffing")                                                  \
 	FAULT(F_STAT_SIZE_WRONG, "stat-size-wrong", SUITE,                                                   \
 	      "STAT gives the maildrop size rounded up to whole kilobytes")                                  \
+	FAULT(F_CR_DOUBLED, "cr-doubled", SUITE,                                                             \
+	      "message line ends go out as CR CR LF (a CRLF conversion done twice)")                         \
 	/* unique-ids (RFC 1939 §7) */                                                                      \
 	FAULT(F_UIDL_UNSTABLE, "uidl-unstable", SUITE, "unique-ids change from one session to the next")     \
 	FAULT(F_UIDL_DUPLICATE, "uidl-duplicate", SUITE, "every message gets the unique-id of the first")    \
@@ -131,6 +133,27 @@
 	      "mechanism names are matched case-sensitively")                                                \
 	FAULT(F_CONTINUATION_WITHOUT_SPACE, "continuation-without-space", SUITE,                             \
 	      "SASL challenges are sent as \"+\" and base64 with no space (\"+\" alone when empty)")         \
+	/* UTF-8 and languages (RFC 6856) */                                                                 \
+	FAULT(F_UTF8_NO_SASLPREP, "utf8-no-saslprep", SUITE,                                                 \
+	      "USER, PASS and APOP names are compared as sent, without SASLprep")                            \
+	FAULT(F_UTF8_NON_ASCII_DROPPED, "utf8-non-ascii-dropped", SUITE,                                     \
+	      "credentials lose every non-ASCII octet before they are checked, invalid ones included")       \
+	FAULT(F_UTF8_MODE_IGNORED, "utf8-mode-ignored", SUITE,                                               \
+	      "UTF8 gets +OK, but messages with UTF-8 header fields are still refused with [UTF8]")          \
+	FAULT(F_UTF8_RAW_OUTSIDE_MODE, "utf8-raw-outside-mode", SUITE,                                       \
+	      "messages with UTF-8 header fields are sent as stored outside UTF-8 mode")                     \
+	FAULT(F_UTF8_CODE_FOR_8BIT_BODY, "utf8-code-for-8bit-body", SUITE,                                   \
+	      "outside UTF-8 mode any 8-bit message is refused with [UTF8], an 8-bit body alone included")   \
+	FAULT(F_UTF8_AFTER_LOGIN, "utf8-after-login", SUITE, "UTF8 is accepted in TRANSACTION")              \
+	FAULT(F_CAPA_UTF8_BEFORE_LOGIN_ONLY, "capa-utf8-before-login-only", SUITE,                           \
+	      "after login CAPA no longer lists UTF8 and LANG")                                              \
+	FAULT(F_LANG_WRONG_TAG, "lang-wrong-tag", SUITE,                                                     \
+	      "LANG answers with a POSIX locale name instead of the tag (\"+OK en_US ...\")")                \
+	FAULT(F_LANG_LISTING_POSIX_NAMES, "lang-listing-posix-names", SUITE,                                 \
+	      "the LANG listing gives POSIX locale names (\"en_US English\") instead of tags")               \
+	FAULT(F_LANG_UNMATCHED_OK, "lang-unmatched-ok", SUITE,                                               \
+	      "LANG with a range no language matches gets +OK and the default language")                     \
+	FAULT(F_LANG_AUTHORIZATION_ONLY, "lang-authorization-only", SUITE, "LANG is refused after login")    \
 	/* the autologout timer (RFC 1939 §3) */                                                            \
 	FAULT(F_SHORT_AUTOLOGOUT, "short-autologout", TIMER,                                                 \
 	      "the autologout timer runs a tenth of the configured time (60 s for the RFC's 10 minutes)")    \
@@ -217,6 +240,9 @@ int fault_filter_emit(void *ctx, const char *data, size_t n);
 void fault_adjust_maildir(struct maildir *md);
 /* Padding that makes a unique-id too long (uidl-too-long), else "". */
 const char *fault_uid_padding(const char *uid);
+
+/* utf8-code-for-8bit-body: whether the file holds an octet above 0x7F anywhere. */
+int fault_file_has_8bit(const char *path);
 
 /* Lenient base64 (auth-bad-base64-accepted): junk skipped, padding repaired. 0 or -1. */
 int fault_b64_lenient(const char *src, size_t len, unsigned char *dst, size_t *outlen);

@@ -105,7 +105,7 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 		m = store_get_any(s->store, n);
 	if (!m)
 		return;
-	if (!s->utf8_mode) {
+	if ((!s->utf8_mode || fault_on(F_UTF8_MODE_IGNORED)) && !fault_on(F_UTF8_RAW_OUTSIDE_MODE)) {
 		/* RFC 6856 §2.1: outside UTF-8 mode a message with UTF-8 header fields (RFC 6532) is not sent
 		 * as is; pop3refd makes no surrogate and refuses it with [UTF8] (§5), which tells the client
 		 * it may get it in UTF-8 mode. An 8-bit body alone is ordinary 8BITMIME and is sent. */
@@ -115,6 +115,8 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 			res_err(r, CODE_SYS_TEMP, "cannot read message %zu", n);
 			return;
 		}
+		if (fault_on(F_UTF8_CODE_FOR_8BIT_BODY) && !s->utf8_mode && fault_file_has_8bit(m->path))
+			h = 1;
 		if (h) {
 			res_err(r, CODE_UTF8,
 			        "message %zu has UTF-8 header fields: use the UTF8 command before login", n);

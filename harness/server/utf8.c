@@ -4,6 +4,7 @@
 #include <string.h>
 #include <gsasl.h>
 
+#include "server/faults.h"
 #include "server/log.h"
 #include "server/session.h"
 
@@ -87,6 +88,17 @@ enum cred_status cred_prepare(const char *in, enum cred_kind kind, char *out, si
 
 	if (size > 0)
 		out[0] = '\0';
+	if (fault_on(F_UTF8_NO_SASLPREP) || fault_on(F_UTF8_NON_ASCII_DROPPED)) {
+		/* Faults: the octets as sent, or with every non-ASCII octet dropped; no check, no SASLprep.
+		 */
+		size_t k = 0;
+		for (; *in && k + 1 < size; in++)
+			if (fault_on(F_UTF8_NO_SASLPREP) || (unsigned char)*in < 0x80)
+				out[k++] = *in;
+		if (size > 0)
+			out[k] = '\0';
+		return *in ? CRED_TOO_LONG : CRED_OK;
+	}
 	if (!utf8_valid(in, strlen(in)))
 		return CRED_BAD_UTF8;
 	/* RFC 3454 §7: only query strings may hold unassigned code points. */
