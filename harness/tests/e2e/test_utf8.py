@@ -250,10 +250,10 @@ class RunnerWithUtf8Accounts(Utf8Test):
                      f"  - {{user: \"alice\", password: \"wonderland\"}}\n").encode())
         js = os.path.join(self.srv.dir, "r.json")
         r = run_pop3spec(["run", "--target", target, "--all", "--json", js, "scenarios/rfc6856"], limit=120)
+        self.assertEqual(r.rc, 0, r.stdout[-3000:] + r.stderr[-2000:])
         with open(js, encoding="utf-8") as f:
             doc = json.load(f)
         status = {res["id"]: (res["status"], res["message"]) for res in doc["results"]}
-        self.assertEqual(r.rc, 0, r.stdout[-3000:] + r.stderr[-2000:])
         for sid in ("rfc6856/utf8/utf8-credentials-before-utf8-command", "rfc6856/utf8/saslprep-applied-to-user-pass",
                     "rfc6856/utf8/apop-with-prepared-credentials", "rfc6856/utf8/bad-utf8-credentials-refused",
                     "rfc6856/utf8/command-authorization-only", "rfc6856/lang/preferred-language-reveals-no-user"):
