@@ -138,6 +138,7 @@ void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 	static char given[AUTH_PREPARED_MAX];
 	const struct user *u;
 	enum cred_status st;
+	int ok;
 
 	if (!s->have_user && fault_on(F_PASS_WITHOUT_USER)) {
 		res_ok(r, "password accepted");
@@ -156,7 +157,9 @@ void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 		return;
 	}
 	u = users_find(&s->srv->users, s->pending_user);
-	if (u && st == CRED_OK && auth_secret_equal(u->prepared, given))
+	ok = u && st == CRED_OK && auth_secret_equal(u->prepared, given);
+	OPENSSL_cleanse(given, sizeof given); /* no copy of a password outlives the command */
+	if (ok)
 		auth_login(s, s->pending_user, "PASS", r);
 	else
 		auth_fail(s, s->pending_user, "PASS", r);
