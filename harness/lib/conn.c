@@ -283,9 +283,12 @@ enum conn_status conn_start_tls(struct conn *c, SSL_CTX *ctx, const char *sni, i
 			if (st == CONN_TIMEOUT)
 				p3err_set(err, "TLS handshake with %s: timed out", name);
 		} else {
+			/* A TCP close without a TLS answer: SYSCALL with no error queued, or (OpenSSL 3) this
+			 * reason, as fill() reads it too. */
+			bool closed = (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && rc == 0) ||
+			              ERR_GET_REASON(ERR_peek_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING;
 			handshake_error(ssl, rc, e, name, err);
-			st = (e == SSL_ERROR_SYSCALL && ERR_peek_error() == 0 && rc == 0) ? CONN_EOF
-			                                                                  : CONN_ERROR;
+			st = closed ? CONN_EOF : CONN_ERROR;
 			ERR_clear_error();
 		}
 		SSL_free(ssl);
@@ -485,6 +488,13 @@ enum conn_status conn_wait_close(struct conn *c, int timeout_ms, size_t limit, s
 size_t conn_buffered(const struct conn *c)
 {
 	return c->end - c->start;
+}
+
+void conn_ack_now(struct conn *c)
+{
+	int one = 1;
+	/* Best effort: without it the wait only sees less. */
+	(void)setsockopt(c->fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
 }
 
 int conn_peer_reset(const struct conn *c)

@@ -63,6 +63,11 @@ enum conn_status conn_wait_close(struct conn *c, int timeout_ms, size_t limit, s
 /* Octets buffered and not yet returned. */
 size_t conn_buffered(const struct conn *c);
 
+/* Acknowledge what has arrived at once (TCP_QUICKACK) instead of after the delayed-ACK timer (up to
+ * 40 ms on Linux): a peer whose Nagle's algorithm holds back a small write until the previous one is
+ * acknowledged sends it now. For a short wait for octets that should not exist (conn_poll_data). */
+void conn_ack_now(struct conn *c);
+
 /* Whether the peer's close was a TCP reset (reads then return CONN_EOF with "connection reset by peer"). */
 int conn_peer_reset(const struct conn *c);
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/conn.h"
 #include "lib/line.h"
 #include "runner/session.h"
 
@@ -275,6 +276,99 @@ static void finish(struct xctx *x, struct result *r, enum verdict v, const struc
 	}
 }
 
+/* After a step that ran and did not end the scenario: what it leaves its session (and the others) in,
+ * for end_check. */
+static void note_step(struct xctx *x, const struct step *st)
+{
+	if (st->kind == STEP_SLEEP) {
+		/* A sleep waits for the server's timers (autologout, LOGIN-DELAY): what they send is theirs. */
+		for (size_t i = 0; i < x->nsess; i++)
+			x->sess[i].settled = 0;
+		return;
+	}
+	struct xsession *s = xs_get(x, st->session, 0);
+	if (s == NULL)
+		return;
+	switch (st->kind) {
+	case STEP_CONNECT:
+		s->settled = st->u.connect.read_greeting;
+		s->after_raw = 0;
+		s->greeted_only = 1;
+		break;
+	case STEP_SEND:
+		s->after_raw = 0;
+		s->greeted_only = 0;
+		s->settled = st->n_expect > 0;
+		break;
+	case STEP_RAW:
+		s->after_raw = 1;
+		s->greeted_only = 0;
+		s->settled = 0;
+		break;
+	case STEP_READ:
+		s->settled = !s->after_raw;
+		break;
+	case STEP_LOGIN:
+	case STEP_AUTH:
+	case STEP_STARTTLS:
+	case STEP_FIND:
+		s->after_raw = 0;
+		s->greeted_only = 0;
+		s->settled = 1;
+		break;
+	case STEP_EXPECT_CLOSE:
+	case STEP_DROP:
+		s->settled = 0;
+		break;
+	default:
+		break;
+	}
+}
+
+/* At the end of a scenario that passed: octets that came after the last response on a session in step
+ * were never asked for — a reply sent twice, a second greeting: already buffered, or arriving within
+ * XC_END_POLL_MS. A close is fine (QUIT's, or an autologout's). R1939-GEN-2 when nothing was sent since
+ * the greeting ("one greeting line, then nothing until a command"); else R1939-ML-1, whose test names
+ * exactly this: no stray bytes between a reply and the next (RFC 1939 §3: a response answers a command).
+ * Returns 0, or -1 with `out` the failure. */
+static int end_check(struct xctx *x, struct outcome *out)
+{
+	/* One window for all sessions, so the check costs a scenario XC_END_POLL_MS at most. */
+	long long deadline = xc_now_ms() + XC_END_POLL_MS;
+	for (size_t i = 0; i < x->nsess; i++) {
+		struct xsession *s = &x->sess[i];
+		if (s->c == NULL || !s->settled)
+			continue;
+		struct p3err err = {""};
+		/* A server that wrote twice may be holding the second write back (Nagle) until the first is
+		 * acknowledged: acknowledge now rather than after the delayed-ACK timer. */
+		conn_ack_now(s->c);
+		enum conn_status cs = conn_poll_data(s->c, xc_left(deadline), &err);
+		if (cs == CONN_EOF)
+			s->eof = 1;
+		if (cs != CONN_OK)
+			continue;
+		char shown[300];
+		const char *line;
+		struct line ln;
+		size_t have = conn_buffered(s->c);
+		if (xs_read_line(x, s, xc_now_ms() + 100, 1, &line, &ln, &err) == CONN_OK)
+			line_escape(line, ln.len, shown, sizeof shown);
+		else
+			snprintf(shown, sizeof shown, "%zu octets", have);
+		xtr_note(&x->tr, s->name, "end of scenario: octets nobody asked for");
+		if (strcmp(s->name, "main") == 0)
+			snprintf(x->step_desc, sizeof x->step_desc, "end of scenario");
+		else
+			snprintf(x->step_desc, sizeof x->step_desc, "end of scenario (session %s)", s->name);
+		return out_set(out, OUT_CHECK, s->greeted_only ? "R1939-GEN-2" : "R1939-ML-1",
+		               s->greeted_only ? "one greeting line, then nothing until a command"
+		                               : "nothing after the last response until the next command",
+		               "%s", shown);
+	}
+	return 0;
+}
+
 void exec_result_meta(const struct scenario *sc, struct result *out)
 {
 	memset(out, 0, sizeof *out);
@@ -354,11 +448,15 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 		xc_set_session_vars(x, xs_get(x, st->session, 0));
 		outcome_pass(&oc);
 		step_run(x, st, &oc);
-		if (oc.kind == OUT_PASS)
+		if (oc.kind == OUT_PASS || xc_soft(x, &oc) == 0) {
+			note_step(x, st);
 			continue;
-		if (xc_soft(x, &oc) == 0)
-			continue;
+		}
 		v = exec_decide((int)sc->level, &oc, &stopped);
+		stopped = 1;
+	}
+	if (!stopped && v == VERDICT_PASS && end_check(x, &oc) != 0) {
+		v = VERDICT_FAIL;
 		stopped = 1;
 	}
 	xs_close_all(x);

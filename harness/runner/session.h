@@ -26,6 +26,10 @@
 #define XC_BODY_LINES_SHOWN 200           /* body lines of one response put in the transcript */
 #define XC_MAX_TEXT         1024          /* characters of one transcript line */
 #define XC_MAX_SESSIONS     16
+/* At the end of a scenario, how long its open sessions in step are watched for octets nobody asked for
+ * (beyond those already there): enough for a reply sent twice in a row, little enough not to slow a suite
+ * (each scenario pays it once, whatever its sessions). */
+#define XC_END_POLL_MS 5
 
 /* ---- transcript ------------------------------------------------------------------------------------ */
 
@@ -57,6 +61,12 @@ struct xsession {
 	char *greeting;  /* first line of the greeting (greeting_len octets, NUL included), NULL before it */
 	size_t greeting_len;
 	char *timestamp; /* its APOP timestamp (RFC 1939 §7), NULL when none */
+	/* For the end-of-scenario check (exec.c): every response the steps asked for has been read, so any
+	 * octet still to come was never asked for; after raw octets the number of replies is the scenario's
+	 * business (after_raw), and a sleep, a drop or an unread send leave the session unsettled. */
+	int settled;
+	int after_raw;
+	int greeted_only; /* nothing sent since the greeting (R1939-GEN-2 then) */
 };
 
 /* ---- the outcome of a step ------------------------------------------------------------------------- */

@@ -26,6 +26,8 @@ struct mini {
 	const char *capa_post; /* after login */
 	int capa_err;          /* CAPA gets a well-formed -ERR: CAPA is not supported */
 	int capa_mute;         /* CAPA gets no answer at all */
+	int stat_twice;        /* STAT is answered twice (a reply nobody asked for) */
+	int greet_twice;       /* the greeting is sent twice */
 	char log[1024];        /* commands received, '|'-separated; "TLS" where the handshake happened */
 };
 
@@ -40,7 +42,8 @@ static void mini_script(struct tp_peer *p)
 	struct mini *m = p->arg;
 	char line[512], pending[512] = "";
 	int user = 0, logged = 0;
-	tp_sends(p, "+OK mini ready <1.2@mini>\r\n");
+	tp_sends(p, m->greet_twice ? "+OK mini ready <1.2@mini>\r\n+OK mini ready <1.2@mini>\r\n"
+	                           : "+OK mini ready <1.2@mini>\r\n");
 	for (;;) {
 		if (pending[0]) {
 			/* The buffered cleartext, run as if it had come inside TLS. */
@@ -88,7 +91,8 @@ static void mini_script(struct tp_peer *p)
 			logged = user;
 			tp_sends(p, logged ? "+OK logged in\r\n" : "-ERR no\r\n");
 		} else if (strcmp(line, "STAT") == 0) {
-			tp_sends(p, logged ? "+OK 0 0\r\n" : "-ERR not logged in\r\n");
+			for (int k = 0; k < 1 + m->stat_twice; k++)
+				tp_sends(p, logged ? "+OK 0 0\r\n" : "-ERR not logged in\r\n");
 		} else if (strcmp(line, "QUIT") == 0) {
 			tp_sends(p, "+OK bye\r\n");
 			break;
@@ -397,6 +401,57 @@ START_TEST(expire_compared)
 }
 END_TEST
 
+/* ---- octets nobody asked for, at the end of a scenario ---------------------------------------------- */
+
+START_TEST(unread_octets_at_the_end_fail)
+{
+	static const char stat_yaml[] = HEAD "steps:\n  - connect: plain\n  - send: STAT\n    expect: err\n";
+	struct scenario *sc = load_text(stat_yaml);
+	struct result r;
+	struct mini once = {.capa_pre = "", .capa_post = ""};
+	run(sc, &once, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	/* STAT answered twice: the second -ERR was never asked for. */
+	struct mini twice = {.stat_twice = 1, .capa_pre = "", .capa_post = ""};
+	run(sc, &twice, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_FAIL); /* a check on every response: whatever the level */
+	ck_assert_str_eq(r.failed_ref, "R1939-ML-1");
+	ck_assert_str_eq(r.failed_step, "end of scenario");
+	ck_assert_msg(strstr(r.actual, "-ERR not logged in") != NULL, "%s", r.actual);
+	result_free(&r);
+	scenario_free(sc);
+	/* A send whose reply the scenario does not read, and a sleep, leave what comes unjudged. */
+	sc = load_text(HEAD "steps:\n  - connect: plain\n  - send: STAT\n");
+	struct mini t2 = {.stat_twice = 1, .capa_pre = "", .capa_post = ""};
+	run(sc, &t2, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	scenario_free(sc);
+	sc = load_text(HEAD "steps:\n  - connect: plain\n  - send: STAT\n    expect: err\n  - sleep: 0.05\n");
+	struct mini t3 = {.stat_twice = 1, .capa_pre = "", .capa_post = ""};
+	run(sc, &t3, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	scenario_free(sc);
+	/* QUIT's close is no octet: a correct server passes. */
+	sc = load_text(HEAD "steps:\n  - connect: plain\n  - send: QUIT\n    expect: ok\n");
+	struct mini q = {.capa_pre = "", .capa_post = ""};
+	run(sc, &q, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	scenario_free(sc);
+	/* A second greeting: R1939-GEN-2. */
+	sc = load_text(HEAD "steps:\n  - connect: plain\n");
+	struct mini g = {.greet_twice = 1, .capa_pre = "", .capa_post = ""};
+	run(sc, &g, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_FAIL);
+	ck_assert_str_eq(r.failed_ref, "R1939-GEN-2");
+	result_free(&r);
+	scenario_free(sc);
+}
+END_TEST
+
 /* ---- requires ---------------------------------------------------------------------------------------- */
 
 static const char *skip_of(const char *req, const struct target *t, const struct probe *p)
@@ -521,6 +576,7 @@ Suite *exec_suite(void)
 	tcase_add_test(tc, expire_compared);
 	tcase_add_test(tc, requires_ignore_case);
 	tcase_add_test(tc, probe_capa_refused_or_unknown);
+	tcase_add_test(tc, unread_octets_at_the_end_fail);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -29,6 +29,7 @@ TLS12 = "rfc8314/tls/tls-1.2-accepted"
 MORE = ["rfc1939/state/noop-before-login", "rfc1939/state/stat-before-login"]
 STLS = ["rfc2595/stls/handshake-follows-ok", "rfc2595/stls/authorization-state-kept",
         "rfc2595/stls/capa-implemented"]
+NO_TS_NO_APOP = "rfc1939/apop/no-timestamp-no-apop"        # connect (and APOP only without a timestamp)
 GRAM1 = "rfc2449/gram/greeting-timestamp-only-angle-bracket"   # match: '^\+OK[^<]*(<[^<>@]+@[^<>]+>[^<]*)?$'
 # Scenarios that only run when the probe saw a capability (`requires: [CAPA]`, `[UIDL]`).
 NEEDS_CAPA = ["rfc2449/capa/multi-line-list", "rfc2449/capa/capability-line-syntax"]
@@ -241,6 +242,19 @@ class HostileRunner(unittest.TestCase):
         with Hostile("double", spare=1) as srv:
             _, res = self.run_against(srv, PLAIN + MORE, 1)
             self.assert_bad(res, PLAIN + MORE)
+
+    def test_octets_after_the_last_step_are_checked(self):
+        # A scenario whose last step reads the greeting once: the second greeting comes after it, and was
+        # never asked for (R1939-GEN-2). The same scenario passes against the good mode, where nothing more
+        # comes (and QUIT's close is no octet).
+        ids = [NO_TS_NO_APOP, GREET]
+        with Hostile("good") as srv:
+            _, res = self.run_against(srv, ids, 0)
+            self.assert_pass(res, ids)
+        with Hostile("double", spare=1) as srv:
+            _, res = self.run_against(srv, ids, 1)
+            self.assert_bad(res, ids, ("fail",))
+            self.assertIn("R1939-GEN-2", res[NO_TS_NO_APOP]["message"])
 
     def test_status_line_of_512_octets_passes_513_fails(self):
         # Exactness at the RFC 2449 §4 bound: 512 octets with the CRLF is allowed, one more is not.
