@@ -52,6 +52,91 @@ run_pass() {
 	                    return 1; }
 }
 
+# The table, from the JSON reports in $OUT (also `mutation.sh --table`, to print it again).
+table() {
+	python3 - "$OUT" "$(cat "$OUT/elapsed")" "$IDLE" <<'EOF'
+import json, os, sys
+
+out, elapsed, idle = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+CAUGHT = ("fail", "warn", "error")
+faults = [line.rstrip("\n").split("\t") for line in open(os.path.join(out, "run.tsv"))]
+
+def results(name, kind):
+    path = os.path.join(out, "%s.%s.json" % (name, kind))
+    return json.load(open(path))["results"] if os.path.exists(path) else None
+
+# Every scenario that ran in a baseline pass: those are the ones that could catch something.
+ran = {}
+for kind in ("suite", "timer"):
+    for r in results("baseline", kind) or []:
+        ran[r["id"]] = r["status"]
+
+rows, caught_any, uncaught, broken = [], set(), [], []
+for name, scope, what in faults:
+    ids, checked, missing = [], [], False
+    for kind in ("suite", "timer") if scope == "timer" else ("suite",):
+        res = results(name, kind)
+        if res is None:
+            missing = True
+            continue
+        ids += [r["id"] for r in res if r["status"] in CAUGHT]
+        checked += [r["id"] for r in res if r["status"] in ("fail", "warn")]
+    ids = sorted(set(ids))
+    # A scenario "can fail" when one of its own checks failed; an error (no session could be set up,
+    # e.g. every scenario after a broken greeting) catches the fault but proves nothing of the scenario.
+    caught_any.update(checked)
+    secs = open(os.path.join(out, name + ".time")).read().split()[1] if os.path.exists(
+        os.path.join(out, name + ".time")) else "?"
+    rows.append({"fault": name, "scope": scope, "what": what, "caught_by": ids,
+                 "errored": len(ids) - len(set(checked)), "seconds": secs, "ran": not missing})
+    if missing:
+        broken.append(name)
+    elif not ids:
+        uncaught.append(name)
+
+silent = sorted(i for i in ran if i not in caught_any)
+
+# The console table: fault, how many scenarios caught it, and which.
+width = max(len(r["fault"]) for r in rows)
+print("%-*s  %6s  %6s  %s" % (width, "FAULT", "CAUGHT", "ERRORS", "SCENARIOS (failed, warned or errored)"))
+for r in rows:
+    n = len(r["caught_by"])
+    ids = ", ".join(r["caught_by"]) if r["caught_by"] else ("-  NOT RUN" if not r["ran"] else "-  NOT CAUGHT")
+    print("%-*s  %6d  %6d  %s" % (width, r["fault"], n, r["errored"], ids))
+print()
+print("scenarios that caught no fault by a check of their own, i.e. never failed or warned "
+      "(%d of %d run; docs/coverage.md says why):" % (len(silent), len(ran)))
+for i in silent:
+    print("  %s%s" % (i, "  (skipped in the baseline)" if ran[i] == "skip" else ""))
+print()
+print("faults: %d; caught: %d; not caught: %d%s" % (
+    len(rows), len(rows) - len(uncaught) - len(broken), len(uncaught),
+    "; did not run: %d" % len(broken) if broken else ""))
+print("mutation: %d s (%d min %02d s); reports in %s/" % (elapsed, elapsed // 60, elapsed % 60, out))
+
+# The same data as JSON and as a markdown table (docs/mutation.md quotes it).
+json.dump({"elapsed_seconds": elapsed, "idle_timeout": int(idle), "faults": rows,
+           "scenarios_run": len(ran), "scenarios_catching_nothing": silent},
+          open(os.path.join(out, "summary.json"), "w"), indent=1)
+with open(os.path.join(out, "table.md"), "w") as md:
+    md.write("| Fault | Scope | What goes wrong | Caught by | Of them errors | Scenarios |\n"
+             "|---|---|---|---|---|---|\n")
+    for r in rows:
+        md.write("| `%s` | %s | %s | %d | %d | %s |\n" % (
+            r["fault"], r["scope"], r["what"].replace("|", "\\|"), len(r["caught_by"]), r["errored"],
+            ", ".join("`%s`" % i for i in r["caught_by"]) or "**none**"))
+    md.write("\n| Scenario catching no fault | Baseline verdict |\n|---|---|\n")
+    for i in silent:
+        md.write("| `%s` | %s |\n" % (i, ran[i]))
+sys.exit(1 if uncaught or broken else 0)
+EOF
+}
+
+if [ "${1:-}" = "--table" ]; then
+	table
+	exit
+fi
+
 # Internal entry point for the parallel workers: mutation.sh --one NAME SCOPE
 if [ "${1:-}" = "--one" ]; then
 	name=$2 scope=$3
@@ -120,74 +205,5 @@ awk -F '\t' '{print ($2 == "timer" ? 0 : 1), $1, $2}' "$OUT/run.tsv" | sort -s -
     xargs -P "$JOBS" -n 2 sh "$here/mutation.sh" --one
 elapsed=$(($(date +%s) - began))
 
-python3 - "$OUT" "$elapsed" "$IDLE" <<'EOF'
-import json, os, sys
-
-out, elapsed, idle = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-CAUGHT = ("fail", "warn", "error")
-faults = [line.rstrip("\n").split("\t") for line in open(os.path.join(out, "run.tsv"))]
-
-def results(name, kind):
-    path = os.path.join(out, "%s.%s.json" % (name, kind))
-    return json.load(open(path))["results"] if os.path.exists(path) else None
-
-# Every scenario that ran in a baseline pass: those are the ones that could catch something.
-ran = {}
-for kind in ("suite", "timer"):
-    for r in results("baseline", kind) or []:
-        ran[r["id"]] = r["status"]
-
-rows, caught_any, uncaught, broken = [], set(), [], []
-for name, scope, what in faults:
-    ids, missing = [], False
-    for kind in ("suite", "timer") if scope == "timer" else ("suite",):
-        res = results(name, kind)
-        if res is None:
-            missing = True
-            continue
-        ids += [r["id"] for r in res if r["status"] in CAUGHT]
-    ids = sorted(set(ids))
-    caught_any.update(ids)
-    secs = open(os.path.join(out, name + ".time")).read().split()[1] if os.path.exists(
-        os.path.join(out, name + ".time")) else "?"
-    rows.append({"fault": name, "scope": scope, "what": what, "caught_by": ids, "seconds": secs,
-                 "ran": not missing})
-    if missing:
-        broken.append(name)
-    elif not ids:
-        uncaught.append(name)
-
-silent = sorted(i for i in ran if i not in caught_any)
-
-# The console table: fault, how many scenarios caught it, and which.
-width = max(len(r["fault"]) for r in rows)
-print("%-*s  %6s  %s" % (width, "FAULT", "CAUGHT", "SCENARIOS"))
-for r in rows:
-    n = len(r["caught_by"])
-    ids = ", ".join(r["caught_by"]) if r["caught_by"] else ("-  NOT RUN" if not r["ran"] else "-  NOT CAUGHT")
-    print("%-*s  %6d  %s" % (width, r["fault"], n, ids))
-print()
-print("scenarios that caught no fault (%d of %d run; docs/coverage.md says why):" % (len(silent), len(ran)))
-for i in silent:
-    print("  %s%s" % (i, "  (skipped in the baseline)" if ran[i] == "skip" else ""))
-print()
-print("faults: %d; caught: %d; not caught: %d%s" % (
-    len(rows), len(rows) - len(uncaught) - len(broken), len(uncaught),
-    "; did not run: %d" % len(broken) if broken else ""))
-print("mutation: %d s (%d min %02d s); reports in %s/" % (elapsed, elapsed // 60, elapsed % 60, out))
-
-# The same data as JSON and as a markdown table (docs/mutation.md quotes it).
-json.dump({"elapsed_seconds": elapsed, "idle_timeout": int(idle), "faults": rows,
-           "scenarios_run": len(ran), "scenarios_catching_nothing": silent},
-          open(os.path.join(out, "summary.json"), "w"), indent=1)
-with open(os.path.join(out, "table.md"), "w") as md:
-    md.write("| Fault | Scope | What goes wrong | Caught by | Scenarios |\n|---|---|---|---|---|\n")
-    for r in rows:
-        md.write("| `%s` | %s | %s | %d | %s |\n" % (
-            r["fault"], r["scope"], r["what"].replace("|", "\\|"), len(r["caught_by"]),
-            ", ".join("`%s`" % i for i in r["caught_by"]) or "**none**"))
-    md.write("\n| Scenario catching no fault | Baseline verdict |\n|---|---|\n")
-    for i in silent:
-        md.write("| `%s` | %s |\n" % (i, ran[i]))
-sys.exit(1 if uncaught or broken else 0)
-EOF
+echo "$elapsed" >"$OUT/elapsed"
+table
