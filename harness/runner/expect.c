@@ -76,7 +76,7 @@ static void describe_one(struct xctx *x, const struct expect *e, char *buf, size
 	if (wants_body(e))
 		ADD(" and a multi-line body");
 	if (e->closes == 1)
-		ADD(", then the server closes");
+		ADD(e->close_notify ? ", then the server closes with a TLS close_notify" : ", then the server closes");
 	if (e->silent_for > 0)
 		ADD(", then nothing for %.1f s", e->silent_for);
 #undef ADD
@@ -585,6 +585,34 @@ static int accepts_close(const struct expect *e)
 	       e->ncaptures == 0;
 }
 
+/* The failure of close_notify: the peer closed a TLS session without it (R8314-TLS-3). */
+#define NO_CLOSE_NOTIFY_EXP "a TLS close_notify before the TCP close"
+#define NO_CLOSE_NOTIFY_GOT "the server closed TCP without a TLS close_notify (a truncated TLS stream)"
+
+/* A TLS session closed with no response and without close_notify: the close passes only if some
+ * alternative accepting it ({closes: true} alone) does not ask for close_notify. */
+static void close_without_notify(const struct expect *alts_e, size_t nalts, struct outcome *out)
+{
+	const struct expect *strict = NULL;
+	for (size_t i = 0; i < nalts; i++) {
+		if (!accepts_close(&alts_e[i]))
+			continue;
+		if (!alts_e[i].close_notify)
+			return;
+		strict = &alts_e[i];
+	}
+	if (strict)
+		out_set(out, OUT_EXPECT, strict->ref ? strict->ref : "R8314-TLS-3", NO_CLOSE_NOTIFY_EXP, "%s",
+		        NO_CLOSE_NOTIFY_GOT);
+}
+
+/* close_notify is judged only on TLS sessions; a session the server already closed is judged as usual
+ * (it fails for having closed). */
+static int conn_is_tls_or_closed(const struct xsession *s)
+{
+	return s->c == NULL || conn_is_tls(s->c);
+}
+
 /* ---- reading ----------------------------------------------------------------------------------------- */
 
 static void set_last(struct xctx *x, const char *line, size_t len, enum status_kind kind)
@@ -605,9 +633,27 @@ static void set_last(struct xctx *x, const char *line, size_t len, enum status_k
 	vars_set(&x->vars, "last.line", line, len);
 }
 
-/* Read the first line with the checks; OUT_PASS with *kind, or the reason it could not be read. */
+/* The server closed s: note it (for TLS, whether close_notify came first, RFC 8314 §3.4) and close our
+ * side. Returns conn_tls_clean_shutdown: 1 close_notify came, 0 a bare TCP close of a TLS session, -1 not
+ * TLS. */
+static int closed_by_server(struct xctx *x, struct xsession *s, const char *what)
+{
+	int clean = conn_tls_clean_shutdown(s->c);
+	s->eof = 1;
+	if (clean < 0)
+		xtr_note(&x->tr, s->name, "%s", what);
+	else
+		xtr_note(&x->tr, s->name, "%s (%s)", what,
+		         clean ? "TLS close_notify first" : "TCP closed without a TLS close_notify");
+	xs_close(x, s, 0, NULL);
+	return clean;
+}
+
+/* Read the first line with the checks; OUT_PASS with *kind, or the reason it could not be read. When the
+ * server closes instead and accept_close is set, *clean says how (closed_by_server). */
 static void read_first(struct xctx *x, struct xsession *s, long long deadline, double timeout,
-                       int accept_close, enum status_kind *kind, const char *expected, struct outcome *out)
+                       int accept_close, enum status_kind *kind, const char *expected, int *clean,
+                       struct outcome *out)
 {
 	outcome_pass(out);
 	free(x->last_line);
@@ -631,15 +677,16 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 		out->desync = 1;
 		out->timed_out = 1;
 		return;
-	case CONN_EOF:
-		s->eof = 1;
-		xtr_note(&x->tr, s->name, "the server closed the connection");
-		xs_close(x, s, 0, NULL);
+	case CONN_EOF: {
+		int c = closed_by_server(x, s, "the server closed the connection");
+		if (clean)
+			*clean = c;
 		if (accept_close)
 			return;
 		out_set(out, OUT_EXPECT, NULL, expected, "the server closed the connection");
 		out->desync = 1;
 		return;
+	}
 	case CONN_TOO_LONG:
 		out_set(out, OUT_CHECK, "R1939-GEN-7", "a status line of at most 512 octets",
 		        "more than %d octets without a line end", XC_MAX_LINE);
@@ -667,7 +714,7 @@ void expect_read_first(struct xctx *x, struct xsession *s, double timeout, enum 
                        struct outcome *out)
 {
 	long long deadline = xc_now_ms() + (long long)(timeout * 1000);
-	read_first(x, s, deadline, timeout, 0, kind, "a response", out);
+	read_first(x, s, deadline, timeout, 0, kind, "a response", NULL, out);
 }
 
 /* Read a multi-line body after a +OK line, feeding every alternative. */
@@ -738,21 +785,23 @@ static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size
 		         nlines - XC_BODY_LINES_SHOWN, nlines, octets);
 }
 
-/* closes / silent_for, after the response: they read from the connection, so only for a winner. */
+/* closes / silent_for, after the response: they read from the connection, so only for a winner.
+ * `closes` waits for the close without consuming anything: octets that come first fail this alternative
+ * and stay buffered, so the next alternative (or step) still sees them — a reply to the excess of an
+ * over-long line, say, is never thrown away unseen (P-LINE-2). */
 static void judge_after(struct xctx *x, struct xsession *s, struct alt *a, double timeout)
 {
 	const struct expect *e = a->e;
 	struct p3err err = {""};
 	if (e->closes == 1 && s->c) {
-		size_t data = 0;
-		enum conn_status st =
-		    conn_wait_close(s->c, (int)(timeout * 1000), XC_DISCARD_LIMIT, &data, &err);
+		enum conn_status st = conn_poll_data(s->c, (int)(timeout * 1000), &err);
 		if (st == CONN_EOF) {
-			s->eof = 1;
-			xs_close(x, s, 0, "the server closed the connection");
-			if (data)
-				alt_fail(a, NULL, "the server closes right after the response",
-				         "%zu more octets came before the close", data);
+			int clean = closed_by_server(x, s, "the server closed the connection");
+			if (e->close_notify && clean == 0)
+				alt_fail(a, e->ref ? e->ref : "R8314-TLS-3", NO_CLOSE_NOTIFY_EXP, NO_CLOSE_NOTIFY_GOT);
+		} else if (st == CONN_OK) {
+			alt_fail(a, NULL, "the server closes right after the response",
+			         "%zu more octets came instead", conn_buffered(s->c));
 		} else if (st == CONN_TIMEOUT) {
 			alt_fail(a, NULL, "the server closes the connection", "it stayed open for %.1f s",
 			         timeout);
@@ -814,7 +863,17 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 	}
 
 	enum status_kind kind = STATUS_INVALID;
-	read_first(x, s, deadline, timeout, accept_close, &kind, desc, out);
+	int clean = -1;
+	for (size_t i = 0; i < nalts; i++)
+		if (alts_e[i].close_notify && !conn_is_tls_or_closed(s)) {
+			out_set(out, OUT_ERROR, NULL, NULL,
+			        "scenario error: close_notify needs a TLS session (session '%s' is not in TLS)",
+			        s->name);
+			goto out;
+		}
+	read_first(x, s, deadline, timeout, accept_close, &kind, desc, &clean, out);
+	if (out->kind == OUT_PASS && s->c == NULL && clean == 0)
+		close_without_notify(alts_e, nalts, out);
 	if (out->kind != OUT_PASS || s->c == NULL)
 		goto finish_level;
 	for (size_t i = 0; i < nalts; i++)

@@ -6,7 +6,7 @@
  *   expect      := "ok" | "err" | "any" | "cont" | expectation | [ (shorthand | expectation)... ]
  *   expectation := { status, code, not_code, match, not_match, multiline, count, lines, each_line,
  *                    contains, not_contains, message, top, capture, capture_line, capture_body, icase,
- *                    closes, silent_for, handshake, one_of, level, ref, timeout }
+ *                    closes, close_notify, silent_for, handshake, one_of, level, ref, timeout }
  */
 #include "runner/load_int.h"
 
@@ -149,7 +149,7 @@ static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 
 static const char *const expect_keys[] = { "status", "code", "not_code", "match", "not_match", "multiline",
 	"count", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_line",
-	"capture_body", "icase", "closes", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
+	"capture_body", "icase", "closes", "close_notify", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
 
 /* A response code as RFC 2449 §8 writes it, brackets optional here: "IN-USE", "SYS/TEMP", "none". */
 static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, char **out)
@@ -245,6 +245,10 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 			bool b;
 			rc = lbool(c, s, v, key, &b);
 			e->closes = b ? 1 : 0;
+		} else if (strcmp(key, "close_notify") == 0) {
+			rc = lbool(c, s, v, key, &e->close_notify);
+			if (rc == 0 && !e->close_notify)
+				rc = lerr(c, s, v, "'close_notify' can only be true (leave it out otherwise)");
 		} else if (strcmp(key, "silent_for") == 0) {
 			rc = lnum(c, s, v, key, &e->silent_for);
 			if (rc == 0 && e->silent_for <= 0)
@@ -279,6 +283,8 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 		            "'%s' cannot stand beside 'one_of' (only level, ref and timeout can); put it in each "
 		            "alternative",
 		            sval(checking_key));
+	if (e->close_notify && e->closes != 1)
+		return lerr(c, s, n, "'close_notify' goes with 'closes: true' (it judges how the server closes)");
 	if (multiline_set && !multiline && body)
 		return lerr(c, s, n, "'multiline: false' with a body check (count, lines, message ...)");
 	/* A body check needs the body read: it implies multiline. */

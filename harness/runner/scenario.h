@@ -52,6 +52,7 @@ struct expect {
 	bool icase;               /* every regex of this expectation ignores case (RFC 2449 §5 tags) */
 	char *capture_body;
 	int closes;               /* -1 unchecked, 0 must stay open (unused), 1 must close */
+	bool close_notify;        /* with closes: a TLS session's close must bring close_notify (R8314-TLS-3) */
 	double silent_for;        /* seconds; 0: unchecked */
 	int handshake;            /* -1 unchecked, 0 must fail, 1 must succeed */
 	struct expect *one_of;    /* alternatives; when non-NULL the fields above are ignored */

@@ -487,6 +487,53 @@ START_TEST(closes_and_silence)
 }
 END_TEST
 
+START_TEST(closes_keeps_what_came_instead)
+{
+	/* An over-long line answered twice (its excess run as a command): the {err, closes} alternative
+	 * fails at once on the second reply and leaves it for the next read, instead of discarding it
+	 * while waiting for a close (P-LINE-2's phantom reply stays visible). */
+	CANNED_CTX("-ERR line too long\r\n-ERR unknown command\r\n");
+	struct outcome out;
+	struct expect alts[2] = {ex(WANT_ERR), ex(WANT_ERR)};
+	alts[0].closes = 1;
+	struct expect e = ex(WANT_UNSET);
+	e.one_of = alts;
+	e.n_one_of = 2;
+	e.timeout = 0.5;
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	struct expect next = ex(WANT_ANY);
+	expect_response(x, s, &next, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(x->last_line, "-ERR unknown command");
+	ctx_close();
+
+	/* With closes alone the second reply fails it, named. */
+	CANNED_CTX("-ERR line too long\r\n-ERR unknown command\r\n");
+	struct expect c = ex(WANT_ERR);
+	c.closes = 1;
+	expect_response(x, s, &c, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_msg(strstr(out.actual, "more octets came instead") != NULL, "%s", out.actual);
+	ctx_close();
+}
+END_TEST
+
+START_TEST(close_notify_needs_tls)
+{
+	/* close_notify on a session without TLS is the scenario's mistake, not the server's. */
+	ctx_open("+OK bye\r\n", 9, 1);
+	struct outcome out;
+	struct expect e = ex(WANT_OK);
+	e.closes = 1;
+	e.close_notify = true;
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_ERROR);
+	ck_assert_msg(strstr(out.actual, "close_notify needs a TLS session") != NULL, "%s", out.actual);
+	ctx_close();
+}
+END_TEST
+
 START_TEST(levels)
 {
 	CANNED_CTX("-ERR\r\n");
@@ -874,6 +921,8 @@ Suite *expect_suite(void)
 	tcase_add_test(tc, fixture_message_equality);
 	tcase_add_test(tc, one_of_alternatives);
 	tcase_add_test(tc, closes_and_silence);
+	tcase_add_test(tc, closes_keeps_what_came_instead);
+	tcase_add_test(tc, close_notify_needs_tls);
 	tcase_add_test(tc, levels);
 	tcase_add_test(tc, capture_line_and_icase);
 	tcase_add_test(tc, nul_octet_hides_nothing);

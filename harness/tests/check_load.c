@@ -394,7 +394,11 @@ START_TEST(err_unknown_key)
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {status: ok, mach: x}\n", NULL,
 	         "t.yaml:7:26: unknown key 'mach' in expectation; allowed: status, code, not_code, match, not_match, "
 	         "multiline, count, lines, each_line, contains, not_contains, message, top, capture, capture_line, "
-	         "capture_body, icase, closes, silent_for, handshake, one_of, level, ref, timeout");
+	         "capture_body, icase, closes, close_notify, silent_for, handshake, one_of, level, ref, timeout");
+	/* close_notify judges a close: it needs closes: true beside it. */
+	load_bad(HEAD "steps:\n  - send: QUIT\n    expect: {status: ok, close_notify: true}\n", NULL,
+	         "t.yaml:7:13: 'close_notify' goes with 'closes: true' (it judges how the server closes)");
+	scenario_free(load_ok(HEAD "steps:\n  - send: QUIT\n    expect: {status: ok, closes: true, close_notify: true}\n"));
 	load_bad(HEAD "steps:\n  - login: {acount: 2}\n", NULL,
 	         "t.yaml:6:13: unknown key 'acount' in login; allowed: account, method, tls, session");
 	load_bad(HEAD "title: again\nsteps: [{send: NOOP}]\n", NULL,
