@@ -10,6 +10,10 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "lib/b64.h"
@@ -159,8 +163,8 @@ static const char *sni_of(const struct xctx *x)
  * timeout, or a close or reset with no TLS answer, is an error like a refused connection (nothing came to
  * judge, docs/scenario-language.md "Verdicts"); an answer that is not a working handshake (garbage, an
  * alert, a certificate that does not verify) fails. After STLS the session is set up: all of it fails. */
-static void handshake(struct xctx *x, struct xsession *s, const struct step *st, int want, size_t *discarded,
-                      const struct expect *e, struct outcome *out)
+static void handshake(struct xctx *x, struct xsession *s, const struct step *st, int want, int fail_ok,
+                      size_t *discarded, const struct expect *e, struct outcome *out)
 {
 	int at_connect = st && st->kind == STEP_CONNECT;
 	SSL_CTX *ctx = client_ctx(x, st, out);
@@ -191,6 +195,15 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 			    "the server certificate does not verify (%s); set the target's ca: or "
 			    "tls_verify: false",
 			    err.msg);
+		if (fail_ok && cs != CONN_TIMEOUT) {
+			/* STLS with injected octets: a server that takes them as the first octets of the
+			 * client's handshake (RFC 2595 §4: the negotiation begins right after the +OK) fails
+			 * the handshake and closes; the injected command was not run (P-STLS-1 holds). */
+			xtr_note(&x->tr, s->name,
+			         "the octets sent after STLS went into the TLS handshake, which failed: they were "
+			         "not run as a command");
+			return;
+		}
 		out_set(out, OUT_EXPECT, NULL, "a TLS handshake", "it failed: %s", why);
 		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
 		out->own_level = e && e->level >= 0;
@@ -242,7 +255,7 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 	}
 	if (tls) {
 		int want = e ? e->handshake : -1;
-		handshake(x, s, st, want, NULL, e, out);
+		handshake(x, s, st, want, 0, NULL, e, out);
 		if (out->kind != OUT_PASS || s->c == NULL)
 			return;
 	}
@@ -404,8 +417,168 @@ static void quiet_after_tls(struct xctx *x, struct xsession *s, double quiet, in
 	out->desync = 1;
 }
 
+/* ---- STLS while TLS is already active: a handshake inside TLS -------------------------------------- */
+
+/* RFC 2595 §4 lets a server refuse STLS when a security layer is active (-ERR, R2595-STLS-4); a +OK
+ * instead means "a TLS negotiation begins immediately after the CRLF" (R2595-STLS-5) — inside the TLS
+ * session already running. conn.h layers TLS once, so the inner handshake runs here on memory BIOs, its
+ * records carried as application data of the outer session. It proves that the +OK was true; the
+ * session cannot go on over two layers and ends after it. */
+
+/* Hand every octet the server sent (inside the outer TLS) to the inner session's read BIO, waiting for
+ * some until the deadline. The first octets are kept in seen[] (to show a POP3 line that came instead). */
+static enum conn_status pull_records(struct conn *c, BIO *rbio, long long deadline, char *seen,
+                                     size_t seensize, size_t *nseen, struct p3err *err)
+{
+	enum conn_status st = conn_poll_data(c, xc_left(deadline), err);
+	if (st != CONN_OK)
+		return st;
+	while (conn_buffered(c) > 0) {
+		const char *p;
+		struct line ln;
+		/* conn.h reads lines; a limit of exactly what is buffered returns every octet now (up to
+		 * an LF, or all of them as CONN_TOO_LONG), whatever they are. */
+		st = conn_read_line(c, conn_buffered(c), 0, &p, &ln, err);
+		if (st != CONN_OK && st != CONN_TOO_LONG)
+			return st;
+		if (ln.consumed == 0 || BIO_write(rbio, p, (int)ln.consumed) != (int)ln.consumed)
+			return p3err_set(err, "cannot buffer the inner TLS records"), CONN_ERROR;
+		size_t k = ln.consumed < seensize - *nseen ? ln.consumed : seensize - *nseen;
+		memcpy(seen + *nseen, p, k);
+		*nseen += k;
+	}
+	return CONN_OK;
+}
+
+/* Send what the inner session wrote (ClientHello, Finished) through the outer one. */
+static enum conn_status push_records(struct conn *c, BIO *wbio, long long deadline, struct p3err *err)
+{
+	char buf[4096];
+	int n;
+	while ((n = BIO_read(wbio, buf, (int)sizeof buf)) > 0) {
+		enum conn_status st = conn_write(c, buf, (size_t)n, xc_left(deadline), err);
+		if (st != CONN_OK)
+			return st;
+	}
+	return CONN_OK;
+}
+
+static int ip_literal(const char *name)
+{
+	unsigned char a[sizeof(struct in6_addr)];
+	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
+}
+
+/* The inner handshake: `want` -1 or 1 it must succeed, 0 it must fail. No certificate check: the outer
+ * handshake already verified the server (as the target profile says). */
+static void nested_handshake(struct xctx *x, struct xsession *s, int want, const struct expect *e,
+                             struct outcome *out)
+{
+	size_t early = conn_buffered(s->c);
+	if (early) {
+		/* The server spoke before the client's handshake: not the negotiation of R2595-STLS-5. */
+		out_set(out, OUT_CHECK, "R2595-STLS-5", "nothing after STLS's +OK before the client's handshake",
+		        "%zu octets after the +OK", early);
+		out->desync = 1;
+		return;
+	}
+	xtr_note(&x->tr, s->name, "STLS got +OK while TLS is active: a TLS handshake inside the TLS session");
+	SSL_CTX *ctx = client_ctx(x, NULL, out);
+	if (ctx == NULL)
+		return;
+	SSL *in = SSL_new(ctx);
+	SSL_CTX_free(ctx); /* the SSL holds its own reference */
+	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+	if (in == NULL || rb == NULL || wb == NULL) {
+		SSL_free(in);
+		BIO_free(rb);
+		BIO_free(wb);
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "TLS client set-up: out of memory");
+	}
+	SSL_set_bio(in, rb, wb);
+	SSL_set_verify(in, SSL_VERIFY_NONE, NULL);
+	SSL_set_connect_state(in);
+	if (!ip_literal(sni_of(x)))
+		SSL_set_tlsext_host_name(in, sni_of(x));
+	long long deadline = deadline_in(x);
+	char seen[200], why[600] = "";
+	size_t nseen = 0;
+	int ok = 0, timed_out = 0;
+	struct p3err err = {""};
+	for (;;) {
+		ERR_clear_error();
+		int rc = SSL_do_handshake(in);
+		int kind = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(in, rc);
+		unsigned long sslerr = ERR_peek_error();
+		enum conn_status st = push_records(s->c, wb, deadline, &err);
+		if (st != CONN_OK) {
+			snprintf(why, sizeof why, "could not send the handshake: %s", err.msg);
+			break;
+		}
+		if (rc == 1) {
+			ok = 1;
+			break;
+		}
+		if (kind != SSL_ERROR_WANT_READ) {
+			char shown[200];
+			line_escape(seen, nseen, shown, sizeof shown);
+			char es[256] = "the handshake broke";
+			if (sslerr)
+				ERR_error_string_n(sslerr, es, sizeof es);
+			snprintf(why, sizeof why, "%s%s%s%s", es, nseen ? " (the server sent '" : "",
+			         nseen ? shown : "", nseen ? "')" : "");
+			break;
+		}
+		st = pull_records(s->c, rb, deadline, seen, sizeof seen, &nseen, &err);
+		if (st == CONN_TIMEOUT) {
+			timed_out = 1;
+			snprintf(why, sizeof why, "no TLS answer within %.1f s", x->timeout);
+			break;
+		}
+		if (st == CONN_EOF) {
+			s->eof = 1;
+			snprintf(why, sizeof why, "the server closed the connection");
+			break;
+		}
+		if (st != CONN_OK) {
+			snprintf(why, sizeof why, "%s", err.msg);
+			break;
+		}
+	}
+	ERR_clear_error();
+	if (ok) {
+		char desc[128];
+		tls_describe(in, desc, sizeof desc);
+		xtr_note(&x->tr, s->name, "TLS started inside TLS: %s", desc);
+	} else {
+		xtr_note(&x->tr, s->name, "TLS handshake inside TLS failed: %s", why);
+	}
+	SSL_free(in);
+	xs_close(x, s, 0,
+	         ok ? "the runner cannot go on over two TLS layers: the session ends here" : NULL);
+	if (ok && want == 0) {
+		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the TLS handshake to be refused",
+		        "it succeeded inside the TLS session");
+	} else if (!ok && want != 0) {
+		out_set(out, OUT_EXPECT, e && e->ref ? e->ref : "R2595-STLS-5",
+		        "after +OK to STLS with TLS active, a TLS handshake inside the TLS session (or -ERR, "
+		        "R2595-STLS-4)",
+		        "it failed: %s", why);
+		out->desync = 1;
+		out->timed_out = timed_out;
+	}
+	if (out->kind == OUT_EXPECT) {
+		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
+		out->own_level = e && e->level >= 0;
+	}
+}
+
+/* ---- starttls (the step) ----------------------------------------------------------------------------- */
+
 /* STLS (with `inject` octets in the same write), its reply judged against `e` (default +OK), then on
- * +OK the handshake and, with `quiet`, a silent wait. st may be NULL (the probe, login_tls). */
+ * +OK the handshake and, with `quiet`, a silent wait. st may be NULL (the probe, login_tls). With TLS
+ * already active, a +OK leads to a handshake inside TLS (nested_handshake), after which the session is
+ * closed. */
 static void starttls_on(struct xctx *x, struct xsession *s, const struct step *st, struct outcome *out)
 {
 	const struct expect *e = st ? first_expect(st) : NULL;
@@ -440,8 +613,14 @@ static void starttls_on(struct xctx *x, struct xsession *s, const struct step *s
 		return;
 	if (check_status_kind(x->last_line, x->last_len) != STATUS_OK)
 		return;
+	if (conn_is_tls(s->c)) {
+		nested_handshake(x, s, e ? e->handshake : -1, e, out);
+		return;
+	}
 	size_t discarded = 0;
-	handshake(x, s, NULL, e ? e->handshake : -1, &discarded, e, out);
+	/* With inject, and no `handshake:` said, a failed handshake (not a stalled one) is an allowed end. */
+	int fail_ok = injected && (e == NULL || e->handshake < 0);
+	handshake(x, s, NULL, e ? e->handshake : -1, fail_ok, &discarded, e, out);
 	if (discarded) {
 		/* RFC 2595 §4: after +OK the next octets are the server's TLS handshake; cleartext here could
 		 * be an injected response. */
@@ -472,6 +651,9 @@ static void do_starttls(struct xctx *x, const struct step *st, struct outcome *o
 		return (void)out_set(out, OUT_SKIP, NULL, NULL,
 		                     "unsupported: STLS (the target's login_tls logs in over TLS)");
 	starttls_on(x, s, st, out);
+	/* For the steps after it: whether this step left its session in TLS (a -ERR, a failed handshake,
+	 * a close or a handshake inside TLS leave it not). */
+	vars_set_str(&x->vars, "tls.active", s->c && conn_is_tls(s->c) ? "yes" : "no");
 }
 
 /* login_tls (RFC 2595 §2.2 privacy mode): STLS and the handshake before a login or auth on a connection
@@ -714,8 +896,12 @@ static void do_expect_close(struct xctx *x, const struct step *st, struct outcom
 	if (data)
 		xtr_note(&x->tr, s->name, "%zu octets arrived before the close (discarded)", data);
 	if (cs == CONN_EOF) {
+		int clean = conn_tls_clean_shutdown(s->c);
 		s->eof = 1;
-		xs_close(x, s, 0, "the server closed the connection");
+		xs_close(x, s, 0,
+		         clean < 0 ? "the server closed the connection"
+		         : clean   ? "the server closed the connection (TLS close_notify first)"
+		                   : "the server closed the connection (TCP closed without a TLS close_notify)");
 		if (st->u.close.silent && data)
 			out_set(out, OUT_EXPECT, e ? e->ref : NULL, "a close with nothing sent before it",
 			        "%zu octets came first", data);

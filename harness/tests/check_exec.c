@@ -1,6 +1,7 @@
 /* check_exec.c — unit tests for the executor's steps against a small scripted POP3 server (plain and STLS,
- * lib_testpeer): STLS with injected octets (P-STLS-1) against a server that discards them and one that
- * runs them inside TLS; the target's login_tls (STLS before a login) in its three settings and a step's
+ * lib_testpeer): STLS with injected octets (P-STLS-1) against a server that discards them, one that
+ * runs them inside TLS and one whose handshake reads them and fails; a second STLS over TLS refused, lied
+ * about (+OK and no handshake) and really negotiated inside TLS; close_notify after QUIT over TLS; the target's login_tls (STLS before a login) in its three settings and a step's
  * `tls:`; the suite's LOGIN-DELAY and EXPIRE scenarios, loaded from scenarios/, against announced values
  * that keep and break the rules; and `requires` matched case-insensitively, CLEARTEXT-LOGIN included. */
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <check.h>
+#include <openssl/bio.h>
 
 #include "lib/tls.h"
 #include "lib_testpeer.h"
@@ -28,6 +30,9 @@ struct mini {
 	int capa_mute;         /* CAPA gets no answer at all */
 	int stat_twice;        /* STAT is answered twice (a reply nobody asked for) */
 	int greet_twice;       /* the greeting is sent twice */
+	int stls_again;        /* STLS with TLS active: 0 -ERR, 1 +OK and nothing (a lie), 2 +OK and TLS in TLS */
+	int inject_to_tls;     /* octets after STLS go to the handshake, which fails (Dovecot's way) */
+	int quit_notify;       /* QUIT over TLS ends with close_notify (RFC 8314 §3.4) */
 	char log[1024];        /* commands received, '|'-separated; "TLS" where the handshake happened */
 };
 
@@ -35,6 +40,42 @@ static void mini_log(struct mini *m, const char *what)
 {
 	size_t l = strlen(m->log);
 	snprintf(m->log + l, sizeof m->log - l, "%s%s", l ? "|" : "", what);
+}
+
+/* A TLS handshake inside the TLS session (server side), its records carried by p->ssl; 0 when it worked. */
+static int nested_accept(struct tp_peer *p)
+{
+	SSL *in = SSL_new(p->ctx);
+	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
+	if (in == NULL || rb == NULL || wb == NULL) {
+		SSL_free(in);
+		BIO_free(rb);
+		BIO_free(wb);
+		return -1;
+	}
+	SSL_set_bio(in, rb, wb);
+	SSL_set_accept_state(in);
+	char buf[16384];
+	int done = -1;
+	for (int round = 0; round < 50; round++) {
+		int rc = SSL_do_handshake(in), n;
+		while ((n = BIO_read(wb, buf, (int)sizeof buf)) > 0)
+			if (tp_send(p, buf, (size_t)n) != 0)
+				goto out;
+		if (rc == 1) {
+			done = 0;
+			break;
+		}
+		if (SSL_get_error(in, rc) != SSL_ERROR_WANT_READ)
+			break;
+		n = SSL_read(p->ssl, buf, (int)sizeof buf);
+		if (n <= 0)
+			break;
+		BIO_write(rb, buf, n);
+	}
+out:
+	SSL_free(in);
+	return done;
 }
 
 static void mini_script(struct tp_peer *p)
@@ -58,9 +99,23 @@ static void mini_script(struct tp_peer *p)
 		line[strcspn(line, "\r\n")] = '\0';
 		mini_log(m, line);
 		if (strcmp(line, "STLS") == 0) {
-			if (p->ssl) {
+			if (p->ssl && m->stls_again == 0) {
 				tp_sends(p, "-ERR TLS already active\r\n");
 				continue;
+			}
+			if (p->ssl) {
+				tp_sends(p, "+OK begin TLS again\r\n");
+				if (m->stls_again == 2) {
+					mini_log(m, nested_accept(p) == 0 ? "TLS2" : "TLS2 failed");
+					break; /* the client ends the session after it */
+				}
+				continue; /* the lie: POP3 goes on, the ClientHello is read as commands */
+			}
+			if (m->inject_to_tls) {
+				/* What came after STLS is read by the handshake, which fails on it. */
+				tp_sends(p, "+OK begin TLS\r\n");
+				mini_log(m, tp_tls_accept(p) == 0 ? "TLS" : "TLS failed");
+				break;
 			}
 			/* What the client wrote with STLS is in the socket now; take it out of the way of the
 			 * handshake, and either drop it (correct) or keep it to run (the bug). */
@@ -95,6 +150,8 @@ static void mini_script(struct tp_peer *p)
 				tp_sends(p, logged ? "+OK 0 0\r\n" : "-ERR not logged in\r\n");
 		} else if (strcmp(line, "QUIT") == 0) {
 			tp_sends(p, "+OK bye\r\n");
+			if (m->quit_notify && p->ssl)
+				SSL_shutdown(p->ssl);
 			break;
 		} else {
 			tp_sends(p, "-ERR unknown\r\n");
@@ -211,6 +268,134 @@ START_TEST(quiet_without_inject)
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
 	ck_assert_str_eq(m.log, "STLS|TLS|STAT");
 	result_free(&r);
+	scenario_free(sc);
+}
+END_TEST
+
+START_TEST(injection_into_handshake_passes)
+{
+	/* Dovecot's way: the injected CAPA becomes the first octets of the handshake, which fails and
+	 * closes; nothing was run, so P-STLS-1 holds. */
+	struct scenario *sc = load_path("scenarios/rfc2595/stls/injection-discarded.yaml");
+	struct mini m = {.inject_to_tls = 1, .capa_pre = "", .capa_post = ""};
+	struct result r;
+	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	ck_assert_str_eq(m.log, "STLS|TLS failed");
+	result_free(&r);
+	/* A scenario that says the handshake must work still fails there. */
+	struct scenario *ok = load_text(HEAD "steps:\n  - connect: plain\n"
+	                                      "  - starttls: {inject: \"CAPA\\r\\n\"}\n"
+	                                      "    expect: {status: ok, handshake: ok}\n");
+	struct mini m2 = {.inject_to_tls = 1, .capa_pre = "", .capa_post = ""};
+	run(ok, &m2, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_WARN);
+	ck_assert_msg(strstr(r.message, "TLS handshake") != NULL, "%s", r.message);
+	result_free(&r);
+	/* Without inject a failed handshake after +OK is a failure as ever. */
+	struct scenario *plain = load_text("id: t/x\ntitle: T\nrefs: [R2595-STLS-5]\nlevel: MUST\nsteps:\n"
+	                                   "  - connect: plain\n  - starttls: {}\n");
+	struct mini m3 = {.inject_to_tls = 1, .capa_pre = "", .capa_post = ""};
+	run(plain, &m3, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_PASS); /* nothing injected: the handshake works */
+	result_free(&r);
+	scenario_free(plain);
+	scenario_free(ok);
+	scenario_free(sc);
+}
+END_TEST
+
+/* ---- STLS while TLS is active ------------------------------------------------------------------------ */
+
+static const char *second_stls = "scenarios/rfc2595/stls/second-stls-refused-or-negotiated.yaml";
+
+START_TEST(second_stls_refused_passes)
+{
+	struct scenario *sc = load_path(second_stls);
+	struct mini m = {.capa_pre = "", .capa_post = ""};
+	struct result r;
+	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	ck_assert_str_eq(m.log, "STLS|TLS|STLS|CAPA"); /* tls.active stayed yes: CAPA over the TLS */
+	result_free(&r);
+	scenario_free(sc);
+}
+END_TEST
+
+START_TEST(second_stls_negotiated_passes)
+{
+	struct scenario *sc = load_path(second_stls);
+	struct mini m = {.stls_again = 2, .capa_pre = "", .capa_post = ""};
+	struct result r;
+	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	ck_assert_str_eq(m.log, "STLS|TLS|STLS|TLS2"); /* a real handshake inside TLS; no CAPA after */
+	result_free(&r);
+	scenario_free(sc);
+}
+END_TEST
+
+START_TEST(second_stls_ok_without_handshake_fails)
+{
+	struct scenario *sc = load_path(second_stls);
+	struct mini m = {.stls_again = 1, .capa_pre = "", .capa_post = ""};
+	struct result r;
+	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_FAIL);
+	ck_assert_str_eq(r.failed_ref, "R2595-STLS-5");
+	ck_assert_msg(strstr(r.actual, "-ERR unknown") != NULL, "%s", r.actual); /* what came instead */
+	result_free(&r);
+	/* handshake: fail on such a step wants the refusal of the inner handshake. */
+	struct scenario *refuse = load_text("id: t/x\ntitle: T\nrefs: [R2595-STLS-5]\nlevel: MUST\nsteps:\n"
+	                                    "  - connect: plain\n  - starttls: {}\n  - starttls: {}\n"
+	                                    "    expect: {status: ok, handshake: fail}\n");
+	struct mini m2 = {.stls_again = 1, .capa_pre = "", .capa_post = ""};
+	run(refuse, &m2, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	struct mini m3 = {.stls_again = 2, .capa_pre = "", .capa_post = ""};
+	run(refuse, &m3, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_FAIL);
+	result_free(&r);
+	scenario_free(refuse);
+	scenario_free(sc);
+}
+END_TEST
+
+/* ---- close_notify ------------------------------------------------------------------------------------ */
+
+START_TEST(close_notify_checked)
+{
+	struct scenario *sc = load_text("id: t/x\ntitle: T\nrefs: [R8314-TLS-3]\nlevel: SHOULD\nsteps:\n"
+	                                "  - connect: plain\n  - starttls: {}\n  - send: QUIT\n"
+	                                "    expect: {status: ok, closes: true, close_notify: true}\n");
+	struct mini m = {.quit_notify = 1, .capa_pre = "", .capa_post = ""};
+	struct result r;
+	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	/* A bare TCP close of the TLS session: a truncated stream, a SHOULD not met. */
+	struct mini m2 = {.capa_pre = "", .capa_post = ""};
+	run(sc, &m2, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_int_eq(r.status, VERDICT_WARN);
+	ck_assert_str_eq(r.failed_ref, "R8314-TLS-3");
+	ck_assert_msg(strstr(r.actual, "without a TLS close_notify") != NULL, "%s", r.actual);
+	result_free(&r);
+	scenario_free(sc);
+	/* closes: true alone accepts either close. */
+	sc = load_text("id: t/x\ntitle: T\nrefs: [R8314-TLS-3]\nlevel: SHOULD\nsteps:\n"
+	               "  - connect: plain\n  - starttls: {}\n  - send: QUIT\n"
+	               "    expect: {status: ok, closes: true}\n");
+	struct mini m3 = {.capa_pre = "", .capa_post = ""};
+	run(sc, &m3, LOGIN_TLS_NO, NULL, &r);
+	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
+	result_free(&r);
+	scenario_free(sc);
+	/* The suite's scenario reads the same (it uses the TLS port, so it is loaded, not run, here). */
+	sc = load_path("scenarios/rfc8314/tls/close-notify-on-quit.yaml");
+	const struct step *last = &sc->steps[sc->nsteps - 1];
+	ck_assert_int_eq(last->n_expect, 1);
+	ck_assert(last->expect[0].close_notify);
 	scenario_free(sc);
 }
 END_TEST
@@ -567,6 +752,11 @@ Suite *exec_suite(void)
 	tcase_add_test(tc, injection_discarded_passes);
 	tcase_add_test(tc, injection_run_inside_tls_warns);
 	tcase_add_test(tc, quiet_without_inject);
+	tcase_add_test(tc, injection_into_handshake_passes);
+	tcase_add_test(tc, second_stls_refused_passes);
+	tcase_add_test(tc, second_stls_negotiated_passes);
+	tcase_add_test(tc, second_stls_ok_without_handshake_fails);
+	tcase_add_test(tc, close_notify_checked);
 	tcase_add_test(tc, login_tls_yes_does_stls_first);
 	tcase_add_test(tc, login_step_tls_false_stays_cleartext);
 	tcase_add_test(tc, login_tls_auto_follows_the_probe);
