@@ -171,6 +171,7 @@ struct alt {
 	int mc_on;
 	char *cap;
 	size_t caplen;
+	size_t capsize; /* allocated; grows geometrically, so a long body costs O(n), not a copy per line */
 	struct linecap *lcap; /* capture_line, one per name */
 	size_t nlcap;
 };
@@ -452,15 +453,24 @@ static void alt_body_line(struct alt *a, const char *data, size_t len)
 			alt_fail(a, NULL, "a body small enough to capture", "body over %d octets",
 			         XC_MAX_CAPTURE);
 		} else {
-			char *n = realloc(a->cap, a->caplen + len + 2);
-			if (n) {
+			size_t need = a->caplen + len + 2;
+			if (need > a->capsize) {
+				size_t size = a->capsize ? a->capsize : 256;
+				while (size < need)
+					size *= 2;
+				char *n = realloc(a->cap, size);
+				if (n == NULL) {
+					alt_fail(a, NULL, "a body small enough to capture", "out of memory");
+					return;
+				}
 				a->cap = n;
-				if (a->caplen)
-					a->cap[a->caplen++] = '\n';
-				memcpy(a->cap + a->caplen, data, len);
-				a->caplen += len;
-				a->cap[a->caplen] = '\0';
+				a->capsize = size;
 			}
+			if (a->caplen)
+				a->cap[a->caplen++] = '\n';
+			memcpy(a->cap + a->caplen, data, len);
+			a->caplen += len;
+			a->cap[a->caplen] = '\0';
 		}
 	}
 	if (!a->ok)
