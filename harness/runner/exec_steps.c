@@ -404,7 +404,7 @@ static void quiet_after_tls(struct xctx *x, struct xsession *s, double quiet, in
 	if (cs == CONN_OK && xs_read_line(x, s, xc_now_ms() + 200, 1, &line, &ln, &err) == CONN_OK)
 		line_escape(line, ln.len, shown, sizeof shown);
 	else if (cs != CONN_OK)
-		snprintf(shown, sizeof shown, "%s", err.msg);
+		snprintf(shown, sizeof shown, "%.290s", err.msg);
 	const char *req = e && e->ref ? e->ref : injected ? "P-STLS-1" : NULL;
 	char expected[200];
 	snprintf(expected, sizeof expected, "%s within %.1f s of the handshake",
