@@ -5,9 +5,10 @@
 set -eu
 
 packages=(build-essential pkg-config libssl-dev openssl libyaml-dev check libevent-dev libgsasl-dev
-          libjansson-dev python3 curl valgrind libxml2-utils chromium)
-# Optional extras, for `make lint` and the peer tests: installed when asked with --all.
-extras=(clang clang-format cppcheck mandoc dovecot-pop3d dovecot-imapd)
+          libjansson-dev python3 curl valgrind libxml2-utils chromium clang cppcheck mandoc)
+# clang, cppcheck and mandoc serve `make asan` and `make lint`. Optional: clang-format (its report in
+# `make lint`), installed when asked with --all. Dovecot is installed by harness/peers/dovecot.sh itself.
+extras=(clang-format)
 
 want=("${packages[@]}")
 [ "${1:-}" = "--all" ] && want+=("${extras[@]}")
