@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <event2/event.h>
 #include <check.h>
 
 void tu_tmpdir(char *path, size_t size)
@@ -56,4 +58,18 @@ int tu_exists(const char *root, const char *user, const char *name)
 
 	snprintf(p, sizeof p, "%s/%s/cur/%s", root, user, name);
 	return access(p, F_OK) == 0;
+}
+
+const char *tu_pump(struct event_base *base, int fd, char *buf, size_t size)
+{
+	struct timeval tv = {0, 30000};
+	size_t n = 0;
+	ssize_t r;
+
+	event_base_loopexit(base, &tv);
+	event_base_dispatch(base);
+	while (n < size - 1 && (r = recv(fd, buf + n, size - 1 - n, MSG_DONTWAIT)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+	return buf;
 }

@@ -1,4 +1,5 @@
-/* srv_testutil.h — for the server's unit tests: temporary folders, files and Maildirs. */
+/* srv_testutil.h — for the server's unit tests: temporary folders, files, Maildirs, and driving a session's
+ * event loop from its client socket. */
 #ifndef POP3_TESTS_SRV_TESTUTIL_H
 #define POP3_TESTS_SRV_TESTUTIL_H
 
@@ -15,5 +16,10 @@ void tu_maildrop(const char *root, const char *user, size_t n, const char *const
                  const char *const *data);
 /* Whether root/user/cur/name exists. */
 int tu_exists(const char *root, const char *user, const char *name);
+
+struct event_base;
+/* Let the server's event loop run ~30 ms, then return (in buf, NUL-terminated) everything the client socket
+ * fd received since the last call. */
+const char *tu_pump(struct event_base *base, int fd, char *buf, size_t size);
 
 #endif
