@@ -186,6 +186,7 @@ install: all fixtures
 	$(INSTALL) -d $(DESTDIR)$(datadir)/fixtures/generated
 	cp -R scenarios $(DESTDIR)$(datadir)/scenarios
 	cp -R fixtures/maildrops $(DESTDIR)$(datadir)/fixtures/maildrops
+	rm -f $(DESTDIR)$(datadir)/fixtures/maildrops/.gitattributes
 	for d in fixtures/generated/*; do [ ! -d "$$d" ] || [ "$$d" = fixtures/generated/tls ] || \
 	    cp -R "$$d" $(DESTDIR)$(datadir)/fixtures/generated/; done
 	$(INSTALL_DATA) docs/examples/target.yaml $(DESTDIR)$(docdir)/examples/target.yaml
