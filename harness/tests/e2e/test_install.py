@@ -17,7 +17,8 @@ PREFIX = "/usr/local"   # the default; the tree is used where it lies (relocatio
 def make(target, dest):
     r = subprocess.run(["make", "--no-print-directory", "-C", ROOT, "-o", "all", "-o", "fixtures", target,
                         "DESTDIR=" + dest, "PREFIX=" + PREFIX, "BIN=" + BIN],
-                       capture_output=True, text=True, timeout=300)
+                       capture_output=True, text=True, timeout=300,
+                       env={k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL")})
     if r.returncode != 0:
         raise AssertionError(f"make {target} exit {r.returncode}:\n{r.stdout}\n{r.stderr}")
 
