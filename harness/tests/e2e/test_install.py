@@ -51,13 +51,25 @@ class Install(unittest.TestCase):
             self.assertTrue(os.access(os.path.join(self.root, rel), os.X_OK), rel)
         for rel in ("share/man/man1/pop3spec.1", "share/man/man8/pop3refd.8",
                     "share/pop3spec/scenarios/REQUIREMENTS.md", "share/pop3spec/scenarios/VERSION",
-                    "share/pop3spec/docs/coverage.md", "share/doc/pop3spec/examples/target.yaml",
-                    "share/pop3spec/fixtures/maildrops/three/new/1000000001.M1P1.fixture",
-                    "share/pop3spec/fixtures/maildrops/empty/tmp/.keep",
-                    "share/pop3spec/fixtures/generated/maildrops/large/new/1000000001.M1P1.fixture"):
+                    "share/pop3spec/docs/coverage.md", "share/doc/pop3spec/examples/target.yaml"):
             self.assertTrue(os.path.isfile(os.path.join(self.root, rel)), rel)
-        thousand = os.path.join(self.data, "fixtures/generated/maildrops/thousand/new")
-        self.assertEqual(len(os.listdir(thousand)), 1000)
+        # Every fixture file of the tree, the generated maildrops included, installed with the same content
+        # (the generated TLS folder and git's .gitattributes excepted).
+        n = 0
+        for top in ("maildrops", "generated"):
+            src = os.path.join(ROOT, "fixtures", top)
+            for d, dirs, files in os.walk(src):
+                dirs[:] = [x for x in dirs if not (top == "generated" and d == src and x == "tls")]
+                for f in files:
+                    if f == ".gitattributes":
+                        continue
+                    rel = os.path.relpath(os.path.join(d, f), os.path.join(ROOT, "fixtures"))
+                    inst = os.path.join(self.data, "fixtures", rel)
+                    self.assertTrue(os.path.isfile(inst), rel)
+                    self.assertEqual(os.path.getsize(inst), os.path.getsize(os.path.join(d, f)), rel)
+                    n += 1
+        self.assertGreater(n, 1000)  # the 1,000-message maildrop is among them
+        self.assertTrue(os.path.isdir(os.path.join(self.data, "fixtures/generated/maildrops/large")))
         # No private key is installed (the generated TLS CA stays in the build tree).
         for d, _, files in os.walk(self.dest):
             for f in files:
