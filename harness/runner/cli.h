@@ -47,7 +47,7 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli *c, struct p3e
 int cli_usage_error(const char *msg);
 void cli_help(void);
 
-/* The default scenario folder: ./scenarios if it exists, else POP3SPEC_DATADIR/scenarios. */
+/* The default scenario folder: ./scenarios if it exists, else the installed suite's (datadir()/scenarios). */
 const char *cli_default_scenarios(void);
 /* Load the catalog: --requirements (must load), else the default place (a failure there is reported and
  * NULL returned, so commands that can do without it go on). *path is set to the file used. `required`

@@ -3,12 +3,14 @@
 #include "runner/cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
+#include "runner/datadir.h"
 #include "runner/plan.h"
 
 #define R (1u << CMD_RUN)
@@ -278,7 +280,9 @@ const char *cli_default_scenarios(void)
 	struct stat st;
 	if (stat("scenarios", &st) == 0 && S_ISDIR(st.st_mode))
 		return "scenarios";
-	return POP3SPEC_DATADIR "/scenarios";
+	static char installed[PATH_MAX + 16];
+	snprintf(installed, sizeof installed, "%s/scenarios", datadir());
+	return installed;
 }
 
 int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize)

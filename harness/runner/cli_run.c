@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "runner/datadir.h"
 #include "runner/exec.h"
 #include "runner/fixture.h"
 #include "runner/plan.h"
@@ -98,7 +99,8 @@ static const char *fixtures_dir(const struct cli *c, const char *scen_path, char
 		return buf;
 	if (is_dir("fixtures"))
 		return "fixtures";
-	return POP3SPEC_DATADIR "/fixtures";
+	snprintf(buf, size, "%s/fixtures", datadir());
+	return buf;
 }
 
 static char *iso_now(void)

@@ -22,6 +22,7 @@
 #include <openssl/x509v3.h>
 
 #include "lib/maildir.h"
+#include "runner/datadir.h"
 #include "runner/fixture.h"
 
 struct started {
@@ -74,11 +75,9 @@ static int find_server(char *path, size_t n, struct p3err *err)
 			return p3err_set(err, "POP3REFD=%s is not an executable", env);
 		return 0;
 	}
-	char dir[PATH_MAX];
-	if (exe_dir(dir, sizeof dir) != 0 || join(path, n, dir, "pop3refd") != 0)
-		return p3err_set(err, "cannot find this executable's folder (/proc/self/exe); set POP3REFD");
-	if (access(path, X_OK) != 0)
-		return p3err_set(err, "%s not found (build it with `make`, or set POP3REFD)", path);
+	if (datadir_server(path, n) != 0)
+		return p3err_set(err, "pop3refd not found (looked at %s): build it with `make`, install it, or "
+		                      "set POP3REFD", path);
 	return 0;
 }
 
