@@ -24,8 +24,9 @@ int cli_list(struct cli *c)
 	size_t nsel = l.n;
 	bool selecting = c->nfilters || c->ntags || c->shard_index || c->all;
 	if (selecting) {
-		struct plan_opts po = { c->filters, c->nfilters, c->tags, c->ntags, c->all, c->shard_index,
-			                    c->shard_count };
+		struct plan_opts po = { .filters = c->filters, .nfilters = c->nfilters, .tags = c->tags,
+			                    .ntags = c->ntags, .all = c->all, .shard_index = c->shard_index,
+			                    .shard_count = c->shard_count };
 		struct p3err err;
 		if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);

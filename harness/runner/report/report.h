@@ -41,13 +41,18 @@ void report_sort(struct run *run);
 /* Console output. */
 enum console_verbosity { CONSOLE_QUIET, CONSOLE_NORMAL, CONSOLE_VERBOSE };
 struct console {
-	FILE *out;      /* stdout: result lines and the summary */
+	FILE *out;      /* stdout (or stderr, console_set_out): result lines and the summary */
 	FILE *progress; /* stderr: progress on a terminal */
 	int colour;     /* decided once: a terminal and no NO_COLOR */
 	enum console_verbosity verbosity;
 	size_t total, done;
 };
+/* The summary lists this many of the slowest scenarios. */
+#define CONSOLE_SLOWEST 10
+/* Result lines and the summary go to stdout, unless console_set_out sends them elsewhere (stderr, when a
+ * report goes to stdout); colour follows the stream chosen. */
 void console_init(struct console *c, enum console_verbosity v, size_t total);
+void console_set_out(struct console *c, FILE *out);
 void console_start(struct console *c, const char *id);          /* progress line */
 void console_result(struct console *c, const struct result *r); /* one line per scenario */
 void console_summary(struct console *c, const struct run *run); /* counts, every failed id + reason */
