@@ -291,16 +291,13 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			if (!maildir_user_name_ok(t->accounts[j].user))
 				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name",
 				          t->accounts[j].user);
-	/* Found now rather than at the first TLS scenario or reset (pop3spec check loads profiles here too). */
+	/* Found now rather than at the first TLS scenario (pop3spec check loads profiles here too). */
 	struct stat st;
 	if (t->ca && stat(t->ca, &st) != 0)
 		return at(L, vals[5], "ca: %s: %s", t->ca, strerror(errno));
 	if (t->ca && (!S_ISREG(st.st_mode) || access(t->ca, R_OK) != 0))
 		return at(L, vals[5], "ca: %s: not a readable file", t->ca);
-	if (t->maildirs && stat(t->maildirs, &st) != 0)
-		return at(L, vals[9], "maildirs: %s: %s", t->maildirs, strerror(errno));
-	if (t->maildirs && !S_ISDIR(st.st_mode))
-		return at(L, vals[9], "maildirs: %s: not a folder", t->maildirs);
+	/* A `maildirs` folder may well appear only when its server starts: it is not checked. */
 	if (verify == 1 && !t->tls_port && !t->port)
 		return at(L, seen[4], "tls_verify without a port");
 	/* `ca` alone means: verify against it. */

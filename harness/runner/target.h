@@ -37,7 +37,7 @@ struct target {
 };
 
 /* Load a target profile; errors are "file:line:column: message". Everything a run needs from the profile
- * alone is checked here (a `ca` file that is not readable, a `maildirs` that is not a folder), so
+ * alone is checked here (a `ca` file that is not readable, among the rest), so
  * `pop3spec check` finds what `run` would. */
 int target_load(const char *path, struct target *t, struct p3err *err);
 void target_free(struct target *t);

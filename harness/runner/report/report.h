@@ -25,7 +25,13 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 int report_html_compare(const struct run *runs, size_t nruns, const char *requirements_md, const char *path,
                         struct p3err *err);
 
-/* Merge shard runs into one (results concatenated and sorted by id; duplicates are an error). */
+/* Whether runs form one complete set to merge: none incomplete (stopped early), one suite version, and
+ * either none sharded or shards 1..N of one N, each once. -1 with why saying what is wrong (`report
+ * --merge` refuses then, unless --allow-partial). */
+#define PLAN_SHARD_MAX_MERGE 10000 /* as plan_parse_shard's N */
+int report_merge_check(const struct run *runs, size_t nruns, char *why, size_t whysize);
+/* Merge shard runs into one (results concatenated and sorted by id; duplicates are an error). The merged
+ * run is incomplete when any part was. */
 int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p3err *err);
 
 /* Baseline: rewrite `run` so that results equal to the baseline's (same id, same status) count as passed
