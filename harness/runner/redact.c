@@ -15,6 +15,31 @@ static int longer(const void *a, const void *b)
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* The base64 characters that depend only on the password's octets when a octets (0-2) precede it: bits
+ * [8a, 8(a+len)) of the stream, so the characters from ceil(8a/6) to floor(8(a+len)/6) - 1. *out is NULL
+ * when that is shorter than REDACT_MIN_CORE. */
+static int core(const char *pw, size_t len, size_t a, char **out)
+{
+	*out = NULL;
+	size_t j0 = (8 * a + 5) / 6, j1 = 8 * (a + len) / 6; /* [j0, j1) */
+	if (j1 < j0 + REDACT_MIN_CORE)
+		return 0;
+	unsigned char *buf = calloc(1, a + len + 1);
+	char *enc = malloc(b64_encoded_len(a + len) + 1);
+	if (!buf || !enc) {
+		free(buf);
+		free(enc);
+		return -1;
+	}
+	memcpy(buf + a, pw, len);
+	b64_encode(buf, a + len, enc);
+	free(buf);
+	memmove(enc, enc + j0, j1 - j0);
+	enc[j1 - j0] = '\0';
+	*out = enc;
+	return 0;
+}
+
 int redactor_init(struct redactor *r, const struct target *t)
 {
 	memset(r, 0, sizeof *r);
@@ -22,7 +47,8 @@ int redactor_init(struct redactor *r, const struct target *t)
 		return 0;
 	r->secrets = calloc(t->naccounts, sizeof *r->secrets);
 	r->b64 = calloc(t->naccounts, sizeof *r->b64);
-	if (!r->secrets || !r->b64)
+	r->cores = calloc(t->naccounts, sizeof *r->cores);
+	if (!r->secrets || !r->b64 || !r->cores)
 		goto oom;
 	for (size_t i = 0; i < t->naccounts; i++) {
 		const char *p = t->accounts[i].password;
@@ -46,6 +72,9 @@ int redactor_init(struct redactor *r, const struct target *t)
 			goto oom;
 		b64_encode(r->secrets[k], len, r->b64[k]);
 		r->b64[k][b64_encoded_len(len)] = '\0';
+		for (size_t a = 0; a < 3; a++)
+			if (core(r->secrets[k], len, a, &r->cores[k][a]) < 0)
+				goto oom;
 	}
 	return 0;
 oom:
@@ -59,9 +88,12 @@ void redactor_free(struct redactor *r)
 		free(r->secrets[k]);
 		if (r->b64)
 			free(r->b64[k]);
+		for (int a = 0; r->cores && a < 3; a++)
+			free(r->cores[k][a]);
 	}
 	free(r->secrets);
 	free(r->b64);
+	free(r->cores);
 	memset(r, 0, sizeof *r);
 }
 
@@ -71,26 +103,21 @@ static int b64_char(char c)
 	       c == '/' || c == '=';
 }
 
-/* Whether the base64 word w[0..n) holds a secret: it is one's encoding, or decodes to octets containing
- * one (PLAIN's "authzid NUL user NUL password"). */
+/* Whether the base64 word w[0..n) holds a secret: it is one's encoding, or holds one's core. */
 static int b64_secret(const struct redactor *r, const char *w, size_t n)
 {
-	for (size_t k = 0; k < r->n; k++)
+	for (size_t k = 0; k < r->n; k++) {
 		if (strlen(r->b64[k]) == n && memcmp(r->b64[k], w, n) == 0)
 			return 1;
-	if (n < REDACT_MIN_B64 || n % 4)
-		return 0;
-	unsigned char *d = malloc(n / 4 * 3 + 1);
-	size_t dlen;
-	int hit = 0;
-	if (d && b64_decode(w, n, d, &dlen, 0) == B64_OK)
-		for (size_t k = 0; k < r->n && !hit; k++) {
-			size_t sl = strlen(r->secrets[k]);
-			for (size_t i = 0; i + sl <= dlen && !hit; i++)
-				hit = memcmp(d + i, r->secrets[k], sl) == 0;
+		for (int a = 0; a < 3; a++) {
+			const char *c = r->cores[k][a];
+			size_t cl = c ? strlen(c) : 0;
+			for (size_t i = 0; cl && i + cl <= n; i++)
+				if (memcmp(w + i, c, cl) == 0)
+					return 1;
 		}
-	free(d);
-	return hit;
+	}
+	return 0;
 }
 
 /* Append s[0..n) to the growing buffer; -1 when out of memory. */

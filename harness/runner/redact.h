@@ -9,13 +9,16 @@
 #include "runner/target.h"
 
 #define REDACT_MARK "[redacted]"
-/* Base64 words shorter than this are not decoded (they cannot hold a PLAIN or LOGIN credential of any
- * use, and short words like USER decode to noise); the base64 of each password alone is matched exactly. */
-#define REDACT_MIN_B64 8
+/* A password inside base64 (SASL PLAIN's "authzid NUL user NUL password", LOGIN's password alone) shows
+ * as one of three strings, one per alignment of its first octet; the characters that depend on its octets
+ * alone are found in any base64 word, whatever surrounds them (deliberately broken encodings too). Shorter
+ * cores than this would match words by chance; the base64 of the password alone is still matched whole. */
+#define REDACT_MIN_CORE 6
 
 struct redactor {
-	char **secrets; /* the passwords, longest first, no duplicates */
-	char **b64;     /* the base64 of each password */
+	char **secrets;  /* the passwords, longest first, no duplicates */
+	char **b64;      /* the base64 of each password */
+	char *(*cores)[3]; /* per password, per alignment: its core in base64, or NULL when too short */
 	size_t n;
 };
 

@@ -47,6 +47,15 @@ START_TEST(passwords_and_their_encodings)
 	ck_assert_str_eq(red(&r, line), "AUTH PLAIN " REDACT_MARK);
 	snprintf(line, sizeof line, "%s", b64("admin\0bob\0s3cret!", 17));
 	ck_assert_str_eq(red(&r, line), REDACT_MARK);
+	/* junk around the encoding (a scenario's deliberately broken base64) does not hide it */
+	snprintf(line, sizeof line, "AUTH PLAIN =%s*", b64("\0alice\0wonderland", 17));
+	ck_assert_str_eq(red(&r, line), "AUTH PLAIN " REDACT_MARK "*");
+	for (size_t pre = 0; pre < 3; pre++) { /* every alignment */
+		char raw[32] = "xyz";
+		memcpy(raw + pre, "wonderland", 10);
+		snprintf(line, sizeof line, "%s", b64(raw, pre + 10));
+		ck_assert_str_eq(red(&r, line), REDACT_MARK);
+	}
 	/* SASL LOGIN sends the password alone, however short its base64 */
 	ck_assert_str_eq(red(&r, b64("s3cret!", 7)), REDACT_MARK);
 	/* what is no secret stays: the user, the APOP digest, commands, the server's words */
