@@ -337,8 +337,10 @@ static int settle_stop(struct run *run, struct scenario **sel, size_t nsel, cons
 			continue;
 		result_free(&run->results[i]);
 	}
+	/* Without a stop every scenario has its result; "not run" only guards the reporters. */
+	const char *not_run = why == STOP_SERVER ? "not run: the server stopped answering" : "not run";
 	for (size_t i = 0; i < nsel; i++)
-		if (fill_identity(&run->results[i], sel[i], "not run: the server stopped answering") < 0)
+		if (fill_identity(&run->results[i], sel[i], not_run) < 0)
 			return -1;
 	if (why == STOP_SERVER) {
 		stop_clear_server(); /* the next target runs */
