@@ -16,8 +16,8 @@
 #define REDACT_MIN_CORE 6
 
 struct redactor {
-	char **secrets;  /* the passwords, longest first, no duplicates */
-	char **b64;      /* the base64 of each password */
+	char **secrets;    /* the passwords, longest first, no duplicates */
+	char **b64;        /* the base64 of each password */
 	char *(*cores)[3]; /* per password, per alignment: its core in base64, or NULL when too short */
 	size_t n;
 };

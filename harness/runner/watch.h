@@ -15,7 +15,7 @@
 struct watch {
 	long timeout_ms; /* the step timeout: a result that took this long waited for one */
 	size_t streak;
-	size_t checks;   /* liveness checks made (for the console and tests) */
+	size_t checks; /* liveness checks made (for the console and tests) */
 };
 
 void watch_init(struct watch *w, double step_timeout_s);

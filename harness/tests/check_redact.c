@@ -9,9 +9,9 @@
 
 Suite *redact_suite(void);
 
-static struct account accts[] = { { "alice", "wonderland" }, { "bob", "s3cret!" }, { "carol", "wonderland" },
-	                              { "dave", "" } };
-static struct target tgt = { .accounts = accts, .naccounts = 4 };
+static struct account accts[] = {
+    {"alice", "wonderland"}, {"bob", "s3cret!"}, {"carol", "wonderland"}, {"dave", ""}};
+static struct target tgt = {.accounts = accts, .naccounts = 4};
 
 static char *b64(const char *s, size_t n)
 {
@@ -59,8 +59,12 @@ START_TEST(passwords_and_their_encodings)
 	/* SASL LOGIN sends the password alone, however short its base64 */
 	ck_assert_str_eq(red(&r, b64("s3cret!", 7)), REDACT_MARK);
 	/* what is no secret stays: the user, the APOP digest, commands, the server's words */
-	const char *keep[] = { "USER alice", "APOP alice c4c9334bac560ecc979e58001b3e22fb", "AUTH CRAM-MD5",
-		                   "+OK maildrop has 2 messages (320 octets)", b64("\0alice\0other", 12), "" };
+	const char *keep[] = {"USER alice",
+	                      "APOP alice c4c9334bac560ecc979e58001b3e22fb",
+	                      "AUTH CRAM-MD5",
+	                      "+OK maildrop has 2 messages (320 octets)",
+	                      b64("\0alice\0other", 12),
+	                      ""};
 	for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++) {
 		int failed = 0;
 		ck_assert_msg(redact_text(&r, keep[i], &failed) == NULL, "changed: %s", keep[i]);
@@ -73,14 +77,17 @@ START_TEST(every_text_of_a_run)
 {
 	struct redactor r;
 	ck_assert_int_eq(redactor_init(&r, &tgt), 0);
-	struct tline tl[2] = { { 1.0, 'C', strdup("main"), strdup("PASS wonderland") },
-		                   { 2.0, 'S', strdup("main"), strdup("-ERR no") } };
-	struct result res = { .id = strdup("x/y"), .message = strdup("login as alice/wonderland refused"),
-		                  .expected = strdup("+OK to PASS wonderland"), .actual = strdup("-ERR s3cret!"),
-		                  .failed_step = strdup("step 2 (send: PASS s3cret!)"), .transcript = malloc(sizeof tl),
-		                  .ntranscript = 2 };
+	struct tline tl[2] = {{1.0, 'C', strdup("main"), strdup("PASS wonderland")},
+	                      {2.0, 'S', strdup("main"), strdup("-ERR no")}};
+	struct result res = {.id = strdup("x/y"),
+	                     .message = strdup("login as alice/wonderland refused"),
+	                     .expected = strdup("+OK to PASS wonderland"),
+	                     .actual = strdup("-ERR s3cret!"),
+	                     .failed_step = strdup("step 2 (send: PASS s3cret!)"),
+	                     .transcript = malloc(sizeof tl),
+	                     .ntranscript = 2};
 	memcpy(res.transcript, tl, sizeof tl);
-	struct run run = { .results = &res, .nresults = 1 };
+	struct run run = {.results = &res, .nresults = 1};
 	run.info.greeting = strdup("+OK hello wonderland");
 	ck_assert_int_eq(redact_run(&r, &run), 0);
 	ck_assert_int_eq(run.info.redacted, 1);
@@ -102,8 +109,8 @@ END_TEST
 /* A password that holds another is replaced whole. */
 START_TEST(longest_first)
 {
-	struct account a[] = { { "u1", "abc" }, { "u2", "xxabcxx" } };
-	struct target t = { .accounts = a, .naccounts = 2 };
+	struct account a[] = {{"u1", "abc"}, {"u2", "xxabcxx"}};
+	struct target t = {.accounts = a, .naccounts = 2};
 	struct redactor r;
 	ck_assert_int_eq(redactor_init(&r, &t), 0);
 	ck_assert_str_eq(red(&r, "PASS xxabcxx"), "PASS " REDACT_MARK);

@@ -15,7 +15,7 @@ static int listener(int *port)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(fd, 0);
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof a;
 	ck_assert_int_eq(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
 	ck_assert_int_eq(listen(fd, 4), 0);
@@ -42,10 +42,10 @@ START_TEST(streak_of_waited_failures)
 {
 	struct watch w;
 	watch_init(&w, 2.0);
-	struct result slow_err = { .status = VERDICT_ERROR, .duration_ms = 2000 };
-	struct result slow_fail = { .status = VERDICT_FAIL, .duration_ms = 2500 };
-	struct result quick_fail = { .status = VERDICT_FAIL, .duration_ms = 1999 };
-	struct result slow_pass = { .status = VERDICT_PASS, .duration_ms = 9000 };
+	struct result slow_err = {.status = VERDICT_ERROR, .duration_ms = 2000};
+	struct result slow_fail = {.status = VERDICT_FAIL, .duration_ms = 2500};
+	struct result quick_fail = {.status = VERDICT_FAIL, .duration_ms = 1999};
+	struct result slow_pass = {.status = VERDICT_PASS, .duration_ms = 9000};
 	ck_assert_int_eq(watch_result(&w, &slow_err), 0);
 	ck_assert_int_eq(watch_result(&w, &slow_fail), 0);
 	ck_assert_int_eq(watch_result(&w, &quick_fail), 0); /* an answer: the streak starts over */
@@ -62,8 +62,8 @@ END_TEST
 START_TEST(alive_greeting_mute_and_gone)
 {
 	int port, mport, mute = listener(&mport), lfd = listener(&port);
-	struct target t = { .host = "127.0.0.1", .port = mport };
-	struct p3err err = { "" };
+	struct target t = {.host = "127.0.0.1", .port = mport};
+	struct p3err err = {""};
 	/* mute: the kernel accepts the connection, nobody ever speaks */
 	ck_assert_int_eq(watch_alive(&t, 300, &err), -1);
 	ck_assert_msg(strstr(err.msg, "no greeting within 300 ms"), "%s", err.msg);
