@@ -155,6 +155,31 @@ class RunnerSignals(unittest.TestCase):
             time.sleep(0.05)
         self.assertEqual(pop3refd_under(tmpdir), [])
 
+    def test_sigint_cuts_workers_blocked_on_a_mute_server(self):
+        # Every worker waits on a server that greets and never answers: a 30 s step timeout each. The
+        # stop must not wait for them (lib/conn polls the stop pipe beside the socket).
+        tmpdir = self.private_tmpdir()
+        with Hostile("mute", spare=1) as srv:
+            prof = target_profile(self.path("t.yaml"), srv.port)
+            proc = self.start_run(["run", "--target", prof, "--timeout", "30", "-j", "3", "scenarios",
+                                   "--filter", "rfc1939/*", "--json", self.path("r.json")], tmpdir)
+            t0 = time.monotonic()
+            while srv.connections < 4 and time.monotonic() - t0 < 20:  # the probe's, then one per worker
+                time.sleep(0.05)
+            self.assertGreaterEqual(srv.connections, 4)
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            rc = self.wait_exit(proc, 20)
+            took = time.monotonic() - t0
+        self.assertEqual(rc, 130, self.read("stderr")[-2000:])
+        self.assertLess(took, 3, "the workers were not cut")
+        doc = json.load(open(self.path("r.json")))
+        self.assertIs(doc["incomplete"], True)
+        self.assertEqual(doc["results"], [])  # nothing ended before the signal: nothing reported
+        self.assertIn("0 scenarios: ", self.read("stdout"))
+        self.assertEqual(os.listdir(tmpdir), [])
+
     # ---- pipes ----
 
     def test_json_on_stdout_is_pipeable(self):
