@@ -3,7 +3,6 @@
  * baseline, write the reports, and turn the verdicts into the exit status. */
 #include "runner/cli.h"
 
-#include <errno.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -152,6 +151,7 @@ struct obs_ctx {
 	const struct target *t;
 	int timeout_ms;
 	bool verbose;
+	bool redact_failed; /* memory ran out redacting a result: no report may be written */
 };
 
 static void obs_started(void *ctx, const struct scenario *sc)
@@ -173,10 +173,9 @@ static void obs_finished(void *ctx, struct result *r)
 		return;
 	}
 	struct run one = {.results = r, .nresults = 1};
-	if (oc->redact) {
-		redact_run(oc->redact, &one); /* before the console line, which shows the message */
-		one.info.redacted = 0;
-	}
+	/* Each result once, as it ends, before the console line shows its message. */
+	if (oc->redact && redact_run(oc->redact, &one) < 0)
+		oc->redact_failed = true;
 	if (oc->baseline)
 		oc->diffs += report_apply_baseline(&one, oc->baseline);
 	console_result(&oc->con, r);
@@ -408,7 +407,7 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 	}
 	rt->run.info.shard_index = c->shard_index;
 	rt->run.info.shard_count = c->shard_index ? c->shard_count : 0;
-	if (redacting && redact_run(&red, &rt->run) < 0) {
+	if (redacting && (oc.redact_failed || redact_info(&red, &rt->run.info) < 0)) {
 		fprintf(stderr, "pop3spec: out of memory while redacting; no report written\n");
 		goto fail;
 	}

@@ -207,13 +207,19 @@ int redact_run(const struct redactor *r, struct run *run)
 		for (size_t k = 0; k < x->ntranscript; k++)
 			redact_field(r, &x->transcript[k].text, &failed);
 	}
+	return redact_info(r, &run->info) < 0 || failed ? -1 : 0;
+}
+
+int redact_info(const struct redactor *r, struct run_info *in)
+{
+	int failed = 0;
 	/* The options hold no account secret today; the greeting and CAPA are the server's, but a server
 	 * could echo anything. */
-	redact_field(r, &run->info.options, &failed);
-	redact_field(r, &run->info.greeting, &failed);
-	for (size_t k = 0; k < run->info.ncapa; k++)
-		redact_field(r, &run->info.capa[k], &failed);
-	run->info.redacted = 1;
+	redact_field(r, &in->options, &failed);
+	redact_field(r, &in->greeting, &failed);
+	for (size_t k = 0; k < in->ncapa; k++)
+		redact_field(r, &in->capa[k], &failed);
+	in->redacted = 1;
 	return failed ? -1 : 0;
 }
 

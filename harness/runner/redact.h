@@ -33,6 +33,8 @@ char *redact_text(const struct redactor *r, const char *s, int *failed);
  * the run's metadata; sets run->info.redacted. -1 when memory ran out (a text may then be unredacted:
  * the caller must not write the reports). */
 int redact_run(const struct redactor *r, struct run *run);
+/* Only the run's metadata (options, greeting, CAPA), for results already redacted one by one. */
+int redact_info(const struct redactor *r, struct run_info *in);
 
 /* For the live transcript (-v): the redactor in force for this process, or NULL. */
 void redact_set_live(const struct redactor *r);
