@@ -426,6 +426,23 @@ fail:
 	return -1;
 }
 
+/* Whether two report paths name one file: the same folder (after symlinks and ".."), the same name. */
+static bool same_output(const char *a, const char *b)
+{
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return false;
+	if (strcmp(a, b) == 0)
+		return true;
+	char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	const char *na = sa ? sa + 1 : a, *nb = sb ? sb + 1 : b;
+	if (strcmp(na, nb) != 0)
+		return false;
+	snprintf(da, sizeof da, "%.*s", sa ? (int)(sa - a) + 1 : 1, sa ? a : ".");
+	snprintf(db, sizeof db, "%.*s", sb ? (int)(sb - b) + 1 : 1, sb ? b : ".");
+	return realpath(da, ra) && realpath(db, rb) && strcmp(ra, rb) == 0;
+}
+
 /* The outputs of the run: each path writable, no two the same, at most one on stdout (two documents in
  * one stream cannot be read back), and not one per target on stdout. */
 static int check_outputs(const struct cli *c, size_t ntargets)
@@ -441,7 +458,7 @@ static int check_outputs(const struct cli *c, size_t ntargets)
 		if (!outs[i])
 			continue;
 		for (int k = 0; k < i; k++)
-			if (outs[k] && strcmp(outs[k], "-") != 0 && strcmp(outs[k], outs[i]) == 0) {
+			if (outs[k] && same_output(outs[k], outs[i])) {
 				char msg[PATH_MAX + 64];
 				snprintf(msg, sizeof msg, "two reports would be written to %s", outs[i]);
 				return cli_usage_error(msg);
@@ -473,18 +490,21 @@ static int failed_ids(const char *path, struct run *rep, const char ***ids, size
 	return 0;
 }
 
-/* --baseline against another server would turn its differences into a wall of failures: say so. */
-static void baseline_target_warning(const struct cli *c, const struct run *b, const struct target *t)
+/* A --baseline (or --rerun-failed) report of another server, or of a run stopped early, says little about
+ * this one: say so (a baseline of another server turns its differences into a wall of failures). */
+static void report_warnings(const char *what, const char *path, const struct run *b, const struct target *t)
 {
 	const char *name = t->name ? t->name : t->file;
 	bool same_name = b->info.target_name && name && strcmp(b->info.target_name, name) == 0;
 	bool same_host = !b->info.target_host || !t->host || strcmp(b->info.target_host, t->host) == 0;
-	if (same_name && same_host)
-		return;
-	fprintf(stderr, "pop3spec: warning: the baseline %s is a report of target \"%s\" (%s), this run's target is "
-	                "\"%s\" (%s); its verdicts may not apply\n",
-	        c->baseline, b->info.target_name ? b->info.target_name : "?",
-	        b->info.target_host ? b->info.target_host : "?", name ? name : "?", t->host ? t->host : "?");
+	if (!same_name || !same_host)
+		fprintf(stderr, "pop3spec: warning: the %s %s is a report of target \"%s\" (%s), this run's target "
+		                "is \"%s\" (%s); its verdicts may not apply\n",
+		        what, path, b->info.target_name ? b->info.target_name : "?",
+		        b->info.target_host ? b->info.target_host : "?", name ? name : "?", t->host ? t->host : "?");
+	if (b->info.incomplete)
+		fprintf(stderr, "pop3spec: warning: the %s %s is of a run stopped early (%zu scenarios not run)\n", what,
+		        path, b->info.not_run);
 }
 
 static int jobs_fit(const struct cli *c, const char *name, size_t naccounts)
@@ -599,7 +619,9 @@ int cli_run(struct cli *c)
 	}
 #endif
 	if (have_baseline)
-		baseline_target_warning(c, &baseline, &rts[0].t);
+		report_warnings("baseline", c->baseline, &baseline, &rts[0].t);
+	if (have_rerun && ntargets == 1)
+		report_warnings("report", c->rerun_failed, &rerun, &rts[0].t);
 
 	const char *first = c->npaths ? c->paths[0] : cli_default_scenarios();
 	suite = suite_version(first);

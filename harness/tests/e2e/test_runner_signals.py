@@ -226,6 +226,9 @@ class RunnerSignals(unittest.TestCase):
         self.usage(["run", "--reference", "scenarios", "--json", same, "--junit", same] + SMALL,
                    "two reports would be written to")
         self.assertFalse(os.path.exists(same))
+        other_spelling = os.path.join(self.tmp, ".", "..", os.path.basename(self.tmp), os.path.basename(same))
+        self.usage(["run", "--reference", "scenarios", "--json", same, "--html", other_spelling] + SMALL,
+                   "two reports would be written to")
         self.usage(["run", "--reference", "--target", prof6, "scenarios", "--json", "-"] + SMALL,
                    "with several targets --json and --junit write one report per target")
         self.usage(["run", "--reference", "scenarios", "--fixtures", "/nonexistent"] + SMALL, "not a folder")
@@ -297,6 +300,13 @@ class RunnerSignals(unittest.TestCase):
         self.run_ok(["run", "--reference", "scenarios/rfc1939/stat", "--json", ok], 0)
         r = self.run_ok(["run", "--reference", "scenarios/rfc1939/stat", "--rerun-failed", ok], 0)
         self.assertIn("nothing failed or errored", r.stderr)
+        # a report of a run stopped early still reruns its failures, with a warning
+        d = json.load(open(first))
+        d["incomplete"], d["not_run"] = True, 3
+        with open(first, "w") as f:
+            json.dump(d, f)
+        r = self.run_ok(["run", "--reference", "scenarios/rfc1939/stat", fail, "--rerun-failed", first], 1)
+        self.assertIn("is of a run stopped early (3 scenarios not run)", r.stderr)
 
     def test_merge_refuses_partial_shards(self):
         shards = []
