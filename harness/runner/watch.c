@@ -55,12 +55,29 @@ int watch_alive(const struct target *t, int timeout_ms, struct p3err *err)
 	const char *line;
 	struct line ln;
 	st = conn_read_line(c, POP3_MAX_STATUS_LINE, timeout_ms, &line, &ln, err);
-	if (st == CONN_OK || st == CONN_TOO_LONG)
-		rc = 0;
-	else if (st == CONN_TIMEOUT)
+	if (st == CONN_TIMEOUT) {
 		p3err_set(err, "connected, but no greeting within %d ms", timeout_ms);
-	else if (st == CONN_EOF)
+		goto out;
+	}
+	if (st == CONN_EOF) {
 		p3err_set(err, "connected, but the server closed without a greeting");
+		goto out;
+	}
+	if (st != CONN_OK && st != CONN_TOO_LONG)
+		goto out;
+	/* A server that greets and then reads nothing is as mute as one that never greets. QUIT is harmless
+	 * in any state and always answered (RFC 1939 §5, §6); a close instead of +OK is still an answer. */
+	st = conn_write(c, "QUIT\r\n", 6, timeout_ms, err);
+	if (st == CONN_TIMEOUT) {
+		p3err_set(err, "greeted, but did not read QUIT within %d ms", timeout_ms);
+		goto out;
+	}
+	if (st == CONN_OK)
+		st = conn_read_line(c, POP3_MAX_STATUS_LINE, timeout_ms, &line, &ln, err);
+	if (st == CONN_TIMEOUT)
+		p3err_set(err, "greeted, but did not answer QUIT within %d ms", timeout_ms);
+	else
+		rc = 0;
 out:
 	conn_close(c);
 	return rc;

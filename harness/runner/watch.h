@@ -1,5 +1,5 @@
 /* watch.h — noticing mid-run that the server stopped answering: a streak of scenarios that each failed or
- * errored after waiting a whole step timeout, then one liveness check (connect and read a greeting). A
+ * errored after waiting a whole step timeout, then one liveness check (a greeting, and QUIT answered). A
  * server that answers the check is only slow and the run goes on; one that does not ends the run. */
 #ifndef POP3SPEC_WATCH_H
 #define POP3SPEC_WATCH_H
@@ -21,8 +21,9 @@ struct watch {
 void watch_init(struct watch *w, double step_timeout_s);
 /* Count r; 1 when the streak is complete and the liveness check is due (the streak starts over). */
 int watch_result(struct watch *w, const struct result *r);
-/* Connect to the target (its plain port, else its TLS port with a handshake) and read one line within
- * timeout_ms. 0 when a line came; -1 with err saying what happened (refused, no greeting, closed). */
+/* Connect to the target (its plain port, else its TLS port with a handshake), read the greeting, send QUIT
+ * and read its answer, each within timeout_ms. 0 when both came (a close instead of the QUIT answer counts);
+ * -1 with err saying what happened (refused, no greeting, closed at once, QUIT unanswered). */
 int watch_alive(const struct target *t, int timeout_ms, struct p3err *err);
 
 #endif

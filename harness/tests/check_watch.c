@@ -24,15 +24,24 @@ static int listener(int *port)
 	return fd;
 }
 
+struct peer {
+	int lfd;
+	int answer_quit;
+};
+
+/* Greets; answers QUIT or not; reads until the client closes. */
 static void *greeter(void *arg)
 {
-	int fd = accept(*(int *)arg, NULL, NULL);
+	struct peer *p = arg;
+	int fd = accept(p->lfd, NULL, NULL);
 	if (fd >= 0) {
 		ssize_t w = write(fd, "+OK ready\r\n", 11);
-		(void)w;
 		char buf[64];
-		while (read(fd, buf, sizeof buf) > 0)
-			;
+		ssize_t n;
+		while ((n = read(fd, buf, sizeof buf)) > 0)
+			if (p->answer_quit && memchr(buf, '\n', (size_t)n))
+				w = write(fd, "+OK bye\r\n", 9);
+		(void)w;
 		close(fd);
 	}
 	return NULL;
@@ -68,11 +77,18 @@ START_TEST(alive_greeting_mute_and_gone)
 	ck_assert_int_eq(watch_alive(&t, 300, &err), -1);
 	ck_assert_msg(strstr(err.msg, "no greeting within 300 ms"), "%s", err.msg);
 	close(mute);
-	/* a greeting */
+	/* a greeting, and QUIT answered */
 	t.port = port;
 	pthread_t th;
-	ck_assert_int_eq(pthread_create(&th, NULL, greeter, &lfd), 0);
+	struct peer p = {lfd, 1};
+	ck_assert_int_eq(pthread_create(&th, NULL, greeter, &p), 0);
 	ck_assert_msg(watch_alive(&t, 3000, &err) == 0, "%s", err.msg);
+	pthread_join(th, NULL);
+	/* a greeting, then nothing: as mute */
+	p.answer_quit = 0;
+	ck_assert_int_eq(pthread_create(&th, NULL, greeter, &p), 0);
+	ck_assert_int_eq(watch_alive(&t, 300, &err), -1);
+	ck_assert_msg(strstr(err.msg, "greeted, but did not answer QUIT within 300 ms"), "%s", err.msg);
 	pthread_join(th, NULL);
 	/* gone: nothing listens any more */
 	close(lfd);

@@ -353,7 +353,14 @@ class RunnerSignals(unittest.TestCase):
 
     def test_silent_server_ends_the_run_at_once(self):
         # The probe's connection is served; every later one is accepted and never greeted.
-        with Hostile("silent", spare=1) as srv:
+        self.server_gone_quiet("silent")
+
+    def test_mute_server_ends_the_run_at_once(self):
+        # Every later connection is greeted, and then nothing is ever answered (QUIT neither).
+        self.server_gone_quiet("mute")
+
+    def server_gone_quiet(self, mode):
+        with Hostile(mode, spare=1) as srv:
             prof = target_profile(self.path("t.yaml"), srv.port)
             out = self.path("r.json")
             t0 = time.monotonic()
@@ -373,16 +380,26 @@ class RunnerSignals(unittest.TestCase):
         self.assertIs(doc["incomplete"], False)  # every scenario has its verdict
 
     def test_slow_server_that_answers_goes_on(self):
-        # Greets every connection, never answers a command: each scenario times out, but the liveness
-        # check is answered, so the run goes on to the end.
-        with Hostile("mute", spare=1) as srv:
+        # LIST's body never ends (a line every 300 ms): each LIST scenario waits for its timeout, but a new
+        # connection is greeted and QUIT answered, so the server is only slow and the run goes on.
+        slow = os.path.join(self.tmp, "slow")
+        os.makedirs(slow, exist_ok=True)
+        for i in range(5):
+            with open(os.path.join(slow, f"list-{i}.yaml"), "w") as f:
+                f.write(f"id: e2e/slow-list-{i}\ntitle: LIST with a body that never ends\nrefs: [R1939-LIST-4]\n"
+                        "level: MUST\nsteps:\n  - connect: plain\n  - login: {}\n  - send: LIST\n"
+                        "    expect: {status: ok, multiline: true}\n")
+        with Hostile("slow_body", spare=1) as srv:
             prof = target_profile(self.path("t.yaml"), srv.port)
             out = self.path("r.json")
-            r = self.run_ok(["run", "--target", prof, "--timeout", "0.5", "scenarios", "--filter",
-                             "rfc1939/noop/*", "--filter", "rfc1939/stat/*", "--json", out, "-v"], 1, limit=60)
+            r = self.run_ok(["run", "--target", prof, "--timeout", "0.5", slow, "--json", out, "-v"], 1,
+                            limit=60)
         doc = json.load(open(out))
         self.assertNotIn("stopped", doc)
+        self.assertEqual(len(doc["results"]), 5)
         self.assertFalse([x for x in doc["results"] if x["message"].startswith("not run")])
+        self.assertTrue(all(x["status"] in ("fail", "error") and x["duration_ms"] >= 500 for x in doc["results"]),
+                        [(x["status"], x["duration_ms"]) for x in doc["results"]])
         self.assertIn("but the server answers a new connection: going on", r.stderr)
 
 
