@@ -14,6 +14,10 @@ void watch_init(struct watch *w, double step_timeout_s)
 
 int watch_result(struct watch *w, const struct result *r)
 {
+	/* A result with no transcript never spoke to the server (skipped for a capability the probe did not
+	 * see, a reset that failed): it says nothing either way. */
+	if (r->ntranscript == 0)
+		return 0;
 	/* A verdict that came after waiting at least one whole step timeout: the server may have stopped
 	 * answering. A fail or error that came sooner is an answer, and so is a pass or skip. */
 	int waited =

@@ -19,7 +19,8 @@ struct watch {
 };
 
 void watch_init(struct watch *w, double step_timeout_s);
-/* Count r; 1 when the streak is complete and the liveness check is due (the streak starts over). */
+/* Count r; 1 when the streak is complete and the liveness check is due (the streak starts over). A result
+ * without a transcript (it never reached the server) neither counts nor breaks the streak. */
 int watch_result(struct watch *w, const struct result *r);
 /* Connect to the target (its plain port, else its TLS port with a handshake), read the greeting, send QUIT
  * and read its answer, each within timeout_ms. 0 when both came (a close instead of the QUIT answer counts);

@@ -51,17 +51,25 @@ START_TEST(streak_of_waited_failures)
 {
 	struct watch w;
 	watch_init(&w, 2.0);
-	struct result slow_err = {.status = VERDICT_ERROR, .duration_ms = 2000};
-	struct result slow_fail = {.status = VERDICT_FAIL, .duration_ms = 2500};
-	struct result quick_fail = {.status = VERDICT_FAIL, .duration_ms = 1999};
-	struct result slow_pass = {.status = VERDICT_PASS, .duration_ms = 9000};
+	struct tline tl = {0};
+	struct result slow_err = {
+	    .status = VERDICT_ERROR, .duration_ms = 2000, .transcript = &tl, .ntranscript = 1};
+	struct result slow_fail = {
+	    .status = VERDICT_FAIL, .duration_ms = 2500, .transcript = &tl, .ntranscript = 1};
+	struct result quick_fail = {
+	    .status = VERDICT_FAIL, .duration_ms = 1999, .transcript = &tl, .ntranscript = 1};
+	struct result slow_pass = {
+	    .status = VERDICT_PASS, .duration_ms = 9000, .transcript = &tl, .ntranscript = 1};
+	struct result local_skip = {.status = VERDICT_SKIP}; /* never reached the server */
 	ck_assert_int_eq(watch_result(&w, &slow_err), 0);
 	ck_assert_int_eq(watch_result(&w, &slow_fail), 0);
 	ck_assert_int_eq(watch_result(&w, &quick_fail), 0); /* an answer: the streak starts over */
 	ck_assert_int_eq(watch_result(&w, &slow_err), 0);
 	ck_assert_int_eq(watch_result(&w, &slow_pass), 0);
-	for (int i = 1; i < WATCH_STREAK; i++)
+	for (int i = 1; i < WATCH_STREAK; i++) {
 		ck_assert_int_eq(watch_result(&w, &slow_err), 0);
+		ck_assert_int_eq(watch_result(&w, &local_skip), 0); /* neither counts nor breaks the streak */
+	}
 	ck_assert_int_eq(watch_result(&w, &slow_fail), 1);
 	ck_assert_uint_eq(w.checks, 1);
 	ck_assert_int_eq(watch_result(&w, &slow_fail), 0); /* counted afresh after a check */
