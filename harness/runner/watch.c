@@ -19,9 +19,9 @@ int watch_result(struct watch *w, const struct result *r)
 	if (r->ntranscript == 0)
 		return 0;
 	/* A verdict that came after waiting at least one whole step timeout: the server may have stopped
-	 * answering. A fail or error that came sooner is an answer, and so is a pass or skip. */
-	int waited =
-	    (r->status == VERDICT_FAIL || r->status == VERDICT_ERROR) && r->duration_ms >= w->timeout_ms;
+	 * answering. A fail, warning or error that came sooner is an answer, and so is a pass or skip. */
+	int waited = (r->status == VERDICT_FAIL || r->status == VERDICT_WARN || r->status == VERDICT_ERROR) &&
+	             r->duration_ms >= w->timeout_ms;
 	if (!waited) {
 		w->streak = 0;
 		return 0;
