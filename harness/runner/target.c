@@ -194,7 +194,8 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
 	static const char *const keys[] = {"name",       "host",     "port",         "tls_port",
 	                                   "tls_verify", "ca",       "sni",          "accounts",
-	                                   "reset",      "maildirs", "idle_timeout", "login_tls"};
+	                                   "reset",      "maildirs", "idle_timeout", "login_tls",
+	                                   "redact"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -209,7 +210,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			return at(
 			    L, k,
 			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
-			    "sni, accounts, reset, maildirs, idle_timeout, login_tls)",
+			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact)",
 			    ks ? ks : "?");
 		if (seen[i])
 			return at(L, k, "'%s' given twice (first at line %zu)", ks,
@@ -266,6 +267,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			}
 			break;
 		}
+		case 12:
+			rc = get_bool(L, v, ks, &t->redact);
+			break;
 		}
 		if (rc != 0)
 			return -1;
@@ -287,6 +291,13 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			if (!maildir_user_name_ok(t->accounts[j].user))
 				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name",
 				          t->accounts[j].user);
+	/* Found now rather than at the first TLS scenario (pop3spec check loads profiles here too). */
+	struct stat st;
+	if (t->ca && stat(t->ca, &st) != 0)
+		return at(L, vals[5], "ca: %s: %s", t->ca, strerror(errno));
+	if (t->ca && (!S_ISREG(st.st_mode) || access(t->ca, R_OK) != 0))
+		return at(L, vals[5], "ca: %s: not a readable file", t->ca);
+	/* A `maildirs` folder may well appear only when its server starts: it is not checked. */
 	if (verify == 1 && !t->tls_port && !t->port)
 		return at(L, seen[4], "tls_verify without a port");
 	/* `ca` alone means: verify against it. */

@@ -33,9 +33,12 @@ struct target {
 	char *maildirs;      /* extension: the runner resets DIR/USER itself by copying; NULL when none */
 	long idle_timeout;   /* seconds; 0 unknown */
 	enum login_tls login_tls; /* default auto */
+	int redact;          /* the reports replace the accounts' secrets (as --redact) */
 };
 
-/* Load a target profile; errors are "file:line:column: message". */
+/* Load a target profile; errors are "file:line:column: message". Everything a run needs from the profile
+ * alone is checked here (a `ca` file that is not readable, among the rest), so
+ * `pop3spec check` finds what `run` would. */
 int target_load(const char *path, struct target *t, struct p3err *err);
 void target_free(struct target *t);
 
