@@ -135,6 +135,7 @@ struct msgcmp {
 	int srv_in_body;  /* the server's copy has passed its blank line */
 	size_t added;     /* header lines the server's copy has beyond the fixture's */
 	char added_shown[MC_ADDED_SHOWN * 100 + 16];
+	char added_fields[512]; /* their field names, lower-cased, comma-separated (continuations skipped) */
 };
 
 /* The next stored line without its line end: 1, or 0 at the end (of the message, or of TOP's share).
@@ -186,6 +187,20 @@ static int mc_next(struct msgcmp *m, const char **line, size_t *len)
 /* A header line the server's copy has and the fixture's has not, remembered for the note. */
 static void mc_added(struct msgcmp *m, const char *line, size_t len)
 {
+	/* RFC 5322 §2.2.3: a line starting with white space continues the field above it. */
+	const char *colon = memchr(line, ':', len);
+	if (len && line[0] != ' ' && line[0] != '\t' && colon != NULL) {
+		size_t off = strlen(m->added_fields), nl = (size_t)(colon - line);
+		if (off + nl + 2 < sizeof m->added_fields) {
+			if (off)
+				m->added_fields[off++] = ',';
+			for (size_t i = 0; i < nl; i++) {
+				unsigned char ch = (unsigned char)line[i];
+				m->added_fields[off++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			}
+			m->added_fields[off] = '\0';
+		}
+	}
 	if (m->added++ >= MC_ADDED_SHOWN)
 		return;
 	char shown[96];
@@ -402,6 +417,9 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 		a->mc.size = m->size;
 		a->mc.msgno = (size_t)n;
 		a->mc.agent = x->t != NULL && target_delivery(x->t) == DELIVERY_AGENT;
+		/* Reset now, so a comparison that fails leaves no earlier response's values behind. */
+		vars_set_long(&x->vars, "last.added_headers", 0);
+		vars_set_str(&x->vars, "last.added_fields", "");
 		a->mc_on = 1;
 	}
 	return 0;
@@ -1025,6 +1043,7 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 			/* What a delivery agent or the server added stays visible (the integrity scenario judges
 			 * it; rfc1939/retr/message-as-delivered), without failing a scenario about anything else. */
 			vars_set_long(&x->vars, "last.added_headers", (long long)win->mc.added);
+			vars_set_str(&x->vars, "last.added_fields", win->mc.added_fields);
 			if (win->mc.added)
 				xtr_note(&x->tr, s->name,
 				         "the server's copy of fixture message %zu has %zu header line%s the fixture has "

@@ -484,6 +484,7 @@ START_TEST(fixture_message_agent_delivery)
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
 	ck_assert_str_eq(vars_get(&x->vars, "last.added_headers")->val, "3");
+	ck_assert_str_eq(vars_get(&x->vars, "last.added_fields")->val, "return-path,received,x-uidl");
 	ck_assert_str_eq(vars_get(&x->vars, "last.octets")->val, octets);
 	struct expect t = ex(WANT_OK);
 	t.top_message = ss("1");
@@ -491,6 +492,7 @@ START_TEST(fixture_message_agent_delivery)
 	expect_response(x, s, &t, 0, NULL, NULL, &out);
 	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
 	ck_assert_str_eq(vars_get(&x->vars, "last.added_headers")->val, "1");
+	ck_assert_str_eq(vars_get(&x->vars, "last.added_fields")->val, "x-uidl");
 	struct expect m = ex(WANT_OK);
 	m.message = ss("1");
 	expect_response(x, s, &m, 0, NULL, NULL, &out);
