@@ -1083,6 +1083,9 @@ finish_level:
 			out->req = e->ref;
 	}
 out:
+	/* Whether this response was a close: steps after an authentication -ERR, which RFC 1939 §4 lets a
+	 * server follow with a close, run `when: {equal: ["${last.closed}", "no"]}`. */
+	vars_set_str(&x->vars, "last.closed", s->c == NULL ? "yes" : "no");
 	for (size_t i = 0; i < ninit; i++)
 		alt_free(&alts[i]);
 	free(alts);

@@ -621,6 +621,27 @@ START_TEST(closes_keeps_what_came_instead)
 }
 END_TEST
 
+/* last.closed: "yes" when a response was the server's close (RFC 1939 §4 lets a server close after an
+ * authentication -ERR; the steps after such a probe run only on "no"). */
+START_TEST(last_closed_variable)
+{
+	ctx_open("-ERR wrong password\r\n", 21, 1);
+	struct outcome out;
+	struct expect alts[2] = {ex(WANT_ERR), ex(WANT_UNSET)};
+	alts[1].closes = 1;
+	struct expect e = ex(WANT_UNSET);
+	e.one_of = alts;
+	e.n_one_of = 2;
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "last.closed")->val, "no");
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "last.closed")->val, "yes");
+	ctx_close();
+}
+END_TEST
+
 START_TEST(close_notify_needs_tls)
 {
 	/* close_notify on a session without TLS is the scenario's mistake, not the server's. */
@@ -1019,6 +1040,7 @@ Suite *expect_suite(void)
 	tcase_add_test(tc, status_mismatch);
 	tcase_add_test(tc, fixture_message_agent_delivery);
 	tcase_add_test(tc, body_octets);
+	tcase_add_test(tc, last_closed_variable);
 	tcase_add_test(tc, response_codes);
 	tcase_add_test(tc, multiline_matchers);
 	tcase_add_test(tc, stuffing_and_termination_checks);
