@@ -34,8 +34,9 @@ static const char *status_text(enum status_want w)
 
 static int wants_body(const struct expect *e)
 {
-	return e->multiline || e->count.s || e->octets.s || e->lines_set || e->nlines || e->each_line || e->contains ||
-	       e->not_contains || e->message.s || e->top_message.s || e->capture_body || e->nline_captures;
+	return e->multiline || e->count.s || e->octets.s || e->lines_set || e->nlines || e->each_line ||
+	       e->contains || e->not_contains || e->message.s || e->top_message.s || e->capture_body ||
+	       e->nline_captures;
 }
 
 /* A regex as it will be used: interpolated when a context is at hand, else as written. */
