@@ -62,7 +62,10 @@ FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 .PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench fuzz \
         install uninstall clean deps distclean
 
-all: $(BIN)/pop3refd $(BIN)/pop3spec
+# `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
+# and `thousand` maildrops), so a plain `make` leaves nothing a scenario needs missing. The script is
+# idempotent and quick once they exist.
+all: $(BIN)/pop3refd $(BIN)/pop3spec fixtures
 
 deps:
 	$(Q)./harness/scripts/deps.sh

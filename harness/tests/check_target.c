@@ -80,11 +80,26 @@ START_TEST(good_profile)
 	ck_assert_int_eq(target_can_reset(&t), 1);
 	ck_assert_str_eq(t.file, path);
 	ck_assert_int_eq(t.redact, 0);
+	/* A reset command may deliver through an agent: judged as `agent` unless the profile says. */
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_AGENT);
 	target_free(&t);
 
 	write_profile("host: localhost\nport: 1110\nredact: true\n" ACCOUNTS);
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(t.redact, 1);
+	target_free(&t);
+
+	write_profile("host: h\nport: 110\nreset: \"cp -r {fixture} /m/{user}\"\ndelivery: verbatim\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_VERBATIM);
+	target_free(&t);
+	write_profile("host: h\nport: 110\nmaildirs: /tmp\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_VERBATIM); /* the runner copies the files itself */
+	target_free(&t);
+	write_profile("host: h\nport: 110\nmaildirs: /tmp\ndelivery: agent\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_AGENT);
 	target_free(&t);
 
 	write_profile("host: localhost\nport: 1110\ntls_verify: false\n" ACCOUNTS);
@@ -128,6 +143,7 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
 	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS, "3:13: tls_verify: expected true or false");
 	bad("host: h\nport: 110\nlogin_tls: sometimes\n" ACCOUNTS, "3:12: login_tls: expected true, false or auto");
+	bad("host: h\nport: 110\ndelivery: lmtp\n" ACCOUNTS, "3:11: delivery: expected verbatim or agent");
 	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
 	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS,
 	    "4:1: give 'reset' or");
