@@ -464,25 +464,18 @@ static void cache_store(struct cache *c, const char *dir, const struct maildir *
 		unlink(tmp);
 }
 
-/* Read the folder open as dfd (taken over and closed). Files are looked at relative to it, so each costs
- * no walk of the whole path. */
-static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char *sub, int dfd, char *buf,
+/* Read the folder open as d (closed here). Files are looked at relative to it, so each costs no walk of
+ * the whole path. */
+static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char *sub, DIR *d, char *buf,
                    struct cache *cache, struct p3err *err)
 {
 	char path[4096];
-	DIR *d;
 	struct dirent *de;
 	int rc = 0;
 
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, sub) >= sizeof path) {
-		close(dfd);
+		closedir(d);
 		return p3err_set(err, "%s/%s: path too long", dir, sub);
-	}
-	d = fdopendir(dfd);
-	if (d == NULL) {
-		p3err_errno(err, "%s: cannot open folder", path);
-		close(dfd);
-		return -1;
 	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		struct maildir_msg m;
@@ -572,7 +565,8 @@ static int scan(const char *dir, struct maildir *md, struct cache *cache, struct
 	size_t cap = 0;
 	char *buf;
 	static const char *const subs[] = {"cur", "new"};
-	int fds[2] = {-1, -1}, rc;
+	DIR *ds[2] = {NULL, NULL};
+	int rc;
 
 	md->msgs = NULL;
 	md->count = 0;
@@ -580,28 +574,28 @@ static int scan(const char *dir, struct maildir *md, struct cache *cache, struct
 	for (size_t i = 0; i < 2; i++) {
 		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, subs[i]) >= sizeof path)
 			rc = p3err_set(err, "%s: path too long", dir);
-		else if ((fds[i] = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0)
+		else if ((ds[i] = opendir(path)) != NULL)
 			continue;
 		else if (errno == ENOENT || errno == ENOTDIR)
 			rc = p3err_set(err, "%s: not a Maildir (no %s/ folder)", dir, subs[i]);
 		else
 			rc = p3err_errno(err, "%s: cannot open folder", path);
 		if (i > 0)
-			close(fds[0]);
+			closedir(ds[0]);
 		return rc;
 	}
 	buf = malloc(READ_CHUNK);
 	if (buf == NULL) {
-		close(fds[0]);
-		close(fds[1]);
+		closedir(ds[0]);
+		closedir(ds[1]);
 		return p3err_set(err, "%s: out of memory", dir);
 	}
 	/* tmp/ holds deliveries in progress (the Maildir protocol): never messages yet. */
-	rc = add_dir(md, &cap, dir, "new", fds[1], buf, cache, err);
+	rc = add_dir(md, &cap, dir, "new", ds[1], buf, cache, err);
 	if (rc == 0)
-		rc = add_dir(md, &cap, dir, "cur", fds[0], buf, cache, err);
+		rc = add_dir(md, &cap, dir, "cur", ds[0], buf, cache, err);
 	else
-		close(fds[0]);
+		closedir(ds[0]);
 	if (rc < 0) {
 		free(buf);
 		maildir_free(md);
