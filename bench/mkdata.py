@@ -4,10 +4,11 @@
   session/   5 messages, 2 KB to 1 MB, stored with LF line ends as an MTA delivers them, plain Maildir
              names without ,S= or ,W= (the case where a server has to learn sizes itself)
   big/       one 50 MB message (MB = 10^6 octets; --big-mb), LF-stored, a few lines starting with '.'
+  bigcrlf/   the same size stored as sent: CRLF line ends, no line starting with '.' (sendable verbatim)
   huge/      100,000 messages of about 1 KB (--huge-count)
   idle/      3 small messages, hard-linked into every idle account
-  users      pop3refd users file: user01..user66 (pass01..), idle00001.. (--idle-count)
-  maildirs/  pop3refd's --maildirs: user01..user64 hold session/, user65 big/, user66 huge/,
+  users      pop3refd users file: user01..user67 (pass01..), idle00001.. (--idle-count)
+  maildirs/  pop3refd's --maildirs: user01..user64 hold session/, user65 big/, user66 huge/, user67 bigcrlf/,
              idleNNNNN idle/ (hard links: one copy on disk)
 
 Deterministic. Each part is rebuilt only when its stamp (the parameters) changed; maildirs/ is rebuilt
@@ -20,7 +21,7 @@ import sys
 BODY_LINE = "The quick brown fox jumps over the lazy dog; pack my box with five dozen liquor jugs.\n"
 
 
-def message(n, size, tag):
+def message(n, size, tag, crlf=False):
     head = (f"Return-Path: <sender@example.test>\n"
             f"From: Sender <sender@example.test>\n"
             f"To: User <user@example.test>\n"
@@ -34,21 +35,24 @@ def message(n, size, tag):
     i = 0
     while have < size:
         # Every 50th line starts with a dot, so stuffing is exercised (RFC 1939 §3).
-        line = ("." if i % 50 == 7 else "") + f"{i:08d} " + BODY_LINE
+        line = ("." if i % 50 == 7 and not crlf else "") + f"{i:08d} " + BODY_LINE
         parts.append(line)
         have += len(line)
         i += 1
-    return "".join(parts).encode()
+    text = "".join(parts)
+    if crlf:
+        text = text.replace("\n", "\r\n")
+    return text.encode()
 
 
-def write_maildir(path, sizes, tag, name_fmt="17000{0:05d}.M{0}P1.bench"):
+def write_maildir(path, sizes, tag, crlf=False, name_fmt="17000{0:05d}.M{0}P1.bench"):
     tmp = path + ".tmp"
     shutil.rmtree(tmp, ignore_errors=True)
     for sub in ("cur", "new", "tmp"):
         os.makedirs(os.path.join(tmp, sub))
     for n, size in enumerate(sizes, 1):
         with open(os.path.join(tmp, "cur", name_fmt.format(n) + ":2,S"), "wb") as f:
-            f.write(message(n, size, tag))
+            f.write(message(n, size, tag, crlf))
     shutil.rmtree(path, ignore_errors=True)
     os.rename(tmp, path)
 
@@ -66,12 +70,12 @@ def set_stamp(path, stamp):
         f.write(stamp)
 
 
-def part(out, name, sizes, tag):
+def part(out, name, sizes, tag, crlf=False):
     path = os.path.join(out, name)
-    stamp = f"v1 {len(sizes)} {sum(sizes)}"
+    stamp = f"v1 {len(sizes)} {sum(sizes)} {crlf}"
     if not stamped(path, stamp):
         print(f"mkdata: writing {path} ({len(sizes)} messages)", file=sys.stderr)
-        write_maildir(path, sizes, tag)
+        write_maildir(path, sizes, tag, crlf)
         set_stamp(path, stamp)
     return path
 
@@ -96,11 +100,12 @@ def main():
 
     session = part(a.out, "session", [2000, 5000, 20000, 60000, 1000000], "session")
     big = part(a.out, "big", [a.big_mb * 1000 * 1000], "big")
+    bigcrlf = part(a.out, "bigcrlf", [a.big_mb * 1000 * 1000], "bigcrlf", crlf=True)
     huge = part(a.out, "huge", [1000 + (i % 7) * 100 for i in range(a.huge_count)], "huge")
     idle = part(a.out, "idle", [700, 1800, 5600], "idle")
 
     with open(os.path.join(a.out, "users.tmp"), "w") as f:
-        for i in range(1, 67):
+        for i in range(1, 68):
             f.write(f"user{i:02d}:pass{i:02d}\n")
         for i in range(1, a.idle_count + 1):
             f.write(f"idle{i:05d}:pass{i:05d}\n")
@@ -113,6 +118,7 @@ def main():
         link_maildir(session, os.path.join(md, f"user{i:02d}"))
     link_maildir(big, os.path.join(md, "user65"))
     link_maildir(huge, os.path.join(md, "user66"))
+    link_maildir(bigcrlf, os.path.join(md, "user67"))
     for i in range(1, a.idle_count + 1):
         link_maildir(idle, os.path.join(md, f"idle{i:05d}"))
 

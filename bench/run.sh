@@ -85,10 +85,11 @@ refd_args=(--listen 127.0.0.1:0 --listen-tls 127.0.0.1:0 --cert $tls/server.pem 
 start refd "$bin/pop3refd" "${refd_args[@]}"
 start triv "$bin/bench/trivial" --port 0 --maildir "$data/session"
 start trivbig "$bin/bench/trivial" --port 0 --maildir "$data/big"
+start trivcrlf "$bin/bench/trivial" --port 0 --maildir "$data/bigcrlf"
 
 if [ "$use_dovecot" = 1 ]; then
 	say "starting Dovecot (harness/peers/dovecot.sh) with the same maildrops"
-	if DOVECOT_DIR=$dovecot_dir DOVECOT_ACCOUNTS=66 harness/peers/dovecot.sh start >"$out/dovecot-start.log" 2>&1; then
+	if DOVECOT_DIR=$dovecot_dir DOVECOT_ACCOUNTS=67 harness/peers/dovecot.sh start >"$out/dovecot-start.log" 2>&1; then
 		eval "$(DOVECOT_DIR=$dovecot_dir harness/peers/dovecot.sh env)"
 		port_dove=$DOVECOT_PORT
 		pid_dove=$DOVECOT_PID
@@ -96,6 +97,7 @@ if [ "$use_dovecot" = 1 ]; then
 		for i in $(seq -w 1 64); do "$reset" "user$i" "$data/session" "$dovecot_dir"; done
 		"$reset" user65 "$data/big" "$dovecot_dir"
 		"$reset" user66 "$data/huge" "$dovecot_dir"
+		"$reset" user67 "$data/bigcrlf" "$dovecot_dir"
 	else
 		say "Dovecot did not start (see $out/dovecot-start.log): its column stays empty"
 		use_dovecot=0
@@ -158,20 +160,28 @@ for c in 1 8 64; do
 done
 
 # --- RETR of the big message ---------------------------------------------------------------------------
+# Two stored forms: LF line ends with dot lines (encoded on the way: the usual Maildir case), and the
+# wire form itself (CRLF, nothing to stuff: sent as stored).
 say "RETR ${big_mb} MB"
 declare -A mb=()
 for r in $(seq 1 "$runs"); do
-	mb[refd]="${mb[refd]:-} $(kv "$(lg retr-refd retr -p "$port_refd" --first 65 -n 3)" mbps)"
-	mb[tls]="${mb[tls]:-} $(kv "$(lg retr-refd-tls retr -p "$tlsport_refd" --tls --first 65 -n 3)" mbps)"
-	mb[triv]="${mb[triv]:-} $(kv "$(lg retr-triv retr -p "$port_trivbig" -n 3)" mbps)"
+	mb[refd]="${mb[refd]:-} $(kv "$(lg retr-refd retr -p "$port_refd" --first 65 -n 5)" mbps)"
+	mb[tls]="${mb[tls]:-} $(kv "$(lg retr-refd-tls retr -p "$tlsport_refd" --tls --first 65 -n 5)" mbps)"
+	mb[triv]="${mb[triv]:-} $(kv "$(lg retr-triv retr -p "$port_trivbig" -n 5)" mbps)"
+	mb[crlf]="${mb[crlf]:-} $(kv "$(lg retr-refd-crlf retr -p "$port_refd" --first 67 -n 5)" mbps)"
+	mb[trivcrlf]="${mb[trivcrlf]:-} $(kv "$(lg retr-triv-crlf retr -p "$port_trivcrlf" -n 5)" mbps)"
 	if [ "$use_dovecot" = 1 ]; then
-		mb[dove]="${mb[dove]:-} $(kv "$(lg retr-dove retr -p "$port_dove" --first 65 -n 3)" mbps)"
+		mb[dove]="${mb[dove]:-} $(kv "$(lg retr-dove retr -p "$port_dove" --first 65 -n 5)" mbps)"
+		mb[dovecrlf]="${mb[dovecrlf]:-} $(kv "$(lg retr-dove-crlf retr -p "$port_dove" --first 67 -n 5)" mbps)"
 	fi
 done
 m_refd=$(median ${mb[refd]}) m_tls=$(median ${mb[tls]}) m_triv=$(median ${mb[triv]}) m_dove=$(median ${mb[dove]:-})
-row "RETR ${big_mb} MB plain, MB/s" "$m_refd" "$m_triv" "${m_dove:--}" "refd/triv $(ratio "$m_refd" "$m_triv")" \
+m_crlf=$(median ${mb[crlf]}) m_trivcrlf=$(median ${mb[trivcrlf]}) m_dovecrlf=$(median ${mb[dovecrlf]:-})
+row "RETR ${big_mb} MB LF-stored, plain, MB/s" "$m_refd" "$m_triv" "${m_dove:--}" "refd/triv $(ratio "$m_refd" "$m_triv")" \
 	">= 0.8 triv" "$(verdict "$(ratio "$m_refd" "$m_triv")" 0.8)"
-row "RETR ${big_mb} MB over TLS, MB/s" "$m_tls" "-" "-" "tls/plain $(ratio "$m_tls" "$m_refd")" ">= 0.5 plain" \
+row "RETR ${big_mb} MB CRLF-stored, plain, MB/s" "$m_crlf" "$m_trivcrlf" "${m_dovecrlf:--}" \
+	"refd/triv $(ratio "$m_crlf" "$m_trivcrlf")" ">= 0.8 triv" "$(verdict "$(ratio "$m_crlf" "$m_trivcrlf")" 0.8)"
+row "RETR ${big_mb} MB LF-stored, TLS, MB/s" "$m_tls" "-" "-" "tls/plain $(ratio "$m_tls" "$m_refd")" ">= 0.5 plain" \
 	"$(verdict "$(ratio "$m_tls" "$m_refd")" 0.5)"
 
 # --- the 100,000-message maildrop ------------------------------------------------------------------------
