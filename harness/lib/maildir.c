@@ -204,38 +204,52 @@ static int by_name(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->path, y->path);
 }
 
-static int by_uid(const void *a, const void *b)
+/* FNV-1a: names are looked up once per message; with 100,000 of them a sort and binary search cost more
+ * string comparisons than the whole rest of the scan. */
+static size_t name_hash(const char *s)
 {
-	const struct maildir_msg *const *x = a, *const *y = b;
-	int c = strcmp((*x)->uid, (*y)->uid);
+	unsigned long long h = 1469598103934665603ull;
 
-	/* Among equal ids the earlier message keeps it. */
-	return c != 0 ? c : (*x < *y ? -1 : *x > *y);
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
 }
 
 /* R1939-UIDL-5: distinct messages get distinct ids. The same base name in new/ and cur/ is rare but
- * possible; the later copy then takes the MD5 of its path relative to the Maildir. */
+ * possible; the earlier message (in file-name order) keeps the id, a later one takes the MD5 of its path
+ * relative to the Maildir. A hash set: one pass, no sort of 100,000 ids. */
 static int dedup_uids(struct maildir *md, size_t dirlen)
 {
-	struct maildir_msg **v;
+	size_t nslot = 16, *slot;
 
 	if (md->count < 2)
 		return 0;
-	v = malloc(md->count * sizeof *v);
-	if (v == NULL)
+	while (nslot < md->count * 2)
+		nslot *= 2;
+	slot = calloc(nslot, sizeof *slot);
+	if (slot == NULL)
 		return -1;
-	for (size_t i = 0; i < md->count; i++)
-		v[i] = &md->msgs[i];
-	if (md->count > 1)
-		qsort(v, md->count, sizeof *v, by_uid);
-	for (size_t i = 1; i < md->count; i++) {
-		if (strcmp(v[i]->uid, v[i - 1]->uid) == 0) {
-			char hex[DIGEST_MD5_HEX];
-			apop_digest(v[i]->path + dirlen, "", hex);
-			memcpy(v[i]->uid, hex, sizeof hex);
+	for (size_t i = 0; i < md->count; i++) {
+		struct maildir_msg *m = &md->msgs[i];
+		size_t h = name_hash(m->uid) & (nslot - 1);
+		int seen = 0;
+
+		for (; slot[h] != 0; h = (h + 1) & (nslot - 1)) {
+			if (strcmp(md->msgs[slot[h] - 1].uid, m->uid) == 0) {
+				seen = 1;
+				break;
+			}
 		}
+		if (seen) {
+			char hex[DIGEST_MD5_HEX];
+			apop_digest(m->path + dirlen, "", hex);
+			memcpy(m->uid, hex, sizeof hex);
+			for (h = name_hash(m->uid) & (nslot - 1); slot[h] != 0; h = (h + 1) & (nslot - 1))
+				;
+		}
+		slot[h] = i + 1;
 	}
-	free(v);
+	free(slot);
 	return 0;
 }
 
@@ -269,15 +283,33 @@ struct cache_ent {
 struct cache {
 	char *text;
 	struct cache_ent *e;
+	size_t *slot, nslot; /* hash index of e[] by name: entry index + 1, 0 empty (open addressing) */
 	size_t n, hits;
 	int dirty; /* a file was read: the cache misses something */
 	struct file_key *keys; /* the key of each message of the scan, by index in md->msgs (0: not cached) */
 	size_t keycap;
 };
 
-static int by_ent_name(const void *a, const void *b)
+
+/* Build the hash index; a failure leaves the cache empty (it is only an optimisation). */
+static void cache_index(struct cache *c)
 {
-	return strcmp(((const struct cache_ent *)a)->name, ((const struct cache_ent *)b)->name);
+	size_t nslot = 16;
+
+	while (nslot < c->n * 2)
+		nslot *= 2;
+	c->slot = calloc(nslot, sizeof *c->slot);
+	if (c->slot == NULL) {
+		c->n = 0;
+		return;
+	}
+	c->nslot = nslot;
+	for (size_t i = 0; i < c->n; i++) {
+		size_t h = name_hash(c->e[i].name) & (nslot - 1);
+		while (c->slot[h] != 0)
+			h = (h + 1) & (nslot - 1);
+		c->slot[h] = i + 1;
+	}
 }
 
 static void key_of(const struct stat *st, struct file_key *k)
@@ -364,8 +396,7 @@ static void cache_load(struct cache *c, const char *dir)
 			if (errno != 0 || *q != '\0' || want != count || lf[1] != '\0')
 				goto bad;
 			c->n = count;
-			if (c->n > 1)
-				qsort(c->e, c->n, sizeof *c->e, by_ent_name);
+			cache_index(c);
 			return;
 		}
 		if (count == cap) {
@@ -392,18 +423,22 @@ static void cache_free(struct cache *c)
 	free(c->e);
 	free(c->text);
 	free(c->keys);
+	free(c->slot);
 	memset(c, 0, sizeof *c);
 }
 
 static const struct cache_ent *cache_find(const struct cache *c, const char *name, const struct file_key *k)
 {
-	struct cache_ent probe = {.name = name};
-	const struct cache_ent *e;
-
 	if (c->n == 0)
 		return NULL;
-	e = bsearch(&probe, c->e, c->n, sizeof *c->e, by_ent_name);
-	return e && key_eq(&e->key, k) ? e : NULL;
+	/* A name may be listed twice (the same name in new/ and cur/): the key decides which entry is this
+	 * file's. */
+	for (size_t h = name_hash(name) & (c->nslot - 1); c->slot[h] != 0; h = (h + 1) & (c->nslot - 1)) {
+		const struct cache_ent *e = &c->e[c->slot[h] - 1];
+		if (strcmp(e->name, name) == 0 && key_eq(&e->key, k))
+			return e;
+	}
+	return NULL;
 }
 
 /* Remember message i's key (the messages are still in readdir order: keys stay parallel to md->msgs). */

@@ -272,6 +272,26 @@ START_TEST(uids_stable_and_distinct)
 }
 END_TEST
 
+START_TEST(three_copies_of_a_base_name_get_three_ids)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	puts_("m/new/7.same", "a\n");
+	puts_("m/cur/7.same:2,RS", "b\n");
+	puts_("m/cur/7.same:2,S", "c\n");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 3);
+	ck_assert_str_eq(md.msgs[0].name, "7.same"); /* the first in file-name order keeps its id */
+	ck_assert_str_eq(md.msgs[0].uid, "7.same");
+	ck_assert_str_ne(md.msgs[1].uid, md.msgs[0].uid);
+	ck_assert_str_ne(md.msgs[2].uid, md.msgs[0].uid);
+	ck_assert_str_ne(md.msgs[2].uid, md.msgs[1].uid);
+	maildir_free(&md);
+}
+END_TEST
+
 START_TEST(not_a_maildir)
 {
 	struct maildir md;
@@ -612,6 +632,7 @@ Suite *maildir_suite(void)
 	tcase_add_test(tc, fixture_header_8bit);
 	tcase_add_test(tc, uid_rules);
 	tcase_add_test(tc, uids_stable_and_distinct);
+	tcase_add_test(tc, three_copies_of_a_base_name_get_three_ids);
 	tcase_add_test(tc, not_a_maildir);
 	tcase_add_test(tc, unreadable_message_names_path);
 	tcase_add_test(tc, unreadable_file_as_user);
