@@ -3,6 +3,7 @@
  * pipelining and a client that never reads. One line of key=value results on stdout for bench/run.sh.
  *
  *   loadgen sessions -p PORT -c CLIENTS -t SECONDS   connect, USER/PASS, STAT, LIST, RETR 1, QUIT, again
+ *                    [--pid P]                       and the server's CPU per session
  *   loadgen idle     -p PORT -c N -t SECONDS --pid P  N logins held at once; the server's RSS while held
  *   loadgen retr     -p PORT -n TIMES [--tls]         RETR 1 repeated on one login: MB/s
  *   loadgen login    -p PORT -n TIMES                 connect to STAT answered, each a new login: ms
@@ -82,6 +83,29 @@ static long rss_kb(long pid)
 			break;
 	fclose(f);
 	return kb;
+}
+
+/* The server's CPU time so far (user + system, /proc/PID/stat), in milliseconds, or -1. Under a loaded
+ * machine a process's share of the CPU moves its throughput; its CPU per unit of work moves much less. */
+static long cpu_ms(long pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut, st;
+	FILE *f;
+	size_t n;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* the command name may hold spaces */
+	if (!p || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)((ut + st) * 1000 / (unsigned long)sysconf(_SC_CLK_TCK));
 }
 
 static void raise_nofile(void)
@@ -402,6 +426,7 @@ static void run_sessions(void)
 	char *buf = malloc(RECV_BUF);
 	struct epoll_event evs[256];
 	double t0 = now(), end = t0 + opt.seconds, t1;
+	long cpu0 = cpu_ms(opt.pid), cpu1;
 
 	for (int i = 0; i < opt.clients; i++)
 		client_start(&cs[i]);
@@ -413,11 +438,15 @@ static void run_sessions(void)
 			if (cs[i].fd < 0)
 				client_start(&cs[i]);
 	}
+	cpu1 = cpu_ms(opt.pid);
 	qsort(lat_us, lat_n, sizeof *lat_us, cmp_u32);
 	printf("mode=sessions clients=%d secs=%.3f sessions=%llu rate=%.1f p50_ms=%.3f p90_ms=%.3f "
-	       "p99_ms=%.3f max_ms=%.3f errors=%llu mb=%.1f\n",
+	       "p99_ms=%.3f max_ms=%.3f errors=%llu mb=%.1f",
 	       opt.clients, t1 - t0, n_sessions, (double)n_sessions / (t1 - t0), pct(50), pct(90), pct(99),
 	       pct(100), n_errors, (double)n_bytes / 1e6);
+	if (cpu0 >= 0 && cpu1 >= 0 && n_sessions > 0)
+		printf(" server_cpu_us=%.1f", (double)(cpu1 - cpu0) * 1000.0 / (double)n_sessions);
+	printf("\n");
 }
 
 static void run_idle(void)
