@@ -383,6 +383,7 @@ int cli_run(struct cli *c)
 	suite = suite_version(first);
 	struct exec_opts eo = {
 		.step_timeout = c->timeout,
+		.login_timeout = c->login_timeout,
 		.jobs = c->jobs,
 		.fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
 		.live_transcript = c->verbosity == 2,

@@ -369,6 +369,12 @@ static int end_check(struct xctx *x, struct outcome *out)
 	return 0;
 }
 
+double exec_login_timeout(const struct target *t, const struct exec_opts *o, double step)
+{
+	double l = o->login_timeout > 0 ? o->login_timeout : target_login_timeout(t);
+	return l > step ? l : step;
+}
+
 void exec_result_meta(const struct scenario *sc, struct result *out)
 {
 	memset(out, 0, sizeof *out);
@@ -401,6 +407,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	x->timeout = sc->timeout > 0       ? sc->timeout
 	             : o->step_timeout > 0 ? o->step_timeout
 	                                   : DEFAULT_STEP_TIMEOUT;
+	x->login_timeout = exec_login_timeout(t, o, x->timeout);
 	vars_init(&x->vars);
 	xtr_init(&x->tr, o->live_transcript, sc->id);
 	snprintf(x->step_desc, sizeof x->step_desc, "set-up");
@@ -464,6 +471,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	if (x->tr.dropped)
 		xtr_note(&x->tr, NULL, "transcript cut: %zu more lines not kept", x->tr.dropped);
 	out->duration_ms = (long)xtr_ms(&x->tr);
+	out->login_delay_ms = x->login_delay_ms;
 	out->transcript = x->tr.v;
 	out->ntranscript = x->tr.n;
 	x->tr.v = NULL;

@@ -11,10 +11,15 @@
 
 struct exec_opts {
 	double step_timeout;        /* seconds a step may take (--timeout, default 5) */
+	double login_timeout;       /* seconds a login reply may take (--login-timeout); 0: the target's */
 	int jobs;                   /* -j N, default 1 */
 	const char *fixtures_dir;   /* where fixture maildrops live (fixtures/) */
 	int live_transcript;        /* -v: print transcript lines as they happen (stderr) */
 };
+
+/* Seconds a reply to PASS, APOP or AUTH may take: --login-timeout, else the target's login_timeout, and
+ * never less than `step` (the timeout of other replies). */
+double exec_login_timeout(const struct target *t, const struct exec_opts *o, double step);
 
 /* What the probe could not learn, worst last: each gap implies the ones before it. A missing or garbled
  * answer is not an absent capability (only a well-formed -ERR to CAPA says CAPA is absent). */

@@ -173,6 +173,7 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 	x->o = o;
 	x->p = p;
 	x->timeout = o->step_timeout > 0 ? o->step_timeout : 5.0;
+	x->login_timeout = exec_login_timeout(t, o, x->timeout);
 	vars_init(&x->vars);
 	xtr_init(&x->tr, 0, "(probe)");
 	char why[3000] = "";

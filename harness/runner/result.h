@@ -43,6 +43,7 @@ struct result {
 	char *failed_ref;  /* the requirement id the failing check belongs to, else NULL */
 	struct tline *transcript;
 	size_t ntranscript;
+	long login_delay_ms; /* the longest reply to PASS, APOP or AUTH when it took a second or more, else 0 */
 };
 
 struct run_info {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/line.h"
 
@@ -148,6 +149,7 @@ void xs_close(struct xctx *x, struct xsession *s, int how, const char *why)
 		conn_close(s->c);
 	s->c = NULL;
 	s->in_auth = 0;
+	s->login_replies = 0;
 }
 
 void xs_close_all(struct xctx *x)
@@ -196,9 +198,66 @@ enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long dead
 	return st;
 }
 
+int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms, double *timeout)
+{
+	if (s->login_replies <= 0 || x->login_timeout <= *timeout)
+		return 0;
+	long long d = xc_now_ms() + (long long)(x->login_timeout * 1000);
+	if (d <= *deadline_ms)
+		return 0;
+	*deadline_ms = d;
+	*timeout = x->login_timeout;
+	return 1;
+}
+
+void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms)
+{
+	if (s->login_replies <= 0)
+		return;
+	s->login_replies--;
+	long long took = xc_now_ms() - start_ms;
+	if (s->login_replies > 0 || took < LOGIN_DELAY_NOTE_MS)
+		return;
+	/* No RFC bounds how fast a server answers; delaying failed logins is standard defence against
+	 * password guessing (Dovecot's auth penalty). Shown, never judged. */
+	xtr_note(&x->tr, s->name, "the server took %.1f s to answer %s (login replies may take %.0f s: login_timeout)",
+	         (double)took / 1000.0, s->login_cmd, x->login_timeout);
+	if (took > x->login_delay_ms)
+		x->login_delay_ms = (long)took;
+}
+
+/* Whether a line the client sends is a login command whose reply gets the login deadline: PASS, APOP,
+ * AUTH, or a line of a running AUTH exchange (RFC 5034 §4: the client's responses). */
+static const char *login_command(const struct xsession *s, const char *p, size_t n)
+{
+	static const char *const cmds[] = {"PASS", "APOP", "AUTH"};
+	for (size_t i = 0; i < 3; i++)
+		if (n >= 4 && strncasecmp(p, cmds[i], 4) == 0 && (n == 4 || p[4] == ' '))
+			return cmds[i];
+	return s->in_auth ? "AUTH" : NULL;
+}
+
 enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, size_t len,
                           long long deadline_ms, struct p3err *err)
 {
+	/* Replies still to come for the lines this write holds, up to its last login command. */
+	int lines = 0;
+	for (const char *q = data, *e = data + len; q < e;) {
+		const char *lf = memchr(q, '\n', (size_t)(e - q));
+		size_t n = lf ? (size_t)(lf - q) : (size_t)(e - q);
+		if (n && q[n - 1] == '\r')
+			n--;
+		lines++;
+		const char *cmd = login_command(s, q, n);
+		if (cmd) {
+			snprintf(s->login_cmd, sizeof s->login_cmd, "%s", cmd);
+			s->login_replies = (s->login_replies > 0 ? s->login_replies : 0) + lines;
+			lines = 0;
+		}
+		if (lf == NULL)
+			break;
+		q = lf + 1;
+	}
 	/* The transcript shows one C: line per line sent; bytes after the last LF as one more line. */
 	const char *p = data, *end = data + len;
 	while (p < end) {

@@ -30,6 +30,8 @@
  * (beyond those already there): enough for a reply sent twice in a row, little enough not to slow a suite
  * (each scenario pays it once, whatever its sessions). */
 #define XC_END_POLL_MS 5
+/* A login reply slower than this is noted in the transcript and the result (login_delay_ms). */
+#define LOGIN_DELAY_NOTE_MS 1000
 
 /* ---- transcript ------------------------------------------------------------------------------------ */
 
@@ -67,6 +69,10 @@ struct xsession {
 	int settled;
 	int after_raw;
 	int greeted_only; /* nothing sent since the greeting (R1939-GEN-2 then) */
+	/* The reply awaited answers a login command (PASS, APOP, AUTH or a line of its exchange): it gets the
+	 * login deadline, and its delay is reported (servers slow failed logins on purpose). */
+	char login_cmd[8]; /* "PASS", "APOP", "AUTH": the last login command sent */
+	int login_replies; /* replies still to come up to and including that command's (pipelining) */
 };
 
 /* ---- the outcome of a step ------------------------------------------------------------------------- */
@@ -109,6 +115,8 @@ struct xctx {
 	struct xsession sess[XC_MAX_SESSIONS];
 	size_t nsess;
 	double timeout;  /* seconds a step (a response) may take */
+	double login_timeout; /* seconds a reply to a login command may take (never less than timeout) */
+	long login_delay_ms;  /* the longest login reply of the scenario, when it took LOGIN_DELAY_NOTE_MS+ */
 	char *last_line; /* first line of the last response read (escaped-free copy) */
 	size_t last_len;
 	/* Soft failures that let the scenario go on: the first warning, for the verdict. */
@@ -129,6 +137,14 @@ void xs_close_all(struct xctx *x);
 /* Milliseconds left until deadline (a xtr_ms-independent monotonic clock value, ms); at least 0. */
 long long xc_now_ms(void);
 int xc_left(long long deadline_ms);
+
+/* For the first line of the reply now awaited on s: when it may answer a login command (s->login_replies),
+ * push *deadline_ms and *timeout out to the login deadline (x->login_timeout from now) if that is later;
+ * returns whether it did. */
+int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms, double *timeout);
+/* After the first line of a reply (or its timeout) on s, awaited since start_ms: note a slow login reply
+ * (transcript and x->login_delay_ms) and count the reply off s->login_replies. */
+void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms);
 
 /* Read one line from the session, recording it in the transcript when record is set. */
 enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long deadline_ms, int record,

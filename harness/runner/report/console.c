@@ -162,6 +162,24 @@ static void list(struct console *c, const struct run *run, enum verdict v, const
 	}
 }
 
+/* Slow login replies are the server's defence against password guessing, not a deviation: said once. */
+static void login_delays(FILE *f, const struct run *run)
+{
+	size_t n = 0;
+	long most = 0;
+	for (size_t i = 0; i < run->nresults; i++)
+		if (run->results[i].login_delay_ms > 0) {
+			n++;
+			if (run->results[i].login_delay_ms > most)
+				most = run->results[i].login_delay_ms;
+		}
+	if (n)
+		fprintf(f,
+		        "Slow logins: the server took up to %.1f s to answer PASS, APOP or AUTH (%zu scenario%s; "
+		        "allowed: login_timeout)\n",
+		        (double)most / 1000.0, n, n == 1 ? "" : "s");
+}
+
 void console_summary(struct console *c, const struct run *run)
 {
 	struct run_summary s;
@@ -173,6 +191,7 @@ void console_summary(struct console *c, const struct run *run)
 	list(c, run, VERDICT_FAIL, "Failed");
 	list(c, run, VERDICT_ERROR, "Errors");
 	list(c, run, VERDICT_WARN, run->info.strict ? "Warnings (failing: --strict)" : "Warnings");
+	login_delays(f, run);
 	fprintf(f, "%zu scenarios: ", run->nresults);
 	count(c, f, s.passed, "passed", VERDICT_PASS);
 	fputs(", ", f);

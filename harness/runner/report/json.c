@@ -73,7 +73,8 @@ static json_t *jresult(const struct result *r)
 	          put(o, "message", jstr(r->message)) || put(o, "transcript", jtranscript(r)) ||
 	          put(o, "tags", jstrv(r->tags, r->ntags)) || put_opt(o, "file", r->file) ||
 	          put_opt(o, "failed_step", r->failed_step) || put_opt(o, "expected", r->expected) ||
-	          put_opt(o, "actual", r->actual) || put_opt(o, "failed_ref", r->failed_ref);
+	          put_opt(o, "actual", r->actual) || put_opt(o, "failed_ref", r->failed_ref) ||
+	          (r->login_delay_ms > 0 && put(o, "login_delay_ms", json_integer(r->login_delay_ms)));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -309,6 +310,7 @@ static void read_result(struct rd *rd, json_t *o, struct result *r, size_t idx)
 	r->expected = get_str(rd, o, "expected", 0, w);
 	r->actual = get_str(rd, o, "actual", 0, w);
 	r->failed_ref = get_str(rd, o, "failed_ref", 0, w);
+	r->login_delay_ms = get_int(rd, o, "login_delay_ms", w);
 	read_transcript(rd, json_object_get(o, "transcript"), r, w);
 }
 
