@@ -134,6 +134,20 @@ static const char *kind_str(enum step_kind k)
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
 }
 
+/* The way `login: {}` logs in, as step descriptions name it ("user" unless the target lacks USER). */
+static const char *offered_way(const struct probe *p)
+{
+	const char *mech;
+	switch (exec_login_way(p, &mech)) {
+	case LOGIN_WAY_APOP:
+		return "apop";
+	case LOGIN_WAY_SASL:
+		return mech;
+	default:
+		return "user";
+	}
+}
+
 /* "step 4 (send: RETR 1)" */
 static void describe_step(struct xctx *x, const struct step *st, size_t i)
 {
@@ -150,9 +164,10 @@ static void describe_step(struct xctx *x, const struct step *st, size_t i)
 		break;
 	case STEP_LOGIN:
 		snprintf(arg, sizeof arg, "%s, account %d",
-		         st->u.login.method == LOGIN_APOP    ? "apop"
-		         : st->u.login.method == LOGIN_PLAIN ? "plain"
-		                                             : "user",
+		         st->u.login.method == LOGIN_APOP      ? "apop"
+		         : st->u.login.method == LOGIN_PLAIN   ? "plain"
+		         : st->u.login.method == LOGIN_OFFERED ? offered_way(x->p)
+		                                               : "user",
 		         st->u.login.account);
 		break;
 	case STEP_AUTH:

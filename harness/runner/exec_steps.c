@@ -684,6 +684,8 @@ static int tls_first(struct xctx *x, struct xsession *s, enum tls_first want, co
 	return 0;
 }
 
+static void do_auth(struct xctx *x, const struct step *st, struct outcome *out);
+
 static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
@@ -692,9 +694,33 @@ static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 	int n = st->u.login.account == 2 ? 1 : 0;
 	const struct account *a = &x->acct[n];
 	const struct expect *e = first_expect(st);
-	if (tls_first(x, s, st->u.login.tls, st->u.login.method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
+	enum login_method method = st->u.login.method;
+	if (method == LOGIN_OFFERED) {
+		/* RFC 1939 §7: USER/PASS is optional; log in the way the target offers (the probe learnt it). */
+		const char *mech;
+		enum login_way way = exec_login_way(x->p, &mech);
+		if (way != LOGIN_WAY_USER) {
+			char buf[64];
+			xtr_note(&x->tr, s->name, "login with %s: the server offers no USER/PASS (RFC 1939 §7)",
+			         exec_login_way_name(x->p, buf, sizeof buf));
+		}
+		if (way == LOGIN_WAY_SASL) {
+			struct step as = *st;
+			as.kind = STEP_AUTH;
+			memset(&as.u, 0, sizeof as.u);
+			as.u.auth.mechanism = (char *)mech;
+			as.u.auth.account = st->u.login.account;
+			as.u.auth.initial = -1;
+			as.u.auth.tls = st->u.login.tls;
+			do_auth(x, &as, out);
+			return;
+		}
+		method = way == LOGIN_WAY_APOP ? LOGIN_APOP : LOGIN_USER;
+	}
+	if (tls_first(x, s, st->u.login.tls, method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
 		return;
-	switch (st->u.login.method) {
+	switch (method) {
+	case LOGIN_OFFERED: /* resolved above */
 	case LOGIN_USER:
 		if (cmdf(x, s, out, "USER %s", a->user) != 0)
 			return;

@@ -60,6 +60,7 @@ struct run_info {
 	char *started;           /* ISO 8601 UTC */
 	long duration_ms;
 	int strict;              /* --strict was given: a warning fails the run (JUnit then shows it as a failure) */
+	char *login_method;      /* how `login: {}` logged in: "USER/PASS", "APOP", "AUTH MECH"; NULL unknown */
 };
 
 struct run {
@@ -73,6 +74,18 @@ struct run_summary {
 };
 
 void run_summarize(const struct run *run, struct run_summary *sum);
+
+/* Many failures with one cause (a wrong password, a server that stopped answering) are one problem, not
+ * many deviations: the reason that at least RUN_SHARED_MIN failures and errors, and at least half of them,
+ * have in common, read first. Reasons are compared by what came (`actual`, else the message), with digits
+ * counted as equal ("no response within 5.0 s", "user03's maildrop"). */
+#define RUN_SHARED_MIN 5
+struct shared_reason {
+	const char *example; /* the first result's reason, as it came (points into the run); NULL: none shared */
+	size_t count;        /* failures and errors with it */
+	size_t of;           /* failures and errors in all */
+};
+void run_shared_reason(const struct run *run, struct shared_reason *sr);
 
 /* The RFC group of a scenario id: the part before the first '/' ("rfc1939"), or "other". Written into buf. */
 const char *result_group(const char *id, char *buf, size_t bufsize);

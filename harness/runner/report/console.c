@@ -188,10 +188,24 @@ void console_summary(struct console *c, const struct run *run)
 	FILE *f = c->out;
 	if (c->verbosity != CONSOLE_QUIET)
 		fputc('\n', f);
+	struct shared_reason sr;
+	run_shared_reason(run, &sr);
+	if (sr.example) {
+		/* Read first: one cause behind many failures is usually the set-up, not many deviations. */
+		fprintf(f, "Shared reason: %zu of %zu failures and errors got: ", sr.count, sr.of);
+		one_line(f, sr.example, REASON_MAX);
+		fputs("\n  (one cause behind most failures: check the target profile and the server's set-up "
+		      "first)\n",
+		      f);
+	}
 	list(c, run, VERDICT_FAIL, "Failed");
 	list(c, run, VERDICT_ERROR, "Errors");
 	list(c, run, VERDICT_WARN, run->info.strict ? "Warnings (failing: --strict)" : "Warnings");
 	login_delays(f, run);
+	if (run->info.login_method && strcmp(run->info.login_method, "USER/PASS") != 0)
+		fprintf(f, "Logins used %s: the server offers no USER/PASS (RFC 1939 §7); scenarios about them "
+		           "skip\n",
+		        run->info.login_method);
 	fprintf(f, "%zu scenarios: ", run->nresults);
 	count(c, f, s.passed, "passed", VERDICT_PASS);
 	fputs(", ", f);

@@ -110,7 +110,16 @@ static json_t *jrun(const struct run *run)
 		      put_opt(o, "suite_version", in->suite_version) || put_opt(o, "options", in->options) ||
 		      put(o, "strict", json_boolean(in->strict)) || put_opt(o, "started", in->started) ||
 		      put(o, "duration_ms", json_integer(in->duration_ms)) ||
-		      put_opt(o, "greeting", in->greeting) || put(o, "capa", jstrv(in->capa, in->ncapa));
+		      put_opt(o, "greeting", in->greeting) || put(o, "capa", jstrv(in->capa, in->ncapa)) ||
+		      put_opt(o, "login_method", in->login_method);
+		struct shared_reason sr;
+		run_shared_reason(run, &sr);
+		if (!bad && sr.example) {
+			json_t *j = json_object();
+			bad = !j || put(j, "reason", jstr(sr.example)) ||
+			      put(j, "count", json_integer((json_int_t)sr.count)) ||
+			      put(j, "of", json_integer((json_int_t)sr.of)) || put(o, "shared_reason", j);
+		}
 	}
 	json_decref(sum);
 	json_decref(prof);
@@ -342,6 +351,7 @@ int report_json_read(const char *path, struct run *run, struct p3err *err)
 	in->started = get_str(&rd, j, "started", 0, "$");
 	in->duration_ms = get_int(&rd, j, "duration_ms", "$");
 	in->greeting = get_str(&rd, j, "greeting", 0, "$");
+	in->login_method = get_str(&rd, j, "login_method", 0, "$");
 	in->capa = get_strv(&rd, j, "capa", &in->ncapa, "$");
 
 	json_t *res = json_object_get(j, "results");

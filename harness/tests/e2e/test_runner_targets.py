@@ -12,7 +12,8 @@ import time
 import unittest
 
 import pop3test
-from hostile import POP3SPEC, run_pop3spec
+import hostile
+from hostile import POP3SPEC, Hostile, run_pop3spec
 from proxy import Proxy
 
 ACCOUNTS = {f"user{i}": f"pass{i}" for i in range(1, 7)}
@@ -107,6 +108,121 @@ class SlowLogins(TargetsRunner):
                                   extra=["login_timeout: 60"], args=["--login-timeout", "2", "--timeout", "1"])
         self.assertIn("no response within 2.0 s (login_timeout)",
                       res["rfc1939/pass/wrong-password-refused"]["message"])
+
+
+class ProfileMistakes(TargetsRunner):
+    def test_wrong_password_exits_2_before_any_scenario(self):
+        """A wrong password in the profile is the profile's mistake: exit 2 and one sentence naming the
+        account, no report, no scenario run (not 100 failures citing RFC rows)."""
+        accounts = dict(ACCOUNTS, user3="not-the-password")
+        with Proxy(self.srv.port) as px:
+            r, res = self.run_ids(px, ["rfc1939/stat/*"], 2, jobs=1, accounts=accounts)
+        self.assertEqual(res, {})
+        self.assertIn("cannot log in as user3", r.stderr)
+        self.assertIn("password in the profile", r.stderr)
+        self.assertNotIn("PASS  ", r.stdout)
+
+
+class TlsOnlyMistake(TargetsRunner):
+    server_args = ("--plaintext-auth", "tls-only")
+
+    @classmethod
+    def setUpClass(cls):
+        if not os.access(POP3SPEC, os.X_OK):
+            raise unittest.SkipTest(f"{POP3SPEC} not built (make bin/pop3spec)")
+        cls.tmp = tempfile.mkdtemp(prefix="pop3spec-e2e-targets-")
+        cls.srv = pop3test.Server(users=ACCOUNTS, maildrops={u: [] for u in ACCOUNTS}, tls=True,
+                                  args=cls.server_args).start()
+
+    def test_login_tls_false_on_tls_only_server(self):
+        """login_tls: false against a server that takes passwords only over TLS: exit 2, and the sentence
+        says what to change."""
+        class Direct:
+            port = self.srv.port
+        r, res = self.run_ids(Direct, ["rfc1939/stat/*"], 2, jobs=1,
+                              extra=["login_tls: false", "tls_verify: false"])
+        self.assertIn("cannot log in as user1", r.stderr)
+        self.assertIn("login_tls", r.stderr)
+        self.assertEqual(res, {})
+
+    def test_login_tls_auto_on_tls_only_server_runs(self):
+        """The same server with login_tls left to auto: the probe logs in over STLS and scenarios run."""
+        class Direct:
+            port = self.srv.port
+        r, res = self.run_ids(Direct, ["rfc1939/stat/agrees-with-list"], 0, jobs=1, extra=["tls_verify: false"])
+        self.assertEqual(res["rfc1939/stat/agrees-with-list"]["status"], "pass")
+
+
+# `login: {}` scenarios, and one about USER/PASS.
+LOGGED_IN = ["rfc1939/stat/agrees-with-list", "rfc1939/list/scan-listing-per-message",
+             "rfc1939/quit/removes-marked"]
+ABOUT_USER = "rfc1939/pass/correct-password-logs-in"
+
+
+class NoUserPass(TargetsRunner):
+    def check_way(self, px, way, note):
+        r, res = self.run_ids(px, LOGGED_IN + [ABOUT_USER], 0, jobs=2)
+        for i in LOGGED_IN:
+            self.assertIn(i, res, sorted(res))
+            self.assertEqual(res[i]["status"], "pass", f"{i}: {res[i].get('message')}\n{self.transcript(res[i])}")
+            self.assertIn(note, self.transcript(res[i]))
+        self.assertEqual(res[ABOUT_USER]["status"], "skip", res[ABOUT_USER])
+        self.assertIn("USER/PASS", res[ABOUT_USER]["message"])
+        with open(os.path.join(self.tmp, self._testMethodName + ".json")) as f:
+            self.assertEqual(json.load(f)["login_method"], way)
+        self.assertIn(f"Logins used {way}", r.stdout)
+
+    def test_apop_when_no_user(self):
+        """CAPA without USER and USER refused, an APOP timestamp in the greeting: `login: {}` uses APOP."""
+        with Proxy(self.srv.port, no_user=True) as px:
+            self.check_way(px, "APOP", "login with APOP")
+            self.assertIn("USER refused", px.events)
+
+    def test_sasl_when_no_user_no_apop(self):
+        """No USER, no timestamp: `login: {}` uses the best SASL mechanism the server lists (SCRAM-SHA-256)."""
+        with Proxy(self.srv.port, no_user=True, no_timestamp=True) as px:
+            self.check_way(px, "AUTH SCRAM-SHA-256", "login with AUTH SCRAM-SHA-256")
+
+
+# Scenarios that require TOP or UIDL (learnt from CAPA where there is one).
+OPTIONAL = ["rfc1939/top/no-such-message", "rfc1939/top/zero-lines", "rfc1939/uidl/ids-distinct",
+            "rfc1939/uidl/no-such-message"]
+
+
+class NoCapa(TargetsRunner):
+    def test_top_and_uidl_learnt_by_trying(self):
+        """A pure RFC 1939 server (CAPA gets -ERR) that implements TOP and UIDL: the probe tries them and
+        their scenarios run and pass instead of skipping as unsupported."""
+        with Proxy(self.srv.port, no_capa=True) as px:
+            r, res = self.run_ids(px, OPTIONAL, 0, jobs=2)
+            self.assertIn("CAPA refused", px.events)
+        for i in OPTIONAL:
+            self.assertEqual(res[i]["status"], "pass", f"{i}: {res[i].get('message')}")
+
+
+class SharedReason(unittest.TestCase):
+    def test_one_cause_is_said_first(self):
+        """A server that greets and then never answers: every scenario fails the same way. Console (before
+        the list of failures), HTML (in its header) and JSON (`shared_reason`) say it once."""
+        tmp = tempfile.mkdtemp(prefix="pop3spec-e2e-shared-")
+        self.addCleanup(shutil.rmtree, tmp, True)
+        with Hostile("mute", spare=1) as srv:
+            prof = hostile.target_profile(os.path.join(tmp, "t.yaml"), srv.port)
+            js, html = os.path.join(tmp, "r.json"), os.path.join(tmp, "r.html")
+            r = run_pop3spec(["run", "--target", prof, "--timeout", "1", "-j", "3", "--json", js, "--html", html,
+                              "--filter", "rfc1939/state/*"], limit=WALL)
+        self.assertEqual(r.rc, 1, r)
+        with open(js) as f:
+            j = json.load(f)
+        sr = j["shared_reason"]
+        self.assertGreaterEqual(sr["count"], 5)
+        self.assertGreaterEqual(2 * sr["count"], sr["of"])
+        self.assertIn("no response within 1.0 s", sr["reason"])
+        self.assertIn("Shared reason:", r.stdout)
+        self.assertLess(r.stdout.index("Shared reason:"), r.stdout.index("Failed:"))
+        with open(html) as f:
+            page = f.read()
+        self.assertLess(page.index("Shared reason:"), page.index("</header>"))
 
 
 if __name__ == "__main__":
