@@ -12,6 +12,10 @@
 
 #define DEFAULT_STEP_TIMEOUT 5.0
 
+/* What the worker's previous scenario left its two accounts (each worker is one thread, owning two
+ * accounts for the whole run): a logged-in session dropped, the lock never released. */
+static _Thread_local int worker_dropped[2], worker_stuck[2];
+
 /* The one place outcomes become verdicts (docs/scenario-language.md, "Verdicts"):
  *   a check on every response  → fail          the scenario could not run → error
  *   the target cannot do a step → skip         an expectation not met → by its level:
@@ -423,6 +427,10 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	             : o->step_timeout > 0 ? o->step_timeout
 	                                   : DEFAULT_STEP_TIMEOUT;
 	x->login_timeout = exec_login_timeout(t, o, x->timeout);
+	for (int k = 0; k < 2; k++) {
+		x->dropped[k] = worker_dropped[k];
+		x->lock_stuck[k] = worker_stuck[k];
+	}
 	vars_init(&x->vars);
 	xtr_init(&x->tr, o->live_transcript, sc->id);
 	snprintf(x->step_desc, sizeof x->step_desc, "set-up");
@@ -480,6 +488,13 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	if (!stopped && v == VERDICT_PASS && end_check(x, &oc) != 0) {
 		v = VERDICT_FAIL;
 		stopped = 1;
+	}
+	/* Sessions end deterministically: QUIT and the server's close, or, for a session out of step, a close
+	 * that the next login on its account may have to wait out (worker_dropped). */
+	xs_end_sessions(x, stopped && oc.desync);
+	for (int k = 0; k < 2; k++) {
+		worker_dropped[k] = x->dropped[k];
+		worker_stuck[k] = x->lock_stuck[k];
 	}
 	xs_close_all(x);
 	finish(x, out, v, stopped ? &oc : NULL);

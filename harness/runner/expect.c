@@ -681,7 +681,7 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 	long long start = xc_now_ms();
 	int login = xs_login_deadline(x, s, &deadline, &timeout);
 	enum conn_status st = xs_read_line(x, s, deadline, 1, &line, &ln, &err);
-	xs_reply_read(x, s, start);
+	xs_reply_read(x, s, start, st == CONN_OK && ln.len >= 3 && memcmp(line, "+OK", 3) == 0);
 	switch (st) {
 	case CONN_OK:
 		break;

@@ -150,6 +150,62 @@ void xs_close(struct xctx *x, struct xsession *s, int how, const char *why)
 	s->c = NULL;
 	s->in_auth = 0;
 	s->login_replies = 0;
+	s->logged_in = 0;
+	s->quit_ok = 0;
+}
+
+/* Wait for the server's close after its +OK to QUIT. */
+static void await_close(struct xctx *x, struct xsession *s, const char *why)
+{
+	size_t data = 0;
+	struct p3err err = {""};
+	long long t0 = xc_now_ms();
+	enum conn_status cs = conn_wait_close(s->c, (int)(x->timeout * 1000), XC_DISCARD_LIMIT, &data, &err);
+	if (cs == CONN_EOF || cs == CONN_ERROR)
+		xtr_note(&x->tr, s->name, "%s: the server closed the connection after QUIT (%lld ms)", why,
+		         xc_now_ms() - t0);
+	else
+		xtr_note(&x->tr, s->name, "%s: the server did not close the connection within %.1f s of QUIT", why,
+		         x->timeout);
+	s->eof = 1;
+	xs_close(x, s, 0, NULL);
+}
+
+void xs_await_quits(struct xctx *x)
+{
+	for (size_t i = 0; i < x->nsess; i++)
+		if (x->sess[i].c && x->sess[i].quit_ok)
+			await_close(x, &x->sess[i], "before logging in");
+}
+
+void xs_end_sessions(struct xctx *x, int abandon)
+{
+	for (size_t i = 0; i < x->nsess; i++) {
+		struct xsession *s = &x->sess[i];
+		if (s->c == NULL)
+			continue;
+		if (s->quit_ok) {
+			await_close(x, s, "end of scenario");
+			continue;
+		}
+		if (!abandon && s->settled && !s->in_auth && !s->eof && s->login_replies <= 0) {
+			/* RFC 1939 §6: QUIT releases the maildrop now; a dropped connection only when the server
+			 * notices. Not part of the verdict, which is already decided. */
+			struct p3err err = {""};
+			const char *line;
+			struct line ln;
+			long long deadline = xc_now_ms() + (long long)(x->timeout * 1000);
+			if (conn_write(s->c, "QUIT\r\n", 6, xc_left(deadline), &err) == CONN_OK &&
+			    conn_read_line(s->c, XC_MAX_LINE, xc_left(deadline), &line, &ln, &err) == CONN_OK &&
+			    ln.len >= 3 && memcmp(line, "+OK", 3) == 0) {
+				await_close(x, s, "end of scenario: QUIT answered +OK");
+				continue;
+			}
+		}
+		if (s->logged_in && s->account >= 1 && s->account <= 2)
+			x->dropped[s->account - 1] = 1;
+		xs_close(x, s, 0, s->logged_in ? "end of scenario: connection closed without QUIT" : NULL);
+	}
 }
 
 void xs_close_all(struct xctx *x)
@@ -210,11 +266,13 @@ int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long 
 	return 1;
 }
 
-void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms)
+void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int ok)
 {
 	if (s->login_replies <= 0)
 		return;
 	s->login_replies--;
+	if (s->login_replies == 0 && ok)
+		s->logged_in = 1;
 	long long took = xc_now_ms() - start_ms;
 	if (s->login_replies > 0 || took < LOGIN_DELAY_NOTE_MS)
 		return;
@@ -249,6 +307,14 @@ enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, 
 			n--;
 		lines++;
 		const char *cmd = login_command(s, q, n);
+		/* Whose maildrop a login locks: the name USER or APOP gives. */
+		if (n > 5 && (strncasecmp(q, "USER ", 5) == 0 || strncasecmp(q, "APOP ", 5) == 0) && x->acct)
+			for (int k = 0; k < 2; k++) {
+				size_t ul = strlen(x->acct[k].user);
+				if (n >= 5 + ul && memcmp(q + 5, x->acct[k].user, ul) == 0 &&
+				    (n == 5 + ul || q[5 + ul] == ' '))
+					s->account = k + 1;
+			}
 		if (cmd) {
 			snprintf(s->login_cmd, sizeof s->login_cmd, "%s", cmd);
 			s->login_replies = (s->login_replies > 0 ? s->login_replies : 0) + lines;

@@ -73,6 +73,11 @@ struct xsession {
 	 * login deadline, and its delay is reported (servers slow failed logins on purpose). */
 	char login_cmd[8]; /* "PASS", "APOP", "AUTH": the last login command sent */
 	int login_replies; /* replies still to come up to and including that command's (pipelining) */
+	/* How the session ends (xs_end_sessions) and what a drop leaves behind (RFC 1939 §6). */
+	int account;       /* 1 or 2: whose name USER, APOP or the login step last gave; 0 none */
+	int logged_in;     /* a login command got +OK: the server holds the account's maildrop lock */
+	int quit_ok;       /* QUIT got +OK: the server releases the lock and closes (awaited before logins) */
+	const struct step *connect_step; /* the connect step that opened it (a login retry reconnects so) */
 };
 
 /* ---- the outcome of a step ------------------------------------------------------------------------- */
@@ -126,6 +131,11 @@ struct xctx {
 	char warn_expected[1024], warn_actual[1024];
 	const char *warn_req;
 	char step_desc[160]; /* "step 4 (send: RETR 1)" of the running step */
+	/* Per account (1, 2): a logged-in session of it was dropped or abandoned, in this scenario or at the end
+	 * of the worker's previous one, so the server may hold its lock until it notices: a login meeting
+	 * [IN-USE] is then retried (lock_retry). lock_stuck: such retries ran out once; not again. */
+	int dropped[2];
+	int lock_stuck[2];
 };
 
 /* The session named `name`; with create, made when missing (NULL when XC_MAX_SESSIONS are in use). */
@@ -138,13 +148,24 @@ void xs_close_all(struct xctx *x);
 long long xc_now_ms(void);
 int xc_left(long long deadline_ms);
 
+/* End every session of the scenario deterministically: a session whose QUIT got +OK is waited for until
+ * the server closes it (bounded by the step timeout); a session in step (settled, no exchange running)
+ * is sent QUIT and waited for likewise, unless `abandon` (the scenario lost step with the server); any
+ * other is closed, and when it was logged in its account is marked dropped. One note per session. */
+void xs_end_sessions(struct xctx *x, int abandon);
+/* Before a login: wait (bounded) for the close of every session whose QUIT got +OK, so from then on the
+ * maildrop lock must be free (RFC 1939 §6: the server "then releases any exclusive-access lock on the
+ * maildrop and closes the TCP connection"). */
+void xs_await_quits(struct xctx *x);
+
 /* For the first line of the reply now awaited on s: when it may answer a login command (s->login_replies),
  * push *deadline_ms and *timeout out to the login deadline (x->login_timeout from now) if that is later;
  * returns whether it did. */
 int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms, double *timeout);
-/* After the first line of a reply (or its timeout) on s, awaited since start_ms: note a slow login reply
- * (transcript and x->login_delay_ms) and count the reply off s->login_replies. */
-void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms);
+/* After the first line of a reply (or its timeout) on s, awaited since start_ms (ok: it was +OK): note a
+ * slow login reply (transcript and x->login_delay_ms), count the reply off s->login_replies, and mark the
+ * session logged in when it was the login's +OK. */
+void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int ok);
 
 /* Read one line from the session, recording it in the transcript when record is set. */
 enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long deadline_ms, int record,

@@ -11,6 +11,8 @@ Options (each a real server's behaviour, none a deviation from the RFCs):
   hold_after_drop=S  when the client drops a connection without QUIT, the session to pop3refd stays open
                      S seconds more, so pop3refd keeps the maildrop locked meanwhile (a server that
                      notices a dropped connection late; a proxy in front of a server)
+  hold_after_quit=S  a deviation, for contrast: QUIT gets +OK and a close from the proxy, while the session
+                     to pop3refd (and its lock) lives S seconds more (RFC 1939 §6 wants it free at once)
   no_user            CAPA lists no USER and USER gets -ERR (RFC 1939 §7: USER/PASS are optional)
   no_timestamp       the greeting's APOP timestamp is removed (so APOP is not offered)
   no_capa            CAPA gets -ERR (a pure RFC 1939 server; RFC 2449 §5)
@@ -27,12 +29,13 @@ LOGIN_COMMANDS = (b"PASS", b"APOP", b"AUTH")
 
 class Proxy:
     def __init__(self, upstream_port, login_delay=0.0, silent_bad_login=False, passwords=None,
-                 hold_after_drop=0.0, no_user=False, no_timestamp=False, no_capa=False):
+                 hold_after_drop=0.0, hold_after_quit=0.0, no_user=False, no_timestamp=False, no_capa=False):
         self.upstream_port = upstream_port
         self.login_delay = login_delay
         self.silent_bad_login = silent_bad_login
         self.passwords = set(passwords or ())
         self.hold_after_drop = hold_after_drop
+        self.hold_after_quit = hold_after_quit
         self.no_user = no_user
         self.no_timestamp = no_timestamp
         self.no_capa = no_capa
@@ -142,6 +145,15 @@ class _Pair:
         word = text.split(b" ", 1)[0].upper()
         if word == b"QUIT":
             self.quit = True
+            if self.p.hold_after_quit > 0 and not self.raw:
+                self.p.note(f"held {self.p.hold_after_quit:.1f} s after QUIT")
+                self._to_client(b"+OK bye\r\n")
+                try:
+                    self.client.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                time.sleep(self.p.hold_after_quit)
+                line = b"QUIT\r\n"
         if self.p.no_capa and word == b"CAPA" and not self.in_auth:
             self.p.note("CAPA refused")
             self._to_client(b"-ERR CAPA not implemented\r\n")

@@ -200,6 +200,36 @@ class NoCapa(TargetsRunner):
             self.assertEqual(res[i]["status"], "pass", f"{i}: {res[i].get('message')}")
 
 
+DROPS = ["rfc1939/upd/lock-released-after-drop", "rfc1939/upd/drop-removes-nothing",
+         "rfc1939/upd/reset-removes-nothing", "rfc1939/upd/half-close-removes-nothing",
+         "rfc1939/uidl/stable-after-drop"]
+
+
+class LockAfterDrop(TargetsRunner):
+    def test_lock_held_2s_after_drop_is_no_fail(self):
+        """The server keeps the lock 2 s after a dropped connection: the login after the drop meets
+        -ERR [IN-USE] and is retried, visibly; nothing fails."""
+        with Proxy(self.srv.port, hold_after_drop=2.0) as px:
+            r, res = self.run_ids(px, DROPS, 0, jobs=2)
+            self.assertTrue(any(e.startswith("held 2.0 s after a drop") for e in px.events), px.events)
+        for i in DROPS:
+            self.assertEqual(res[i]["status"], "pass", f"{i}: {res[i].get('message')}\n{self.transcript(res[i])}")
+        t = self.transcript(res["rfc1939/upd/lock-released-after-drop"])
+        self.assertIn("[IN-USE]", t)
+        self.assertIn("retry 1 in", t)
+        self.assertIn("logged in after", t)
+
+    def test_lock_held_after_quit_is_the_servers_deviation(self):
+        """After QUIT's +OK and close the lock must be free (RFC 1939 §6): a server that still holds it is
+        failed at once, without retries."""
+        with Proxy(self.srv.port, hold_after_quit=3.0) as px:
+            r, res = self.run_ids(px, ["rfc1939/quit/closes-and-releases-lock"], 1, jobs=1)
+        x = res["rfc1939/quit/closes-and-releases-lock"]
+        self.assertEqual(x["status"], "fail", x)
+        self.assertIn("IN-USE", x["message"])
+        self.assertNotIn("retry", self.transcript(x))
+
+
 class SharedReason(unittest.TestCase):
     def test_one_cause_is_said_first(self):
         """A server that greets and then never answers: every scenario fails the same way. Console (before
