@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runner/fixture.h"
 #include "runner/session.h"
@@ -14,6 +15,7 @@
 struct pool {
 	pthread_mutex_t lock;
 	size_t next;
+	size_t *order; /* the order scenarios start in: those that fail a login on purpose last */
 	struct scenario *const *scenarios;
 	size_t n;
 	const struct target *t;
@@ -83,17 +85,38 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i)
 	}
 }
 
+/* Whether the scenario asks the server to refuse a login (a wrong password, a bad digest, a cancelled
+ * exchange): a login step or PASS/APOP/AUTH whose expectation is anything but a plain +OK. Servers delay
+ * failed logins and slow every later login from the same address (Dovecot's auth penalty, cleared by a
+ * success), so these run last: the penalty then delays them alone, not the whole suite. */
+static int fails_login(const struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		int login = st->kind == STEP_LOGIN || st->kind == STEP_AUTH;
+		if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4)
+			login = strncasecmp(st->u.text.s, "PASS", 4) == 0 || strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
+			        strncasecmp(st->u.text.s, "AUTH", 4) == 0;
+		if (!login || st->n_expect == 0)
+			continue;
+		const struct expect *e = &st->expect[0];
+		if (e->one_of || e->status != WANT_OK || e->code)
+			return 1;
+	}
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *pl = w->pool;
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->next++;
+		size_t k = pl->next++;
 		pthread_mutex_unlock(&pl->lock);
-		if (i >= pl->n)
+		if (k >= pl->n)
 			break;
-		run_one(pl, w->acct, i);
+		run_one(pl, w->acct, pl->order ? pl->order[k] : k);
 	}
 	return NULL;
 }
@@ -118,10 +141,20 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 	                  .o = o,
 	                  .obs = obs,
 	                  .results = results};
+	/* Start order (results keep the plan's order): login-failing scenarios last, stable otherwise. */
+	pl.order = n ? malloc(n * sizeof *pl.order) : NULL;
+	if (pl.order) {
+		size_t k = 0;
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < n; i++)
+				if (fails_login(scenarios[i]) == pass)
+					pl.order[k++] = i;
+	}
 	pthread_mutex_init(&pl.lock, NULL);
 	struct worker *ws = calloc(jobs, sizeof *ws);
 	if (ws == NULL) {
 		pthread_mutex_destroy(&pl.lock);
+		free(pl.order);
 		return p3err_set(err, "out of memory");
 	}
 	size_t started = 0;
@@ -141,6 +174,7 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 			pthread_join(ws[k].tid, NULL);
 	}
 	free(ws);
+	free(pl.order);
 	pthread_mutex_destroy(&pl.lock);
 	fixture_cache_clear();
 	return 0;
