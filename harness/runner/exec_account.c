@@ -358,6 +358,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 		return 1;
 	}
 	int rc = 0;
+	const char *mech;
 	if (last_status(x, "-ERR")) {
 		char got[600];
 		refusal(x, &out, got, sizeof got);
@@ -373,6 +374,15 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			                acct->user, got),
 			       -1;
 		}
+		if (tag_in(p->capa, p->ncapa, "USER") || (in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER"))) {
+			/* USER is offered: the name is what the server refused. */
+			ctx_free(x);
+			return snprintf(why, whysize,
+			                "cannot log in as %.100s: USER got '%.200s', though CAPA lists USER. Check "
+			                "the account's user name in the profile",
+			                acct->user, got),
+			       -1;
+		}
 		/* RFC 1939 §7: USER/PASS is optional. Log in the other ways the server offers. */
 		p->user_refused = 1;
 		pick_mech(p);
@@ -382,7 +392,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			login_step(x, &out);
 		if (out.kind == OUT_PASS) {
 			/* logged in */
-		} else if (exec_login_way(p, &(const char *){NULL}) == LOGIN_WAY_USER) {
+		} else if (exec_login_way(p, &mech) == LOGIN_WAY_USER) {
 			rc = -1;
 			snprintf(
 			    why, whysize,
