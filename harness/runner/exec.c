@@ -16,6 +16,12 @@
  * accounts for the whole run): a logged-in session dropped, the lock never released. */
 static _Thread_local int worker_dropped[2], worker_stuck[2];
 
+void exec_worker_begin(void)
+{
+	for (int k = 0; k < 2; k++)
+		worker_dropped[k] = worker_stuck[k] = 0;
+}
+
 /* The one place outcomes become verdicts (docs/scenario-language.md, "Verdicts"):
  *   a check on every response  → fail          the scenario could not run → error
  *   the target cannot do a step → skip         an expectation not met → by its level:

@@ -83,6 +83,10 @@ const char *exec_skip_reason(const struct scenario *sc, const struct target *t, 
 void exec_scenario(const struct scenario *sc, const struct target *t, const struct account acct[2],
                    const struct probe *p, const struct exec_opts *o, struct result *out);
 
+/* A worker starts on its two accounts (exec_pool.c): forget what an earlier run on this thread (another
+ * target's) left behind. */
+void exec_worker_begin(void);
+
 /* Called as each scenario starts and ends (from worker threads, serialized by the pool). `finished` may
  * rewrite the result (a --baseline turns it into the verdict reported) before anything shows it. */
 struct exec_observer {

@@ -110,6 +110,7 @@ static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *pl = w->pool;
+	exec_worker_begin();
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
 		size_t k = pl->next++;

@@ -77,7 +77,9 @@ struct xsession {
 	int account;       /* 1 or 2: whose name USER, APOP or the login step last gave; 0 none */
 	int logged_in;     /* a login command got +OK: the server holds the account's maildrop lock */
 	int quit_ok;       /* QUIT got +OK: the server releases the lock and closes (awaited before logins) */
-	const struct step *connect_step; /* the connect step that opened it (a login retry reconnects so) */
+	/* The connect step that opened it, for a login retry to reconnect the same way: a scenario's step
+	 * (lives as long as the scenario); the probe's are on its stack and never used so (no drops). */
+	const struct step *connect_step;
 };
 
 /* ---- the outcome of a step ------------------------------------------------------------------------- */
