@@ -5,11 +5,13 @@
  * which optional commands (USER, TOP, UIDL) work when tried (RFC 1939 §7: -ERR means not implemented). */
 #include "runner/exec.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "lib/conn.h"
 #include "runner/fixture.h"
@@ -157,11 +159,8 @@ static void quit(struct xctx *x)
 	struct expect any = {.status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
 	struct outcome out;
 	send_step(x, "QUIT", &any, &out);
-	if (out.kind == OUT_PASS && s->c) {
-		size_t data = 0;
-		struct p3err err = {""};
-		conn_wait_close(s->c, (int)(x->timeout * 1000), 4096, &data, &err);
-	}
+	if (out.kind == OUT_PASS && s->c)
+		xs_await_close(x, s, "probe", 1);
 	xs_close(x, s, 0, NULL);
 }
 
@@ -219,6 +218,35 @@ static int check_account(const struct target *t, const struct exec_opts *o, cons
 	return rc;
 }
 
+/* A refusal with [IN-USE] (RFC 2449 §8.1.2): the credentials were right and another session holds the
+ * maildrop (a mail client of the account, a session an interrupted run dropped). Not a profile mistake:
+ * waited for with backoff up to lock_retry. Returns whether to try again, sleeping first. */
+static int busy_again(const struct target *t, const char *why, long long t0, double *wait)
+{
+	if (strcasestr(why, "[IN-USE]") == NULL)
+		return 0;
+	double spent = (double)(xc_now_ms() - t0) / 1000.0;
+	if (spent + *wait > target_lock_retry(t))
+		return 0;
+	struct timespec ts = {(time_t)*wait, (long)((*wait - (double)(time_t)*wait) * 1e9)};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+	*wait = *wait * 2 > 2.0 ? 2.0 : *wait * 2;
+	return 1;
+}
+
+/* The sentence for a maildrop that stayed busy. */
+static void busy_sentence(const struct target *t, const struct account *acct, char *why, size_t whysize)
+{
+	if (strcasestr(why, "[IN-USE]") == NULL)
+		return;
+	snprintf(why, whysize,
+	         "cannot log in as %.100s: its maildrop stayed locked by another session for %.0f s (the server "
+	         "kept answering [IN-USE]; lock_retry). Close the account's other clients, or wait for a session "
+	         "an interrupted run left, and run again",
+	         acct->user, target_lock_retry(t));
+}
+
 struct pool {
 	const struct target *t;
 	const struct exec_opts *o;
@@ -239,7 +267,15 @@ static void *check_thread(void *arg)
 		if (i >= pl->t->naccounts)
 			return NULL;
 		char why[1024];
-		if (check_account(pl->t, pl->o, pl->p, &pl->t->accounts[i], why, sizeof why) != 0) {
+		const struct account *a = &pl->t->accounts[i];
+		long long t0 = xc_now_ms();
+		double wait = 0.25;
+		int rc;
+		while ((rc = check_account(pl->t, pl->o, pl->p, a, why, sizeof why)) != 0 &&
+		       busy_again(pl->t, why, t0, &wait))
+			;
+		if (rc != 0) {
+			busy_sentence(pl->t, a, why, sizeof why);
 			pthread_mutex_lock(&pl->lock);
 			if (!pl->failed)
 				snprintf(pl->why, sizeof pl->why, "%s", why);
@@ -448,9 +484,15 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 	if (!p->reachable || t->naccounts == 0)
 		return 0;
 	char why[1024] = "";
-	int first = first_account(t, o, p, why, sizeof why);
-	if (first < 0)
+	long long t0 = xc_now_ms();
+	double wait = 0.25;
+	int first;
+	while ((first = first_account(t, o, p, why, sizeof why)) < 0 && busy_again(t, why, t0, &wait))
+		;
+	if (first < 0) {
+		busy_sentence(t, &t->accounts[0], why, sizeof why);
 		return p3err_set(err, "%s", why);
+	}
 	if (first > 0)
 		return 0;
 	struct pool pl = {.t = t, .o = o, .p = p, .next = 1};

@@ -159,6 +159,10 @@ void xs_end_sessions(struct xctx *x, int abandon);
  * maildrop lock must be free (RFC 1939 §6: the server "then releases any exclusive-access lock on the
  * maildrop and closes the TCP connection"). */
 void xs_await_quits(struct xctx *x);
+/* Wait for the server's close of s after its +OK to QUIT, then close s; one note saying how long. At most
+ * the step timeout; with `at_end` (nothing depends on the close but the next scenario's lock) only briefly
+ * once a server has left a connection open after QUIT in this run. */
+void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_end);
 
 /* For the first line of the reply now awaited on s: when it may answer a login command (s->login_replies),
  * push *deadline_ms and *timeout out to the login deadline (x->login_timeout from now) if that is later;

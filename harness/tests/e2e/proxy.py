@@ -13,6 +13,8 @@ Options (each a real server's behaviour, none a deviation from the RFCs):
                      notices a dropped connection late; a proxy in front of a server)
   hold_after_quit=S  a deviation, for contrast: QUIT gets +OK and a close from the proxy, while the session
                      to pop3refd (and its lock) lives S seconds more (RFC 1939 §6 wants it free at once)
+  quit_left_open     a deviation: after QUIT's +OK the connection to the client stays open (pop3refd's
+                     session has ended) until the client closes it
   no_user            CAPA lists no USER and USER gets -ERR (RFC 1939 §7: USER/PASS are optional)
   no_timestamp       the greeting's APOP timestamp is removed (so APOP is not offered)
   no_capa            CAPA gets -ERR (a pure RFC 1939 server; RFC 2449 §5)
@@ -29,13 +31,15 @@ LOGIN_COMMANDS = (b"PASS", b"APOP", b"AUTH")
 
 class Proxy:
     def __init__(self, upstream_port, login_delay=0.0, silent_bad_login=False, passwords=None,
-                 hold_after_drop=0.0, hold_after_quit=0.0, no_user=False, no_timestamp=False, no_capa=False):
+                 hold_after_drop=0.0, hold_after_quit=0.0, quit_left_open=False, no_user=False,
+                 no_timestamp=False, no_capa=False):
         self.upstream_port = upstream_port
         self.login_delay = login_delay
         self.silent_bad_login = silent_bad_login
         self.passwords = set(passwords or ())
         self.hold_after_drop = hold_after_drop
         self.hold_after_quit = hold_after_quit
+        self.quit_left_open = quit_left_open
         self.no_user = no_user
         self.no_timestamp = no_timestamp
         self.no_capa = no_capa
@@ -197,6 +201,9 @@ class _Pair:
                 self._server_line(line)
         except (OSError, ValueError):
             pass
+        if self.quit and self.p.quit_left_open:
+            self.p.note("left open after QUIT")
+            return  # the client's close ends it (_from_client sees EOF)
         try:
             self.client.shutdown(socket.SHUT_RDWR)
         except OSError:

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 import unittest
 
@@ -122,6 +123,24 @@ class ProfileMistakes(TargetsRunner):
         self.assertIn("password in the profile", r.stderr)
         self.assertNotIn("PASS  ", r.stdout)
 
+    def test_busy_maildrop_at_the_probe_is_waited_for(self):
+        """Another session holds user1's maildrop when the run starts (a mail client, a session an
+        interrupted run left): [IN-USE] means the credentials were right, so the probe waits; released
+        after 2 s, the run goes on. Never released: exit 2 saying so, not 'check the password'."""
+        holder = self.srv.login("user1")
+        threading.Timer(2.0, holder.close).start()
+        with Proxy(self.srv.port) as px:
+            r, res = self.run_ids(px, ["rfc1939/stat/agrees-with-list"], 0, jobs=1)
+        self.assertEqual(res["rfc1939/stat/agrees-with-list"]["status"], "pass")
+        holder = self.srv.login("user1")
+        try:
+            with Proxy(self.srv.port) as px:
+                r, res = self.run_ids(px, ["rfc1939/stat/agrees-with-list"], 2, jobs=1, extra=["lock_retry: 1"])
+        finally:
+            holder.close()
+        self.assertIn("cannot log in as user1: its maildrop stayed locked by another session", r.stderr)
+        self.assertNotIn("password", r.stderr)
+
 
 class TlsOnlyMistake(TargetsRunner):
     server_args = ("--plaintext-auth", "tls-only")
@@ -228,6 +247,21 @@ class LockAfterDrop(TargetsRunner):
         self.assertEqual(x["status"], "fail", x)
         self.assertIn("IN-USE", x["message"])
         self.assertNotIn("retry", self.transcript(x))
+
+
+    def test_server_left_open_after_quit_costs_one_wait(self):
+        """A server that answers QUIT but leaves the connection open: the runner's end-of-scenario QUIT
+        waits the step timeout once, then only briefly, so the run is not slowed scenario by scenario."""
+        ids = ["rfc1939/stat/*", "rfc1939/list/*"]
+        with Proxy(self.srv.port, quit_left_open=True) as px:
+            t0 = time.monotonic()
+            r, res = self.run_ids(px, ids, 0, jobs=1, args=["--timeout", "4"])
+            took = time.monotonic() - t0
+            self.assertIn("left open after QUIT", px.events)
+        self.assertGreaterEqual(len(res), 8)
+        notes = sum("did not close the connection within 0.2 s" in self.transcript(x) for x in res.values())
+        self.assertGreaterEqual(notes, 5)
+        self.assertLess(took, 4 * len(res) / 2, r)
 
 
 class SharedReason(unittest.TestCase):
