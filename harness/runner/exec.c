@@ -462,6 +462,27 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 		v = VERDICT_ERROR;
 		stopped = 1;
 	}
+	/* RFC 1939 §6: a dropped session keeps its lock until the server notices. What the worker's previous
+	 * scenario dropped is waited out here, visibly, before this scenario logs in at all. */
+	for (int k = 0; k < 2 && !stopped; k++) {
+		if (!x->dropped[k] || x->lock_stuck[k])
+			continue;
+		double took = exec_account_settle(t, o, p, &acct[k]);
+		if (took < 0) {
+			x->lock_stuck[k] = 1;
+			xtr_note(&x->tr, NULL,
+			         "set-up: %s's maildrop, whose session the previous scenario dropped, stayed busy "
+			         "for lock_retry (%.0f s)",
+			         acct[k].user, target_lock_retry(t));
+		} else {
+			x->dropped[k] = 0;
+			if (took >= 0.5)
+				xtr_note(&x->tr, NULL,
+				         "set-up: %s's maildrop, whose session the previous scenario dropped, was free "
+				         "after %.1f s",
+				         acct[k].user, took);
+		}
+	}
 	if (x->fx)
 		set_fixture_vars(x, x->fx, "fixture");
 	if (x->fx2)

@@ -64,6 +64,14 @@ void probe_free(struct probe *p);
  * server that does not answer or answers badly is not refused: the scenarios report it. */
 int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err);
 
+/* Before a scenario on an account a dropped session of the worker's previous scenario may still hold
+ * (exec_account.c): log in the way the probe chose and QUIT, retrying [IN-USE] with backoff up to
+ * lock_retry, so the scenario finds the maildrop free however it logs in (hand-typed USER/PASS too).
+ * Returns the seconds it took, or -1 when the maildrop stayed busy. Other refusals are the scenario's to
+ * meet and report. */
+double exec_account_settle(const struct target *t, const struct exec_opts *o, const struct probe *p,
+                           const struct account *acct);
+
 /* How a `login: {}` step logs in on this target (exec_account.c). */
 enum login_way { LOGIN_WAY_USER, LOGIN_WAY_APOP, LOGIN_WAY_SASL };
 /* The way, and for LOGIN_WAY_SASL the mechanism (*mech; else NULL). p may be NULL: USER. */

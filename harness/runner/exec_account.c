@@ -479,6 +479,20 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	return rc;
 }
 
+double exec_account_settle(const struct target *t, const struct exec_opts *o, const struct probe *p,
+                           const struct account *acct)
+{
+	char why[1024];
+	long long t0 = xc_now_ms();
+	double wait = 0.25;
+	int rc;
+	while ((rc = check_account(t, o, p, acct, why, sizeof why)) != 0 && busy_again(t, why, t0, &wait))
+		;
+	if (rc != 0 && strcasestr(why, "[IN-USE]"))
+		return -1;
+	return (double)(xc_now_ms() - t0) / 1000.0;
+}
+
 int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err)
 {
 	if (!p->reachable || t->naccounts == 0)

@@ -238,6 +238,18 @@ class LockAfterDrop(TargetsRunner):
         self.assertIn("retry 1 in", t)
         self.assertIn("logged in after", t)
 
+    def test_abandoned_session_waited_out_before_the_next_scenario(self):
+        """login-batched ends after raw octets, so its logged-in session is closed without QUIT; the
+        server keeps the lock 2 s. The worker's next scenario types USER/PASS itself (no login step to
+        retry): the runner waits the lock out before it starts, visibly, and it passes."""
+        ids = ["rfc2449/pipe/login-batched", "rfc2449/user/tag-means-user-pass-works"]
+        with Proxy(self.srv.port, hold_after_drop=2.0) as px:
+            r, res = self.run_ids(px, ids, 0, jobs=1)
+        for i in ids:
+            self.assertEqual(res[i]["status"], "pass", f"{i}: {res[i].get('message')}\n{self.transcript(res[i])}")
+        self.assertIn("connection closed without QUIT", self.transcript(res[ids[0]]))
+        self.assertIn("whose session the previous scenario dropped, was free after", self.transcript(res[ids[1]]))
+
     def test_lock_held_after_quit_is_the_servers_deviation(self):
         """After QUIT's +OK and close the lock must be free (RFC 1939 §6): a server that still holds it is
         failed at once, without retries."""
