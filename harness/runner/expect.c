@@ -801,13 +801,18 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 	const char *line;
 	struct line ln;
 	struct p3err err = {""};
+	/* A reply to PASS, APOP or AUTH may take long (servers slow logins on purpose): the login deadline. */
+	long long start = xc_now_ms();
+	int login = xs_login_deadline(x, s, &deadline, &timeout);
 	enum conn_status st = xs_read_line(x, s, deadline, 1, &line, &ln, &err);
+	xs_reply_read(x, s, start, st == CONN_OK && ln.len >= 3 && memcmp(line, "+OK", 3) == 0);
 	switch (st) {
 	case CONN_OK:
 		break;
 	case CONN_TIMEOUT:
-		xtr_note(&x->tr, s->name, "no response within %.1f s", timeout);
-		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s", timeout);
+		xtr_note(&x->tr, s->name, "no response within %.1f s%s", timeout, login ? " (login_timeout)" : "");
+		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s%s", timeout,
+		        login ? " (login_timeout)" : "");
 		out->desync = 1;
 		out->timed_out = 1;
 		return;

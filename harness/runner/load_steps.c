@@ -434,7 +434,7 @@ static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *
                        char **session)
 {
 	static const char *const keys[] = { "account", "method", "tls", "session", NULL };
-	st->u.login.method = LOGIN_USER;
+	st->u.login.method = LOGIN_OFFERED;
 	st->u.login.account = 1;
 	if (lnull(v))
 		return 0;

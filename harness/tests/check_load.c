@@ -241,7 +241,7 @@ START_TEST(shorthand_forms)
 	ck_assert(st[1].u.connect.tls);
 	ck_assert_int_eq(st[1].expect[0].handshake, 1);
 	ck_assert(!st[2].u.connect.read_greeting);
-	ck_assert_int_eq(st[3].u.login.method, LOGIN_USER);
+	ck_assert_int_eq(st[3].u.login.method, LOGIN_OFFERED);
 	ck_assert_int_eq(st[3].u.login.account, 1);
 	ck_assert_str_eq(st[4].u.auth.mechanism, "PLAIN");
 	ck_assert_int_eq(st[4].u.auth.initial, -1);
