@@ -351,6 +351,11 @@ static void *client_main(void *arg)
 		}
 		if (rc < 0)
 			break;
+		if (rc == 2) {
+			/* The maildrop was busy: wait a little, as a mail client would, before the next try. */
+			struct timespec ts = {0, (long)(5 + rng_below(&rng, 25)) * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
 	}
 	return NULL;
 }

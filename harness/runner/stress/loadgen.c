@@ -384,8 +384,10 @@ static int parse_2(const char *p, size_t n, unsigned long long *a, unsigned long
 		return -1;
 	memcpy(buf, p, n);
 	buf[n] = '\0';
-	char tail;
-	return sscanf(buf, "%llu %llu%c", a, b, &tail) == 2 ? 0 : -1;
+	/* RFC 1939 §5: "nn mm", where a scan listing may go on with more information after a space. */
+	char tail = 0;
+	int n_read = sscanf(buf, "%llu %llu%c", a, b, &tail);
+	return n_read == 2 || (n_read == 3 && tail == ' ') ? 0 : -1;
 }
 
 static int take_listing(struct lsess *s)
@@ -615,7 +617,9 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 				snprintf(want, sizeof want, "+OK %zu %zu", op->k, f->len);
 			else
 				snprintf(want, sizeof want, "+OK %zu %s", op->k, s->uids[op->k - 1]);
-			if (strcmp(st, want) != 0 && strncmp(st, want, strlen(want)) != 0) {
+			size_t wl = strlen(want);
+			/* Exactly the listing, or the listing and more text after a space (RFC 1939 §7). */
+			if (strncmp(st, want, wl) != 0 || (st[wl] != '\0' && st[wl] != ' ')) {
 				viol(s, "inconsistent", "%s: \"%.100s\", expected \"%s\"", op->line, st, want);
 				return -1;
 			}
@@ -633,14 +637,18 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 					snprintf(want, sizeof want, "%zu %zu\r\n", k, L->fx[s->v.idx[k - 1]].len);
 				else
 					snprintf(want, sizeof want, "%zu %s\r\n", k, s->uids[k - 1]);
-				size_t wl = strlen(want);
-				if ((size_t)(end - p) < wl || memcmp(p, want, wl) != 0) {
+				/* "k size" (a scan listing may go on after a space, RFC 1939 §5) or "k uid". */
+				size_t base = strlen(want) - 2;
+				char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
+				int match = eol && (size_t)(eol - p) >= base && memcmp(p, want, base) == 0 &&
+				            ((size_t)(eol - p) == base || (op->c == C_LIST && p[base] == ' '));
+				if (!match) {
 					viol(s, "inconsistent", "%s: expected the line \"%.*s\" next (RFC 1939 §5, §7: "
 					                        "numbers unchanged, deleted messages left out)",
-					     op->line, (int)wl - 2, want);
+					     op->line, (int)base, want);
 					return -1;
 				}
-				p += wl;
+				p = eol + 2;
 			}
 			if (p != end) {
 				viol(s, "inconsistent", "%s: lines beyond the messages of this session's view", op->line);
@@ -748,7 +756,7 @@ int load_session(struct load *L, int client, struct rng *rng, size_t ai)
 		return 1; /* the account is being reset: the caller picks another */
 	s->acct = L->M.acct[ai].a;
 	long long t0 = now_us();
-	int dropped = 1, rc;
+	int dropped = 1, rc, refused = 0;
 	char st[POP3_MAX_STATUS_LINE + 1];
 	if (connect_to(s) != 0 || capa(s) != 0)
 		goto out;
@@ -769,6 +777,7 @@ int load_session(struct load *L, int client, struct rng *rng, size_t ai)
 	if (rc < 0)
 		goto out;
 	if (rc == 0) {
+		refused = 1;
 		s->quitting = 1;
 		if (simple(s, C_QUIT, "QUIT", st, sizeof st) >= 0)
 			dropped = 0;
@@ -832,5 +841,5 @@ out:
 	free(s->uids);
 	free(s->body);
 	view_free(&s->v);
-	return 0;
+	return refused ? 2 : 0;
 }

@@ -96,7 +96,8 @@ uint64_t rng_below(struct rng *r, uint64_t n);
 void rng_seed(struct rng *r, uint64_t seed, uint64_t a, uint64_t b);
 
 /* Run one session of client `client` against model account `ai`: connect, log in, check the listing,
- * a few random commands, QUIT or drop. Returns 0, or -1 when the run must stop (the target is gone). */
+ * a few random commands, QUIT or drop. Returns 0; 1 when the account is being reset (nothing was done);
+ * 2 when the login was refused (the maildrop was busy); -1 when the run must stop (the target is gone). */
 int load_session(struct load *L, int client, struct rng *rng, size_t ai);
 
 /* Record latency and outcome of one command. */
