@@ -5,6 +5,7 @@
 #define POP3SPEC_STRESS_H
 
 int stress_load_main(int argc, char **argv);
+int stress_fuzz_main(int argc, char **argv);
 
 /* Whether the JSON file at path is a load summary (its "mode" is "load"). */
 int stress_is_load_json(const char *path);
