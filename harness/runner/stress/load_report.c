@@ -309,10 +309,58 @@ int stress_is_load_json(const char *path)
 {
 	json_error_t e;
 	json_t *o = json_load_file(path, 0, &e);
-	int yes = o && json_is_string(json_object_get(o, "mode")) &&
-	          strcmp(json_string_value(json_object_get(o, "mode")), "load") == 0;
+	const char *mode = o ? json_string_value(json_object_get(o, "mode")) : NULL;
+	int yes = mode && (strcmp(mode, "load") == 0 || strcmp(mode, "fuzz") == 0);
 	json_decref(o);
 	return yes;
+}
+
+/* Fuzz summaries: cases and sessions added, findings concatenated. */
+static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
+{
+	json_t *m = NULL, *viol = json_array();
+	json_int_t cases = 0, sessions = 0, commands = 0, skipped = 0;
+	double dur = 0;
+	for (size_t f = 0; f < nfiles; f++) {
+		json_error_t e;
+		json_t *o = json_load_file(files[f], 0, &e);
+		const char *mode = o ? json_string_value(json_object_get(o, "mode")) : NULL;
+		if (mode == NULL || strcmp(mode, "fuzz") != 0) {
+			fprintf(stderr, "pop3spec report: %s: %s\n", files[f], o ? "not a fuzz summary" : e.text);
+			json_decref(o);
+			json_decref(m);
+			json_decref(viol);
+			return 2;
+		}
+		if (m == NULL) {
+			m = json_object();
+			json_object_set(m, "target", json_object_get(o, "target"));
+			json_object_set_new(m, "mode", json_string("fuzz"));
+			json_object_set(m, "seed", json_object_get(o, "seed"));
+		}
+		double d = json_number_value(json_object_get(o, "duration_s"));
+		dur = d > dur ? d : dur;
+		cases += json_integer_value(json_object_get(o, "cases"));
+		sessions += json_integer_value(json_object_get(o, "sessions"));
+		commands += json_integer_value(json_object_get(o, "commands"));
+		skipped += json_integer_value(json_object_get(o, "consistency_checks_skipped"));
+		json_array_extend(viol, json_object_get(o, "violations"));
+		json_decref(o);
+	}
+	json_object_set_new(m, "shard", json_string("merged"));
+	json_object_set_new(m, "shards", json_integer((json_int_t)nfiles));
+	json_object_set_new(m, "duration_s", json_real(dur));
+	json_object_set_new(m, "cases", json_integer(cases));
+	json_object_set_new(m, "sessions", json_integer(sessions));
+	json_object_set_new(m, "commands", json_integer(commands));
+	json_object_set_new(m, "consistency_checks_skipped", json_integer(skipped));
+	size_t nv = json_array_size(viol);
+	json_object_set_new(m, "violations", viol);
+	printf("fuzz: %s, merged %zu shards: %" JSON_INTEGER_FORMAT " cases, %zu finding%s\n",
+	       json_string_value(json_object_get(m, "target")), nfiles, cases, nv, nv == 1 ? "" : "s");
+	int rc = out && write_json(out, m) != 0 ? 2 : nv ? 1 : 0;
+	json_decref(m);
+	return rc;
 }
 
 int stress_merge_main(int argc, char **argv)
@@ -337,6 +385,16 @@ int stress_merge_main(int argc, char **argv)
 			return 2;
 		}
 		files[nfiles++] = argv[i];
+	}
+	if (nfiles && stress_is_load_json(files[0])) {
+		json_error_t e;
+		json_t *first = json_load_file(files[0], 0, &e);
+		const char *mode = first ? json_string_value(json_object_get(first, "mode")) : NULL;
+		int fz = mode && strcmp(mode, "fuzz") == 0;
+		json_decref(first);
+		if (fz)
+			return html ? (fprintf(stderr, "pop3spec report: --html is for load summaries\n"), 2)
+			            : merge_fuzz(files, nfiles, out);
 	}
 	static struct hist h[C_COUNT];
 	uint64_t ok[C_COUNT] = {0}, err[C_COUNT] = {0};

@@ -55,6 +55,21 @@ class Fuzz(unittest.TestCase):
             bad = run_pop3spec(["run", "--reference", "-q", tmp], limit=60, env=env)
             self.assertEqual(bad.rc, 1, bad.stdout[-2000:])
 
+    def test_shards_merge(self):
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-fuzz-") as tmp:
+            paths = []
+            for i in (1, 2):
+                p = os.path.join(tmp, f"s{i}.json")
+                r = run_pop3spec(["fuzz", "--reference", "-q", "--cases", "15", "--seed", "3", "--shard", f"{i}/2",
+                                  "--json", p], limit=60)
+                self.assertEqual(r.rc, 0, r.stdout[-2000:])
+                paths.append(p)
+            merged = os.path.join(tmp, "m.json")
+            r = run_pop3spec(["report", "--merge"] + paths + ["--json", merged])
+            self.assertEqual(r.rc, 0, r.stdout + r.stderr)
+            m = json.load(open(merged))
+        self.assertEqual((m["mode"], m["cases"], m["shards"], m["violations"]), ("fuzz", 30, 2, []))
+
     def test_usage_errors(self):
         for args in (["fuzz"], ["fuzz", "--reference", "--duration", "x"], ["fuzz", "--reference", "--bogus", "1"],
                      ["fuzz", "--target", "/nonexistent.yaml"]):
