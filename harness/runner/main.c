@@ -1,5 +1,6 @@
-/* main.c — pop3spec's entry point: picks the command (run, list, check, coverage, report, load, fuzz) and maps its
- * outcome to the exit status of docs/cli.md. The commands live in cli_*.c. */
+/* main.c — pop3spec's entry point: picks the command (run, list, check, coverage, report, load, fuzz) and
+ * maps its outcome to the exit status of docs/cli.md. The commands live in cli_*.c (load and fuzz in
+ * stress/). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>

@@ -25,12 +25,12 @@
 #include "runner/report/util.h"
 #include "runner/stress/loadgen.h"
 
-#define FUZZ_MAX_PAYLOAD  (64 * 1024)
-#define FUZZ_QUIET_MS     40   /* after the input: replies are read until the server is quiet this long */
-#define FUZZ_DRAIN_MAX    (4 * 1024 * 1024)
+#define FUZZ_MAX_PAYLOAD    (64 * 1024)
+#define FUZZ_QUIET_MS       40 /* after the input: replies are read until the server is quiet this long */
+#define FUZZ_DRAIN_MAX      (4 * 1024 * 1024)
 #define FUZZ_LOGIN_RETRY_MS 3000 /* a dropped session's lock may take this long to go */
-#define FUZZ_SHRINK_TRIES 80
-#define FUZZ_MAX_FINDINGS 20
+#define FUZZ_SHRINK_TRIES   80
+#define FUZZ_MAX_FINDINGS   20
 
 enum fstate { FS_AUTH, FS_USER, FS_TRANS };
 static const char *const fstate_name[] = {"authorization", "after USER", "transaction"};
@@ -85,15 +85,31 @@ static void fill(struct fcase *c, char ch, size_t n)
 		c->data[c->len++] = ch;
 }
 
-static const char *const words[] = {"USER", "PASS", "APOP", "AUTH", "STAT", "LIST", "RETR", "DELE", "NOOP",
-                                    "RSET", "TOP",  "UIDL", "CAPA", "STLS", "UTF8", "LANG", "QUIT", "user",
-                                    "XYZZY", ""};
-static const char *const numbers[] = {"0", "1", "-1", "+1", "1x", " 1", "01", "4294967295", "4294967296",
-                                      "2147483647", "2147483648", "18446744073709551615",
-                                      "18446744073709551616", "99999999999999999999999", "0x1", "1e3", "",
-                                      "1 1", "3 -1", "1 99999999999"};
-static const char *const b64s[] = {"=", "====", "A", "AB=", "A===", "!!!!", "AGFsaWNl", "AGFsaWNlAA",
-                                   "*", "AA==AA==", "Zm9v\tYmFy", ""};
+static const char *const words[] = {"USER", "PASS", "APOP", "AUTH", "STAT",  "LIST", "RETR",
+                                    "DELE", "NOOP", "RSET", "TOP",  "UIDL",  "CAPA", "STLS",
+                                    "UTF8", "LANG", "QUIT", "user", "XYZZY", ""};
+static const char *const numbers[] = {"0",
+                                      "1",
+                                      "-1",
+                                      "+1",
+                                      "1x",
+                                      " 1",
+                                      "01",
+                                      "4294967295",
+                                      "4294967296",
+                                      "2147483647",
+                                      "2147483648",
+                                      "18446744073709551615",
+                                      "18446744073709551616",
+                                      "99999999999999999999999",
+                                      "0x1",
+                                      "1e3",
+                                      "",
+                                      "1 1",
+                                      "3 -1",
+                                      "1 99999999999"};
+static const char *const b64s[] = {"=",        "====",       "A", "AB=",      "A===",       "!!!!",
+                                   "AGFsaWNl", "AGFsaWNlAA", "*", "AA==AA==", "Zm9v\tYmFy", ""};
 
 static void gen(struct rng *r, struct fcase *c)
 {
@@ -103,14 +119,15 @@ static void gen(struct rng *r, struct fcase *c)
 	const char *w = words[rng_below(r, sizeof words / sizeof words[0])];
 	switch (rng_below(r, 8)) {
 	case 0: { /* over-long arguments and lines around the limits (RFC 2449 §4: 255 octets) */
-		static const size_t lens[] = {40, 41, 250, 253, 254, 255, 256, 510, 512, 1024, 4096, 8192, 65000};
+		static const size_t lens[] = {40,  41,  250,  253,  254,  255,  256,
+		                              510, 512, 1024, 4096, 8192, 65000};
 		static const size_t limits[] = {POP3_MAX_COMMAND_LINE, POP3_MAX_STATUS_LINE, 1024, 4096};
 		size_t n = rng_below(r, 2) ? lens[rng_below(r, sizeof lens / sizeof lens[0])]
 		                           : 200 + rng_below(r, 80);
 		int inject = rng_below(r, 2);
 		if (inject) {
-			/* A line that ends just past a limit, then commands: what follows the cut must never run
-			 * as a command (P-LINE-2), so a server that does so deletes a message. */
+			/* A line that ends just past a limit, then commands: what follows the cut must never
+			 * run as a command (P-LINE-2), so a server that does so deletes a message. */
 			c->state = FS_TRANS;
 			n = limits[rng_below(r, 4)] + rng_below(r, 3) - 1;
 		}
@@ -154,7 +171,8 @@ static void gen(struct rng *r, struct fcase *c)
 		}
 		return;
 	case 4: { /* empty and odd arguments, control octets, bare CR and LF */
-		static const char *const odd[] = {"", " ", "  ", "\t", "\0", "\r", "\n", "\x7f", "\xff", " \0x"};
+		static const char *const odd[] = {"",   " ",  "  ",   "\t",   "\0",
+		                                  "\r", "\n", "\x7f", "\xff", " \0x"};
 		c->gen = "arguments";
 		puts_(c, w);
 		const char *o = odd[rng_below(r, sizeof odd / sizeof odd[0])];
@@ -171,14 +189,16 @@ static void gen(struct rng *r, struct fcase *c)
 	case 6: { /* merged: many commands in one write, without waiting (RFC 2449 §6.6) */
 		c->gen = "flood";
 		size_t n = 50 + rng_below(r, 3000);
-		const char *cmd = c->state == FS_TRANS ? (rng_below(r, 2) ? "STAT\r\n" : "LIST\r\n") : "NOOP\r\n";
+		const char *cmd =
+		    c->state == FS_TRANS ? (rng_below(r, 2) ? "STAT\r\n" : "LIST\r\n") : "NOOP\r\n";
 		for (size_t i = 0; i < n && c->len + 8 < FUZZ_MAX_PAYLOAD; i++)
 			puts_(c, cmd);
 		return;
 	}
 	default: { /* a valid command with one octet changed */
-		static const char *const valid[] = {"USER a\r\n", "STAT\r\n", "LIST 1\r\n", "RETR 1\r\n",
-		                                    "TOP 1 0\r\n", "UIDL 1\r\n", "NOOP\r\n", "RSET\r\n", "CAPA\r\n"};
+		static const char *const valid[] = {"USER a\r\n", "STAT\r\n",    "LIST 1\r\n",
+		                                    "RETR 1\r\n", "TOP 1 0\r\n", "UIDL 1\r\n",
+		                                    "NOOP\r\n",   "RSET\r\n",    "CAPA\r\n"};
 		c->gen = "mutation";
 		puts_(c, valid[rng_below(r, sizeof valid / sizeof valid[0])]);
 		size_t at = rng_below(r, c->len);
@@ -214,7 +234,8 @@ static int status(struct fuzz *F, struct conn *c, enum conn_status *st, char *ou
 	return ln.len >= 3 && memcmp(p, "+OK", 3) == 0;
 }
 
-static int finding(struct finding *f, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int finding(struct finding *f, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static int finding(struct finding *f, const char *kind, const char *fmt, ...)
 {
 	snprintf(f->kind, sizeof f->kind, "%s", kind);
@@ -225,7 +246,8 @@ static int finding(struct finding *f, const char *kind, const char *fmt, ...)
 	return 1;
 }
 
-static int cmd(struct fuzz *F, struct conn *c, const char *line, char *out, size_t outsize, enum conn_status *st)
+static int cmd(struct fuzz *F, struct conn *c, const char *line, char *out, size_t outsize,
+               enum conn_status *st)
 {
 	char buf[600];
 	int n = snprintf(buf, sizeof buf, "%s\r\n", line);
@@ -237,7 +259,9 @@ static int cmd(struct fuzz *F, struct conn *c, const char *line, char *out, size
 
 static const char *why(enum conn_status st)
 {
-	return st == CONN_TIMEOUT ? "no reply in time" : st == CONN_EOF ? "the connection closed" : "I/O error";
+	return st == CONN_TIMEOUT ? "no reply in time"
+	       : st == CONN_EOF   ? "the connection closed"
+	                          : "I/O error";
 }
 
 /* Connect and read the greeting: 0, or 1 with a finding (crash or hang). */
@@ -277,9 +301,11 @@ static int login(struct fuzz *F, struct conn **c, struct finding *f)
 		conn_abort(*c);
 		*c = NULL;
 		if (rc < 0)
-			return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "login after the case: %s", why(st));
+			return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "login after the case: %s",
+			               why(st));
 		if (model_now_ms() > until)
-			return finding(f, "login", "the account cannot log in any more: \"%.200s\"", rc == 0 ? l2 : line);
+			return finding(f, "login", "the account cannot log in any more: \"%.200s\"",
+			               rc == 0 ? l2 : line);
 		sleep_ms(50);
 	}
 }
@@ -358,10 +384,11 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 	}
 	if (rc != 1 || sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != F->fx->count ||
 	    total != F->fx->total)
-		return finding(f, "state",
-		               "after the case STAT is \"%.100s\"; the maildrop holds %zu messages (%llu octets) and "
-		               "nothing was deleted with a valid DELE and QUIT",
-		               line, F->fx->count, F->fx->total);
+		return finding(
+		    f, "state",
+		    "after the case STAT is \"%.100s\"; the maildrop holds %zu messages (%llu octets) and "
+		    "nothing was deleted with a valid DELE and QUIT",
+		    line, F->fx->count, F->fx->total);
 	return 0;
 }
 
@@ -414,8 +441,11 @@ static void yaml_bytes(char **out, size_t *len, size_t *cap, const char *p, size
 {
 	for (size_t i = 0; i < n; i++) {
 		if (*len + 8 > *cap) {
+			char *grown = realloc(*out, *cap * 2 + 64);
+			if (grown == NULL)
+				return;
+			*out = grown;
 			*cap = *cap * 2 + 64;
-			*out = realloc(*out, *cap);
 		}
 		unsigned char ch = (unsigned char)p[i];
 		if (ch == '\r')
@@ -425,7 +455,8 @@ static void yaml_bytes(char **out, size_t *len, size_t *cap, const char *p, size
 		else if (ch == '"' || ch == '\\')
 			*len += (size_t)sprintf(*out + *len, "\\%c", ch);
 		else if (ch == '$' && i + 1 < n && p[i + 1] == '{')
-			*len += (size_t)sprintf(*out + *len, "$$"); /* a literal "${" (scenario-language.md) */
+			*len +=
+			    (size_t)sprintf(*out + *len, "$$"); /* a literal "${" (scenario-language.md) */
 		else if (ch < 0x20 || ch >= 0x7f)
 			*len += (size_t)sprintf(*out + *len, "\\x%02x", ch);
 		else
@@ -446,8 +477,8 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 	                        "title: The server survives this input and keeps the maildrop intact\n"
 	                        "refs: [P-LINE-2, P-LINE-3]\nlevel: MUST\ntags: [robustness, fuzz]\n"
 	                        "fixture: %s\nsteps:\n  - connect: plain\n",
-	                        F->seed, index, f->c.gen, fstate_name[f->c.state], f->kind, f->kind, F->seed, index,
-	                        F->fx->name);
+	                        F->seed, index, f->c.gen, fstate_name[f->c.state], f->kind, f->kind, F->seed,
+	                        index, F->fx->name);
 	if (f->c.state == FS_TRANS)
 		len += (size_t)snprintf(y + len, cap - len, "  - login: {}\n");
 	else if (f->c.state == FS_USER)
@@ -460,8 +491,14 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 	         "  - login: {session: check}\n  - send: STAT\n    session: check\n"
 	         "    expect: {status: ok, match: '^\\+OK %zu %llu'}\n",
 	         F->fx->count, F->fx->total);
-	if (len + strlen(tail) + 1 > cap)
-		y = realloc(y, cap = len + strlen(tail) + 1);
+	if (len + strlen(tail) + 1 > cap) {
+		char *n = realloc(y, len + strlen(tail) + 1);
+		if (n == NULL) {
+			free(y);
+			return;
+		}
+		y = n;
+	}
 	memcpy(y + len, tail, strlen(tail) + 1);
 	f->yaml = y;
 }
@@ -540,10 +577,11 @@ static int write_json(struct fuzz *F, double elapsed)
 		struct finding *f = &F->found[i];
 		char *msg = utf8_sanitize(f->message);
 		json_t *tr = json_array();
-		json_array_append_new(tr, json_pack("{s:s,s:[s]}", "session", "case", "lines", f->yaml ? f->yaml : ""));
-		json_array_append_new(va, json_pack("{s:s,s:s,s:s,s:s,s:o}", "kind", f->kind, "message", msg ? msg : "",
-		                                    "reproducer", f->yaml ? f->yaml : "", "state",
-		                                    fstate_name[f->c.state], "transcripts", tr));
+		json_array_append_new(
+		    tr, json_pack("{s:s,s:[s]}", "session", "case", "lines", f->yaml ? f->yaml : ""));
+		json_array_append_new(va, json_pack("{s:s,s:s,s:s,s:s,s:o}", "kind", f->kind, "message",
+		                                    msg ? msg : "", "reproducer", f->yaml ? f->yaml : "",
+		                                    "state", fstate_name[f->c.state], "transcripts", tr));
 		free(msg);
 	}
 	json_object_set_new(o, "violations", va);
@@ -565,11 +603,15 @@ int stress_fuzz_main(int argc, char **argv)
 {
 	for (int i = 0; i < argc; i++)
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			puts("usage: pop3spec fuzz (--target FILE | --reference) [--duration S] [--cases N] [--seed N]\n"
-			     "                     [--timeout S] [--max-findings N] [--shard I/N] [--fixtures DIR]\n"
+			puts("usage: pop3spec fuzz (--target FILE | --reference) [--duration S] [--cases N] "
+			     "[--seed N]\n"
+			     "                     [--timeout S] [--max-findings N] [--shard I/N] "
+			     "[--fixtures DIR]\n"
 			     "                     [--json FILE] [-q]\n"
-			     "Generated and mutated input in each state, each case followed by a fresh login and STAT;\n"
-			     "a finding is shrunk and printed as a scenario. Exit 0 nothing found, 1 a finding, 2 usage\n"
+			     "Generated and mutated input in each state, each case followed by a fresh login "
+			     "and STAT;\n"
+			     "a finding is shrunk and printed as a scenario. Exit 0 nothing found, 1 a "
+			     "finding, 2 usage\n"
 			     "or target errors. See docs/stress.md.");
 			return 0;
 		}
@@ -629,8 +671,8 @@ int stress_fuzz_main(int argc, char **argv)
 		}
 	}
 	double elapsed = (double)(model_now_ms() - t0) / 1000.0;
-	printf("fuzz: %s, seed %" PRIu64 ", %.1f s: %ld cases, %zu finding%s\n", F.t.name ? F.t.name : "?", F.seed,
-	       elapsed, F.run, F.nfound, F.nfound == 1 ? "" : "s");
+	printf("fuzz: %s, seed %" PRIu64 ", %.1f s: %ld cases, %zu finding%s\n", F.t.name ? F.t.name : "?",
+	       F.seed, elapsed, F.run, F.nfound, F.nfound == 1 ? "" : "s");
 	rc = F.nfound ? 1 : 0;
 	if (F.json && write_json(&F, elapsed) != 0)
 		rc = 2;

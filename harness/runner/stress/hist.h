@@ -6,9 +6,9 @@
 
 #include <stdint.h>
 
-#define HIST_SUB_BITS 5                       /* 32 sub-buckets per power of two */
+#define HIST_SUB_BITS 5 /* 32 sub-buckets per power of two */
 #define HIST_SUB      (1u << HIST_SUB_BITS)
-#define HIST_MAX_EXP  40                      /* values up to 2^40 µs (12 days); larger ones are clamped */
+#define HIST_MAX_EXP  40 /* values up to 2^40 µs (12 days); larger ones are clamped */
 #define HIST_BUCKETS  (HIST_SUB + (HIST_MAX_EXP - HIST_SUB_BITS + 1) * HIST_SUB)
 
 struct hist {

@@ -24,15 +24,17 @@
 
 static void load_help(void)
 {
-	fputs("usage: pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N]\n"
-	      "                     [--rate R] [--seed N] [--mix NAME=W,...] [--messages N] [--timeout S]\n"
-	      "                     [--lock-grace S] [--max-violations N] [--shard I/N] [--json FILE]\n"
-	      "                     [--html FILE] [-q]\n"
-	      "Concurrent randomised sessions against the target's accounts, every reply checked against a\n"
-	      "model of each maildrop. Exit status: 0 nothing found, 1 a violation (or a crash or hang of the\n"
-	      "target), 2 usage or target errors. Mix names: stat list uidl retr top dele rset noop bad (weights)\n"
-	      "drop tls stls sasl pipeline (percent). See docs/stress.md.\n",
-	      stdout);
+	fputs(
+	    "usage: pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N]\n"
+	    "                     [--rate R] [--seed N] [--mix NAME=W,...] [--messages N] [--timeout S]\n"
+	    "                     [--lock-grace S] [--max-violations N] [--shard I/N] [--json FILE]\n"
+	    "                     [--html FILE] [-q]\n"
+	    "Concurrent randomised sessions against the target's accounts, every reply checked against a\n"
+	    "model of each maildrop. Exit status: 0 nothing found, 1 a violation (or a crash or hang of the\n"
+	    "target), 2 usage or target errors. Mix names: stat list uidl retr top dele rset noop bad "
+	    "(weights)\n"
+	    "drop tls stls sasl pipeline (percent). See docs/stress.md.\n",
+	    stdout);
 }
 
 static int usage(const char *msg)
@@ -236,17 +238,19 @@ static int make_fixture(struct load *L, struct p3err *err)
 		char *d = malloc(cap);
 		if (d == NULL)
 			return p3err_set(err, "out of memory");
-		size_t len = (size_t)snprintf(d, cap,
-		                              "From: load@pop3spec.test\r\nTo: maildrop@pop3spec.test\r\n"
-		                              "Subject: load message %03zu\r\n"
-		                              "Message-ID: <load-%03zu-%" PRIu64 "@pop3spec.test>\r\n\r\n"
-		                              "Message %03zu of the load fixture.\r\n.a line to byte-stuff\r\n",
-		                              i + 1, i + 1, L->o.seed, i + 1);
+		size_t len =
+		    (size_t)snprintf(d, cap,
+		                     "From: load@pop3spec.test\r\nTo: maildrop@pop3spec.test\r\n"
+		                     "Subject: load message %03zu\r\n"
+		                     "Message-ID: <load-%03zu-%" PRIu64 "@pop3spec.test>\r\n\r\n"
+		                     "Message %03zu of the load fixture.\r\n.a line to byte-stuff\r\n",
+		                     i + 1, i + 1, L->o.seed, i + 1);
 		for (size_t k = 0; k <= i; k++)
 			len += (size_t)snprintf(d + len, cap - len, "%03zu %056zu\r\n", k + 1, i + 1);
 		L->fx[i].data = d;
 		L->fx[i].len = len;
-		snprintf(sub, sizeof sub, "%.4000s/new/%u.M%zuP1.load", dir, 1700000000u + (unsigned)i, i + 1);
+		snprintf(sub, sizeof sub, "%.4000s/new/%u.M%zuP1.load", dir, 1700000000u + (unsigned)i,
+		         i + 1);
 		FILE *f = fopen(sub, "wb");
 		if (f == NULL || fwrite(d, 1, len, f) != len || fclose(f) != 0)
 			return p3err_errno(err, "write %s", sub);
@@ -335,7 +339,8 @@ static void *client_main(void *arg)
 		if (L->o.sessions && atomic_fetch_add(&L->started, 1) >= L->o.sessions)
 			break;
 		pace(L);
-		size_t ai = rng_below(&rng, 5) == 0 ? (size_t)rng_below(&rng, L->nacct) : (size_t)c->id % homes;
+		size_t ai =
+		    rng_below(&rng, 5) == 0 ? (size_t)rng_below(&rng, L->nacct) : (size_t)c->id % homes;
 		int rc;
 		for (int tries = 0;; tries++) {
 			try_reset(L, ai);
@@ -352,7 +357,8 @@ static void *client_main(void *arg)
 		if (rc < 0)
 			break;
 		if (rc == 2) {
-			/* The maildrop was busy: wait a little, as a mail client would, before the next try. */
+			/* The maildrop was busy: wait a little, as a mail client would, before the next try.
+			 */
 			struct timespec ts = {0, (long)(5 + rng_below(&rng, 25)) * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}
@@ -369,8 +375,9 @@ static void progress(struct load *L, int final)
 	pthread_mutex_lock(&L->M.lock);
 	size_t v = L->M.viol_total;
 	pthread_mutex_unlock(&L->M.lock);
-	fprintf(stderr, "\rload: %6.1f s  %8" PRIu64 " sessions (%6.1f/s)  %9" PRIu64 " commands (%7.1f/s)  "
-	                "%zu violation%s%s",
+	fprintf(stderr,
+	        "\rload: %6.1f s  %8" PRIu64 " sessions (%6.1f/s)  %9" PRIu64 " commands (%7.1f/s)  "
+	        "%zu violation%s%s",
 	        el, s, el > 0 ? (double)s / el : 0.0, c, el > 0 ? (double)c / el : 0.0, v, v == 1 ? "" : "s",
 	        final ? "\n" : "");
 	fflush(stderr);
@@ -400,8 +407,9 @@ int stress_load_main(int argc, char **argv)
 	for (int c = 0; c < C_COUNT; c++)
 		hist_init(&L.st.h[c]);
 	if (!target_can_reset(&T)) {
-		fprintf(stderr, "pop3spec load: the target profile has no reset (or maildirs): the model needs to "
-		                "know what each maildrop holds\n");
+		fprintf(stderr,
+		        "pop3spec load: the target profile has no reset (or maildirs): the model needs to "
+		        "know what each maildrop holds\n");
 		goto out;
 	}
 	/* --shard I/N: this shard drives accounts I-1, I-1+N, ...: shards never share a maildrop, so each

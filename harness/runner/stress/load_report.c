@@ -52,8 +52,9 @@ static int hist_from_json(json_t *o, struct hist *h, uint64_t *ok, uint64_t *err
 		return -1;
 	size_t i;
 	json_t *b;
-	json_array_foreach(json_object_get(o, "buckets"), i, b)
-	{
+	for (i = 0; i < json_array_size(json_object_get(o, "buckets")) &&
+	            (b = json_array_get(json_object_get(o, "buckets"), i)) != NULL;
+	     i++) {
 		json_int_t idx = json_integer_value(json_array_get(b, 0));
 		json_int_t n = json_integer_value(json_array_get(b, 1));
 		if (idx < 0 || idx >= HIST_BUCKETS || n < 0)
@@ -126,8 +127,10 @@ static json_t *summary_json(struct load *L, double elapsed)
 #define PUT_COUNTER(name) json_object_set_new(o, #name, json_integer((json_int_t)L->st.name));
 	LOAD_COUNTERS(PUT_COUNTER)
 #undef PUT_COUNTER
-	json_object_set_new(o, "sessions_per_s", json_real(elapsed > 0 ? (double)L->st.sessions / elapsed : 0));
-	json_object_set_new(o, "commands_per_s", json_real(elapsed > 0 ? (double)L->st.commands / elapsed : 0));
+	json_object_set_new(o, "sessions_per_s",
+	                    json_real(elapsed > 0 ? (double)L->st.sessions / elapsed : 0));
+	json_object_set_new(o, "commands_per_s",
+	                    json_real(elapsed > 0 ? (double)L->st.commands / elapsed : 0));
 	size_t errors = 0;
 	json_t *va = json_array();
 	for (size_t i = 0; i < L->M.nviol; i++) {
@@ -140,7 +143,8 @@ static json_t *summary_json(struct load *L, double elapsed)
 	json_t *lat = json_object();
 	for (int c = 0; c < C_COUNT; c++)
 		if (L->st.h[c].count)
-			json_object_set_new(lat, load_cmd_names[c], hist_json(&L->st.h[c], L->st.ok[c], L->st.err[c]));
+			json_object_set_new(lat, load_cmd_names[c],
+			                    hist_json(&L->st.h[c], L->st.ok[c], L->st.err[c]));
 	json_object_set_new(o, "latency", lat);
 	return o;
 }
@@ -149,11 +153,15 @@ static void print_latency(FILE *f, json_t *lat)
 {
 	const char *k;
 	json_t *h;
-	fprintf(f, "  %-8s %9s %6s %10s %10s %10s\n", "command", "count", "-ERR", "p50 ms", "p99 ms", "max ms");
-	json_object_foreach(lat, k, h)
-	{
-		fprintf(f, "  %-8s %9" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT " %10.2f %10.2f %10.2f\n", k,
-		        json_integer_value(json_object_get(h, "count")), json_integer_value(json_object_get(h, "err")),
+	fprintf(f, "  %-8s %9s %6s %10s %10s %10s\n", "command", "count", "-ERR", "p50 ms", "p99 ms",
+	        "max ms");
+	for (void *it_ = json_object_iter(lat);
+	     it_ && (k = json_object_iter_key(it_)) != NULL && (h = json_object_iter_value(it_)) != NULL;
+	     it_ = json_object_iter_next(lat, it_)) {
+		fprintf(f,
+		        "  %-8s %9" JSON_INTEGER_FORMAT " %6" JSON_INTEGER_FORMAT " %10.2f %10.2f %10.2f\n",
+		        k, json_integer_value(json_object_get(h, "count")),
+		        json_integer_value(json_object_get(h, "err")),
 		        (double)json_integer_value(json_object_get(h, "p50_us")) / 1000.0,
 		        (double)json_integer_value(json_object_get(h, "p99_us")) / 1000.0,
 		        (double)json_integer_value(json_object_get(h, "max_us")) / 1000.0);
@@ -167,20 +175,23 @@ static void print_summary(FILE *f, json_t *o, int quiet)
 	json_int_t s = json_integer_value(json_object_get(o, "sessions"));
 	json_int_t c = json_integer_value(json_object_get(o, "commands"));
 	json_int_t vt = json_integer_value(json_object_get(o, "violations_total"));
-	fprintf(f, "load: %s, seed %" JSON_INTEGER_FORMAT ", %.1f s: %" JSON_INTEGER_FORMAT " sessions (%.1f/s), %"
-	           JSON_INTEGER_FORMAT " commands (%.1f/s), %" JSON_INTEGER_FORMAT " dropped, %"
-	           JSON_INTEGER_FORMAT " logins refused, %" JSON_INTEGER_FORMAT " resets, %" JSON_INTEGER_FORMAT
-	           " violation%s\n",
-	        json_string_value(json_object_get(o, "target")), json_integer_value(json_object_get(o, "seed")), el,
-	        s, el > 0 ? (double)s / el : 0.0, c, el > 0 ? (double)c / el : 0.0,
-	        json_integer_value(json_object_get(o, "dropped")), json_integer_value(json_object_get(o, "refused")),
+	fprintf(f,
+	        "load: %s, seed %" JSON_INTEGER_FORMAT ", %.1f s: %" JSON_INTEGER_FORMAT
+	        " sessions (%.1f/s), %" JSON_INTEGER_FORMAT " commands (%.1f/s), %" JSON_INTEGER_FORMAT
+	        " dropped, %" JSON_INTEGER_FORMAT " logins refused, %" JSON_INTEGER_FORMAT
+	        " resets, %" JSON_INTEGER_FORMAT " violation%s\n",
+	        json_string_value(json_object_get(o, "target")),
+	        json_integer_value(json_object_get(o, "seed")), el, s, el > 0 ? (double)s / el : 0.0, c,
+	        el > 0 ? (double)c / el : 0.0, json_integer_value(json_object_get(o, "dropped")),
+	        json_integer_value(json_object_get(o, "refused")),
 	        json_integer_value(json_object_get(o, "resets")), vt, vt == 1 ? "" : "s");
 	if (!quiet)
 		print_latency(f, json_object_get(o, "latency"));
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(o, "violations"), i, v)
-	{
+	for (i = 0; i < json_array_size(json_object_get(o, "violations")) &&
+	            (v = json_array_get(json_object_get(o, "violations"), i)) != NULL;
+	     i++) {
 		if (i == 20) {
 			fprintf(f, "  ... %zu more violations in the JSON summary\n",
 			        json_array_size(json_object_get(o, "violations")) - 20);
@@ -190,13 +201,17 @@ static void print_summary(FILE *f, json_t *o, int quiet)
 		        json_string_value(json_object_get(v, "message")));
 		size_t k;
 		json_t *t;
-		json_array_foreach(json_object_get(v, "transcripts"), k, t)
-		{
-			fprintf(f, "  --- session %s (last lines)\n", json_string_value(json_object_get(t, "session")));
+		for (k = 0; k < json_array_size(json_object_get(v, "transcripts")) &&
+		            (t = json_array_get(json_object_get(v, "transcripts"), k)) != NULL;
+		     k++) {
+			fprintf(f, "  --- session %s (last lines)\n",
+			        json_string_value(json_object_get(t, "session")));
 			size_t j;
 			json_t *l;
-			json_array_foreach(json_object_get(t, "lines"), j, l)
-			    fprintf(f, "    %s\n", json_string_value(l));
+			for (j = 0; j < json_array_size(json_object_get(t, "lines")) &&
+			            (l = json_array_get(json_object_get(t, "lines"), j)) != NULL;
+			     j++)
+				fprintf(f, "    %s\n", json_string_value(l));
 		}
 	}
 }
@@ -212,25 +227,35 @@ static int write_html(const char *path, json_t *o)
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>pop3spec load: ", f);
 	esc_text(f, json_string_value(json_object_get(o, "target")));
 	fputs("</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-	      "td,th{border:1px solid #ccc;padding:.2em .6em;text-align:right}pre{background:#f6f6f6;padding:.5em}"
-	      ".v{color:#a00}</style></head><body>\n<h1>pop3spec load: ", f);
+	      "td,th{border:1px solid #ccc;padding:.2em "
+	      ".6em;text-align:right}pre{background:#f6f6f6;padding:.5em}"
+	      ".v{color:#a00}</style></head><body>\n<h1>pop3spec load: ",
+	      f);
 	esc_text(f, json_string_value(json_object_get(o, "target")));
-	fprintf(f, "</h1>\n<p>seed %" JSON_INTEGER_FORMAT ", %.1f s, %" JSON_INTEGER_FORMAT " sessions, %"
-	           JSON_INTEGER_FORMAT " commands, <b class=\"v\">%" JSON_INTEGER_FORMAT " violations</b></p>\n",
-	        json_integer_value(json_object_get(o, "seed")), json_number_value(json_object_get(o, "duration_s")),
-	        json_integer_value(json_object_get(o, "sessions")), json_integer_value(json_object_get(o, "commands")),
+	fprintf(f,
+	        "</h1>\n<p>seed %" JSON_INTEGER_FORMAT ", %.1f s, %" JSON_INTEGER_FORMAT
+	        " sessions, %" JSON_INTEGER_FORMAT " commands, <b class=\"v\">%" JSON_INTEGER_FORMAT
+	        " violations</b></p>\n",
+	        json_integer_value(json_object_get(o, "seed")),
+	        json_number_value(json_object_get(o, "duration_s")),
+	        json_integer_value(json_object_get(o, "sessions")),
+	        json_integer_value(json_object_get(o, "commands")),
 	        json_integer_value(json_object_get(o, "violations_total")));
 	fputs("<table><tr><th>command</th><th>count</th><th>-ERR</th><th>p50 ms</th><th>p99 ms</th>"
-	      "<th>max ms</th></tr>\n", f);
+	      "<th>max ms</th></tr>\n",
+	      f);
 	const char *k;
 	json_t *h;
-	json_object_foreach(json_object_get(o, "latency"), k, h)
-	{
+	for (void *it_ = json_object_iter(json_object_get(o, "latency"));
+	     it_ && (k = json_object_iter_key(it_)) != NULL && (h = json_object_iter_value(it_)) != NULL;
+	     it_ = json_object_iter_next(json_object_get(o, "latency"), it_)) {
 		fputs("<tr><th>", f);
 		esc_text(f, k);
-		fprintf(f, "</th><td>%" JSON_INTEGER_FORMAT "</td><td>%" JSON_INTEGER_FORMAT
-		           "</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>\n",
-		        json_integer_value(json_object_get(h, "count")), json_integer_value(json_object_get(h, "err")),
+		fprintf(f,
+		        "</th><td>%" JSON_INTEGER_FORMAT "</td><td>%" JSON_INTEGER_FORMAT
+		        "</td><td>%.2f</td><td>%.2f</td><td>%.2f</td></tr>\n",
+		        json_integer_value(json_object_get(h, "count")),
+		        json_integer_value(json_object_get(h, "err")),
 		        (double)json_integer_value(json_object_get(h, "p50_us")) / 1000.0,
 		        (double)json_integer_value(json_object_get(h, "p99_us")) / 1000.0,
 		        (double)json_integer_value(json_object_get(h, "max_us")) / 1000.0);
@@ -238,8 +263,9 @@ static int write_html(const char *path, json_t *o)
 	fputs("</table>\n", f);
 	size_t i;
 	json_t *v;
-	json_array_foreach(json_object_get(o, "violations"), i, v)
-	{
+	for (i = 0; i < json_array_size(json_object_get(o, "violations")) &&
+	            (v = json_array_get(json_object_get(o, "violations"), i)) != NULL;
+	     i++) {
 		fputs("<h2 class=\"v\">", f);
 		esc_text(f, json_string_value(json_object_get(v, "kind")));
 		fputs("</h2><p>", f);
@@ -247,15 +273,17 @@ static int write_html(const char *path, json_t *o)
 		fputs("</p>\n", f);
 		size_t j;
 		json_t *t;
-		json_array_foreach(json_object_get(v, "transcripts"), j, t)
-		{
+		for (j = 0; j < json_array_size(json_object_get(v, "transcripts")) &&
+		            (t = json_array_get(json_object_get(v, "transcripts"), j)) != NULL;
+		     j++) {
 			fputs("<pre>session ", f);
 			esc_text(f, json_string_value(json_object_get(t, "session")));
 			fputs("\n", f);
 			size_t n;
 			json_t *l;
-			json_array_foreach(json_object_get(t, "lines"), n, l)
-			{
+			for (n = 0; n < json_array_size(json_object_get(t, "lines")) &&
+			            (l = json_array_get(json_object_get(t, "lines"), n)) != NULL;
+			     n++) {
 				esc_text(f, json_string_value(l));
 				fputs("\n", f);
 			}
@@ -326,7 +354,8 @@ static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 		json_t *o = json_load_file(files[f], 0, &e);
 		const char *mode = o ? json_string_value(json_object_get(o, "mode")) : NULL;
 		if (mode == NULL || strcmp(mode, "fuzz") != 0) {
-			fprintf(stderr, "pop3spec report: %s: %s\n", files[f], o ? "not a fuzz summary" : e.text);
+			fprintf(stderr, "pop3spec report: %s: %s\n", files[f],
+			        o ? "not a fuzz summary" : e.text);
 			json_decref(o);
 			json_decref(m);
 			json_decref(viol);
@@ -377,7 +406,8 @@ int stress_merge_main(int argc, char **argv)
 			continue;
 		}
 		if (argv[i][0] == '-' && argv[i][1]) {
-			fprintf(stderr, "pop3spec report: %s cannot be used when merging load summaries\n", argv[i]);
+			fprintf(stderr, "pop3spec report: %s cannot be used when merging load summaries\n",
+			        argv[i]);
 			return 2;
 		}
 		if (nfiles == sizeof files / sizeof files[0]) {
@@ -409,7 +439,8 @@ int stress_merge_main(int argc, char **argv)
 		json_t *o = json_load_file(files[f], 0, &e);
 		const char *mode = o ? json_string_value(json_object_get(o, "mode")) : NULL;
 		if (o == NULL || mode == NULL || strcmp(mode, "load") != 0) {
-			fprintf(stderr, "pop3spec report: %s: %s\n", files[f], o ? "not a load summary" : e.text);
+			fprintf(stderr, "pop3spec report: %s: %s\n", files[f],
+			        o ? "not a load summary" : e.text);
 			json_decref(o);
 			rc = 2;
 			break;
@@ -420,7 +451,8 @@ int stress_merge_main(int argc, char **argv)
 			json_object_set_new(m, "mode", json_string("load"));
 			json_object_set(m, "seed", json_object_get(o, "seed"));
 		} else if (!json_equal(json_object_get(m, "seed"), json_object_get(o, "seed"))) {
-			fprintf(stderr, "pop3spec report: warning: %s has another seed than %s\n", files[f], files[0]);
+			fprintf(stderr, "pop3spec report: warning: %s has another seed than %s\n", files[f],
+			        files[0]);
 		}
 		double d = json_number_value(json_object_get(o, "duration_s"));
 		if (d > dur)
@@ -436,13 +468,17 @@ int stress_merge_main(int argc, char **argv)
 		json_array_extend(viol, json_object_get(o, "violations"));
 		const char *k;
 		json_t *hj;
-		json_object_foreach(json_object_get(o, "latency"), k, hj)
-		{
+		for (void *it_ = json_object_iter(json_object_get(o, "latency"));
+		     it_ && (k = json_object_iter_key(it_)) != NULL &&
+		     (hj = json_object_iter_value(it_)) != NULL;
+		     it_ = json_object_iter_next(json_object_get(o, "latency"), it_)) {
 			int c = 0;
 			while (c < C_COUNT && strcmp(load_cmd_names[c], k) != 0)
 				c++;
 			if (c == C_COUNT || hist_from_json(hj, &h[c], &ok[c], &err[c]) != 0) {
-				fprintf(stderr, "pop3spec report: %s: latency of %s cannot be merged exactly\n", files[f], k);
+				fprintf(stderr,
+				        "pop3spec report: %s: latency of %s cannot be merged exactly\n",
+				        files[f], k);
 				rc = 2;
 			}
 		}
@@ -462,10 +498,12 @@ int stress_merge_main(int argc, char **argv)
 #define SET_COUNTER(name) json_object_set_new(m, #name, json_integer(counters[ci++]));
 	LOAD_COUNTERS(SET_COUNTER)
 #undef SET_COUNTER
-	json_object_set_new(m, "sessions_per_s",
-	                    json_real(dur > 0 ? (double)json_integer_value(json_object_get(m, "sessions")) / dur : 0));
-	json_object_set_new(m, "commands_per_s",
-	                    json_real(dur > 0 ? (double)json_integer_value(json_object_get(m, "commands")) / dur : 0));
+	json_object_set_new(
+	    m, "sessions_per_s",
+	    json_real(dur > 0 ? (double)json_integer_value(json_object_get(m, "sessions")) / dur : 0));
+	json_object_set_new(
+	    m, "commands_per_s",
+	    json_real(dur > 0 ? (double)json_integer_value(json_object_get(m, "commands")) / dur : 0));
 	json_object_set_new(m, "errors", json_integer(errors));
 	json_object_set_new(m, "violations_total", json_integer(vtotal));
 	json_object_set_new(m, "violations", viol);

@@ -90,7 +90,8 @@ static int tmo(const struct lsess *s)
 	return (int)(s->L->o.timeout * 1000);
 }
 
-static void viol(struct lsess *s, const char *kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void viol(struct lsess *s, const char *kind, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 static void viol(struct lsess *s, const char *kind, const char *fmt, ...)
 {
 	char msg[900];
@@ -166,8 +167,9 @@ static int read_status(struct lsess *s, const char *what, char *out, size_t outs
 	model_note(&s->L->M, s->r, 'S', p, ln.len);
 	snprintf(out, outsize, "%.*s", (int)(ln.len < outsize ? ln.len : outsize - 1), p);
 	if (ln.consumed > POP3_MAX_STATUS_LINE) {
-		viol(s, "malformed", "the reply to %s is %zu octets long (RFC 2449 §4: at most 512 with the CRLF)",
-		     what, ln.consumed);
+		viol(s, "malformed",
+		     "the reply to %s is %zu octets long (RFC 2449 §4: at most 512 with the CRLF)", what,
+		     ln.consumed);
 		return -1;
 	}
 	if (!(ln.flags & LINE_CRLF)) {
@@ -203,7 +205,8 @@ static int read_body(struct lsess *s, const char *what)
 		}
 		if (!(ln.flags & LINE_CRLF)) {
 			model_note(&s->L->M, s->r, 'S', p, ln.len);
-			viol(s, "malformed", "a line of the reply to %s does not end in CRLF (RFC 1939 §3)", what);
+			viol(s, "malformed", "a line of the reply to %s does not end in CRLF (RFC 1939 §3)",
+			     what);
 			return -1;
 		}
 		const char *d;
@@ -217,13 +220,15 @@ static int read_body(struct lsess *s, const char *what)
 			model_note(&s->L->M, s->r, 'S', p, ln.len);
 		if (k == ML_UNSTUFFED_DOT) {
 			model_note(&s->L->M, s->r, 'S', p, ln.len);
-			viol(s, "malformed", "a line of the reply to %s starts with '.' but is not byte-stuffed "
-			                     "(RFC 1939 §3)", what);
+			viol(s, "malformed",
+			     "a line of the reply to %s starts with '.' but is not byte-stuffed "
+			     "(RFC 1939 §3)",
+			     what);
 			return -1;
 		}
 		if (s->blen + dl + 2 > LOAD_BODY_MAX) {
-			viol(s, "malformed", "the reply to %s exceeds %d octets without its terminating line", what,
-			     LOAD_BODY_MAX);
+			viol(s, "malformed", "the reply to %s exceeds %d octets without its terminating line",
+			     what, LOAD_BODY_MAX);
 			return -1;
 		}
 		if (s->blen + dl + 2 > s->bcap) {
@@ -327,8 +332,8 @@ static int login(struct lsess *s)
 	struct load *L = s->L;
 	char st[POP3_MAX_STATUS_LINE + 1];
 	/* PLAIN when offered, some of the time; always when USER is not offered (RFC 2449 §6.2). */
-	int use_plain = s->cap_plain && ((int)rng_below(s->rng, 100) < L->o.mix.sasl ||
-	                                 (s->caps_known && !s->cap_user));
+	int use_plain =
+	    s->cap_plain && ((int)rng_below(s->rng, 100) < L->o.mix.sasl || (s->caps_known && !s->cap_user));
 	int rc;
 	if (use_plain) {
 		/* RFC 4616 §2: [authzid] NUL authcid NUL passwd, with the initial response (RFC 5034 §4). */
@@ -401,7 +406,8 @@ static int take_listing(struct lsess *s)
 		return -1;
 	}
 	unsigned long long count, total;
-	if (parse_2(st + 4, strlen(st + 4), &count, &total) != 0 && sscanf(st, "+OK %llu %llu", &count, &total) != 2) {
+	if (parse_2(st + 4, strlen(st + 4), &count, &total) != 0 &&
+	    sscanf(st, "+OK %llu %llu", &count, &total) != 2) {
 		viol(s, "malformed", "STAT reply \"%.200s\" is not \"+OK nn mm\" (RFC 1939 §5)", st);
 		return -1;
 	}
@@ -422,16 +428,18 @@ static int take_listing(struct lsess *s)
 		e = memmem(p, (size_t)(s->body + s->blen - p), "\r\n", 2);
 		unsigned long long k, size;
 		if (n == LOAD_MAX_LISTING || parse_2(p, (size_t)(e - p), &k, &size) != 0 || k != n + 1) {
-			viol(s, "malformed", "LIST line %zu is \"%.*s\" (RFC 1939 §5: \"%zu size\" in order)", n + 1,
-			     (int)((e - p) > 100 ? 100 : (e - p)), p, n + 1);
+			viol(s, "malformed", "LIST line %zu is \"%.*s\" (RFC 1939 §5: \"%zu size\" in order)",
+			     n + 1, (int)((e - p) > 100 ? 100 : (e - p)), p, n + 1);
 			return -1;
 		}
 		sz[n++] = size;
 		tot += size;
 	}
 	if (n != count || tot != total) {
-		viol(s, "inconsistent", "STAT said %llu messages, %llu octets; LIST then listed %zu, %llu octets "
-		                        "(RFC 1939 §5)", count, total, n, tot);
+		viol(s, "inconsistent",
+		     "STAT said %llu messages, %llu octets; LIST then listed %zu, %llu octets "
+		     "(RFC 1939 §5)",
+		     count, total, n, tot);
 		return -1;
 	}
 	if (model_snapshot(&L->M, s->r, sz, n, t_end, &s->v) != 0) {
@@ -461,8 +469,10 @@ static int take_listing(struct lsess *s)
 		unsigned long num;
 		snprintf(lbuf, sizeof lbuf, "%.*s", (int)((e - p) > 150 ? 150 : (e - p)), p);
 		if (k >= n || sscanf(lbuf, "%lu %150s%c", &num, uid, &tail) != 2 || num != k + 1) {
-			viol(s, "malformed", "UIDL line %zu is \"%s\" (RFC 1939 §7: \"%zu unique-id\" for each of the "
-			                     "%zu messages)", k + 1, lbuf, k + 1, n);
+			viol(s, "malformed",
+			     "UIDL line %zu is \"%s\" (RFC 1939 §7: \"%zu unique-id\" for each of the "
+			     "%zu messages)",
+			     k + 1, lbuf, k + 1, n);
 			return -1;
 		}
 		s->uids[k] = strdup(uid);
@@ -511,8 +521,9 @@ static size_t pick_live(struct lsess *s)
 static void make_op(struct lsess *s, struct op *op)
 {
 	const struct load_mix *m = &s->L->o.mix;
-	int w[] = {m->stat, m->list, m->uidl * (s->uids != NULL), m->retr, m->top * s->cap_top, m->dele,
-	           m->rset, m->noop, m->bad};
+	int w[] = {
+	    m->stat, m->list, m->uidl * (s->uids != NULL), m->retr, m->top * s->cap_top, m->dele, m->rset,
+	    m->noop, m->bad};
 	int total = 0;
 	for (size_t i = 0; i < sizeof w / sizeof w[0]; i++)
 		total += w[i] > 0 ? w[i] : 0;
@@ -579,17 +590,20 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 	if (per_msg && !valid) {
 		/* RFC 1939 §5-7: a deleted or missing message number gets -ERR. */
 		if (ok) {
-			viol(s, "inconsistent", "%s: +OK for message %zu, which %s (\"%.150s\")", op->line, op->k,
-			     op->k >= 1 && op->k <= s->v.n ? "this session deleted" : "is not in the listing", st);
+			viol(s, "inconsistent", "%s: +OK for message %zu, which %s (\"%.150s\")", op->line,
+			     op->k,
+			     op->k >= 1 && op->k <= s->v.n ? "this session deleted" : "is not in the listing",
+			     st);
 			return -1;
 		}
 		return 0;
 	}
 	if (!ok) {
-		viol(s, per_msg ? "isolation" : "refused",
-		     "%s refused (\"%.150s\")%s", op->line, st,
-		     per_msg ? ": the message is in this session's listing and not deleted by it (RFC 1939 §8: "
-		               "the maildrop is locked or the session's view kept)" : "");
+		viol(s, per_msg ? "isolation" : "refused", "%s refused (\"%.150s\")%s", op->line, st,
+		     per_msg
+		         ? ": the message is in this session's listing and not deleted by it (RFC 1939 §8: "
+		           "the maildrop is locked or the session's view kept)"
+		         : "");
 		return -1;
 	}
 	const struct fmsg *f = per_msg ? &L->fx[s->v.idx[op->k - 1]] : NULL;
@@ -603,8 +617,10 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 				tot += L->fx[s->v.idx[k - 1]].len;
 			}
 		if (sscanf(st, "+OK %llu %llu", &a, &b) != 2 || a != cnt || b != tot) {
-			viol(s, "inconsistent", "STAT \"%.100s\"; this session's view has %llu messages, %llu octets "
-			                        "(RFC 1939 §5: deleted messages not counted)", st, cnt, tot);
+			viol(s, "inconsistent",
+			     "STAT \"%.100s\"; this session's view has %llu messages, %llu octets "
+			     "(RFC 1939 §5: deleted messages not counted)",
+			     st, cnt, tot);
 			return -1;
 		}
 		return 0;
@@ -620,7 +636,8 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 			size_t wl = strlen(want);
 			/* Exactly the listing, or the listing and more text after a space (RFC 1939 §7). */
 			if (strncmp(st, want, wl) != 0 || (st[wl] != '\0' && st[wl] != ' ')) {
-				viol(s, "inconsistent", "%s: \"%.100s\", expected \"%s\"", op->line, st, want);
+				viol(s, "inconsistent", "%s: \"%.100s\", expected \"%s\"", op->line, st,
+				     want);
 				return -1;
 			}
 			return 0;
@@ -634,24 +651,29 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 					continue;
 				char want[120];
 				if (op->c == C_LIST)
-					snprintf(want, sizeof want, "%zu %zu\r\n", k, L->fx[s->v.idx[k - 1]].len);
+					snprintf(want, sizeof want, "%zu %zu\r\n", k,
+					         L->fx[s->v.idx[k - 1]].len);
 				else
 					snprintf(want, sizeof want, "%zu %s\r\n", k, s->uids[k - 1]);
-				/* "k size" (a scan listing may go on after a space, RFC 1939 §5) or "k uid". */
+				/* "k size" (a scan listing may go on after a space, RFC 1939 §5) or "k uid".
+				 */
 				size_t base = strlen(want) - 2;
 				char *eol = memmem(p, (size_t)(end - p), "\r\n", 2);
-				int match = eol && (size_t)(eol - p) >= base && memcmp(p, want, base) == 0 &&
-				            ((size_t)(eol - p) == base || (op->c == C_LIST && p[base] == ' '));
+				int match =
+				    eol && (size_t)(eol - p) >= base && memcmp(p, want, base) == 0 &&
+				    ((size_t)(eol - p) == base || (op->c == C_LIST && p[base] == ' '));
 				if (!match) {
-					viol(s, "inconsistent", "%s: expected the line \"%.*s\" next (RFC 1939 §5, §7: "
-					                        "numbers unchanged, deleted messages left out)",
+					viol(s, "inconsistent",
+					     "%s: expected the line \"%.*s\" next (RFC 1939 §5, §7: "
+					     "numbers unchanged, deleted messages left out)",
 					     op->line, (int)base, want);
 					return -1;
 				}
 				p = eol + 2;
 			}
 			if (p != end) {
-				viol(s, "inconsistent", "%s: lines beyond the messages of this session's view", op->line);
+				viol(s, "inconsistent",
+				     "%s: lines beyond the messages of this session's view", op->line);
 				return -1;
 			}
 		}
@@ -662,9 +684,10 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 			return -1;
 		size_t want = op->c == C_RETR ? f->len : top_len(f->data, f->len, op->lines);
 		if (s->blen != want || memcmp(s->body, f->data, want) != 0) {
-			viol(s, "content", "%s: %zu octets that differ from the message (%zu octets expected%s)",
-			     op->line, s->blen, want, op->c == C_TOP ? ": header, blank line, then the lines asked for"
-			                                             : "");
+			viol(s, "content",
+			     "%s: %zu octets that differ from the message (%zu octets expected%s)", op->line,
+			     s->blen, want,
+			     op->c == C_TOP ? ": header, blank line, then the lines asked for" : "");
 			return -1;
 		}
 		return 0;
@@ -720,9 +743,11 @@ static int connect_to(struct lsess *s)
 	if (st != CONN_OK) {
 		load_record(L, C_CONNECT, now_us() - t0, 0);
 		if (st == CONN_TIMEOUT)
-			viol(s, "hang", "connect to %s:%d: no answer within %.1f s", t->host, port, L->o.timeout);
+			viol(s, "hang", "connect to %s:%d: no answer within %.1f s", t->host, port,
+			     L->o.timeout);
 		else {
-			viol(s, "crash", "connect to %s:%d failed: %s (the server stopped accepting connections)",
+			viol(s, "crash",
+			     "connect to %s:%d failed: %s (the server stopped accepting connections)",
 			     t->host, port, err.msg);
 			atomic_store(&L->stop, 1); /* nothing more can be learnt */
 		}

@@ -14,16 +14,17 @@
 
 #define LOAD_MAX_CLIENTS  1024
 #define LOAD_MAX_MESSAGES 200
-#define LOAD_MAX_OPS      10   /* commands after the listing, per session at most */
-#define LOAD_MAX_BATCH    6    /* commands in one pipelined write */
+#define LOAD_MAX_OPS      10                      /* commands after the listing, per session at most */
+#define LOAD_MAX_BATCH    6                       /* commands in one pipelined write */
 #define LOAD_MAX_LISTING  (LOAD_MAX_MESSAGES * 4) /* listing lines accepted before "too many" */
 
 /* The commands whose latency is measured (one histogram each). */
 #define LOAD_CMDS(X)                                                                                         \
-	X(C_CONNECT, "connect") X(C_TLS, "tls") X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER")        \
-	X(C_PASS, "PASS") X(C_AUTH, "AUTH") X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL")            \
-	X(C_RETR, "RETR") X(C_TOP, "TOP") X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP")              \
-	X(C_QUIT, "QUIT") X(C_SESSION, "session")
+	X(C_CONNECT, "connect")                                                                              \
+	X(C_TLS, "tls") X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS")              \
+	    X(C_AUTH, "AUTH") X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR")        \
+	        X(C_TOP, "TOP") X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP") X(C_QUIT, "QUIT")      \
+	            X(C_SESSION, "session")
 #define LOAD_CMD_ENUM(id, name) id,
 enum load_cmd { LOAD_CMDS(LOAD_CMD_ENUM) C_COUNT };
 #undef LOAD_CMD_ENUM
@@ -31,32 +32,35 @@ extern const char *const load_cmd_names[C_COUNT];
 
 /* --mix: relative weights of what a session does (docs/stress.md). */
 #define LOAD_MIX(X)                                                                                          \
-	X(stat, 1) X(list, 2) X(uidl, 1) X(retr, 3) X(top, 2) X(dele, 3) X(rset, 1) X(noop, 1)               \
-	X(bad, 1)  /* a command on a deleted or missing message number: -ERR expected */                      \
-	X(drop, 25) /* percent of sessions that end without QUIT (half of them with an RST) */                \
-	X(tls, 20)  /* percent that use the implicit-TLS port, when the profile has one */                   \
-	X(stls, 20) /* percent that start with STLS, when CAPA offers it */                                   \
-	X(sasl, 30) /* percent that log in with AUTH PLAIN, when CAPA offers it */                            \
-	X(pipeline, 30) /* percent of command groups sent in one write, when PIPELINING is announced */
+	X(stat, 1)                                                                                           \
+	X(list, 2) X(uidl, 1) X(retr, 3) X(top, 2) X(dele, 3) X(rset, 1) X(noop, 1)                          \
+	    X(bad, 1)       /* a command on a deleted or missing message number: -ERR expected */            \
+	    X(drop, 25)     /* percent of sessions that end without QUIT (half of them with an RST) */       \
+	    X(tls, 20)      /* percent that use the implicit-TLS port, when the profile has one */           \
+	    X(stls, 20)     /* percent that start with STLS, when CAPA offers it */                          \
+	    X(sasl, 30)     /* percent that log in with AUTH PLAIN, when CAPA offers it */                   \
+	    X(pipeline, 30) /* percent of command groups sent in one write, when PIPELINING is announced */
 #define LOAD_MIX_FIELD(name, def) int name;
-struct load_mix { LOAD_MIX(LOAD_MIX_FIELD) };
+struct load_mix {
+	LOAD_MIX(LOAD_MIX_FIELD)
+};
 #undef LOAD_MIX_FIELD
 
 struct load_opts {
 	const char *target_file;
 	int reference;
 	int clients;
-	double duration;      /* seconds; 0 with --sessions */
-	long sessions;        /* 0: until the duration ends */
-	double rate;          /* sessions a second over all clients; 0: as fast as they go */
+	double duration; /* seconds; 0 with --sessions */
+	long sessions;   /* 0: until the duration ends */
+	double rate;     /* sessions a second over all clients; 0: as fast as they go */
 	uint64_t seed;
 	struct load_mix mix;
 	const char *json, *html;
 	int shard_index, shard_count; /* 1-based index; 1/1 when not sharded */
-	int messages;         /* messages in the generated fixture */
-	double timeout;       /* seconds one reply may take before it is a hang */
-	double lock_grace;    /* seconds a dropped session's lock may outlive the connection */
-	long max_violations;  /* stop after this many (0: never) */
+	int messages;                 /* messages in the generated fixture */
+	double timeout;               /* seconds one reply may take before it is a hang */
+	double lock_grace;            /* seconds a dropped session's lock may outlive the connection */
+	long max_violations;          /* stop after this many (0: never) */
 	int quiet;
 };
 
@@ -74,11 +78,11 @@ struct load {
 	struct fmsg *fx;
 	size_t nfx;
 	char *fixture_dir;
-	size_t *accts;       /* indexes into t->accounts this shard uses */
+	size_t *accts; /* indexes into t->accounts this shard uses */
 	size_t nacct;
 	pthread_mutex_t stats_lock;
 	struct load_stats st;
-	atomic_long started;  /* sessions claimed */
+	atomic_long started; /* sessions claimed */
 	atomic_int stop;
 	long long t0_ms, deadline_ms;
 	pthread_mutex_t rate_lock;

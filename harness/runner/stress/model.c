@@ -256,11 +256,12 @@ void model_login_refused(struct model *M, struct srec *r, const char *line)
 				holders[nh++] = o->id;
 		char msg[600];
 		int in_use = strstr(line, "[IN-USE]") != NULL;
-		snprintf(msg, sizeof msg,
-		         "%s: login of %s refused (\"%.200s\") while none of our sessions could hold the maildrop "
-		         "(RFC 1939 §4, RFC 2449 §8.1.2: [IN-USE] only while it is locked)",
-		         in_use ? "spurious [IN-USE]" : "correct credentials refused", M->acct[r->acct].a->user,
-		         line);
+		snprintf(
+		    msg, sizeof msg,
+		    "%s: login of %s refused (\"%.200s\") while none of our sessions could hold the maildrop "
+		    "(RFC 1939 §4, RFC 2449 §8.1.2: [IN-USE] only while it is locked)",
+		    in_use ? "spurious [IN-USE]" : "correct credentials refused", M->acct[r->acct].a->user,
+		    line);
 		note_locked(r, '#', msg, strlen(msg));
 		violation_locked(M, r, holders, in_use ? "in-use" : "login-refused", msg);
 	}
@@ -272,10 +273,14 @@ void model_login_refused(struct model *M, struct srec *r, const char *line)
 static const char *state_name(enum mstate s)
 {
 	switch (s) {
-	case M_PRESENT: return "present";
-	case M_PENDING: return "deletion pending (QUIT sent)";
-	case M_DELETED: return "deleted (QUIT +OK)";
-	case M_MAYBE: return "maybe deleted (QUIT reply lost)";
+	case M_PRESENT:
+		return "present";
+	case M_PENDING:
+		return "deletion pending (QUIT sent)";
+	case M_DELETED:
+		return "deleted (QUIT +OK)";
+	case M_MAYBE:
+		return "maybe deleted (QUIT reply lost)";
 	}
 	return "?";
 }
@@ -305,7 +310,8 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
 			}
 		if (f == M->nfx) {
 			snprintf(msg, sizeof msg,
-			         "%s: message %zu has %llu octets, which no message in the maildrop (or not twice) has: "
+			         "%s: message %zu has %llu octets, which no message in the maildrop (or not "
+			         "twice) has: "
 			         "sizes inconsistent with the maildrop (RFC 1939 §5, §11)",
 			         a->a->user, k + 1, sz[k]);
 			violation_locked(M, r, NULL, "unknown-message", msg);
@@ -319,7 +325,8 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
 		if (m->st == M_DELETED && m->t_ok < r->pass_seq) {
 			rel[0] = m->by;
 			snprintf(msg, sizeof msg,
-			         "%s: message %zu (%llu octets) is listed, but session s%lu deleted it and its QUIT got "
+			         "%s: message %zu (%llu octets) is listed, but session s%lu deleted it and "
+			         "its QUIT got "
 			         "+OK before this session logged in (RFC 1939 §6)",
 			         a->a->user, k + 1, sz[k], m->by);
 			violation_locked(M, r, rel, "deleted-visible", msg);
@@ -330,15 +337,17 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
 		struct mmsg *m = &a->m[j];
 		if (seen[j])
 			continue;
-		/* Absent: only a deletion that had begun (QUIT sent) before this listing arrived explains it. */
+		/* Absent: only a deletion that had begun (QUIT sent) before this listing arrived explains it.
+		 */
 		if (m->st == M_PRESENT || m->t_q > t_end) {
 			rel[0] = m->by;
-			snprintf(msg, sizeof msg,
-			         "%s: the message of %zu octets is gone, but no session deleted it and sent QUIT "
-			         "(it is %s%s%s; RFC 1939 §6: only UPDATE after QUIT removes messages; a dropped "
-			         "session deletes nothing)",
-			         a->a->user, M->fx[j].len, state_name(m->st), m->by ? ", last marked by s" : "",
-			         m->by ? "" : "");
+			snprintf(
+			    msg, sizeof msg,
+			    "%s: the message of %zu octets is gone, but no session deleted it and sent QUIT "
+			    "(it is %s%s%s; RFC 1939 §6: only UPDATE after QUIT removes messages; a dropped "
+			    "session deletes nothing)",
+			    a->a->user, M->fx[j].len, state_name(m->st), m->by ? ", last marked by s" : "",
+			    m->by ? "" : "");
 			if (m->by) {
 				size_t l = strlen(msg);
 				snprintf(msg + l, sizeof msg - l, " [marked by s%lu]", m->by);
@@ -376,16 +385,19 @@ int model_uids(struct model *M, struct srec *r, const struct view *v, char *cons
 	for (size_t k = 0; k < v->n && !bad; k++) {
 		const char *u = uids[k];
 		if (!uid_ok(u)) {
-			snprintf(msg, sizeof msg,
-			         "%s: unique-id of message %zu is \"%.80s\": not 1 to 70 characters 0x21-0x7E "
-			         "(RFC 1939 §7)", a->a->user, k + 1, u);
+			snprintf(
+			    msg, sizeof msg,
+			    "%s: unique-id of message %zu is \"%.80s\": not 1 to 70 characters 0x21-0x7E "
+			    "(RFC 1939 §7)",
+			    a->a->user, k + 1, u);
 			violation_locked(M, r, NULL, "uid-invalid", msg);
 			bad = 1;
 			break;
 		}
 		for (size_t j = 0; j < k; j++)
 			if (strcmp(uids[j], u) == 0) {
-				snprintf(msg, sizeof msg, "%s: messages %zu and %zu share the unique-id \"%s\" (RFC 1939 §7)",
+				snprintf(msg, sizeof msg,
+				         "%s: messages %zu and %zu share the unique-id \"%s\" (RFC 1939 §7)",
 				         a->a->user, j + 1, k + 1, u);
 				violation_locked(M, r, NULL, "uid-invalid", msg);
 				bad = 1;
@@ -398,7 +410,8 @@ int model_uids(struct model *M, struct srec *r, const struct view *v, char *cons
 		if (m->uid[0] && strcmp(m->uid, u) != 0) {
 			rel[0] = m->uid_by;
 			snprintf(msg, sizeof msg,
-			         "%s: message %zu (%zu octets) has the unique-id \"%s\"; session s%lu saw it as \"%s\": "
+			         "%s: message %zu (%zu octets) has the unique-id \"%s\"; session s%lu saw it "
+			         "as \"%s\": "
 			         "unique-ids must persist across sessions (RFC 1939 §7)",
 			         a->a->user, k + 1, M->fx[v->idx[k]].len, u, m->uid_by, m->uid);
 			violation_locked(M, r, rel, "uid-changed", msg);
@@ -410,7 +423,8 @@ int model_uids(struct model *M, struct srec *r, const struct view *v, char *cons
 				continue;
 			rel[0] = a->m[j].uid_by;
 			snprintf(msg, sizeof msg,
-			         "%s: message %zu (%zu octets) has the unique-id \"%s\", which session s%lu saw on "
+			         "%s: message %zu (%zu octets) has the unique-id \"%s\", which session s%lu "
+			         "saw on "
 			         "another message (%zu octets, now %s): a unique-id must never be reused "
 			         "(RFC 1939 §7)",
 			         a->a->user, k + 1, M->fx[v->idx[k]].len, u, a->m[j].uid_by, M->fx[j].len,
@@ -452,7 +466,8 @@ void model_quit_result(struct model *M, struct srec *r, const struct view *v, in
 		struct mmsg *m = &a->m[v->idx[k]];
 		if (!v->deleted[k] || m->st == M_DELETED || m->by != r->id)
 			continue;
-		/* RFC 1939 §6: +OK means removed; -ERR "some deleted messages not removed"; no reply: either. */
+		/* RFC 1939 §6: +OK means removed; -ERR "some deleted messages not removed"; no reply: either.
+		 */
 		if (outcome == 1) {
 			m->st = M_DELETED;
 			m->t_ok = t;

@@ -14,11 +14,11 @@
 #include <stdint.h>
 #include "runner/target.h"
 
-#define MODEL_TR_LINES     40   /* transcript lines kept per session (the last ones) */
-#define MODEL_TR_TEXT      220  /* characters of one transcript line */
-#define MODEL_KEEP_RECS    24   /* finished sessions remembered per account (transcripts, lock holds) */
-#define MODEL_MAX_VIOL     1000 /* violations kept (more are counted, not stored) */
-#define MODEL_MAX_RELATED  4    /* other sessions whose transcripts a violation carries */
+#define MODEL_TR_LINES    40   /* transcript lines kept per session (the last ones) */
+#define MODEL_TR_TEXT     220  /* characters of one transcript line */
+#define MODEL_KEEP_RECS   24   /* finished sessions remembered per account (transcripts, lock holds) */
+#define MODEL_MAX_VIOL    1000 /* violations kept (more are counted, not stored) */
+#define MODEL_MAX_RELATED 4    /* other sessions whose transcripts a violation carries */
 
 /* A fixture message: its content as POP3 sends it (CRLF line ends, before byte-stuffing). The load
  * generator makes every size distinct, so a size alone names a message. */
@@ -33,11 +33,11 @@ struct srec {
 	size_t acct;
 	int client;
 	char tr[MODEL_TR_LINES][MODEL_TR_TEXT];
-	unsigned ntr;           /* lines ever added (the last MODEL_TR_LINES are kept) */
-	uint64_t pass_seq;      /* logical time the credentials were sent; 0: not yet */
-	uint64_t denied_seq;    /* logical time a login refusal arrived; 0: none */
-	int open;               /* connected (may hold the lock) */
-	long long hold_until;   /* once closed: monotonic ms until which the server may still hold the lock */
+	unsigned ntr;         /* lines ever added (the last MODEL_TR_LINES are kept) */
+	uint64_t pass_seq;    /* logical time the credentials were sent; 0: not yet */
+	uint64_t denied_seq;  /* logical time a login refusal arrived; 0: none */
+	int open;             /* connected (may hold the lock) */
+	long long hold_until; /* once closed: monotonic ms until which the server may still hold the lock */
 	struct srec *next;
 };
 
@@ -58,12 +58,12 @@ struct mmsg {
 
 struct macct {
 	const struct account *a;
-	unsigned epoch;       /* resets so far */
-	struct mmsg *m;       /* one per fixture message */
-	int active;           /* sessions of ours on it now */
-	int draining;         /* no new session starts: it is about to be reset */
+	unsigned epoch; /* resets so far */
+	struct mmsg *m; /* one per fixture message */
+	int active;     /* sessions of ours on it now */
+	int draining;   /* no new session starts: it is about to be reset */
 	int resetting;
-	struct srec *recs;    /* newest first: active sessions and the last finished ones */
+	struct srec *recs; /* newest first: active sessions and the last finished ones */
 };
 
 struct violation {
@@ -90,8 +90,8 @@ struct model {
 /* The snapshot a session takes right after login: message numbers 1..n, each mapped to a fixture index. */
 struct view {
 	size_t n;
-	size_t *idx;     /* idx[k-1]: the fixture message that message k is */
-	char *deleted;   /* marked deleted in this session */
+	size_t *idx;   /* idx[k-1]: the fixture message that message k is */
+	char *deleted; /* marked deleted in this session */
 	unsigned long long total;
 };
 
