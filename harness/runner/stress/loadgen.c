@@ -81,13 +81,16 @@ struct lsess {
 	char **uids;  /* the session's UIDL listing, NULL when not taken */
 	int dead;     /* a violation or an I/O failure: the session ends at once (RST) */
 	int quitting; /* QUIT sent: a close is the normal end */
+	int in_login; /* the credentials' reply is awaited */
 	char *body;   /* the last multi-line reply, un-stuffed, CRLF line ends */
 	size_t blen, bcap;
 };
 
 static int tmo(const struct lsess *s)
 {
-	return (int)(s->L->o.timeout * 1000);
+	/* A server may wait for a busy maildrop's lock before it answers the credentials (Dovecot waits
+	 * 10 s): those replies get three times as long before they count as a hang. */
+	return (int)(s->L->o.timeout * 1000 * (s->in_login ? 3 : 1));
 }
 
 static void viol(struct lsess *s, const char *kind, const char *fmt, ...)
@@ -346,7 +349,9 @@ static int login(struct lsess *s)
 			b64_encode(raw, (size_t)n, enc);
 			snprintf(line, sizeof line, "AUTH PLAIN %s", enc);
 			model_pass_sent(&L->M, s->r);
+			s->in_login = 1;
 			rc = simple(s, C_AUTH, line, st, sizeof st);
+			s->in_login = 0;
 			if (rc < 0)
 				return -1;
 			goto done;
@@ -363,7 +368,9 @@ static int login(struct lsess *s)
 	}
 	snprintf(line, sizeof line, "PASS %s", s->acct->password);
 	model_pass_sent(&L->M, s->r);
+	s->in_login = 1;
 	rc = simple(s, C_PASS, line, st, sizeof st);
+	s->in_login = 0;
 	if (rc < 0)
 		return -1;
 done:

@@ -49,7 +49,13 @@ class Load(unittest.TestCase):
                            stdout=subprocess.DEVNULL)
 
     def test_reference_has_no_violation(self):
-        r, doc = load(["--reference", "--clients", "16", "--duration", "6", "--seed", "42"])
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-load-") as tmp:
+            html = os.path.join(tmp, "load.html")
+            r, doc = load(["--reference", "--clients", "16", "--duration", "6", "--seed", "42", "--html", html])
+            with open(html, encoding="utf-8") as f:
+                page = f.read()
+        self.assertIn("<h1>pop3spec load: pop3refd (reference)</h1>", page)
+        self.assertIn("<th>RETR</th>", page)
         self.assertEqual(doc["violations"], [], r.stdout[-4000:])
         self.assertEqual(r.rc, 0, r.stdout[-2000:] + r.stderr[-2000:])
         # the JSON contract (issue 11)
