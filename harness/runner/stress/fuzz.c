@@ -28,7 +28,7 @@
 #define FUZZ_MAX_PAYLOAD    (64 * 1024)
 #define FUZZ_QUIET_MS       40 /* after the input: replies are read until the server is quiet this long */
 #define FUZZ_DRAIN_MAX      (4 * 1024 * 1024)
-#define FUZZ_LOGIN_RETRY_MS 3000 /* a dropped session's lock may take this long to go */
+#define FUZZ_LOGIN_RETRY_MS 10000 /* a dropped session's lock may take this long to go */
 #define FUZZ_SHRINK_TRIES   80
 #define FUZZ_MAX_FINDINGS   20
 
