@@ -28,7 +28,7 @@ static void load_help(void)
 	    "usage: pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N]\n"
 	    "                     [--rate R] [--seed N] [--mix NAME=W,...] [--messages N] [--timeout S]\n"
 	    "                     [--lock-grace S] [--max-violations N] [--shard I/N] [--json FILE]\n"
-	    "                     [--html FILE] [-q]\n"
+	    "                     [--html FILE] [--shared-ok] [-q]\n"
 	    "Concurrent randomised sessions against the target's accounts, every reply checked against a\n"
 	    "model of each maildrop. Exit status: 0 nothing found, 1 a violation (or a crash or hang of the\n"
 	    "target), 2 usage or target errors. Mix names: stat list uidl retr top dele rset noop bad "
@@ -188,6 +188,8 @@ static int parse(int argc, char **argv, struct load_opts *o, char *why, size_t w
 		} else if (strcmp(a, "--html") == 0) {
 			NEED();
 			o->html = v;
+		} else if (strcmp(a, "--shared-ok") == 0) {
+			o->shared_ok = 1;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
 			o->quiet = 1;
 		} else {

@@ -14,7 +14,7 @@
 
 /* The counters every summary has, in this order (merged by adding). */
 #define LOAD_COUNTERS(X)                                                                                     \
-	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined)
+	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared)
 
 static json_t *jstr(const char *s)
 {

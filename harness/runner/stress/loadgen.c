@@ -605,6 +605,16 @@ static int check_op(struct lsess *s, const struct op *op, int ok, const char *st
 		}
 		return 0;
 	}
+	if (!ok && per_msg && L->o.shared_ok && model_deleted_elsewhere(&L->M, s->r, &s->v, op->k)) {
+		/* --shared-ok: a server without a lock (Dovecot's pop3_lock_session=no) may show another
+		 * session's expunge; the session ends here (a drop: it deletes nothing). */
+		model_note(&L->M, s->r, '#', "deleted by a concurrent session (--shared-ok)", 45);
+		pthread_mutex_lock(&L->stats_lock);
+		L->st.shared++;
+		pthread_mutex_unlock(&L->stats_lock);
+		s->dead = 1;
+		return -1;
+	}
 	if (!ok) {
 		viol(s, per_msg ? "isolation" : "refused", "%s refused (\"%.150s\")%s", op->line, st,
 		     per_msg

@@ -21,9 +21,10 @@
 /* The commands whose latency is measured (one histogram each). */
 #define LOAD_CMDS(X)                                                                                         \
 	X(C_CONNECT, "connect")                                                                              \
-	X(C_TLS, "tls") X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS")              \
-	    X(C_AUTH, "AUTH") X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR")        \
-	        X(C_TOP, "TOP") X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP") X(C_QUIT, "QUIT")      \
+	X(C_TLS, "tls")                                                                                      \
+	X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS") X(C_AUTH, "AUTH")            \
+	    X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR") X(C_TOP, "TOP")          \
+	        X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP") X(C_QUIT, "QUIT")                      \
 	            X(C_SESSION, "session")
 #define LOAD_CMD_ENUM(id, name) id,
 enum load_cmd { LOAD_CMDS(LOAD_CMD_ENUM) C_COUNT };
@@ -33,7 +34,8 @@ extern const char *const load_cmd_names[C_COUNT];
 /* --mix: relative weights of what a session does (docs/stress.md). */
 #define LOAD_MIX(X)                                                                                          \
 	X(stat, 1)                                                                                           \
-	X(list, 2) X(uidl, 1) X(retr, 3) X(top, 2) X(dele, 3) X(rset, 1) X(noop, 1)                          \
+	X(list, 2)                                                                                           \
+	X(uidl, 1) X(retr, 3) X(top, 2) X(dele, 3) X(rset, 1) X(noop, 1)                                     \
 	    X(bad, 1)       /* a command on a deleted or missing message number: -ERR expected */            \
 	    X(drop, 25)     /* percent of sessions that end without QUIT (half of them with an RST) */       \
 	    X(tls, 20)      /* percent that use the implicit-TLS port, when the profile has one */           \
@@ -61,6 +63,7 @@ struct load_opts {
 	double timeout;               /* seconds one reply may take before it is a hang */
 	double lock_grace;            /* seconds a dropped session's lock may outlive the connection */
 	long max_violations;          /* stop after this many (0: never) */
+	int shared_ok;                /* --shared-ok: another session's deletion may show (no lock) */
 	int quiet;
 };
 
@@ -68,6 +71,7 @@ struct load_stats {
 	struct hist h[C_COUNT];
 	uint64_t ok[C_COUNT], err[C_COUNT];
 	uint64_t sessions, commands, dropped, quits, logins, refused, resets, errors, pipelined;
+	uint64_t shared; /* sessions ended because a concurrent deletion showed (--shared-ok) */
 };
 
 struct load {

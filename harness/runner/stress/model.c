@@ -442,6 +442,17 @@ int model_uids(struct model *M, struct srec *r, const struct view *v, char *cons
 	return bad ? -1 : 0;
 }
 
+int model_deleted_elsewhere(struct model *M, const struct srec *r, const struct view *v, size_t k)
+{
+	if (k < 1 || k > v->n)
+		return 0;
+	pthread_mutex_lock(&M->lock);
+	const struct mmsg *m = &M->acct[r->acct].m[v->idx[k - 1]];
+	int yes = m->st != M_PRESENT && m->by != r->id;
+	pthread_mutex_unlock(&M->lock);
+	return yes;
+}
+
 void model_quit_sent(struct model *M, struct srec *r, const struct view *v, uint64_t t_q)
 {
 	pthread_mutex_lock(&M->lock);

@@ -118,6 +118,9 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
                    struct view *v);
 /* The UIDL listing (uids[k-1] for message k): checks syntax, stability and reuse. */
 int model_uids(struct model *M, struct srec *r, const struct view *v, char *const *uids);
+/* Whether view message k (1-based) was deleted, or is being deleted, by another session than r (a QUIT
+ * sent): what a server without a lock may let a concurrent session see. */
+int model_deleted_elsewhere(struct model *M, const struct srec *r, const struct view *v, size_t k);
 /* QUIT was sent / its outcome: 1 +OK, 0 -ERR, -1 no reply. */
 void model_quit_sent(struct model *M, struct srec *r, const struct view *v, uint64_t t_q);
 void model_quit_result(struct model *M, struct srec *r, const struct view *v, int outcome, uint64_t t);

@@ -89,6 +89,19 @@ class Load(unittest.TestCase):
                 self.assertTrue(v["message"])
                 self.assertTrue(v["transcripts"] and v["transcripts"][0]["lines"], v)
 
+    def test_shared_ok_tolerates_only_real_concurrent_deletions(self):
+        # --shared-ok: a server without a lock (Dovecot's pop3_lock_session=no) may show another session's
+        # expunge as -ERR; no-lock then passes, but a lost message is still found.
+        env = dict(os.environ, POP3REFD=FAULTS, POP3REFD_ARGS="--fault no-lock")
+        r, doc = load(["--reference", "--clients", "8", "--duration", "5", "--seed", "1", "--shared-ok"], env=env)
+        self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-3000:])
+        self.assertGreater(doc["shared"], 0)
+        env = dict(os.environ, POP3REFD=FAULTS, POP3REFD_ARGS="--fault delete-on-drop")
+        r, doc = load(["--reference", "--clients", "8", "--duration", "10", "--seed", "1", "--shared-ok",
+                       "--max-violations", "1"], env=env)
+        self.assertEqual(r.rc, 1)
+        self.assertIn("lost-message", kinds(doc))
+
     def test_target_profile(self):
         users = {f"user0{i}": f"pass0{i}" for i in range(1, 5)}
         srv = pop3test.Server(users=users, maildrops={}).start()
