@@ -251,6 +251,8 @@ static void message(struct session *s, const struct cmdline *cl, struct result *
 	s->utf8_mode = mode;
 	if (!top && m && r->status == RES_OK && fault_on(F_RETRIEVED_REMOVED))
 		fault_stash_put(s, STASH_RETRIEVED, m->path, strlen(m->path) + 1);
+	if (!top && m && r->status == RES_OK && fault_on(F_DROP_LOSES_MESSAGE))
+		fault_stash_set(s, STASH_LAST_RETR, m->path, strlen(m->path) + 1);
 out:
 	if (unmarked)
 		(void)store_mark(s->store, n);
@@ -315,6 +317,17 @@ static void remove_retrieved(struct session *s)
 
 static void ov_quit(struct session *s, const struct cmdline *cl, struct result *r)
 {
+	if (s->state == ST_AUTHORIZATION && s->have_user) {
+		struct session *h = fault_holder(s, s->pending_user);
+		if (h && fault_on(F_AUTHZ_QUIT_UPDATES_OTHER)) {
+			/* As a server that keeps the marks in a per-user file and applies them at any QUIT.
+			 */
+			struct p3err err = {{0}};
+			size_t removed = 0;
+			(void)store_update(h->store, &removed, &err);
+		}
+		fault_leave_behind(s);
+	}
 	if (s->state == ST_TRANSACTION && s->store) {
 		if (fault_on(F_RETRIEVED_REMOVED))
 			remove_retrieved(s);
@@ -345,6 +358,9 @@ static void ov_user(struct session *s, const struct cmdline *cl, struct result *
 
 static void ov_pass(struct session *s, const struct cmdline *cl, struct result *r)
 {
+	if (!s->have_user && fault_on(F_USER_OUTLIVES_SESSION) &&
+	    fault_stash_take_string(FAULT_SERVER_WIDE, STASH_USER, s->pending_user, sizeof s->pending_user))
+		s->have_user = 1; /* the USER another session left behind */
 	if (!s->have_user && fault_on(F_PASS_WITHOUT_USER))
 		res_ok(r, "password accepted");
 	else
@@ -439,7 +455,10 @@ static void edit_capa(struct session *s)
 	while ((line = evbuffer_readln(s->body, &len, EVBUFFER_EOL_CRLF_STRICT)) != NULL) {
 		int implementation = strncmp(line, "IMPLEMENTATION ", 15) == 0;
 		stls |= strcmp(line, "STLS") == 0;
-		if ((trans && fault_on(F_CAPA_TAGS_DROPPED_AFTER_LOGIN) &&
+		if ((fault_on(F_CAPA_OMITS_TOP) && strcmp(line, "TOP") == 0) ||
+		    (fault_on(F_CAPA_OMITS_USER) && strcmp(line, "USER") == 0) ||
+		    (!trans && fault_on(F_RESP_CODES_AFTER_LOGIN_ONLY) && strcmp(line, "RESP-CODES") == 0) ||
+		    (trans && fault_on(F_CAPA_TAGS_DROPPED_AFTER_LOGIN) &&
 		     (strcmp(line, "TOP") == 0 || strcmp(line, "PIPELINING") == 0)) ||
 		    (fault_on(F_RESP_CODES_NOT_ANNOUNCED) && strcmp(line, "RESP-CODES") == 0) ||
 		    (trans && fault_on(F_CAPA_UTF8_BEFORE_LOGIN_ONLY) &&
@@ -604,6 +623,47 @@ static void final_in_ok(struct session *s, struct result *r)
 		res_ok(r, "%s", b64);
 }
 
+/* The authentication identity of a PLAIN response (RFC 4616 §2: authzid NUL authcid NUL passwd). 0 or -1. */
+static int plain_authcid(const char *b64, size_t len, char *out, size_t size)
+{
+	static unsigned char bin[POP3_MAX_SASL_LINE + 4];
+	const unsigned char *a, *b;
+	size_t n = 0;
+
+	if (len == 0 || len > POP3_MAX_SASL_LINE || b64_decode(b64, len, bin, &n, 0) != B64_OK)
+		return -1;
+	if (!(a = memchr(bin, 0, n)) || !(b = memchr(a + 1, 0, n - (size_t)(a + 1 - bin))))
+		return -1;
+	snprintf(out, size, "%.*s", (int)(b - a - 1), (const char *)(a + 1));
+	return 0;
+}
+
+/* in-use-on-wrong-sasl: a PLAIN exchange that failed on its credentials answers [IN-USE] when the user's
+ * maildrop is busy, as a server that takes the lock before it checks the password. */
+static void in_use_for_wrong(struct session *s, const char *b64, size_t len, struct result *r)
+{
+	char user[SESSION_NAME_MAX + 1];
+
+	if (fault_on(F_IN_USE_ON_WRONG_SASL) && r->status == RES_ERR && r->code == CODE_AUTH &&
+	    plain_authcid(b64, len, user, sizeof user) == 0 && fault_holder(s, user))
+		res_err(r, CODE_IN_USE, "maildrop is locked by another session");
+}
+
+/* auth-outlives-session: an exchange another connection left half-done, taken up by this one: AUTH is
+ * started again silently, so the line that came is read as the client's response. 1 when resumed. */
+static int resume_auth(struct session *s)
+{
+	char mech[64], line[80];
+	struct result r;
+
+	if (!fault_stash_take_string(FAULT_SERVER_WIDE, STASH_MECH, mech, sizeof mech))
+		return 0;
+	snprintf(line, sizeof line, "AUTH %s", mech);
+	res_clear(&r);
+	session_run_line(s, line, strlen(line), 0, &r);
+	return s->sasl != NULL;
+}
+
 /* A line inside an AUTH exchange. */
 static void sasl_line(struct session *s, const char *line, size_t len, int flags, struct result *r)
 {
@@ -620,6 +680,7 @@ static void sasl_line(struct session *s, const char *line, size_t len, int flags
 		len = strlen(mended);
 	}
 	session_run_line(s, line, len, flags, r);
+	in_use_for_wrong(s, line, len, r);
 	final_in_ok(s, r);
 }
 
@@ -648,6 +709,11 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 	if (fault_on(F_NUL_TRUNCATES) && (flags & LINE_HAS_NUL)) {
 		len = strlen(line); /* the command ends at the NUL */
 		flags &= ~LINE_HAS_NUL;
+	}
+	if (fault_on(F_AUTH_OUTLIVES_SESSION) && s->state == ST_AUTHORIZATION &&
+	    (cmd_parse(line, len, &cl) != CMD_PARSE_OK || !cmd_find(cl.keyword)) && resume_auth(s)) {
+		sasl_line(s, line, len, flags, r);
+		return;
 	}
 	if ((flags & (LINE_HAS_NUL | LINE_HAS_CR)) || cmd_parse(line, len, &cl) != CMD_PARSE_OK) {
 		session_run_line(s, line, len, flags, r);
@@ -690,6 +756,12 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 		snprintf(s->pending_user, sizeof s->pending_user, "%s", user);
 		fault_stash_take(s, STASH_USER, NULL);
 		fault_stash_put(s, STASH_USER, user, strlen(user) + 1);
+	}
+	if (strcmp(c->name, "AUTH") == 0) {
+		if (r->status == RES_CONT && s->sasl && fault_on(F_AUTH_OUTLIVES_SESSION))
+			fault_stash_set(s, STASH_MECH, cl.argv[0], strlen(cl.argv[0]) + 1);
+		if (cl.argc == 2)
+			in_use_for_wrong(s, cl.argv[1], strlen(cl.argv[1]), r);
 	}
 	final_in_ok(s, r);
 }

@@ -21,7 +21,13 @@ enum stash_kind {
 	STASH_REPLY,
 	STASH_RETRIEVED,
 	STASH_USER,
+	STASH_MECH,     /* the mechanism of an AUTH exchange under way (auth-outlives-session) */
+	STASH_LAST_RETR /* the path of the last message RETR sent (drop-loses-message) */
 };
+
+/* The owner of what is kept server-wide, outside any session: a USER or an AUTH exchange a session left
+ * behind (user-outlives-session, auth-outlives-session). */
+#define FAULT_SERVER_WIDE ((const void *)fault_active)
 
 /* Append n octets to the stash of this kind. */
 void fault_stash_put(const void *owner, enum stash_kind kind, const void *data, size_t n);
@@ -29,6 +35,18 @@ void fault_stash_put(const void *owner, enum stash_kind kind, const void *data, 
 int fault_stash_take(const void *owner, enum stash_kind kind, struct evbuffer *to);
 /* Forget every stash of `owner` (the session is being freed). */
 void fault_stash_forget_all(const void *owner);
+
+/* Replace the stash of this kind with n octets. */
+void fault_stash_set(const void *owner, enum stash_kind kind, const void *data, size_t n);
+/* Copy a stash holding a string (NUL included) into out, and forget it; 1 if there was one. */
+int fault_stash_take_string(const void *owner, enum stash_kind kind, char *out, size_t size);
+
+struct session;
+/* Another session logged in as `user` (it holds that user's maildrop), or NULL. */
+struct session *fault_holder(const struct session *s, const char *user);
+/* Session s ends in AUTHORIZATION (a QUIT, or the client went away): what the faults let it leave behind
+ * (authz-quit-unlocks, user-outlives-session, auth-outlives-session). */
+void fault_leave_behind(struct session *s);
 
 /* Forget the message-data filter of a stream (its session is being freed). */
 void fault_filter_forget(const struct stream *st);
