@@ -230,7 +230,8 @@
 	FAULT(F_DROP_LOSES_MESSAGE, "drop-loses-message", SUITE,                                             \
 	      "a session that ends without QUIT in TRANSACTION removes the last message it retrieved")       \
 	/* CAPA and the response codes agree with what the server does (RFC 2449 §5, §6, §8) */           \
-	FAULT(F_CAPA_OMITS_TOP, "capa-omits-top", SUITE, "CAPA does not list TOP, which works")              \
+	FAULT(F_CAPA_TOP_UIDL_AFTER_LOGIN_ONLY, "capa-top-uidl-after-login-only", SUITE,                     \
+	      "CAPA lists TOP and UIDL only after login")                                                    \
 	FAULT(F_CAPA_OMITS_USER, "capa-omits-user", SUITE,                                                   \
 	      "CAPA does not list USER, though USER/PASS logs in")                                           \
 	FAULT(F_RESP_CODES_AFTER_LOGIN_ONLY, "resp-codes-after-login-only", SUITE,                           \

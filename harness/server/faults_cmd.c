@@ -455,7 +455,8 @@ static void edit_capa(struct session *s)
 	while ((line = evbuffer_readln(s->body, &len, EVBUFFER_EOL_CRLF_STRICT)) != NULL) {
 		int implementation = strncmp(line, "IMPLEMENTATION ", 15) == 0;
 		stls |= strcmp(line, "STLS") == 0;
-		if ((fault_on(F_CAPA_OMITS_TOP) && strcmp(line, "TOP") == 0) ||
+		if ((!trans && fault_on(F_CAPA_TOP_UIDL_AFTER_LOGIN_ONLY) &&
+		     (strcmp(line, "TOP") == 0 || strcmp(line, "UIDL") == 0)) ||
 		    (fault_on(F_CAPA_OMITS_USER) && strcmp(line, "USER") == 0) ||
 		    (!trans && fault_on(F_RESP_CODES_AFTER_LOGIN_ONLY) && strcmp(line, "RESP-CODES") == 0) ||
 		    (trans && fault_on(F_CAPA_TAGS_DROPPED_AFTER_LOGIN) &&
