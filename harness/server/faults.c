@@ -1,7 +1,7 @@
 /* faults.c — the fault switches of bin/pop3refd-faults, and the seams around the session: the session events
  * (fault_event), the line-length limit, the rewrite of the formatted reply (fault_format), the server's
- * settings; the per-session stashes the faults share. The command overlay is faults_cmd.c, the message data
- * faults_data.c. Compiled to nothing unless POP3REFD_FAULTS is defined. */
+ * settings; the per-session stashes the faults share. The command overlay is faults_cmd.c and faults_auth.c,
+ * the message data faults_data.c. Compiled to nothing unless POP3REFD_FAULTS is defined. */
 #include "server/faults.h"
 
 #ifdef POP3REFD_FAULTS
