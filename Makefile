@@ -129,7 +129,7 @@ suite:
 unit: $(BIN)/check_unit
 	$(Q)CK_DEFAULT_TIMEOUT=30 ./$(BIN)/check_unit
 
-e2e: all fixtures
+e2e: all $(BIN)/pop3refd-faults fixtures
 	$(Q)./harness/tests/e2e/run.sh
 
 # The HTML reports in headless Chromium; skipped (exit 77) when chromium is not installed.
@@ -148,7 +148,7 @@ asan:
 
 # The end-to-end tests with every pop3refd under valgrind, then the whole suite with pop3spec under valgrind:
 # any memory error or leak fails.
-valgrind: all fixtures
+valgrind: all $(BIN)/pop3refd-faults fixtures
 	$(Q)POP3SPEC_VALGRIND=1 ./harness/tests/e2e/run.sh
 	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
 	    ./$(BIN)/pop3spec run --reference -q -j 2 scenarios
