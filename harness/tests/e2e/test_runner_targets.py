@@ -293,7 +293,9 @@ class SharedReason(unittest.TestCase):
         sr = j["shared_reason"]
         self.assertGreaterEqual(sr["count"], 5)
         self.assertGreaterEqual(2 * sr["count"], sr["of"])
-        self.assertIn("no response within 1.0 s", sr["reason"])
+        # The same timeout everywhere, or, once the runner has seen the server stop answering and ended the
+        # run (runner/watch), the scenarios it did not run.
+        self.assertRegex(sr["reason"], r"no response within 1\.0 s|not run: the server stopped answering")
         self.assertIn("Shared reason:", r.stdout)
         self.assertLess(r.stdout.index("Shared reason:"), r.stdout.index("Failed:"))
         with open(html) as f:
