@@ -300,7 +300,8 @@ static void begin_linger(struct session *s)
 			(void)SSL_shutdown(ssl);
 		ERR_clear_error();
 	}
-	shutdown(s->fd, SHUT_WR);
+	if (s->fd >= 0)
+		shutdown(s->fd, SHUT_WR);
 	s->lingering = 1;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_enable(s->bev, EV_READ);
@@ -540,13 +541,18 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
 
 /* ---- creation ----------------------------------------------------------------------------------- */
 
-struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls)
+/* given: a transport made by the caller (session_new_bev), or NULL to make one on fd. */
+static struct session *session_create(struct server *srv, int fd, struct bufferevent *given, const char *peer,
+                                      int implicit_tls)
 {
 	struct session *s = calloc(1, sizeof *s);
 	int one = 1;
 
 	if (!s) {
-		close(fd);
+		if (given)
+			bufferevent_free(given);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	s->srv = srv;
@@ -557,7 +563,8 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
 	stream_init(&s->stream);
 	/* Many small replies in a row (PIPELINING): send each at once. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
 	s->next = srv->sessions;
 	if (s->next)
@@ -572,7 +579,9 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	s->kick = evtimer_new(srv->base, on_kick, s);
 	if (implicit_tls && fault_on(F_IMPLICIT_TLS_PLAIN_GREETING))
 		(void)send(fd, "+OK pop3refd ready\r\n", 20, MSG_NOSIGNAL | MSG_DONTWAIT);
-	if (implicit_tls) {
+	if (given) {
+		s->bev = given;
+	} else if (implicit_tls) {
 		s->bev = tls_bev(s);
 		s->bev_owns_fd = s->bev != NULL;
 	} else {
@@ -590,4 +599,14 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	if (!implicit_tls)
 		send_greeting(s);
 	return s;
+}
+
+struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls)
+{
+	return session_create(srv, fd, NULL, peer, implicit_tls);
+}
+
+struct session *session_new_bev(struct server *srv, struct bufferevent *bev, const char *peer)
+{
+	return session_create(srv, -1, bev, peer, 0);
 }

@@ -70,6 +70,11 @@ struct session {
  * and sends the greeting inside TLS (RFC 8314 §3.1). Returns NULL (fd closed) on failure. */
 struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls);
 
+/* The same on a transport the caller made (takes ownership of bev): a plain session with no socket under it,
+ * for the fuzz targets (one end of a bufferevent_pair). Nothing touches a descriptor; STLS needs srv->tls,
+ * which such a server leaves NULL. Returns NULL (bev freed) on failure. */
+struct session *session_new_bev(struct server *srv, struct bufferevent *bev, const char *peer);
+
 /* The one function that changes the protocol state; it logs the change. */
 void session_set_state(struct session *s, enum pop3_state st);
 const char *session_state_name(enum pop3_state st);
