@@ -60,6 +60,9 @@ struct session {
 	int lingering;            /* output flushed and write side shut: waiting for the peer's close */
 	int peer_eof;             /* the client closed its side: answer what it sent, then end */
 	struct result delayed;    /* that reply */
+	long delay_ms;            /* how long it waits (guard_failure: grows with repeated failures) */
+	char failed_user[SESSION_NAME_MAX + 1]; /* the name that failed, for --max-sessions-per-user */
+	struct event *handshake_timer;          /* --tls-handshake-timeout, while a handshake runs */
 	struct event *idle_timer; /* RFC 1939 §3 autologout */
 	struct event *delay_timer;
 	struct event *linger_timer;
