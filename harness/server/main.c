@@ -439,6 +439,7 @@ int main(int argc, char **argv)
 		/* Fault tls-1.0-allowed: below the TLS 1.2 floor of RFC 8314 §4.1. */
 		if (fault_on(F_TLS_1_0_ALLOWED) &&
 		    (SSL_CTX_set_security_level(srv.tls, 0),
+		     SSL_CTX_set_cipher_list(srv.tls, "DEFAULT:@SECLEVEL=0") != 1 ||
 		     SSL_CTX_set_min_proto_version(srv.tls, TLS1_VERSION) != 1)) {
 			fprintf(stderr, "pop3refd: cannot allow TLS 1.0\n");
 			goto out;

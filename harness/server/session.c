@@ -391,6 +391,16 @@ static int pump(struct session *s)
 			break;
 		}
 	}
+	/* Flow control on input: read only while commands can be taken. Besides not buffering what cannot be
+	 * answered yet, this matters to libevent 2.1: a read callback that leaves its input at the high-water
+	 * mark with reading enabled is run again at once, forever (a client that pipelines and never reads
+	 * would keep the server busy). on_write and on_delay run pump again, which enables reading. */
+	if (!s->lingering && !s->stls_pending) {
+		if (can_take_command(s) && evbuffer_get_length(output(s)) < SESSION_OUT_HIGH)
+			bufferevent_enable(s->bev, EV_READ);
+		else
+			bufferevent_disable(s->bev, EV_READ);
+	}
 	if (s->closing || s->stls_pending) {
 		if (evbuffer_get_length(output(s)) == 0 && !stream_active(&s->stream)) {
 			if (s->closing) {

@@ -24,8 +24,8 @@ enum pop3_state { ST_AUTHORIZATION = 1, ST_TRANSACTION = 2, ST_UPDATE = 4 };
 
 /* Output above this many queued octets makes the session stop producing (and stop reading commands) until
  * the client has read some (R2449-PIPE-2: no deadlock, bounded memory). */
-#define SESSION_OUT_HIGH (256 * 1024)
-#define SESSION_OUT_LOW  (64 * 1024)
+#define SESSION_OUT_HIGH (64 * 1024)
+#define SESSION_OUT_LOW  (16 * 1024)
 
 struct session {
 	struct server *srv;
