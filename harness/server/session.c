@@ -87,6 +87,8 @@ static void session_free(struct session *s, const char *why)
 		event_free(s->idle_timer);
 	if (s->delay_timer)
 		event_free(s->delay_timer);
+	if (s->handshake_timer)
+		event_free(s->handshake_timer);
 	if (s->linger_timer)
 		event_free(s->linger_timer);
 	if (s->kick)
@@ -150,11 +152,11 @@ static void send_result(struct session *s, struct result *r)
 
 	if (r->status == RES_NONE)
 		return;
-	if (r->delay && s->srv->auth_failure_delay_ms > 0) {
+	if (r->delay && s->delay_ms > 0) {
 		/* A failed authentication is answered later, by a timer: the event loop keeps serving
-		 * everyone else, and this session reads no further command until then. */
-		struct timeval tv = {s->srv->auth_failure_delay_ms / 1000,
-		                     (s->srv->auth_failure_delay_ms % 1000) * 1000};
+		 * everyone else, and this session reads no further command until then. The delay grows with
+		 * repeated failures (auth.c, guard.c). */
+		struct timeval tv = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000};
 		s->delayed = *r;
 		s->delayed.delay = 0;
 		s->delay_pending = 1;
@@ -319,6 +321,24 @@ static struct bufferevent *tls_bev(struct session *s)
 	return bev;
 }
 
+/* --tls-handshake-timeout: a peer that opens TLS and never finishes the handshake is dropped long before
+ * the 10-minute idle timer (RFC 1939 §3) would; that timer is for a logged-in user thinking. */
+static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	log_msg(LOG_INFO, "s%lu TLS handshake not done within %d s", s->id, s->srv->tls_handshake_timeout);
+	session_free(s, "TLS handshake timeout");
+}
+
+static void start_handshake_timer(struct session *s)
+{
+	struct timeval tv = {s->srv->tls_handshake_timeout, 0};
+
+	if (s->srv->tls_handshake_timeout > 0 && s->handshake_timer)
+		evtimer_add(s->handshake_timer, &tv);
+}
+
 /* Runs from its own event, outside every callback of the plain bufferevent it replaces. */
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -341,6 +361,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	s->stls_used = 1;
 	session_forget_cleartext(s);
 	setup_bev(s);
+	start_handshake_timer(s);
 	log_msg(LOG_DEBUG, "s%lu STLS: TLS handshake started", s->id);
 }
 
@@ -460,6 +481,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		char desc[128];
+		evtimer_del(s->handshake_timer);
 		s->tls = 1;
 		log_msg(LOG_INFO, "s%lu TLS established: %s", s->id,
 		        tls_describe(bufferevent_openssl_get_ssl(bev), desc, sizeof desc));
@@ -554,6 +576,7 @@ static struct session *session_create(struct server *srv, int fd, struct buffere
 	s->delay_timer = evtimer_new(srv->base, on_delay, s);
 	s->linger_timer = evtimer_new(srv->base, on_linger, s);
 	s->kick = evtimer_new(srv->base, on_kick, s);
+	s->handshake_timer = evtimer_new(srv->base, on_handshake_timeout, s);
 	(void)fault_event(s, FE_ACCEPT);
 	if (given) {
 		s->bev = given;
@@ -563,7 +586,8 @@ static struct session *session_create(struct server *srv, int fd, struct buffere
 	} else {
 		s->bev = bufferevent_socket_new(srv->base, fd, 0);
 	}
-	if (!s->body || !s->idle_timer || !s->delay_timer || !s->linger_timer || !s->kick || !s->bev) {
+	if (!s->body || !s->idle_timer || !s->delay_timer || !s->linger_timer || !s->kick || !s->handshake_timer ||
+	    !s->bev) {
 		ERR_clear_error();
 		session_free(s, "out of memory");
 		return NULL;
@@ -574,6 +598,8 @@ static struct session *session_create(struct server *srv, int fd, struct buffere
 	/* RFC 1939 §4: the server speaks first. With implicit TLS, after the handshake (on_event). */
 	if (!implicit_tls)
 		send_greeting(s);
+	else
+		start_handshake_timer(s);
 	return s;
 }
 

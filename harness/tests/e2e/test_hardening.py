@@ -64,7 +64,7 @@ class LoopbackExempt(ServerTest):
 
 
 class PerUser(ServerTest):
-    server_args = ("--max-sessions-per-user", "2", "--auth-failure-delay", "1")
+    server_args = ("--max-sessions-per-user", "2", "--auth-failure-delay", "1", "--auth-failure-delay-max", "1")
     tls = False
 
     def test_parallel_guessing_bounded(self):
