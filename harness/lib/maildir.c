@@ -194,10 +194,16 @@ static int by_uid(const void *a, const void *b)
 }
 
 /* R1939-UIDL-5: distinct messages get distinct ids. The same base name in new/ and cur/ is rare but
- * possible; the later copy then takes the MD5 of its path relative to the Maildir. */
+ * possible, and so are names whose base is unusable in the same way (empty, 8-bit: both MD5'd from the
+ * same key); the earliest message (file-name order) keeps the id, each later one takes the MD5 of its
+ * path relative to the Maildir. A replacement can itself collide (a file named like that MD5), so this
+ * repeats, salting the path with the round, until every id is distinct. fuzz_maildir found three equal
+ * ids where the old single pass compared each with an already replaced neighbour. Deterministic: the
+ * same files give the same ids in every session. */
 static int dedup_uids(struct maildir *md, size_t dirlen)
 {
 	struct maildir_msg **v;
+	int dup = 1;
 
 	if (md->count < 2)
 		return 0;
@@ -206,17 +212,26 @@ static int dedup_uids(struct maildir *md, size_t dirlen)
 		return -1;
 	for (size_t i = 0; i < md->count; i++)
 		v[i] = &md->msgs[i];
-	if (md->count > 1)
+	for (unsigned round = 0; dup && round < 64; round++) {
+		size_t keep = 0;
+		dup = 0;
 		qsort(v, md->count, sizeof *v, by_uid);
-	for (size_t i = 1; i < md->count; i++) {
-		if (strcmp(v[i]->uid, v[i - 1]->uid) == 0) {
-			char hex[DIGEST_MD5_HEX];
-			apop_digest(v[i]->path + dirlen, "", hex);
+		for (size_t i = 1; i < md->count; i++) {
+			if (strcmp(v[i]->uid, v[keep]->uid) != 0) {
+				keep = i;
+				continue;
+			}
+			char hex[DIGEST_MD5_HEX], salt[16];
+			salt[0] = '\0';
+			if (round > 0)
+				snprintf(salt, sizeof salt, "#%u", round);
+			apop_digest(v[i]->path + dirlen, salt, hex);
 			memcpy(v[i]->uid, hex, sizeof hex);
+			dup = 1;
 		}
 	}
 	free(v);
-	return 0;
+	return dup ? -1 : 0;
 }
 
 static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char *sub, char *buf,
