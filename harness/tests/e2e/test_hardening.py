@@ -319,7 +319,7 @@ class Memory(unittest.TestCase):
             self.assertLess(time.time() - t0, 2 * SLOW)
             # Per connection: 64 KiB of input, 64 KiB of output, and slack for libevent, the session and the
             # allocator. ASan adds shadow memory and redzones.
-            per = 200 * (3 if ASAN else 1)
+            per = 200 * (4 if ASAN else 1)
             self.assertLess(grown, self.CLIENTS * per, f"RSS grew {grown} kB for {self.CLIENTS} stuck clients")
             self.assertIsNone(self.srv.proc.poll())
         finally:
