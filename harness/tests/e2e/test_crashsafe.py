@@ -19,9 +19,11 @@ import threading
 import time
 import unittest
 
-from pop3test import SLOW, Server, ServerTest, as_sent
+from pop3test import SLOW, VALGRIND, Server, ServerTest, as_sent
 
-KILLS = int(os.environ.get("POP3SPEC_CRASH_KILLS", "200"))
+# Under valgrind (make valgrind) each start takes about a second: fewer kills there, the same checks.
+KILLS = int(os.environ.get("POP3SPEC_CRASH_KILLS", "20" if VALGRIND else "200"))
+ROUNDS = 4 if VALGRIND else 15  # the kill rounds of the delivery and disk-full cases
 USERS = {f"u{i}": f"pw{i}" for i in range(1, 5)}
 MIN_MESSAGES = 6  # refill a maildrop below this
 
@@ -276,7 +278,7 @@ class CrashTest(CrashBase):
             for _ in range(2):
                 led.deliver(rng.choice(list(USERS)), sub="new")
 
-        self.kill_rounds(led, rng, 15, during=deliver)
+        self.kill_rounds(led, rng, ROUNDS, during=deliver)
         # And within one session: the snapshot stays as it was at login (RFC 1939 §4).
         self.restart()
         c = self.srv.connect()
@@ -392,7 +394,7 @@ class DiskFull(CrashBase):
         rng, led = self.make_ledger(self.srv.maildirs, 8314)
         # No space left: sessions still read, delete and QUIT (unlink frees space, never needs it); kills too.
         # The filler takes back whatever a QUIT freed before each round, and deliveries fail.
-        self.kill_rounds(led, rng, 15, during=lambda _: self.fill_space())
+        self.kill_rounds(led, rng, ROUNDS, during=lambda _: self.fill_space())
         self.fill_space()
         self.fill_inodes()
         # No inode left: a user whose lock file does not exist yet cannot log in — a temporary failure, said
