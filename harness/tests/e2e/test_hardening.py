@@ -136,6 +136,7 @@ class UserNames(ServerTest):
 
 class SameReplyAndTiming(ServerTest):
     tls = False
+    server_args = ("--plaintext-auth", "always")  # AUTH PLAIN without TLS, to time it too
 
     def attempt(self, c, user, password):
         self.ok(c.cmd("USER " + user))
@@ -168,6 +169,23 @@ class SameReplyAndTiming(ServerTest):
         r1 = c.cmd("APOP nosuchuser " + "0" * 32)
         r2 = c.cmd("APOP alice " + "0" * 32)
         self.assertEqual(r1, r2)
+        r1 = c.cmd("AUTH PLAIN " + b64(b"\0nosuchuser\0wonderland"))
+        r2 = c.cmd("AUTH PLAIN " + b64(b"\0alice\0not-the-password"))
+        self.assertEqual(r1, r2)
+
+    @unittest.skipIf(VALGRIND, "timing under valgrind measures valgrind")
+    def test_auth_plain_timing(self):
+        c = self.srv.connect()
+        unknown, wrong = [], []
+        for i in range(200):
+            for user, pw, into in (("nosuchuser", "wonderland", unknown), ("alice", "not-the-password", wrong)):
+                t0 = time.perf_counter()
+                r = c.cmd("AUTH PLAIN " + b64(b"\0" + user.encode() + b"\0" + pw.encode()))
+                into.append(time.perf_counter() - t0)
+                self.err(r, "AUTH")
+        mu, mw = statistics.median(unknown), statistics.median(wrong)
+        self.assertLess(abs(mu - mw), max(0.0003, 0.25 * max(mu, mw)),
+                        f"median unknown {mu * 1e6:.0f} us, wrong password {mw * 1e6:.0f} us")
 
 
 class SecretsNotLogged(ServerTest):
