@@ -1335,7 +1335,7 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
 			break;
 		regex_t r;
-		if (regcomp(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
+		if (rx_compile(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
 			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: bad regex /%s/", b);
 			break;
 		}

@@ -322,7 +322,7 @@ static int compile_flags(struct xctx *x, const char *re, int flags, regex_t *r, 
 	char *val;
 	if (xc_interp_str(x, re, &val, out) != 0)
 		return -1;
-	int rc = regcomp(r, val, REG_EXTENDED | flags);
+	int rc = rx_compile(r, val, REG_EXTENDED | flags);
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, r, msg, sizeof msg);
@@ -508,7 +508,7 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 		char *val;
 		if (xc_interp_str(x, e->captures[i].regex, &val, out) != 0)
 			return -1;
-		int rc = regcomp(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
+		int rc = rx_compile(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
 		if (rc != 0) {
 			free(val);
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex for %s",
@@ -534,7 +534,7 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 		char *val;
 		if (xc_interp_str(x, e->captures[i].regex, &val, out) != 0)
 			return -1;
-		int rc = regcomp(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
+		int rc = rx_compile(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
 		free(val);
 		if (rc != 0)
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex");

@@ -245,7 +245,7 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 			body = true;
 			rc = lname(c, s, v, key, &e->capture_body);
 		} else if (strcmp(key, "closes") == 0) {
-			bool b;
+			bool b = false; /* lbool leaves it unset on error */
 			rc = lbool(c, s, v, key, &b);
 			e->closes = b ? 1 : 0;
 		} else if (strcmp(key, "close_notify") == 0) {

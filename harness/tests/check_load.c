@@ -386,6 +386,22 @@ START_TEST(err_yaml_syntax)
 }
 END_TEST
 
+/* Found by fuzz_yaml: glibc's regcomp needs memory exponential in stacked or nested repetitions. */
+START_TEST(err_regex_blowup)
+{
+	struct scenario *sc = load_ok(HEAD "steps:\n  - send: NOOP\n    expect: {match: '^([A-Za-z0-9+/]{4})*[0-9]{0,510}\\++$'}\n");
+	scenario_free(sc);
+	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a+++'}\n", NULL,
+	         "t.yaml:7:21: regex for 'match' 'a+++' refused: a repetition of a repetition at offset 2 "
+	         "(undefined in POSIX)");
+	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: '((a{100}){100}){100}'}\n", NULL,
+	         "t.yaml:7:21: regex for 'match' '((a{100}){100}){100}' refused: counted repetitions that "
+	         "multiply past 131072");
+	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a{2000}'}\n", NULL,
+	         "t.yaml:7:21: regex for 'match' 'a{2000}' refused: a repetition bound above 1000 at offset 1");
+}
+END_TEST
+
 START_TEST(err_unknown_key)
 {
 	load_bad(HEAD "colour: red\nsteps: [{send: NOOP}]\n", NULL,
@@ -696,6 +712,7 @@ Suite *load_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, err_yaml_syntax);
+	tcase_add_test(tc, err_regex_blowup);
 	tcase_add_test(tc, err_unknown_key);
 	tcase_add_test(tc, err_wrong_type);
 	tcase_add_test(tc, err_missing_key);
