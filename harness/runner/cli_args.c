@@ -81,6 +81,8 @@ void cli_help(void)
 	      "       pop3spec report --merge A.json B.json... [--html FILE] [--junit FILE] [--json FILE] [--strict]\n"
 	      "                       [--allow-partial]\n"
 	      "       pop3spec report --compare A.json B.json... --html FILE\n"
+	      "       pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N] ...\n"
+	      "       pop3spec fuzz (--target FILE | --reference) [--duration S] [--cases N] [--seed N] ...\n"
 	      "       pop3spec --version | --help\n"
 	      "\n"
 	      "PATH defaults to ./scenarios, else the installed suite. --target may repeat: each target runs and\n"
@@ -90,6 +92,7 @@ void cli_help(void)
 	      "Exit status: 0 nothing failed; 1 a scenario failed or errored (or warned, with --strict);\n"
 	      "2 usage, target or scenario-file errors with nothing run, or no scenario selected;\n"
 	      "130/143 stopped by SIGINT/SIGTERM (the reports then hold what ran, marked incomplete).\n"
+	      "'pop3spec load --help' and 'pop3spec fuzz --help' list their options (docs/stress.md).\n"
 	      "See pop3spec(1) and docs/cli.md.\n",
 	      stdout);
 }
