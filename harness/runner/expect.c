@@ -39,6 +39,15 @@ static int wants_body(const struct expect *e)
 	       e->nline_captures;
 }
 
+/* An expectation that says only `silent_for` (no status, nothing about a reply) means "no reply within N
+ * seconds": RFC 1939 §3 ends every command with CRLF, so a server may rightly wait for it after a bare LF,
+ * and its silence is then an answer. With a status, `silent_for` means "that reply, then nothing". */
+static int silence_only(const struct expect *e)
+{
+	return e->status == WANT_UNSET && e->silent_for > 0 && !e->code && !e->not_code && !e->match &&
+	       !e->not_match && !wants_body(e) && e->ncaptures == 0 && e->closes < 0 && e->handshake < 0;
+}
+
 /* A regex as it will be used: interpolated when a context is at hand, else as written. */
 static void shown_regex(struct xctx *x, const char *re, char *buf, size_t n)
 {
@@ -56,6 +65,10 @@ static void shown_regex(struct xctx *x, const char *re, char *buf, size_t n)
 static void describe_one(struct xctx *x, const struct expect *e, char *buf, size_t n)
 {
 	char re[200];
+	if (silence_only(e)) {
+		snprintf(buf, n, "no reply within %.1f s", e->silent_for);
+		return;
+	}
 	size_t off = (size_t)snprintf(buf, n, "%s", status_text(e->status));
 #define ADD(...)                                                                                             \
 	do {                                                                                                 \
@@ -1010,6 +1023,21 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 			        s->name);
 			goto out;
 		}
+	/* A "no reply within N s" alternative is judged first, before anything is read: silence for its
+	 * window is the whole answer; octets (or a close) within it leave the reply to the other alternatives. */
+	size_t silent_alt = nalts;
+	for (size_t i = 0; i < nalts && silent_alt == nalts; i++)
+		if (silence_only(&alts_e[i]))
+			silent_alt = i;
+	if (silent_alt < nalts && s->c) {
+		struct p3err perr = {""};
+		if (conn_poll_data(s->c, (int)(alts_e[silent_alt].silent_for * 1000), &perr) == CONN_TIMEOUT) {
+			xtr_note(&x->tr, s->name, "no reply within %.1f s", alts_e[silent_alt].silent_for);
+			vars_set_str(&x->vars, "last.status", "");
+			vars_set_str(&x->vars, "last.line", "");
+			goto out;
+		}
+	}
 	read_first(x, s, deadline, timeout, accept_close, &kind, desc, &clean, out);
 	if (out->kind == OUT_PASS && s->c == NULL && clean == 0)
 		close_without_notify(alts_e, nalts, out);
@@ -1018,6 +1046,12 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 	for (size_t i = 0; i < nalts; i++)
 		if (judge_first(x, &alts[i], x->last_line, x->last_len, kind, out) != 0)
 			goto out;
+	if (silent_alt < nalts) {
+		char shown[300], exp[64];
+		line_escape(x->last_line, x->last_len, shown, sizeof shown);
+		snprintf(exp, sizeof exp, "no reply within %.1f s", alts_e[silent_alt].silent_for);
+		alt_fail(&alts[silent_alt], NULL, exp, "%s", shown);
+	}
 	if (kind == STATUS_OK && body) {
 		read_body(x, s, alts, nalts, deadline, timeout, flags, cb, cbctx, limit, out);
 		if (out->kind != OUT_PASS)

@@ -589,6 +589,38 @@ START_TEST(closes_and_silence)
 }
 END_TEST
 
+/* `{silent_for: N}` alone is "no reply within N s" (a server may wait for the CRLF that ends a command,
+ * RFC 1939 §3): silence passes without a reply, a reply is left to the other alternatives, and alone it
+ * fails on any reply. solid-pop3d's right answer to a bare-LF NOOP failed before. */
+START_TEST(silence_alone_is_no_reply)
+{
+	struct outcome out;
+	struct expect alts[3] = {ex(WANT_OK), ex(WANT_ERR), ex(WANT_UNSET)};
+	alts[2].silent_for = 0.3;
+	struct expect e = ex(WANT_UNSET);
+	e.one_of = alts;
+	e.n_one_of = 3;
+
+	ctx_open("", 0, 0);
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ctx_close();
+
+	CANNED_CTX("-ERR bare LF\r\n");
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(x->last_line, "-ERR bare LF");
+	ctx_close();
+
+	CANNED_CTX("+OK\r\n");
+	expect_response(x, s, &alts[2], 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_str_eq(out.expected, "no reply within 0.3 s");
+	ck_assert_str_eq(out.actual, "+OK");
+	ctx_close();
+}
+END_TEST
+
 START_TEST(closes_keeps_what_came_instead)
 {
 	/* An over-long line answered twice (its excess run as a command): the {err, closes} alternative
@@ -1048,6 +1080,7 @@ Suite *expect_suite(void)
 	tcase_add_test(tc, one_of_alternatives);
 	tcase_add_test(tc, closes_and_silence);
 	tcase_add_test(tc, closes_keeps_what_came_instead);
+	tcase_add_test(tc, silence_alone_is_no_reply);
 	tcase_add_test(tc, close_notify_needs_tls);
 	tcase_add_test(tc, levels);
 	tcase_add_test(tc, capture_line_and_icase);
