@@ -189,26 +189,41 @@ inetd_cmd() {
 	echo systemd-socket-activate --inetd --accept --listen="127.0.0.1:$1" --
 }
 
+# The processes of the server's private mount namespace (named by its inode, as /proc/PID/ns/mnt shows
+# it): the leader and everything it started, also daemons that left its session (Courier's, Cyrus's).
+ns_pids() {
+	local q
+	for q in /proc/[0-9]*; do
+		[ "$(readlink "$q/ns/mnt" 2>/dev/null)" = "$1" ] && echo "${q#/proc/}"
+	done
+	return 0
+}
+
 peer_stop() {
-	local p i
+	local p i ns left
 	if ! p=$(server_pid); then
 		say "not running"
 		rm -f "$pidfile"
 		return 0
 	fi
-	kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p"
+	ns=$(readlink "/proc/$p/ns/mnt")
+	# Never the machine's own namespace (the leader had not yet unshared): then only its session.
+	[ "$ns" = "$(readlink /proc/self/ns/mnt)" ] && ns=
+	kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null || true
+	[ -z "$ns" ] || kill -TERM $(ns_pids "$ns") 2>/dev/null || true
 	for i in $(seq 1 100); do
-		if ! kill -0 "$p" 2>/dev/null && ! pgrep -g "$p" >/dev/null 2>&1; then
+		left=$( { pgrep -g "$p"; [ -z "$ns" ] || ns_pids "$ns"; } 2>/dev/null || true)
+		if [ -z "$left" ]; then
 			rm -f "$pidfile"
 			say "stopped (pid $p)"
 			return 0
 		fi
 		sleep 0.1
 	done
-	kill -KILL -- "-$p" 2>/dev/null || true
+	kill -KILL $left 2>/dev/null || true
 	sleep 0.3
 	rm -f "$pidfile"
-	say "killed (pid $p) after 10 s"
+	say "killed (pid $p and $(echo $left | wc -w) processes) after 10 s"
 }
 
 # --- the target profile ---------------------------------------------------------------------------------
