@@ -8,7 +8,8 @@
 # find it), with an /etc/mailutils.conf that says only what a private loopback instance needs: two server
 # blocks on free ports (STLS on the first, implicit TLS on the second), the certificate, and logging to
 # stderr instead of a syslog the namespace lacks. Everything else is the default: system users (passwd,
-# shadow, PAM), mbox spools /var/mail/USER. Reset: mbox-reset.sh (one cp of the mbox file).
+# shadow, PAM), mbox spools /var/mail/USER, and the APOP secrets in /etc/apop.db made with popauth.
+# Reset: mbox-reset.sh (one cp of the mbox file).
 set -eu
 name=mailutils
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peerlib.sh"
@@ -42,6 +43,14 @@ server 127.0.0.1:$tls_port {
   tls-mode connection;
 };
 CONF
+	# The APOP database (/etc/apop.db, the default apop-database-file) as the admin fills it with popauth:
+	# one secret per user, the same as the password.
+	local i n
+	for i in $(seq 1 "$naccounts"); do
+		n=$(printf '%02d' "$i")
+		echo "popauth -a -u user$n -p pass$n"
+	done >"$dir/prepare"
+	chmod 755 "$dir/prepare"
 	peer_launch /usr/sbin/pop3d --daemon --foreground
 	wait_port "$port" && wait_port "$tls_port" ||
 		{ peer_stop; die "pop3d did not listen on $port/$tls_port; log: $dir/log/server.log"; }

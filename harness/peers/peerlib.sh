@@ -148,6 +148,18 @@ write_storage() {
 	done
 }
 
+# apop_secrets COMMAND: the lines for $dir/prepare that give every test user an APOP secret equal to
+# the password (COMMAND, run as the user with HOME set, reads the secret twice from stdin), as each user
+# of a server with per-user APOP secrets would set it. The suite logs in with the profile's password, for
+# USER/PASS and APOP alike.
+apop_secrets() {
+	local i n
+	for i in $(seq 1 "$naccounts"); do
+		n=$(printf '%02d' "$i")
+		echo "printf 'pass$n\\npass$n\\n' | HOME=/home/user$n setpriv --reuid=$((uid_base + i)) --regid=8 --init-groups $1 >/dev/null"
+	done
+}
+
 # uid of a test user name (user07 -> 5007).
 uid_of() { echo $((uid_base + 10#${1#user})); }
 
