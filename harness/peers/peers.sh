@@ -7,7 +7,7 @@
 #
 # Writes reports/peers/NAME.{json,html} and reports/peers/compare.html; exit 1 when any peer's verdicts
 # differ from its baseline (or it could not run), else 0. PEERS_PUBLISH=1 also copies the comparison to
-# docs/peers/compare.html. Runs niced: the suite against slow servers takes minutes.
+# docs/peers/compare.html and its screenshot to docs/images/peers-compare.png. Runs niced: the suite against slow servers takes minutes.
 set -u
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -30,7 +30,10 @@ done
 mkdir -p reports/peers
 if [ ${#baselines[@]} -gt 0 ]; then
 	"./$BIN/pop3spec" report --compare "${baselines[@]}" --html reports/peers/compare.html || rc=1
-	[ -n "${PEERS_PUBLISH:-}" ] && cp reports/peers/compare.html docs/peers/compare.html
+	if [ -n "${PEERS_PUBLISH:-}" ]; then
+		cp reports/peers/compare.html docs/peers/compare.html
+		"$here/screenshot.sh" docs/peers/compare.html docs/images/peers-compare.png || rc=1
+	fi
 fi
 echo "=== peers: verdicts against the baselines"
 for n in "${all[@]}"; do printf '  %-12s %s\n' "$n" "${result[$n]}"; done
