@@ -164,6 +164,12 @@ $(addprefix peer-,$(PEERS)): peer-%: $(BIN)/pop3spec fixtures
 
 dovecot: peer-dovecot
 
+# Each peer started, checked with Python's poplib (reset, USER/PASS, APOP, STLS, implicit TLS), stopped,
+# and nothing of it left on the machine.
+.PHONY: peers-smoke
+peers-smoke: fixtures
+	$(Q)./harness/peers/smoke.sh $(PEERS)
+
 coverage: $(BIN)/pop3spec
 	$(Q)./$(BIN)/pop3spec coverage scenarios
 

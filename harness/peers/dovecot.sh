@@ -3,7 +3,7 @@
 # unpacked .debs with Debian's default configuration, as a peer the suite is checked against
 # (docs/peers/dovecot.md).
 #
-#   harness/peers/dovecot.sh start|stop|env|status|check
+#   harness/peers/dovecot.sh start|stop|env|status
 #
 # Nothing is installed: the packages are unpacked into build/peers/dovecot/pkgroot and run in a private
 # root (peerlib.sh). /etc/dovecot is what the packages' postinst makes of /usr/share/dovecot (dovecot.conf,
@@ -63,8 +63,4 @@ CONF
 	echo "target profile: $dir/target.yaml"
 }
 
-case "${1:-}" in
-	check) server_pid >/dev/null || die "not running (start it: $0 start)"
-	       exec "$here/dovecot-check.sh" "$dir/target.yaml" ;;
-	*) peer_main "$@" ;;
-esac
+peer_main "$@"
