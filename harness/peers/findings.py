@@ -66,6 +66,10 @@ def main():
     reasons = json.load(open(os.path.join(DOCS, "reasons.json")))
     rc = 0
     for n in names:
+        if not os.path.exists(os.path.join(DOCS, n + "-baseline.json")):
+            print("findings: %s: no docs/peers/%s-baseline.json (harness/peers/peer-baseline.sh %s)" % (n, n, n))
+            rc = 1
+            continue
         text, missing = table(n, reasons)
         for m in missing:
             print("findings: %s: %s has no reason in docs/peers/reasons.json" % (n, m))

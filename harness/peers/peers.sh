@@ -32,9 +32,12 @@ if [ ${#baselines[@]} -gt 0 ]; then
 	"./$BIN/pop3spec" report --compare "${baselines[@]}" --html reports/peers/compare.html || rc=1
 	if [ -n "${PEERS_PUBLISH:-}" ]; then
 		cp reports/peers/compare.html docs/peers/compare.html
+		"$here/findings.py" "${all[@]}" || rc=1
 		"$here/screenshot.sh" docs/peers/compare.html docs/images/peers-compare.png || rc=1
 	fi
 fi
+# Every fail, warn and error of every baseline must have its reason (docs/peers/reasons.json).
+[ ${#baselines[@]} -eq 0 ] || "$here/findings.py" --check "${all[@]}" || rc=1
 echo "=== peers: verdicts against the baselines"
 for n in "${all[@]}"; do printf '  %-12s %s\n' "$n" "${result[$n]}"; done
 echo "comparison: reports/peers/compare.html"
