@@ -48,8 +48,11 @@ for sub in ("new", "cur"):
     for f in sorted(x for x in os.listdir(d) if not x.startswith(".")) if os.path.isdir(d) else []:
         m = re.search(rb"^Message-ID: *(<[^>]+>)", open(os.path.join(d, f), "rb").read(), re.M | re.I)
         ids.append(m.group(1))
+mbox = "/tmp/pop3spec-smoke-%d.mbox" % os.getpid()
+subprocess.run([os.path.join(os.path.dirname(os.path.abspath(target)), "../../../harness/peers/maildir2mbox.py"), fixture, mbox], check=True)
 def do_reset():
-    cmd = reset.replace("{user}", "user02").replace("{fixture}", shlex.quote(fixture))
+    cmd = (reset.replace("{user}", "user02").replace("{fixture_mbox}", shlex.quote(mbox))
+           .replace("{fixture}", shlex.quote(fixture)))
     r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=120)
     check(r.returncode == 0, "reset user02 <- three (%s)" % (r.stderr.strip() or "exit 0"))
 def session(p, how):
@@ -84,6 +87,7 @@ if tls_port:
     p = poplib.POP3_SSL("127.0.0.1", tls_port, context=ctx, timeout=60)
     p.user("user02"); p.pass_("pass02")
     session(p, "implicit TLS")
+os.unlink(mbox)
 sys.exit(0 if ok else 1)
 PY
 	"$here/$n.sh" stop >/dev/null 2>&1
