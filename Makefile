@@ -8,8 +8,10 @@ LDFLAGS    ?=
 PREFIX     ?= /usr/local
 prefix     ?= $(PREFIX)
 bindir     ?= $(prefix)/bin
+sbindir    ?= $(prefix)/sbin
 datadir    ?= $(prefix)/share/pop3spec
 mandir     ?= $(prefix)/share/man
+docdir     ?= $(prefix)/share/doc/pop3spec
 DESTDIR    ?=
 
 VERSION    := 0.1.0
@@ -30,7 +32,7 @@ CHECK_LIBS  := $(shell $(PKG_CONFIG) --libs $(CHECK_PKGS) 2>/dev/null)
 REQ_CFLAGS  := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wpointer-arith \
                -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter \
                -Iharness -DPOP3SPEC_VERSION='"$(VERSION)"' \
-               -DPOP3SPEC_DATADIR='"$(datadir)"' $(PKG_CFLAGS)
+               -DPOP3SPEC_DATADIR='"$(datadir)"' -DPOP3SPEC_SBINDIR='"$(sbindir)"' $(PKG_CFLAGS)
 ALL_CFLAGS  := $(REQ_CFLAGS) $(CPPFLAGS) $(CFLAGS)
 ALL_LIBS    := $(PKG_LIBS) -lm
 
@@ -60,7 +62,10 @@ FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 .PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench fuzz \
         install uninstall clean deps distclean
 
-all: $(BIN)/pop3refd $(BIN)/pop3spec
+# `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
+# and `thousand` maildrops), so a plain `make` leaves nothing a scenario needs missing. The script is
+# idempotent and quick once they exist.
+all: $(BIN)/pop3refd $(BIN)/pop3spec fixtures
 
 deps:
 	$(Q)./harness/scripts/deps.sh
@@ -179,17 +184,40 @@ lint:
 bench: all fixtures
 	$(Q)./bench/run.sh
 
-install: all
-	install -d $(DESTDIR)$(bindir) $(DESTDIR)$(datadir)
-	install -m 755 $(BIN)/pop3refd $(BIN)/pop3spec $(DESTDIR)$(bindir)
-	cp -R scenarios $(DESTDIR)$(datadir)/
-	if [ -d docs/man ]; then install -d $(DESTDIR)$(mandir)/man1 && \
-	    install -m 644 docs/man/*.1 $(DESTDIR)$(mandir)/man1; fi
+# Everything a run needs, from any working folder: pop3spec in bindir, pop3refd in sbindir (a daemon, page
+# in section 8), the suite (scenarios/ with REQUIREMENTS.md and VERSION) and the fixtures (the committed
+# maildrops and what `make fixtures` generates) in datadir, an example target profile in docdir. The
+# generated TLS files are left out: a private key that every install shares is no CA anyone should trust;
+# `--reference` makes a fresh certificate per run and a target profile names the user's own CA.
+# An installed pop3spec also looks beside itself (BIN/../share/pop3spec, BIN/../sbin/pop3refd) before the
+# folders compiled in, so a DESTDIR tree works where it lies and a prefix can be moved (docs/install.md).
+INSTALL      ?= install
+INSTALL_DATA := $(INSTALL) -m 644
 
+install: all fixtures
+	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man8 \
+	    $(DESTDIR)$(docdir)/examples
+	$(INSTALL) -m 755 $(BIN)/pop3spec $(DESTDIR)$(bindir)/pop3spec
+	$(INSTALL) -m 755 $(BIN)/pop3refd $(DESTDIR)$(sbindir)/pop3refd
+	rm -rf $(DESTDIR)$(datadir)/scenarios $(DESTDIR)$(datadir)/fixtures $(DESTDIR)$(datadir)/docs
+	$(INSTALL) -d $(DESTDIR)$(datadir)/fixtures/generated
+	cp -R scenarios $(DESTDIR)$(datadir)/scenarios
+	cp -R fixtures/maildrops $(DESTDIR)$(datadir)/fixtures/maildrops
+	rm -f $(DESTDIR)$(datadir)/fixtures/maildrops/.gitattributes
+	for d in fixtures/generated/*; do [ ! -d "$$d" ] || [ "$$d" = fixtures/generated/tls ] || \
+	    cp -R "$$d" $(DESTDIR)$(datadir)/fixtures/generated/; done
+	$(INSTALL_DATA) docs/examples/target.yaml $(DESTDIR)$(docdir)/examples/target.yaml
+	$(INSTALL) -d $(DESTDIR)$(datadir)/docs
+	$(INSTALL_DATA) docs/coverage.md $(DESTDIR)$(datadir)/docs/coverage.md
+	chmod -R u=rwX,go=rX $(DESTDIR)$(datadir)
+	$(INSTALL_DATA) docs/man/pop3spec.1 $(DESTDIR)$(mandir)/man1/pop3spec.1
+	$(INSTALL_DATA) docs/man/pop3refd.8 $(DESTDIR)$(mandir)/man8/pop3refd.8
+
+# Removes what install put there (and nothing else: the standard folders stay, even when empty).
 uninstall:
-	rm -f $(DESTDIR)$(bindir)/pop3refd $(DESTDIR)$(bindir)/pop3spec
-	rm -rf $(DESTDIR)$(datadir)
-	rm -f $(DESTDIR)$(mandir)/man1/pop3refd.1 $(DESTDIR)$(mandir)/man1/pop3spec.1
+	rm -f $(DESTDIR)$(bindir)/pop3spec $(DESTDIR)$(sbindir)/pop3refd
+	rm -f $(DESTDIR)$(mandir)/man1/pop3spec.1 $(DESTDIR)$(mandir)/man8/pop3refd.8
+	rm -rf $(DESTDIR)$(datadir) $(DESTDIR)$(docdir)
 
 clean:
 	rm -rf build build-asan bin

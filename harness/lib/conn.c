@@ -50,10 +50,34 @@ static long long deadline_in(int timeout_ms)
 	return timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
 }
 
+/* The read end of a pipe that becomes readable when the run must stop (conn_set_cancel_fd), or -1. Polled
+ * beside every wait, so a stop reaches a worker blocked on a mute server at once and costs nothing else. */
+static int cancel_fd = -1;
+
+void conn_set_cancel_fd(int fd)
+{
+	cancel_fd = fd;
+}
+
+void conn_pause(int ms)
+{
+	struct pollfd p = {.fd = cancel_fd, .events = POLLIN};
+	long long deadline = now_ms() + ms;
+
+	for (;;) {
+		long long d = deadline - now_ms();
+		if (d <= 0)
+			return;
+		/* With no cancel fd, poll waits on nothing: a plain sleep that EINTR does not shorten. */
+		if (poll(&p, cancel_fd >= 0 ? 1 : 0, d > INT_MAX ? INT_MAX : (int)d) > 0)
+			return;
+	}
+}
+
 /* Wait until fd is ready for `events` or the deadline passes. */
 static enum conn_status wait_fd(int fd, short events, long long deadline, struct p3err *err)
 {
-	struct pollfd p = {.fd = fd, .events = events};
+	struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = cancel_fd, .events = POLLIN}};
 
 	for (;;) {
 		int left = -1, n;
@@ -63,7 +87,9 @@ static enum conn_status wait_fd(int fd, short events, long long deadline, struct
 				return p3err_set(err, "timed out"), CONN_TIMEOUT;
 			left = d > INT_MAX ? INT_MAX : (int)d;
 		}
-		n = poll(&p, 1, left);
+		n = poll(p, cancel_fd >= 0 ? 2 : 1, left);
+		if (n > 0 && p[1].revents)
+			return p3err_set(err, "interrupted"), CONN_ERROR;
 		if (n > 0)
 			return CONN_OK; /* readable, writable, or an error the next I/O call reports */
 		if (n == 0)

@@ -26,6 +26,13 @@ enum conn_status {
 /* Every timeout_ms bounds the whole call (a peer trickling octets cannot extend it); a negative value
  * means no deadline. On failure err says what happened, naming host and port where it helps. */
 
+/* A stop for every connection: once `fd` (the read end of a pipe, never drained while the stop lasts) is
+ * readable, every wait returns CONN_ERROR "interrupted" at once. -1 (the default) turns it off. Set it
+ * before any connection is in use; the runner's SIGINT/SIGTERM handling writes to it. */
+void conn_set_cancel_fd(int fd);
+/* Sleep ms milliseconds, or less when the cancel fd becomes readable. */
+void conn_pause(int ms);
+
 /* Connect to host:port (name or address) within timeout_ms. */
 enum conn_status conn_open(struct conn **out, const char *host, int port, int timeout_ms, struct p3err *err);
 

@@ -13,6 +13,7 @@
 #define EXIT_PASSED 0  /* nothing failed (skips allowed) */
 #define EXIT_FAILED 1  /* a scenario failed or errored, or warned under --strict */
 #define EXIT_USAGE 2   /* usage, target or scenario-file errors with nothing run; or nothing selected */
+/* A run stopped by a signal exits 128 + its number: 130 SIGINT, 143 SIGTERM (the shell's convention). */
 
 #define CLI_MAX_LIST 256 /* --filter, --tag, --target, paths: more than any sane command line */
 
@@ -35,6 +36,9 @@ struct cli {
 	const char *uncovered;       /* --uncovered FILE (coverage) */
 	const char *fixtures;        /* --fixtures DIR */
 	bool strict, all, merge, compare;
+	bool redact;                 /* --redact: the accounts' secrets out of every report */
+	const char *rerun_failed;    /* --rerun-failed REPORT.json */
+	bool allow_partial;          /* report --merge --allow-partial */
 	double timeout;              /* --timeout SECONDS; 5 */
 	int shard_index, shard_count;
 	int verbosity;               /* 0 -q, 1 normal, 2 -v */
@@ -45,9 +49,14 @@ struct cli {
 int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli *c, struct p3err *err);
 /* Print "pop3spec: msg" and the hint to run --help; returns EXIT_USAGE. */
 int cli_usage_error(const char *msg);
+/* Whether a report can be written at path ("-" always can): an existing file must be writable and not a
+ * folder; a new one is created and removed again. -1 with err saying why not. */
+int cli_check_output(const char *path, struct p3err *err);
+/* The reports of c going to standard output ("-"): how many of --json, --junit, --html. */
+int cli_reports_on_stdout(const struct cli *c);
 void cli_help(void);
 
-/* The default scenario folder: ./scenarios if it exists, else POP3SPEC_DATADIR/scenarios. */
+/* The default scenario folder: ./scenarios if it exists, else the installed suite's (datadir()/scenarios). */
 const char *cli_default_scenarios(void);
 /* Load the catalog: --requirements (must load), else the default place (a failure there is reported and
  * NULL returned, so commands that can do without it go on). *path is set to the file used. `required`

@@ -3,12 +3,16 @@
 #include "runner/cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
+#include "runner/datadir.h"
 #include "runner/plan.h"
 
 #define R (1u << CMD_RUN)
@@ -19,7 +23,8 @@
 
 enum opt_id {
 	O_TARGET, O_REFERENCE, O_FILTER, O_TAG, O_JOBS, O_JSON, O_JUNIT, O_HTML, O_STRICT, O_TIMEOUT,
-	O_BASELINE, O_SHARD, O_ALL, O_QUIET, O_VERBOSE, O_REQS, O_UNCOVERED, O_FIXTURES, O_MERGE, O_COMPARE
+	O_BASELINE, O_SHARD, O_ALL, O_QUIET, O_VERBOSE, O_REQS, O_UNCOVERED, O_FIXTURES, O_MERGE, O_COMPARE,
+	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL
 };
 
 static const struct opt {
@@ -49,6 +54,9 @@ static const struct opt {
 	{ "fixtures", 0, true, R, O_FIXTURES },
 	{ "merge", 0, false, P, O_MERGE },
 	{ "compare", 0, false, P, O_COMPARE },
+	{ "redact", 0, false, R, O_REDACT },
+	{ "rerun-failed", 0, true, R, O_RERUN_FAILED },
+	{ "allow-partial", 0, false, P, O_ALLOW_PARTIAL },
 };
 
 static const char *const cmd_names[] = { "run", "list", "check", "coverage", "report" };
@@ -64,21 +72,52 @@ void cli_help(void)
 	fputs("usage: pop3spec run [PATH...] (--target FILE | --reference) [--filter GLOB]... [--tag TAG]...\n"
 	      "                    [-j N] [--json FILE] [--junit FILE] [--html FILE] [--strict]\n"
 	      "                    [--timeout SECONDS] [--baseline FILE] [--shard I/N] [--all] [-q] [-v]\n"
-	      "                    [--requirements FILE] [--fixtures DIR]\n"
+	      "                    [--requirements FILE] [--fixtures DIR] [--redact]\n"
+	      "                    [--rerun-failed REPORT.json]\n"
 	      "       pop3spec list [PATH...] [--filter GLOB]... [--tag TAG]... [--shard I/N] [--all]\n"
 	      "       pop3spec check [--requirements FILE] FILE...\n"
 	      "       pop3spec coverage [PATH...] [--requirements FILE] [--uncovered FILE]\n"
 	      "       pop3spec report --merge A.json B.json... [--html FILE] [--junit FILE] [--json FILE] [--strict]\n"
+	      "                       [--allow-partial]\n"
 	      "       pop3spec report --compare A.json B.json... --html FILE\n"
 	      "       pop3spec --version | --help\n"
 	      "\n"
 	      "PATH defaults to ./scenarios, else the installed suite. --target may repeat: each target runs and\n"
 	      "--html writes one comparison. Scenarios tagged slow or config run only with --all, a --tag naming\n"
-	      "the tag, or a --filter that is exactly their id. FILE '-' is standard output.\n"
+	      "the tag, or a --filter that is exactly their id. FILE '-' is standard output (one report at most;\n"
+	      "the console then goes to standard error).\n"
 	      "Exit status: 0 nothing failed; 1 a scenario failed or errored (or warned, with --strict);\n"
-	      "2 usage, target or scenario-file errors with nothing run, or no scenario selected.\n"
+	      "2 usage, target or scenario-file errors with nothing run, or no scenario selected;\n"
+	      "130/143 stopped by SIGINT/SIGTERM (the reports then hold what ran, marked incomplete).\n"
 	      "See pop3spec(1) and docs/cli.md.\n",
 	      stdout);
+}
+
+int cli_check_output(const char *path, struct p3err *err)
+{
+	struct stat st;
+	if (strcmp(path, "-") == 0)
+		return 0;
+	if (stat(path, &st) == 0) {
+		if (S_ISDIR(st.st_mode))
+			return p3err_set(err, "cannot write the report %s: it is a folder", path);
+		if (access(path, W_OK) != 0)
+			return p3err_set(err, "cannot write the report %s: %s", path, strerror(errno));
+		return 0;
+	}
+	/* Create it and remove it again: the only test that knows what the kernel will allow. */
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return p3err_set(err, "cannot write the report %s: %s", path, strerror(errno));
+	close(fd);
+	unlink(path);
+	return 0;
+}
+
+int cli_reports_on_stdout(const struct cli *c)
+{
+	return (c->json && strcmp(c->json, "-") == 0) + (c->junit && strcmp(c->junit, "-") == 0) +
+	       (c->html && strcmp(c->html, "-") == 0);
 }
 
 static int add(const char **v, size_t *n, const char *x, const char *what, struct p3err *err)
@@ -165,6 +204,15 @@ static int apply(struct cli *c, const struct opt *o, const char *val, struct p3e
 		return 0;
 	case O_COMPARE:
 		c->compare = true;
+		return 0;
+	case O_REDACT:
+		c->redact = true;
+		return 0;
+	case O_RERUN_FAILED:
+		c->rerun_failed = val;
+		return 0;
+	case O_ALLOW_PARTIAL:
+		c->allow_partial = true;
 		return 0;
 	}
 	return 0;
@@ -278,7 +326,9 @@ const char *cli_default_scenarios(void)
 	struct stat st;
 	if (stat("scenarios", &st) == 0 && S_ISDIR(st.st_mode))
 		return "scenarios";
-	return POP3SPEC_DATADIR "/scenarios";
+	static char installed[PATH_MAX + 16];
+	snprintf(installed, sizeof installed, "%s/scenarios", datadir());
+	return installed;
 }
 
 int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize)

@@ -24,8 +24,9 @@ int cli_list(struct cli *c)
 	size_t nsel = l.n;
 	bool selecting = c->nfilters || c->ntags || c->shard_index || c->all;
 	if (selecting) {
-		struct plan_opts po = { c->filters, c->nfilters, c->tags, c->ntags, c->all, c->shard_index,
-			                    c->shard_count };
+		struct plan_opts po = { .filters = c->filters, .nfilters = c->nfilters, .tags = c->tags,
+			                    .ntags = c->ntags, .all = c->all, .shard_index = c->shard_index,
+			                    .shard_count = c->shard_count };
 		struct p3err err;
 		if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
@@ -279,6 +280,16 @@ int cli_report(struct cli *c)
 		return cli_usage_error("report --compare needs --html FILE");
 	if (c->compare && (c->json || c->junit))
 		return cli_usage_error("report --compare writes --html only");
+	if (c->allow_partial && !c->merge)
+		return cli_usage_error("--allow-partial goes with --merge");
+	if (cli_reports_on_stdout(c) > 1)
+		return cli_usage_error("only one report can go to standard output ('-'); give the others a file");
+	const char *outs[3] = { c->json, c->junit, c->html };
+	for (int i = 0; i < 3; i++) {
+		struct p3err oerr;
+		if (outs[i] && cli_check_output(outs[i], &oerr) < 0)
+			return cli_usage_error(oerr.msg);
+	}
 	struct reqs r;
 	bool have;
 	char rpath[PATH_MAX];
@@ -308,6 +319,14 @@ int cli_report(struct cli *c)
 		rc = EXIT_PASSED;
 		goto out;
 	}
+	char why[300];
+	bool partial = report_merge_check(runs, nread, why, sizeof why) < 0;
+	if (partial && !c->allow_partial) {
+		fprintf(stderr, "pop3spec: report --merge: %s; give --allow-partial to merge them anyway\n", why);
+		goto out;
+	}
+	if (partial)
+		fprintf(stderr, "pop3spec: warning: %s; the merged report is marked incomplete\n", why);
 	struct run merged;
 	memset(&merged, 0, sizeof merged);
 	if (report_merge(runs, nread, &merged, &err) < 0) {
@@ -315,6 +334,13 @@ int cli_report(struct cli *c)
 		goto out;
 	}
 	merged.info.strict = c->strict;
+	if (partial) {
+		char note[360];
+		snprintf(note, sizeof note, "merged with --allow-partial: %s", why);
+		free(merged.info.stopped);
+		merged.info.stopped = strdup(note);
+		merged.info.incomplete = 1;
+	}
 	const char *json = c->json ? c->json : (!c->junit && !c->html ? "-" : NULL);
 	if ((json && report_json_write(&merged, json, &err) < 0) ||
 	    (c->junit && report_junit_write(&merged, c->junit, &err) < 0) ||

@@ -1,19 +1,25 @@
-/* cli_run.c — `pop3spec run`: load and select scenarios, load (or start) the targets, probe each, run the
- * selection against each, apply a baseline, write the reports, and turn the verdicts into the exit status. */
+/* cli_run.c — `pop3spec run`: check every input, load and select scenarios, load (or start) the targets,
+ * probe each, run the selection against each (stopping early on a signal or a server gone mute), apply a
+ * baseline, write the reports, and turn the verdicts into the exit status. */
 #include "runner/cli.h"
 
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
+#include "runner/datadir.h"
 #include "runner/exec.h"
 #include "runner/fixture.h"
 #include "runner/plan.h"
+#include "runner/redact.h"
 #include "runner/report/report.h"
+#include "runner/stop.h"
 #include "runner/target.h"
+#include "runner/watch.h"
 
 #if defined(__has_include)
 #if __has_include("runner/reference.h")
@@ -98,7 +104,8 @@ static const char *fixtures_dir(const struct cli *c, const char *scen_path, char
 		return buf;
 	if (is_dir("fixtures"))
 		return "fixtures";
-	return POP3SPEC_DATADIR "/fixtures";
+	snprintf(buf, size, "%s/fixtures", datadir());
+	return buf;
 }
 
 static char *iso_now(void)
@@ -133,11 +140,20 @@ static void per_target_path(const char *file, const char *name, char *out, size_
 		snprintf(out, size, "%s-%s", file, safe);
 }
 
-/* What the observer needs: the console, and the baseline (or NULL) each result is judged against. */
+/* What the observer needs: the console, the baseline (or NULL) each result is judged against, the
+ * redactor (or NULL), and what it takes to notice a server that stopped answering. */
 struct obs_ctx {
 	struct console con;
 	const struct run *baseline;
 	size_t diffs;
+	const struct redactor *redact;
+	struct result *results; /* the run's array: a result's index is its offset in it */
+	bool *cut;              /* [i]: results[i] ended after a stop was requested, so it is no verdict */
+	struct watch watch;
+	const struct target *t;
+	int timeout_ms;
+	bool verbose;
+	bool redact_failed; /* memory ran out redacting a result: no report may be written */
 };
 
 static void obs_started(void *ctx, const struct scenario *sc)
@@ -152,16 +168,40 @@ static void obs_started(void *ctx, const struct scenario *sc)
 static void obs_finished(void *ctx, struct result *r)
 {
 	struct obs_ctx *oc = ctx;
-	if (oc->baseline) {
-		struct run one = {.results = r, .nresults = 1};
-		oc->diffs += report_apply_baseline(&one, oc->baseline);
+	/* A scenario that ended after the stop was cut short by it (lib/conn's waits end at once): its
+	 * verdict would be the runner's, not the server's. */
+	if (stop_requested() != STOP_NONE) {
+		oc->cut[r - oc->results] = true;
+		return;
 	}
+	struct run one = {.results = r, .nresults = 1};
+	/* Each result once, as it ends, before the console line shows its message. */
+	if (oc->redact && redact_run(oc->redact, &one) < 0)
+		oc->redact_failed = true;
+	if (oc->baseline)
+		oc->diffs += report_apply_baseline(&one, oc->baseline);
 	console_result(&oc->con, r);
+	/* Serialized by the pool: one liveness check at a time, while the other workers wait on the
+	 * (probably mute) server anyway. */
+	if (watch_result(&oc->watch, r)) {
+		struct p3err err;
+		if (watch_alive(oc->t, oc->timeout_ms, &err) < 0) {
+			fprintf(stderr,
+			        "pop3spec: %d scenarios in a row waited for the %.1f s timeout, and a new "
+			        "connection got no greeting (%s): the server stopped answering; ending the run\n",
+			        WATCH_STREAK, oc->timeout_ms / 1000.0, err.msg);
+			stop_request(STOP_SERVER);
+		} else if (oc->verbose) {
+			fprintf(stderr, "pop3spec: %d scenarios in a row waited for the timeout, but the server "
+			                "answers a new connection: going on\n",
+			        WATCH_STREAK);
+		}
+	}
 }
 
 /* exec fills results completely; this only guards the reporters against a result left without its
  * scenario's identity. */
-static int fill_identity(struct result *r, const struct scenario *sc)
+static int fill_identity(struct result *r, const struct scenario *sc, const char *why)
 {
 	if (r->id)
 		return 0;
@@ -180,7 +220,7 @@ static int fill_identity(struct result *r, const struct scenario *sc)
 		if (!(r->tags[r->ntags] = strdup(sc->tags[r->ntags])))
 			return -1;
 	if (!r->message)
-		r->message = strdup("not run");
+		r->message = strdup(why);
 	r->status = VERDICT_ERROR;
 	return 0;
 }
@@ -267,6 +307,49 @@ static int write_reports(const struct cli *c, const struct run *run, const char 
 	return rc;
 }
 
+/* After a stop: a signal keeps only the results that ended before it (the report is marked incomplete);
+ * a server gone mute turns every scenario that did not end before it into an error, so the report still
+ * covers the whole selection. */
+static int settle_stop(struct run *run, struct scenario **sel, size_t nsel, const bool *cut)
+{
+	enum stop_reason why = stop_requested();
+	char buf[64];
+	if (why == STOP_SIGNAL) {
+		size_t k = 0;
+		for (size_t i = 0; i < nsel; i++) {
+			if (run->results[i].id && !cut[i]) {
+				if (k != i) {
+					run->results[k] = run->results[i];
+					memset(&run->results[i], 0, sizeof run->results[i]);
+				}
+				k++;
+			} else {
+				result_free(&run->results[i]);
+			}
+		}
+		run->nresults = k;
+		run->info.incomplete = 1;
+		run->info.not_run = nsel - k;
+		snprintf(buf, sizeof buf, "interrupted (%s)", stop_signal() == SIGTERM ? "SIGTERM" : "SIGINT");
+		return (run->info.stopped = strdup(buf)) ? 0 : -1;
+	}
+	for (size_t i = 0; i < nsel; i++) {
+		if (!run->results[i].id || !cut[i])
+			continue;
+		result_free(&run->results[i]);
+	}
+	/* Without a stop every scenario has its result; "not run" only guards the reporters. */
+	const char *not_run = why == STOP_SERVER ? "not run: the server stopped answering" : "not run";
+	for (size_t i = 0; i < nsel; i++)
+		if (fill_identity(&run->results[i], sel[i], not_run) < 0)
+			return -1;
+	if (why == STOP_SERVER) {
+		stop_clear_server(); /* the next target runs */
+		return (run->info.stopped = strdup("the server stopped answering")) ? 0 : -1;
+	}
+	return 0;
+}
+
 static int run_one(const struct cli *c, struct run_target *rt, struct scenario **sel, size_t nsel,
                    const struct exec_opts *eo, const struct run *baseline, const char *suite, bool several)
 {
@@ -274,40 +357,166 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 	struct console *con = &oc.con;
 	console_init(con, c->verbosity == 0 ? CONSOLE_QUIET : c->verbosity == 2 ? CONSOLE_VERBOSE : CONSOLE_NORMAL,
 	             nsel);
+	/* A report on stdout owns it: everything else goes to stderr, so `--json - | jq` reads JSON only. */
+	if (cli_reports_on_stdout(c))
+		console_set_out(con, stderr);
 	if (several && c->verbosity)
 		fprintf(con->out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host, rt->t.port);
 	struct exec_observer obs = { obs_started, obs_finished, &oc };
 	struct result *results = calloc(nsel, sizeof *results);
-	if (!results) {
+	bool *cut = calloc(nsel, sizeof *cut);
+	struct redactor red;
+	bool redacting = c->redact || rt->t.redact;
+	if (redacting && redactor_init(&red, &rt->t) < 0) {
+		free(results);
+		free(cut);
 		fprintf(stderr, "pop3spec: out of memory\n");
 		return -1;
 	}
+	if (!results || !cut) {
+		free(results);
+		free(cut);
+		if (redacting)
+			redactor_free(&red);
+		fprintf(stderr, "pop3spec: out of memory\n");
+		return -1;
+	}
+	oc.results = results;
+	oc.cut = cut;
+	oc.t = &rt->t;
+	oc.timeout_ms = (int)(c->timeout * 1000.0);
+	oc.verbose = c->verbosity == 2;
+	oc.redact = redacting ? &red : NULL;
+	watch_init(&oc.watch, c->timeout);
+	redact_set_live(oc.redact);
 	char *started = iso_now();
 	double t0 = now_ms();
 	struct p3err err;
 	int rc = exec_run_all(sel, nsel, &rt->t, &rt->p, eo, &obs, results, &err);
 	long duration = (long)(now_ms() - t0);
+	redact_set_live(NULL);
 	rt->run.results = results;
 	rt->run.nresults = nsel;
 	if (rc < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		free(started);
-		return -1;
+		goto fail;
 	}
-	for (size_t i = 0; i < nsel; i++)
-		if (fill_identity(&results[i], sel[i]) < 0) {
-			free(started);
-			fprintf(stderr, "pop3spec: out of memory\n");
-			return -1;
-		}
-	if (fill_info(&rt->run.info, rt, c, suite, started, duration) < 0) {
+	int filled = fill_info(&rt->run.info, rt, c, suite, started, duration);
+	started = NULL; /* the run owns it now */
+	if (filled < 0 || settle_stop(&rt->run, sel, nsel, cut) < 0) {
 		fprintf(stderr, "pop3spec: out of memory\n");
-		return -1;
+		goto fail;
+	}
+	rt->run.info.shard_index = c->shard_index;
+	rt->run.info.shard_count = c->shard_index ? c->shard_count : 0;
+	if (redacting && (oc.redact_failed || redact_info(&red, &rt->run.info) < 0)) {
+		fprintf(stderr, "pop3spec: out of memory while redacting; no report written\n");
+		goto fail;
 	}
 	if (baseline && c->verbosity)
 		fprintf(con->out, "baseline %s: %zu result%s differ\n", c->baseline, oc.diffs, oc.diffs == 1 ? "" : "s");
 	console_summary(con, &rt->run);
+	free(cut);
+	if (redacting)
+		redactor_free(&red);
 	return 0;
+fail:
+	free(started);
+	free(cut);
+	if (redacting)
+		redactor_free(&red);
+	return -1;
+}
+
+/* Whether two report paths name one file: the same folder (after symlinks and ".."), the same name. */
+static bool same_output(const char *a, const char *b)
+{
+	if (strcmp(a, "-") == 0 || strcmp(b, "-") == 0)
+		return false;
+	if (strcmp(a, b) == 0)
+		return true;
+	char da[PATH_MAX], db[PATH_MAX], ra[PATH_MAX], rb[PATH_MAX];
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	const char *na = sa ? sa + 1 : a, *nb = sb ? sb + 1 : b;
+	if (strcmp(na, nb) != 0)
+		return false;
+	snprintf(da, sizeof da, "%.*s", sa ? (int)(sa - a) + 1 : 1, sa ? a : ".");
+	snprintf(db, sizeof db, "%.*s", sb ? (int)(sb - b) + 1 : 1, sb ? b : ".");
+	return realpath(da, ra) && realpath(db, rb) && strcmp(ra, rb) == 0;
+}
+
+/* The outputs of the run: each path writable, no two the same, at most one on stdout (two documents in
+ * one stream cannot be read back), and not one per target on stdout. */
+static int check_outputs(const struct cli *c, size_t ntargets)
+{
+	struct p3err err;
+	if (cli_reports_on_stdout(c) > 1)
+		return cli_usage_error("only one report can go to standard output ('-'); give the others a file");
+	if (ntargets > 1 && ((c->json && strcmp(c->json, "-") == 0) || (c->junit && strcmp(c->junit, "-") == 0)))
+		return cli_usage_error("with several targets --json and --junit write one report per target; "
+		                       "give a file name, not '-'");
+	const char *outs[3] = { c->json, c->junit, c->html };
+	for (int i = 0; i < 3; i++) {
+		if (!outs[i])
+			continue;
+		for (int k = 0; k < i; k++)
+			if (outs[k] && same_output(outs[k], outs[i])) {
+				char msg[PATH_MAX + 64];
+				snprintf(msg, sizeof msg, "two reports would be written to %s", outs[i]);
+				return cli_usage_error(msg);
+			}
+		if (cli_check_output(outs[i], &err) < 0)
+			return cli_usage_error(err.msg);
+	}
+	return 0;
+}
+
+/* The ids that failed or errored in REPORT (borrowed from *rep, which the caller frees). */
+static int failed_ids(const char *path, struct run *rep, const char ***ids, size_t *n)
+{
+	struct p3err err;
+	*ids = NULL;
+	*n = 0;
+	if (report_json_read(path, rep, &err) < 0) {
+		fprintf(stderr, "pop3spec: --rerun-failed: %s\n", err.msg);
+		return -1;
+	}
+	*ids = calloc(rep->nresults ? rep->nresults : 1, sizeof **ids);
+	if (!*ids) {
+		fprintf(stderr, "pop3spec: out of memory\n");
+		return -1;
+	}
+	for (size_t i = 0; i < rep->nresults; i++)
+		if (rep->results[i].status == VERDICT_FAIL || rep->results[i].status == VERDICT_ERROR)
+			(*ids)[(*n)++] = rep->results[i].id;
+	return 0;
+}
+
+/* A --baseline (or --rerun-failed) report of another server, or of a run stopped early, says little about
+ * this one: say so (a baseline of another server turns its differences into a wall of failures). */
+static void report_warnings(const char *what, const char *path, const struct run *b, const struct target *t)
+{
+	const char *name = t->name ? t->name : t->file;
+	bool same_name = b->info.target_name && name && strcmp(b->info.target_name, name) == 0;
+	bool same_host = !b->info.target_host || !t->host || strcmp(b->info.target_host, t->host) == 0;
+	if (!same_name || !same_host)
+		fprintf(stderr, "pop3spec: warning: the %s %s is a report of target \"%s\" (%s), this run's target "
+		                "is \"%s\" (%s); its verdicts may not apply\n",
+		        what, path, b->info.target_name ? b->info.target_name : "?",
+		        b->info.target_host ? b->info.target_host : "?", name ? name : "?", t->host ? t->host : "?");
+	if (b->info.incomplete)
+		fprintf(stderr, "pop3spec: warning: the %s %s is of a run stopped early (%zu scenarios not run)\n", what,
+		        path, b->info.not_run);
+}
+
+static int jobs_fit(const struct cli *c, const char *name, size_t naccounts)
+{
+	if (naccounts >= 2 * (size_t)c->jobs)
+		return 0;
+	char msg[512];
+	snprintf(msg, sizeof msg, "-j %d needs %d accounts (two per worker); the target %s has %zu", c->jobs,
+	         2 * c->jobs, name, naccounts);
+	return cli_usage_error(msg);
 }
 
 int cli_run(struct cli *c)
@@ -320,7 +529,19 @@ int cli_run(struct cli *c)
 #ifndef HAVE_REFERENCE
 	if (c->reference)
 		return cli_usage_error("--reference is not available in this build (runner/reference.h missing)");
+#else
+	if (c->reference && jobs_fit(c, "pop3refd (reference)", REFERENCE_ACCOUNTS) != 0)
+		return EXIT_USAGE;
 #endif
+	if (check_outputs(c, ntargets) != 0)
+		return EXIT_USAGE;
+	if (c->fixtures && !is_dir(c->fixtures)) {
+		char msg[PATH_MAX + 64];
+		snprintf(msg, sizeof msg, "--fixtures %s: not a folder", c->fixtures);
+		return cli_usage_error(msg);
+	}
+	/* From here a signal stops the run cleanly (runner/stop.h); before, it ends pop3spec as usual. */
+	stop_init();
 	int rc = EXIT_USAGE;
 	struct reqs r;
 	bool have_reqs = false;
@@ -328,8 +549,10 @@ int cli_run(struct cli *c)
 	struct scenario_list l = { 0 };
 	struct scenario **sel = NULL;
 	size_t nsel = 0;
-	struct run baseline;
-	bool have_baseline = false;
+	struct run baseline, rerun;
+	bool have_baseline = false, have_rerun = false;
+	const char **only = NULL;
+	size_t nonly = 0;
 	struct run_target *rts = calloc(ntargets, sizeof *rts);
 	char *suite = NULL;
 	struct p3err err;
@@ -341,16 +564,33 @@ int cli_run(struct cli *c)
 		goto out;
 	if (cli_load_scenarios(c, have_reqs ? &r : NULL, &l) < 0)
 		goto out;
-	struct plan_opts po = { c->filters, c->nfilters, c->tags, c->ntags, c->all, c->shard_index, c->shard_count };
+	if (c->rerun_failed) {
+		have_rerun = true;
+		if (failed_ids(c->rerun_failed, &rerun, &only, &nonly) < 0)
+			goto out;
+		if (nonly == 0) {
+			fprintf(stderr, "pop3spec: --rerun-failed: nothing failed or errored in %s; nothing to run\n",
+			        c->rerun_failed);
+			rc = EXIT_PASSED;
+			goto out;
+		}
+	}
+	struct plan_opts po = { .filters = c->filters, .nfilters = c->nfilters, .tags = c->tags, .ntags = c->ntags,
+		                    .all = c->all, .shard_index = c->shard_index, .shard_count = c->shard_count,
+		                    .only = only, .nonly = nonly };
 	if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
 		goto out;
 	}
 	if (nsel == 0) {
-		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s); nothing to run\n", l.n,
-		        c->shard_index ? ", after sharding" : "");
+		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s%s); nothing to run\n", l.n,
+		        c->shard_index ? ", after sharding" : "",
+		        c->rerun_failed ? ", of the ones that failed in the report" : "");
 		goto out;
 	}
+	if (c->rerun_failed && nsel < nonly)
+		fprintf(stderr, "pop3spec: --rerun-failed: %zu of the %zu failed scenarios are not in this selection\n",
+		        nonly - nsel, nonly);
 	if (c->baseline) {
 		if (report_json_read(c->baseline, &baseline, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
@@ -359,25 +599,31 @@ int cli_run(struct cli *c)
 		have_baseline = true;
 		report_sort(&baseline); /* applied result by result: index it once, in order */
 	}
-	size_t k = 0;
-#ifdef HAVE_REFERENCE
-	/* runner/reference.h: start bin/pop3refd on free ports; see reference_start there. */
-	if (c->reference) {
-		if (reference_start(&rts[k].t, &err) < 0) {
-			fprintf(stderr, "pop3spec: --reference: %s\n", err.msg);
-			goto out;
-		}
-		rts[k].loaded = rts[k].is_reference = true;
-		k++;
-	}
-#endif
+	/* The profiles before the reference server: a mistake in one must not cost starting it. */
+	size_t k = c->reference ? 1 : 0;
 	for (size_t i = 0; i < c->ntargets; i++, k++) {
 		if (target_load(c->targets[i], &rts[k].t, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
 			goto out;
 		}
 		rts[k].loaded = true;
+		if (jobs_fit(c, rts[k].t.name ? rts[k].t.name : rts[k].t.file, rts[k].t.naccounts) != 0)
+			goto out;
 	}
+#ifdef HAVE_REFERENCE
+	/* runner/reference.h: start bin/pop3refd on free ports; see reference_start there. */
+	if (c->reference && !stop_signal()) {
+		if (reference_start(&rts[0].t, &err) < 0) {
+			fprintf(stderr, "pop3spec: --reference: %s\n", err.msg);
+			goto out;
+		}
+		rts[0].loaded = rts[0].is_reference = true;
+	}
+#endif
+	if (have_baseline)
+		report_warnings("baseline", c->baseline, &baseline, &rts[0].t);
+	if (have_rerun && ntargets == 1)
+		report_warnings("report", c->rerun_failed, &rerun, &rts[0].t);
 
 	const char *first = c->npaths ? c->paths[0] : cli_default_scenarios();
 	suite = suite_version(first);
@@ -387,9 +633,11 @@ int cli_run(struct cli *c)
 		.fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
 		.live_transcript = c->verbosity == 2,
 	};
-	for (size_t i = 0; i < ntargets; i++) {
+	for (size_t i = 0; i < ntargets && !stop_signal(); i++) {
 		if (exec_probe(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
-			fprintf(stderr, "pop3spec: target %s: %s\n", rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
+			if (!stop_signal())
+				fprintf(stderr, "pop3spec: target %s: %s\n", rts[i].t.name ? rts[i].t.name : rts[i].t.file,
+				        err.msg);
 			goto out;
 		}
 		rts[i].probed = true;
@@ -399,10 +647,13 @@ int cli_run(struct cli *c)
 			        rts[i].t.name ? rts[i].t.name : rts[i].t.file,
 			        rts[i].p.gap_why ? rts[i].p.gap_why : "no usable answer");
 	}
+	if (stop_signal())
+		goto out;
 
 	/* From here on scenarios run: failures are verdicts (exit 1), not input errors. */
 	rc = EXIT_PASSED;
-	for (size_t i = 0; i < ntargets; i++) {
+	size_t ran = 0;
+	for (size_t i = 0; i < ntargets && !stop_signal(); i++, ran++) {
 		if (run_one(c, &rts[i], sel, nsel, &eo, have_baseline ? &baseline : NULL, suite, ntargets > 1) < 0) {
 			rc = EXIT_FAILED;
 			continue;
@@ -414,14 +665,14 @@ int cli_run(struct cli *c)
 		if (s.failed || s.errors || (c->strict && s.warnings))
 			rc = EXIT_FAILED;
 	}
-	if (ntargets > 1 && c->html) {
-		struct run *runs = calloc(ntargets, sizeof *runs);
+	if (ntargets > 1 && c->html && ran) {
+		struct run *runs = calloc(ran, sizeof *runs);
 		if (!runs) {
 			rc = EXIT_FAILED;
 		} else {
-			for (size_t i = 0; i < ntargets; i++)
+			for (size_t i = 0; i < ran; i++)
 				runs[i] = rts[i].run; /* shallow: still owned by rts */
-			if (report_html_compare(runs, ntargets, have_reqs ? reqmd : NULL, c->html, &err) < 0) {
+			if (report_html_compare(runs, ran, have_reqs ? reqmd : NULL, c->html, &err) < 0) {
 				fprintf(stderr, "pop3spec: %s\n", err.msg);
 				rc = EXIT_FAILED;
 			}
@@ -448,8 +699,18 @@ out:
 		run_free(&baseline);
 	free(suite);
 	free(sel);
+	free(only);
+	if (have_rerun)
+		run_free(&rerun);
 	scenario_list_free(&l);
 	if (have_reqs)
 		reqs_free(&r);
+	/* Stopped by a signal: everything is cleaned up (reports written for what ran, the reference server
+	 * stopped, temporary folders removed); exit as the shell expects of a process the signal ended. */
+	if (stop_signal()) {
+		if (rc == EXIT_USAGE)
+			fprintf(stderr, "pop3spec: interrupted before any scenario ran\n");
+		return 128 + stop_signal();
+	}
 	return rc;
 }

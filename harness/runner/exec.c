@@ -410,6 +410,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	vars_set_str(&x->vars, "user2", acct[1].user);
 	vars_set_str(&x->vars, "password2", acct[1].password);
 	vars_set_long(&x->vars, "idle_timeout", t->idle_timeout);
+	vars_set_str(&x->vars, "delivery", target_delivery(t) == DELIVERY_AGENT ? "agent" : "verbatim");
 	vars_set_str(&x->vars, "last.status", "");
 	vars_set_str(&x->vars, "last.line", "");
 	xc_set_session_vars(x, NULL);

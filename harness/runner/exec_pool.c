@@ -10,6 +10,7 @@
 
 #include "runner/fixture.h"
 #include "runner/session.h"
+#include "runner/stop.h"
 
 struct pool {
 	pthread_mutex_t lock;
@@ -91,7 +92,8 @@ static void *worker_main(void *arg)
 		pthread_mutex_lock(&pl->lock);
 		size_t i = pl->next++;
 		pthread_mutex_unlock(&pl->lock);
-		if (i >= pl->n)
+		/* A stop (runner/stop.h) ends the run between scenarios; the one running is cut by lib/conn. */
+		if (i >= pl->n || stop_requested() != STOP_NONE)
 			break;
 		run_one(pl, w->acct, i);
 	}

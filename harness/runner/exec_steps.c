@@ -966,9 +966,7 @@ static void do_sleep(struct xctx *x, const struct step *st, struct outcome *out)
 	}
 	free(val);
 	xtr_note(&x->tr, st->session, "sleep %.3g s", secs);
-	struct timespec ts = {(time_t)secs, (long)((secs - (double)(time_t)secs) * 1e9)};
-	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-		;
+	conn_pause((int)(secs * 1000.0)); /* cut short when the run is stopped */
 }
 
 /* ---- find ------------------------------------------------------------------------------------------ */

@@ -34,8 +34,9 @@ static const char *status_text(enum status_want w)
 
 static int wants_body(const struct expect *e)
 {
-	return e->multiline || e->count.s || e->lines_set || e->nlines || e->each_line || e->contains ||
-	       e->not_contains || e->message.s || e->top_message.s || e->capture_body || e->nline_captures;
+	return e->multiline || e->count.s || e->octets.s || e->lines_set || e->nlines || e->each_line ||
+	       e->contains || e->not_contains || e->message.s || e->top_message.s || e->capture_body ||
+	       e->nline_captures;
 }
 
 /* A regex as it will be used: interpolated when a context is at hand, else as written. */
@@ -106,7 +107,17 @@ const char *expect_describe(const struct expect *e, char *buf, size_t bufsize)
 	return describe(NULL, e, buf, bufsize);
 }
 
-/* ---- fixture message comparison (streaming, line by line, CRLF-normalised) -------------------------- */
+/* ---- fixture message comparison (streaming, line by line, CRLF-normalised) --------------------------
+ *
+ * Verbatim delivery (the fixture's files are the server's storage): every line the server sends equals
+ * the fixture's line at the same place. Agent delivery (target profile `delivery: agent`): the server's
+ * copy went through a delivery agent, which writes trace fields in front (Return-Path, Received,
+ * Delivered-To; RFC 5321 §4.4), and a server may write its own field (X-UIDL) into the stored header.
+ * There the fixture's header lines must all come, in order, with any other header lines around them
+ * tolerated and counted; the blank line and the body must match exactly. The fixture's own Return-Path
+ * may be replaced: RFC 5321 §4.4 has the final delivery write the envelope's return path there. */
+
+#define MC_ADDED_SHOWN 3 /* added header lines quoted in the transcript note */
 
 struct msgcmp {
 	FILE *f;
@@ -118,11 +129,27 @@ struct msgcmp {
 	unsigned long long lineno;
 	unsigned long long size;
 	size_t msgno;
+	int agent;        /* tolerate header lines the server added (delivery: agent) */
+	int pending;      /* buf holds a line fetched but not yet matched */
+	int pending_eof;  /* the last fetch found the end */
+	size_t plen;
+	int srv_in_body;  /* the server's copy has passed its blank line */
+	size_t added;     /* header lines the server's copy has beyond the fixture's */
+	char added_shown[MC_ADDED_SHOWN * 100 + 16];
+	char added_fields[512]; /* their field names, lower-cased, comma-separated (continuations skipped) */
 };
 
-/* The next stored line without its line end: 1, or 0 at the end (of the message, or of TOP's share). */
-static int mc_next(struct msgcmp *m, const char **line, size_t *len)
+/* The next stored line without its line end: 1, or 0 at the end (of the message, or of TOP's share).
+ * The line stays current (peeked) until mc_take(). */
+static int mc_peek(struct msgcmp *m, const char **line, size_t *len)
 {
+	if (m->pending) {
+		*line = m->buf;
+		*len = m->plen;
+		return !m->pending_eof;
+	}
+	m->pending = 1;
+	m->pending_eof = 1;
 	if (m->top && m->in_body && m->body_left <= 0)
 		return 0;
 	ssize_t n = getline(&m->buf, &m->cap, m->f);
@@ -138,9 +165,80 @@ static int mc_next(struct msgcmp *m, const char **line, size_t *len)
 		m->body_left--;
 	else if (l == 0)
 		m->in_body = 1; /* RFC 1939 §7 TOP: the blank line after the header is sent */
+	m->pending_eof = 0;
+	m->plen = l;
 	*line = m->buf;
 	*len = l;
 	return 1;
+}
+
+static void mc_take(struct msgcmp *m)
+{
+	if (!m->pending_eof)
+		m->pending = 0;
+}
+
+static int mc_next(struct msgcmp *m, const char **line, size_t *len)
+{
+	int r = mc_peek(m, line, len);
+	mc_take(m);
+	return r;
+}
+
+/* A header line the server's copy has and the fixture's has not, remembered for the note. */
+static void mc_added(struct msgcmp *m, const char *line, size_t len)
+{
+	/* RFC 5322 §2.2.3: a line starting with white space continues the field above it. */
+	const char *colon = memchr(line, ':', len);
+	if (len && line[0] != ' ' && line[0] != '\t' && colon != NULL) {
+		size_t off = strlen(m->added_fields), nl = (size_t)(colon - line);
+		if (off + nl + 2 < sizeof m->added_fields) {
+			if (off)
+				m->added_fields[off++] = ',';
+			for (size_t i = 0; i < nl; i++) {
+				unsigned char ch = (unsigned char)line[i];
+				m->added_fields[off++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
+			}
+			m->added_fields[off] = '\0';
+		}
+	}
+	if (m->added++ >= MC_ADDED_SHOWN)
+		return;
+	char shown[96];
+	line_escape(line, len, shown, sizeof shown);
+	size_t off = strlen(m->added_shown);
+	snprintf(m->added_shown + off, sizeof m->added_shown - off, "%s%s", off ? " | " : "", shown);
+}
+
+/* Agent delivery: one server line of the header section. 1 when it is tolerated or matched, 0 when the
+ * comparison goes on as for verbatim (the blank line: the fixture's header must be complete). */
+static int mc_header_line(struct msgcmp *m, const char *data, size_t len)
+{
+	const char *fl;
+	size_t fll;
+	if (len == 0) {
+		m->srv_in_body = 1;
+		/* RFC 5321 §4.4: the final delivery writes its own Return-Path; the fixture's may be gone. */
+		while (mc_peek(m, &fl, &fll) && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0)
+			mc_take(m);
+		return 0;
+	}
+	for (;;) {
+		int have = mc_peek(m, &fl, &fll);
+		if (have && fll == len && memcmp(fl, data, len) == 0) {
+			mc_take(m);
+			return 1;
+		}
+		if (have && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0 && m->added == 0 &&
+		    m->lineno == 1) {
+			/* The fixture's Return-Path first, the server's copy without it here: replaced. Only
+			 * the very first fixture line may go, and only while nothing was matched yet. */
+			mc_take(m);
+			continue;
+		}
+		mc_added(m, data, len);
+		return 1;
+	}
 }
 
 /* ---- one alternative ------------------------------------------------------------------------------- */
@@ -169,6 +267,9 @@ struct alt {
 	size_t nbody;
 	struct msgcmp mc;
 	int mc_on;
+	long long want_octets;
+	int octets_set;
+	unsigned long long octets; /* the body's size as sent: every un-stuffed line and its CRLF */
 	char *cap;
 	size_t caplen;
 	size_t capsize; /* allocated; grows geometrically, so a long body costs O(n), not a copy per line */
@@ -290,6 +391,11 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 			return -1;
 		a->count_set = 1;
 	}
+	if (e->octets.s) {
+		if (xc_interp_int(x, &e->octets, "octets", &a->want_octets, out) != 0)
+			return -1;
+		a->octets_set = 1;
+	}
 	if (e->message.s || e->top_message.s) {
 		long long n, lines = 0;
 		int top = e->message.s == NULL;
@@ -311,6 +417,10 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 		a->mc.body_left = lines;
 		a->mc.size = m->size;
 		a->mc.msgno = (size_t)n;
+		a->mc.agent = x->t != NULL && target_delivery(x->t) == DELIVERY_AGENT;
+		/* Reset now, so a comparison that fails leaves no earlier response's values behind. */
+		vars_set_long(&x->vars, "last.added_headers", 0);
+		vars_set_str(&x->vars, "last.added_fields", "");
 		a->mc_on = 1;
 	}
 	return 0;
@@ -448,6 +558,7 @@ static void alt_body_line(struct alt *a, const char *data, size_t len)
 	if (!a->body)
 		return;
 	size_t k = ++a->nbody;
+	a->octets += len + 2; /* RFC 1939 §11: counted with CRLF, without the stuffing dot */
 	if (a->e->capture_body && a->ok) {
 		if (a->caplen + len + 1 > XC_MAX_CAPTURE) {
 			alt_fail(a, NULL, "a body small enough to capture", "body over %d octets",
@@ -528,6 +639,8 @@ static void alt_body_line(struct alt *a, const char *data, size_t len)
 		const char *fl;
 		size_t fll;
 		char fshown[300];
+		if (a->mc.agent && !a->mc.srv_in_body && mc_header_line(&a->mc, data, len))
+			return;
 		if (!mc_next(&a->mc, &fl, &fll)) {
 			char exp[160];
 			snprintf(exp, sizeof exp, "the body of fixture message %zu%s: %llu lines",
@@ -557,6 +670,13 @@ static void alt_body_end(struct alt *a)
 		snprintf(exp, sizeof exp, "%zu body lines", a->nlines_re);
 		alt_fail(a, NULL, exp, "%zu body lines", a->nbody);
 	}
+	if (a->octets_set && (long long)a->octets != a->want_octets) {
+		/* RFC 1939 §5 LIST: "the exact size of the message in octets"; §11: as sent. */
+		char exp[96];
+		snprintf(exp, sizeof exp, "a body of %lld octets (as sent: CRLF line ends, no stuffing)",
+		         a->want_octets);
+		alt_fail(a, e->ref ? NULL : "R1939-LIST-8", exp, "%llu octets in %zu lines", a->octets, a->nbody);
+	}
 	if (a->count_set && (long long)a->nbody != a->want_count) {
 		char exp[64];
 		snprintf(exp, sizeof exp, "%lld body lines", a->want_count);
@@ -578,6 +698,10 @@ static void alt_body_end(struct alt *a)
 	if (a->mc_on) {
 		const char *fl;
 		size_t fll;
+		if (a->mc.agent && !a->mc.srv_in_body)
+			while (mc_peek(&a->mc, &fl, &fll) && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0 &&
+			       a->mc.lineno == 1)
+				mc_take(&a->mc);
 		if (mc_next(&a->mc, &fl, &fll)) {
 			char exp[400], fshown[300];
 			line_escape(fl, fll, fshown, sizeof fshown);
@@ -916,6 +1040,20 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 			goto out;
 		if (win->e->capture_body)
 			vars_set(&x->vars, win->e->capture_body, win->cap ? win->cap : "", win->caplen);
+		if (win->mc_on) {
+			/* What a delivery agent or the server added stays visible (the integrity scenario judges
+			 * it; rfc1939/retr/message-as-delivered), without failing a scenario about anything else. */
+			vars_set_long(&x->vars, "last.added_headers", (long long)win->mc.added);
+			vars_set_str(&x->vars, "last.added_fields", win->mc.added_fields);
+			if (win->mc.added)
+				xtr_note(&x->tr, s->name,
+				         "the server's copy of fixture message %zu has %zu header line%s the fixture has "
+				         "not (delivery: agent): %s%s",
+				         win->mc.msgno, win->mc.added, win->mc.added == 1 ? "" : "s",
+				         win->mc.added_shown, win->mc.added > MC_ADDED_SHOWN ? " | ..." : "");
+		}
+		if (win->octets_set || win->mc_on)
+			vars_set_long(&x->vars, "last.octets", (long long)win->octets);
 		for (size_t i = 0; i < win->nlcap; i++) {
 			char shown[300];
 			vars_set(&x->vars, win->e->line_captures[i].name, win->lcap[i].val, win->lcap[i].len);
@@ -946,6 +1084,9 @@ finish_level:
 			out->req = e->ref;
 	}
 out:
+	/* Whether this response was a close: steps after an authentication -ERR, which RFC 1939 §4 lets a
+	 * server follow with a close, run `when: {equal: ["${last.closed}", "no"]}`. */
+	vars_set_str(&x->vars, "last.closed", s->c == NULL ? "yes" : "no");
 	for (size_t i = 0; i < ninit; i++)
 		alt_free(&alts[i]);
 	free(alts);

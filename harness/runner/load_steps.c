@@ -4,7 +4,7 @@
  *   steps       := [ step... ]
  *   step        := { ACTION: value, [session], [expect], [when], [note] }     exactly one ACTION
  *   expect      := "ok" | "err" | "any" | "cont" | expectation | [ (shorthand | expectation)... ]
- *   expectation := { status, code, not_code, match, not_match, multiline, count, lines, each_line,
+ *   expectation := { status, code, not_code, match, not_match, multiline, count, octets, lines, each_line,
  *                    contains, not_contains, message, top, capture, capture_line, capture_body, icase,
  *                    closes, close_notify, silent_for, handshake, one_of, level, ref, timeout }
  */
@@ -148,7 +148,7 @@ static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 }
 
 static const char *const expect_keys[] = { "status", "code", "not_code", "match", "not_match", "multiline",
-	"count", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_line",
+	"count", "octets", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_line",
 	"capture_body", "icase", "closes", "close_notify", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
 
 /* A response code as RFC 2449 §8 writes it, brackets optional here: "IN-USE", "SYS/TEMP", "none". */
@@ -204,6 +204,9 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 		} else if (strcmp(key, "count") == 0) {
 			body = true;
 			rc = lcount(c, s, v, key, &e->count);
+		} else if (strcmp(key, "octets") == 0) {
+			body = true;
+			rc = lcount(c, s, v, key, &e->octets);
 		} else if (strcmp(key, "lines") == 0) {
 			body = true;
 			if (!v || v->type != YAML_SEQUENCE_NODE)

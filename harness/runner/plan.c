@@ -57,6 +57,13 @@ static bool tag_named(const struct plan_opts *o, const char *tag)
 static bool selected(const struct scenario *sc, const struct plan_opts *o)
 {
 	bool named_exactly = false;
+	if (o->only) {
+		/* --rerun-failed: those ids and no other; each ran before, so slow/config do not hide it. */
+		for (size_t i = 0; i < o->nonly && !named_exactly; i++)
+			named_exactly = strcmp(o->only[i], sc->id) == 0;
+		if (!named_exactly)
+			return false;
+	}
 	if (o->nfilters) {
 		bool any = false;
 		for (size_t i = 0; i < o->nfilters; i++) {

@@ -19,16 +19,20 @@ struct plan_opts {
 	bool all;                   /* also the scenarios tagged slow or config */
 	int shard_index;            /* 1-based I of --shard I/N; 0: no sharding */
 	int shard_count;            /* N */
+	const char *const *only;    /* when not NULL: only these exact ids (--rerun-failed), tagged slow or
+	                             * config or not; the filters, tags and shard still apply */
+	size_t nonly;
 };
 
 /* Parse "I/N" (1 <= I <= N <= 10000). */
 int plan_parse_shard(const char *s, int *index, int *count, struct p3err *err);
 
 /* Select from `all` (any order) into a new array of borrowed pointers, sorted by id:
+ *   0. with o->only, a scenario whose id is not one of them is left out;
  *   1. a scenario passes the filters when there are none or one matches its id, and passes the tags when
  *      there are none or it carries one of them;
  *   2. one tagged slow or config is kept only with --all, or when every such tag it carries is named by a
- *      --tag, or when a --filter without wildcards (* ? [) is exactly its id;
+ *      --tag, or when a --filter without wildcards (* ? [) is exactly its id, or o->only names it;
  *   3. with --shard I/N, of the result (sorted by id, counted from 0) only position p with p % N == I-1.
  * So the N shards of one selection partition it exactly, and every shard is a function of the selection
  * alone. *out is malloc'd (free it; the scenarios are not copied); *nout may be 0. */

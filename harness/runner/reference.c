@@ -22,7 +22,9 @@
 #include <openssl/x509v3.h>
 
 #include "lib/maildir.h"
+#include "runner/datadir.h"
 #include "runner/fixture.h"
+#include "runner/stop.h"
 
 struct started {
 	pid_t pid;
@@ -74,11 +76,9 @@ static int find_server(char *path, size_t n, struct p3err *err)
 			return p3err_set(err, "POP3REFD=%s is not an executable", env);
 		return 0;
 	}
-	char dir[PATH_MAX];
-	if (exe_dir(dir, sizeof dir) != 0 || join(path, n, dir, "pop3refd") != 0)
-		return p3err_set(err, "cannot find this executable's folder (/proc/self/exe); set POP3REFD");
-	if (access(path, X_OK) != 0)
-		return p3err_set(err, "%s not found (build it with `make`, or set POP3REFD)", path);
+	if (datadir_server(path, n) != 0)
+		return p3err_set(err, "pop3refd not found (looked at %s): build it with `make`, install it, or "
+		                      "set POP3REFD", path);
 	return 0;
 }
 
@@ -247,6 +247,7 @@ static void log_tail(const char *dir, char *buf, size_t n)
 
 static void stop_pid(pid_t pid)
 {
+	stop_unwatch_child(pid);
 	kill(pid, SIGTERM);
 	long long end = now_ms() + 5000;
 	for (;;) {
@@ -434,6 +435,9 @@ int reference_start(struct target *t, struct p3err *err)
 		dup2(out[1], 1);
 		dup2(logfd, 2);
 		signal(SIGPIPE, SIG_DFL);
+		/* Its own process group: a terminal's Ctrl-C reaches only pop3spec, which stops it after the
+		 * run's reports are written (runner/stop.h), never under a scenario still running. */
+		setpgid(0, 0);
 		/* If pop3spec dies (killed, crashed), the reference server goes too. */
 		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(server, (char *const *)argv);
@@ -443,6 +447,7 @@ int reference_start(struct target *t, struct p3err *err)
 	close(logfd);
 	slot->pid = pid;
 	slot->t = t;
+	stop_watch_child(pid);
 	if (read_ports(out[0], pid, t, slot->dir, err) != 0) {
 		close(out[0]);
 		goto fail;

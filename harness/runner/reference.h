@@ -13,7 +13,8 @@
 #define REFERENCE_ARGV_MAX 64
 
 /* Start pop3refd and fill *t (maildirs: the temporary folder, so resets copy fixtures in; tls_verify
- * against the CA used). The server is found in $POP3REFD, else next to this executable (/proc/self/exe).
+ * against the CA used). The server is found in $POP3REFD, else as datadir_server() says (next to this
+ * executable, then in the installed sbin folder).
  * The certificate comes from fixtures/generated/tls/ when present (looked up from the working folder and
  * from the executable's parent folder), else is generated into the temporary folder. $POP3REFD_ARGS adds
  * words to the server's command line after the runner's own, so they win (an `--idle-timeout N` there also

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "runner/datadir.h"
+
 /* The catalog is a few hundred kilobytes; anything far larger is not a catalog. */
 #define REQS_MAX_FILE (16L * 1024 * 1024)
 #define REQS_MAX_CELLS 16
@@ -356,10 +358,8 @@ const char *reqs_default_path(char *buf, size_t bufsize)
 				return buf;
 		}
 	}
-#ifdef POP3SPEC_DATADIR
-	int w = snprintf(buf, bufsize, "%s/scenarios/REQUIREMENTS.md", POP3SPEC_DATADIR);
+	int w = snprintf(buf, bufsize, "%s/scenarios/REQUIREMENTS.md", datadir());
 	if (w > 0 && (size_t)w < bufsize && readable(buf))
 		return buf;
-#endif
 	return NULL;
 }

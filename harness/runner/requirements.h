@@ -51,7 +51,7 @@ bool req_is_gating(const struct requirement *q);
 
 /* Where the catalog is when no --requirements is given, first that exists: $POP3SPEC_REQUIREMENTS,
  * ./REQUIREMENTS.md, ../shared/REQUIREMENTS.md (relative to the working directory, then to the folder
- * above the executable's bin/), POP3SPEC_DATADIR/REQUIREMENTS.md. Writes the path into buf and returns it,
+ * above the executable's bin/), then the installed suite's datadir()/scenarios/REQUIREMENTS.md. Writes the path into buf and returns it,
  * or returns NULL when none exists. */
 const char *reqs_default_path(char *buf, size_t bufsize);
 

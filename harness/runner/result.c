@@ -112,6 +112,7 @@ void run_free(struct run *run)
 	free(in->suite_version);
 	free(in->options);
 	free(in->started);
+	free(in->stopped);
 	for (size_t i = 0; i < run->nresults; i++)
 		result_free(&run->results[i]);
 	free(run->results);

@@ -59,6 +59,13 @@ struct run_info {
 	char *started;           /* ISO 8601 UTC */
 	long duration_ms;
 	int strict;              /* --strict was given: a warning fails the run (JUnit then shows it as a failure) */
+	int incomplete;          /* the run was stopped (SIGINT/SIGTERM): results holds only what ran */
+	size_t not_run;          /* with incomplete: how many selected scenarios have no result */
+	char *stopped;           /* why the run ended early ("interrupted (SIGINT)", "the server stopped
+	                          * answering"), or NULL */
+	int shard_index;         /* --shard I/N of the run; 0 and 0 when not sharded */
+	int shard_count;
+	int redacted;            /* the accounts' secrets were replaced (--redact, or the profile's redact) */
 };
 
 struct run {

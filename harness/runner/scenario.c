@@ -78,6 +78,7 @@ static void expect_free(struct expect *e)
 	free(e->match);
 	free(e->not_match);
 	free(e->count.s);
+	free(e->octets.s);
 	strv_free(e->lines, e->nlines);
 	free(e->each_line);
 	free(e->contains);

@@ -38,6 +38,7 @@ struct expect {
 	char *match, *not_match;  /* regexes on the first line */
 	bool multiline;
 	struct sstr count;        /* interpolated then parsed as an integer; s == NULL: unchecked */
+	struct sstr octets;       /* the body's size as sent (RFC 1939 §11: CRLF line ends, no stuffing) */
 	char **lines;             /* regex per body line */
 	size_t nlines;
 	bool lines_set;           /* `lines: []` means "no body lines" */

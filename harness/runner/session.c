@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/line.h"
+#include "runner/redact.h"
 
 /* ---- transcript ------------------------------------------------------------------------------------ */
 
@@ -43,10 +44,14 @@ static void xtr_push(struct transcript *tr, char kind, const char *session, cons
 {
 	double t = xtr_ms(tr);
 	if (tr->live) {
+		/* --redact covers the live transcript too (the stored one is redacted with the run). */
+		int failed = 0;
+		char *shown = redact_text(redact_live(), text, &failed);
 		pthread_mutex_lock(&live_lock);
 		fprintf(stderr, "%s %8.1f %-6s %c: %s\n", tr->id ? tr->id : "", t, session ? session : "",
-		        kind, text);
+		        kind, failed ? REDACT_MARK : shown ? shown : text);
 		pthread_mutex_unlock(&live_lock);
+		free(shown);
 	}
 	if (tr->n >= XC_MAX_TRANSCRIPT) {
 		tr->dropped++;

@@ -5,6 +5,7 @@
  *   name: STR  host: STR  port: INT  tls_port: INT  tls_verify: BOOL  ca: PATH  sni: STR
  *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
+ *   delivery: verbatim|agent
  * Relative paths (ca, maildirs) are taken from the profile's folder. */
 #include "runner/target.h"
 
@@ -194,7 +195,8 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
 	static const char *const keys[] = {"name",       "host",     "port",         "tls_port",
 	                                   "tls_verify", "ca",       "sni",          "accounts",
-	                                   "reset",      "maildirs", "idle_timeout", "login_tls"};
+	                                   "reset",      "maildirs", "idle_timeout", "login_tls",
+	                                   "redact",       "delivery"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -209,7 +211,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			return at(
 			    L, k,
 			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
-			    "sni, accounts, reset, maildirs, idle_timeout, login_tls)",
+			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact, delivery)",
 			    ks ? ks : "?");
 		if (seen[i])
 			return at(L, k, "'%s' given twice (first at line %zu)", ks,
@@ -266,6 +268,17 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			}
 			break;
 		}
+		case 12:
+			rc = get_bool(L, v, ks, &t->redact);
+			break;
+		case 13:
+			if (scalar(v) && strcmp(scalar(v), "verbatim") == 0)
+				t->delivery = DELIVERY_VERBATIM;
+			else if (scalar(v) && strcmp(scalar(v), "agent") == 0)
+				t->delivery = DELIVERY_AGENT;
+			else
+				rc = at(L, v, "delivery: expected verbatim or agent");
+			break;
 		}
 		if (rc != 0)
 			return -1;
@@ -287,6 +300,13 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			if (!maildir_user_name_ok(t->accounts[j].user))
 				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name",
 				          t->accounts[j].user);
+	/* Found now rather than at the first TLS scenario (pop3spec check loads profiles here too). */
+	struct stat st;
+	if (t->ca && stat(t->ca, &st) != 0)
+		return at(L, vals[5], "ca: %s: %s", t->ca, strerror(errno));
+	if (t->ca && (!S_ISREG(st.st_mode) || access(t->ca, R_OK) != 0))
+		return at(L, vals[5], "ca: %s: not a readable file", t->ca);
+	/* A `maildirs` folder may well appear only when its server starts: it is not checked. */
 	if (verify == 1 && !t->tls_port && !t->port)
 		return at(L, seen[4], "tls_verify without a port");
 	/* `ca` alone means: verify against it. */
@@ -377,6 +397,15 @@ void target_free(struct target *t)
 	free(t->reset);
 	free(t->maildirs);
 	memset(t, 0, sizeof *t);
+}
+
+enum delivery target_delivery(const struct target *t)
+{
+	if (t->delivery != DELIVERY_DEFAULT)
+		return t->delivery;
+	/* A reset command may go through the server's own delivery agent (Cyrus takes mail only by LMTP),
+	 * which adds trace header lines: judging it byte for byte would blame the server for them. */
+	return t->maildirs ? DELIVERY_VERBATIM : DELIVERY_AGENT;
 }
 
 int target_can_reset(const struct target *t)

@@ -18,6 +18,15 @@ enum login_tls {
 	LOGIN_TLS_YES       /* always, on a connection not yet in TLS */
 };
 
+/* delivery: how the target's maildrop gets a fixture's messages, hence how content and sizes are judged. */
+enum delivery {
+	DELIVERY_DEFAULT = 0, /* not given: verbatim with `maildirs` (the runner copies files), agent with `reset` */
+	DELIVERY_VERBATIM,    /* the files are placed byte for byte: sizes and content equal the fixture's */
+	DELIVERY_AGENT        /* through a delivery agent (LMTP, an LDA, an import tool) that may add header
+	                       * lines in front (Return-Path, Received): sizes are judged by the server's own
+	                       * consistency, content by the fixture's lines with added header lines tolerated */
+};
+
 struct target {
 	char *file;          /* profile path, or "(reference)" */
 	char *name;
@@ -33,11 +42,19 @@ struct target {
 	char *maildirs;      /* extension: the runner resets DIR/USER itself by copying; NULL when none */
 	long idle_timeout;   /* seconds; 0 unknown */
 	enum login_tls login_tls; /* default auto */
+	int redact;          /* the reports replace the accounts' secrets (as --redact) */
+	enum delivery delivery;   /* as given; target_delivery() resolves the default */
 };
 
-/* Load a target profile; errors are "file:line:column: message". */
+/* Load a target profile; errors are "file:line:column: message". Everything a run needs from the profile
+ * alone is checked here (a `ca` file that is not readable, among the rest), so
+ * `pop3spec check` finds what `run` would. */
 int target_load(const char *path, struct target *t, struct p3err *err);
 void target_free(struct target *t);
+
+/* The delivery mode in effect: as the profile says, else verbatim when the runner copies the files itself
+ * (`maildirs`, --reference), else agent (a reset command may hand the fixture to a delivery agent). */
+enum delivery target_delivery(const struct target *t);
 
 /* Whether the target can put a fixture into a maildrop. */
 int target_can_reset(const struct target *t);

@@ -5,8 +5,10 @@
 set -eu
 
 packages=(build-essential pkg-config libssl-dev openssl libyaml-dev check libevent-dev libgsasl-dev
-          libjansson-dev python3 curl valgrind libxml2-utils chromium clang cppcheck mandoc)
-# clang, cppcheck and mandoc serve `make asan` and `make lint`. Optional: clang-format (its report in
+          libjansson-dev python3 curl valgrind libxml2-utils chromium clang cppcheck mandoc
+          fetchmail mpop getmail6 libio-socket-ssl-perl)
+# clang, cppcheck and mandoc serve `make asan` and `make lint`; fetchmail, mpop, getmail6 and IO::Socket::SSL
+# (Net::POP3 over TLS) are the real clients e2e/test_real_clients.py runs against pop3refd. Optional: clang-format (its report in
 # `make lint`), installed when asked with --all. Dovecot is installed by harness/peers/dovecot.sh itself.
 extras=(clang-format)
 

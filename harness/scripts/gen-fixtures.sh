@@ -10,7 +10,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-GEN_VERSION=1
+GEN_VERSION=2
 OUT=fixtures/generated
 umask 022
 mkdir -p "$OUT/maildrops"
@@ -78,7 +78,7 @@ gen_tls() {
 	install_dir "$tmp" "$dir"
 }
 
-# --- thousand: 1,000 small CRLF-stored messages, file names in fixture order ----------------------------
+# --- thousand: 1,000 small LF-stored messages (as a Unix delivery agent writes them), file names in fixture order ----------------------------
 gen_thousand() {
 	local dir="$OUT/maildrops/thousand" tmp
 	current "$dir" && return 0
@@ -90,16 +90,16 @@ gen_thousand() {
 		      "november oscar papa quebec romeo sierra tango uniform victor whiskey xray yankee zulu", w, " ")
 		for (n = 1; n <= 1000; n++) {
 			f = sprintf("%s/%d.M%dP1.fixture", dir, 1000000000 + n, n)
-			printf "Return-Path: <sender@fixtures.pop3spec.test>\r\n" > f
-			printf "From: Fixture Sender <sender@fixtures.pop3spec.test>\r\n" > f
-			printf "To: Test User <user@fixtures.pop3spec.test>\r\n" > f
-			printf "Subject: Message %d of 1000\r\n", n > f
-			printf "Date: Mon, 01 Jan 2024 %02d:%02d:00 +0000\r\n", int(n / 60), n % 60 > f
-			printf "Message-ID: <thousand-%d@fixtures.pop3spec.test>\r\n", n > f
-			printf "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=us-ascii\r\n" > f
-			printf "Content-Transfer-Encoding: 7bit\r\n\r\n" > f
+			printf "Return-Path: <sender@fixtures.pop3spec.test>\n" > f
+			printf "From: Fixture Sender <sender@fixtures.pop3spec.test>\n" > f
+			printf "To: Test User <user@fixtures.pop3spec.test>\n" > f
+			printf "Subject: Message %d of 1000\n", n > f
+			printf "Date: Mon, 01 Jan 2024 %02d:%02d:00 +0000\n", int(n / 60), n % 60 > f
+			printf "Message-ID: <thousand-%d@fixtures.pop3spec.test>\n", n > f
+			printf "MIME-Version: 1.0\nContent-Type: text/plain; charset=us-ascii\n" > f
+			printf "Content-Transfer-Encoding: 7bit\n\n" > f
 			for (l = 1; l <= 1 + n % 7; l++)
-				printf "thousand-%d line %d: %s %s %s\r\n", n, l, w[1 + (n + l) % 26],
+				printf "thousand-%d line %d: %s %s %s\n", n, l, w[1 + (n + l) % 26],
 				       w[1 + (n * 3 + l) % 26], w[1 + (n * 7 + l * 5) % 26] > f
 			close(f)
 		}

@@ -11,8 +11,8 @@ if command -v cppcheck >/dev/null; then
 else
 	echo "lint: cppcheck not installed (apt-get install cppcheck)" >&2; status=1
 fi
-if command -v mandoc >/dev/null && ls docs/man/*.1 >/dev/null 2>&1; then
-	mandoc -Tlint -W warning docs/man/*.1 || status=1
+if command -v mandoc >/dev/null && ls docs/man/*.[18] >/dev/null 2>&1; then
+	mandoc -Tlint -W warning docs/man/*.[18] || status=1
 fi
 if command -v clang-format >/dev/null; then
 	n=$(for f in harness/*/*.c harness/*/*.h harness/runner/report/*.c; do

@@ -43,8 +43,7 @@ void auth_login(struct session *s, const char *user, const char *method, struct 
 	case STORE_IN_USE:
 		/* The credentials were right; only then may [IN-USE] be said (RFC 2449 §8.1.2). */
 		log_msg(LOG_INFO, "s%lu login %s by %s refused: maildrop in use", s->id, user, method);
-		res_err(r, fault_on(F_IN_USE_CODE_MISSING) ? CODE_AUTH : CODE_IN_USE,
-		        "maildrop is locked by another session");
+		res_err(r, CODE_IN_USE, "maildrop is locked by another session");
 		return;
 	case STORE_SYS_TEMP:
 		log_msg(LOG_WARN, "s%lu login %s: %s", s->id, user, err.msg);
@@ -74,7 +73,7 @@ void auth_fail(struct session *s, const char *user, const char *method, struct r
 	/* The user name came from the client: log it escaped and short. */
 	snprintf(shown, sizeof shown, "%.60s", user ? user : "");
 	log_msg(LOG_INFO, "s%lu login '%s' by %s failed", s->id, shown, method);
-	res_err(r, fault_on(F_AUTH_CODE_MISSING) ? CODE_NONE : CODE_AUTH, "authentication failed");
+	res_err(r, CODE_AUTH, "authentication failed");
 	r->delay = 1;
 	if (fault_on(F_IN_USE_ON_WRONG_PASSWORD) && user && users_password(&s->srv->users, user)) {
 		/* The fault: the maildrop is locked before the credentials are checked. */
@@ -112,10 +111,6 @@ void cmd_user(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_NONE, "USER/PASS needs TLS here: use STLS or the pop3s port");
 		return;
 	}
-	if (fault_on(F_USER_REVEALS_UNKNOWN) && !users_password(&s->srv->users, cl->argv[0])) {
-		res_err(r, CODE_AUTH, "no such user");
-		return;
-	}
 	/* RFC 6856 §2.2 (UTF8 USER): the name is UTF-8, prepared with SASLprep as a query string; invalid
 	 * UTF-8 and prohibited characters are refused. No [AUTH] on USER (RFC 3206 §5). */
 	st = cred_prepare(cl->argv[0], CRED_QUERY, s->pending_user, sizeof s->pending_user);
@@ -140,10 +135,6 @@ void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 	enum cred_status st;
 	int ok;
 
-	if (!s->have_user && fault_on(F_PASS_WITHOUT_USER)) {
-		res_ok(r, "password accepted");
-		return;
-	}
 	if (!s->have_user) {
 		res_err(r, CODE_NONE, "PASS must follow a successful USER");
 		return;
@@ -205,11 +196,8 @@ void cmd_apop(struct session *s, const struct cmdline *cl, struct result *r)
 	pw = u->prepared;
 	/* The digest covers this greeting's timestamp, so a digest from another session never matches
 	 * (RFC 1939 §7, §13: replay protection). */
-	if (fault_on(F_APOP_DIGEST_REVERSED))
-		apop_digest(pw, s->timestamp, expect);
-	else
-		apop_digest(s->timestamp, pw, expect);
-	if (digest_equal(expect, digest) || fault_on(F_APOP_ANY_DIGEST))
+	apop_digest(s->timestamp, pw, expect);
+	if (digest_equal(expect, digest))
 		auth_login(s, name, "APOP", r);
 	else
 		auth_fail(s, name, "APOP", r);
@@ -219,10 +207,6 @@ void cmd_stls(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	if (!s->srv->tls) {
 		res_err(r, CODE_NONE, "TLS is not available");
-		return;
-	}
-	if (s->tls && fault_on(F_STLS_TWICE)) {
-		res_ok(r, "begin TLS negotiation");
 		return;
 	}
 	if (s->utf8_mode) {

@@ -3,8 +3,6 @@
 
 #include <string.h>
 
-#include "server/faults.h"
-
 int capa_mechanisms(const struct policy_view *v, struct evbuffer *out)
 {
 	struct policy_view pre = *v;
@@ -25,46 +23,31 @@ int capa_build(const struct policy_view *v, struct evbuffer *out)
 	int rc = 0;
 
 	pre.authorization = 1;
-	/* Fault capa-tags-dropped-after-login: v, not pre, knows the state. */
-	int dropped = fault_on(F_CAPA_TAGS_DROPPED_AFTER_LOGIN) && !v->authorization;
-	if (!dropped)
-		rc |= evbuffer_add_printf(out, "TOP\r\n") < 0;
+	rc |= evbuffer_add_printf(out, "TOP\r\n") < 0;
 	if (policy_user_pass(&pre))
 		rc |= evbuffer_add_printf(out, "USER\r\n") < 0;
 	for (size_t i = 0; policy_mechanisms[i]; i++) {
 		if (!policy_mech(&pre, policy_mechanisms[i]))
 			continue;
-		strcat(sasl, fault_on(F_CAPA_DOUBLE_SPACE) ? "  " : " ");
+		strcat(sasl, " ");
 		strcat(sasl, policy_mechanisms[i]);
 	}
 	if (strcmp(sasl, "SASL") != 0)
 		rc |= evbuffer_add_printf(out, "%s\r\n", sasl) < 0;
-	if (!fault_on(F_RESP_CODES_NOT_ANNOUNCED))
-		rc |= evbuffer_add_printf(out, "RESP-CODES\r\n") < 0;
+	rc |= evbuffer_add_printf(out, "RESP-CODES\r\n") < 0;
 	rc |= evbuffer_add_printf(out, "AUTH-RESP-CODE\r\n") < 0;
-	if (!dropped)
-		rc |= evbuffer_add_printf(out, "PIPELINING\r\n") < 0;
-	if (fault_on(F_CAPA_APOP_TAG))
-		rc |= evbuffer_add_printf(out, "APOP\r\n") < 0;
+	rc |= evbuffer_add_printf(out, "PIPELINING\r\n") < 0;
 	rc |= evbuffer_add_printf(out, "UIDL\r\n") < 0;
 	/* No delay between logins, and mail is never removed by policy (RFC 2449 §6.5, §6.7). */
 	rc |= evbuffer_add_printf(out, "LOGIN-DELAY 0\r\n") < 0;
 	rc |= evbuffer_add_printf(out, "EXPIRE NEVER\r\n") < 0;
 	/* RFC 6856 §2, §3.1: both states, no differences; USER: UTF-8 user names and passwords are accepted
 	 * (§2.2). */
-	if (!(fault_on(F_CAPA_UTF8_BEFORE_LOGIN_ONLY) && !v->authorization)) {
-		rc |= evbuffer_add_printf(out, "UTF8 USER\r\n") < 0;
-		rc |= evbuffer_add_printf(out, "LANG\r\n") < 0;
-	}
-	if (policy_stls(v) && !fault_on(F_STLS_NOT_ANNOUNCED))
+	rc |= evbuffer_add_printf(out, "UTF8 USER\r\n") < 0;
+	rc |= evbuffer_add_printf(out, "LANG\r\n") < 0;
+	if (policy_stls(v))
 		rc |= evbuffer_add_printf(out, "STLS\r\n") < 0;
-	if (fault_on(F_CAPA_EMPTY_LINE))
-		rc |= evbuffer_add_printf(out, "\r\n") < 0;
-	if (fault_on(F_CAPA_LINE_TOO_LONG))
-		rc |= evbuffer_add_printf(out, "IMPLEMENTATION pop3refd-%s-%0580d\r\n", POP3SPEC_VERSION, 0) <
-		      0;
-	else
-		rc |= evbuffer_add_printf(out, "IMPLEMENTATION pop3refd-%s\r\n", POP3SPEC_VERSION) < 0;
+	rc |= evbuffer_add_printf(out, "IMPLEMENTATION pop3refd-%s\r\n", POP3SPEC_VERSION) < 0;
 	return rc ? -1 : 0;
 }
 

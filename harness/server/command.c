@@ -4,13 +4,11 @@
 #include <ctype.h>
 #include <limits.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lib/line.h"
 #include "server/auth.h"
 #include "server/capa.h"
-#include "server/faults.h"
 #include "server/lang.h"
 #include "server/log.h"
 #include "server/sasl.h"
@@ -63,8 +61,7 @@ enum cmd_parse_status cmd_parse(const char *line, size_t len, struct cmdline *cl
 	while (i < len && line[i] != ' ') {
 		if (k == CMD_KEYWORD_MAX || !isalnum((unsigned char)line[i]))
 			return CMD_PARSE_SYNTAX;
-		cl->keyword[k++] =
-		    fault_on(F_KEYWORDS_CASE_SENSITIVE) ? line[i] : (char)toupper((unsigned char)line[i]);
+		cl->keyword[k++] = (char)toupper((unsigned char)line[i]);
 		i++;
 	}
 	cl->keyword[k] = '\0';
@@ -85,8 +82,6 @@ enum cmd_parse_status cmd_parse(const char *line, size_t len, struct cmdline *cl
 			*sp = '\0';
 		if (*p == '\0')
 			return CMD_PARSE_SYNTAX; /* two spaces in a row, or a trailing space */
-		if (fault_on(F_ARG_LIMIT_32) && strlen(p) > 32)
-			return CMD_PARSE_SYNTAX;
 		if (cl->argc < CMD_MAX_ARGS)
 			cl->argv[cl->argc] = p;
 		cl->argc++;
@@ -99,11 +94,7 @@ enum cmd_parse_status cmd_parse(const char *line, size_t len, struct cmdline *cl
 
 int cmd_check(const struct command *c, enum pop3_state state, const struct cmdline *cl, struct result *r)
 {
-	unsigned states = c->states;
-
-	if (fault_state_faults())
-		states |= fault_extra_states(c->name);
-	if (!(states & state)) {
+	if (!(c->states & state)) {
 		res_err(r, CODE_NONE, "%s not allowed in the %s state", c->name, session_state_name(state));
 		return -1;
 	}
@@ -132,10 +123,6 @@ int parse_msgnum(const char *s, size_t *out)
 
 	if (*s == '\0')
 		return -1;
-	if (fault_on(F_MSGNUM_ATOI)) {
-		*out = (size_t)atoi(s); /* "1x" is 1, "+1" is 1, "-1" wraps */
-		return 0;
-	}
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
@@ -153,10 +140,6 @@ int parse_linecount(const char *s, long *out)
 
 	if (*s == '\0')
 		return -1;
-	if (fault_on(F_TOP_LINECOUNT_ATOI)) {
-		*out = atol(s); /* junk is 0, a negative count means the whole message */
-		return 0;
-	}
 	for (; *s; s++) {
 		if (*s < '0' || *s > '9')
 			return -1;
@@ -181,16 +164,25 @@ static void log_command(const struct session *s, const struct cmdline *cl)
 		log_msg(LOG_DEBUG, "s%lu command %s %.60s", s->id, cl->keyword, cl->rest);
 }
 
+void command_run(struct session *s, const struct command *c, const struct cmdline *cl, struct result *r)
+{
+	if (cmd_check(c, s->state, cl, r) == 0) {
+		c->fn(s, cl, r);
+		/* RFC 1939 §7: PASS only immediately after the USER that got +OK; the USER handler keeps or
+		 * clears its own name, every other command forgets it. */
+		if (strcmp(c->name, "USER") == 0)
+			return;
+	}
+	s->have_user = 0;
+	s->pending_user[0] = '\0';
+}
+
 void command_dispatch(struct session *s, const char *line, size_t len, int line_flags, struct result *r)
 {
 	static struct cmdline cl; /* one event loop thread: no need for 9 kB of stack per call */
 	const struct command *c;
 
 	res_clear(r);
-	if (fault_on(F_NUL_TRUNCATES) && (line_flags & LINE_HAS_NUL)) {
-		len = strlen(line); /* fault: the command ends at the NUL */
-		line_flags &= ~LINE_HAS_NUL;
-	}
 	if (line_flags & (LINE_HAS_NUL | LINE_HAS_CR)) {
 		res_err(r, CODE_NONE, "invalid character in command");
 		goto done;
@@ -211,19 +203,11 @@ void command_dispatch(struct session *s, const char *line, size_t len, int line_
 	log_command(s, &cl);
 	c = cmd_find(cl.keyword);
 	if (!c) {
-		if (fault_on(F_UNKNOWN_COMMAND_OK))
-			res_ok(r, "ok");
-		else
-			res_err(r, CODE_NONE, "unknown command");
+		res_err(r, CODE_NONE, "unknown command");
 		goto done;
 	}
-	if (cmd_check(c, s->state, &cl, r) < 0)
-		goto done;
-	c->fn(s, &cl, r);
-	/* RFC 1939 §7: PASS only immediately after the USER that got +OK; the USER handler keeps or clears
-	 * its own name, every other command forgets it. */
-	if (strcmp(c->name, "USER") == 0 || (fault_on(F_STLS_KEEPS_USER) && strcmp(c->name, "STLS") == 0))
-		return;
+	command_run(s, c, &cl, r);
+	return;
 done:
 	s->have_user = 0;
 	s->pending_user[0] = '\0';

@@ -51,6 +51,11 @@ const struct command *cmd_find(const char *keyword);
  * r set to the -ERR otherwise (RFC 1939 §3: wrong state or malformed command gets -ERR, state unchanged). */
 int cmd_check(const struct command *c, enum pop3_state state, const struct cmdline *cl, struct result *r);
 
+/* Run command c with its parsed line: the state and argument checks, then the handler; forget a pending USER
+ * unless c is USER (RFC 1939 §7). A caller that looked c up itself (or an overlay of c's row) runs it exactly
+ * as dispatch does. */
+void command_run(struct session *s, const struct command *c, const struct cmdline *cl, struct result *r);
+
 /* Handle one command line received in state s->state; r gets the reply. `line_flags` are the lib/line.h
  * flags of the line. */
 void command_dispatch(struct session *s, const char *line, size_t len, int line_flags, struct result *r);

@@ -1,19 +1,24 @@
-/* faults.c — the fault-injection switches of bin/pop3refd-faults and the helpers of the larger faults (the
- * message-data filter, sizes and unique-ids, lenient base64, per-session stashes). Compiled to nothing
- * unless POP3REFD_FAULTS is defined. */
+/* faults.c — the fault switches of bin/pop3refd-faults, and the seams around the session: the session events
+ * (fault_event), the line-length limit, the rewrite of the formatted reply (fault_format), the server's
+ * settings; the per-session stashes the faults share. The command overlay is faults_cmd.c, the message data
+ * faults_data.c. Compiled to nothing unless POP3REFD_FAULTS is defined. */
 #include "server/faults.h"
 
 #ifdef POP3REFD_FAULTS
 
-#include <fcntl.h>
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/stat.h>
+#include <sys/socket.h>
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
 
-#include "lib/b64.h"
+#include "server/faults_int.h"
 #include "server/log.h"
 #include "server/reply.h"
+#include "server/server.h"
 #include "server/session.h"
 #include "server/store.h"
 
@@ -68,293 +73,26 @@ const char *fault_enabled_names(void)
 	return len ? buf : "none";
 }
 
-/* ---- message data ------------------------------------------------------------------------------ */
-
-/* Where a fixed line buffer of 512 octets (CRLF included) cuts a line. */
-#define CUT_AT 510
-
-int fault_data_faults(void)
+int fault_any(void)
 {
-	return fault_on(F_NO_BYTE_STUFFING) || fault_on(F_BARE_LF) ||
-	       fault_on(F_CRLF_MISSING_ON_TERMINATOR) || fault_on(F_LONG_LINES_CUT) ||
-	       fault_on(F_EIGHT_BIT_STRIPPED) || fault_on(F_TOP_IGNORES_HEADER) || fault_on(F_CR_DOUBLED);
-}
-
-int fault_state_faults(void)
-{
-	return fault_on(F_STAT_IN_AUTHORIZATION) || fault_on(F_USER_AFTER_LOGIN) ||
-	       fault_on(F_STLS_AFTER_LOGIN) || fault_on(F_AUTH_TWICE) || fault_on(F_UTF8_AFTER_LOGIN);
-}
-
-unsigned fault_extra_states(const char *name)
-{
-	unsigned st = 0;
-
-	if (fault_on(F_STAT_IN_AUTHORIZATION) && strcmp(name, "STAT") == 0)
-		st |= ST_AUTHORIZATION;
-	if (fault_on(F_USER_AFTER_LOGIN) && strcmp(name, "USER") == 0)
-		st |= ST_TRANSACTION;
-	if (fault_on(F_STLS_AFTER_LOGIN) && strcmp(name, "STLS") == 0)
-		st |= ST_TRANSACTION;
-	if (fault_on(F_AUTH_TWICE) && strcmp(name, "AUTH") == 0)
-		st |= ST_TRANSACTION;
-	if (fault_on(F_UTF8_AFTER_LOGIN) && strcmp(name, "UTF8") == 0)
-		st |= ST_TRANSACTION;
-	return st;
-}
-
-void fault_update(struct session *s)
-{
-	struct p3err err = {{0}};
-	size_t removed = 0;
-
-	(void)store_update(s->store, &removed, &err);
-	log_msg(LOG_INFO, "s%lu fault: UPDATE without QUIT, %zu removed", s->id, removed);
-}
-
-size_t fault_renumbered(const struct store *st, size_t n)
-{
-	size_t seen = 0, k;
-
-	for (k = 1; k <= store_count(st); k++)
-		if (store_get(st, k) && ++seen == n)
-			return k;
-	return k;
-}
-
-int fault_maildir_faults(void)
-{
-	return fault_on(F_WRONG_OCTET_COUNT) || fault_on(F_SIZE_COUNTS_STUFFING) ||
-	       fault_on(F_UIDL_UNSTABLE) || fault_on(F_UIDL_DUPLICATE) || fault_on(F_UIDL_HAS_SPACE) ||
-	       fault_on(F_UIDL_REUSED);
-}
-
-void fault_filter_begin(struct fault_filter *f, struct evbuffer *out, long top_lines)
-{
-	memset(f, 0, sizeof *f);
-	f->out = out;
-	f->line_start = 1;
-	f->top_lines = top_lines;
-	f->muted = top_lines == 0 && fault_on(F_TOP_IGNORES_HEADER);
-}
-
-static int add_data(struct fault_filter *f, const char *data, size_t n)
-{
-	char buf[512];
-
-	if (fault_on(F_LONG_LINES_CUT)) {
-		size_t room = f->line_len >= CUT_AT ? 0 : CUT_AT - f->line_len;
-		f->line_len += n;
-		if (n > room)
-			n = room;
-	}
-	if (!fault_on(F_EIGHT_BIT_STRIPPED))
-		return evbuffer_add(f->out, data, n);
-	while (n > 0) {
-		size_t k = n < sizeof buf ? n : sizeof buf;
-		for (size_t i = 0; i < k; i++)
-			buf[i] = (char)(data[i] & 0x7f);
-		if (evbuffer_add(f->out, buf, k) < 0)
-			return -1;
-		data += k;
-		n -= k;
-	}
+	for (size_t i = 0; i < FAULT_COUNT; i++)
+		if (fault_active[i])
+			return 1;
 	return 0;
-}
-
-/* lib/multiline's encoder emits a line end as its own "\r\n" piece, a stuffing dot as its own "." piece
- * first in the line, and the terminator as ".\r\n"; data pieces never hold a LF. The filter works on
- * those pieces. */
-int fault_filter_emit(void *ctx, const char *data, size_t n)
-{
-	struct fault_filter *f = ctx;
-
-	if (n == 3 && memcmp(data, ".\r\n", 3) == 0) {
-		if (fault_on(F_CRLF_MISSING_ON_TERMINATOR))
-			return evbuffer_add(f->out, ".\n", 2);
-		return evbuffer_add(f->out, data, n);
-	}
-	if (f->muted)
-		return 0;
-	if (n == 2 && data[0] == '\r' && data[1] == '\n') {
-		int rc = fault_on(F_BARE_LF)      ? evbuffer_add(f->out, "\n", 1)
-		         : fault_on(F_CR_DOUBLED) ? evbuffer_add(f->out, "\r\r\n", 3)
-		                                  : evbuffer_add(f->out, data, n);
-		f->line_start = 1;
-		f->line_len = 0;
-		f->lines++;
-		if (fault_on(F_TOP_IGNORES_HEADER) && f->top_lines >= 0 && f->lines >= f->top_lines)
-			f->muted = 1;
-		return rc;
-	}
-	if (f->line_start) {
-		f->line_start = 0;
-		if (n == 1 && data[0] == '.' && fault_on(F_NO_BYTE_STUFFING))
-			return 0; /* the stuffing dot */
-	}
-	return add_data(f, data, n);
-}
-
-/* ---- sizes and unique-ids ------------------------------------------------------------------------ */
-
-/* Lines of the file that begin with '.', each of which byte-stuffing doubles. */
-static unsigned long long dot_lines(const char *path)
-{
-	char buf[8192];
-	unsigned long long dots = 0;
-	int start = 1, fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	while ((n = read(fd, buf, sizeof buf)) > 0) {
-		for (ssize_t i = 0; i < n; i++) {
-			if (start && buf[i] == '.')
-				dots++;
-			start = buf[i] == '\n';
-		}
-	}
-	close(fd);
-	return dots;
-}
-
-void fault_adjust_maildir(struct maildir *md)
-{
-	static unsigned long generation;
-	char first[POP3_MAX_UID_LEN + 1] = "";
-
-	generation++;
-	md->total = 0;
-	for (size_t i = 0; i < md->count; i++) {
-		struct maildir_msg *m = &md->msgs[i];
-		struct stat st;
-		char uid[POP3_MAX_UID_LEN + 1];
-
-		if (fault_on(F_WRONG_OCTET_COUNT) && stat(m->path, &st) == 0)
-			m->size = (unsigned long long)st.st_size;
-		if (fault_on(F_SIZE_COUNTS_STUFFING))
-			m->size += dot_lines(m->path);
-		md->total += m->size;
-		snprintf(uid, sizeof uid, "%s", m->uid);
-		if (i == 0)
-			snprintf(first, sizeof first, "%s", uid);
-		if (fault_on(F_UIDL_UNSTABLE))
-			snprintf(m->uid, sizeof m->uid, "%.48s-%lu", uid, generation);
-		if (fault_on(F_UIDL_DUPLICATE))
-			snprintf(m->uid, sizeof m->uid, "%s", first);
-		if (fault_on(F_UIDL_HAS_SPACE))
-			snprintf(m->uid, sizeof m->uid, "%.34s %.34s", uid, uid + strlen(uid) / 2);
-		if (fault_on(F_UIDL_REUSED))
-			snprintf(m->uid, sizeof m->uid, "%zu", i + 1);
-	}
-}
-
-const char *fault_uid_padding(const char *uid)
-{
-	static char pad[81];
-	size_t len = strlen(uid);
-
-	if (!fault_on(F_UIDL_TOO_LONG))
-		return "";
-	/* 80 characters in all, past the 70 RFC 1939 §7 allows. */
-	memset(pad, 'x', 80);
-	pad[80] = '\0';
-	return len >= 80 ? pad + 79 : pad + len;
-}
-
-int fault_file_has_8bit(const char *path)
-{
-	unsigned char buf[8192];
-	int found = 0, fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	while (!found && (n = read(fd, buf, sizeof buf)) > 0)
-		for (ssize_t i = 0; i < n && !found; i++)
-			found = buf[i] >= 0x80;
-	close(fd);
-	return found;
-}
-
-/* ---- lenient base64 ------------------------------------------------------------------------------ */
-
-int fault_b64_lenient(const char *src, size_t len, unsigned char *dst, size_t *outlen)
-{
-	char *clean = malloc(len + 4);
-	size_t m = 0;
-	int rc;
-
-	if (!clean)
-		return -1;
-	/* What a forgiving decoder does: keep the alphabet, skip everything else, '=' included... */
-	for (size_t i = 0; i < len; i++) {
-		char c = src[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-		    c == '/')
-			clean[m++] = c;
-	}
-	/* ...then mend the length: a lone sextet is dropped, padding is added. */
-	if (m % 4 == 1)
-		m--;
-	while (m % 4 != 0)
-		clean[m++] = '=';
-	rc = b64_decode(clean, m, dst, outlen, 0) == B64_OK ? 0 : -1;
-	free(clean);
-	return rc;
-}
-
-/* ---- pipelining-reorder, update-removes-retrieved ------------------------------------------------ */
-
-int fault_hold_reply(struct session *s, const struct result *r, const char *line, size_t n)
-{
-	struct evbuffer *out = bufferevent_get_output(s->bev), *held = evbuffer_new();
-	struct evbuffer_ptr lf = evbuffer_search(bufferevent_get_input(s->bev), "\n", 1, NULL);
-	int hold = 0;
-
-	if (!held)
-		return 0;
-	if (r->status != RES_CONT && !r->multiline && r->after == AFTER_NONE && lf.pos >= 0 &&
-	    !fault_stash_take(s, FAULT_STASH_REPLY, held)) {
-		fault_stash_put(s, FAULT_STASH_REPLY, line, n);
-		hold = 1;
-	} else {
-		evbuffer_add_buffer(out, held); /* a reply held before goes first, then this one */
-	}
-	evbuffer_free(held);
-	return hold;
-}
-
-void fault_remove_retrieved(const void *owner)
-{
-	struct evbuffer *paths = evbuffer_new();
-	const char *p, *end;
-
-	if (!paths || !fault_stash_take(owner, FAULT_STASH_RETRIEVED, paths) ||
-	    evbuffer_add(paths, "", 1) < 0) {
-		if (paths)
-			evbuffer_free(paths);
-		return;
-	}
-	p = (const char *)evbuffer_pullup(paths, -1);
-	end = p + evbuffer_get_length(paths) - 1;
-	for (; p < end; p += strlen(p) + 1)
-		(void)unlink(p);
-	evbuffer_free(paths);
 }
 
 /* ---- per-session stashes ------------------------------------------------------------------------- */
 
 struct stash {
 	const void *owner;
-	int kind;
+	enum stash_kind kind;
 	struct evbuffer *data;
 	struct stash *next;
 };
 
 static struct stash *stashes;
 
-void fault_stash_put(const void *owner, int kind, const void *data, size_t n)
+void fault_stash_put(const void *owner, enum stash_kind kind, const void *data, size_t n)
 {
 	struct stash *s;
 
@@ -378,13 +116,15 @@ void fault_stash_put(const void *owner, int kind, const void *data, size_t n)
 	evbuffer_add(s->data, data, n);
 }
 
-int fault_stash_take(const void *owner, int kind, struct evbuffer *to)
+/* Append the stash of this kind to `to` (NULL: throw it away) and forget it; 1 if there was one. */
+int fault_stash_take(const void *owner, enum stash_kind kind, struct evbuffer *to)
 {
 	for (struct stash **p = &stashes; *p; p = &(*p)->next) {
 		struct stash *s = *p;
 		if (s->owner != owner || s->kind != kind)
 			continue;
-		evbuffer_add_buffer(to, s->data);
+		if (to)
+			evbuffer_add_buffer(to, s->data);
 		*p = s->next;
 		evbuffer_free(s->data);
 		free(s);
@@ -393,7 +133,7 @@ int fault_stash_take(const void *owner, int kind, struct evbuffer *to)
 	return 0;
 }
 
-void fault_session_end(const void *owner)
+void fault_stash_forget_all(const void *owner)
 {
 	struct stash **p = &stashes;
 
@@ -407,6 +147,222 @@ void fault_session_end(const void *owner)
 			p = &s->next;
 		}
 	}
+}
+
+/* ---- what several faults share ------------------------------------------------------------------- */
+
+int fault_skip_lock(const char *user)
+{
+	if (fault_on(F_NO_LOCK))
+		return 1;
+	return 0;
+}
+
+/* delete-on-drop, rst-as-update, autologout-updates: enter UPDATE where RFC 1939 §6 forbids it. */
+static void update_now(struct session *s)
+{
+	struct p3err err = {{0}};
+	size_t removed = 0;
+
+	if (!s->store)
+		return;
+	(void)store_update(s->store, &removed, &err);
+	log_msg(LOG_INFO, "s%lu fault: UPDATE without QUIT, %zu removed", s->id, removed);
+}
+
+/* ---- the session's life --------------------------------------------------------------------------- */
+
+/* A status line sent straight to the socket, outside the session's output (a fault that writes where the
+ * real server writes nothing). */
+static void send_raw_status(struct session *s, int ok, const char *text)
+{
+	struct result r;
+	char line[POP3_MAX_STATUS_LINE + 1];
+	size_t n;
+
+	res_clear(&r);
+	if (ok)
+		res_ok(&r, "%s", text);
+	else
+		res_err(&r, CODE_NONE, "%s", text);
+	n = reply_format(&r, line, sizeof line);
+	(void)send(s->fd, line, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static int greeting(struct session *s)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev);
+
+	if (fault_on(F_APOP_FIXED_TIMESTAMP))
+		snprintf(s->timestamp, sizeof s->timestamp, "<1.1.1@%s>", s->srv->hostname);
+	if (fault_on(F_GREETING_NO_TIMESTAMP_BUT_APOP))
+		s->timestamp[0] = '\0';
+	if (fault_on(F_LONG_GREETING)) {
+		/* Past the 512 octets of RFC 1939 §3, so not through reply_format, which would cut it. */
+		evbuffer_add_printf(out, "+OK pop3refd ready %s %0580d\r\n", s->timestamp, 0);
+		return 1;
+	}
+	if (fault_on(F_GREETING_TWO_LINES)) {
+		struct result r;
+		char line[POP3_MAX_STATUS_LINE + 1];
+		res_clear(&r);
+		res_ok(&r, "pop3refd ready %s", s->timestamp);
+		evbuffer_add(out, line, reply_format(&r, line, sizeof line));
+		evbuffer_add_printf(out, "Welcome to pop3refd\r\n"); /* a banner line that is no reply */
+		return 1;
+	}
+	return 0;
+}
+
+int fault_event(struct session *s, enum fault_ev ev)
+{
+	switch (ev) {
+	case FE_ACCEPT:
+		if (s->implicit_tls && fault_on(F_IMPLICIT_TLS_PLAIN_GREETING))
+			send_raw_status(s, 1, "pop3refd ready");
+		return 0;
+	case FE_GREETING:
+		return greeting(s);
+	case FE_TOUCH:
+		return fault_on(F_TIMER_NOT_RESET) && evtimer_pending(s->idle_timer, NULL);
+	case FE_REPLIED:
+		if (fault_on(F_PIPELINING_REORDER))
+			fault_stash_take(s, STASH_REPLY, bufferevent_get_output(s->bev));
+		return 0;
+	case FE_OVERLONG:
+		return fault_on(F_OVERLONG_LINE_EXECUTED);
+	case FE_CLOSE_NOTIFY:
+		return fault_on(F_NO_CLOSE_NOTIFY);
+	case FE_TLS_UP: {
+		struct evbuffer *user = evbuffer_new();
+		if (fault_on(F_STLS_INJECTION))
+			fault_stash_take(s, STASH_STLS, bufferevent_get_input(s->bev));
+		if (user && fault_stash_take(s, STASH_USER, user) && evbuffer_get_length(user) > 0) {
+			s->have_user = 1;
+			snprintf(s->pending_user, sizeof s->pending_user, "%s",
+			         (const char *)evbuffer_pullup(user, -1));
+		}
+		if (user)
+			evbuffer_free(user);
+		return 0;
+	}
+	case FE_DROP:
+		if (fault_on(F_DELETE_ON_DROP) && s->state == ST_TRANSACTION)
+			update_now(s);
+		return 0;
+	case FE_RESET:
+		if (fault_on(F_RST_AS_UPDATE) && s->state == ST_TRANSACTION)
+			update_now(s);
+		return 0;
+	case FE_IDLE:
+		if (fault_on(F_AUTOLOGOUT_UPDATES) && s->state == ST_TRANSACTION)
+			update_now(s);
+		if (fault_on(F_AUTOLOGOUT_SENDS_REPLY) && !s->tls)
+			send_raw_status(s, 0, "autologout");
+		return 0;
+	case FE_FREE:
+		if (fault_on(F_LOCK_LEAK_ON_DROP) && s->store)
+			s->store = NULL; /* leaked, its lock held until the server stops */
+		fault_stash_forget_all(s);
+		fault_filter_forget(&s->stream);
+		return 0;
+	}
+	return 0;
+}
+
+size_t fault_line_max(const struct session *s, size_t max)
+{
+	if (fault_on(F_SASL_LINE_LIMIT_255) && max > POP3_MAX_COMMAND_LINE)
+		max = POP3_MAX_COMMAND_LINE;
+	if (fault_on(F_LINE_LIMIT_128) && !s->sasl)
+		max = 128;
+	return max;
+}
+
+/* ---- the reply ------------------------------------------------------------------------------------ */
+
+/* pipelining-reorder: hold back a one-line reply while another command waits; it goes out after the next
+ * reply (FE_REPLIED). 1 when held. */
+static int hold_reply(struct session *s, const struct result *r, const char *line, size_t n)
+{
+	struct evbuffer *out = bufferevent_get_output(s->bev), *held = evbuffer_new();
+	struct evbuffer_ptr lf = evbuffer_search(bufferevent_get_input(s->bev), "\n", 1, NULL);
+	int hold = 0;
+
+	if (!held)
+		return 0;
+	if (r->status != RES_CONT && !r->multiline && r->after == AFTER_NONE && lf.pos >= 0 &&
+	    !fault_stash_take(s, STASH_REPLY, held)) {
+		fault_stash_put(s, STASH_REPLY, line, n);
+		hold = 1;
+	} else {
+		evbuffer_add_buffer(out, held); /* a reply held before goes first, then this one */
+	}
+	evbuffer_free(held);
+	return hold;
+}
+
+size_t fault_format(struct session *s, const struct result *r0, char *buf, size_t size)
+{
+	struct result r = *r0;
+	size_t n;
+
+	if (r.code == CODE_IN_USE && fault_on(F_IN_USE_CODE_MISSING))
+		r.code = CODE_AUTH;
+	else if (r.code == CODE_AUTH && fault_on(F_AUTH_CODE_MISSING))
+		r.code = CODE_NONE;
+	n = reply_format(&r, buf, size);
+	if (n < 3)
+		return n;
+	if (r.status == RES_CONT && fault_on(F_CONTINUATION_WITHOUT_SPACE) && buf[1] == ' ') {
+		memmove(buf + 1, buf + 2, n - 1); /* "+" and the base64, no space; "+" alone when empty */
+		n--;
+	}
+	if (r.status == RES_OK || r.status == RES_ERR) {
+		size_t ind = r.status == RES_OK ? 3 : 4;
+		if (fault_on(F_LOWERCASE_OK))
+			for (size_t i = 1; i < ind; i++)
+				buf[i] = (char)tolower((unsigned char)buf[i]);
+		if (fault_on(F_STATUS_NO_SPACE) && buf[ind] == ' ') {
+			memmove(buf + ind, buf + ind + 1, n - ind);
+			n--;
+		}
+	}
+	if (r.after == AFTER_STLS) {
+		struct evbuffer *in = bufferevent_get_input(s->bev);
+		if (fault_on(F_STLS_INJECTION)) /* kept, to be run inside TLS (CVE-2011-0411) */
+			fault_stash_put(s, STASH_STLS, evbuffer_pullup(in, -1), evbuffer_get_length(in));
+		if (fault_on(F_STLS_PLAINTEXT_AFTER_OK)) {
+			struct result more;
+			char line[POP3_MAX_STATUS_LINE + 1];
+			size_t k;
+			res_clear(&more);
+			res_ok(&more, "go ahead");
+			k = reply_format(&more, line, sizeof line);
+			if (n + k < size) {
+				memcpy(buf + n, line, k + 1);
+				n += k;
+			}
+		}
+	}
+	if (fault_on(F_PIPELINING_REORDER) && hold_reply(s, &r, buf, n))
+		return 0;
+	return n;
+}
+
+/* ---- the server's settings ------------------------------------------------------------------------ */
+
+int fault_server_start(struct server *srv, struct p3err *err)
+{
+	/* short-autologout: a tenth of the time asked for (60 s instead of the RFC's 10 minutes). */
+	if (fault_on(F_SHORT_AUTOLOGOUT) && srv->idle_timeout > 0)
+		srv->idle_timeout = srv->idle_timeout >= 10 ? srv->idle_timeout / 10 : 1;
+	/* tls-1.0-allowed: below the TLS 1.2 floor of RFC 8314 §4.1. */
+	if (fault_on(F_TLS_1_0_ALLOWED) && srv->tls &&
+	    (SSL_CTX_set_security_level(srv->tls, 0),
+	     SSL_CTX_set_min_proto_version(srv->tls, TLS1_VERSION) != 1))
+		return p3err_set(err, "cannot allow TLS 1.0");
+	return 0;
 }
 
 #else

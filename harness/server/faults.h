@@ -1,9 +1,9 @@
 /* faults.h — fault injection for `make mutation`: deliberate wrong behaviours of pop3refd, each one a bug a
  * real POP3 server could have, switched on with --fault NAME in bin/pop3refd-faults (docs/mutation.md).
  *
- * Faults exist only when POP3REFD_FAULTS is defined (the Makefile's build/faults/ objects). Otherwise
- * fault_on(F) is the constant 0, every `if (fault_on(...))` branch is dead code the compiler removes, and
- * no name, description or helper below is compiled into bin/pop3refd. */
+ * Faults exist only when POP3REFD_FAULTS is defined (the Makefile's build/faults/ objects). The server
+ * reaches them through a handful of seams (below); otherwise each seam is the real function or nothing,
+ * fault_on(F) is the constant 0, and no name, description or helper is compiled into bin/pop3refd. */
 #ifndef POP3REFD_FAULTS_H
 #define POP3REFD_FAULTS_H
 
@@ -217,61 +217,48 @@
 
 #include <stddef.h>
 #include <stdio.h>
-#include <event2/buffer.h>
 #include "lib/err.h"
-#include "lib/maildir.h"
+#include "lib/multiline.h"
 
-/* ---- helpers of the fault branches (defined in faults.c, fault build only) ---- */
-
-/* Message data faults: an ml_emit_fn filter in front of the evbuffer `out`, its state per RETR or TOP
- * (top_lines: TOP's count, or -1 for RETR). */
-struct fault_filter {
-	struct evbuffer *out;
-	int line_start;  /* the next octet begins a line */
-	size_t line_len; /* octets of the current line sent */
-	long lines;      /* lines ended so far */
-	long top_lines;  /* -1, or TOP's k */
-	int muted;       /* top-ignores-header: past k lines, only the terminator goes out */
-};
-void fault_filter_begin(struct fault_filter *f, struct evbuffer *out, long top_lines);
-int fault_filter_emit(void *ctx, const char *data, size_t n);
-
-/* Sizes and unique-ids as the size and unique-id faults want them, changed in place after a scan. */
-void fault_adjust_maildir(struct maildir *md);
-/* Padding that makes a unique-id too long (uidl-too-long), else "". */
-const char *fault_uid_padding(const char *uid);
-
-/* utf8-code-for-8bit-body: whether the file holds an octet above 0x7F anywhere. */
-int fault_file_has_8bit(const char *path);
-
-/* Lenient base64 (auth-bad-base64-accepted): junk skipped, padding repaired. 0 or -1. */
-int fault_b64_lenient(const char *src, size_t len, unsigned char *dst, size_t *outlen);
-
-/* Per-session stashes, keyed by the session pointer: cleartext octets held across STLS (stls-injection),
- * a held reply line (pipelining-reorder), paths of retrieved messages (update-removes-retrieved). */
-#define FAULT_STASH_STLS      0
-#define FAULT_STASH_REPLY     1
-#define FAULT_STASH_RETRIEVED 2
-void fault_stash_put(const void *owner, int kind, const void *data, size_t n);
-/* Append the stash of this kind to `to` and forget it; 1 if there was one. */
-int fault_stash_take(const void *owner, int kind, struct evbuffer *to);
-/* pipelining-reorder: hold back a one-line reply (formatted, `line`) while another command waits; 1 when
- * held. The held line goes out after the next reply (fault_stash_take of FAULT_STASH_REPLY). */
+/* ---- the seams ----------------------------------------------------------------------------------------
+ * The server reaches the fault build only through these few calls; in the real server each is the real
+ * function or nothing (below). Everything a fault does lives in faults.c:
+ *   fault_run_line      every line the client sends: an overlay on the command table (a fault changes the
+ *                       states a command is allowed in, rewrites its arguments, or wraps its handler: STAT,
+ *                       LIST, UIDL, RETR, TOP, DELE, RSET, QUIT, USER, PASS, APOP, STLS, AUTH, CAPA with its
+ *                       finished list, UTF8, LANG) and the faults of the input itself and of SASL lines;
+ *   fault_format        the formatting of every reply (status indicator, codes, continuations, held
+ *                       replies, what STLS leaves behind);
+ *   fault_event         the session's life: accept, greeting, idle timer, TLS up, drop, reset, autologout,
+ *                       the end of the session; the cut of a long line and the TLS close;
+ *   fault_line_max      how long a command line may be;
+ *   fault_stream_begin, fault_stream_output   the message data of RETR and TOP;
+ *   fault_adjust_maildir, fault_skip_lock     sizes and unique-ids after the store's scan; whether the
+ *                                             store takes the maildrop's lock at login;
+ *   fault_server_start  the server's settings once they are read (autologout, TLS versions).
+ * A few faults stay at the one line that decides them (a credential comparison, a SASL callback), written
+ * `fault_on(F_NAME)`. */
 struct session;
 struct result;
-int fault_hold_reply(struct session *s, const struct result *r, const char *line, size_t n);
-/* update-removes-retrieved: remove the files of the messages RETR sent in this session. */
-void fault_remove_retrieved(const void *owner);
-/* delete-on-drop, rst-as-update, autologout-updates: enter UPDATE where RFC 1939 §6 forbids it. */
-void fault_update(struct session *s);
-/* stat-in-authorization, user-after-login, stls-after-login, auth-twice: the states (enum pop3_state
- * bits) where command `name` is wrongly allowed too. */
-unsigned fault_extra_states(const char *name);
-/* renumber-after-dele: the message that number n names when marked messages no longer count. */
-struct store;
-size_t fault_renumbered(const struct store *st, size_t n);
-/* Forget what a session left (it is being freed). The real server has no stash: a no-op macro there. */
-void fault_session_end(const void *owner);
+struct server;
+struct stream;
+struct maildir;
+
+/* Session events (fault_event). The ones marked "1:" are questions: 1 means the fault build did the
+ * thing itself, or the session must not do it. */
+enum fault_ev {
+	FE_ACCEPT,       /* a connection was accepted (before any transport is set up) */
+	FE_GREETING,     /* 1: the fault build sent the greeting (s->timestamp is set, and may be changed) */
+	FE_TOUCH,        /* 1: do not restart the autologout timer */
+	FE_REPLIED,      /* a reply (and its body) was queued */
+	FE_OVERLONG,     /* 1: run the rest of an over-long line instead of discarding it */
+	FE_CLOSE_NOTIFY, /* 1: close TLS without close_notify */
+	FE_TLS_UP,       /* the TLS handshake finished */
+	FE_DROP,         /* the client closed the connection (EOF) */
+	FE_RESET,        /* the connection failed (RST) */
+	FE_IDLE,         /* the autologout fires, before the session is freed */
+	FE_FREE          /* the session is being freed */
+};
 
 #ifdef POP3REFD_FAULTS
 
@@ -288,22 +275,33 @@ int fault_enable(const char *name, struct p3err *err);
 void fault_print_list(FILE *out);
 /* Names of the enabled faults, comma-separated, for the start-up log line ("none" when none). */
 const char *fault_enabled_names(void);
-/* Whether a fault of a group is on: message data (RETR and TOP then go through the filter above), or
- * sizes and unique-ids (fault_adjust_maildir then runs after each scan). */
-int fault_data_faults(void);
-int fault_maildir_faults(void);
-int fault_state_faults(void);
+
+/* The seams (see above). */
+void fault_run_line(struct session *s, const char *line, size_t len, int flags, struct result *r);
+size_t fault_format(struct session *s, const struct result *r, char *buf, size_t size);
+int fault_event(struct session *s, enum fault_ev ev);
+size_t fault_line_max(const struct session *s, size_t max);
+void fault_stream_begin(struct stream *st, const char *path, long *body_lines);
+void fault_stream_output(struct stream *st, int finish, ml_emit_fn *fn, void **ctx);
+void fault_adjust_maildir(struct maildir *md);
+int fault_skip_lock(const char *user);
+int fault_server_start(struct server *srv, struct p3err *err);
 
 #else
 
 /* The real server: no fault exists, not even its name (the enum is not declared, so it is not in the
- * debug information either), and every branch on one is dead code the compiler drops, calls to the
- * helpers above included: they are declared for both builds and defined only in the fault build. */
-#define fault_on(f)              0
-#define fault_data_faults()      0
-#define fault_maildir_faults()   0
-#define fault_state_faults()     0
-#define fault_session_end(owner) ((void)(owner))
+ * debug information either); each seam is the real function or nothing, and a branch on fault_on() is
+ * dead code the compiler drops. */
+#define fault_on(f)                              0
+#define fault_run_line(s, line, len, flags, r)   session_run_line((s), (line), (len), (flags), (r))
+#define fault_format(s, r, buf, size)            reply_format((r), (buf), (size))
+#define fault_event(s, ev)                       0
+#define fault_line_max(s, max)                   (max)
+#define fault_stream_begin(st, path, body_lines) ((void)0)
+#define fault_stream_output(st, finish, fn, ctx) ((void)0)
+#define fault_adjust_maildir(md)                 ((void)0)
+#define fault_skip_lock(user)                    0
+#define fault_server_start(srv, err)             0
 
 #endif
 

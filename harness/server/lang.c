@@ -6,7 +6,6 @@
 #include <strings.h>
 #include <event2/buffer.h>
 
-#include "server/faults.h"
 #include "server/log.h"
 #include "server/session.h"
 
@@ -68,8 +67,7 @@ static void list_languages(struct session *s, struct result *r)
 
 	evbuffer_drain(s->body, evbuffer_get_length(s->body));
 	for (size_t i = 0; i < lang_count; i++)
-		rc |= evbuffer_add_printf(s->body, "%s%s %s\r\n", lang_table[i].tag,
-		                          fault_on(F_LANG_LISTING_POSIX_NAMES) ? "_US" : "",
+		rc |= evbuffer_add_printf(s->body, "%s %s\r\n", lang_table[i].tag,
 		                          lang_table[i].description) < 0;
 	if (rc) {
 		res_err(r, CODE_SYS_TEMP, "out of memory");
@@ -83,10 +81,6 @@ void cmd_lang(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	int i;
 
-	if (fault_on(F_LANG_AUTHORIZATION_ONLY) && s->state != ST_AUTHORIZATION) {
-		res_err(r, CODE_NONE, "LANG is not allowed in the TRANSACTION state");
-		return;
-	}
 	if (cl->argc == 0) {
 		list_languages(s, r);
 		return;
@@ -97,8 +91,6 @@ void cmd_lang(struct session *s, const struct cmdline *cl, struct result *r)
 		return;
 	}
 	i = lang_select(cl->argv[0]);
-	if (i < 0 && fault_on(F_LANG_UNMATCHED_OK))
-		i = 0; /* fault: the default instead of -ERR */
 	if (i < 0) {
 		res_err(r, CODE_NONE, "no supported language matches %s", cl->argv[0]);
 		return;
@@ -106,6 +98,5 @@ void cmd_lang(struct session *s, const struct cmdline *cl, struct result *r)
 	s->lang = i;
 	log_msg(LOG_DEBUG, "s%lu language %s", s->id, lang_table[i].tag);
 	/* RFC 6856 §3.2: "+OK", a space, the exact tag selected, a space, then text in that language. */
-	res_ok(r, "%s%s %s", lang_table[i].tag, fault_on(F_LANG_WRONG_TAG) ? "_US" : "",
-	       lang_table[i].selected);
+	res_ok(r, "%s %s", lang_table[i].tag, lang_table[i].selected);
 }

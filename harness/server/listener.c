@@ -96,7 +96,7 @@ static void on_accept_error(struct evconnlistener *evl, void *arg)
 	}
 }
 
-/* Whether one more connection is allowed. Separate so a fault-injection build can change it. */
+/* Whether one more connection is allowed (--max-connections). */
 static int accept_allowed(const struct server *srv)
 {
 	return srv->max_connections == 0 || srv->nsessions < srv->max_connections;

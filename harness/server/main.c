@@ -300,9 +300,6 @@ int main(int argc, char **argv)
 	}
 	/* A writer that vanishes must be an error return, not a signal that kills every session. */
 	signal(SIGPIPE, SIG_IGN);
-	/* Fault short-autologout: a tenth of the time asked for (60 s instead of the RFC's 10 minutes). */
-	if (fault_on(F_SHORT_AUTOLOGOUT) && srv.idle_timeout > 0)
-		srv.idle_timeout = srv.idle_timeout >= 10 ? srv.idle_timeout / 10 : 1;
 	if (srv.idle_timeout > 0 && srv.idle_timeout < POP3_MIN_AUTOLOGOUT_SECONDS)
 		log_msg(LOG_WARN,
 		        "--idle-timeout %d is below the 10 minutes RFC 1939 §3 requires (for tests only)",
@@ -325,13 +322,10 @@ int main(int argc, char **argv)
 			rc = 2;
 			goto out;
 		}
-		/* Fault tls-1.0-allowed: below the TLS 1.2 floor of RFC 8314 §4.1. */
-		if (fault_on(F_TLS_1_0_ALLOWED) &&
-		    (SSL_CTX_set_security_level(srv.tls, 0),
-		     SSL_CTX_set_min_proto_version(srv.tls, TLS1_VERSION) != 1)) {
-			fprintf(stderr, "pop3refd: cannot allow TLS 1.0\n");
-			goto out;
-		}
+	}
+	if (fault_server_start(&srv, &err) < 0) {
+		fprintf(stderr, "pop3refd: %s\n", err.msg);
+		goto out;
 	}
 	if (sasl_global_init(&srv, &err) < 0) {
 		fprintf(stderr, "pop3refd: %s\n", err.msg);

@@ -75,7 +75,5 @@ int policy_mech(const struct policy_view *v, const char *mech)
 
 int policy_stls(const struct policy_view *v)
 {
-	if (fault_on(F_CAPA_STLS_AFTER_LOGIN))
-		return v->tls_available;
 	return v->tls_available && !v->tls_active && !v->stls_used && v->authorization && !v->utf8_mode;
 }

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "server/faults.h"
-
 void res_clear(struct result *r)
 {
 	memset(r, 0, sizeof *r);
@@ -89,8 +87,7 @@ size_t reply_format(const struct result *r, char *buf, size_t size)
 		return 0;
 	if (r->status == RES_CONT) {
 		/* RFC 5034 §4: "+" SP base64 CRLF, and nothing else. */
-		w = snprintf(buf, size, fault_on(F_CONTINUATION_WITHOUT_SPACE) ? "+%s\r\n" : "+ %s\r\n",
-		             r->text);
+		w = snprintf(buf, size, "+ %s\r\n", r->text);
 		if (w < 0 || (size_t)w >= size)
 			return 0;
 		return (size_t)w;
@@ -100,16 +97,13 @@ size_t reply_format(const struct result *r, char *buf, size_t size)
 	 * CRLF. */
 	char line[POP3_MAX_STATUS_LINE + 1];
 	const char *ind = r->status == RES_OK ? "+OK" : "-ERR";
-	const char *sp = fault_on(F_STATUS_NO_SPACE) ? "" : " ";
 
-	if (fault_on(F_LOWERCASE_OK))
-		ind = r->status == RES_OK ? "+ok" : "-err";
 	if (code && r->text[0])
-		w = snprintf(line, sizeof line, "%s%s[%s] %s", ind, sp, code, r->text);
+		w = snprintf(line, sizeof line, "%s [%s] %s", ind, code, r->text);
 	else if (code)
-		w = snprintf(line, sizeof line, "%s%s[%s]", ind, sp, code);
+		w = snprintf(line, sizeof line, "%s [%s]", ind, code);
 	else if (r->text[0])
-		w = snprintf(line, sizeof line, "%s%s%s", ind, sp, r->text);
+		w = snprintf(line, sizeof line, "%s %s", ind, r->text);
 	else
 		w = snprintf(line, sizeof line, "%s", ind);
 	n = w < 0 ? 0 : (size_t)w;

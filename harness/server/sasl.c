@@ -182,13 +182,7 @@ static void step(struct session *s, const char *in, size_t len, int initial, str
 			challenge(s, out, outlen, r);
 		}
 	} else if (rc == GSASL_OK) {
-		if (outlen > 0 && fault_on(F_SASL_FINAL_IN_OK)) {
-			char b64[RES_TEXT_MAX];
-			size_t blen = b64_encoded_len(outlen) < sizeof b64 ? b64_encode(out, outlen, b64) : 0;
-			succeed(s, r);
-			if (r->status == RES_OK)
-				res_ok(r, "%.*s", (int)blen, b64); /* fault: the final data in the +OK */
-		} else if (outlen > 0) {
+		if (outlen > 0) {
 			/* RFC 5034 §4: final server data travels in a "+ " line, never in the +OK. */
 			s->sasl->final_pending = 1;
 			challenge(s, out, outlen, r);
@@ -209,8 +203,6 @@ static int decode(const char *src, size_t len, unsigned char *dst, size_t *outle
 		dst[0] = '\0';
 		return 0;
 	}
-	if (fault_on(F_AUTH_BAD_BASE64_ACCEPTED))
-		return fault_b64_lenient(src, len, dst, outlen);
 	return b64_decode(src, len, dst, outlen, 1) == B64_OK ? 0 : -1;
 }
 
@@ -246,8 +238,7 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	/* RFC 5034 §5: mechanism names are case-insensitive. */
 	for (size_t i = 0; i <= n; i++)
-		mech[i] = fault_on(F_AUTH_MECH_CASE_SENSITIVE) ? cl->argv[0][i]
-		                                               : (char)toupper((unsigned char)cl->argv[0][i]);
+		mech[i] = (char)toupper((unsigned char)cl->argv[0][i]);
 	for (size_t i = 0; policy_mechanisms[i]; i++)
 		known |= strcmp(policy_mechanisms[i], mech) == 0;
 	if (!known) {
@@ -261,8 +252,6 @@ void cmd_auth(struct session *s, const struct cmdline *cl, struct result *r)
 		res_err(r, CODE_AUTH, "%s needs TLS here: use STLS or the pop3s port", mech);
 		return;
 	}
-	if (has_ir && sasl_server_first(mech) && fault_on(F_AUTH_IR_FOR_SERVER_FIRST))
-		has_ir = 0; /* fault: ignored instead of refused */
 	if (has_ir) {
 		if (sasl_server_first(mech)) {
 			res_err(r, CODE_NONE, "%s does not take an initial response", mech);
@@ -312,10 +301,6 @@ void sasl_continue(struct session *s, const char *line, size_t len, int line_fla
 	static unsigned char buf[POP3_MAX_SASL_LINE];
 	size_t n;
 
-	if (len == 1 && line[0] == '*' && fault_on(F_AUTH_STAR_NOT_CANCEL)) {
-		res_cont(r, "", 0); /* fault: asked again */
-		return;
-	}
 	if (len == 1 && line[0] == '*') {
 		/* RFC 5034 §4: the client cancels; -ERR, and AUTHORIZATION goes on as if AUTH never came. */
 		log_msg(LOG_DEBUG, "s%lu AUTH %s cancelled", s->id, s->sasl->mech);

@@ -58,10 +58,6 @@ void session_forget_cleartext(struct session *s)
 	 * language. UTF-8 mode cannot be on: STLS after UTF8 is refused (RFC 6856 §2.1). */
 	s->lang = 0;
 	s->utf8_mode = 0;
-	if (fault_on(F_STLS_KEEPS_USER)) {
-		sasl_end(s);
-		return;
-	}
 	/* RFC 2595 §4: nothing learnt before the handshake counts after it (R2595-STLS-8). */
 	s->have_user = 0;
 	s->pending_user[0] = '\0';
@@ -84,9 +80,7 @@ static void session_free(struct session *s, const char *why)
 	srv->nsessions--;
 	stream_abort(&s->stream);
 	sasl_end(s);
-	if (fault_on(F_LOCK_LEAK_ON_DROP) && s->store)
-		s->store = NULL; /* fault: leaked, its lock held until the server stops */
-	fault_session_end(s);
+	(void)fault_event(s, FE_FREE);
 	/* No UPDATE here: only QUIT in TRANSACTION removes anything (RFC 1939 §6). This releases the lock. */
 	store_close(s->store);
 	if (s->idle_timer)
@@ -115,7 +109,7 @@ static void tls_goodbye(struct session *s)
 {
 	SSL *ssl;
 
-	if (!s->tls || s->lingering || !s->bev || fault_on(F_NO_CLOSE_NOTIFY))
+	if (!s->tls || s->lingering || !s->bev || fault_event(s, FE_CLOSE_NOTIFY))
 		return;
 	ssl = bufferevent_openssl_get_ssl(s->bev);
 	if (ssl && !(SSL_get_shutdown(ssl) & SSL_SENT_SHUTDOWN))
@@ -135,7 +129,7 @@ static void touch(struct session *s)
 {
 	struct timeval tv = {s->srv->idle_timeout, 0};
 
-	if (fault_on(F_TIMER_NOT_RESET) && evtimer_pending(s->idle_timer, NULL))
+	if (fault_event(s, FE_TOUCH))
 		return;
 	if (s->srv->idle_timeout > 0)
 		evtimer_add(s->idle_timer, &tv);
@@ -167,16 +161,15 @@ static void send_result(struct session *s, struct result *r)
 		evtimer_add(s->delay_timer, &tv);
 		return;
 	}
-	n = reply_format(r, line, sizeof line);
-	if (fault_on(F_PIPELINING_REORDER) && fault_hold_reply(s, r, line, n))
-		return;
+	n = fault_format(s, r, line, sizeof line);
+	if (n == 0)
+		return; /* the fault build holds it back */
 	evbuffer_add(output(s), line, n);
 	if (r->status == RES_OK && r->multiline && !stream_active(&s->stream)) {
 		evbuffer_add_buffer(output(s), s->body);
 		evbuffer_add(output(s), ".\r\n", 3);
 	}
-	if (fault_on(F_PIPELINING_REORDER))
-		fault_stash_take(s, FAULT_STASH_REPLY, output(s));
+	(void)fault_event(s, FE_REPLIED);
 	if (r->status != RES_OK)
 		stream_abort(&s->stream); /* a handler that failed after starting one */
 	if (r->after == AFTER_CLOSE) {
@@ -185,11 +178,6 @@ static void send_result(struct session *s, struct result *r)
 		/* RFC 2595 §4 and P-STLS-1: whatever the client sent after STLS and before the handshake is
 		 * thrown away, never run inside TLS. Stop reading; the rest is discarded at the switch. */
 		struct evbuffer *in = bufferevent_get_input(s->bev);
-		if (fault_on(F_STLS_INJECTION))
-			fault_stash_put(s, FAULT_STASH_STLS, evbuffer_pullup(in, -1),
-			                evbuffer_get_length(in));
-		if (fault_on(F_STLS_PLAINTEXT_AFTER_OK))
-			evbuffer_add_printf(output(s), "+OK go ahead\r\n");
 		evbuffer_drain(in, evbuffer_get_length(in));
 		bufferevent_disable(s->bev, EV_READ);
 		s->stls_pending = 1;
@@ -204,15 +192,20 @@ static int can_take_command(const struct session *s)
 	       !stream_active(&s->stream);
 }
 
+void session_run_line(struct session *s, const char *line, size_t len, int flags, struct result *r)
+{
+	if (s->sasl)
+		sasl_continue(s, line, len, flags, r);
+	else
+		command_dispatch(s, line, len, flags, r);
+}
+
 static void handle_line(struct session *s, const char *line, size_t len, int flags)
 {
 	struct result r;
 
 	res_clear(&r);
-	if (s->sasl)
-		sasl_continue(s, line, len, flags, &r);
-	else
-		command_dispatch(s, line, len, flags, &r);
+	fault_run_line(s, line, len, flags, &r);
 	send_result(s, &r);
 }
 
@@ -239,11 +232,7 @@ static int take_line(struct session *s)
 		return 1;
 	}
 	/* RFC 2449 §4: command lines up to 255 octets; RFC 5034 §4: SASL responses may be longer. */
-	max = s->sasl ? POP3_MAX_SASL_LINE : POP3_MAX_COMMAND_LINE;
-	if (fault_on(F_SASL_LINE_LIMIT_255))
-		max = POP3_MAX_COMMAND_LINE;
-	if (fault_on(F_LINE_LIMIT_128) && !s->sasl)
-		max = 128;
+	max = fault_line_max(s, s->sasl ? POP3_MAX_SASL_LINE : POP3_MAX_COMMAND_LINE);
 	look = avail < max ? avail : max;
 	p = (const char *)evbuffer_pullup(in, (ev_ssize_t)look);
 	switch (line_scan(p, look, max, &ln)) {
@@ -252,7 +241,7 @@ static int take_line(struct session *s)
 	case LINE_TOO_LONG: {
 		struct result r;
 		evbuffer_drain(in, ln.consumed);
-		s->discarding = !fault_on(F_OVERLONG_LINE_EXECUTED);
+		s->discarding = !fault_event(s, FE_OVERLONG);
 		if (s->sasl) {
 			sasl_end(s);
 			res_err(&r, CODE_NONE, "line too long; authentication cancelled");
@@ -271,8 +260,6 @@ static int take_line(struct session *s)
 	memcpy(line, p, ln.len);
 	line[ln.len] = '\0';
 	evbuffer_drain(in, ln.consumed);
-	if (fault_on(F_PIPELINING_DROPS))
-		evbuffer_drain(in, evbuffer_get_length(in)); /* fault: the rest of this read is lost */
 	handle_line(s, line, ln.len, ln.flags);
 	return 1;
 }
@@ -294,12 +281,7 @@ static void begin_linger(struct session *s)
 
 	store_close(s->store); /* release the lock now, not after the linger */
 	s->store = NULL;
-	if (s->tls && !fault_on(F_NO_CLOSE_NOTIFY)) {
-		SSL *ssl = bufferevent_openssl_get_ssl(s->bev);
-		if (ssl)
-			(void)SSL_shutdown(ssl);
-		ERR_clear_error();
-	}
+	tls_goodbye(s);
 	shutdown(s->fd, SHUT_WR);
 	s->lingering = 1;
 	evbuffer_drain(in, evbuffer_get_length(in));
@@ -419,20 +401,11 @@ static void send_greeting(struct session *s)
 	 * this process and against other processes, the clock across restarts. */
 	snprintf(s->timestamp, sizeof s->timestamp, "<%ld.%lu.%ld@%s>", (long)getpid(),
 	         ++s->srv->greeting_counter, (long)time(NULL), s->srv->hostname);
-	if (fault_on(F_APOP_FIXED_TIMESTAMP))
-		snprintf(s->timestamp, sizeof s->timestamp, "<1.1.1@%s>", s->srv->hostname);
-	if (fault_on(F_GREETING_NO_TIMESTAMP_BUT_APOP))
-		s->timestamp[0] = '\0';
+	if (fault_event(s, FE_GREETING))
+		return;
 	res_clear(&r);
 	res_ok(&r, "pop3refd ready %s", s->timestamp);
-	if (fault_on(F_LONG_GREETING)) {
-		/* Past the 512 octets of RFC 1939 §3, so not through reply_format, which would cut it. */
-		evbuffer_add_printf(output(s), "+OK pop3refd ready %s %0580d\r\n", s->timestamp, 0);
-		return;
-	}
 	send_result(s, &r);
-	if (fault_on(F_GREETING_TWO_LINES))
-		evbuffer_add_printf(output(s), "Welcome to pop3refd\r\n");
 }
 
 static void on_read(struct bufferevent *bev, void *arg)
@@ -482,8 +455,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		/* RFC 8314 §3.1: on the implicit-TLS port the greeting comes once TLS is up. */
 		if (s->implicit_tls)
 			send_greeting(s);
-		if (fault_on(F_STLS_INJECTION))
-			fault_stash_take(s, FAULT_STASH_STLS, bufferevent_get_input(bev));
+		(void)fault_event(s, FE_TLS_UP);
 		pump(s);
 		return;
 	}
@@ -493,8 +465,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	}
 	if (what & BEV_EVENT_ERROR) {
 		int e = EVUTIL_SOCKET_ERROR();
-		if (fault_on(F_RST_AS_UPDATE) && s->state == ST_TRANSACTION)
-			fault_update(s);
+		(void)fault_event(s, FE_RESET);
 		if (s->bev_owns_fd)
 			log_tls_errors(s, bev);
 		session_free(s, e ? evutil_socket_error_to_string(e) : "connection error");
@@ -504,8 +475,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 		/* The client closed its side. Commands it sent before are still answered (a half-close is not
 		 * an abort), then the session ends; without QUIT there is no UPDATE (RFC 1939 §6). */
 		s->peer_eof = 1;
-		if (fault_on(F_DELETE_ON_DROP) && s->state == ST_TRANSACTION)
-			fault_update(s);
+		(void)fault_event(s, FE_DROP);
 		if (s->stls_pending || (s->implicit_tls && !s->tls)) {
 			session_free(s, "client closed the connection");
 			return;
@@ -520,10 +490,7 @@ static void on_idle(evutil_socket_t fd, short what, void *arg)
 
 	/* RFC 1939 §3: autologout closes without a reply and without UPDATE. */
 	log_msg(LOG_INFO, "s%lu autologout after %d s idle", s->id, s->srv->idle_timeout);
-	if (fault_on(F_AUTOLOGOUT_UPDATES) && s->state == ST_TRANSACTION)
-		fault_update(s);
-	if (fault_on(F_AUTOLOGOUT_SENDS_REPLY) && !s->tls)
-		(void)send(s->fd, "-ERR autologout\r\n", 17, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)fault_event(s, FE_IDLE);
 	tls_goodbye(s);
 	session_free(s, "autologout (no UPDATE)");
 }
@@ -570,8 +537,7 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	s->delay_timer = evtimer_new(srv->base, on_delay, s);
 	s->linger_timer = evtimer_new(srv->base, on_linger, s);
 	s->kick = evtimer_new(srv->base, on_kick, s);
-	if (implicit_tls && fault_on(F_IMPLICIT_TLS_PLAIN_GREETING))
-		(void)send(fd, "+OK pop3refd ready\r\n", 20, MSG_NOSIGNAL | MSG_DONTWAIT);
+	(void)fault_event(s, FE_ACCEPT);
 	if (implicit_tls) {
 		s->bev = tls_bev(s);
 		s->bev_owns_fd = s->bev != NULL;

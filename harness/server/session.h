@@ -70,6 +70,10 @@ struct session {
  * and sends the greeting inside TLS (RFC 8314 §3.1). Returns NULL (fd closed) on failure. */
 struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls);
 
+/* Run one line the client sent: a response inside an AUTH exchange, or a command (command_dispatch); r gets
+ * the reply. `flags` are the lib/line.h flags of the line. */
+void session_run_line(struct session *s, const char *line, size_t len, int flags, struct result *r);
+
 /* The one function that changes the protocol state; it logs the change. */
 void session_set_state(struct session *s, enum pop3_state st);
 const char *session_state_name(enum pop3_state st);

@@ -28,13 +28,11 @@ static int errno_is_temporary(int e)
 	       e == EINTR;
 }
 
-/* Take the exclusive lock. Separate so a fault-injection build can replace the decision. */
+/* Take the exclusive lock (RFC 1939 §8: the maildrop is locked at login). */
 static enum store_status take_lock(struct store *s, struct p3err *err)
 {
 	char path[PATH_MAX];
 
-	if (fault_on(F_NO_LOCK))
-		return STORE_OK;
 	if ((size_t)snprintf(path, sizeof path, "%s/%s", s->dir, STORE_LOCK_NAME) >= sizeof path) {
 		p3err_set(err, "%s: path too long", s->dir);
 		return STORE_SYS_PERM;
@@ -108,7 +106,7 @@ enum store_status store_open(const char *maildirs, const char *user, struct stor
 	st = ensure_maildir(s->dir, err);
 	if (st != STORE_OK)
 		goto fail;
-	st = take_lock(s, err);
+	st = fault_skip_lock(user) ? STORE_OK : take_lock(s, err);
 	if (st != STORE_OK)
 		goto fail;
 	/* RFC 1939 §4: the snapshot is taken once the lock is held; mail delivered later shows up at the next
@@ -117,8 +115,7 @@ enum store_status store_open(const char *maildirs, const char *user, struct stor
 		st = STORE_SYS_PERM;
 		goto fail;
 	}
-	if (fault_maildir_faults())
-		fault_adjust_maildir(&s->md);
+	fault_adjust_maildir(&s->md);
 	s->deleted = calloc(s->md.count ? s->md.count : 1, 1);
 	if (!s->deleted) {
 		p3err_set(err, "out of memory");
@@ -173,7 +170,7 @@ void store_stat(const struct store *s, size_t *count, unsigned long long *octets
 	unsigned long long o = 0;
 
 	for (size_t i = 0; i < s->md.count; i++) {
-		if (s->deleted[i] && !fault_on(F_STAT_COUNTS_DELETED))
+		if (s->deleted[i])
 			continue;
 		c++;
 		o += s->md.msgs[i].size;
@@ -190,12 +187,18 @@ int store_mark(struct store *s, size_t n)
 	return 0;
 }
 
+void store_unmark(struct store *s, size_t n)
+{
+	if (n >= 1 && n <= s->md.count)
+		s->deleted[n - 1] = 0;
+}
+
 void store_reset(struct store *s)
 {
 	memset(s->deleted, 0, s->md.count ? s->md.count : 1);
 }
 
-/* Remove one message file. Separate so a fault-injection build can make it fail. */
+/* Remove one message file; one already gone counts as removed. */
 static int remove_message(const struct maildir_msg *m)
 {
 	if (unlink(m->path) == 0 || errno == ENOENT)
@@ -224,7 +227,7 @@ int store_update(struct store *s, size_t *removed, struct p3err *err)
 	int failed = 0;
 
 	for (size_t i = 0; i < s->md.count; i++) {
-		if (!s->deleted[i] && !fault_on(F_QUIT_REMOVES_UNMARKED))
+		if (!s->deleted[i])
 			continue; /* RFC 1939 §6: never an unmarked message */
 		if (remove_message(&s->md.msgs[i]) == 0) {
 			n++;

@@ -32,8 +32,7 @@ size_t store_count(const struct store *s);
 /* Message n (1-based), or NULL when n is out of range or marked deleted (RFC 1939 §5). */
 const struct maildir_msg *store_get(const struct store *s, size_t n);
 
-/* Message n whether marked deleted or not, or NULL when out of range (the fault-injection build lets
- * marked messages through with it). */
+/* Message n whether marked deleted or not, or NULL when out of range. */
 const struct maildir_msg *store_get_any(const struct store *s, size_t n);
 
 /* Whether message n (1-based, in range) has 8-bit octets in its header section (RFC 6532 UTF-8 header
@@ -47,6 +46,9 @@ void store_stat(const struct store *s, size_t *count, unsigned long long *octets
 
 /* Mark message n deleted: 0, or -1 when it is out of range or already marked. */
 int store_mark(struct store *s, size_t n);
+
+/* Unmark message n (nothing when out of range). */
+void store_unmark(struct store *s, size_t n);
 
 /* Unmark every message (RSET). */
 void store_reset(struct store *s);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include "server/faults.h"
 #include "server/store.h"
 
 void stream_init(struct stream *st)
@@ -23,11 +24,7 @@ int stream_start_message(struct stream *st, const char *path, long body_lines, s
 		return p3err_errno(err, "%s: cannot open message", path);
 	st->kind = STREAM_MESSAGE;
 	st->fd = fd;
-#ifdef POP3REFD_FAULTS
-	fault_filter_begin(&st->fault, NULL, body_lines);
-#endif
-	if (fault_on(F_TOP_WRONG_LINE_COUNT) && body_lines >= 0)
-		body_lines++;
+	fault_stream_begin(st, path, &body_lines);
 	ml_encoder_init(&st->enc, body_lines);
 	return 0;
 }
@@ -44,17 +41,14 @@ static int emit(void *ctx, const char *data, size_t n)
 	return evbuffer_add(ctx, data, n);
 }
 
-/* The encoder's output goes to `out`, through the data-fault filter in the fault build. */
+/* The encoder's output goes to `out` (the fault build may put a filter in front of it). */
 static int encode(struct stream *st, struct evbuffer *out, const char *data, size_t n, int finish)
 {
-#ifdef POP3REFD_FAULTS
-	if (fault_data_faults()) {
-		st->fault.out = out;
-		return finish ? ml_encode_finish(&st->enc, fault_filter_emit, &st->fault)
-		              : ml_encode(&st->enc, data, n, fault_filter_emit, &st->fault);
-	}
-#endif
-	return finish ? ml_encode_finish(&st->enc, emit, out) : ml_encode(&st->enc, data, n, emit, out);
+	ml_emit_fn fn = emit;
+	void *ctx = out;
+
+	fault_stream_output(st, finish, &fn, &ctx);
+	return finish ? ml_encode_finish(&st->enc, fn, ctx) : ml_encode(&st->enc, data, n, fn, ctx);
 }
 
 static int fill_message(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err)
@@ -82,8 +76,6 @@ static int fill_message(struct stream *st, struct evbuffer *out, size_t high, st
 		return 0;
 	/* End the last line if needed and add ".CRLF" (RFC 1939 §3; a message without a final line end still
 	 * ends with CRLF "." CRLF, P-MSG-1). */
-	if (fault_on(F_FINAL_LINE_UNTERMINATED))
-		st->enc.at_line_start = true; /* fault: so no line end is added before the terminator */
 	if (encode(st, out, NULL, 0, 1) < 0)
 		return p3err_set(err, "out of memory");
 	close(st->fd);
@@ -99,26 +91,17 @@ static int fill_listing(struct stream *st, struct evbuffer *out, size_t high, st
 		size_t n = ++st->next;
 		const struct maildir_msg *m = store_get(st->store, n);
 		int rc;
-		if (!m && (st->kind == STREAM_SCAN ? fault_on(F_LIST_SHOWS_DELETED)
-		                                   : fault_on(F_UIDL_SHOWS_DELETED)))
-			m = store_get_any(st->store, n);
 		if (!m)
 			continue; /* RFC 1939 §5: marked messages are not listed */
 		if (st->kind == STREAM_SCAN)
-			rc = evbuffer_add_printf(out, "%zu %llu%s\r\n", n, m->size,
-			                         fault_on(F_LIST_EXTRA_TEXT) ? " octets" : "");
+			rc = evbuffer_add_printf(out, "%zu %llu\r\n", n, m->size);
 		else
-			rc = evbuffer_add_printf(out, "%zu %s%s\r\n", n, m->uid,
-			                         fault_on(F_UIDL_TOO_LONG) ? fault_uid_padding(m->uid) : "");
+			rc = evbuffer_add_printf(out, "%zu %s\r\n", n, m->uid);
 		if (rc < 0)
 			return p3err_set(err, "out of memory");
 	}
 	if (st->next < count)
 		return 0;
-	if (fault_on(F_NO_TERMINATOR_ON_EMPTY_LIST) && count == 0) {
-		stream_init(st);
-		return 1;
-	}
 	if (evbuffer_add(out, ".\r\n", 3) < 0)
 		return p3err_set(err, "out of memory");
 	stream_init(st);

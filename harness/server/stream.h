@@ -8,7 +8,6 @@
 #include <event2/buffer.h>
 #include "lib/err.h"
 #include "lib/multiline.h"
-#include "server/faults.h"
 
 struct store;
 
@@ -23,9 +22,6 @@ struct stream {
 	struct ml_encoder enc;
 	const struct store *store; /* listings */
 	size_t next;               /* next message number - 1 */
-#ifdef POP3REFD_FAULTS
-	struct fault_filter fault; /* the message-data faults of this body */
-#endif
 };
 
 void stream_init(struct stream *st);

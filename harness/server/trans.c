@@ -1,10 +1,6 @@
 /* trans.c — STAT, LIST, RETR, DELE, NOOP, RSET, TOP, UIDL and QUIT with its UPDATE state. */
 #include "server/trans.h"
 
-#include <string.h>
-#include <unistd.h>
-
-#include "server/faults.h"
 #include "server/log.h"
 #include "server/store.h"
 
@@ -18,8 +14,6 @@ static const struct maildir_msg *message_arg(struct session *s, const char *arg,
 		res_err(r, CODE_NONE, "invalid message number");
 		return NULL;
 	}
-	if (fault_on(F_RENUMBER_AFTER_DELE))
-		*n = fault_renumbered(s->store, *n);
 	m = store_get(s->store, *n);
 	if (!m) {
 		if (*n >= 1 && *n <= store_count(s->store))
@@ -35,18 +29,9 @@ void cmd_stat(struct session *s, const struct cmdline *cl, struct result *r)
 	size_t count;
 	unsigned long long octets;
 
-	if (fault_on(F_STAT_IN_AUTHORIZATION) && !s->store) {
-		res_ok(r, "0 0");
-		return;
-	}
 	/* RFC 1939 §5: "+OK nn mm", nothing after the size (R1939-STAT-2). */
 	store_stat(s->store, &count, &octets);
-	if (fault_on(F_STAT_SIZE_WRONG))
-		octets = (octets + 1023) / 1024 * 1024;
-	if (fault_on(F_EXTRA_TEXT_AFTER_STAT))
-		res_ok(r, "%zu %llu messages", count, octets);
-	else
-		res_ok(r, "%zu %llu", count, octets);
+	res_ok(r, "%zu %llu", count, octets);
 }
 
 void cmd_list(struct session *s, const struct cmdline *cl, struct result *r)
@@ -57,14 +42,8 @@ void cmd_list(struct session *s, const struct cmdline *cl, struct result *r)
 
 	if (cl->argc == 1) {
 		m = message_arg(s, cl->argv[0], &n, r);
-		if (m && fault_on(F_LIST_N_MULTILINE)) {
-			evbuffer_drain(s->body, evbuffer_get_length(s->body));
-			evbuffer_add_printf(s->body, "%zu %llu\r\n", n, m->size);
-			res_ok(r, "scan listing follows");
-			r->multiline = 1;
-		} else if (m) {
+		if (m)
 			res_ok(r, "%zu %llu", n, m->size);
-		}
 		return;
 	}
 	store_stat(s->store, &count, &octets);
@@ -78,15 +57,10 @@ void cmd_uidl(struct session *s, const struct cmdline *cl, struct result *r)
 	size_t n;
 	const struct maildir_msg *m;
 
-	if (fault_on(F_CAPA_LIES)) {
-		res_err(r, CODE_NONE, "UIDL is not implemented");
-		return;
-	}
 	if (cl->argc == 1) {
 		m = message_arg(s, cl->argv[0], &n, r);
 		if (m)
-			res_ok(r, "%zu %s%s", n, m->uid,
-			       fault_on(F_UIDL_TOO_LONG) ? fault_uid_padding(m->uid) : "");
+			res_ok(r, "%zu %s", n, m->uid);
 		return;
 	}
 	stream_start_listing(&s->stream, s->store, STREAM_UIDL);
@@ -101,11 +75,9 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 	size_t n = 0;
 	const struct maildir_msg *m = message_arg(s, arg, &n, r);
 
-	if (!m && (body_lines < 0 ? fault_on(F_RETR_DELETED_ALLOWED) : fault_on(F_TOP_DELETED_ALLOWED)))
-		m = store_get_any(s->store, n);
 	if (!m)
 		return;
-	if ((!s->utf8_mode || fault_on(F_UTF8_MODE_IGNORED)) && !fault_on(F_UTF8_RAW_OUTSIDE_MODE)) {
+	if (!s->utf8_mode) {
 		/* RFC 6856 §2.1: outside UTF-8 mode a message with UTF-8 header fields (RFC 6532) is not sent
 		 * as is; pop3refd makes no surrogate and refuses it with [UTF8] (§5), which tells the client
 		 * it may get it in UTF-8 mode. An 8-bit body alone is ordinary 8BITMIME and is sent. */
@@ -115,16 +87,12 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 			res_err(r, CODE_SYS_TEMP, "cannot read message %zu", n);
 			return;
 		}
-		if (fault_on(F_UTF8_CODE_FOR_8BIT_BODY) && !s->utf8_mode && fault_file_has_8bit(m->path))
-			h = 1;
 		if (h) {
 			res_err(r, CODE_UTF8,
 			        "message %zu has UTF-8 header fields: use the UTF8 command before login", n);
 			return;
 		}
 	}
-	if (fault_on(F_RETRIEVED_REMOVED) && body_lines < 0)
-		fault_stash_put(s, FAULT_STASH_RETRIEVED, m->path, strlen(m->path) + 1);
 	if (stream_start_message(&s->stream, m->path, body_lines, &err) < 0) {
 		log_msg(LOG_ERROR, "s%lu %s", s->id, err.msg);
 		res_err(r, CODE_SYS_TEMP, "cannot read message %zu", n);
@@ -165,12 +133,8 @@ void cmd_dele(struct session *s, const struct cmdline *cl, struct result *r)
 	size_t n = 0;
 	const struct maildir_msg *m = message_arg(s, cl->argv[0], &n, r);
 
-	if (!m && fault_on(F_DELE_TWICE_OK) && store_get_any(s->store, n))
-		res_ok(r, "message %zu deleted", n);
 	if (!m)
 		return;
-	if (fault_on(F_DELE_REMOVES_IMMEDIATELY))
-		(void)unlink(m->path);
 	/* RFC 1939 §5: only a mark; removal waits for UPDATE. */
 	store_mark(s->store, n);
 	res_ok(r, "message %zu deleted", n);
@@ -186,8 +150,7 @@ void cmd_rset(struct session *s, const struct cmdline *cl, struct result *r)
 	size_t count;
 	unsigned long long octets;
 
-	if (!fault_on(F_RSET_KEEPS_MARKS))
-		store_reset(s->store);
+	store_reset(s->store);
 	store_stat(s->store, &count, &octets);
 	res_ok(r, "maildrop has %zu message%s (%llu octets)", count, count == 1 ? "" : "s", octets);
 }
@@ -201,15 +164,11 @@ void cmd_quit(struct session *s, const struct cmdline *cl, struct result *r)
 	if (s->state == ST_AUTHORIZATION) {
 		/* RFC 1939 §4: no UPDATE from AUTHORIZATION. */
 		res_ok(r, "pop3refd signing off");
-		goto out;
+		return;
 	}
 	/* RFC 1939 §6: only QUIT in TRANSACTION enters UPDATE. */
 	session_set_state(s, ST_UPDATE);
-	if (fault_on(F_RETRIEVED_REMOVED))
-		fault_remove_retrieved(s);
-	if (fault_on(F_QUIT_NO_REMOVE)) {
-		res_ok(r, "pop3refd signing off");
-	} else if (store_update(s->store, &removed, &err) < 0) {
+	if (store_update(s->store, &removed, &err) < 0) {
 		log_msg(LOG_ERROR, "s%lu update %s: %s (%zu removed)", s->id, s->user, err.msg, removed);
 		res_err(r, CODE_SYS_TEMP, "some deleted messages were not removed");
 	} else {
@@ -220,11 +179,4 @@ void cmd_quit(struct session *s, const struct cmdline *cl, struct result *r)
 	 * (RFC 1939 §6, R1939-QUIT-5). */
 	store_close(s->store);
 	s->store = NULL;
-out:
-	if (fault_on(F_QUIT_NO_CLOSE))
-		r->after = AFTER_NONE; /* fault: the connection stays open */
-	if (fault_on(F_QUIT_CLOSES_WITHOUT_REPLY)) {
-		res_clear(r); /* fault: closed without the +OK */
-		s->closing = 1;
-	}
 }

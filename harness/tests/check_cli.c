@@ -1,6 +1,9 @@
 /* check_cli.c — unit tests for pop3spec's option parsing (runner/cli_args.c): long and short forms, values
  * given either way, repeatable options, options recorded for the report, and usage errors. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <check.h>
 #include "runner/cli.h"
 
@@ -78,6 +81,9 @@ START_TEST(usage_errors)
 		{ CMD_LIST, "--json", "x", "option --json does not go with 'list'" },
 		{ CMD_CHECK, "--target", "x", "option --target does not go with 'check'" },
 		{ CMD_COVERAGE, "-j", "2", "option --jobs does not go with 'coverage'" },
+		{ CMD_RUN, "--allow-partial", NULL, "option --allow-partial does not go with 'run'" },
+		{ CMD_REPORT, "--redact", NULL, "option --redact does not go with 'report'" },
+		{ CMD_RUN, "--rerun-failed", NULL, "option --rerun-failed needs a value" },
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *argv[] = { (char *)cases[i].arg1, (char *)cases[i].arg2 };
@@ -88,6 +94,41 @@ START_TEST(usage_errors)
 }
 END_TEST
 
+/* The new options, and the checks run makes of report paths before anything runs. */
+START_TEST(redact_rerun_partial_and_report_paths)
+{
+	char *argv[] = { "--redact", "--rerun-failed=r.json", "--json", "-", "--html", "-" };
+	struct p3err err = { "" };
+	ck_assert_msg(parse(CMD_RUN, 6, argv, &err) == 0, "%s", err.msg);
+	ck_assert(c.redact);
+	ck_assert_str_eq(c.rerun_failed, "r.json");
+	ck_assert_int_eq(cli_reports_on_stdout(&c), 2);
+	char *margv[] = { "--merge", "--allow-partial", "a.json" };
+	ck_assert_msg(parse(CMD_REPORT, 3, margv, &err) == 0, "%s", err.msg);
+	ck_assert(c.allow_partial && c.merge);
+	ck_assert_int_eq(cli_reports_on_stdout(&c), 0);
+
+	char dir[] = "/tmp/check-cli-XXXXXX", path[64];
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(path, sizeof path, "%s/r.html", dir);
+	ck_assert_msg(cli_check_output(path, &err) == 0, "%s", err.msg);
+	ck_assert_int_ne(access(path, F_OK), 0); /* created and removed again */
+	ck_assert_int_eq(cli_check_output("-", &err), 0);
+	ck_assert_int_eq(cli_check_output(dir, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "it is a folder"));
+	ck_assert_int_eq(cli_check_output("/nonexistent/dir/r.html", &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "No such file or directory"));
+	FILE *f = fopen(path, "w"); /* an existing report is kept as it is until the run writes it */
+	ck_assert_ptr_nonnull(f);
+	fputs("old", f);
+	fclose(f);
+	ck_assert_int_eq(cli_check_output(path, &err), 0);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	unlink(path);
+	rmdir(dir);
+}
+END_TEST
+
 Suite *cli_suite(void)
 {
 	Suite *s = suite_create("cli");
@@ -95,6 +136,7 @@ Suite *cli_suite(void)
 	tcase_add_test(tc, run_options);
 	tcase_add_test(tc, defaults);
 	tcase_add_test(tc, usage_errors);
+	tcase_add_test(tc, redact_rerun_partial_and_report_paths);
 	suite_add_tcase(s, tc);
 	return s;
 }

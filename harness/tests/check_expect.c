@@ -430,6 +430,108 @@ START_TEST(fixture_message_equality)
 }
 END_TEST
 
+/* `str` with `ins` put in front of the first occurrence of `at`. */
+static char *insert_before(const char *str, const char *at, const char *ins)
+{
+	const char *p = strstr(str, at);
+	ck_assert_ptr_nonnull(p);
+	size_t pre = (size_t)(p - str), il = strlen(ins);
+	char *out = malloc(strlen(str) + il + 1);
+	memcpy(out, str, pre);
+	memcpy(out + pre, ins, il);
+	strcpy(out + pre + il, p);
+	return out;
+}
+
+/* delivery: agent — header lines a delivery agent put in front (its own Return-Path instead of the
+ * fixture's, Received) and one the server wrote into the header (X-UIDL) are tolerated and counted; a
+ * fixture line changed still fails; with delivery: verbatim the same copy fails. */
+START_TEST(fixture_message_agent_delivery)
+{
+	const struct fixture *fx;
+	struct p3err err;
+	ck_assert_int_eq(fixture_get("fixtures", "three", &fx, &err), 0);
+	char *wire = wire_message(fx->msgs[0].path, -1);
+	char *top = wire_message(fx->msgs[0].path, 2);
+	const char *fixture_rp = "Return-Path: <sender@fixtures.pop3spec.test>\r\n";
+	/* The agent's copy: its Return-Path and a Received line replace the fixture's Return-Path. */
+	char *a1 = insert_before(wire, fixture_rp,
+	                         "Return-Path: <bounce@agent.test>\r\nReceived: from localhost by lmtp; "
+	                         "Mon, 7 Dec 2026 10:00:00 +0000\r\n");
+	char *p = strstr(a1, fixture_rp);
+	memmove(p, p + strlen(fixture_rp), strlen(p + strlen(fixture_rp)) + 1);
+	char *agent = insert_before(a1, "\r\n\r\n", "\r\nX-UIDL: 0123456789abcdef");
+	char *agent_top = insert_before(top, "\r\n\r\n", "\r\nX-UIDL: 0123456789abcdef");
+	char *bad = strdup(agent);
+	char *subj = strstr(bad, "Subject: Small");
+	ck_assert_ptr_nonnull(subj);
+	subj[9] = 's'; /* a fixture header line altered */
+	size_t al = strlen(agent), tl = strlen(agent_top), bl = strlen(bad);
+	char *all = malloc(al * 2 + tl + bl + 1);
+	sprintf(all, "%s%s%s%s", agent, agent_top, bad, agent);
+
+	ctx_open(all, strlen(all), 0);
+	tgt.delivery = DELIVERY_AGENT;
+	x->fx = fx;
+	struct outcome out;
+	struct expect e = ex(WANT_OK);
+	e.message = ss("1");
+	char octets[32];
+	/* The server's own size: the fixture's plus the lines added, minus the fixture's Return-Path. */
+	snprintf(octets, sizeof octets, "%llu",
+	         fx->msgs[0].size + (unsigned long long)(al - strlen(wire)));
+	e.octets = ss(octets);
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "last.added_headers")->val, "3");
+	ck_assert_str_eq(vars_get(&x->vars, "last.added_fields")->val, "return-path,received,x-uidl");
+	ck_assert_str_eq(vars_get(&x->vars, "last.octets")->val, octets);
+	struct expect t = ex(WANT_OK);
+	t.top_message = ss("1");
+	t.top_lines = ss("2");
+	expect_response(x, s, &t, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "last.added_headers")->val, "1");
+	ck_assert_str_eq(vars_get(&x->vars, "last.added_fields")->val, "x-uidl");
+	struct expect m = ex(WANT_OK);
+	m.message = ss("1");
+	expect_response(x, s, &m, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_ptr_nonnull(strstr(out.expected, "Subject: Small"));
+	/* Verbatim: the same copy is not the fixture's. */
+	tgt.delivery = DELIVERY_VERBATIM;
+	expect_response(x, s, &m, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_ptr_nonnull(strstr(out.expected, "line 1 of fixture message 1"));
+	ctx_close();
+	free(all);
+	free(bad);
+	free(agent);
+	free(agent_top);
+	free(a1);
+	free(wire);
+	free(top);
+	fixture_cache_clear();
+}
+END_TEST
+
+/* octets: the body's size as sent, CRLF line ends, stuffing dots not counted (RFC 1939 §11). */
+START_TEST(body_octets)
+{
+	CANNED_CTX("+OK\r\nab\r\n..\r\n\r\n.\r\n+OK\r\nab\r\n.\r\n");
+	struct outcome out;
+	struct expect e = ex(WANT_OK);
+	e.octets = ss("9"); /* "ab" CRLF "." CRLF CRLF */
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_int_eq(out.kind, OUT_EXPECT);
+	ck_assert_str_eq(out.req, "R1939-LIST-8");
+	ck_assert_str_eq(out.actual, "4 octets in 1 lines");
+	ctx_close();
+}
+END_TEST
+
 START_TEST(one_of_alternatives)
 {
 	CANNED_CTX("-ERR nope\r\n+OK\r\nA\r\n.\r\n+OK single\r\n");
@@ -515,6 +617,27 @@ START_TEST(closes_keeps_what_came_instead)
 	expect_response(x, s, &c, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_msg(strstr(out.actual, "more octets came instead") != NULL, "%s", out.actual);
+	ctx_close();
+}
+END_TEST
+
+/* last.closed: "yes" when a response was the server's close (RFC 1939 §4 lets a server close after an
+ * authentication -ERR; the steps after such a probe run only on "no"). */
+START_TEST(last_closed_variable)
+{
+	ctx_open("-ERR wrong password\r\n", 21, 1);
+	struct outcome out;
+	struct expect alts[2] = {ex(WANT_ERR), ex(WANT_UNSET)};
+	alts[1].closes = 1;
+	struct expect e = ex(WANT_UNSET);
+	e.one_of = alts;
+	e.n_one_of = 2;
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "last.closed")->val, "no");
+	expect_response(x, s, &e, 0, NULL, NULL, &out);
+	ck_assert_msg(out.kind == OUT_PASS, "%s / %s", out.expected, out.actual);
+	ck_assert_str_eq(vars_get(&x->vars, "last.closed")->val, "yes");
 	ctx_close();
 }
 END_TEST
@@ -915,6 +1038,9 @@ Suite *expect_suite(void)
 	tcase_set_timeout(tc, 20);
 	tcase_add_test(tc, status_match_capture);
 	tcase_add_test(tc, status_mismatch);
+	tcase_add_test(tc, fixture_message_agent_delivery);
+	tcase_add_test(tc, body_octets);
+	tcase_add_test(tc, last_closed_variable);
 	tcase_add_test(tc, response_codes);
 	tcase_add_test(tc, multiline_matchers);
 	tcase_add_test(tc, stuffing_and_termination_checks);

@@ -393,7 +393,7 @@ START_TEST(err_unknown_key)
 	         "fixture2, modifies, requires, timeout, description, steps");
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {status: ok, mach: x}\n", NULL,
 	         "t.yaml:7:26: unknown key 'mach' in expectation; allowed: status, code, not_code, match, not_match, "
-	         "multiline, count, lines, each_line, contains, not_contains, message, top, capture, capture_line, "
+	         "multiline, count, octets, lines, each_line, contains, not_contains, message, top, capture, capture_line, "
 	         "capture_body, icase, closes, close_notify, silent_for, handshake, one_of, level, ref, timeout");
 	/* close_notify judges a close: it needs closes: true beside it. */
 	load_bad(HEAD "steps:\n  - send: QUIT\n    expect: {status: ok, close_notify: true}\n", NULL,

@@ -182,6 +182,21 @@ START_TEST(shard_parsing)
 }
 END_TEST
 
+/* --rerun-failed: exactly the ids given, slow or config ones too, and still within the filters. */
+START_TEST(only_selects_exact_ids_even_slow)
+{
+	const char *only[] = { "rfc1939/timer/ten-minutes", "rfc1939/apop/digest", "rfc1939/gone/away" };
+	struct plan_opts o = { .only = only, .nonly = 3 };
+	ck_assert_str_eq(sel(&o), "rfc1939/apop/digest rfc1939/timer/ten-minutes");
+	const char *f[] = { "rfc1939/apop/*" };
+	o.filters = f;
+	o.nfilters = 1;
+	ck_assert_str_eq(sel(&o), "rfc1939/apop/digest");
+	o.nonly = 0; /* an empty list selects nothing */
+	ck_assert_str_eq(sel(&o), "");
+}
+END_TEST
+
 Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -193,6 +208,7 @@ Suite *plan_suite(void)
 	tcase_add_test(tc, naming_slow_or_config_lifts_the_exclusion);
 	tcase_add_test(tc, shards_partition_exactly);
 	tcase_add_test(tc, shard_parsing);
+	tcase_add_test(tc, only_selects_exact_ids_even_slow);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,96 @@
 #include "runner/report/report.h"
 #include "check_report_data.h"
 
+static void shard(struct run *r, int idx, int count)
+{
+	r->info.shard_index = idx;
+	r->info.shard_count = count;
+}
+
+/* report --merge refuses a set that is not one whole run: a shard missing or twice, shards of different
+ * counts, sharded and unsharded reports, different suites, an incomplete report. */
+START_TEST(merge_check_refuses_partial_sets)
+{
+	size_t a[] = {0, 1}, b[] = {2, 3}, c[] = {4, 5};
+	struct run r[3];
+	char why[300];
+	rd_run_subset(&r[0], NULL, a, 2);
+	rd_run_subset(&r[1], NULL, b, 2);
+	rd_run_subset(&r[2], NULL, c, 2);
+	/* unsharded reports (say, two filters) merge as before */
+	ck_assert_msg(report_merge_check(r, 3, why, sizeof why) == 0, "%s", why);
+	shard(&r[0], 1, 3);
+	shard(&r[1], 2, 3);
+	shard(&r[2], 3, 3);
+	ck_assert_msg(report_merge_check(r, 3, why, sizeof why) == 0, "%s", why);
+	ck_assert_int_eq(report_merge_check(r, 2, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "1 of the 3 shards is missing (shard 3/3)"), "%s", why);
+	shard(&r[2], 2, 3);
+	ck_assert_int_eq(report_merge_check(r, 3, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "shard 2/3 is given twice"), "%s", why);
+	shard(&r[2], 3, 4);
+	ck_assert_int_eq(report_merge_check(r, 3, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "not shards of one run"), "%s", why);
+	shard(&r[2], 0, 0);
+	ck_assert_int_eq(report_merge_check(r, 3, why, sizeof why), -1);
+	/* the options string stands in for the field in older reports */
+	free(r[2].info.options);
+	r[2].info.options = strdup("--reference --shard=3/3");
+	ck_assert_msg(report_merge_check(r, 3, why, sizeof why) == 0, "%s", why);
+	r[1].info.incomplete = 1;
+	r[1].info.not_run = 7;
+	ck_assert_int_eq(report_merge_check(r, 3, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "report 2 of 3 is incomplete"), "%s", why);
+	r[1].info.incomplete = 0;
+	free(r[1].info.suite_version);
+	r[1].info.suite_version = strdup("0.0-other");
+	ck_assert_int_eq(report_merge_check(r, 3, why, sizeof why), -1);
+	ck_assert_msg(strstr(why, "different suites"), "%s", why);
+	for (int i = 0; i < 3; i++)
+		run_free(&r[i]);
+}
+END_TEST
+
+/* incomplete, stopped, not_run, shard and redacted are written and read back. */
+START_TEST(json_carries_the_stop_fields)
+{
+	struct run run, back;
+	struct p3err err;
+	char path[] = "/tmp/check-report-stop-XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	rd_run(&run, NULL);
+	run.info.incomplete = 1;
+	run.info.not_run = 12;
+	run.info.stopped = strdup("interrupted (SIGINT)");
+	shard(&run, 2, 5);
+	run.info.redacted = 1;
+	ck_assert_msg(report_json_write(&run, path, &err) == 0, "%s", err.msg);
+	ck_assert_msg(report_json_read(path, &back, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(back.info.incomplete, 1);
+	ck_assert_uint_eq(back.info.not_run, 12);
+	ck_assert_str_eq(back.info.stopped, "interrupted (SIGINT)");
+	ck_assert_int_eq(back.info.shard_index, 2);
+	ck_assert_int_eq(back.info.shard_count, 5);
+	ck_assert_int_eq(back.info.redacted, 1);
+	run_free(&back);
+	run_free(&run);
+	/* a complete run says so */
+	rd_run(&run, NULL);
+	ck_assert_msg(report_json_write(&run, path, &err) == 0, "%s", err.msg);
+	json_error_t je;
+	json_t *j = json_load_file(path, 0, &je);
+	ck_assert_ptr_nonnull(j);
+	ck_assert(json_is_false(json_object_get(j, "incomplete")));
+	ck_assert_ptr_null(json_object_get(j, "stopped"));
+	ck_assert_ptr_null(json_object_get(j, "shard"));
+	json_decref(j);
+	run_free(&run);
+	unlink(path);
+}
+END_TEST
+
 Suite *report_suite(void);
 
 static struct result *by_id(struct run *run, const char *id)
@@ -389,6 +479,8 @@ Suite *report_suite(void)
 	tcase_add_test(tc, merge_of_shards_equals_unsharded_run);
 	tcase_add_test(tc, merge_rejects_duplicates_and_mixed_targets);
 	tcase_add_test(tc, merge_through_json_files);
+	tcase_add_test(tc, merge_check_refuses_partial_sets);
+	tcase_add_test(tc, json_carries_the_stop_fields);
 	tcase_add_test(tc, baseline_passes_known_results_and_fails_differences);
 	tcase_add_test(tc, json_to_stdout_and_unwritable_path);
 	suite_add_tcase(s, tc);

@@ -53,6 +53,13 @@ START_TEST(good_profile)
 {
 	struct target t;
 	struct p3err err = {""};
+	char certs[PATH_MAX];
+	snprintf(certs, sizeof certs, "%s/certs", dir);
+	ck_assert_int_eq(mkdir(certs, 0700), 0);
+	strcat(certs, "/ca.pem");
+	FILE *ca = fopen(certs, "w");
+	ck_assert_ptr_nonnull(ca);
+	fclose(ca);
 	write_profile("name: dovecot-2.3\nhost: 127.0.0.1\nport: 110   # plain\ntls_port: 995\n"
 	              "ca: certs/ca.pem\n" ACCOUNTS
 	              "reset: \"./reset-maildrop {user} {fixture}\"\nidle_timeout: 600\nsni: mail.test\n");
@@ -72,6 +79,27 @@ START_TEST(good_profile)
 	ck_assert_str_eq(t.sni, "mail.test");
 	ck_assert_int_eq(target_can_reset(&t), 1);
 	ck_assert_str_eq(t.file, path);
+	ck_assert_int_eq(t.redact, 0);
+	/* A reset command may deliver through an agent: judged as `agent` unless the profile says. */
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_AGENT);
+	target_free(&t);
+
+	write_profile("host: localhost\nport: 1110\nredact: true\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(t.redact, 1);
+	target_free(&t);
+
+	write_profile("host: h\nport: 110\nreset: \"cp -r {fixture} /m/{user}\"\ndelivery: verbatim\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_VERBATIM);
+	target_free(&t);
+	write_profile("host: h\nport: 110\nmaildirs: /tmp\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_VERBATIM); /* the runner copies the files itself */
+	target_free(&t);
+	write_profile("host: h\nport: 110\nmaildirs: /tmp\ndelivery: agent\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_int_eq(target_delivery(&t), DELIVERY_AGENT);
 	target_free(&t);
 
 	write_profile("host: localhost\nport: 1110\ntls_verify: false\n" ACCOUNTS);
@@ -115,10 +143,15 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
 	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS, "3:13: tls_verify: expected true or false");
 	bad("host: h\nport: 110\nlogin_tls: sometimes\n" ACCOUNTS, "3:12: login_tls: expected true, false or auto");
+	bad("host: h\nport: 110\ndelivery: lmtp\n" ACCOUNTS, "3:11: delivery: expected verbatim or agent");
 	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
 	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS,
 	    "4:1: give 'reset' or");
 	bad("host: h\nport: [110\n", "3:1:");
+	/* A CA file that is not there is found when the profile loads, by `check` as by `run`. */
+	bad("host: h\nport: 110\nca: missing.pem\n" ACCOUNTS, "3:5: ca: ");
+	bad("host: h\nport: 110\nca: /tmp\n" ACCOUNTS, "3:5: ca: /tmp: not a readable file");
+	bad("host: h\nport: 110\nredact: sometimes\n" ACCOUNTS, "3:9: redact: expected true or false");
 	bad("- just\n- a list\n", "1:1: a target profile is a mapping");
 	bad("", "1:1: empty file");
 	bad("host: h\nport: 110\naccounts:\n  - {user: 'a b', password: x}\n  - {user: b, password: y}\n",

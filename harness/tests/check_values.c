@@ -112,6 +112,13 @@ START_TEST(other_functions)
 	EQ("${len(repeat('xyz', 100))}", "300");
 	EQ("${len('a\\r\\n\\0\\x41\\\\\\'')}", "7");
 	EQ("${flip_hex('abcF')}", "abc0");
+	/* size_re: the size itself unless a delivery agent may have changed it (then any size). */
+	EQ("${size_re(fixture.size.2)}", "1234");
+	vars_set_str(&vs, "delivery", "verbatim");
+	EQ("${size_re(sub(fixture.size.2, 4))}", "1230");
+	vars_set_str(&vs, "delivery", "agent");
+	EQ("^\\+OK 3 ${size_re(fixture.size.2)}$", "^\\+OK 3 [0-9]+$");
+	ERR("${size_re('x')}", "size_re");
 	size_t n;
 	char *raw = interp("${concat('a\\0b', '\\xff')}", &n);
 	ck_assert_ptr_nonnull(raw);

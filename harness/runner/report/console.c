@@ -85,6 +85,12 @@ void console_init(struct console *c, enum console_verbosity v, size_t total)
 	c->progress = stderr;
 	c->verbosity = v;
 	c->total = total;
+	console_set_out(c, stdout);
+}
+
+void console_set_out(struct console *c, FILE *out)
+{
+	c->out = out;
 	/* https://no-color.org: any non-empty NO_COLOR turns colour off. */
 	const char *nc = getenv("NO_COLOR");
 	c->colour = isatty(fileno(c->out)) && !(nc && *nc);
@@ -115,6 +121,8 @@ void console_result(struct console *c, const struct result *r)
 		fputs(" -- ", c->out);
 		one_line(c->out, r->message, REASON_MAX);
 	}
+	if (c->verbosity == CONSOLE_VERBOSE)
+		fprintf(c->out, " (%.2f s)", (double)r->duration_ms / 1000.0);
 	fputc('\n', c->out);
 	fflush(c->out);
 }
@@ -162,6 +170,36 @@ static void list(struct console *c, const struct run *run, enum verdict v, const
 	}
 }
 
+static int slower(const void *a, const void *b)
+{
+	const struct result *x = *(const struct result *const *)a, *y = *(const struct result *const *)b;
+	if (x->duration_ms != y->duration_ms)
+		return x->duration_ms < y->duration_ms ? 1 : -1;
+	return strcmp(x->id ? x->id : "", y->id ? y->id : "");
+}
+
+/* The CONSOLE_SLOWEST longest scenarios, slowest first: where a run's time goes (a server's timers, or
+ * scenarios that each wait for a timeout). */
+static void slowest(struct console *c, const struct run *run)
+{
+	if (run->nresults < 2)
+		return;
+	const struct result **v = malloc(run->nresults * sizeof *v);
+	if (!v)
+		return;
+	for (size_t i = 0; i < run->nresults; i++)
+		v[i] = &run->results[i];
+	qsort(v, run->nresults, sizeof *v, slower);
+	size_t n = run->nresults < CONSOLE_SLOWEST ? run->nresults : CONSOLE_SLOWEST;
+	fprintf(c->out, "Slowest:\n");
+	for (size_t i = 0; i < n; i++) {
+		fprintf(c->out, "  %7.2f s  ", (double)v[i]->duration_ms / 1000.0);
+		one_line(c->out, v[i]->id, 200);
+		fputc('\n', c->out);
+	}
+	free(v);
+}
+
 void console_summary(struct console *c, const struct run *run)
 {
 	struct run_summary s;
@@ -173,6 +211,16 @@ void console_summary(struct console *c, const struct run *run)
 	list(c, run, VERDICT_FAIL, "Failed");
 	list(c, run, VERDICT_ERROR, "Errors");
 	list(c, run, VERDICT_WARN, run->info.strict ? "Warnings (failing: --strict)" : "Warnings");
+	if (c->verbosity != CONSOLE_QUIET)
+		slowest(c, run);
+	if (run->info.stopped) {
+		fputs("Stopped: ", f);
+		one_line(f, run->info.stopped, 200);
+		if (run->info.incomplete)
+			fprintf(f, "; incomplete: %zu selected scenario%s not run", run->info.not_run,
+			        run->info.not_run == 1 ? "" : "s");
+		fputc('\n', f);
+	}
 	fprintf(f, "%zu scenarios: ", run->nresults);
 	count(c, f, s.passed, "passed", VERDICT_PASS);
 	fputs(", ", f);

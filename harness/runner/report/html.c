@@ -155,6 +155,10 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 	fputs("<header>\n<h1>POP3 conformance of <code>", f);
 	esc_text(f, run->info.target_name);
 	fputs("</code></h1>\n", f);
+	if (run->info.incomplete)
+		fprintf(f, "<p class=\"incomplete\"><strong>Incomplete run</strong>: stopped before %zu of the "
+		           "selected scenarios ran; only what ran is shown.</p>\n",
+		        run->info.not_run);
 	html_run_meta(f, run);
 	counts(f, run);
 	fputs("</header>\n", f);

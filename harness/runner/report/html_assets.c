@@ -19,6 +19,7 @@ const char html_css[] =
 	"[id]{scroll-margin-top:4.5rem}\n"
 	"dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.15rem 1rem;margin:.4rem 0}\n"
 	"dl.meta dt{color:var(--muted)}dl.meta dd{margin:0}\n"
+	".incomplete{color:#b35900;font-weight:600}\n"
 	".counts{display:flex;flex-wrap:wrap;gap:.5rem;margin:.8rem 0}\n"
 	".counts a,.counts span{padding:.25rem .7rem;border-radius:1rem;border:1px solid var(--line);"
 	"background:var(--panel);color:var(--fg)}\n"

@@ -128,6 +128,13 @@ static void servers(FILE *f, const struct cmp *c)
 		}
 		fputs("</td><td class=\"l\">", f);
 		esc_text(f, in->started);
+		if (in->stopped) {
+			fputs("<br><span class=\"incomplete\">", f);
+			esc_text(f, in->stopped);
+			if (in->incomplete)
+				fprintf(f, "; incomplete, %zu not run", in->not_run);
+			fputs("</span>", f);
+		}
 		fputs("</td>", f);
 		for (int i = 0; i < 5; i++)
 			fprintf(f, "<td%s>%zu</td>", n[html_verdict_order[i]] ? "" : " class=\"zero\"",

@@ -104,6 +104,16 @@ void html_run_meta(FILE *f, const struct run *run)
 	fact(f, "Options", in->options, 1);
 	if (in->strict)
 		fputs("<dt>Strict</dt><dd>yes: a warning fails the run</dd>\n", f);
+	if (in->redacted)
+		fputs("<dt>Redacted</dt><dd>yes: the accounts' secrets are replaced by [redacted]</dd>\n", f);
+	if (in->stopped) {
+		fputs("<dt>Stopped</dt><dd class=\"incomplete\">", f);
+		esc_text(f, in->stopped);
+		if (in->incomplete)
+			fprintf(f, ": incomplete, %zu selected scenario%s not run", in->not_run,
+			        in->not_run == 1 ? "" : "s");
+		fputs("</dd>\n", f);
+	}
 	fputs("</dl>\n", f);
 }
 

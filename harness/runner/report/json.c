@@ -109,7 +109,12 @@ static json_t *jrun(const struct run *run)
 		      put_opt(o, "suite_version", in->suite_version) || put_opt(o, "options", in->options) ||
 		      put(o, "strict", json_boolean(in->strict)) || put_opt(o, "started", in->started) ||
 		      put(o, "duration_ms", json_integer(in->duration_ms)) ||
-		      put_opt(o, "greeting", in->greeting) || put(o, "capa", jstrv(in->capa, in->ncapa));
+		      put_opt(o, "greeting", in->greeting) || put(o, "capa", jstrv(in->capa, in->ncapa)) ||
+		      put(o, "incomplete", json_boolean(in->incomplete)) || put_opt(o, "stopped", in->stopped) ||
+		      (in->incomplete && put(o, "not_run", json_integer((json_int_t)in->not_run))) ||
+		      (in->shard_count && put(o, "shard", json_pack("{s:i,s:i}", "index", in->shard_index,
+		                                                    "count", in->shard_count))) ||
+		      put(o, "redacted", json_boolean(in->redacted));
 	}
 	json_decref(sum);
 	json_decref(prof);
@@ -341,6 +346,18 @@ int report_json_read(const char *path, struct run *run, struct p3err *err)
 	in->duration_ms = get_int(&rd, j, "duration_ms", "$");
 	in->greeting = get_str(&rd, j, "greeting", 0, "$");
 	in->capa = get_strv(&rd, j, "capa", &in->ncapa, "$");
+	in->incomplete = json_is_true(json_object_get(j, "incomplete"));
+	in->stopped = get_str(&rd, j, "stopped", 0, "$");
+	long nr = get_int(&rd, j, "not_run", "$");
+	in->not_run = nr > 0 ? (size_t)nr : 0;
+	in->redacted = json_is_true(json_object_get(j, "redacted"));
+	json_t *shard = json_object_get(j, "shard");
+	if (json_is_object(shard)) {
+		in->shard_index = (int)get_int(&rd, shard, "index", "$.shard");
+		in->shard_count = (int)get_int(&rd, shard, "count", "$.shard");
+		if (!rd.failed && (in->shard_count < 1 || in->shard_index < 1 || in->shard_index > in->shard_count))
+			rd_fail(&rd, "$.shard", "index must be from 1 to count");
+	}
 
 	json_t *res = json_object_get(j, "results");
 	if (!json_is_array(res)) {

@@ -53,6 +53,16 @@ static void properties(FILE *f, const struct run *run)
 	property(f, "options", in->options);
 	property(f, "strict", in->strict ? "true" : "false");
 	property(f, "started", in->started);
+	if (in->incomplete || in->stopped) {
+		char nr[32];
+		snprintf(nr, sizeof nr, "%zu", in->not_run);
+		property(f, "incomplete", in->incomplete ? "true" : "false");
+		property(f, "stopped", in->stopped);
+		if (in->incomplete)
+			property(f, "not_run", nr);
+	}
+	if (in->redacted)
+		property(f, "redacted", "true");
 	property(f, "greeting", in->greeting);
 	for (size_t i = 0; i < in->ncapa; i++)
 		property(f, "capa", in->capa[i]);

@@ -47,6 +47,76 @@ static char *strip_shard(const char *opts)
 	return out;
 }
 
+/* The shard of a run: the "shard" field, else "--shard I/N" in its options (reports written before the
+ * field existed). 0 when it was not sharded. */
+static int shard_of(const struct run_info *in, int *count)
+{
+	*count = 0;
+	if (in->shard_count) {
+		*count = in->shard_count;
+		return in->shard_index;
+	}
+	const char *o = in->options ? strstr(in->options, "--shard") : NULL;
+	int i, n;
+	if (o && (sscanf(o, "--shard %d/%d", &i, &n) == 2 || sscanf(o, "--shard=%d/%d", &i, &n) == 2) && n >= 1 &&
+	    i >= 1 && i <= n) {
+		*count = n;
+		return i;
+	}
+	return 0;
+}
+
+int report_merge_check(const struct run *runs, size_t nruns, char *why, size_t whysize)
+{
+	why[0] = '\0';
+	for (size_t i = 0; i < nruns; i++)
+		if (runs[i].info.incomplete) {
+			snprintf(why, whysize, "report %zu of %zu is incomplete (%s; %zu scenarios not run)", i + 1, nruns,
+			         runs[i].info.stopped ? runs[i].info.stopped : "stopped", runs[i].info.not_run);
+			return -1;
+		}
+	for (size_t i = 1; i < nruns; i++)
+		if (!same(runs[i].info.suite_version, runs[0].info.suite_version)) {
+			snprintf(why, whysize, "the reports ran different suites (%s and %s)",
+			         runs[0].info.suite_version ? runs[0].info.suite_version : "?",
+			         runs[i].info.suite_version ? runs[i].info.suite_version : "?");
+			return -1;
+		}
+	int count0, idx0 = shard_of(&runs[0].info, &count0);
+	unsigned char seen[PLAN_SHARD_MAX_MERGE] = {0};
+	for (size_t i = 0; i < nruns; i++) {
+		int count, idx = shard_of(&runs[i].info, &count);
+		if ((idx == 0) != (idx0 == 0) || count != count0) {
+			snprintf(why, whysize, "the reports are not shards of one run (%s%d/%d and %s%d/%d)",
+			         idx0 ? "shard " : "unsharded ", idx0, count0, idx ? "shard " : "unsharded ", idx, count);
+			return -1;
+		}
+		if (idx == 0)
+			continue;
+		if (count > PLAN_SHARD_MAX_MERGE) {
+			snprintf(why, whysize, "more than %d shards", PLAN_SHARD_MAX_MERGE);
+			return -1;
+		}
+		if (seen[idx - 1]++) {
+			snprintf(why, whysize, "shard %d/%d is given twice", idx, count);
+			return -1;
+		}
+	}
+	if (idx0 == 0)
+		return 0;
+	size_t missing = 0;
+	int first = 0;
+	for (int s = 0; s < count0; s++)
+		if (!seen[s] && missing++ == 0)
+			first = s + 1;
+	if (missing) {
+		snprintf(why, whysize, "%zu of the %d shards %s missing (shard %d/%d%s)", missing, count0,
+		         missing == 1 ? "is" : "are", first, count0, missing > 1 ? " and more" : "");
+		return -1;
+	}
+	return 0;
+}
+
 void report_sort(struct run *run)
 {
 	if (run->nresults > 1)
@@ -83,7 +153,13 @@ int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p
 		if (in->duration_ms > out->info.duration_ms)
 			out->info.duration_ms = in->duration_ms;
 		out->info.strict |= in->strict;
+		out->info.incomplete |= in->incomplete;
+		out->info.not_run += in->not_run;
+		out->info.redacted &= in->redacted; /* redacted only when every part was */
+		if (!out->info.stopped && in->stopped && !(out->info.stopped = strdup(in->stopped)))
+			goto oom;
 	}
+	out->info.shard_index = out->info.shard_count = 0;
 	if (total) {
 		if (!(out->results = calloc(total, sizeof *out->results)))
 			goto oom;

@@ -25,7 +25,13 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 int report_html_compare(const struct run *runs, size_t nruns, const char *requirements_md, const char *path,
                         struct p3err *err);
 
-/* Merge shard runs into one (results concatenated and sorted by id; duplicates are an error). */
+/* Whether runs form one complete set to merge: none incomplete (stopped early), one suite version, and
+ * either none sharded or shards 1..N of one N, each once. -1 with why saying what is wrong (`report
+ * --merge` refuses then, unless --allow-partial). */
+#define PLAN_SHARD_MAX_MERGE 10000 /* as plan_parse_shard's N */
+int report_merge_check(const struct run *runs, size_t nruns, char *why, size_t whysize);
+/* Merge shard runs into one (results concatenated and sorted by id; duplicates are an error). The merged
+ * run is incomplete when any part was. */
 int report_merge(const struct run *runs, size_t nruns, struct run *out, struct p3err *err);
 
 /* Baseline: rewrite `run` so that results equal to the baseline's (same id, same status) count as passed
@@ -41,13 +47,18 @@ void report_sort(struct run *run);
 /* Console output. */
 enum console_verbosity { CONSOLE_QUIET, CONSOLE_NORMAL, CONSOLE_VERBOSE };
 struct console {
-	FILE *out;      /* stdout: result lines and the summary */
+	FILE *out;      /* stdout (or stderr, console_set_out): result lines and the summary */
 	FILE *progress; /* stderr: progress on a terminal */
 	int colour;     /* decided once: a terminal and no NO_COLOR */
 	enum console_verbosity verbosity;
 	size_t total, done;
 };
+/* The summary lists this many of the slowest scenarios. */
+#define CONSOLE_SLOWEST 10
+/* Result lines and the summary go to stdout, unless console_set_out sends them elsewhere (stderr, when a
+ * report goes to stdout); colour follows the stream chosen. */
 void console_init(struct console *c, enum console_verbosity v, size_t total);
+void console_set_out(struct console *c, FILE *out);
 void console_start(struct console *c, const char *id);          /* progress line */
 void console_result(struct console *c, const struct result *r); /* one line per scenario */
 void console_summary(struct console *c, const struct run *run); /* counts, every failed id + reason */

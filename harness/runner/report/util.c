@@ -103,6 +103,7 @@ int run_info_copy(struct run_info *dst, const struct run_info *src)
 	dst->suite_version = rdup(src->suite_version, &ok);
 	dst->options = rdup(src->options, &ok);
 	dst->started = rdup(src->started, &ok);
+	dst->stopped = rdup(src->stopped, &ok);
 	if (!ok) {
 		struct run tmp = {.info = *dst};
 		run_free(&tmp);

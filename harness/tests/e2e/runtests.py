@@ -32,9 +32,11 @@ def main():
         suite = flat
     runner = unittest.TextTestRunner(verbosity=2, resultclass=Result, stream=sys.stdout)
     res = runner.run(suite)
-    failed = len(res.failures) + len(res.errors) + len(res.unexpectedSuccesses)
-    skipped = len(res.skipped)
-    passed = res.testsRun - failed - skipped
+    # A test that fails and then errors in its tear-down is one failed test, not two.
+    failed_ids = {t.id() for t, _ in res.failures + res.errors} | {t.id() for t in res.unexpectedSuccesses}
+    failed = len(failed_ids)
+    skipped = len({t.id() for t, _ in res.skipped} - failed_ids)
+    passed = max(res.testsRun - failed - skipped, 0)
     if skipped:
         print(f"{skipped} skipped")
     print(f"{passed} passed, {failed} failed")

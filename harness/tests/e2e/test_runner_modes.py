@@ -3,8 +3,9 @@
 A correct server must never fail, whichever policy the RFCs allow it to choose: pop3refd in its default
 mode (`compat`: USER/PASS and APOP in cleartext, SASL PLAIN/LOGIN only over TLS) and in privacy mode
 (`tls-only`: no plaintext login before TLS, RFC 2595 §2.2) must both come out with no fail, warn or error.
-`always` offers PLAIN in cleartext, which R2595-PLAIN-1 (MUST NOT) and R4616-PLAIN-6 (SHOULD NOT) exist to
-catch: that mode must be reported, under exactly those requirements."""
+`always` offers PLAIN in cleartext, which R2595-PLAIN-1 (MUST NOT, unless backward compatibility requires it)
+and R4616-PLAIN-6 (SHOULD NOT) exist to catch: that mode must be reported, under exactly those requirements,
+and as warnings only: the escape clause is the administrator's to invoke and the harness cannot see it."""
 
 import json
 import os
@@ -39,14 +40,14 @@ class Modes(unittest.TestCase):
     def test_plain_in_cleartext_is_reported(self):
         r, doc = run_mode("always")
         bad = not_passing(doc)
-        self.assertEqual(r.rc, 1, r.stderr[-2000:])
+        self.assertEqual(r.rc, 0, r.stderr[-2000:])   # warnings only: no fail
         self.assertTrue(bad, "PLAIN offered in cleartext went unreported")
         refs = set()
         for res in bad.values():
             refs.update(res["refs"])
         self.assertTrue({"R2595-PLAIN-1", "R4616-PLAIN-6"} & refs, f"reported under {sorted(refs)}")
         for k, res in bad.items():
-            self.assertIn(res["status"], ("fail", "warn"), k)
+            self.assertEqual(res["status"], "warn", k)
 
 
 if __name__ == "__main__":
