@@ -105,7 +105,8 @@ $(BUILD)/%.o: %.c
 	@[ "$(V)" = 1 ] || echo "  CC      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+# build/peers holds the unpacked Debian packages of the peer servers (their init.d, conf.d ... folders).
+-include $(shell find $(BUILD) -path $(BUILD)/peers -prune -o -name '*.d' -type f -print 2>/dev/null)
 
 # Generated fixtures: TLS CA and certificates, the large message, the 1,000-message maildrop.
 fixtures:
