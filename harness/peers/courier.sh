@@ -55,7 +55,7 @@ RUN
 	peer_launch /pop3spec-courier-start
 	wait_port "$port" && wait_port "$tls_port" ||
 		{ peer_stop; die "Courier did not listen on $port/$tls_port; log: $dir/log/server.log"; }
-	write_target "'$here/maildir-reset.sh' {user} {fixture} '$dir/home'"
+	write_target "'$here/maildir-reset.sh' {user} {fixture} '$dir/home'" "delivery: verbatim"
 	write_state
 	echo "courier $version: pop3 127.0.0.1:$port (plain, STLS)  pop3s 127.0.0.1:$tls_port (implicit TLS)"
 	echo "target profile: $dir/target.yaml"

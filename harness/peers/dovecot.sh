@@ -57,7 +57,7 @@ CONF
 	peer_launch /usr/sbin/dovecot -F
 	wait_port "$port" && wait_port "$tls_port" ||
 		{ peer_stop; die "Dovecot did not listen on $port/$tls_port; log: $dir/log/server.log"; }
-	write_target "'$here/maildir-reset.sh' {user} {fixture} '$dir/home'" "idle_timeout: 600"
+	write_target "'$here/maildir-reset.sh' {user} {fixture} '$dir/home'" "idle_timeout: 600" "delivery: verbatim"
 	write_state
 	echo "dovecot $version: pop3 127.0.0.1:$port (plain, STLS)  pop3s 127.0.0.1:$tls_port (implicit TLS)"
 	echo "target profile: $dir/target.yaml"
