@@ -24,15 +24,23 @@ def cell(s, n=110):
 
 
 def evidence(r):
-    """The last client line and the server's answer to it (or the runner's note), from the transcript."""
+    """The last client line and the server's first answer after it (or the runner's note); with no client
+    line (a greeting), the last server line."""
     tr = r.get("transcript") or []
-    c = s = ""
+    c, s, note, last_s = "", "", "", ""
     for t in tr:
-        if t.get("kind") == "C":
-            c, s = t.get("text", ""), ""
-        elif t.get("kind") in ("S", "*") and not s:
-            s = t.get("text", "")
-    return c, s
+        k = t.get("kind")
+        if k == "C":
+            c, s, note = t.get("text", ""), "", ""
+        elif k == "S":
+            last_s = t.get("text", "")
+            if not s:
+                s = last_s
+        elif k == "*" and not note and c:
+            note = t.get("text", "")
+    if not c:
+        return "", last_s or note
+    return c, s or note
 
 
 def table(name, reasons):
@@ -47,8 +55,9 @@ def table(name, reasons):
             missing.append(r["id"])
             why = "**UNEXPLAINED**"
         c, s = evidence(r)
-        rows.append("| %s | `%s` | %s | `C: %s` → `%s` | %s |" % (
-            r["status"], r["id"], ", ".join(r.get("refs") or []), cell(c, 60), cell(s, 90), why))
+        shown = ("`C: %s` → `%s`" % (cell(c, 60), cell(s, 90))) if c else ("`S: %s`" % cell(s, 90))
+        rows.append("| %s | `%s` | %s | %s | %s |" % (
+            r["status"], r["id"], ", ".join(r.get("refs") or []), shown, why))
     sm = b["summary"]
     head = ("%d scenarios: %d passed, %d failed, %d warnings, %d skipped, %d errors (baseline of %s)\n\n"
             % (len(b["results"]), sm["passed"], sm["failed"], sm["warnings"], sm["skipped"], sm["errors"],
