@@ -59,7 +59,7 @@ RUNNER_LIBOBJ := $(filter-out $(BUILD)/harness/runner/main.o,$(RUNNER_OBJ))
 # so the real bin/pop3refd never carries a fault.
 FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 
-.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench fuzz \
+.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz \
         install uninstall clean deps distclean
 
 # `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
@@ -182,8 +182,20 @@ coverage: $(BIN)/pop3spec
 lint:
 	$(Q)./harness/scripts/lint.sh
 
-bench: all fixtures
+# Benchmarks (bench/, docs/performance.md): the load driver and the trivial responder are tools of their own,
+# built with the same flags; `make bench` prints the table, `make bench-smoke` is the seconds-long CI version.
+BENCH_BIN := $(BIN)/bench/loadgen $(BIN)/bench/trivial
+
+$(BIN)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(ALL_LIBS)
+
+bench: all fixtures $(BENCH_BIN)
 	$(Q)./bench/run.sh
+
+bench-smoke: all fixtures $(BENCH_BIN)
+	$(Q)./bench/run.sh --smoke
 
 # Everything a run needs, from any working folder: pop3spec in bindir, pop3refd in sbindir (a daemon, page
 # in section 8), the suite (scenarios/ with REQUIREMENTS.md and VERSION) and the fixtures (the committed

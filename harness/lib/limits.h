@@ -37,4 +37,9 @@
  * (RFC 2449 §6.6: the server must not deadlock a client that pipelines; it simply stops reading). */
 #define POP3_MAX_PENDING_INPUT (64 * 1024)
 
+/* pop3refd's listen(2) backlog: not a protocol limit. With 128, a burst of connections (a load test, many
+ * clients polling at the same minute) overflows the accept queue, and the kernel then completes handshakes
+ * it drops: the client waits for a greeting that never comes. The kernel caps it at net.core.somaxconn. */
+#define POP3REFD_LISTEN_BACKLOG 4096
+
 #endif

@@ -114,13 +114,16 @@ int maildir_header_8bit(const char *path, struct p3err *err)
 
 /* Size as sent, by reading the file through the multi-line counter; the header scanner rides along.
  * Returns 0, 1 when the file vanished (another session's UPDATE removed it: not an error), or -1. */
-static int size_from_file(const char *path, unsigned long long *size, int *header_8bit, char *buf,
-                          struct p3err *err)
+static int size_from_file(const char *path, unsigned long long *size, int *header_8bit, int *verbatim,
+                          char *buf, struct p3err *err)
 {
 	struct ml_counter c;
 	struct header_scan h = {HS_LINE_START, 0};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	ssize_t n;
+	unsigned long long bytes = 0;
+	int dot_line = 0, at_start = 1;
+	char last = '\n';
 
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -138,10 +141,27 @@ static int size_from_file(const char *path, unsigned long long *size, int *heade
 		}
 		ml_count(&c, buf, (size_t)n);
 		header_scan(&h, buf, (size_t)n);
+		/* A line starting with '.' would be stuffed (RFC 1939 §3): then the file is not its wire form. */
+		if (!dot_line) {
+			const char *p = buf, *end = buf + n, *lf;
+			if (at_start && buf[0] == '.')
+				dot_line = 1;
+			while (!dot_line && (lf = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+				if (lf + 1 < end && lf[1] == '.')
+					dot_line = 1;
+				p = lf + 1;
+			}
+			at_start = buf[n - 1] == '\n';
+		}
+		bytes += (unsigned long long)n;
+		last = buf[n - 1];
 	}
 	close(fd);
 	*size = ml_count_finish(&c);
 	*header_8bit = header_result(&h);
+	/* Sent as stored only when nothing is added: every line end already CRLF (a bare LF, or a last line
+	 * without one, makes the size as sent larger than the file) and no stuffing. */
+	*verbatim = !dot_line && *size == bytes && last == '\n';
 	return 0;
 }
 
@@ -184,54 +204,314 @@ static int by_name(const void *a, const void *b)
 	return c != 0 ? c : strcmp(x->path, y->path);
 }
 
-static int by_uid(const void *a, const void *b)
+/* FNV-1a: names are looked up once per message; with 100,000 of them a sort and binary search cost more
+ * string comparisons than the whole rest of the scan. */
+static size_t name_hash(const char *s)
 {
-	const struct maildir_msg *const *x = a, *const *y = b;
-	int c = strcmp((*x)->uid, (*y)->uid);
+	unsigned long long h = 1469598103934665603ull;
 
-	/* Among equal ids the earlier message keeps it. */
-	return c != 0 ? c : (*x < *y ? -1 : *x > *y);
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ull;
+	return (size_t)h;
 }
 
 /* R1939-UIDL-5: distinct messages get distinct ids. The same base name in new/ and cur/ is rare but
- * possible; the later copy then takes the MD5 of its path relative to the Maildir. */
+ * possible; the earlier message (in file-name order) keeps the id, a later one takes the MD5 of its path
+ * relative to the Maildir. A hash set: one pass, no sort of 100,000 ids. */
 static int dedup_uids(struct maildir *md, size_t dirlen)
 {
-	struct maildir_msg **v;
+	size_t nslot = 16, *slot;
 
 	if (md->count < 2)
 		return 0;
-	v = malloc(md->count * sizeof *v);
-	if (v == NULL)
+	while (nslot < md->count * 2)
+		nslot *= 2;
+	slot = calloc(nslot, sizeof *slot);
+	if (slot == NULL)
 		return -1;
-	for (size_t i = 0; i < md->count; i++)
-		v[i] = &md->msgs[i];
-	if (md->count > 1)
-		qsort(v, md->count, sizeof *v, by_uid);
-	for (size_t i = 1; i < md->count; i++) {
-		if (strcmp(v[i]->uid, v[i - 1]->uid) == 0) {
-			char hex[DIGEST_MD5_HEX];
-			apop_digest(v[i]->path + dirlen, "", hex);
-			memcpy(v[i]->uid, hex, sizeof hex);
+	for (size_t i = 0; i < md->count; i++) {
+		struct maildir_msg *m = &md->msgs[i];
+		size_t h = name_hash(m->uid) & (nslot - 1);
+		int seen = 0;
+
+		for (; slot[h] != 0; h = (h + 1) & (nslot - 1)) {
+			if (strcmp(md->msgs[slot[h] - 1].uid, m->uid) == 0) {
+				seen = 1;
+				break;
+			}
 		}
+		if (seen) {
+			char hex[DIGEST_MD5_HEX];
+			apop_digest(m->path + dirlen, "", hex);
+			memcpy(m->uid, hex, sizeof hex);
+			for (h = name_hash(m->uid) & (nslot - 1); slot[h] != 0; h = (h + 1) & (nslot - 1))
+				;
+		}
+		slot[h] = i + 1;
 	}
-	free(v);
+	free(slot);
 	return 0;
 }
 
-static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char *sub, char *buf,
-                   struct p3err *err)
+/* ---- the size cache -------------------------------------------------------------------------------
+ * DIR/.pop3refd.sizes, text:
+ *   pop3refd-sizes 1
+ *   <inode> <length> <ctime s> <ctime ns> <size as sent> <header_8bit> <verbatim> <file name>
+ *   ...
+ *   end <number of entries>
+ * A file name holding a line end is never cached. The last line guards against a file cut short. */
+
+#define CACHE_MAGIC "pop3refd-sizes 1\n"
+#define CACHE_MAX_OCTETS (512u * 1024 * 1024) /* a bigger file is not a cache we wrote: ignored */
+
+/* What identifies one version of a file: Maildir messages never change (a new version is a new file),
+ * but a name can come back with other content (a fixture copied again), which gets a new inode or at
+ * least a new ctime. */
+struct file_key {
+	unsigned long long ino, len;
+	long long ct_s;
+	long ct_ns;
+};
+
+struct cache_ent {
+	const char *name;
+	struct file_key key;
+	unsigned long long size;
+	int header_8bit, verbatim;
+};
+
+struct cache {
+	char *text;
+	struct cache_ent *e;
+	size_t *slot, nslot; /* hash index of e[] by name: entry index + 1, 0 empty (open addressing) */
+	size_t n, hits;
+	int dirty; /* a file was read: the cache misses something */
+	struct file_key *keys; /* the key of each message of the scan, by index in md->msgs (0: not cached) */
+	size_t keycap;
+};
+
+
+/* Build the hash index; a failure leaves the cache empty (it is only an optimisation). */
+static void cache_index(struct cache *c)
+{
+	size_t nslot = 16;
+
+	while (nslot < c->n * 2)
+		nslot *= 2;
+	c->slot = calloc(nslot, sizeof *c->slot);
+	if (c->slot == NULL) {
+		c->n = 0;
+		return;
+	}
+	c->nslot = nslot;
+	for (size_t i = 0; i < c->n; i++) {
+		size_t h = name_hash(c->e[i].name) & (nslot - 1);
+		while (c->slot[h] != 0)
+			h = (h + 1) & (nslot - 1);
+		c->slot[h] = i + 1;
+	}
+}
+
+static void key_of(const struct stat *st, struct file_key *k)
+{
+	k->ino = (unsigned long long)st->st_ino;
+	k->len = (unsigned long long)st->st_size;
+	k->ct_s = (long long)st->st_ctim.tv_sec;
+	k->ct_ns = st->st_ctim.tv_nsec;
+}
+
+static int key_eq(const struct file_key *a, const struct file_key *b)
+{
+	return a->ino == b->ino && a->len == b->len && a->ct_s == b->ct_s && a->ct_ns == b->ct_ns;
+}
+
+/* Parse one entry line (NUL-terminated, without its LF). */
+static int cache_parse_line(char *line, struct cache_ent *e)
+{
+	char *p = line, *q;
+	unsigned long long v[7];
+
+	for (int i = 0; i < 7; i++) {
+		if (*p < '0' || *p > '9')
+			return -1;
+		errno = 0;
+		v[i] = strtoull(p, &q, 10);
+		if (errno != 0 || *q != ' ')
+			return -1;
+		p = q + 1;
+	}
+	if (*p == '\0' || v[3] > 999999999ull || v[5] > MAILDIR_HEADER_8BIT || v[5] == MAILDIR_HEADER_UNKNOWN ||
+	    v[6] > 1 || v[2] > (unsigned long long)LLONG_MAX)
+		return -1;
+	e->key.ino = v[0];
+	e->key.len = v[1];
+	e->key.ct_s = (long long)v[2];
+	e->key.ct_ns = (long)v[3];
+	e->size = v[4];
+	e->header_8bit = (int)v[5];
+	e->verbatim = (int)v[6];
+	e->name = p;
+	return 0;
+}
+
+/* Load DIR/.pop3refd.sizes; anything unreadable or malformed leaves the cache empty. */
+static void cache_load(struct cache *c, const char *dir)
 {
 	char path[4096];
-	DIR *d;
+	struct stat st;
+	size_t len = 0, cap = 0, count = 0;
+	int fd;
+
+	memset(c, 0, sizeof *c);
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, MAILDIR_CACHE_NAME) >= sizeof path)
+		return;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (unsigned long long)st.st_size > CACHE_MAX_OCTETS ||
+	    (c->text = malloc((size_t)st.st_size + 1)) == NULL) {
+		close(fd);
+		return;
+	}
+	while (len < (size_t)st.st_size) {
+		ssize_t n = read(fd, c->text + len, (size_t)st.st_size - len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	c->text[len] = '\0';
+	if (len < sizeof CACHE_MAGIC - 1 || memcmp(c->text, CACHE_MAGIC, sizeof CACHE_MAGIC - 1) != 0 ||
+	    c->text[len - 1] != '\n')
+		goto bad;
+	for (char *line = c->text + sizeof CACHE_MAGIC - 1; *line;) {
+		char *lf = strchr(line, '\n');
+		*lf = '\0';
+		if (strncmp(line, "end ", 4) == 0) {
+			char *q;
+			errno = 0;
+			unsigned long long want = strtoull(line + 4, &q, 10);
+			if (errno != 0 || *q != '\0' || want != count || lf[1] != '\0')
+				goto bad;
+			c->n = count;
+			cache_index(c);
+			return;
+		}
+		if (count == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct cache_ent *ne = realloc(c->e, ncap * sizeof *ne);
+			if (ne == NULL)
+				goto bad;
+			c->e = ne;
+			cap = ncap;
+		}
+		if (cache_parse_line(line, &c->e[count]) < 0)
+			goto bad;
+		count++;
+		line = lf + 1;
+	}
+bad: /* no "end" line, or a malformed one: not a cache we completed */
+	free(c->e);
+	free(c->text);
+	memset(c, 0, sizeof *c);
+}
+
+static void cache_free(struct cache *c)
+{
+	free(c->e);
+	free(c->text);
+	free(c->keys);
+	free(c->slot);
+	memset(c, 0, sizeof *c);
+}
+
+static const struct cache_ent *cache_find(const struct cache *c, const char *name, const struct file_key *k)
+{
+	if (c->n == 0)
+		return NULL;
+	/* A name may be listed twice (the same name in new/ and cur/): the key decides which entry is this
+	 * file's. */
+	for (size_t h = name_hash(name) & (c->nslot - 1); c->slot[h] != 0; h = (h + 1) & (c->nslot - 1)) {
+		const struct cache_ent *e = &c->e[c->slot[h] - 1];
+		if (strcmp(e->name, name) == 0 && key_eq(&e->key, k))
+			return e;
+	}
+	return NULL;
+}
+
+/* Remember message i's key (the messages are still in readdir order: keys stay parallel to md->msgs). */
+static int cache_keep_key(struct cache *c, size_t i, const struct stat *st)
+{
+	if (i >= c->keycap) {
+		size_t ncap = c->keycap ? c->keycap * 2 : 64;
+		struct file_key *nk = realloc(c->keys, ncap * sizeof *nk);
+		if (nk == NULL)
+			return -1;
+		c->keys = nk;
+		c->keycap = ncap;
+	}
+	key_of(st, &c->keys[i]);
+	return 0;
+}
+
+/* Write the cache for md's messages (still in readdir order) when it changed: a new file, renamed over
+ * the old one. Best effort: a failure leaves at worst no cache. */
+static void cache_store(struct cache *c, const char *dir, const struct maildir *md)
+{
+	char path[4096], tmp[4096];
+	size_t count = 0;
+	FILE *f;
+	int fd, ok;
+
+	if (!c->dirty && c->hits == c->n)
+		return; /* every entry was used, none missing */
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, MAILDIR_CACHE_NAME) >= sizeof path ||
+	    (size_t)snprintf(tmp, sizeof tmp, "%s/%s.%ld.tmp", dir, MAILDIR_CACHE_NAME, (long)getpid()) >=
+	        sizeof tmp)
+		return;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	f = fdopen(fd, "w");
+	if (f == NULL) {
+		close(fd);
+		unlink(tmp);
+		return;
+	}
+	fputs(CACHE_MAGIC, f);
+	for (size_t i = 0; i < md->count; i++) {
+		const struct maildir_msg *m = &md->msgs[i];
+		const struct file_key *k = &c->keys[i];
+		if (k->ino == 0 && k->len == 0 && k->ct_s == 0)
+			continue; /* sized by its ",W=" name: nothing learnt */
+		if (strchr(m->name, '\n') != NULL || m->header_8bit == MAILDIR_HEADER_UNKNOWN)
+			continue;
+		fprintf(f, "%llu %llu %lld %ld %llu %d %d %s\n", k->ino, k->len, k->ct_s, k->ct_ns, m->size,
+		        m->header_8bit, m->verbatim, m->name);
+		count++;
+	}
+	fprintf(f, "end %zu\n", count);
+	ok = fflush(f) == 0 && !ferror(f);
+	ok = (fclose(f) == 0) && ok;
+	if (!ok || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+/* Read the folder open as d (closed here). Files are looked at relative to it, so each costs no walk of
+ * the whole path. */
+static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char *sub, DIR *d, char *buf,
+                   struct cache *cache, struct p3err *err)
+{
+	char path[4096];
 	struct dirent *de;
 	int rc = 0;
 
-	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, sub) >= sizeof path)
+	if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, sub) >= sizeof path) {
+		closedir(d);
 		return p3err_set(err, "%s/%s: path too long", dir, sub);
-	d = opendir(path);
-	if (d == NULL)
-		return p3err_errno(err, "%s: cannot open folder", path);
+	}
 	while ((errno = 0, de = readdir(d)) != NULL) {
 		struct maildir_msg m;
 		struct stat st;
@@ -244,7 +524,7 @@ static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char 
 			rc = p3err_set(err, "%s: out of memory", path);
 			break;
 		}
-		if (stat(m.path, &st) < 0) {
+		if (fstatat(dirfd(d), de->d_name, &st, 0) < 0) {
 			free(m.path);
 			if (errno == ENOENT)
 				continue; /* removed meanwhile, or a dangling link */
@@ -257,12 +537,40 @@ static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char 
 		}
 		m.name = m.path + strlen(path) + 1;
 		if (!size_from_name(m.name, &m.size)) {
-			r = size_from_file(m.path, &m.size, &m.header_8bit, buf, err);
-			if (r != 0) {
+			struct file_key k;
+			const struct cache_ent *e = NULL;
+			if (cache) {
+				key_of(&st, &k);
+				e = cache_find(cache, m.name, &k);
+			}
+			if (e) {
+				m.size = e->size;
+				m.header_8bit = e->header_8bit;
+				m.verbatim = e->verbatim;
+				cache->hits++;
+			} else {
+				r = size_from_file(m.path, &m.size, &m.header_8bit, &m.verbatim, buf, err);
+				if (r != 0) {
+					free(m.path);
+					if (r > 0)
+						continue;
+					rc = -1;
+					break;
+				}
+				if (cache)
+					cache->dirty = 1;
+			}
+			if (cache && cache_keep_key(cache, md->count, &st) < 0) {
 				free(m.path);
-				if (r > 0)
-					continue;
-				rc = -1;
+				rc = p3err_set(err, "%s: out of memory", path);
+				break;
+			}
+		} else if (cache) {
+			struct stat none;
+			memset(&none, 0, sizeof none); /* a ",W=" name: no entry */
+			if (cache_keep_key(cache, md->count, &none) < 0) {
+				free(m.path);
+				rc = p3err_set(err, "%s: out of memory", path);
 				break;
 			}
 		}
@@ -286,32 +594,57 @@ static int add_dir(struct maildir *md, size_t *cap, const char *dir, const char 
 	return rc;
 }
 
-int maildir_scan(const char *dir, struct maildir *md, struct p3err *err)
+static int scan(const char *dir, struct maildir *md, struct cache *cache, struct p3err *err)
 {
 	char path[4096];
 	size_t cap = 0;
 	char *buf;
 	static const char *const subs[] = {"cur", "new"};
+	DIR *ds[2] = {NULL, NULL};
+	int rc;
 
 	md->msgs = NULL;
 	md->count = 0;
 	md->total = 0;
 	for (size_t i = 0; i < 2; i++) {
 		if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, subs[i]) >= sizeof path)
-			return p3err_set(err, "%s: path too long", dir);
-		if (!is_dir(path))
-			return p3err_set(err, "%s: not a Maildir (no %s/ folder)", dir, subs[i]);
+			rc = p3err_set(err, "%s: path too long", dir);
+		else if ((ds[i] = opendir(path)) != NULL)
+			continue;
+		else if (errno == ENOENT || errno == ENOTDIR)
+			rc = p3err_set(err, "%s: not a Maildir (no %s/ folder)", dir, subs[i]);
+		else
+			rc = p3err_errno(err, "%s: cannot open folder", path);
+		if (i > 0)
+			closedir(ds[0]);
+		return rc;
 	}
 	buf = malloc(READ_CHUNK);
-	if (buf == NULL)
+	if (buf == NULL) {
+		closedir(ds[0]);
+		closedir(ds[1]);
 		return p3err_set(err, "%s: out of memory", dir);
+	}
 	/* tmp/ holds deliveries in progress (the Maildir protocol): never messages yet. */
-	if (add_dir(md, &cap, dir, "new", buf, err) < 0 || add_dir(md, &cap, dir, "cur", buf, err) < 0) {
+	rc = add_dir(md, &cap, dir, "new", ds[1], buf, cache, err);
+	if (rc == 0)
+		rc = add_dir(md, &cap, dir, "cur", ds[0], buf, cache, err);
+	else
+		closedir(ds[0]);
+	if (rc < 0) {
 		free(buf);
 		maildir_free(md);
 		return -1;
 	}
 	free(buf);
+	if (cache)
+		cache_store(cache, dir, md);
+	/* The snapshot lives as long as the session: no spare capacity kept. */
+	if (md->count > 0 && md->count < cap) {
+		struct maildir_msg *nm = realloc(md->msgs, md->count * sizeof *nm);
+		if (nm != NULL)
+			md->msgs = nm;
+	}
 	if (md->count > 0)
 		qsort(md->msgs, md->count, sizeof *md->msgs, by_name);
 	if (dedup_uids(md, strlen(dir) + 1) < 0) {
@@ -321,6 +654,22 @@ int maildir_scan(const char *dir, struct maildir *md, struct p3err *err)
 	for (size_t i = 0; i < md->count; i++)
 		md->total += md->msgs[i].size;
 	return 0;
+}
+
+int maildir_scan(const char *dir, struct maildir *md, struct p3err *err)
+{
+	return scan(dir, md, NULL, err);
+}
+
+int maildir_scan_cached(const char *dir, struct maildir *md, struct p3err *err)
+{
+	struct cache c;
+	int rc;
+
+	cache_load(&c, dir);
+	rc = scan(dir, md, &c, err);
+	cache_free(&c);
+	return rc;
 }
 
 void maildir_free(struct maildir *md)

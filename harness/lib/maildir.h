@@ -13,6 +13,8 @@ struct maildir_msg {
 	char uid[POP3_MAX_UID_LEN + 1]; /* unique-id: the base name (before ':'), or its MD5 when unusable */
 	unsigned long long size;        /* octets as sent: CRLF line ends, no stuffing */
 	int header_8bit;                /* enum maildir_header: 8-bit octets in the header section */
+	int verbatim; /* 1: the file is already its own wire form (CRLF line ends only, ending in CRLF, no
+	               * line starting with '.'), so RETR may send it as stored; 0: unknown or not */
 };
 
 /* Whether a message's header section (up to the first empty line, or the whole message when it has none)
@@ -37,6 +39,19 @@ struct maildir {
  * MAILDIR_HEADER_UNKNOWN. Fails with a message naming the path when dir is not a Maildir (no cur/ or
  * new/) or a file cannot be read. */
 int maildir_scan(const char *dir, struct maildir *md, struct p3err *err);
+
+/* The size cache of maildir_scan_cached(), a file inside the Maildir (a dot file: never a message). */
+#define MAILDIR_CACHE_NAME ".pop3refd.sizes"
+
+/* maildir_scan(), remembering what it learns by reading files in DIR/MAILDIR_CACHE_NAME, so the next scan
+ * reads no message it has read before: sizes, header_8bit and verbatim are kept per file name, valid only
+ * while the file's inode, length and ctime are unchanged (a file replaced or rewritten under the same name
+ * is read again). The cache is rewritten (a new file renamed into place, so a crash leaves the old one or
+ * the new one, never a mix; each entry is also checked when read) only when it changed. A cache that
+ * cannot be read or written is ignored: the scan then reads the files, and its result is always the same
+ * as maildir_scan()'s. Message names, order and unique-ids are never touched. The caller must hold the
+ * maildrop's lock, as the server does for its login scan. */
+int maildir_scan_cached(const char *dir, struct maildir *md, struct p3err *err);
 
 void maildir_free(struct maildir *md);
 

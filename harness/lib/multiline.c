@@ -11,6 +11,7 @@ void ml_encoder_init(struct ml_encoder *enc, long body_lines)
 	enc->header_line_empty = true;
 	enc->body_lines_left = body_lines < 0 ? -1 : body_lines;
 	enc->done = false;
+	enc->cr_sent = false;
 }
 
 /* A line ended: send CRLF whatever the storage used, then account for TOP (RFC 1939 §7: the header, the
@@ -89,6 +90,45 @@ int ml_encode(struct ml_encoder *enc, const char *in, size_t len, ml_emit_fn emi
 		}
 	}
 	return 0;
+}
+
+size_t ml_encode_into(struct ml_encoder *enc, const char *in, size_t len, char *out)
+{
+	const char *p = in, *end = in + len;
+	char *o = out;
+
+	/* Each input octet gives at most two (a LF gets its CR, a leading '.' its twin), so the bound holds. A
+	 * CR is sent at once as data; when a LF follows it, no second CR is added (cr_sent carries that over a
+	 * chunk boundary), which gives exactly what ml_encode() sends. */
+	while (p < end) {
+		const char *lf;
+		size_t n;
+
+		if (enc->at_line_start) {
+			enc->at_line_start = false;
+			/* RFC 1939 §3: a line beginning with the termination octet gets one more in front. */
+			if (*p == '.')
+				*o++ = '.';
+		}
+		lf = memchr(p, '\n', (size_t)(end - p));
+		if (lf == NULL) {
+			n = (size_t)(end - p);
+			memcpy(o, p, n);
+			o += n;
+			enc->cr_sent = end[-1] == '\r';
+			break;
+		}
+		n = (size_t)(lf - p);
+		memcpy(o, p, n);
+		o += n;
+		if (!(n > 0 ? lf[-1] == '\r' : enc->cr_sent))
+			*o++ = '\r';
+		*o++ = '\n';
+		enc->cr_sent = false;
+		enc->at_line_start = true;
+		p = lf + 1;
+	}
+	return (size_t)(o - out);
 }
 
 int ml_encode_finish(struct ml_encoder *enc, ml_emit_fn emit, void *ctx)

@@ -17,6 +17,7 @@ struct ml_encoder {
 	bool header_line_empty; /* the current line has no content yet (for header end detection) */
 	long body_lines_left;   /* -1: no limit (RETR); otherwise lines of body still to send (TOP) */
 	bool done;              /* TOP limit reached: ignore further input */
+	bool cr_sent;           /* ml_encode_into: the last octet of the previous chunk was a CR (already sent) */
 };
 
 /* body_lines < 0 means the whole message. */
@@ -27,6 +28,13 @@ void ml_encoder_init(struct ml_encoder *enc, long body_lines);
 typedef int (*ml_emit_fn)(void *ctx, const char *data, size_t n);
 int ml_encode(struct ml_encoder *enc, const char *in, size_t len, ml_emit_fn emit, void *ctx);
 int ml_encode_finish(struct ml_encoder *enc, ml_emit_fn emit, void *ctx);
+
+/* RETR's fast path: the same encoding as ml_encode(), written straight into `out`, which must have room for
+ * ML_ENCODE_BOUND(len) octets; returns how many were written. Lines are found with memchr and copied whole,
+ * so it costs little more than a copy. Only for an encoder without a line limit (body_lines < 0), and not
+ * to be mixed with ml_encode() on one encoder; ml_encode_finish() ends the body as usual. */
+#define ML_ENCODE_BOUND(len) (2 * (len) + 2)
+size_t ml_encode_into(struct ml_encoder *enc, const char *in, size_t len, char *out);
 
 /* Size of a stored message as RFC 1939 §11 counts it: every line end as CRLF, no stuffing, and a final line
  * with no line end counted with the CRLF the server adds (practice P-MSG-1). Streaming, like the encoder. */

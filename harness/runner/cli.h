@@ -30,7 +30,7 @@ struct cli {
 	size_t nfilters;
 	const char *tags[CLI_MAX_LIST];
 	size_t ntags;
-	int jobs;                    /* -j N; 1 */
+	int jobs;                    /* -j N; 0: from the target's accounts (exec_default_jobs) */
 	const char *json, *junit, *html, *baseline;
 	const char *requirements;    /* --requirements FILE */
 	const char *uncovered;       /* --uncovered FILE (coverage) */

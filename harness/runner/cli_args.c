@@ -253,7 +253,7 @@ int cli_parse(enum cli_cmd cmd, int argc, char **argv, struct cli *c, struct p3e
 {
 	memset(c, 0, sizeof *c);
 	c->cmd = cmd;
-	c->jobs = 1;
+	c->jobs = 0; /* one worker per two accounts of the target, up to 8 (exec_default_jobs) */
 	c->timeout = 5;
 	c->verbosity = 1;
 	bool only_paths = false;

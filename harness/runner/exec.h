@@ -11,7 +11,7 @@
 
 struct exec_opts {
 	double step_timeout;        /* seconds a step may take (--timeout, default 5) */
-	int jobs;                   /* -j N, default 1 */
+	int jobs;                   /* -j N; 0: exec_default_jobs() */
 	const char *fixtures_dir;   /* where fixture maildrops live (fixtures/) */
 	int live_transcript;        /* -v: print transcript lines as they happen (stderr) */
 };
@@ -65,7 +65,14 @@ struct exec_observer {
 	void *ctx;
 };
 
-/* Run every scenario in order with o->jobs workers; results[i] belongs to scenarios[i]. */
+/* The -j a run gets when none is given: one worker per two accounts of the target, at most
+ * EXEC_DEFAULT_JOBS_MAX (the workers mostly wait on the server, so more than the cores pays; more than
+ * this only loads the server under test). */
+#define EXEC_DEFAULT_JOBS_MAX 8
+size_t exec_default_jobs(const struct target *t);
+
+/* Run every scenario with o->jobs workers (0: exec_default_jobs()); results[i] belongs to scenarios[i].
+ * One worker runs them in the given order; several start them longest first (plan_schedule()). */
 int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t,
                  const struct probe *p, const struct exec_opts *o, const struct exec_observer *obs,
                  struct result *results, struct p3err *err);

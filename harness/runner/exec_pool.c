@@ -1,5 +1,6 @@
-/* exec_pool.c — running every scenario: -j N workers (pthreads), worker k owning accounts 2k and 2k+1,
- * each scenario's maildrops reset to its fixtures first, the observer told as each starts and ends. */
+/* exec_pool.c — running every scenario: -j N workers (pthreads), worker k owning accounts 2k and 2k+1, the
+ * longest scenarios started first, each scenario's maildrops reset to its fixtures first, the observer told
+ * as each starts and ends. */
 #include "runner/exec.h"
 
 #include <pthread.h>
@@ -9,12 +10,14 @@
 #include <string.h>
 
 #include "runner/fixture.h"
+#include "runner/plan.h"
 #include "runner/session.h"
 #include "runner/stop.h"
 
 struct pool {
 	pthread_mutex_t lock;
 	size_t next;
+	size_t *order; /* start order: indices into scenarios[], longest estimate first */
 	struct scenario *const *scenarios;
 	size_t n;
 	const struct target *t;
@@ -90,14 +93,23 @@ static void *worker_main(void *arg)
 	struct pool *pl = w->pool;
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->next++;
+		size_t k = pl->next++;
 		pthread_mutex_unlock(&pl->lock);
 		/* A stop (runner/stop.h) ends the run between scenarios; the one running is cut by lib/conn. */
-		if (i >= pl->n || stop_requested() != STOP_NONE)
+		if (k >= pl->n || stop_requested() != STOP_NONE)
 			break;
-		run_one(pl, w->acct, i);
+		run_one(pl, w->acct, pl->order ? pl->order[k] : k);
 	}
 	return NULL;
+}
+
+size_t exec_default_jobs(const struct target *t)
+{
+	size_t jobs = t->naccounts / 2;
+
+	if (jobs > EXEC_DEFAULT_JOBS_MAX)
+		jobs = EXEC_DEFAULT_JOBS_MAX;
+	return jobs ? jobs : 1;
 }
 
 int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t, const struct probe *p,
@@ -106,7 +118,7 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 {
 	/* A server that closes while we write must not kill the run (conn.c also guards its own writes). */
 	signal(SIGPIPE, SIG_IGN);
-	size_t jobs = o->jobs > 0 ? (size_t)o->jobs : 1;
+	size_t jobs = o->jobs > 0 ? (size_t)o->jobs : exec_default_jobs(t);
 	if (t->naccounts < 2 * jobs)
 		return p3err_set(err, "-j %zu needs %zu accounts (two per worker); the target %s has %zu",
 		                 jobs, 2 * jobs, t->name ? t->name : "", t->naccounts);
@@ -126,6 +138,10 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 		pthread_mutex_destroy(&pl.lock);
 		return p3err_set(err, "out of memory");
 	}
+	/* One worker runs them in the given order (the id order of the plan); several start the longest first,
+	 * so no worker is left with a long one at the end while the others are idle. */
+	if (jobs > 1 && n > 0 && (pl.order = malloc(n * sizeof *pl.order)) != NULL)
+		plan_schedule(scenarios, n, pl.order);
 	size_t started = 0;
 	for (size_t k = 0; k < jobs; k++) {
 		ws[k].pool = &pl;
@@ -143,6 +159,7 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 			pthread_join(ws[k].tid, NULL);
 	}
 	free(ws);
+	free(pl.order);
 	pthread_mutex_destroy(&pl.lock);
 	fixture_cache_clear();
 	return 0;

@@ -1,4 +1,5 @@
-/* plan.c — selecting and ordering the scenarios of a run (filters, tags, default exclusions, shards). */
+/* plan.c — selecting and ordering the scenarios of a run (filters, tags, default exclusions, shards), and
+ * the longest-first start order of the workers. */
 #include "runner/plan.h"
 
 #include <ctype.h>
@@ -123,4 +124,92 @@ int plan_select(struct scenario *const *all, size_t n, const struct plan_opts *o
 	*out = v;
 	*nout = k;
 	return 0;
+}
+
+/* Seconds a literal number says, or `otherwise` when the text is computed (${...}) or not a number. */
+static double literal_seconds(const struct sstr *t, double otherwise)
+{
+	char *end;
+	double v;
+
+	if (t->s == NULL || t->len == 0)
+		return 0;
+	v = strtod(t->s, &end);
+	return end != t->s && *end == '\0' && v >= 0 ? v : otherwise;
+}
+
+/* The window an expectation waits out: its silent_for, or the longest of its alternatives. */
+static double expect_wait(const struct expect *e)
+{
+	double w = e->silent_for;
+
+	for (size_t i = 0; i < e->n_one_of; i++) {
+		double a = expect_wait(&e->one_of[i]);
+		if (a > w)
+			w = a;
+	}
+	return w;
+}
+
+/* A computed sleep: the autologout scenarios sleep about the idle timeout (minutes). */
+#define PLAN_COMPUTED_SLEEP 60.0
+/* What a step costs when it waits for nothing: a round trip and a little work. */
+#define PLAN_STEP_SECONDS 0.002
+
+double plan_estimate_seconds(const struct scenario *sc)
+{
+	double t = 0;
+
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		t += PLAN_STEP_SECONDS;
+		for (size_t k = 0; k < st->n_expect; k++)
+			t += expect_wait(&st->expect[k]);
+		if (st->kind == STEP_SLEEP)
+			t += literal_seconds(&st->u.sleep, PLAN_COMPUTED_SLEEP);
+		else if (st->kind == STEP_STARTTLS)
+			t += st->u.starttls.quiet;
+	}
+	/* Copying and checking a big fixture at reset ("large": tens of MB, "thousand": 1,000 files). */
+	for (int k = 0; k < 2; k++) {
+		const char *f = k ? sc->fixture2 : sc->fixture;
+		if (f && (strcmp(f, "large") == 0 || strcmp(f, "thousand") == 0))
+			t += 0.3;
+	}
+	if (scenario_has_tag(sc, "slow"))
+		t += PLAN_COMPUTED_SLEEP;
+	return t;
+}
+
+struct sched {
+	double est;
+	size_t i;
+};
+
+static int by_estimate(const void *a, const void *b)
+{
+	const struct sched *x = a, *y = b;
+
+	if (x->est != y->est)
+		return x->est > y->est ? -1 : 1;
+	return x->i < y->i ? -1 : x->i > y->i;
+}
+
+void plan_schedule(struct scenario *const *scenarios, size_t n, size_t *order)
+{
+	struct sched *v = n ? malloc(n * sizeof *v) : NULL;
+
+	if (v == NULL) {
+		for (size_t i = 0; i < n; i++)
+			order[i] = i; /* out of memory: the given order still runs everything */
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i].est = plan_estimate_seconds(scenarios[i]);
+		v[i].i = i;
+	}
+	qsort(v, n, sizeof *v, by_estimate);
+	for (size_t i = 0; i < n; i++)
+		order[i] = v[i].i;
+	free(v);
 }

@@ -42,4 +42,15 @@ int plan_select(struct scenario *const *all, size_t n, const struct plan_opts *o
 /* Whether a scenario is left out by default (carries slow or config). */
 bool plan_excluded_by_default(const struct scenario *sc);
 
+/* A static estimate, in seconds, of how long a scenario takes against a fast server: its literal sleeps,
+ * the `silent_for` and STLS `quiet` windows it waits out (the longest alternative of a one_of), a sleep
+ * whose length is computed (the autologout scenarios) counted as long, a big fixture, the `slow` tag.
+ * Only an order for scheduling is made of it, never a verdict. */
+double plan_estimate_seconds(const struct scenario *sc);
+
+/* The order to start scenarios in with several workers: longest estimate first (ties in the given order),
+ * so the run does not end waiting for one long scenario started last. order[] gets n indices into
+ * scenarios[]; results stay where they are. */
+void plan_schedule(struct scenario *const *scenarios, size_t n, size_t *order);
+
 #endif

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <event2/listener.h>
 
+#include "lib/limits.h"
 #include "server/log.h"
 #include "server/server.h"
 #include "server/session.h"
@@ -149,7 +150,7 @@ int listener_add(struct server *srv, const char *spec, int tls, struct p3err *er
 	l->tls = tls;
 	l->evl = evconnlistener_new_bind(srv->base, on_accept, l,
 	                                 LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_CLOSE_ON_EXEC,
-	                                 128, ai->ai_addr, (int)ai->ai_addrlen);
+	                                 POP3REFD_LISTEN_BACKLOG, ai->ai_addr, (int)ai->ai_addrlen);
 	freeaddrinfo(ai);
 	if (!l->evl) {
 		free(l);

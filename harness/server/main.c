@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -287,6 +288,10 @@ int main(int argc, char **argv)
 
 	memset(&srv, 0, sizeof srv);
 	memset(&a, 0, sizeof a);
+	/* Message bodies pass through output chunks freed as soon as they are sent; by default glibc hands
+	 * the top of the heap back at every such free and faults it in again for the next chunk (page faults
+	 * were a twentieth of a TLS RETR). Keeping a few MB of free heap costs nothing. */
+	mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
 	srv.idle_timeout = POP3_MIN_AUTOLOGOUT_SECONDS;
 	srv.auth_failure_delay_ms = 1000;
 	srv.plaintext = PLAINTEXT_COMPAT;

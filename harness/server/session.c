@@ -297,6 +297,9 @@ static void setup_bev(struct session *s)
 	/* Bounded input: with this much unanswered, libevent stops reading from the socket. */
 	bufferevent_setwatermark(s->bev, EV_READ, 0, POP3_MAX_PENDING_INPUT);
 	bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
+	/* libevent writes at most 16 kB per call by default: a 50 MB RETR took 3,000 writes and as many
+	 * wake-ups of the reader. One write may take what the output may hold. */
+	bufferevent_set_max_single_write(s->bev, SESSION_OUT_HIGH);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 

@@ -18,7 +18,7 @@ struct store {
 	struct maildir md;
 	unsigned char *deleted; /* one flag per message */
 	int lock_fd;
-	char dir[PATH_MAX];
+	char *dir; /* DIR/USER, allocated to its length: with ten thousand idle sessions PATH_MAX each adds up */
 };
 
 /* Whether an errno from opening or creating things means "try again later" rather than "broken". */
@@ -98,7 +98,13 @@ enum store_status store_open(const char *maildirs, const char *user, struct stor
 		return STORE_SYS_TEMP;
 	}
 	s->lock_fd = -1;
-	if ((size_t)snprintf(s->dir, sizeof s->dir, "%s/%s", maildirs, user) >= sizeof s->dir) {
+	if (asprintf(&s->dir, "%s/%s", maildirs, user) < 0) {
+		s->dir = NULL;
+		p3err_set(err, "out of memory");
+		st = STORE_SYS_TEMP;
+		goto fail;
+	}
+	if (strlen(s->dir) >= PATH_MAX) {
 		p3err_set(err, "%s/%s: path too long", maildirs, user);
 		st = STORE_SYS_PERM;
 		goto fail;
@@ -111,7 +117,9 @@ enum store_status store_open(const char *maildirs, const char *user, struct stor
 		goto fail;
 	/* RFC 1939 §4: the snapshot is taken once the lock is held; mail delivered later shows up at the next
 	 * login only. */
-	if (maildir_scan(s->dir, &s->md, err) < 0) {
+	/* Sizes learnt at an earlier login come from the Maildir's size cache: a login reads only messages
+	 * it has not seen before. */
+	if (maildir_scan_cached(s->dir, &s->md, err) < 0) {
 		st = STORE_SYS_PERM;
 		goto fail;
 	}
@@ -253,5 +261,6 @@ void store_close(struct store *s)
 		close(s->lock_fd); /* closing the last descriptor releases the flock */
 	maildir_free(&s->md);
 	free(s->deleted);
+	free(s->dir);
 	free(s);
 }

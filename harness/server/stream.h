@@ -22,6 +22,7 @@ struct stream {
 	struct ml_encoder enc;
 	const struct store *store; /* listings */
 	size_t next;               /* next message number - 1 */
+	unsigned long long verbatim; /* STREAM_MESSAGE: octets to send as stored (sendfile), 0: encode */
 };
 
 void stream_init(struct stream *st);
@@ -29,6 +30,11 @@ void stream_init(struct stream *st);
 /* Open `path` for RETR (body_lines < 0) or TOP (body_lines >= 0). Fails, with err set and st unchanged,
  * when the file cannot be opened: the caller still can answer -ERR, as nothing was sent yet. */
 int stream_start_message(struct stream *st, const char *path, long body_lines, struct p3err *err);
+
+/* RETR of a message whose file is already its wire form (maildir_msg.verbatim): send its `octets` as
+ * stored, handed to libevent, which uses sendfile(2) on a plain socket; then the terminator. Only after
+ * stream_start_message() for RETR; ignored when the open file is not `octets` long. */
+void stream_send_verbatim(struct stream *st, unsigned long long octets);
 
 /* LIST (STREAM_SCAN) or UIDL (STREAM_UIDL) of every message not marked deleted, in ascending order. */
 void stream_start_listing(struct stream *st, const struct store *store, enum stream_kind kind);

@@ -98,6 +98,10 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 		res_err(r, CODE_SYS_TEMP, "cannot read message %zu", n);
 		return;
 	}
+	/* A file already in its wire form goes out as stored: plain connections only (TLS encrypts every
+	 * octet in this process anyway, and encoding in chunks keeps its memory bounded). */
+	if (body_lines < 0 && m->verbatim && !s->tls)
+		stream_send_verbatim(&s->stream, m->size);
 	if (body_lines < 0)
 		res_ok(r, "%llu octets", m->size);
 	else

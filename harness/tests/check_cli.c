@@ -51,7 +51,7 @@ START_TEST(defaults)
 {
 	struct p3err err = { "" };
 	ck_assert_int_eq(parse(CMD_RUN, 0, NULL, &err), 0);
-	ck_assert_int_eq(c.jobs, 1);
+	ck_assert_int_eq(c.jobs, 0); /* from the target's accounts, at run time (exec_default_jobs) */
 	ck_assert(c.timeout == 5);
 	ck_assert_int_eq(c.verbosity, 1);
 	ck_assert_int_eq(c.shard_index, 0);

@@ -1,6 +1,6 @@
 /* check_maildir.c — unit tests for lib/maildir on temporary Maildirs: order, sizes as sent, the ",W=" fast
  * path, unique-id rules, what is ignored, errors that name the path, user names, creation, 8-bit header
- * sections. */
+ * sections, the verbatim flag and the size cache. */
 #include <errno.h>
 #include <ftw.h>
 #include <stdio.h>
@@ -272,6 +272,26 @@ START_TEST(uids_stable_and_distinct)
 }
 END_TEST
 
+START_TEST(three_copies_of_a_base_name_get_three_ids)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	puts_("m/new/7.same", "a\n");
+	puts_("m/cur/7.same:2,RS", "b\n");
+	puts_("m/cur/7.same:2,S", "c\n");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 3);
+	ck_assert_str_eq(md.msgs[0].name, "7.same"); /* the first in file-name order keeps its id */
+	ck_assert_str_eq(md.msgs[0].uid, "7.same");
+	ck_assert_str_ne(md.msgs[1].uid, md.msgs[0].uid);
+	ck_assert_str_ne(md.msgs[2].uid, md.msgs[0].uid);
+	ck_assert_str_ne(md.msgs[2].uid, md.msgs[1].uid);
+	maildir_free(&md);
+}
+END_TEST
+
 START_TEST(not_a_maildir)
 {
 	struct maildir md;
@@ -379,6 +399,225 @@ START_TEST(create_nested_and_idempotent)
 }
 END_TEST
 
+/* ---- the size cache (maildir_scan_cached) ---------------------------------------------------------- */
+
+/* A Maildir with every storage case the counter knows: CRLF, LF, stuffing, no final line end, 8-bit
+ * header, a ",W=" name, a file in new/ and flags in cur/. */
+static void cache_fixture(void)
+{
+	make_md("m");
+	puts_("m/cur/1.crlf:2,S", "A: crlf\r\n\r\nx\r\n");
+	puts_("m/cur/2.lf", "B: lf\n\nbody\n");
+	puts_("m/new/3.dots", "C: d\n\n.\n..\n");
+	puts_("m/cur/4.noend", "D: n\n\nlast");
+	puts_("m/cur/5.eight", "Subject: Gr\xc3\xbc\xc3\x9f\n\nx\n");
+	puts_("m/cur/6.w,W=99", "ab");
+}
+
+static void same_scan(const struct maildir *a, const struct maildir *b)
+{
+	ck_assert_uint_eq(a->count, b->count);
+	ck_assert_uint_eq(a->total, b->total);
+	for (size_t i = 0; i < a->count; i++) {
+		ck_assert_str_eq(a->msgs[i].path, b->msgs[i].path);
+		ck_assert_str_eq(a->msgs[i].uid, b->msgs[i].uid);
+		ck_assert_uint_eq(a->msgs[i].size, b->msgs[i].size);
+		ck_assert_int_eq(a->msgs[i].header_8bit, b->msgs[i].header_8bit);
+		ck_assert_int_eq(a->msgs[i].verbatim, b->msgs[i].verbatim);
+	}
+}
+
+START_TEST(cache_same_result_as_plain_scan)
+{
+	struct maildir plain, first, second;
+	struct p3err e;
+	struct stat st;
+
+	cache_fixture();
+	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(at("m/" MAILDIR_CACHE_NAME), &st), -1); /* the plain scan writes nothing */
+	ck_assert_msg(maildir_scan_cached(at("m"), &first, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(at("m/" MAILDIR_CACHE_NAME), &st), 0);
+	ck_assert_msg(maildir_scan_cached(at("m"), &second, &e) == 0, "%s", e.msg);
+	same_scan(&plain, &first);
+	same_scan(&plain, &second);
+	ck_assert_uint_eq(second.count, 6);
+	/* The cache file is a dot file: never a message. */
+	for (size_t i = 0; i < second.count; i++)
+		ck_assert_ptr_null(strstr(second.msgs[i].name, MAILDIR_CACHE_NAME));
+	maildir_free(&plain);
+	maildir_free(&first);
+	maildir_free(&second);
+}
+END_TEST
+
+START_TEST(verbatim_only_when_stored_as_sent)
+{
+	struct maildir md;
+	struct p3err e;
+
+	cache_fixture();
+	puts_("m/cur/7.cr", "E: cr\r\n\r\nbare\rcr\r\n"); /* a bare CR is data, sent as stored */
+	puts_("m/cur/8.empty", "");
+	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 8);
+	ck_assert_int_eq(md.msgs[0].verbatim, 1); /* 1.crlf */
+	ck_assert_int_eq(md.msgs[1].verbatim, 0); /* 2.lf: bare LF */
+	ck_assert_int_eq(md.msgs[2].verbatim, 0); /* 3.dots: stuffing */
+	ck_assert_int_eq(md.msgs[3].verbatim, 0); /* 4.noend: a line end is added */
+	ck_assert_int_eq(md.msgs[4].verbatim, 0); /* 5.eight: LF */
+	ck_assert_int_eq(md.msgs[5].verbatim, 0); /* 6.w: not read, unknown */
+	ck_assert_int_eq(md.msgs[6].verbatim, 1); /* 7.cr */
+	ck_assert_int_eq(md.msgs[7].verbatim, 1); /* 8.empty */
+	maildir_free(&md);
+}
+END_TEST
+
+/* Replace the size of `name` in the cache file by `size`, keeping everything else. */
+static void doctor_cache(const char *name, unsigned long long size)
+{
+	char line[1024], out[8192] = "";
+	FILE *f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f)) {
+		unsigned long long ino, len, sz;
+		long long cs;
+		long cns;
+		int h, v, off = 0;
+		if (sscanf(line, "%llu %llu %lld %ld %llu %d %d %n", &ino, &len, &cs, &cns, &sz, &h, &v, &off) == 7 &&
+		    strncmp(line + off, name, strlen(name)) == 0 && line[off + strlen(name)] == '\n')
+			snprintf(line, sizeof line, "%llu %llu %lld %ld %llu %d %d %s\n", ino, len, cs, cns, size, h, v,
+			         name);
+		strcat(out, line);
+	}
+	fclose(f);
+	puts_("m/" MAILDIR_CACHE_NAME, out);
+}
+
+START_TEST(cache_used_while_the_file_is_unchanged)
+{
+	struct maildir md;
+	struct p3err e;
+
+	cache_fixture();
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	maildir_free(&md);
+	/* A size only the cache can know: proof that the unchanged file is not read again. */
+	doctor_cache("2.lf", 4242);
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(md.msgs[1].name, "2.lf");
+	ck_assert_uint_eq(md.msgs[1].size, 4242);
+	maildir_free(&md);
+	/* The same name with other content (a fixture copied again: a new file) is read again. */
+	ck_assert_int_eq(unlink(at("m/cur/2.lf")), 0);
+	puts_("m/cur/2.lf", "B: lf, longer now\n\nbody\n");
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.msgs[1].size, 19 + 2 + 6);
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(cache_rewritten_in_place_of_a_rewrite)
+{
+	struct maildir md;
+	struct p3err e;
+
+	cache_fixture();
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	maildir_free(&md);
+	doctor_cache("2.lf", 4242);
+	/* Rewritten in place (same inode): the ctime changes, so the file is read again. */
+	usleep(20 * 1000);
+	puts_("m/cur/2.lf", "B: lf\n\nbody\n");
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.msgs[1].size, 15);
+	maildir_free(&md);
+}
+END_TEST
+
+START_TEST(cache_damaged_is_ignored_and_replaced)
+{
+	static const char *const bad[] = {
+	    "",                                                   /* empty */
+	    "pop3refd-sizes 1\n",                                 /* cut short: no end line */
+	    "pop3refd-sizes 1\n1 2 3 4 5 1 0 2.lf\nend 2\n",      /* count does not match */
+	    "pop3refd-sizes 1\nx 2 3 4 5 1 0 2.lf\nend 1\n",      /* not a number */
+	    "pop3refd-sizes 1\n1 2 3 4 5 9 0 2.lf\nend 1\n",      /* header_8bit out of range */
+	    "pop3refd-sizes 2\nend 0\n",                          /* another version */
+	    "garbage",
+	};
+	struct maildir plain, md;
+	struct p3err e;
+
+	cache_fixture();
+	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		puts_("m/" MAILDIR_CACHE_NAME, bad[i]);
+		ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+		same_scan(&plain, &md);
+		maildir_free(&md);
+		/* ... and replaced by a good one, which the next scan uses. */
+		ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+		same_scan(&plain, &md);
+		maildir_free(&md);
+	}
+	maildir_free(&plain);
+}
+END_TEST
+
+START_TEST(cache_drops_removed_messages_and_survives_no_write)
+{
+	struct maildir md;
+	struct p3err e;
+	char buf[4096];
+	FILE *f;
+	size_t n;
+
+	cache_fixture();
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	maildir_free(&md);
+	ck_assert_int_eq(unlink(at("m/cur/4.noend")), 0);
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 5);
+	maildir_free(&md);
+	f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_ptr_null(strstr(buf, "4.noend"));
+	ck_assert_ptr_nonnull(strstr(buf, "end 4\n")); /* five messages, one of them sized by its name */
+	/* A cache that cannot be written (a folder in its place): the scan still answers. */
+	ck_assert_int_eq(unlink(at("m/" MAILDIR_CACHE_NAME)), 0);
+	ck_assert_int_eq(mkdir(at("m/" MAILDIR_CACHE_NAME), 0700), 0);
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 5);
+	ck_assert_uint_eq(md.msgs[1].size, 15);
+	maildir_free(&md);
+	ck_assert_int_eq(rmdir(at("m/" MAILDIR_CACHE_NAME)), 0);
+}
+END_TEST
+
+START_TEST(renamed_file_keeps_uid_and_size)
+{
+	struct maildir a, b;
+	struct p3err e;
+
+	cache_fixture();
+	ck_assert_msg(maildir_scan_cached(at("m"), &a, &e) == 0, "%s", e.msg);
+	/* A client of another program sets a flag: the file is renamed in cur/ (Maildir practice). */
+	ck_assert_int_eq(rename(at("m/cur/2.lf"), at("m/cur/2.lf:2,RS")), 0);
+	ck_assert_msg(maildir_scan_cached(at("m"), &b, &e) == 0, "%s", e.msg);
+	ck_assert_str_eq(b.msgs[1].name, "2.lf:2,RS");
+	ck_assert_str_eq(a.msgs[1].uid, "2.lf");
+	ck_assert_str_eq(b.msgs[1].uid, "2.lf");
+	ck_assert_uint_eq(a.msgs[1].size, b.msgs[1].size);
+	maildir_free(&a);
+	maildir_free(&b);
+}
+END_TEST
+
 Suite *maildir_suite(void)
 {
 	Suite *s = suite_create("maildir");
@@ -393,12 +632,20 @@ Suite *maildir_suite(void)
 	tcase_add_test(tc, fixture_header_8bit);
 	tcase_add_test(tc, uid_rules);
 	tcase_add_test(tc, uids_stable_and_distinct);
+	tcase_add_test(tc, three_copies_of_a_base_name_get_three_ids);
 	tcase_add_test(tc, not_a_maildir);
 	tcase_add_test(tc, unreadable_message_names_path);
 	tcase_add_test(tc, unreadable_file_as_user);
 	tcase_add_test(tc, big_message_size);
 	tcase_add_test(tc, user_names);
 	tcase_add_test(tc, create_nested_and_idempotent);
+	tcase_add_test(tc, cache_same_result_as_plain_scan);
+	tcase_add_test(tc, verbatim_only_when_stored_as_sent);
+	tcase_add_test(tc, cache_used_while_the_file_is_unchanged);
+	tcase_add_test(tc, cache_rewritten_in_place_of_a_rewrite);
+	tcase_add_test(tc, cache_damaged_is_ignored_and_replaced);
+	tcase_add_test(tc, cache_drops_removed_messages_and_survives_no_write);
+	tcase_add_test(tc, renamed_file_keeps_uid_and_size);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
 /* check_multiline.c — unit tests for lib/multiline: byte-stuffing, line-end storage forms, TOP limits, every
- * chunk boundary, the octet counter against the encoder, and the receiver's un-stuffing. */
+ * chunk boundary, the octet counter against the encoder, RETR's fast encoder against the general one, and the
+ * receiver's un-stuffing. */
 #include <stdlib.h>
 #include <string.h>
 #include <check.h>
@@ -258,6 +259,85 @@ START_TEST(round_trip_random)
 }
 END_TEST
 
+/* ml_encode_into() fed in chunks cut at cuts[]: the wire form, finished by ml_encode_finish(). */
+static struct out encode_into_cut(const char *in, size_t len, const size_t *cuts, size_t ncuts)
+{
+	struct ml_encoder enc;
+	struct out o = {NULL, 0, 0};
+	size_t prev = 0;
+
+	collect(&o, "", 0);
+	ml_encoder_init(&enc, -1);
+	for (size_t k = 0; k <= ncuts; k++) {
+		size_t end = k < ncuts ? cuts[k] : len;
+		size_t room = ML_ENCODE_BOUND(end - prev);
+		/* One octet past the bound is a canary: the function must stay inside it. */
+		char *buf = malloc(room + 1);
+		ck_assert_ptr_nonnull(buf);
+		buf[room] = 'Z';
+		size_t n = ml_encode_into(&enc, in + prev, end - prev, buf);
+		ck_assert_uint_le(n, room);
+		ck_assert_int_eq(buf[room], 'Z');
+		collect(&o, buf, n);
+		free(buf);
+		prev = end;
+	}
+	ck_assert_int_eq(ml_encode_finish(&enc, collect, &o), 0);
+	return o;
+}
+
+START_TEST(encode_into_matches_encode_at_every_cut)
+{
+	size_t len = sizeof tricky - 1;
+	struct out whole = encode(tricky, len, -1);
+
+	for (size_t a = 0; a <= len; a++) {
+		for (size_t b = a; b <= len; b++) {
+			size_t cuts[2] = {a, b};
+			struct out o = encode_into_cut(tricky, len, cuts, 2);
+			ck_assert_msg(o.len == whole.len && memcmp(o.buf, whole.buf, o.len) == 0,
+			              "cuts %zu,%zu: \"%s\" vs \"%s\"", a, b, o.buf, whole.buf);
+			free(o.buf);
+		}
+	}
+	free(whole.buf);
+}
+END_TEST
+
+START_TEST(encode_into_matches_encode_random)
+{
+	/* The octets that matter ('.', CR, LF) and a letter; worst cases for the bound included (all LF,
+	 * all ".\n"). */
+	static const char alpha[] = ".\r\na";
+	char msg[96];
+	unsigned long long seed = 987654321;
+
+	for (int iter = 0; iter < 4000; iter++) {
+		size_t len = (size_t)(iter % (int)sizeof msg), cuts[3];
+		for (size_t i = 0; i < len; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			msg[i] = iter % 50 == 1 ? '\n' : iter % 50 == 2 ? ".\n"[i % 2] : alpha[(seed >> 33) % 4];
+		}
+		for (size_t k = 0; k < 3; k++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			cuts[k] = len ? (size_t)(seed >> 33) % (len + 1) : 0;
+		}
+		/* ascending */
+		for (size_t x = 0; x < 3; x++)
+			for (size_t y = x + 1; y < 3; y++)
+				if (cuts[y] < cuts[x]) {
+					size_t t = cuts[x];
+					cuts[x] = cuts[y];
+					cuts[y] = t;
+				}
+		struct out want = encode(msg, len, -1), got = encode_into_cut(msg, len, cuts, 3);
+		ck_assert_msg(got.len == want.len && memcmp(got.buf, want.buf, got.len) == 0, "iteration %d", iter);
+		free(want.buf);
+		free(got.buf);
+	}
+}
+END_TEST
+
 START_TEST(counter_values)
 {
 	ck_assert_uint_eq(count_cut("a\nb\n", 4, 4), 6);
@@ -327,6 +407,8 @@ Suite *multiline_suite(void)
 	tcase_add_test(tc, round_trip_and_count);
 	tcase_add_test(tc, round_trip_random);
 	tcase_add_test(tc, counter_values);
+	tcase_add_test(tc, encode_into_matches_encode_at_every_cut);
+	tcase_add_test(tc, encode_into_matches_encode_random);
 	tcase_add_test(tc, emit_error_stops);
 	tcase_add_test(tc, decode_lines);
 	suite_add_tcase(s, tc);

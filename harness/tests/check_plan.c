@@ -1,5 +1,6 @@
 /* check_plan.c — unit tests for runner/plan: --filter and --tag (each an OR), the default exclusion of
- * slow and config and what lifts it, ordering by id, and shards that partition a selection exactly. */
+ * slow and config and what lifts it, ordering by id, shards that partition a selection exactly, and the
+ * duration estimates behind the longest-first start order. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -197,6 +198,54 @@ START_TEST(only_selects_exact_ids_even_slow)
 }
 END_TEST
 
+static struct scenario *mk_steps(const char *id, const char *extra, const char *steps)
+{
+	char yaml[1024];
+	snprintf(yaml, sizeof yaml, "id: %s\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\n%s\nsteps:\n%s", id, extra,
+	         steps);
+	struct scenario *sc = NULL;
+	struct p3err err = { "" };
+	ck_assert_msg(load_scenario_mem(id, yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
+	return sc;
+}
+
+START_TEST(estimates_count_the_waits)
+{
+	struct scenario *quick = mk_steps("a/quick", "", "  - send: NOOP\n");
+	struct scenario *sleep2 = mk_steps("a/sleep", "", "  - send: NOOP\n  - sleep: 2\n");
+	struct scenario *computed = mk_steps("a/computed", "", "  - sleep: ${add(idle_timeout, 5)}\n");
+	struct scenario *silent = mk_steps("a/silent", "",
+	                                   "  - send: NOOP\n    expect: {one_of: [ok, err, {silent_for: 3}]}\n");
+	struct scenario *big = mk_steps("a/big", "fixture: large", "  - send: NOOP\n");
+	struct scenario *slow = mk_steps("a/slow", "tags: [slow]", "  - send: NOOP\n");
+
+	ck_assert(plan_estimate_seconds(quick) < 0.1);
+	ck_assert(plan_estimate_seconds(sleep2) >= 2 && plan_estimate_seconds(sleep2) < 2.1);
+	ck_assert(plan_estimate_seconds(computed) >= 60);
+	ck_assert(plan_estimate_seconds(silent) >= 3 && plan_estimate_seconds(silent) < 3.1);
+	ck_assert(plan_estimate_seconds(big) > plan_estimate_seconds(quick));
+	ck_assert(plan_estimate_seconds(slow) >= 60);
+
+	/* Longest first; equal estimates keep their given order. */
+	struct scenario *v[] = {quick, sleep2, computed, silent, big, slow, quick};
+	size_t order[7];
+	plan_schedule(v, 7, order);
+	ck_assert_uint_eq(order[0], 2); /* computed sleep 65 s > the slow tag's 60 */
+	ck_assert_uint_eq(order[1], 5);
+	ck_assert_uint_eq(order[2], 3);
+	ck_assert_uint_eq(order[3], 1);
+	ck_assert_uint_eq(order[4], 4);
+	ck_assert_uint_eq(order[5], 0);
+	ck_assert_uint_eq(order[6], 6);
+	scenario_free(quick);
+	scenario_free(sleep2);
+	scenario_free(computed);
+	scenario_free(silent);
+	scenario_free(big);
+	scenario_free(slow);
+}
+END_TEST
+
 Suite *plan_suite(void)
 {
 	Suite *s = suite_create("plan");
@@ -209,6 +258,7 @@ Suite *plan_suite(void)
 	tcase_add_test(tc, shards_partition_exactly);
 	tcase_add_test(tc, shard_parsing);
 	tcase_add_test(tc, only_selects_exact_ids_even_slow);
+	tcase_add_test(tc, estimates_count_the_waits);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,5 +1,6 @@
-/* check_store.c — unit tests for server/store: the snapshot, marks, UPDATE removing exactly the marked
- * messages, the lock between sessions, and failures mapped to [IN-USE], [SYS/PERM]. */
+/* check_store.c — unit tests for server/store: the snapshot (and the size cache the login scan keeps), marks,
+ * UPDATE removing exactly the marked messages, the lock between sessions, and failures mapped to [IN-USE],
+ * [SYS/PERM]. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -53,6 +54,52 @@ START_TEST(snapshot_and_sizes)
 	ck_assert_str_eq(store_get(s, 1)->uid, "1000.a");
 	ck_assert_ptr_null(store_get(s, 0));
 	ck_assert_ptr_null(store_get(s, 4));
+	store_close(s);
+}
+END_TEST
+
+START_TEST(login_scan_keeps_a_size_cache)
+{
+	struct store *s = open_ok("alice");
+	char path[256];
+	struct stat st;
+	FILE *f;
+	unsigned long long before = store_get(s, 3)->size;
+
+	store_close(s);
+	/* The login scan left the sizes it read in the Maildir (a dot file, never a message). */
+	snprintf(path, sizeof path, "%s/alice/%s", root, MAILDIR_CACHE_NAME);
+	ck_assert_int_eq(stat(path, &st), 0);
+	/* The next login takes them from there: a size only the cache can know shows. */
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	char text[1024], out[1024] = "";
+	size_t n = fread(text, 1, sizeof text - 1, f);
+	text[n] = '\0';
+	fclose(f);
+	for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+		char *name = strrchr(line, ' '), changed[200];
+		if (name && strcmp(name + 1, "1002.c") == 0) {
+			unsigned long long ino, len, sz;
+			long long cs;
+			long cns;
+			int h, v;
+			ck_assert_int_eq(sscanf(line, "%llu %llu %lld %ld %llu %d %d", &ino, &len, &cs, &cns, &sz, &h,
+			                        &v), 7);
+			ck_assert_uint_eq(sz, before);
+			snprintf(changed, sizeof changed, "%llu %llu %lld %ld %llu %d %d 1002.c", ino, len, cs, cns,
+			         sz + 100, h, v);
+			line = changed;
+		}
+		strcat(out, line);
+		strcat(out, "\n");
+	}
+	f = fopen(path, "w");
+	fputs(out, f);
+	fclose(f);
+	s = open_ok("alice");
+	ck_assert_uint_eq(store_get(s, 3)->size, before + 100);
+	ck_assert_uint_eq(store_count(s), 3);
 	store_close(s);
 }
 END_TEST
@@ -194,6 +241,7 @@ Suite *store_suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, snapshot_and_sizes);
+	tcase_add_test(tc, login_scan_keeps_a_size_cache);
 	tcase_add_test(tc, marks_and_reset);
 	tcase_add_test(tc, update_removes_only_marked);
 	tcase_add_test(tc, update_failure_reported);

@@ -1,5 +1,6 @@
 /* check_stream.c — unit tests for server/stream: bodies produced in bounded steps, byte-stuffed, CRLF, with
- * the terminator exactly once; listings skip marked messages. */
+ * the terminator exactly once; a file in wire form sent as stored (and only when it still is); listings skip
+ * marked messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +125,41 @@ START_TEST(large_message_in_steps)
 }
 END_TEST
 
+START_TEST(verbatim_sent_as_stored)
+{
+	struct store *s = open_store();
+	const struct maildir_msg *m = store_get(s, 2);
+	struct stream st;
+	struct p3err err;
+	int steps;
+	char *out;
+
+	/* Message 2 is stored CRLF, nothing to stuff: its file is its wire form. */
+	ck_assert_int_eq(m->verbatim, 1);
+	ck_assert_int_eq(store_get(s, 1)->verbatim, 0); /* LF, dot lines, no final line end */
+	stream_init(&st);
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_send_verbatim(&st, m->size);
+	ck_assert_uint_eq(st.verbatim, m->size);
+	out = run(&st, 1, &steps);
+	ck_assert_str_eq(out, "Subject: two\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n");
+	free(out);
+	/* A file whose length is not what the snapshot says is encoded, not trusted. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_send_verbatim(&st, m->size + 1);
+	ck_assert_uint_eq(st.verbatim, 0);
+	out = run(&st, 1, &steps);
+	ck_assert_str_eq(out, "Subject: two\r\n\r\nl1\r\nl2\r\nl3\r\n.\r\n");
+	free(out);
+	/* Never for TOP. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, 1, &err), 0);
+	stream_send_verbatim(&st, m->size);
+	ck_assert_uint_eq(st.verbatim, 0);
+	stream_abort(&st);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(listings)
 {
 	struct store *s = open_store();
@@ -168,6 +204,7 @@ Suite *stream_suite(void)
 	tcase_add_test(tc, message_stuffed_and_terminated);
 	tcase_add_test(tc, large_message_in_steps);
 	tcase_add_test(tc, listings);
+	tcase_add_test(tc, verbatim_sent_as_stored);
 	tcase_add_test(tc, missing_file);
 	suite_add_tcase(s, tc);
 	return s;

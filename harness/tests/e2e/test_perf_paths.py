@@ -1,0 +1,154 @@
+"""The fast paths behind docs/performance.md, over real sockets: RETR of big messages stored in wire form
+(sent as stored with sendfile) and stored with LF (encoded in whole chunks), plain and over TLS, octet for
+octet; the size cache a login leaves behind and its reuse; the listen backlog, and a burst of connections
+all greeted. Correctness only: speed is measured by make bench, never here."""
+
+import os
+import shutil
+import socket
+import subprocess
+
+from pop3test import TIMEOUT, ServerTest, as_sent
+
+
+def stuffed(wire):
+    """The body as it travels: each line starting with '.' gets one more (RFC 1939 §3)."""
+    return b"".join((b"." + l if l.startswith(b".") else l) + b"\r\n" for l in wire.split(b"\r\n")[:-1])
+
+
+def big_message(crlf, size):
+    """About `size` octets of text; LF-stored ones carry dot lines, CRLF-stored ones none (wire form)."""
+    eol = b"\r\n" if crlf else b"\n"
+    head = b"From: big@example.org" + eol + b"Subject: big" + eol + eol
+    lines, n, i = [head], len(head), 0
+    while n < size:
+        line = (b"." if not crlf and i % 37 == 5 else b"") + b"%08d the quick brown fox" % i + eol
+        lines.append(line)
+        n += len(line)
+        i += 1
+    return b"".join(lines)
+
+
+BIG_CRLF = big_message(True, 3_000_000)
+BIG_LF = big_message(False, 3_000_000)
+SMALL_CRLF_NOEOL = b"From: x@example.org\r\nSubject: no end\r\n\r\nlast line"
+
+
+class BigMessages(ServerTest):
+    maildrops = {"alice": [("2000.M1P1.test", BIG_CRLF), ("2001.M2P1.test", BIG_LF),
+                           ("2002.M3P1.test", SMALL_CRLF_NOEOL)]}
+
+    def raw_retr(self, c, n):
+        """RETR n: the status line and the body exactly as received, terminator excluded."""
+        st = c.cmd(f"RETR {n}")
+        self.ok(st)
+        return st, b"".join(l + b"\r\n" for l in c.body())
+
+    def check_all(self, tls):
+        c = self.srv.login(tls=tls)
+        st, lst = c.multi("LIST")
+        self.ok(st)
+        sizes = [int(l.split()[1]) for l in lst]
+        for n, raw in enumerate([BIG_CRLF, BIG_LF, SMALL_CRLF_NOEOL], 1):
+            status, body = self.raw_retr(c, n)
+            self.assertEqual(body, stuffed(as_sent(raw)), f"message {n}")  # R1939-ML-2, R1939-GEN-6
+            self.assertEqual(sizes[n - 1], len(as_sent(raw)))  # R1939-ML-4
+            self.assertEqual(int(status.split()[1]), sizes[n - 1])
+        # TOP still goes line by line and stops where it should.
+        st, top = c.multi("TOP 1 2")
+        self.ok(st)
+        self.assertEqual(top[-2:], [b"00000000 the quick brown fox", b"00000001 the quick brown fox"])
+        self.ok(c.cmd("NOOP"))  # the session goes on after the big bodies
+        c.close()
+
+    def test_plain(self):
+        self.check_all(tls=False)
+
+    def test_tls(self):
+        self.check_all(tls=True)
+
+    def test_twice_in_one_write(self):
+        # Pipelined: the second body must follow the first one's terminator exactly (the sendfile segment
+        # and the terminator queued behind it keep their order).
+        c = self.srv.login()
+        c.send(b"RETR 1\r\nRETR 1\r\nNOOP\r\n")
+        for _ in range(2):
+            st = c.status()
+            self.ok(st)
+            body = b"".join(l + b"\r\n" for l in c.body())
+            self.assertEqual(body, stuffed(as_sent(BIG_CRLF)))
+        self.ok(c.status())
+
+
+class SizeCache(ServerTest):
+    def cache_path(self):
+        return os.path.join(self.srv.maildirs, "alice", ".pop3refd.sizes")
+
+    def test_login_leaves_cache_and_next_login_agrees(self):
+        c = self.srv.login()
+        first = c.multi("LIST")[1]
+        uidl = c.multi("UIDL")[1]
+        self.ok(c.cmd("QUIT"))
+        c.close()
+        self.assertTrue(os.path.isfile(self.cache_path()))
+        # The cache is a dot file: never a message, never listed.
+        c = self.srv.login()
+        self.assertEqual(c.multi("LIST")[1], first)
+        self.assertEqual(c.multi("UIDL")[1], uidl)  # R1939-UIDL-4: same ids across sessions
+        c.close()
+
+    def test_new_mail_and_a_replaced_file_are_read(self):
+        c = self.srv.login()
+        c.multi("LIST")
+        self.ok(c.cmd("QUIT"))
+        c.close()
+        # A file replaced under the same name with other content, and a new one.
+        msgs = self.srv.messages("alice")
+        path = os.path.join(self.srv.maildirs, "alice", "cur", msgs[0])
+        os.unlink(path)
+        replacement = b"Subject: replaced\n\nnew content, longer than before, much longer\n"
+        with open(path, "wb") as f:
+            f.write(replacement)
+        self.srv.add_message("alice", "1003.M4P1.test", b"Subject: new\n\nx\n", sub="new")
+        c = self.srv.login()
+        st, lst = c.multi("LIST")
+        self.ok(st)
+        self.assertEqual(len(lst), 4)
+        self.assertEqual(int(lst[0].split()[1]), len(as_sent(replacement)))
+        self.assertEqual(c.retr(1), as_sent(replacement))
+        c.close()
+
+    def test_damaged_cache_is_ignored(self):
+        os.makedirs(os.path.join(self.srv.maildirs, "alice"), exist_ok=True)
+        with open(self.cache_path(), "w") as f:
+            f.write("pop3refd-sizes 1\n1 2 3 4 999999 1 1 1000.M1P1.test\n")  # no end line: torn
+        c = self.srv.login()
+        st, lst = c.multi("LIST")
+        self.ok(st)
+        self.assertNotEqual(int(lst[0].split()[1]), 999999)
+        c.close()
+
+
+class ListenBacklog(ServerTest):
+    def test_backlog_beyond_128(self):
+        # With a backlog of 128 a burst of connections (a load test, clients polling on the minute)
+        # overflowed the accept queue: the kernel completed handshakes it then dropped, and those clients
+        # waited for a greeting that never came. A listening socket's Send-Q in ss(8) is its backlog.
+        if not shutil.which("ss"):
+            self.skipTest("ss (iproute2) is not installed")
+        out = subprocess.run(["ss", "-Hltn", f"( sport = :{self.srv.port} )"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        self.assertGreaterEqual(len(out), 3, out)
+        with open("/proc/sys/net/core/somaxconn") as f:
+            somaxconn = int(f.read())
+        self.assertEqual(int(out[2]), min(4096, somaxconn))
+        # And a burst of 300 at once is greeted, every one.
+        socks = []
+        try:
+            for _ in range(300):
+                socks.append(socket.create_connection(("127.0.0.1", self.srv.port), timeout=TIMEOUT))
+            for s in socks:
+                self.assertTrue(s.recv(512).startswith(b"+OK"))  # R1939-GREET-1
+        finally:
+            for s in socks:
+                s.close()
