@@ -42,7 +42,7 @@ export BIN
 
 LIB_SRC    := $(sort $(wildcard harness/lib/*.c))
 SERVER_SRC := $(sort $(wildcard harness/server/*.c))
-RUNNER_SRC := $(sort $(wildcard harness/runner/*.c harness/runner/report/*.c))
+RUNNER_SRC := $(sort $(wildcard harness/runner/*.c harness/runner/report/*.c harness/runner/stress/*.c))
 TEST_SRC   := $(sort $(wildcard harness/tests/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
@@ -130,7 +130,7 @@ suite:
 unit: $(BIN)/check_unit
 	$(Q)CK_DEFAULT_TIMEOUT=30 ./$(BIN)/check_unit
 
-e2e: all fixtures
+e2e: all $(BIN)/pop3refd-faults fixtures
 	$(Q)./harness/tests/e2e/run.sh
 
 # The HTML reports in headless Chromium; skipped (exit 77) when chromium is not installed.
@@ -147,9 +147,52 @@ asan:
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" check
 
+# libFuzzer targets (harness/fuzz/, docs/fuzzing.md): built with clang into their own tree, each run for
+# FUZZ_SECONDS from its committed seed corpus after replaying its committed regression inputs.
+# fuzz-smoke is the short run CI makes (8 s a target, about two minutes with the build).
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS  := $(REQ_CFLAGS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link
+# expat parses the JUnit output in fuzz_report (a test-only dependency: libexpat1-dev).
+FUZZ_LIBS    := $(shell $(PKG_CONFIG) --libs expat 2>/dev/null)
+FUZZ_SRC     := $(sort $(wildcard harness/fuzz/fuzz_*.c))
+FUZZ_MAINS   := $(filter-out harness/fuzz/fuzz_util.c,$(FUZZ_SRC))
+FUZZ_TARGETS := $(patsubst harness/fuzz/%.c,$(FUZZ_BUILD)/bin/%,$(FUZZ_MAINS))
+FUZZ_LIBOBJ  := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(LIB_SRC) \
+                  $(filter-out harness/server/main.c,$(SERVER_SRC)) \
+                  $(filter-out harness/runner/main.c,$(RUNNER_SRC)) harness/fuzz/fuzz_util.c)
+
+.PHONY: fuzz-build fuzz-smoke
+fuzz-build: $(FUZZ_TARGETS)
+
+fuzz: fuzz-build
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) ./harness/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke: fuzz-build
+	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) ./harness/fuzz/run.sh 8 $(FUZZ_TARGETS)
+
+.PRECIOUS: $(FUZZ_BUILD)/%.o
+
+$(FUZZ_BUILD)/libfuzzall.a: $(FUZZ_LIBOBJ)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BUILD)/bin/%: $(FUZZ_BUILD)/harness/fuzz/%.o $(FUZZ_BUILD)/libfuzzall.a
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LIBS) $(FUZZ_LIBS)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $@"
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
+
 # The end-to-end tests with every pop3refd under valgrind, then the whole suite with pop3spec under valgrind:
 # any memory error or leak fails.
-valgrind: all fixtures
+valgrind: all $(BIN)/pop3refd-faults fixtures
 	$(Q)POP3SPEC_VALGRIND=1 ./harness/tests/e2e/run.sh
 	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
 	    ./$(BIN)/pop3spec run --reference -q -j 2 scenarios
@@ -233,7 +276,7 @@ uninstall:
 	rm -rf $(DESTDIR)$(datadir) $(DESTDIR)$(docdir)
 
 clean:
-	rm -rf build build-asan bin
+	rm -rf build build-asan bin build-fuzz
 
 distclean: clean
 	rm -rf fixtures/generated reports/*.html reports/*.xml reports/*.json

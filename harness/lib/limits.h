@@ -42,4 +42,30 @@
  * it drops: the client waits for a greeting that never comes. The kernel caps it at net.core.somaxconn. */
 #define POP3REFD_LISTEN_BACKLOG 4096
 
+/* ---- pop3refd's abuse limits (docs/security.md). No RFC fixes these; RFC 1939 §13 and RFC 2595 §7 only ask
+ * that guessing passwords be made hard. Each is a flag's default. */
+
+/* --max-per-address: open connections from one client address (loopback is exempt unless --limit-loopback:
+ * a test suite on the same host opens hundreds, pop3spec -j 256). */
+#define GUARD_MAX_PER_ADDRESS 32
+
+/* --max-sessions-per-user: sessions logged in as one user or waiting out a failed login as that user, at once
+ * (the maildrop lock already allows one logged in; this bounds parallel guessing). */
+#define GUARD_MAX_PER_USER 8
+
+/* --auth-failure-delay-max: the failed-login delay doubles with each failure from the same address or for
+ * the same user name, from --auth-failure-delay (default 1 s) up to this. */
+#define GUARD_DELAY_MAX_MS (30 * 1000)
+
+/* How long failures are remembered after the last one (a success forgets them at once). */
+#define GUARD_FORGET_SECONDS (15 * 60)
+
+/* Addresses and user names whose failures are remembered at once: a fixed table, so an attacker with many
+ * addresses cannot grow the server's memory; the entry unused longest is reused. */
+#define GUARD_TABLE_SIZE 1024
+
+/* --tls-handshake-timeout: a TLS handshake (implicit TLS or after STLS) must finish within this, separate
+ * from the 10-minute idle timer, which only starts counting once TLS is up. */
+#define TLS_HANDSHAKE_TIMEOUT_SECONDS 30
+
 #endif

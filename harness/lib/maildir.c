@@ -216,8 +216,12 @@ static size_t name_hash(const char *s)
 }
 
 /* R1939-UIDL-5: distinct messages get distinct ids. The same base name in new/ and cur/ is rare but
- * possible; the earlier message (in file-name order) keeps the id, a later one takes the MD5 of its path
- * relative to the Maildir. A hash set: one pass, no sort of 100,000 ids. */
+ * possible, and so are names whose base is unusable in the same way (empty, 8-bit: both MD5'd from the
+ * same key); the earliest message (file-name order) keeps the id, each later one takes the MD5 of its
+ * path relative to the Maildir. A replacement can itself collide (a file named like that MD5), so it is
+ * salted with a round number until it is distinct (fuzz_maildir found three equal ids when a replaced id
+ * was not checked again). A hash set: one pass in file-name order, no sort of 100,000 ids; deterministic,
+ * so the same files give the same ids in every session. */
 static int dedup_uids(struct maildir *md, size_t dirlen)
 {
 	size_t nslot = 16, *slot;
@@ -231,23 +235,24 @@ static int dedup_uids(struct maildir *md, size_t dirlen)
 		return -1;
 	for (size_t i = 0; i < md->count; i++) {
 		struct maildir_msg *m = &md->msgs[i];
-		size_t h = name_hash(m->uid) & (nslot - 1);
-		int seen = 0;
-
-		for (; slot[h] != 0; h = (h + 1) & (nslot - 1)) {
-			if (strcmp(md->msgs[slot[h] - 1].uid, m->uid) == 0) {
-				seen = 1;
+		for (unsigned round = 0;; round++) {
+			size_t h = name_hash(m->uid) & (nslot - 1);
+			while (slot[h] != 0 && strcmp(md->msgs[slot[h] - 1].uid, m->uid) != 0)
+				h = (h + 1) & (nslot - 1);
+			if (slot[h] == 0) {
+				slot[h] = i + 1;
 				break;
 			}
-		}
-		if (seen) {
-			char hex[DIGEST_MD5_HEX];
-			apop_digest(m->path + dirlen, "", hex);
+			if (round == 64) { /* 64 MD5 collisions in a row: not a real maildrop */
+				free(slot);
+				return -1;
+			}
+			char hex[DIGEST_MD5_HEX], salt[16] = "";
+			if (round > 0)
+				snprintf(salt, sizeof salt, "#%u", round);
+			apop_digest(m->path + dirlen, salt, hex);
 			memcpy(m->uid, hex, sizeof hex);
-			for (h = name_hash(m->uid) & (nslot - 1); slot[h] != 0; h = (h + 1) & (nslot - 1))
-				;
 		}
-		slot[h] = i + 1;
 	}
 	free(slot);
 	return 0;

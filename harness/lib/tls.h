@@ -3,6 +3,13 @@
 #ifndef POP3_TLS_H
 #define POP3_TLS_H
 
+/* pop3refd's TLS 1.2 cipher suites: ECDHE or DHE key exchange with AES-GCM or ChaCha20-Poly1305 (RFC 9325
+ * §4.2). No CBC, no RSA key transport, no SHA-1 MACs. */
+#define TLS_SERVER_CIPHERS_12                                                                                \
+	"ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"           \
+	"ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305:"             \
+	"DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305"
+
 #include <openssl/ssl.h>
 #include "lib/err.h"
 

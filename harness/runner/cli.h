@@ -40,6 +40,7 @@ struct cli {
 	const char *rerun_failed;    /* --rerun-failed REPORT.json */
 	bool allow_partial;          /* report --merge --allow-partial */
 	double timeout;              /* --timeout SECONDS; 5 */
+	double login_timeout;        /* --login-timeout SECONDS; 0: the target's login_timeout */
 	int shard_index, shard_count;
 	int verbosity;               /* 0 -q, 1 normal, 2 -v */
 	char options[1024];          /* the options as given, for run_info.options */

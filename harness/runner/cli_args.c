@@ -24,7 +24,7 @@
 enum opt_id {
 	O_TARGET, O_REFERENCE, O_FILTER, O_TAG, O_JOBS, O_JSON, O_JUNIT, O_HTML, O_STRICT, O_TIMEOUT,
 	O_BASELINE, O_SHARD, O_ALL, O_QUIET, O_VERBOSE, O_REQS, O_UNCOVERED, O_FIXTURES, O_MERGE, O_COMPARE,
-	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL
+	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL, O_LOGIN_TIMEOUT
 };
 
 static const struct opt {
@@ -57,6 +57,7 @@ static const struct opt {
 	{ "redact", 0, false, R, O_REDACT },
 	{ "rerun-failed", 0, true, R, O_RERUN_FAILED },
 	{ "allow-partial", 0, false, P, O_ALLOW_PARTIAL },
+	{ "login-timeout", 0, true, R, O_LOGIN_TIMEOUT },
 };
 
 static const char *const cmd_names[] = { "run", "list", "check", "coverage", "report" };
@@ -73,7 +74,7 @@ void cli_help(void)
 	      "                    [-j N] [--json FILE] [--junit FILE] [--html FILE] [--strict]\n"
 	      "                    [--timeout SECONDS] [--baseline FILE] [--shard I/N] [--all] [-q] [-v]\n"
 	      "                    [--requirements FILE] [--fixtures DIR] [--redact]\n"
-	      "                    [--rerun-failed REPORT.json]\n"
+	      "                    [--rerun-failed REPORT.json] [--login-timeout SECONDS]\n"
 	      "       pop3spec list [PATH...] [--filter GLOB]... [--tag TAG]... [--shard I/N] [--all]\n"
 	      "       pop3spec check [--requirements FILE] FILE...\n"
 	      "       pop3spec coverage [PATH...] [--requirements FILE] [--uncovered FILE]\n"
@@ -175,6 +176,13 @@ static int apply(struct cli *c, const struct opt *o, const char *val, struct p3e
 		c->timeout = strtod(val, &end);
 		if (end == val || *end || errno || !isfinite(c->timeout) || c->timeout <= 0 || c->timeout > 86400)
 			return p3err_set(err, "bad --timeout '%s'; expected seconds, more than 0", val);
+		return 0;
+	case O_LOGIN_TIMEOUT:
+		errno = 0;
+		c->login_timeout = strtod(val, &end);
+		if (end == val || *end || errno || !isfinite(c->login_timeout) || c->login_timeout <= 0 ||
+		    c->login_timeout > 86400)
+			return p3err_set(err, "bad --login-timeout '%s'; expected seconds, more than 0", val);
 		return 0;
 	case O_BASELINE:
 		c->baseline = val;

@@ -256,6 +256,8 @@ static int fill_info(struct run_info *in, const struct run_target *rt, const str
 	in->target_port = rt->t.port;
 	in->target_tls_port = rt->t.tls_port;
 	in->greeting = greeting_text(rt->p.greeting, rt->p.greeting_len);
+	char way[64];
+	in->login_method = strdup(exec_login_way_name(&rt->p, way, sizeof way));
 	if (rt->p.ncapa) {
 		in->capa = calloc(rt->p.ncapa, sizeof *in->capa);
 		if (!in->capa)
@@ -629,6 +631,7 @@ int cli_run(struct cli *c)
 	suite = suite_version(first);
 	struct exec_opts eo = {
 		.step_timeout = c->timeout,
+		.login_timeout = c->login_timeout,
 		.jobs = c->jobs,
 		.fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
 		.live_transcript = c->verbosity == 2,
@@ -641,6 +644,12 @@ int cli_run(struct cli *c)
 			goto out;
 		}
 		rts[i].probed = true;
+		/* A profile mistake (a wrong password, login_tls false on a TLS-only server) is not the
+		 * server's deviation: one sentence and exit 2, before any scenario. */
+		if (exec_probe_accounts(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
+			fprintf(stderr, "pop3spec: target %s: %s\n", rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
+			goto out;
+		}
 		if (rts[i].p.gap != GAP_NONE)
 			fprintf(stderr, "pop3spec: target %s: the probe could not learn the capabilities (%s); "
 			                "scenarios that require one it would have shown are errors\n",

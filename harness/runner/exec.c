@@ -12,6 +12,16 @@
 
 #define DEFAULT_STEP_TIMEOUT 5.0
 
+/* What the worker's previous scenario left its two accounts (each worker is one thread, owning two
+ * accounts for the whole run): a logged-in session dropped, the lock never released. */
+static _Thread_local int worker_dropped[2], worker_stuck[2];
+
+void exec_worker_begin(void)
+{
+	for (int k = 0; k < 2; k++)
+		worker_dropped[k] = worker_stuck[k] = 0;
+}
+
 /* The one place outcomes become verdicts (docs/scenario-language.md, "Verdicts"):
  *   a check on every response  → fail          the scenario could not run → error
  *   the target cannot do a step → skip         an expectation not met → by its level:
@@ -134,6 +144,20 @@ static const char *kind_str(enum step_kind k)
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
 }
 
+/* The way `login: {}` logs in, as step descriptions name it ("user" unless the target lacks USER). */
+static const char *offered_way(const struct probe *p)
+{
+	const char *mech;
+	switch (exec_login_way(p, &mech)) {
+	case LOGIN_WAY_APOP:
+		return "apop";
+	case LOGIN_WAY_SASL:
+		return mech;
+	default:
+		return "user";
+	}
+}
+
 /* "step 4 (send: RETR 1)" */
 static void describe_step(struct xctx *x, const struct step *st, size_t i)
 {
@@ -150,9 +174,10 @@ static void describe_step(struct xctx *x, const struct step *st, size_t i)
 		break;
 	case STEP_LOGIN:
 		snprintf(arg, sizeof arg, "%s, account %d",
-		         st->u.login.method == LOGIN_APOP    ? "apop"
-		         : st->u.login.method == LOGIN_PLAIN ? "plain"
-		                                             : "user",
+		         st->u.login.method == LOGIN_APOP      ? "apop"
+		         : st->u.login.method == LOGIN_PLAIN   ? "plain"
+		         : st->u.login.method == LOGIN_OFFERED ? offered_way(x->p)
+		                                               : "user",
 		         st->u.login.account);
 		break;
 	case STEP_AUTH:
@@ -369,6 +394,12 @@ static int end_check(struct xctx *x, struct outcome *out)
 	return 0;
 }
 
+double exec_login_timeout(const struct target *t, const struct exec_opts *o, double step)
+{
+	double l = o->login_timeout > 0 ? o->login_timeout : target_login_timeout(t);
+	return l > step ? l : step;
+}
+
 void exec_result_meta(const struct scenario *sc, struct result *out)
 {
 	memset(out, 0, sizeof *out);
@@ -401,6 +432,11 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	x->timeout = sc->timeout > 0       ? sc->timeout
 	             : o->step_timeout > 0 ? o->step_timeout
 	                                   : DEFAULT_STEP_TIMEOUT;
+	x->login_timeout = exec_login_timeout(t, o, x->timeout);
+	for (int k = 0; k < 2; k++) {
+		x->dropped[k] = worker_dropped[k];
+		x->lock_stuck[k] = worker_stuck[k];
+	}
 	vars_init(&x->vars);
 	xtr_init(&x->tr, o->live_transcript, sc->id);
 	snprintf(x->step_desc, sizeof x->step_desc, "set-up");
@@ -426,6 +462,27 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 		out_set(&oc, OUT_ERROR, NULL, NULL, "%s", err.msg);
 		v = VERDICT_ERROR;
 		stopped = 1;
+	}
+	/* RFC 1939 §6: a dropped session keeps its lock until the server notices. What the worker's previous
+	 * scenario dropped is waited out here, visibly, before this scenario logs in at all. */
+	for (int k = 0; k < 2 && !stopped; k++) {
+		if (!x->dropped[k] || x->lock_stuck[k])
+			continue;
+		double took = exec_account_settle(t, o, p, &acct[k]);
+		if (took < 0) {
+			x->lock_stuck[k] = 1;
+			xtr_note(&x->tr, NULL,
+			         "set-up: %s's maildrop, whose session the previous scenario dropped, stayed busy "
+			         "for lock_retry (%.0f s)",
+			         acct[k].user, target_lock_retry(t));
+		} else {
+			x->dropped[k] = 0;
+			if (took >= 0.5)
+				xtr_note(&x->tr, NULL,
+				         "set-up: %s's maildrop, whose session the previous scenario dropped, was free "
+				         "after %.1f s",
+				         acct[k].user, took);
+		}
 	}
 	if (x->fx)
 		set_fixture_vars(x, x->fx, "fixture");
@@ -460,11 +517,19 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 		v = VERDICT_FAIL;
 		stopped = 1;
 	}
+	/* Sessions end deterministically: QUIT and the server's close, or, for a session out of step, a close
+	 * that the next login on its account may have to wait out (worker_dropped). */
+	xs_end_sessions(x, stopped && oc.desync);
+	for (int k = 0; k < 2; k++) {
+		worker_dropped[k] = x->dropped[k];
+		worker_stuck[k] = x->lock_stuck[k];
+	}
 	xs_close_all(x);
 	finish(x, out, v, stopped ? &oc : NULL);
 	if (x->tr.dropped)
 		xtr_note(&x->tr, NULL, "transcript cut: %zu more lines not kept", x->tr.dropped);
 	out->duration_ms = (long)xtr_ms(&x->tr);
+	out->login_delay_ms = x->login_delay_ms;
 	out->transcript = x->tr.v;
 	out->ntranscript = x->tr.n;
 	x->tr.v = NULL;

@@ -11,10 +11,15 @@
 
 struct exec_opts {
 	double step_timeout;        /* seconds a step may take (--timeout, default 5) */
+	double login_timeout;       /* seconds a login reply may take (--login-timeout); 0: the target's */
 	int jobs;                   /* -j N; 0: exec_default_jobs() */
 	const char *fixtures_dir;   /* where fixture maildrops live (fixtures/) */
 	int live_transcript;        /* -v: print transcript lines as they happen (stderr) */
 };
+
+/* Seconds a reply to PASS, APOP or AUTH may take: --login-timeout, else the target's login_timeout, and
+ * never less than `step` (the timeout of other replies). */
+double exec_login_timeout(const struct target *t, const struct exec_opts *o, double step);
 
 /* What the probe could not learn, worst last: each gap implies the ones before it. A missing or garbled
  * answer is not an absent capability (only a well-formed -ERR to CAPA says CAPA is absent). */
@@ -40,10 +45,39 @@ struct probe {
 	int tls_port_ok;            /* implicit TLS handshake worked */
 	enum probe_gap gap;         /* what it could not learn; GAP_NONE when it learnt all */
 	char *gap_why;              /* why, one line ("CAPA: no response within 5.0 s"), or NULL */
+	/* What logging in taught (exec_probe_accounts): */
+	int user_refused;           /* USER got -ERR where login_tls sends it: USER/PASS not offered */
+	char *login_mech;           /* the SASL mechanism logins use when neither USER nor APOP is there */
+	char **learned;             /* without CAPA: optional commands that worked when tried (USER, TOP, UIDL) */
+	size_t nlearned;
 };
 
 int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err);
 void probe_free(struct probe *p);
+
+/* After exec_probe (exec_account.c): log in once with every account of the profile, the way the target
+ * offers and the profile says (login_tls), and QUIT. The first account tries USER: a -ERR (where CAPA
+ * after TLS does not list USER) sets p->user_refused and the login way becomes APOP, else a SASL mechanism
+ * the runner speaks (p->login_mech). Without CAPA it also learns USER, TOP and UIDL by trying them
+ * (p->learned). Returns -1 with a plain sentence naming the account when a login is refused (a wrong
+ * password, login_tls false on a TLS-only server, no login way at all): a profile mistake, exit 2. A
+ * server that does not answer or answers badly is not refused: the scenarios report it. */
+int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err);
+
+/* Before a scenario on an account a dropped session of the worker's previous scenario may still hold
+ * (exec_account.c): log in the way the probe chose and QUIT, retrying [IN-USE] with backoff up to
+ * lock_retry, so the scenario finds the maildrop free however it logs in (hand-typed USER/PASS too).
+ * Returns the seconds it took, or -1 when the maildrop stayed busy. Other refusals are the scenario's to
+ * meet and report. */
+double exec_account_settle(const struct target *t, const struct exec_opts *o, const struct probe *p,
+                           const struct account *acct);
+
+/* How a `login: {}` step logs in on this target (exec_account.c). */
+enum login_way { LOGIN_WAY_USER, LOGIN_WAY_APOP, LOGIN_WAY_SASL };
+/* The way, and for LOGIN_WAY_SASL the mechanism (*mech; else NULL). p may be NULL: USER. */
+enum login_way exec_login_way(const struct probe *p, const char **mech);
+/* "USER/PASS", "APOP", "AUTH SCRAM-SHA-256" (in buf when it needs one). */
+const char *exec_login_way_name(const struct probe *p, char *buf, size_t bufsize);
 
 /* Why `sc` cannot run against this target, or NULL. *v says what that makes it: VERDICT_SKIP when the
  * target lacks something ("unsupported: SASL SCRAM-SHA-1", "needs reset"), VERDICT_ERROR when a required
@@ -56,6 +90,10 @@ const char *exec_skip_reason(const struct scenario *sc, const struct target *t, 
  * message, transcript). Never aborts: every failure becomes a verdict. */
 void exec_scenario(const struct scenario *sc, const struct target *t, const struct account acct[2],
                    const struct probe *p, const struct exec_opts *o, struct result *out);
+
+/* A worker starts on its two accounts (exec_pool.c): forget what an earlier run on this thread (another
+ * target's) left behind. */
+void exec_worker_begin(void);
 
 /* Called as each scenario starts and ends (from worker threads, serialized by the pool). `finished` may
  * rewrite the result (a --baseline turns it into the verdict reported) before anything shows it. */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "runner/fixture.h"
 #include "runner/plan.h"
@@ -17,7 +18,8 @@
 struct pool {
 	pthread_mutex_t lock;
 	size_t next;
-	size_t *order; /* start order: indices into scenarios[], longest estimate first */
+	size_t *order; /* start order: indices into scenarios[] (plan_schedule: longest first, deliberate
+	               * login failures last) */
 	struct scenario *const *scenarios;
 	size_t n;
 	const struct target *t;
@@ -87,10 +89,32 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i)
 	}
 }
 
+/* Whether the scenario asks the server to refuse a login (a wrong password, a bad digest, a cancelled
+ * exchange): a login step or PASS/APOP/AUTH whose expectation is anything but a plain +OK. Servers delay
+ * failed logins and slow every later login from the same address (Dovecot's auth penalty, cleared by a
+ * success), so these run last: the penalty then delays them alone, not the whole suite. */
+static int fails_login(const struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		int login = st->kind == STEP_LOGIN || st->kind == STEP_AUTH;
+		if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4)
+			login = strncasecmp(st->u.text.s, "PASS", 4) == 0 || strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
+			        strncasecmp(st->u.text.s, "AUTH", 4) == 0;
+		if (!login || st->n_expect == 0)
+			continue;
+		const struct expect *e = &st->expect[0];
+		if (e->one_of || e->status != WANT_OK || e->code)
+			return 1;
+	}
+	return 0;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
 	struct pool *pl = w->pool;
+	exec_worker_begin();
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
 		size_t k = pl->next++;
@@ -132,16 +156,35 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 	                  .o = o,
 	                  .obs = obs,
 	                  .results = results};
+	/* Start order (results keep the plan's order). Several workers start the longest scenarios first, so no
+	 * worker is left with a long one at the end while the others are idle; one worker keeps the plan's order.
+	 * Then, stably, the scenarios that fail a login on purpose go last, so a server's login penalty slows
+	 * as few of the others as possible. */
+	size_t *sched = n ? malloc(n * sizeof *sched) : NULL;
+	pl.order = n ? malloc(n * sizeof *pl.order) : NULL;
+	if (sched && pl.order) {
+		if (jobs > 1)
+			plan_schedule(scenarios, n, sched);
+		else
+			for (size_t i = 0; i < n; i++)
+				sched[i] = i;
+		size_t k = 0;
+		for (int pass = 0; pass < 2; pass++)
+			for (size_t i = 0; i < n; i++)
+				if (fails_login(scenarios[sched[i]]) == pass)
+					pl.order[k++] = sched[i];
+	} else {
+		free(pl.order);
+		pl.order = NULL;
+	}
+	free(sched);
 	pthread_mutex_init(&pl.lock, NULL);
 	struct worker *ws = calloc(jobs, sizeof *ws);
 	if (ws == NULL) {
 		pthread_mutex_destroy(&pl.lock);
+		free(pl.order);
 		return p3err_set(err, "out of memory");
 	}
-	/* One worker runs them in the given order (the id order of the plan); several start the longest first,
-	 * so no worker is left with a long one at the end while the others are idle. */
-	if (jobs > 1 && n > 0 && (pl.order = malloc(n * sizeof *pl.order)) != NULL)
-		plan_schedule(scenarios, n, pl.order);
 	size_t started = 0;
 	for (size_t k = 0; k < jobs; k++) {
 		ws[k].pool = &pl;

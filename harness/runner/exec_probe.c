@@ -173,6 +173,7 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 	x->o = o;
 	x->p = p;
 	x->timeout = o->step_timeout > 0 ? o->step_timeout : 5.0;
+	x->login_timeout = exec_login_timeout(t, o, x->timeout);
 	vars_init(&x->vars);
 	xtr_init(&x->tr, 0, "(probe)");
 	char why[3000] = "";
@@ -272,6 +273,10 @@ void probe_free(struct probe *p)
 	free(p->greeting);
 	free(p->timestamp);
 	free(p->gap_why);
+	free(p->login_mech);
+	for (size_t i = 0; i < p->nlearned; i++)
+		free(p->learned[i]);
+	free(p->learned);
 	memset(p, 0, sizeof *p);
 }
 
@@ -316,6 +321,11 @@ int exec_login_tls(const struct target *t, const struct probe *p, const char *me
 
 static int requirement_met(const char *r, const struct target *t, const struct probe *p)
 {
+	/* Without CAPA, what worked when tried (RFC 1939 §7); USER/PASS refused is not offered. */
+	if (strcasecmp(r, "USER") == 0 && p->user_refused)
+		return 0;
+	if (!p->capa_ok && has_capa(p->learned, p->nlearned, r))
+		return 1;
 	/* Tags and mechanism names are compared case-insensitively (RFC 2449 §5, RFC 5034 §5). */
 	if (strcasecmp(r, "CAPA") == 0)
 		return p->capa_ok;
@@ -351,6 +361,22 @@ static enum probe_gap needs(const char *r, const struct target *t)
 	return GAP_TLS; /* a capability may be offered only after TLS */
 }
 
+/* Whether the scenario types USER or PASS itself (or asks the login step for USER/PASS): it is about
+ * USER/PASS and cannot run where they are not offered. */
+static int about_user_pass(const struct scenario *sc)
+{
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		if (st->kind == STEP_LOGIN && st->u.login.method == LOGIN_USER)
+			return 1;
+		if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4 &&
+		    (strncasecmp(st->u.text.s, "USER", 4) == 0 || strncasecmp(st->u.text.s, "PASS", 4) == 0) &&
+		    (st->u.text.len == 4 || st->u.text.s[4] == ' ' || st->u.text.s[4] == '\r'))
+			return 1;
+	}
+	return 0;
+}
+
 const char *exec_skip_reason(const struct scenario *sc, const struct target *t, const struct probe *p,
                              enum verdict *v, char *buf, size_t bufsize)
 {
@@ -358,6 +384,12 @@ const char *exec_skip_reason(const struct scenario *sc, const struct target *t, 
 	/* Safe by default: a scenario that changes a maildrop runs only where it can be reset. */
 	if ((sc->fixture || sc->fixture2 || sc->modifies) && !target_can_reset(t)) {
 		snprintf(buf, bufsize, "needs reset");
+		return buf;
+	}
+	if (p->user_refused && about_user_pass(sc)) {
+		snprintf(buf, bufsize, "unsupported: USER/PASS (USER got -ERR in the probe; RFC 1939 §7 makes it "
+		                       "optional, and logins here use %s)",
+		         exec_login_way_name(p, (char[64]){0}, 64));
 		return buf;
 	}
 	for (size_t i = 0; i < sc->nrequires; i++) {

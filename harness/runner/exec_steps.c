@@ -81,6 +81,13 @@ static int send_command(struct xctx *x, struct xsession *s, const char *cmd, siz
 		return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
 	memcpy(buf, cmd, len);
 	memcpy(buf + len, "\r\n", 3);
+	static const char *const logins[] = {"USER", "PASS", "APOP", "AUTH"};
+	for (size_t i = 0; i < 4 && !s->in_auth; i++)
+		if (len >= 4 && strncasecmp(cmd, logins[i], 4) == 0 && (len == 4 || cmd[4] == ' ')) {
+			/* A session that QUIT releases its lock by its close: wait for that first. */
+			xs_await_quits(x);
+			break;
+		}
 	if (len >= 4 && strncasecmp(cmd, "AUTH", 4) == 0 && (len == 4 || cmd[4] == ' '))
 		s->in_auth = 1;
 	int rc = send_bytes(x, s, buf, len + 2, out);
@@ -237,6 +244,8 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 	s->greeting_len = 0;
 	s->eof = 0;
 	s->in_auth = 0;
+	s->account = 0;
+	s->connect_step = st;
 	int tls = st->u.connect.tls;
 	int port = tls ? x->t->tls_port : x->t->port;
 	if (port == 0)
@@ -347,9 +356,13 @@ static void do_send(struct xctx *x, const struct step *st, struct outcome *out)
 		}
 		rc = send_bytes(x, s, val, len, out);
 	}
+	int quit = st->kind == STEP_SEND && len == 4 && strncasecmp(val, "QUIT", 4) == 0;
 	free(val);
 	if (rc == 0)
 		read_expects(x, s, st, NULL, out);
+	/* RFC 1939 §6: after +OK to QUIT the server releases the lock and closes; logins wait for that. */
+	if (quit && s->c && x->last_line && check_status_kind(x->last_line, x->last_len) == STATUS_OK)
+		s->quit_ok = 1;
 }
 
 static void do_read(struct xctx *x, const struct step *st, struct outcome *out)
@@ -684,17 +697,44 @@ static int tls_first(struct xctx *x, struct xsession *s, enum tls_first want, co
 	return 0;
 }
 
-static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
+static void do_auth(struct xctx *x, const struct step *st, struct outcome *out);
+
+static void login_once(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
 		return;
 	int n = st->u.login.account == 2 ? 1 : 0;
+	s->account = n + 1;
 	const struct account *a = &x->acct[n];
 	const struct expect *e = first_expect(st);
-	if (tls_first(x, s, st->u.login.tls, st->u.login.method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
+	enum login_method method = st->u.login.method;
+	if (method == LOGIN_OFFERED) {
+		/* RFC 1939 §7: USER/PASS is optional; log in the way the target offers (the probe learnt it). */
+		const char *mech;
+		enum login_way way = exec_login_way(x->p, &mech);
+		if (way != LOGIN_WAY_USER) {
+			char buf[64];
+			xtr_note(&x->tr, s->name, "login with %s: the server offers no USER/PASS (RFC 1939 §7)",
+			         exec_login_way_name(x->p, buf, sizeof buf));
+		}
+		if (way == LOGIN_WAY_SASL) {
+			struct step as = *st;
+			as.kind = STEP_AUTH;
+			memset(&as.u, 0, sizeof as.u);
+			as.u.auth.mechanism = (char *)mech;
+			as.u.auth.account = st->u.login.account;
+			as.u.auth.initial = -1;
+			as.u.auth.tls = st->u.login.tls;
+			do_auth(x, &as, out);
+			return;
+		}
+		method = way == LOGIN_WAY_APOP ? LOGIN_APOP : LOGIN_USER;
+	}
+	if (tls_first(x, s, st->u.login.tls, method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
 		return;
-	switch (st->u.login.method) {
+	switch (method) {
+	case LOGIN_OFFERED: /* resolved above */
 	case LOGIN_USER:
 		if (cmdf(x, s, out, "USER %s", a->user) != 0)
 			return;
@@ -737,6 +777,72 @@ static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 	expect_response(x, s, e ? e : &want_ok, 0, NULL, NULL, out);
 }
 
+/* Whether a refused login may only mean the maildrop is still locked by a session of the account that
+ * was dropped: -ERR [IN-USE] (RFC 2449 §8.1.2: the credentials were right, the maildrop is busy), or,
+ * on a server without RESP-CODES, any -ERR (the probe logged in with these credentials just before). */
+static int maybe_busy(struct xctx *x)
+{
+	if (x->last_line == NULL || check_status_kind(x->last_line, x->last_len) != STATUS_ERR)
+		return 0;
+	for (size_t i = 0; i + 8 <= x->last_len; i++)
+		if (strncasecmp(x->last_line + i, "[IN-USE]", 8) == 0)
+			return 1;
+	return x->p && !exec_probe_has(x->p, "RESP-CODES", 0) && !exec_probe_has(x->p, "RESP-CODES", 1);
+}
+
+/* The login step. After a dropped connection the server learns of the drop when it learns of it (a
+ * forking server still in UPDATE, a proxy in front): a login that meets a busy maildrop then is retried
+ * with backoff, up to the profile's lock_retry, visibly. Not when the step has its own expectation (the
+ * scenario is about that very reply), nor after QUIT (the lock must be free then: RFC 1939 §6). */
+static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	int acc = st->u.login.account == 2 ? 1 : 0;
+	login_once(x, st, out);
+	if (out->kind == OUT_PASS || first_expect(st) || !x->dropped[acc] || x->lock_stuck[acc])
+		return;
+	struct xsession *s = xs_get(x, st->session, 0);
+	if (s == NULL || s->connect_step == NULL || !maybe_busy(x))
+		return;
+	double limit = target_lock_retry(x->t), wait = 0.25;
+	long long t0 = xc_now_ms();
+	int tries = 0;
+	while (out->kind != OUT_PASS && maybe_busy(x) && s->connect_step) {
+		double spent = (double)(xc_now_ms() - t0) / 1000.0;
+		if (spent + wait > limit) {
+			x->lock_stuck[acc] = 1;
+			char was[sizeof out->actual];
+			snprintf(was, sizeof was, "%s", out->actual);
+			xtr_note(&x->tr, s->name, "the maildrop stayed busy %.1f s after the drop (lock_retry %.0f s)",
+			         spent, limit);
+			snprintf(out->actual, sizeof out->actual,
+			         "%.900s (still after %d retries over %.1f s since a dropped session: lock_retry)", was,
+			         tries, spent);
+			return;
+		}
+		xtr_note(&x->tr, s->name,
+		         "login refused while a dropped session of this account may still hold the maildrop: retry "
+		         "%d in %.2f s",
+		         tries + 1, wait);
+		xs_close(x, s, 0, NULL);
+		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
+		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+			;
+		wait = wait * 2 > 2.0 ? 2.0 : wait * 2;
+		tries++;
+		const struct step *cs = s->connect_step;
+		struct step again = *cs;
+		again.session = st->session;
+		outcome_pass(out);
+		do_connect(x, &again, out);
+		if (out->kind != OUT_PASS)
+			return;
+		login_once(x, st, out);
+	}
+	if (out->kind == OUT_PASS)
+		xtr_note(&x->tr, s->name, "logged in after %d retries (%.1f s after the first refusal)", tries,
+		         (double)(xc_now_ms() - t0) / 1000.0);
+}
+
 /* ---- auth (GNU SASL) ------------------------------------------------------------------------------- */
 
 static int send_b64_line(struct xctx *x, struct xsession *s, const char *prefix, const char *data, size_t len,
@@ -764,6 +870,7 @@ static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
 		return;
 	const char *mech = st->u.auth.mechanism;
 	const struct account *a = &x->acct[st->u.auth.account == 2 ? 1 : 0];
+	s->account = st->u.auth.account == 2 ? 2 : 1;
 	const struct expect *e = first_expect(st);
 	char *pass = NULL, *authzid = NULL;
 	size_t plen, zlen;
@@ -933,6 +1040,9 @@ static void do_drop(struct xctx *x, const struct step *st, struct outcome *out)
 		xtr_note(&x->tr, st->session, "drop: the session is not connected");
 		return;
 	}
+	/* The server keeps the maildrop locked until it notices (a login retries on [IN-USE] meanwhile). */
+	if (s->logged_in && s->account >= 1 && s->account <= 2)
+		x->dropped[s->account - 1] = 1;
 	switch (st->u.drop) {
 	case DROP_FIN:
 		xs_close(x, s, 0, "client closes the connection (FIN)");
@@ -1225,7 +1335,7 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
 			break;
 		regex_t r;
-		if (regcomp(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
+		if (rx_compile(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
 			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: bad regex /%s/", b);
 			break;
 		}

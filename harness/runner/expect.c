@@ -322,7 +322,7 @@ static int compile_flags(struct xctx *x, const char *re, int flags, regex_t *r, 
 	char *val;
 	if (xc_interp_str(x, re, &val, out) != 0)
 		return -1;
-	int rc = regcomp(r, val, REG_EXTENDED | flags);
+	int rc = rx_compile(r, val, REG_EXTENDED | flags);
 	if (rc != 0) {
 		char msg[128];
 		regerror(rc, r, msg, sizeof msg);
@@ -508,7 +508,7 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 		char *val;
 		if (xc_interp_str(x, e->captures[i].regex, &val, out) != 0)
 			return -1;
-		int rc = regcomp(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
+		int rc = rx_compile(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
 		if (rc != 0) {
 			free(val);
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex for %s",
@@ -534,7 +534,7 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 		char *val;
 		if (xc_interp_str(x, e->captures[i].regex, &val, out) != 0)
 			return -1;
-		int rc = regcomp(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
+		int rc = rx_compile(&cr, val, REG_EXTENDED | (e->icase ? REG_ICASE : 0));
 		free(val);
 		if (rc != 0)
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex");
@@ -801,13 +801,18 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 	const char *line;
 	struct line ln;
 	struct p3err err = {""};
+	/* A reply to PASS, APOP or AUTH may take long (servers slow logins on purpose): the login deadline. */
+	long long start = xc_now_ms();
+	int login = xs_login_deadline(x, s, &deadline, &timeout);
 	enum conn_status st = xs_read_line(x, s, deadline, 1, &line, &ln, &err);
+	xs_reply_read(x, s, start, st == CONN_OK && ln.len >= 3 && memcmp(line, "+OK", 3) == 0);
 	switch (st) {
 	case CONN_OK:
 		break;
 	case CONN_TIMEOUT:
-		xtr_note(&x->tr, s->name, "no response within %.1f s", timeout);
-		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s", timeout);
+		xtr_note(&x->tr, s->name, "no response within %.1f s%s", timeout, login ? " (login_timeout)" : "");
+		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s%s", timeout,
+		        login ? " (login_timeout)" : "");
 		out->desync = 1;
 		out->timed_out = 1;
 		return;

@@ -245,7 +245,7 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 			body = true;
 			rc = lname(c, s, v, key, &e->capture_body);
 		} else if (strcmp(key, "closes") == 0) {
-			bool b;
+			bool b = false; /* lbool leaves it unset on error */
 			rc = lbool(c, s, v, key, &b);
 			e->closes = b ? 1 : 0;
 		} else if (strcmp(key, "close_notify") == 0) {
@@ -434,7 +434,7 @@ static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *
                        char **session)
 {
 	static const char *const keys[] = { "account", "method", "tls", "session", NULL };
-	st->u.login.method = LOGIN_USER;
+	st->u.login.method = LOGIN_OFFERED;
 	st->u.login.account = 1;
 	if (lnull(v))
 		return 0;

@@ -1,6 +1,7 @@
 /* load_yaml.c — the loader's YAML layer: reading a file, parsing it with libyaml's document API, mapping
  * marks to "file:line:column", and typed, validated access to nodes. */
 #include "runner/load_int.h"
+#include "runner/rx.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -567,6 +568,11 @@ int lregex(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const cha
 	if (!probe)
 		return p3err_set(c->err, "out of memory");
 	regex_t re;
+	char unsafe[128];
+	if (rx_pattern_ok(probe, unsafe, sizeof unsafe) < 0) {
+		free(probe);
+		return lerr(c, s, n, "regex for '%s' '%.80s' refused: %s", what, *out, unsafe);
+	}
 	int rc = regcomp(&re, probe, REG_EXTENDED | REG_NOSUB);
 	free(probe);
 	if (rc != 0) {

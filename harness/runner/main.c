@@ -1,17 +1,19 @@
-/* main.c — pop3spec's entry point: picks the command (run, list, check, coverage, report) and maps its
- * outcome to the exit status of docs/cli.md. The commands live in cli_*.c. */
+/* main.c — pop3spec's entry point: picks the command (run, list, check, coverage, report, load, fuzz) and
+ * maps its outcome to the exit status of docs/cli.md. The commands live in cli_*.c (load and fuzz in
+ * stress/). */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "runner/cli.h"
+#include "runner/stress/stress.h"
 
 int main(int argc, char **argv)
 {
 	/* A server that closes while we write must give a verdict, not kill the runner (RFC-agnostic). */
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
-		return cli_usage_error("no command given (run, list, check, coverage, report)");
+		return cli_usage_error("no command given (run, list, check, coverage, report, load, fuzz)");
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
 		cli_help();
@@ -21,6 +23,15 @@ int main(int argc, char **argv)
 		printf("pop3spec %s\n", POP3SPEC_VERSION);
 		return EXIT_PASSED;
 	}
+	/* The stress commands parse their own options (docs/stress.md); merging load summaries is theirs too. */
+	if (strcmp(cmd, "load") == 0)
+		return stress_load_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "fuzz") == 0)
+		return stress_fuzz_main(argc - 2, argv + 2);
+	if (strcmp(cmd, "report") == 0)
+		for (int k = 2; k < argc; k++)
+			if (argv[k][0] != '-' && stress_is_load_json(argv[k]))
+				return stress_merge_main(argc - 2, argv + 2);
 	static const struct {
 		const char *name;
 		enum cli_cmd cmd;
@@ -47,6 +58,6 @@ int main(int argc, char **argv)
 		return cmds[i].fn(&c);
 	}
 	char msg[160];
-	snprintf(msg, sizeof msg, "unknown command '%.60s' (run, list, check, coverage, report)", cmd);
+	snprintf(msg, sizeof msg, "unknown command '%.60s' (run, list, check, coverage, report, load, fuzz)", cmd);
 	return cli_usage_error(msg);
 }

@@ -26,6 +26,64 @@ int verdict_from_name(const char *name)
 	return -1;
 }
 
+/* The reason of a failed or errored result, for grouping: what came, else the message without its step. */
+static const char *reason_of(const struct result *r)
+{
+	if (r->actual && *r->actual)
+		return r->actual;
+	const char *m = r->message ? r->message : "";
+	const char *colon = strncmp(m, "step ", 5) == 0 ? strstr(m, "): ") : NULL;
+	return colon ? colon + 3 : m;
+}
+
+/* Equal but for the digits in them (each run of digits is one wildcard). */
+static int same_reason(const char *a, const char *b)
+{
+	while (*a && *b) {
+		if (*a >= '0' && *a <= '9' && *b >= '0' && *b <= '9') {
+			while (*a >= '0' && *a <= '9')
+				a++;
+			while (*b >= '0' && *b <= '9')
+				b++;
+			continue;
+		}
+		if (*a++ != *b++)
+			return 0;
+	}
+	return *a == *b;
+}
+
+static int counts_as_failure(const struct result *r)
+{
+	return r->status == VERDICT_FAIL || r->status == VERDICT_ERROR;
+}
+
+void run_shared_reason(const struct run *run, struct shared_reason *sr)
+{
+	memset(sr, 0, sizeof *sr);
+	for (size_t i = 0; i < run->nresults; i++)
+		sr->of += (size_t)counts_as_failure(&run->results[i]);
+	if (sr->of < RUN_SHARED_MIN)
+		return;
+	/* Quadratic in the failures at worst; a group holding half of them starts in the first half. */
+	size_t seen = 0;
+	for (size_t i = 0; i < run->nresults; i++) {
+		if (!counts_as_failure(&run->results[i]))
+			continue;
+		if (2 * (sr->of - seen++) < sr->of)
+			break;
+		const char *ri = reason_of(&run->results[i]);
+		size_t n = 0;
+		for (size_t j = i; j < run->nresults; j++)
+			n += counts_as_failure(&run->results[j]) && same_reason(ri, reason_of(&run->results[j]));
+		if (n >= RUN_SHARED_MIN && 2 * n >= sr->of) {
+			sr->example = ri;
+			sr->count = n;
+			return;
+		}
+	}
+}
+
 void run_summarize(const struct run *run, struct run_summary *sum)
 {
 	memset(sum, 0, sizeof *sum);
@@ -107,6 +165,7 @@ void run_free(struct run *run)
 	free(in->target_name);
 	free(in->target_host);
 	free(in->greeting);
+	free(in->login_method);
 	free_strv(in->capa, in->ncapa);
 	free(in->runner_version);
 	free(in->suite_version);

@@ -43,6 +43,7 @@ struct result {
 	char *failed_ref;  /* the requirement id the failing check belongs to, else NULL */
 	struct tline *transcript;
 	size_t ntranscript;
+	long login_delay_ms; /* the longest reply to PASS, APOP or AUTH when it took a second or more, else 0 */
 };
 
 struct run_info {
@@ -66,6 +67,7 @@ struct run_info {
 	int shard_index;         /* --shard I/N of the run; 0 and 0 when not sharded */
 	int shard_count;
 	int redacted;            /* the accounts' secrets were replaced (--redact, or the profile's redact) */
+	char *login_method;      /* how `login: {}` logged in: "USER/PASS", "APOP", "AUTH MECH"; NULL unknown */
 };
 
 struct run {
@@ -79,6 +81,18 @@ struct run_summary {
 };
 
 void run_summarize(const struct run *run, struct run_summary *sum);
+
+/* Many failures with one cause (a wrong password, a server that stopped answering) are one problem, not
+ * many deviations: the reason that at least RUN_SHARED_MIN failures and errors, and at least half of them,
+ * have in common, read first. Reasons are compared by what came (`actual`, else the message), with digits
+ * counted as equal ("no response within 5.0 s", "user03's maildrop"). */
+#define RUN_SHARED_MIN 5
+struct shared_reason {
+	const char *example; /* the first result's reason, as it came (points into the run); NULL: none shared */
+	size_t count;        /* failures and errors with it */
+	size_t of;           /* failures and errors in all */
+};
+void run_shared_reason(const struct run *run, struct shared_reason *sr);
 
 /* The RFC group of a scenario id: the part before the first '/' ("rfc1939"), or "other". Written into buf. */
 const char *result_group(const char *id, char *buf, size_t bufsize);

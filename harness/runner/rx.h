@@ -15,6 +15,19 @@
  * match, REG_NOMATCH, or REG_ESPACE when memory runs out. */
 int rx_exec(const regex_t *r, const char *s, size_t len, size_t nmatch, regmatch_t *m);
 
+/* Whether a POSIX ERE is safe to give regcomp(3): glibc builds its automaton by copying the tree of each
+ * repetition, so a repetition of a repetition ("a++++...", POSIX: undefined) or nested counted repetitions
+ * ("((a{500}){500}){500}") need memory exponential in the pattern, found by fuzzing the scenario loader.
+ * Refused: an operator (* + ? {m,n}) right after another, a bound above RX_MAX_BOUND, and counted
+ * repetitions whose bounds multiply past RX_MAX_EXPANSION. 0, or -1 with why[] saying what. */
+#define RX_MAX_BOUND     1000
+#define RX_MAX_EXPANSION (128 * 1024)
+int rx_pattern_ok(const char *re, char *why, size_t whysize);
+
+/* regcomp(3) for patterns built at run time (interpolated values may come from the server): REG_ESPACE,
+ * without calling regcomp, when rx_pattern_ok refuses the pattern. */
+int rx_compile(regex_t *r, const char *re, int cflags);
+
 /* Whether s[0..len) matches. */
 int rx_match(const regex_t *r, const char *s, size_t len);
 

@@ -70,7 +70,8 @@ enum step_kind {
 const char *step_kind_name(enum step_kind k);
 
 enum drop_mode { DROP_FIN, DROP_RST, DROP_HALF };
-enum login_method { LOGIN_USER, LOGIN_APOP, LOGIN_PLAIN };
+/* LOGIN_OFFERED (`login: {}`): USER/PASS, or where the target offers no USER, APOP or SASL (exec.h). */
+enum login_method { LOGIN_USER, LOGIN_APOP, LOGIN_PLAIN, LOGIN_OFFERED };
 /* `tls:` of login and auth: follow the target profile's login_tls (zero, the default), or say it. */
 enum tls_first { TLS_FIRST_TARGET = 0, TLS_FIRST_YES, TLS_FIRST_NO };
 enum assert_op { ASSERT_EQUAL, ASSERT_NOT_EQUAL, ASSERT_MATCH, ASSERT_NOT_MATCH, ASSERT_SUBSET,

@@ -4,9 +4,11 @@
 
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/line.h"
 #include "runner/redact.h"
@@ -153,6 +155,72 @@ void xs_close(struct xctx *x, struct xsession *s, int how, const char *why)
 		conn_close(s->c);
 	s->c = NULL;
 	s->in_auth = 0;
+	s->login_replies = 0;
+	s->logged_in = 0;
+	s->quit_ok = 0;
+}
+
+/* Set once a server left a connection open after +OK to QUIT (a deviation the quit scenarios report):
+ * from then on the end of a scenario waits only briefly, so such a server does not slow every scenario. */
+static atomic_int quit_left_open;
+#define XC_QUIT_BRIEF_MS 200
+
+void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_end)
+{
+	size_t data = 0;
+	struct p3err err = {""};
+	long long t0 = xc_now_ms();
+	int ms = (int)(x->timeout * 1000);
+	if (at_end && atomic_load(&quit_left_open) && ms > XC_QUIT_BRIEF_MS)
+		ms = XC_QUIT_BRIEF_MS;
+	enum conn_status cs = conn_wait_close(s->c, ms, XC_DISCARD_LIMIT, &data, &err);
+	if (cs == CONN_EOF || cs == CONN_ERROR) {
+		xtr_note(&x->tr, s->name, "%s: the server closed the connection after QUIT (%lld ms)", why,
+		         xc_now_ms() - t0);
+	} else {
+		atomic_store(&quit_left_open, 1);
+		xtr_note(&x->tr, s->name, "%s: the server did not close the connection within %.1f s of QUIT", why,
+		         (double)ms / 1000.0);
+	}
+	s->eof = 1;
+	xs_close(x, s, 0, NULL);
+}
+
+void xs_await_quits(struct xctx *x)
+{
+	for (size_t i = 0; i < x->nsess; i++)
+		if (x->sess[i].c && x->sess[i].quit_ok)
+			xs_await_close(x, &x->sess[i], "before logging in", 0);
+}
+
+void xs_end_sessions(struct xctx *x, int abandon)
+{
+	for (size_t i = 0; i < x->nsess; i++) {
+		struct xsession *s = &x->sess[i];
+		if (s->c == NULL)
+			continue;
+		if (s->quit_ok) {
+			xs_await_close(x, s, "end of scenario", 1);
+			continue;
+		}
+		if (!abandon && s->settled && !s->in_auth && !s->eof && s->login_replies <= 0) {
+			/* RFC 1939 §6: QUIT releases the maildrop now; a dropped connection only when the server
+			 * notices. Not part of the verdict, which is already decided. */
+			struct p3err err = {""};
+			const char *line;
+			struct line ln;
+			long long deadline = xc_now_ms() + (long long)(x->timeout * 1000);
+			if (conn_write(s->c, "QUIT\r\n", 6, xc_left(deadline), &err) == CONN_OK &&
+			    conn_read_line(s->c, XC_MAX_LINE, xc_left(deadline), &line, &ln, &err) == CONN_OK &&
+			    ln.len >= 3 && memcmp(line, "+OK", 3) == 0) {
+				xs_await_close(x, s, "end of scenario: QUIT answered +OK", 1);
+				continue;
+			}
+		}
+		if (s->logged_in && s->account >= 1 && s->account <= 2)
+			x->dropped[s->account - 1] = 1;
+		xs_close(x, s, 0, s->logged_in ? "end of scenario: connection closed without QUIT" : NULL);
+	}
 }
 
 void xs_close_all(struct xctx *x)
@@ -201,9 +269,76 @@ enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long dead
 	return st;
 }
 
+int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms, double *timeout)
+{
+	if (s->login_replies <= 0 || x->login_timeout <= *timeout)
+		return 0;
+	long long d = xc_now_ms() + (long long)(x->login_timeout * 1000);
+	if (d <= *deadline_ms)
+		return 0;
+	*deadline_ms = d;
+	*timeout = x->login_timeout;
+	return 1;
+}
+
+void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int ok)
+{
+	if (s->login_replies <= 0)
+		return;
+	s->login_replies--;
+	if (s->login_replies == 0 && ok)
+		s->logged_in = 1;
+	long long took = xc_now_ms() - start_ms;
+	if (s->login_replies > 0 || took < LOGIN_DELAY_NOTE_MS)
+		return;
+	/* No RFC bounds how fast a server answers; delaying failed logins is standard defence against
+	 * password guessing (Dovecot's auth penalty). Shown, never judged. */
+	xtr_note(&x->tr, s->name, "the server took %.1f s to answer %s (login replies may take %.0f s: login_timeout)",
+	         (double)took / 1000.0, s->login_cmd, x->login_timeout);
+	if (took > x->login_delay_ms)
+		x->login_delay_ms = (long)took;
+}
+
+/* Whether a line the client sends is a login command whose reply gets the login deadline: PASS, APOP,
+ * AUTH, or a line of a running AUTH exchange (RFC 5034 §4: the client's responses). */
+static const char *login_command(const struct xsession *s, const char *p, size_t n)
+{
+	static const char *const cmds[] = {"PASS", "APOP", "AUTH"};
+	for (size_t i = 0; i < 3; i++)
+		if (n >= 4 && strncasecmp(p, cmds[i], 4) == 0 && (n == 4 || p[4] == ' '))
+			return cmds[i];
+	return s->in_auth ? "AUTH" : NULL;
+}
+
 enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, size_t len,
                           long long deadline_ms, struct p3err *err)
 {
+	/* Replies still to come for the lines this write holds, up to its last login command. */
+	int lines = 0;
+	for (const char *q = data, *e = data + len; q < e;) {
+		const char *lf = memchr(q, '\n', (size_t)(e - q));
+		size_t n = lf ? (size_t)(lf - q) : (size_t)(e - q);
+		if (n && q[n - 1] == '\r')
+			n--;
+		lines++;
+		const char *cmd = login_command(s, q, n);
+		/* Whose maildrop a login locks: the name USER or APOP gives. */
+		if (n > 5 && (strncasecmp(q, "USER ", 5) == 0 || strncasecmp(q, "APOP ", 5) == 0) && x->acct)
+			for (int k = 0; k < 2; k++) {
+				size_t ul = strlen(x->acct[k].user);
+				if (n >= 5 + ul && memcmp(q + 5, x->acct[k].user, ul) == 0 &&
+				    (n == 5 + ul || q[5 + ul] == ' '))
+					s->account = k + 1;
+			}
+		if (cmd) {
+			snprintf(s->login_cmd, sizeof s->login_cmd, "%s", cmd);
+			s->login_replies = (s->login_replies > 0 ? s->login_replies : 0) + lines;
+			lines = 0;
+		}
+		if (lf == NULL)
+			break;
+		q = lf + 1;
+	}
 	/* The transcript shows one C: line per line sent; bytes after the last LF as one more line. */
 	const char *p = data, *end = data + len;
 	while (p < end) {

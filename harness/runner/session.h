@@ -30,6 +30,8 @@
  * (beyond those already there): enough for a reply sent twice in a row, little enough not to slow a suite
  * (each scenario pays it once, whatever its sessions). */
 #define XC_END_POLL_MS 5
+/* A login reply slower than this is noted in the transcript and the result (login_delay_ms). */
+#define LOGIN_DELAY_NOTE_MS 1000
 
 /* ---- transcript ------------------------------------------------------------------------------------ */
 
@@ -67,6 +69,17 @@ struct xsession {
 	int settled;
 	int after_raw;
 	int greeted_only; /* nothing sent since the greeting (R1939-GEN-2 then) */
+	/* The reply awaited answers a login command (PASS, APOP, AUTH or a line of its exchange): it gets the
+	 * login deadline, and its delay is reported (servers slow failed logins on purpose). */
+	char login_cmd[8]; /* "PASS", "APOP", "AUTH": the last login command sent */
+	int login_replies; /* replies still to come up to and including that command's (pipelining) */
+	/* How the session ends (xs_end_sessions) and what a drop leaves behind (RFC 1939 §6). */
+	int account;       /* 1 or 2: whose name USER, APOP or the login step last gave; 0 none */
+	int logged_in;     /* a login command got +OK: the server holds the account's maildrop lock */
+	int quit_ok;       /* QUIT got +OK: the server releases the lock and closes (awaited before logins) */
+	/* The connect step that opened it, for a login retry to reconnect the same way: a scenario's step
+	 * (lives as long as the scenario); the probe's are on its stack and never used so (no drops). */
+	const struct step *connect_step;
 };
 
 /* ---- the outcome of a step ------------------------------------------------------------------------- */
@@ -109,6 +122,8 @@ struct xctx {
 	struct xsession sess[XC_MAX_SESSIONS];
 	size_t nsess;
 	double timeout;  /* seconds a step (a response) may take */
+	double login_timeout; /* seconds a reply to a login command may take (never less than timeout) */
+	long login_delay_ms;  /* the longest login reply of the scenario, when it took LOGIN_DELAY_NOTE_MS+ */
 	char *last_line; /* first line of the last response read (escaped-free copy) */
 	size_t last_len;
 	/* Soft failures that let the scenario go on: the first warning, for the verdict. */
@@ -118,6 +133,11 @@ struct xctx {
 	char warn_expected[1024], warn_actual[1024];
 	const char *warn_req;
 	char step_desc[160]; /* "step 4 (send: RETR 1)" of the running step */
+	/* Per account (1, 2): a logged-in session of it was dropped or abandoned, in this scenario or at the end
+	 * of the worker's previous one, so the server may hold its lock until it notices: a login meeting
+	 * [IN-USE] is then retried (lock_retry). lock_stuck: such retries ran out once; not again. */
+	int dropped[2];
+	int lock_stuck[2];
 };
 
 /* The session named `name`; with create, made when missing (NULL when XC_MAX_SESSIONS are in use). */
@@ -129,6 +149,29 @@ void xs_close_all(struct xctx *x);
 /* Milliseconds left until deadline (a xtr_ms-independent monotonic clock value, ms); at least 0. */
 long long xc_now_ms(void);
 int xc_left(long long deadline_ms);
+
+/* End every session of the scenario deterministically: a session whose QUIT got +OK is waited for until
+ * the server closes it (bounded by the step timeout); a session in step (settled, no exchange running)
+ * is sent QUIT and waited for likewise, unless `abandon` (the scenario lost step with the server); any
+ * other is closed, and when it was logged in its account is marked dropped. One note per session. */
+void xs_end_sessions(struct xctx *x, int abandon);
+/* Before a login: wait (bounded) for the close of every session whose QUIT got +OK, so from then on the
+ * maildrop lock must be free (RFC 1939 §6: the server "then releases any exclusive-access lock on the
+ * maildrop and closes the TCP connection"). */
+void xs_await_quits(struct xctx *x);
+/* Wait for the server's close of s after its +OK to QUIT, then close s; one note saying how long. At most
+ * the step timeout; with `at_end` (nothing depends on the close but the next scenario's lock) only briefly
+ * once a server has left a connection open after QUIT in this run. */
+void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_end);
+
+/* For the first line of the reply now awaited on s: when it may answer a login command (s->login_replies),
+ * push *deadline_ms and *timeout out to the login deadline (x->login_timeout from now) if that is later;
+ * returns whether it did. */
+int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms, double *timeout);
+/* After the first line of a reply (or its timeout) on s, awaited since start_ms (ok: it was +OK): note a
+ * slow login reply (transcript and x->login_delay_ms), count the reply off s->login_replies, and mark the
+ * session logged in when it was the login's +OK. */
+void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int ok);
 
 /* Read one line from the session, recording it in the transcript when record is set. */
 enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long deadline_ms, int record,

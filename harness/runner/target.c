@@ -5,8 +5,9 @@
  *   name: STR  host: STR  port: INT  tls_port: INT  tls_verify: BOOL  ca: PATH  sni: STR
  *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
- *   delivery: verbatim|agent
- * Relative paths (ca, maildirs) are taken from the profile's folder. */
+ *   delivery: verbatim|agent   redact: BOOL
+ *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS
+ * Relative paths (ca, maildirs) are taken from the profile's folder. Every key: docs/targets.md. */
 #include "runner/target.h"
 
 #include <errno.h>
@@ -26,11 +27,12 @@
 
 #include "lib/maildir.h"
 #include "runner/fixture.h"
+#include "runner/mbox.h"
 
 #define TARGET_MAX_FILE     (1024 * 1024)
 #define TARGET_MAX_ACCOUNTS 4096
-/* A reset command gets this long before it is killed. */
-#define TARGET_RESET_TIMEOUT_MS 60000
+/* The timing keys' upper bound (a week: anything longer is a typo). */
+#define TARGET_MAX_SECONDS (86400.0 * 7)
 /* Octets of a failing reset command's output quoted in the error. */
 #define TARGET_RESET_OUTPUT 300
 
@@ -58,6 +60,100 @@ static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...)
 static const char *scalar(const yaml_node_t *n)
 {
 	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+}
+
+/* ---- reset command quoting ------------------------------------------------------------------------- */
+
+/* Where a position in a /bin/sh command stands: outside quotes, inside '...', inside "...". */
+enum qstate { Q_NONE, Q_SINGLE, Q_DOUBLE };
+
+/* The quoting state after the first len octets of cmd (POSIX sh §2.2: a backslash outside quotes and
+ * inside double quotes takes the next character literally; nothing is special inside single quotes). */
+static enum qstate quote_state(const char *cmd, size_t len)
+{
+	enum qstate q = Q_NONE;
+	for (size_t i = 0; i < len; i++) {
+		char c = cmd[i];
+		if (q == Q_SINGLE) {
+			if (c == '\'')
+				q = Q_NONE;
+		} else if (c == '\\') {
+			i++;
+		} else if (q == Q_DOUBLE) {
+			if (c == '"')
+				q = Q_NONE;
+		} else if (c == '\'') {
+			q = Q_SINGLE;
+		} else if (c == '"') {
+			q = Q_DOUBLE;
+		}
+	}
+	return q;
+}
+
+struct sbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int sb_put(struct sbuf *b, const char *s, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = (b->len + n + 1) * 2;
+		char *p = realloc(b->p, cap);
+		if (p == NULL)
+			return -1;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+	return 0;
+}
+
+/* Append a value as one shell word in quoting state q: outside quotes single-quoted ('it'\''s'); inside
+ * single quotes each ' closes, escapes and reopens ('\''); inside double quotes $ ` " \ are escaped. */
+static int sb_value(struct sbuf *b, enum qstate q, const char *v)
+{
+	int rc = q == Q_NONE ? sb_put(b, "'", 1) : 0;
+	for (; *v && rc == 0; v++) {
+		if (*v == '\'' && q != Q_DOUBLE)
+			rc = sb_put(b, "'\\''", 4);
+		else if (q == Q_DOUBLE && strchr("$`\"\\", *v))
+			rc = sb_put(b, "\\", 1) || sb_put(b, v, 1);
+		else
+			rc = sb_put(b, v, 1);
+	}
+	if (rc == 0 && q == Q_NONE)
+		rc = sb_put(b, "'", 1);
+	return rc;
+}
+
+char *target_reset_command(const char *tmpl, const char *user, const char *fixture, const char *mbox)
+{
+	static const char *const names[] = {"{user}", "{fixture_mbox}", "{fixture}"};
+	const char *vals[] = {user, mbox ? mbox : "", fixture};
+	struct sbuf b = {NULL, 0, 0};
+	if (sb_put(&b, "", 0) != 0)
+		return NULL;
+	for (const char *p = tmpl; *p;) {
+		size_t i;
+		for (i = 0; i < 3; i++)
+			if (strncmp(p, names[i], strlen(names[i])) == 0)
+				break;
+		if (i < 3) {
+			if (sb_value(&b, quote_state(tmpl, (size_t)(p - tmpl)), vals[i]) != 0)
+				goto oom;
+			p += strlen(names[i]);
+		} else if (sb_put(&b, p++, 1) != 0) {
+			goto oom;
+		}
+	}
+	return b.p;
+oom:
+	free(b.p);
+	return NULL;
 }
 
 static int get_str(struct tload *L, const yaml_node_t *n, const char *key, char **out)
@@ -100,6 +196,20 @@ static int get_bool(struct tload *L, const yaml_node_t *n, const char *key, int 
 			return *out = 0, 0;
 	}
 	return at(L, n, "%s: expected true or false", key);
+}
+
+/* A positive number of seconds (fractions allowed), at most TARGET_MAX_SECONDS. */
+static int get_seconds(struct tload *L, const yaml_node_t *n, const char *key, double *out)
+{
+	const char *s = scalar(n);
+	char *end = NULL;
+	errno = 0;
+	double v = s ? strtod(s, &end) : 0;
+	if (s == NULL || end == s || *end != '\0' || errno || !(v > 0) || v > TARGET_MAX_SECONDS)
+		return at(L, n, "%s: expected a number of seconds above 0 (at most %.0f)", key,
+		          TARGET_MAX_SECONDS);
+	*out = v;
+	return 0;
 }
 
 /* A path from the profile, relative to the profile's folder. */
@@ -193,10 +303,11 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 {
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
 		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
-	static const char *const keys[] = {"name",       "host",     "port",         "tls_port",
-	                                   "tls_verify", "ca",       "sni",          "accounts",
-	                                   "reset",      "maildirs", "idle_timeout", "login_tls",
-	                                   "redact",       "delivery"};
+	static const char *const keys[] = {"name",          "host",          "port",         "tls_port",
+	                                   "tls_verify",    "ca",            "sni",          "accounts",
+	                                   "reset",         "maildirs",      "idle_timeout", "login_tls",
+	                                   "redact",        "delivery",      "reset_timeout", "login_timeout",
+	                                   "lock_retry"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -211,7 +322,8 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			return at(
 			    L, k,
 			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
-			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact, delivery)",
+			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact, delivery, "
+			    "reset_timeout, login_timeout, lock_retry)",
 			    ks ? ks : "?");
 		if (seen[i])
 			return at(L, k, "'%s' given twice (first at line %zu)", ks,
@@ -279,6 +391,15 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			else
 				rc = at(L, v, "delivery: expected verbatim or agent");
 			break;
+		case 14:
+			rc = get_seconds(L, v, ks, &t->reset_timeout);
+			break;
+		case 15:
+			rc = get_seconds(L, v, ks, &t->login_timeout);
+			break;
+		case 16:
+			rc = get_seconds(L, v, ks, &t->lock_retry);
+			break;
 		}
 		if (rc != 0)
 			return -1;
@@ -293,8 +414,11 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		return at(L, root, "missing 'accounts' (at least two {user, password})");
 	if (t->reset && t->maildirs)
 		return at(L, seen[9], "give 'reset' or 'maildirs', not both");
-	if (t->reset && (strstr(t->reset, "{user}") == NULL || strstr(t->reset, "{fixture}") == NULL))
-		return at(L, vals[8], "reset: the command must use {user} and {fixture}");
+	if (t->reset && (strstr(t->reset, "{user}") == NULL ||
+	                 (strstr(t->reset, "{fixture}") == NULL && strstr(t->reset, "{fixture_mbox}") == NULL)))
+		return at(L, vals[8], "reset: the command must use {user} and {fixture} (or {fixture_mbox})");
+	if (t->reset && quote_state(t->reset, strlen(t->reset)) != Q_NONE)
+		return at(L, vals[8], "reset: a quote is not closed: %s", t->reset);
 	if (t->maildirs)
 		for (size_t j = 0; j < t->naccounts; j++)
 			if (!maildir_user_name_ok(t->accounts[j].user))
@@ -413,70 +537,22 @@ int target_can_reset(const struct target *t)
 	return t->reset != NULL || t->maildirs != NULL;
 }
 
+double target_reset_timeout(const struct target *t)
+{
+	return t->reset_timeout > 0 ? t->reset_timeout : TARGET_DEFAULT_RESET_TIMEOUT;
+}
+
+double target_login_timeout(const struct target *t)
+{
+	return t->login_timeout > 0 ? t->login_timeout : TARGET_DEFAULT_LOGIN_TIMEOUT;
+}
+
+double target_lock_retry(const struct target *t)
+{
+	return t->lock_retry > 0 ? t->lock_retry : TARGET_DEFAULT_LOCK_RETRY;
+}
+
 /* ---- reset ----------------------------------------------------------------------------------------- */
-
-/* Append s to the command, single-quoted for /bin/sh ('it'\''s'). */
-static int append_quoted(char **cmd, size_t *len, size_t *cap, const char *s)
-{
-	size_t need = *len + 2 + 4 * strlen(s) + 1;
-	if (need > *cap) {
-		char *n = realloc(*cmd, need * 2);
-		if (n == NULL)
-			return -1;
-		*cmd = n;
-		*cap = need * 2;
-	}
-	char *p = *cmd + *len;
-	*p++ = '\'';
-	for (; *s; s++) {
-		if (*s == '\'') {
-			memcpy(p, "'\\''", 4);
-			p += 4;
-		} else {
-			*p++ = *s;
-		}
-	}
-	*p++ = '\'';
-	*p = '\0';
-	*len = (size_t)(p - *cmd);
-	return 0;
-}
-
-static char *build_command(const char *tmpl, const char *user, const char *fixture)
-{
-	size_t cap = strlen(tmpl) + 64, len = 0;
-	char *cmd = malloc(cap);
-	if (cmd == NULL)
-		return NULL;
-	cmd[0] = '\0';
-	for (const char *p = tmpl; *p;) {
-		const char *val = NULL;
-		size_t skip = 0;
-		if (strncmp(p, "{user}", 6) == 0)
-			val = user, skip = 6;
-		else if (strncmp(p, "{fixture}", 9) == 0)
-			val = fixture, skip = 9;
-		if (val) {
-			if (append_quoted(&cmd, &len, &cap, val) != 0)
-				goto oom;
-			p += skip;
-			continue;
-		}
-		if (len + 2 > cap) {
-			char *n = realloc(cmd, cap * 2);
-			if (n == NULL)
-				goto oom;
-			cmd = n;
-			cap *= 2;
-		}
-		cmd[len++] = *p++;
-		cmd[len] = '\0';
-	}
-	return cmd;
-oom:
-	free(cmd);
-	return NULL;
-}
 
 static long now_ms(void)
 {
@@ -488,7 +564,20 @@ static long now_ms(void)
 static int run_reset_command(const struct target *t, const struct account *acct, const char *fixture_dir,
                              struct p3err *err)
 {
-	char *cmd = build_command(t->reset, acct->user, fixture_dir);
+	char mbox[PATH_MAX] = "";
+	if (strstr(t->reset, "{fixture_mbox}")) {
+		if (snprintf(mbox, sizeof mbox, "%s.mbox", fixture_dir) >= (int)sizeof mbox)
+			return p3err_set(err, "reset of %s's maildrop: path too long: %s", acct->user,
+			                 fixture_dir);
+		/* Written once per fixture (the prepared copy never changes during a run). */
+		if (access(mbox, R_OK) != 0 && mbox_write(fixture_dir, mbox, err) != 0) {
+			char msg[P3ERR_MAX];
+			snprintf(msg, sizeof msg, "%s", err->msg);
+			return p3err_set(err, "reset of %s's maildrop: writing the fixture as mbox: %s",
+			                 acct->user, msg);
+		}
+	}
+	char *cmd = target_reset_command(t->reset, acct->user, fixture_dir, mbox);
 	if (cmd == NULL)
 		return p3err_set(err, "out of memory");
 	int pfd[2];
@@ -519,7 +608,8 @@ static int run_reset_command(const struct target *t, const struct account *acct,
 	/* Keep the tail of the output for the error message; never more. */
 	char out[TARGET_RESET_OUTPUT + 1];
 	size_t outlen = 0;
-	long deadline = now_ms() + TARGET_RESET_TIMEOUT_MS;
+	double limit = target_reset_timeout(t);
+	long deadline = now_ms() + (long)(limit * 1000);
 	int timed_out = 0;
 	for (;;) {
 		long left = deadline - now_ms();
@@ -559,13 +649,15 @@ static int run_reset_command(const struct target *t, const struct account *acct,
 		out[--outlen] = '\0';
 	int rc = 0;
 	if (timed_out)
-		rc = p3err_set(err, "reset command for %s timed out after %d s: %s", acct->user,
-		               TARGET_RESET_TIMEOUT_MS / 1000, cmd);
+		rc = p3err_set(err,
+		               "reset command for %s's maildrop timed out after %.0f s (the profile's "
+		               "reset_timeout): %s",
+		               acct->user, limit, cmd);
 	else if (WIFSIGNALED(status))
-		rc = p3err_set(err, "reset command for %s killed by signal %d: %s%s%s", acct->user,
+		rc = p3err_set(err, "reset command for %s's maildrop killed by signal %d: %s%s%s", acct->user,
 		               WTERMSIG(status), cmd, outlen ? ": " : "", out);
 	else if (WEXITSTATUS(status) != 0)
-		rc = p3err_set(err, "reset command for %s failed (exit %d): %s%s%s", acct->user,
+		rc = p3err_set(err, "reset command for %s's maildrop failed (exit %d): %s%s%s", acct->user,
 		               WEXITSTATUS(status), cmd, outlen ? " said: " : "", out);
 	free(cmd);
 	return rc;

@@ -38,13 +38,27 @@ struct target {
 	char *sni;           /* server name for TLS; default: host */
 	struct account *accounts;
 	size_t naccounts;
-	char *reset;         /* command template with {user} {fixture}; NULL when none */
+	char *reset;         /* command template with {user} and {fixture} or {fixture_mbox}; NULL when none */
 	char *maildirs;      /* extension: the runner resets DIR/USER itself by copying; NULL when none */
 	long idle_timeout;   /* seconds; 0 unknown */
 	enum login_tls login_tls; /* default auto */
 	int redact;          /* the reports replace the accounts' secrets (as --redact) */
 	enum delivery delivery;   /* as given; target_delivery() resolves the default */
+	double reset_timeout;     /* seconds a reset command may take; 0: TARGET_DEFAULT_RESET_TIMEOUT */
+	double login_timeout;     /* seconds a reply to PASS, APOP or AUTH may take; 0: the default */
+	double lock_retry;        /* seconds a login may be retried after [IN-USE] following a drop; 0: default */
 };
+
+/* Defaults of the timing keys (docs/targets.md): a reset may take a minute; a login reply 30 s (servers
+ * delay failed logins, and Dovecot's auth penalty reaches 15 s); a maildrop lock left by a dropped
+ * connection is waited for up to 15 s. */
+#define TARGET_DEFAULT_RESET_TIMEOUT 60.0
+#define TARGET_DEFAULT_LOGIN_TIMEOUT 30.0
+#define TARGET_DEFAULT_LOCK_RETRY    15.0
+
+double target_reset_timeout(const struct target *t);
+double target_login_timeout(const struct target *t);
+double target_lock_retry(const struct target *t);
 
 /* Load a target profile; errors are "file:line:column: message". Everything a run needs from the profile
  * alone is checked here (a `ca` file that is not readable, among the rest), so
@@ -60,8 +74,15 @@ enum delivery target_delivery(const struct target *t);
 int target_can_reset(const struct target *t);
 
 /* Make `acct`'s maildrop hold exactly the messages of the Maildir `fixture_dir` (absolute path): by the
- * reset command, or by copying into maildirs/USER. */
+ * reset command, or by copying into maildirs/USER. The command's placeholders become shell words that
+ * stay one word wherever they stand: unquoted, inside '...' or inside "..." (docs/targets.md). When the
+ * command uses {fixture_mbox}, FIXTURE_DIR.mbox is written first (mbox.h) unless it is there. Errors name
+ * the account. */
 int target_reset(const struct target *t, const struct account *acct, const char *fixture_dir,
                  struct p3err *err);
+
+/* The shell command a reset runs: `tmpl` with {user}, {fixture} and {fixture_mbox} replaced, each value
+ * quoted for the quoting context it stands in. NULL when out of memory. Exposed for the unit tests. */
+char *target_reset_command(const char *tmpl, const char *user, const char *fixture, const char *mbox);
 
 #endif

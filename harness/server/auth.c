@@ -4,15 +4,21 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <openssl/crypto.h>
 
 #include "lib/digest.h"
 #include "server/faults.h"
+#include "server/guard.h"
 #include "server/log.h"
 #include "server/policy.h"
 #include "server/server.h"
 #include "server/store.h"
 #include "server/utf8.h"
+
+/* What an unknown user's credentials are compared with: never equal to a prepared password that a client
+ * can send (it holds a NUL-free control octet, which the command parser refuses). */
+#define AUTH_DUMMY_SECRET "\x01pop3refd-no-such-user\x01"
 
 /* Room for a prepared password: NFKC may lengthen what the 255-octet command line carried. */
 #define AUTH_PREPARED_MAX (4 * USERS_MAX_LINE)
@@ -26,17 +32,47 @@ int auth_secret_equal(const char *a, const char *b)
 	return CRYPTO_memcmp(a, b, la) == 0;
 }
 
+/* A failed attempt, or a refused one: counted for the address and the name (guard.c), answered after the
+ * delay that count gives. */
+static void count_failure(struct session *s, const char *user, struct result *r)
+{
+	char addr[64];
+
+	guard_peer_address(s->peer, addr, sizeof addr);
+	s->delay_ms = guard_failure(&s->srv->guard, addr, user, time(NULL));
+	snprintf(s->failed_user, sizeof s->failed_user, "%s", user ? user : "");
+	r->delay = 1;
+}
+
+/* --max-sessions-per-user: checked before anything else, for right and wrong credentials alike and with
+ * the same delay, so the refusal reveals neither the password nor whether the name exists. */
+static int user_busy(struct session *s, const char *user, const char *method, struct result *r)
+{
+	if (!guard_user_busy(s->srv, s, user))
+		return 0;
+	log_msg(LOG_WARN, "s%lu login by %s refused: --max-sessions-per-user reached", s->id, method);
+	res_err(r, CODE_SYS_TEMP, "too many sessions for this user, try again later");
+	count_failure(s, user, r);
+	return 1;
+}
+
 void auth_login(struct session *s, const char *user, const char *method, struct result *r)
 {
 	struct p3err err = {{0}};
 	struct store *st = NULL;
 	size_t count;
 	unsigned long long octets;
+	char addr[64];
 
 	if (fault_on(F_AUTH_TWICE) && s->store) {
 		res_ok(r, "%s authenticated again", user);
 		return;
 	}
+	if (user_busy(s, user, method, r))
+		return;
+	/* The right credentials: this address's and this name's failures are forgotten. */
+	guard_peer_address(s->peer, addr, sizeof addr);
+	guard_success(&s->srv->guard, addr, user);
 	switch (store_open(s->srv->maildirs, user, &st, &err)) {
 	case STORE_OK:
 		break;
@@ -73,8 +109,10 @@ void auth_fail(struct session *s, const char *user, const char *method, struct r
 	/* The user name came from the client: log it escaped and short. */
 	snprintf(shown, sizeof shown, "%.60s", user ? user : "");
 	log_msg(LOG_INFO, "s%lu login '%s' by %s failed", s->id, shown, method);
+	if (user_busy(s, user, method, r))
+		return;
 	res_err(r, CODE_AUTH, "authentication failed");
-	r->delay = 1;
+	count_failure(s, user, r);
 	if (fault_on(F_IN_USE_ON_WRONG_PASSWORD) && user && users_password(&s->srv->users, user)) {
 		/* The fault: the maildrop is locked before the credentials are checked. */
 		struct p3err err = {{0}};
@@ -148,7 +186,10 @@ void cmd_pass(struct session *s, const struct cmdline *cl, struct result *r)
 		return;
 	}
 	u = users_find(&s->srv->users, s->pending_user);
-	ok = u && st == CRED_OK && auth_secret_equal(u->prepared, given);
+	/* The comparison runs for unknown names too, so an unknown user and a wrong password take the same
+	 * work (R1939-SEC-2: nothing tells which names exist). */
+	ok = auth_secret_equal(u ? u->prepared : AUTH_DUMMY_SECRET, given);
+	ok = ok && u && st == CRED_OK;
 	OPENSSL_cleanse(given, sizeof given); /* no copy of a password outlives the command */
 	if (ok)
 		auth_login(s, s->pending_user, "PASS", r);
@@ -190,6 +231,9 @@ void cmd_apop(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	u = st == CRED_OK ? users_find(&s->srv->users, name) : NULL;
 	if (!u || !is_md5_hex(digest)) {
+		/* The digest an existing user would cost, for an unknown one too: the same work either way. */
+		apop_digest(s->timestamp, AUTH_DUMMY_SECRET, expect);
+		(void)digest_equal(expect, digest);
 		auth_fail(s, st == CRED_OK ? name : cl->argv[0], "APOP", r);
 		return;
 	}

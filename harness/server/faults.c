@@ -1,7 +1,7 @@
 /* faults.c — the fault switches of bin/pop3refd-faults, and the seams around the session: the session events
  * (fault_event), the line-length limit, the rewrite of the formatted reply (fault_format), the server's
- * settings; the per-session stashes the faults share. The command overlay is faults_cmd.c, the message data
- * faults_data.c. Compiled to nothing unless POP3REFD_FAULTS is defined. */
+ * settings; the per-session stashes the faults share. The command overlay is faults_cmd.c and faults_auth.c,
+ * the message data faults_data.c. Compiled to nothing unless POP3REFD_FAULTS is defined. */
 #include "server/faults.h"
 
 #ifdef POP3REFD_FAULTS
@@ -9,6 +9,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -151,11 +152,107 @@ void fault_stash_forget_all(const void *owner)
 
 /* ---- what several faults share ------------------------------------------------------------------- */
 
+void fault_stash_set(const void *owner, enum stash_kind kind, const void *data, size_t n)
+{
+	fault_stash_take(owner, kind, NULL);
+	fault_stash_put(owner, kind, data, n);
+}
+
+int fault_stash_take_string(const void *owner, enum stash_kind kind, char *out, size_t size)
+{
+	struct evbuffer *b = evbuffer_new();
+	int found = 0;
+
+	if (!b)
+		return 0;
+	if (fault_stash_take(owner, kind, b) && evbuffer_get_length(b) > 0 && size > 0) {
+		size_t n = evbuffer_get_length(b) < size ? evbuffer_get_length(b) : size - 1;
+		evbuffer_remove(b, out, n);
+		out[n] = '\0';
+		found = 1;
+	}
+	evbuffer_free(b);
+	return found;
+}
+
+/* ---- what a session leaves behind ------------------------------------------------------------------ */
+
+struct session *fault_holder(const struct session *s, const char *user)
+{
+	for (struct session *o = s->srv->sessions; o; o = o->next)
+		if (o != s && o->store && o->state == ST_TRANSACTION && strcmp(o->user, user) == 0)
+			return o;
+	return NULL;
+}
+
+/* authz-quit-unlocks: sessions whose lock a QUIT or a drop in AUTHORIZATION took away. */
+struct unlocked {
+	const struct session *holder;
+	struct unlocked *next;
+};
+
+static struct unlocked *unlocked;
+
+void fault_leave_behind(struct session *s)
+{
+	char mech[64];
+
+	if (s->state != ST_AUTHORIZATION)
+		return;
+	if (s->have_user && fault_on(F_AUTHZ_QUIT_UNLOCKS)) {
+		/* As a server whose lock file is named after the user and removed on the way out. */
+		struct session *h = fault_holder(s, s->pending_user);
+		struct unlocked *u = h ? calloc(1, sizeof *u) : NULL;
+		if (u) {
+			u->holder = h;
+			u->next = unlocked;
+			unlocked = u;
+		}
+	}
+	if (s->have_user && fault_on(F_USER_OUTLIVES_SESSION))
+		fault_stash_set(FAULT_SERVER_WIDE, STASH_USER, s->pending_user, strlen(s->pending_user) + 1);
+	if (s->sasl && fault_on(F_AUTH_OUTLIVES_SESSION) &&
+	    fault_stash_take_string(s, STASH_MECH, mech, sizeof mech))
+		fault_stash_set(FAULT_SERVER_WIDE, STASH_MECH, mech, strlen(mech) + 1);
+}
+
 int fault_skip_lock(const char *user)
 {
 	if (fault_on(F_NO_LOCK))
 		return 1;
+	for (struct unlocked **p = &unlocked; *p; p = &(*p)->next) {
+		if ((*p)->holder->store && strcmp((*p)->holder->user, user) == 0) {
+			struct unlocked *u = *p;
+			*p = u->next;
+			free(u);
+			return 1; /* the holder's lock is gone: this login takes none either */
+		}
+	}
 	return 0;
+}
+
+static void forget_unlocked(const struct session *s)
+{
+	struct unlocked **p = &unlocked;
+
+	while (*p) {
+		if ((*p)->holder == s) {
+			struct unlocked *u = *p;
+			*p = u->next;
+			free(u);
+		} else {
+			p = &(*p)->next;
+		}
+	}
+}
+
+/* drop-loses-message: the session ends without QUIT; the last message RETR sent is gone with it. */
+static void lose_message(struct session *s)
+{
+	char path[4096];
+
+	if (s->state == ST_TRANSACTION && fault_stash_take_string(s, STASH_LAST_RETR, path, sizeof path))
+		(void)unlink(path);
 }
 
 /* delete-on-drop, rst-as-update, autologout-updates: enter UPDATE where RFC 1939 §6 forbids it. */
@@ -249,12 +346,17 @@ int fault_event(struct session *s, enum fault_ev ev)
 	case FE_DROP:
 		if (fault_on(F_DELETE_ON_DROP) && s->state == ST_TRANSACTION)
 			update_now(s);
+		fault_leave_behind(s);
+		lose_message(s);
 		return 0;
 	case FE_RESET:
 		if (fault_on(F_RST_AS_UPDATE) && s->state == ST_TRANSACTION)
 			update_now(s);
+		fault_leave_behind(s);
+		lose_message(s);
 		return 0;
 	case FE_IDLE:
+		lose_message(s);
 		if (fault_on(F_AUTOLOGOUT_UPDATES) && s->state == ST_TRANSACTION)
 			update_now(s);
 		if (fault_on(F_AUTOLOGOUT_SENDS_REPLY) && !s->tls)
@@ -264,6 +366,7 @@ int fault_event(struct session *s, enum fault_ev ev)
 		if (fault_on(F_LOCK_LEAK_ON_DROP) && s->store)
 			s->store = NULL; /* leaked, its lock held until the server stops */
 		fault_stash_forget_all(s);
+		forget_unlocked(s);
 		fault_filter_forget(&s->stream);
 		return 0;
 	}
@@ -360,6 +463,7 @@ int fault_server_start(struct server *srv, struct p3err *err)
 	/* tls-1.0-allowed: below the TLS 1.2 floor of RFC 8314 §4.1. */
 	if (fault_on(F_TLS_1_0_ALLOWED) && srv->tls &&
 	    (SSL_CTX_set_security_level(srv->tls, 0),
+	     SSL_CTX_set_cipher_list(srv->tls, "DEFAULT:@SECLEVEL=0") != 1 || /* TLS 1.0 has no AEAD suite */
 	     SSL_CTX_set_min_proto_version(srv->tls, TLS1_VERSION) != 1))
 		return p3err_set(err, "cannot allow TLS 1.0");
 	return 0;

@@ -213,7 +213,31 @@
 	FAULT(F_QUIT_NO_CLOSE, "quit-no-close", SUITE,                                                       \
 	      "after QUIT the connection stays open (UPDATE done, the lock released)")                       \
 	FAULT(F_QUIT_CLOSES_WITHOUT_REPLY, "quit-closes-without-reply", SUITE,                               \
-	      "QUIT closes the connection without sending +OK")
+	      "QUIT closes the connection without sending +OK")                                              \
+	/* what one session leaves behind must not reach another (RFC 1939 §4, §6, §7) */                 \
+	FAULT(F_AUTHZ_QUIT_UNLOCKS, "authz-quit-unlocks", SUITE,                                             \
+	      "a QUIT or a drop in AUTHORIZATION after USER takes away the lock of that user's logged-in "   \
+	      "session")                                                                                     \
+	FAULT(                                                                                               \
+	    F_AUTHZ_QUIT_UPDATES_OTHER, "authz-quit-updates-other", SUITE,                                   \
+	    "a QUIT in AUTHORIZATION after USER removes the messages that user's logged-in session marked")  \
+	FAULT(                                                                                               \
+	    F_USER_OUTLIVES_SESSION, "user-outlives-session", SUITE,                                         \
+	    "a USER left pending by a session that ended in AUTHORIZATION lets the next PASS without USER "  \
+	    "log in")                                                                                        \
+	FAULT(F_AUTH_OUTLIVES_SESSION, "auth-outlives-session", SUITE,                                       \
+	      "an AUTH exchange left half-done by a dropped connection goes on in the next connection")      \
+	FAULT(F_DROP_LOSES_MESSAGE, "drop-loses-message", SUITE,                                             \
+	      "a session that ends without QUIT in TRANSACTION removes the last message it retrieved")       \
+	/* CAPA and the response codes agree with what the server does (RFC 2449 §5, §6, §8) */           \
+	FAULT(F_CAPA_TOP_UIDL_AFTER_LOGIN_ONLY, "capa-top-uidl-after-login-only", SUITE,                     \
+	      "CAPA lists TOP and UIDL only after login")                                                    \
+	FAULT(F_CAPA_OMITS_USER, "capa-omits-user", SUITE,                                                   \
+	      "CAPA does not list USER, though USER/PASS logs in")                                           \
+	FAULT(F_RESP_CODES_AFTER_LOGIN_ONLY, "resp-codes-after-login-only", SUITE,                           \
+	      "RESP-CODES is listed only after login, though a busy maildrop gets -ERR [IN-USE] before")     \
+	FAULT(F_IN_USE_ON_WRONG_SASL, "in-use-on-wrong-sasl", SUITE,                                         \
+	      "AUTH PLAIN with a wrong password for a busy maildrop gets -ERR [IN-USE]")
 
 #include <stddef.h>
 #include <stdio.h>

@@ -1,12 +1,11 @@
 /* faults_cmd.c — the overlay on the command table of bin/pop3refd-faults (fault_run_line): the states a fault
- * allows a command in, the arguments it rewrites, the handlers it wraps (CAPA's finished list included), the
- * parser's faults and those of AUTH's continuation lines. Compiled to nothing unless POP3REFD_FAULTS is
- * defined. */
+ * allows a command in, the arguments it rewrites, the handlers it wraps (CAPA's finished list included) and
+ * the parser's faults; the login and SASL handlers are faults_auth.c. Compiled to nothing unless
+ * POP3REFD_FAULTS is defined. */
 #include "server/faults.h"
 
 #ifdef POP3REFD_FAULTS
 
-#include <ctype.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,22 +14,17 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "lib/b64.h"
-#include "lib/digest.h"
 #include "lib/line.h"
 #include "server/command.h"
-#include "server/config.h"
 #include "server/faults_int.h"
 #include "server/reply.h"
-#include "server/sasl.h"
 #include "server/server.h"
 #include "server/session.h"
 #include "server/store.h"
-#include "server/utf8.h"
 
 /* ---- helpers of the overlay ---------------------------------------------------------------------- */
 
-static void forget_user(struct session *s)
+void fault_forget_user(struct session *s)
 {
 	s->have_user = 0;
 	s->pending_user[0] = '\0';
@@ -63,60 +57,12 @@ static const char *uid_padding(const char *uid)
 	return len >= 80 ? pad + 79 : pad + len;
 }
 
-/* Lenient base64 (auth-bad-base64-accepted), what a forgiving decoder does: keep the alphabet, skip
- * everything else, '=' included, then mend the length (a lone sextet dropped, padding added). The result
- * is encoded again, strictly, so the real decoder takes it. 0, or -1 when even that fails. */
-static int b64_mend(const char *src, size_t len, char *out, size_t size)
-{
-	char *clean = malloc(len + 4);
-	unsigned char *bin = malloc(len + 4);
-	size_t m = 0, binlen = 0;
-	int rc = -1;
-
-	if (!clean || !bin)
-		goto out;
-	for (size_t i = 0; i < len; i++) {
-		char c = src[i];
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-		    c == '/')
-			clean[m++] = c;
-	}
-	if (m % 4 == 1)
-		m--;
-	while (m % 4 != 0)
-		clean[m++] = '=';
-	if (b64_decode(clean, m, bin, &binlen, 0) != B64_OK || b64_encoded_len(binlen) >= size)
-		goto out;
-	out[b64_encode(bin, binlen, out)] = '\0';
-	rc = 0;
-out:
-	free(clean);
-	free(bin);
-	return rc;
-}
-
-static int b64_strict_ok(const char *src, size_t len)
-{
-	unsigned char *bin;
-	size_t binlen = 0;
-	int ok;
-
-	if (len == 0)
-		return 1;
-	bin = malloc(len + 4);
-	if (!bin)
-		return 1;
-	ok = b64_decode(src, len, bin, &binlen, 1) == B64_OK;
-	free(bin);
-	return ok;
-}
-
 /* ---- the overlay on the command table ------------------------------------------------------------- */
 
 /* The table entry an overlay handler wraps (one event loop thread: one command at a time). */
 static const struct command *real_cmd;
 
-static void run_real(struct session *s, const struct cmdline *cl, struct result *r)
+void fault_run_real(struct session *s, const struct cmdline *cl, struct result *r)
 {
 	real_cmd->fn(s, cl, r);
 }
@@ -190,7 +136,7 @@ static void listing(struct session *s, int uidl, struct result *r)
 
 static void ov_list(struct session *s, const struct cmdline *cl, struct result *r)
 {
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	if (r->status != RES_OK)
 		return;
 	if (cl->argc == 1 && fault_on(F_LIST_N_MULTILINE)) {
@@ -210,7 +156,7 @@ static void ov_uidl(struct session *s, const struct cmdline *cl, struct result *
 		res_err(r, CODE_NONE, "UIDL is not implemented");
 		return;
 	}
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	if (r->status != RES_OK)
 		return;
 	if (cl->argc == 1 && fault_on(F_UIDL_TOO_LONG)) {
@@ -247,10 +193,12 @@ static void message(struct session *s, const struct cmdline *cl, struct result *
 		s->utf8_mode = 0;
 	if (fault_on(F_UTF8_RAW_OUTSIDE_MODE))
 		s->utf8_mode = 1;
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	s->utf8_mode = mode;
 	if (!top && m && r->status == RES_OK && fault_on(F_RETRIEVED_REMOVED))
 		fault_stash_put(s, STASH_RETRIEVED, m->path, strlen(m->path) + 1);
+	if (!top && m && r->status == RES_OK && fault_on(F_DROP_LOSES_MESSAGE))
+		fault_stash_set(s, STASH_LAST_RETR, m->path, strlen(m->path) + 1);
 out:
 	if (unmarked)
 		(void)store_mark(s->store, n);
@@ -277,7 +225,7 @@ static void ov_dele(struct session *s, const struct cmdline *cl, struct result *
 		res_ok(r, "message %zu deleted", n);
 		return;
 	}
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	if (m && r->status == RES_OK && fault_on(F_DELE_REMOVES_IMMEDIATELY))
 		(void)unlink(m->path);
 }
@@ -288,7 +236,7 @@ static void ov_rset(struct session *s, const struct cmdline *cl, struct result *
 	unsigned long long octets;
 
 	if (!fault_on(F_RSET_KEEPS_MARKS)) {
-		run_real(s, cl, r);
+		fault_run_real(s, cl, r);
 		return;
 	}
 	store_stat(s->store, &count, &octets);
@@ -315,6 +263,17 @@ static void remove_retrieved(struct session *s)
 
 static void ov_quit(struct session *s, const struct cmdline *cl, struct result *r)
 {
+	if (s->state == ST_AUTHORIZATION && s->have_user) {
+		struct session *h = fault_holder(s, s->pending_user);
+		if (h && fault_on(F_AUTHZ_QUIT_UPDATES_OTHER)) {
+			/* As a server that keeps the marks in a per-user file and applies them at any QUIT.
+			 */
+			struct p3err err = {{0}};
+			size_t removed = 0;
+			(void)store_update(h->store, &removed, &err);
+		}
+		fault_leave_behind(s);
+	}
 	if (s->state == ST_TRANSACTION && s->store) {
 		if (fault_on(F_RETRIEVED_REMOVED))
 			remove_retrieved(s);
@@ -324,106 +283,13 @@ static void ov_quit(struct session *s, const struct cmdline *cl, struct result *
 			for (size_t n = 1; n <= store_count(s->store); n++)
 				(void)store_mark(s->store, n);
 	}
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	if (fault_on(F_QUIT_NO_CLOSE))
 		r->after = AFTER_NONE; /* the connection stays open */
 	if (fault_on(F_QUIT_CLOSES_WITHOUT_REPLY)) {
 		res_clear(r); /* closed without the +OK */
 		s->closing = 1;
 	}
-}
-
-static void ov_user(struct session *s, const struct cmdline *cl, struct result *r)
-{
-	run_real(s, cl, r);
-	if (r->status == RES_OK && fault_on(F_USER_REVEALS_UNKNOWN) &&
-	    !users_password(&s->srv->users, cl->argv[0])) {
-		res_err(r, CODE_AUTH, "no such user");
-		forget_user(s);
-	}
-}
-
-static void ov_pass(struct session *s, const struct cmdline *cl, struct result *r)
-{
-	if (!s->have_user && fault_on(F_PASS_WITHOUT_USER))
-		res_ok(r, "password accepted");
-	else
-		run_real(s, cl, r);
-}
-
-static int is_md5_hex(const char *d)
-{
-	size_t n = 0;
-
-	for (; d[n]; n++)
-		if (!(d[n] >= '0' && d[n] <= '9') && !(d[n] >= 'a' && d[n] <= 'f'))
-			return 0;
-	return n == 32;
-}
-
-/* apop-any-digest, apop-digest-reversed: the digest argument is replaced by the one the real check takes
- * (any well-formed digest, or MD5(secret + timestamp)), or by a wrong one (the right digest, reversed). */
-static void ov_apop(struct session *s, const struct cmdline *cl, struct result *r)
-{
-	static struct cmdline c2;
-	static char digest[DIGEST_MD5_HEX];
-	char name[SESSION_NAME_MAX + 1], right[DIGEST_MD5_HEX], reversed[DIGEST_MD5_HEX];
-	const struct user *u = NULL;
-
-	if (is_md5_hex(cl->argv[1]) && cred_prepare(cl->argv[0], CRED_QUERY, name, sizeof name) == CRED_OK)
-		u = users_find(&s->srv->users, name);
-	if (!u) {
-		run_real(s, cl, r);
-		return;
-	}
-	apop_digest(s->timestamp, u->prepared, right);
-	apop_digest(u->prepared, s->timestamp, reversed);
-	c2 = *cl;
-	if (fault_on(F_APOP_ANY_DIGEST) ||
-	    (fault_on(F_APOP_DIGEST_REVERSED) && digest_equal(reversed, cl->argv[1])))
-		memcpy(digest, right, sizeof digest);
-	else if (fault_on(F_APOP_DIGEST_REVERSED) && digest_equal(right, cl->argv[1]))
-		memcpy(digest, reversed, sizeof digest);
-	else
-		snprintf(digest, sizeof digest, "%s", cl->argv[1]);
-	c2.argv[1] = digest;
-	run_real(s, &c2, r);
-}
-
-static void ov_stls(struct session *s, const struct cmdline *cl, struct result *r)
-{
-	if (s->tls && fault_on(F_STLS_TWICE))
-		res_ok(r, "begin TLS negotiation"); /* and no handshake follows */
-	else
-		run_real(s, cl, r);
-}
-
-static void ov_auth(struct session *s, const struct cmdline *cl, struct result *r)
-{
-	static struct cmdline c2;
-	static char ir[POP3_MAX_SASL_LINE + 1];
-	char mech[32];
-	size_t i;
-
-	c2 = *cl;
-	if (cl->argc >= 1) {
-		for (i = 0; cl->argv[0][i] && i + 1 < sizeof mech; i++) {
-			if (cl->argv[0][i] >= 'a' && cl->argv[0][i] <= 'z' &&
-			    fault_on(F_AUTH_MECH_CASE_SENSITIVE)) {
-				res_err(r, CODE_NONE, "unsupported mechanism"); /* matched as sent */
-				return;
-			}
-			mech[i] = (char)toupper((unsigned char)cl->argv[0][i]);
-		}
-		mech[i] = '\0';
-		if (cl->argc == 2 && sasl_server_first(mech) && fault_on(F_AUTH_IR_FOR_SERVER_FIRST))
-			c2.argc = 1; /* the initial response ignored instead of refused */
-	}
-	if (c2.argc == 2 && strcmp(c2.argv[1], "=") != 0 && fault_on(F_AUTH_BAD_BASE64_ACCEPTED) &&
-	    !b64_strict_ok(c2.argv[1], strlen(c2.argv[1])) &&
-	    b64_mend(c2.argv[1], strlen(c2.argv[1]), ir, sizeof ir) == 0)
-		c2.argv[1] = ir;
-	run_real(s, &c2, r);
 }
 
 /* capa-*, resp-codes-not-announced, stls-not-announced: an edit of the finished CAPA list. */
@@ -439,7 +305,11 @@ static void edit_capa(struct session *s)
 	while ((line = evbuffer_readln(s->body, &len, EVBUFFER_EOL_CRLF_STRICT)) != NULL) {
 		int implementation = strncmp(line, "IMPLEMENTATION ", 15) == 0;
 		stls |= strcmp(line, "STLS") == 0;
-		if ((trans && fault_on(F_CAPA_TAGS_DROPPED_AFTER_LOGIN) &&
+		if ((!trans && fault_on(F_CAPA_TOP_UIDL_AFTER_LOGIN_ONLY) &&
+		     (strcmp(line, "TOP") == 0 || strcmp(line, "UIDL") == 0)) ||
+		    (fault_on(F_CAPA_OMITS_USER) && strcmp(line, "USER") == 0) ||
+		    (!trans && fault_on(F_RESP_CODES_AFTER_LOGIN_ONLY) && strcmp(line, "RESP-CODES") == 0) ||
+		    (trans && fault_on(F_CAPA_TAGS_DROPPED_AFTER_LOGIN) &&
 		     (strcmp(line, "TOP") == 0 || strcmp(line, "PIPELINING") == 0)) ||
 		    (fault_on(F_RESP_CODES_NOT_ANNOUNCED) && strcmp(line, "RESP-CODES") == 0) ||
 		    (trans && fault_on(F_CAPA_UTF8_BEFORE_LOGIN_ONLY) &&
@@ -473,7 +343,7 @@ static void edit_capa(struct session *s)
 
 static void ov_capa(struct session *s, const struct cmdline *cl, struct result *r)
 {
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	if (r->status == RES_OK)
 		edit_capa(s);
 }
@@ -492,12 +362,12 @@ static void ov_lang(struct session *s, const struct cmdline *cl, struct result *
 	static struct cmdline c2;
 	char text[RES_TEXT_MAX];
 
-	run_real(s, cl, r);
+	fault_run_real(s, cl, r);
 	if (r->status == RES_ERR && cl->argc == 1 && fault_on(F_LANG_UNMATCHED_OK)) {
 		c2 = *cl;
 		c2.argv[0] = "*"; /* the default instead of -ERR */
 		res_clear(r);
-		run_real(s, &c2, r);
+		fault_run_real(s, &c2, r);
 	}
 	if (r->status != RES_OK)
 		return;
@@ -527,9 +397,11 @@ static cmd_fn overlay_fn(const char *name)
 		const char *name;
 		cmd_fn fn;
 	} overlay[] = {
-	    {"STAT", ov_stat}, {"LIST", ov_list}, {"UIDL", ov_uidl}, {"RETR", ov_retr}, {"TOP", ov_top},
-	    {"DELE", ov_dele}, {"RSET", ov_rset}, {"QUIT", ov_quit}, {"USER", ov_user}, {"PASS", ov_pass},
-	    {"APOP", ov_apop}, {"STLS", ov_stls}, {"AUTH", ov_auth}, {"CAPA", ov_capa}, {"LANG", ov_lang},
+	    {"STAT", ov_stat},       {"LIST", ov_list},       {"UIDL", ov_uidl},
+	    {"RETR", ov_retr},       {"TOP", ov_top},         {"DELE", ov_dele},
+	    {"RSET", ov_rset},       {"QUIT", ov_quit},       {"USER", fault_ov_user},
+	    {"PASS", fault_ov_pass}, {"APOP", fault_ov_apop}, {"STLS", fault_ov_stls},
+	    {"AUTH", fault_ov_auth}, {"CAPA", ov_capa},       {"LANG", ov_lang},
 	};
 
 	for (size_t i = 0; i < sizeof overlay / sizeof overlay[0]; i++)
@@ -584,45 +456,6 @@ static int has_long_word(const char *line, size_t len)
 	return 0;
 }
 
-/* sasl-final-in-ok: when the mechanism's final data just went out as a "+ " line (a SCRAM
- * server-final-message, RFC 5802 §7: "v=..."), take the client's empty answer as given and put the data
- * into the +OK instead. */
-static void final_in_ok(struct session *s, struct result *r)
-{
-	unsigned char bin[RES_TEXT_MAX];
-	char b64[RES_TEXT_MAX];
-	size_t n = 0;
-
-	if (!fault_on(F_SASL_FINAL_IN_OK) || r->status != RES_CONT || !s->sasl ||
-	    strlen(r->text) >= sizeof bin || b64_decode(r->text, strlen(r->text), bin, &n, 0) != B64_OK ||
-	    n < 2 || memcmp(bin, "v=", 2) != 0)
-		return;
-	snprintf(b64, sizeof b64, "%s", r->text);
-	res_clear(r);
-	session_run_line(s, "", 0, 0, r);
-	if (r->status == RES_OK)
-		res_ok(r, "%s", b64);
-}
-
-/* A line inside an AUTH exchange. */
-static void sasl_line(struct session *s, const char *line, size_t len, int flags, struct result *r)
-{
-	static char mended[POP3_MAX_SASL_LINE + 1];
-
-	if (len == 1 && line[0] == '*' && fault_on(F_AUTH_STAR_NOT_CANCEL)) {
-		res_cont(r, "", 0); /* asked again */
-		return;
-	}
-	if (fault_on(F_AUTH_BAD_BASE64_ACCEPTED) && !(flags & (LINE_HAS_NUL | LINE_HAS_CR)) &&
-	    !(len == 1 && line[0] == '*') && !b64_strict_ok(line, len) &&
-	    b64_mend(line, len, mended, sizeof mended) == 0) {
-		line = mended;
-		len = strlen(mended);
-	}
-	session_run_line(s, line, len, flags, r);
-	final_in_ok(s, r);
-}
-
 void fault_run_line(struct session *s, const char *line, size_t len, int flags, struct result *r)
 {
 	static struct cmdline cl;
@@ -642,12 +475,17 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 		evbuffer_drain(in, evbuffer_get_length(in)); /* the rest of this read is lost */
 	}
 	if (s->sasl) {
-		sasl_line(s, line, len, flags, r);
+		fault_sasl_line(s, line, len, flags, r);
 		return;
 	}
 	if (fault_on(F_NUL_TRUNCATES) && (flags & LINE_HAS_NUL)) {
 		len = strlen(line); /* the command ends at the NUL */
 		flags &= ~LINE_HAS_NUL;
+	}
+	if (fault_on(F_AUTH_OUTLIVES_SESSION) && s->state == ST_AUTHORIZATION &&
+	    (cmd_parse(line, len, &cl) != CMD_PARSE_OK || !cmd_find(cl.keyword)) && fault_resume_auth(s)) {
+		fault_sasl_line(s, line, len, flags, r);
+		return;
 	}
 	if ((flags & (LINE_HAS_NUL | LINE_HAS_CR)) || cmd_parse(line, len, &cl) != CMD_PARSE_OK) {
 		session_run_line(s, line, len, flags, r);
@@ -655,7 +493,7 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 	}
 	if (fault_on(F_ARG_LIMIT_32) && has_long_word(line, len)) {
 		res_err(r, CODE_NONE, "syntax error");
-		forget_user(s);
+		fault_forget_user(s);
 		return;
 	}
 	c = cmd_find(cl.keyword);
@@ -667,7 +505,7 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 			res_ok(r, "ok");
 		else
 			res_err(r, CODE_NONE, "unknown command");
-		forget_user(s);
+		fault_forget_user(s);
 		return;
 	}
 	ov = *c;
@@ -691,7 +529,7 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 		fault_stash_take(s, STASH_USER, NULL);
 		fault_stash_put(s, STASH_USER, user, strlen(user) + 1);
 	}
-	final_in_ok(s, r);
+	fault_auth_after(s, c, &cl, r);
 }
 
 #else

@@ -107,9 +107,19 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
                       void *arg)
 {
 	struct listener *l = arg;
-	char peer[80];
+	char peer[80], addr[64];
 
 	sockaddr_name(sa, peer, sizeof peer);
+	guard_peer_address(peer, addr, sizeof addr);
+	if (!guard_accept_allowed(l->srv, addr)) {
+		static const char busy[] = "-ERR [SYS/TEMP] too many connections from your address\r\n";
+		log_msg(LOG_WARN, "refused %s: --max-per-address %zu reached", peer, l->srv->guard.max_per_address);
+		if (!l->tls && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			/* nothing more to do */
+		}
+		close(fd);
+		return;
+	}
 	if (!accept_allowed(l->srv)) {
 		static const char busy[] = "-ERR [SYS/TEMP] too many connections, try again later\r\n";
 		log_msg(LOG_WARN, "refused %s: %zu connections open", peer, l->srv->nsessions);

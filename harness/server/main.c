@@ -1,6 +1,8 @@
 /* main.c — pop3refd's command line, start-up checks, signals, and the event loop. */
 #include <errno.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,7 +28,10 @@ static const char usage_text[] =
     "usage: pop3refd --listen ADDR:PORT [--listen-tls ADDR:PORT] --users FILE --maildirs DIR\n"
     "                [--cert PEM --key PEM] [--idle-timeout SECONDS] [--plaintext-auth "
     "always|tls-only|compat]\n"
-    "                [--auth-failure-delay SECONDS] [--max-connections N] [--hostname NAME]\n"
+    "                [--auth-failure-delay SECONDS] [--auth-failure-delay-max SECONDS]\n"
+    "                [--max-connections N] [--max-per-address N] [--limit-loopback]\n"
+    "                [--max-sessions-per-user N] [--tls-handshake-timeout SECONDS]\n"
+    "                [--user NAME] [--allow-root] [--hostname NAME]\n"
     "                [--log-level error|warn|info|debug] [--quiet] [--version] [--help]\n"
     "\n"
     "  --listen ADDR:PORT          plain POP3 (and STLS); repeatable; port 0 picks a free port\n"
@@ -38,8 +43,16 @@ static const char usage_text[] =
     "never)\n"
     "  --plaintext-auth MODE       compat (default): USER/PASS and APOP in cleartext, PLAIN/LOGIN need TLS;\n"
     "                              always: everything in cleartext; tls-only: no password login before TLS\n"
-    "  --auth-failure-delay SECS   wait before answering a failed login (default 1; 0 for tests)\n"
+    "  --auth-failure-delay SECS   wait before answering a failed login (default 1; 0 for tests); it doubles\n"
+    "                              with each failure from the same address or for the same user\n"
+    "  --auth-failure-delay-max S  the longest such wait (default 30)\n"
     "  --max-connections N         refuse connections beyond N (default 0: no limit)\n"
+    "  --max-per-address N         open connections from one address (default 32; 0: no limit)\n"
+    "  --limit-loopback            apply --max-per-address to loopback clients too (exempt by default)\n"
+    "  --max-sessions-per-user N   sessions logged in or failing as one user at once (default 8; 0: none)\n"
+    "  --tls-handshake-timeout S   time a TLS handshake may take (default 30; 0: no limit)\n"
+    "  --user NAME                 after binding, drop root privileges to NAME's uid, gid and groups\n"
+    "  --allow-root                keep running as root on a non-loopback address without --user\n"
     "  --hostname NAME             host name in the APOP timestamp (default: this host's name)\n"
     "  --log-level LEVEL           error, warn, info (default) or debug; --quiet is --log-level error\n";
 
@@ -54,6 +67,13 @@ enum {
 	OPT_PLAINTEXT,
 	OPT_DELAY,
 	OPT_MAXCONN,
+	OPT_DELAY_MAX,
+	OPT_PER_ADDRESS,
+	OPT_LIMIT_LOOPBACK,
+	OPT_PER_USER,
+	OPT_TLS_HANDSHAKE,
+	OPT_USER,
+	OPT_ALLOW_ROOT,
 	OPT_HOSTNAME,
 	OPT_LOGLEVEL,
 	OPT_QUIET,
@@ -76,6 +96,13 @@ static const struct option options[] = {
     {"plaintext-auth", required_argument, NULL, OPT_PLAINTEXT},
     {"auth-failure-delay", required_argument, NULL, OPT_DELAY},
     {"max-connections", required_argument, NULL, OPT_MAXCONN},
+    {"auth-failure-delay-max", required_argument, NULL, OPT_DELAY_MAX},
+    {"max-per-address", required_argument, NULL, OPT_PER_ADDRESS},
+    {"limit-loopback", no_argument, NULL, OPT_LIMIT_LOOPBACK},
+    {"max-sessions-per-user", required_argument, NULL, OPT_PER_USER},
+    {"tls-handshake-timeout", required_argument, NULL, OPT_TLS_HANDSHAKE},
+    {"user", required_argument, NULL, OPT_USER},
+    {"allow-root", no_argument, NULL, OPT_ALLOW_ROOT},
     {"hostname", required_argument, NULL, OPT_HOSTNAME},
     {"log-level", required_argument, NULL, OPT_LOGLEVEL},
     {"quiet", no_argument, NULL, OPT_QUIET},
@@ -95,6 +122,8 @@ struct args {
 	const char *listen_tls[MAX_LISTEN];
 	size_t nlisten_tls;
 	const char *users, *maildirs, *cert, *key, *hostname;
+	const char *run_as; /* --user */
+	int allow_root;
 };
 
 static int usage_error(const char *fmt, const char *arg)
@@ -183,6 +212,36 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 				return usage_error("--max-connections: '%s' is not a number", optarg);
 			srv->max_connections = (size_t)v;
 			break;
+		case OPT_DELAY_MAX:
+			if (parse_seconds_ms(optarg, &srv->guard.delay_max_ms) < 0)
+				return usage_error("--auth-failure-delay-max: '%s' is not a number of seconds",
+				                   optarg);
+			break;
+		case OPT_PER_ADDRESS:
+			if (parse_long(optarg, 0, LONG_MAX, &v) < 0)
+				return usage_error("--max-per-address: '%s' is not a number", optarg);
+			srv->guard.max_per_address = (size_t)v;
+			break;
+		case OPT_LIMIT_LOOPBACK:
+			srv->guard.limit_loopback = 1;
+			break;
+		case OPT_PER_USER:
+			if (parse_long(optarg, 0, LONG_MAX, &v) < 0)
+				return usage_error("--max-sessions-per-user: '%s' is not a number", optarg);
+			srv->guard.max_per_user = (size_t)v;
+			break;
+		case OPT_TLS_HANDSHAKE:
+			if (parse_long(optarg, 0, INT_MAX, &v) < 0)
+				return usage_error("--tls-handshake-timeout: '%s' is not a number of seconds",
+				                   optarg);
+			srv->tls_handshake_timeout = (int)v;
+			break;
+		case OPT_USER:
+			a->run_as = optarg;
+			break;
+		case OPT_ALLOW_ROOT:
+			a->allow_root = 1;
+			break;
 		case OPT_HOSTNAME:
 			a->hostname = optarg;
 			break;
@@ -265,6 +324,43 @@ static void set_hostname(struct server *srv, const char *given)
 			*p = '-';
 }
 
+/* Whether every listener is on a loopback address: then only this host can connect. */
+static int loopback_only(const struct args *a)
+{
+	for (size_t i = 0; i < a->nlisten + a->nlisten_tls; i++) {
+		const char *spec = i < a->nlisten ? a->listen[i] : a->listen_tls[i - a->nlisten];
+		char host[256], port[8];
+		struct p3err err;
+		if (listener_parse(spec, host, sizeof host, port, sizeof port, &err) < 0)
+			return 0;
+		if (!(strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0))
+			return 0;
+	}
+	return 1;
+}
+
+/* Drop root for good: supplementary groups, then the group, then the user (that order: once the uid is not
+ * 0 the others can no longer change), and check root cannot be regained. */
+static int drop_privileges(const char *name, const char *maildirs, struct p3err *err)
+{
+	struct passwd *pw;
+
+	errno = 0;
+	pw = getpwnam(name);
+	if (!pw)
+		return errno ? p3err_errno(err, "--user %s", name) : p3err_set(err, "--user %s: no such user", name);
+	if (pw->pw_uid == 0)
+		return p3err_set(err, "--user %s: that is root", name);
+	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
+		return p3err_errno(err, "cannot become %s", name);
+	if (setuid(0) == 0 || geteuid() == 0)
+		return p3err_set(err, "still root after dropping privileges to %s", name);
+	/* The maildirs must be usable as that user, or every login would fail later. */
+	if (access(maildirs, R_OK | W_OK | X_OK) < 0)
+		return p3err_errno(err, "%s: not usable as %s", maildirs, name);
+	return 0;
+}
+
 static void on_signal(evutil_socket_t sig, short what, void *arg)
 {
 	struct server *srv = arg;
@@ -295,12 +391,27 @@ int main(int argc, char **argv)
 	srv.idle_timeout = POP3_MIN_AUTOLOGOUT_SECONDS;
 	srv.auth_failure_delay_ms = 1000;
 	srv.plaintext = PLAINTEXT_COMPAT;
+	srv.tls_handshake_timeout = TLS_HANDSHAKE_TIMEOUT_SECONDS;
+	guard_init(&srv.guard);
 	switch (parse_args(argc, argv, &a, &srv)) {
 	case 0:
 		break;
 	case 1:
 		return 0;
 	default:
+		return 2;
+	}
+	/* The delay doubles from --auth-failure-delay; a maximum below it means no growth. */
+	srv.guard.delay_base_ms = srv.auth_failure_delay_ms;
+	if (srv.guard.delay_max_ms < srv.guard.delay_base_ms)
+		srv.guard.delay_max_ms = srv.guard.delay_base_ms;
+	/* Root: a server reachable from other hosts must not keep root after binding (docs/security.md). On
+	 * loopback only (tests, CI containers) it may, with a warning. */
+	if (a.run_as && geteuid() != 0)
+		return usage_error("--user %s: only root can change user", a.run_as);
+	if (geteuid() == 0 && !a.run_as && !a.allow_root && !loopback_only(&a)) {
+		fprintf(stderr, "pop3refd: refusing to run as root on a non-loopback address: give --user NAME "
+		                "(drop privileges after binding) or --allow-root\n");
 		return 2;
 	}
 	/* A writer that vanishes must be an error return, not a signal that kills every session. */
@@ -347,6 +458,16 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < a.nlisten_tls; i++)
 		if (listener_add(&srv, a.listen_tls[i], 1, &err) < 0)
 			goto listen_failed;
+	if (a.run_as) {
+		if (drop_privileges(a.run_as, a.maildirs, &err) < 0) {
+			fprintf(stderr, "pop3refd: %s\n", err.msg);
+			goto out;
+		}
+		log_msg(LOG_INFO, "running as %s (uid %ld)", a.run_as, (long)getuid());
+	} else if (geteuid() == 0) {
+		log_msg(LOG_WARN, "running as root%s: give --user NAME to drop privileges after binding",
+		        a.allow_root ? " (--allow-root)" : " on loopback only");
+	}
 	sigterm = evsignal_new(srv.base, SIGTERM, on_signal, &srv);
 	sigint = evsignal_new(srv.base, SIGINT, on_signal, &srv);
 	if (!sigterm || !sigint || evsignal_add(sigterm, NULL) < 0 || evsignal_add(sigint, NULL) < 0) {

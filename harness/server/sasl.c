@@ -46,15 +46,17 @@ static int callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		const char *given = gsasl_property_fast(gs, GSASL_PASSWORD);
 		char *prepared = NULL;
 		int ok;
-		if (!stored || !given || !*given)
+		if (!given || !*given)
 			return GSASL_AUTHENTICATION_ERROR; /* RFC 4616 §2: an empty password never verifies */
 		/* RFC 4616 §2: the authenticated identity may act only as itself (no proxy rights here). */
 		if (authzid && *authzid && strcmp(authzid, authid) != 0 && !fault_on(F_PLAIN_AUTHZID_IGNORED))
 			return GSASL_AUTHENTICATION_ERROR;
-		/* GNU SASL prepared the given password with SASLprep; prepare the stored one the same way. */
-		if (gsasl_saslprep(stored, GSASL_ALLOW_UNASSIGNED, &prepared, NULL) != GSASL_OK)
+		/* GNU SASL prepared the given password with SASLprep; prepare the stored one the same way. An
+		 * unknown user costs the same work against the dummy secret (nothing tells which names exist). */
+		if (gsasl_saslprep(stored ? stored : dummy_secret, GSASL_ALLOW_UNASSIGNED, &prepared, NULL) !=
+		    GSASL_OK)
 			return GSASL_AUTHENTICATION_ERROR;
-		ok = auth_secret_equal(prepared, given);
+		ok = auth_secret_equal(prepared, given) && stored;
 		gsasl_free(prepared);
 		return ok ? GSASL_OK : GSASL_AUTHENTICATION_ERROR;
 	}

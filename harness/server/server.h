@@ -6,6 +6,7 @@
 #include <openssl/ssl.h>
 #include <event2/event.h>
 #include "server/config.h"
+#include "server/guard.h"
 
 /* --plaintext-auth: which credentials may travel without TLS (RFC 2595 §2.2, §6; RFC 5034 §4). */
 enum plaintext_auth {
@@ -30,6 +31,8 @@ struct server {
 	int idle_timeout;           /* seconds; 0: no autologout timer */
 	long auth_failure_delay_ms; /* wait before answering a failed authentication */
 	size_t max_connections;     /* 0: no limit */
+	int tls_handshake_timeout;  /* seconds a TLS handshake may take; 0: no limit */
+	struct guard guard;         /* per-address and per-user limits, failure counts (guard.h) */
 	char hostname[256];         /* for the APOP timestamp */
 	unsigned long next_session_id;
 	unsigned long greeting_counter; /* makes every APOP timestamp unique (RFC 1939 §7) */

@@ -87,6 +87,8 @@ static void session_free(struct session *s, const char *why)
 		event_free(s->idle_timer);
 	if (s->delay_timer)
 		event_free(s->delay_timer);
+	if (s->handshake_timer)
+		event_free(s->handshake_timer);
 	if (s->linger_timer)
 		event_free(s->linger_timer);
 	if (s->kick)
@@ -150,11 +152,11 @@ static void send_result(struct session *s, struct result *r)
 
 	if (r->status == RES_NONE)
 		return;
-	if (r->delay && s->srv->auth_failure_delay_ms > 0) {
+	if (r->delay && s->delay_ms > 0) {
 		/* A failed authentication is answered later, by a timer: the event loop keeps serving
-		 * everyone else, and this session reads no further command until then. */
-		struct timeval tv = {s->srv->auth_failure_delay_ms / 1000,
-		                     (s->srv->auth_failure_delay_ms % 1000) * 1000};
+		 * everyone else, and this session reads no further command until then. The delay grows with
+		 * repeated failures (auth.c, guard.c). */
+		struct timeval tv = {s->delay_ms / 1000, (s->delay_ms % 1000) * 1000};
 		s->delayed = *r;
 		s->delayed.delay = 0;
 		s->delay_pending = 1;
@@ -282,7 +284,8 @@ static void begin_linger(struct session *s)
 	store_close(s->store); /* release the lock now, not after the linger */
 	s->store = NULL;
 	tls_goodbye(s);
-	shutdown(s->fd, SHUT_WR);
+	if (s->fd >= 0)
+		shutdown(s->fd, SHUT_WR);
 	s->lingering = 1;
 	evbuffer_drain(in, evbuffer_get_length(in));
 	bufferevent_enable(s->bev, EV_READ);
@@ -321,6 +324,24 @@ static struct bufferevent *tls_bev(struct session *s)
 	return bev;
 }
 
+/* --tls-handshake-timeout: a peer that opens TLS and never finishes the handshake is dropped long before
+ * the 10-minute idle timer (RFC 1939 §3) would; that timer is for a logged-in user thinking. */
+static void on_handshake_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct session *s = arg;
+
+	log_msg(LOG_INFO, "s%lu TLS handshake not done within %d s", s->id, s->srv->tls_handshake_timeout);
+	session_free(s, "TLS handshake timeout");
+}
+
+static void start_handshake_timer(struct session *s)
+{
+	struct timeval tv = {s->srv->tls_handshake_timeout, 0};
+
+	if (s->srv->tls_handshake_timeout > 0 && s->handshake_timer)
+		evtimer_add(s->handshake_timer, &tv);
+}
+
 /* Runs from its own event, outside every callback of the plain bufferevent it replaces. */
 static void on_kick(evutil_socket_t fd, short what, void *arg)
 {
@@ -343,6 +364,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 	s->stls_used = 1;
 	session_forget_cleartext(s);
 	setup_bev(s);
+	start_handshake_timer(s);
 	log_msg(LOG_DEBUG, "s%lu STLS: TLS handshake started", s->id);
 }
 
@@ -374,6 +396,16 @@ static int pump(struct session *s)
 				s->closing = 1;
 			break;
 		}
+	}
+	/* Flow control on input: read only while commands can be taken. Besides not buffering what cannot be
+	 * answered yet, this matters to libevent 2.1: a read callback that leaves its input at the high-water
+	 * mark with reading enabled is run again at once, forever (a client that pipelines and never reads
+	 * would keep the server busy). on_write and on_delay run pump again, which enables reading. */
+	if (!s->lingering && !s->stls_pending) {
+		if (can_take_command(s) && evbuffer_get_length(output(s)) < SESSION_OUT_HIGH)
+			bufferevent_enable(s->bev, EV_READ);
+		else
+			bufferevent_disable(s->bev, EV_READ);
 	}
 	if (s->closing || s->stls_pending) {
 		if (evbuffer_get_length(output(s)) == 0 && !stream_active(&s->stream)) {
@@ -452,6 +484,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 
 	if (what & BEV_EVENT_CONNECTED) {
 		char desc[128];
+		evtimer_del(s->handshake_timer);
 		s->tls = 1;
 		log_msg(LOG_INFO, "s%lu TLS established: %s", s->id,
 		        tls_describe(bufferevent_openssl_get_ssl(bev), desc, sizeof desc));
@@ -510,13 +543,18 @@ static void on_delay(evutil_socket_t fd, short what, void *arg)
 
 /* ---- creation ----------------------------------------------------------------------------------- */
 
-struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls)
+/* given: a transport made by the caller (session_new_bev), or NULL to make one on fd. */
+static struct session *session_create(struct server *srv, int fd, struct bufferevent *given, const char *peer,
+                                      int implicit_tls)
 {
 	struct session *s = calloc(1, sizeof *s);
 	int one = 1;
 
 	if (!s) {
-		close(fd);
+		if (given)
+			bufferevent_free(given);
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	s->srv = srv;
@@ -527,7 +565,8 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	snprintf(s->peer, sizeof s->peer, "%s", peer);
 	stream_init(&s->stream);
 	/* Many small replies in a row (PIPELINING): send each at once. */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (fd >= 0)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 
 	s->next = srv->sessions;
 	if (s->next)
@@ -540,14 +579,18 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	s->delay_timer = evtimer_new(srv->base, on_delay, s);
 	s->linger_timer = evtimer_new(srv->base, on_linger, s);
 	s->kick = evtimer_new(srv->base, on_kick, s);
+	s->handshake_timer = evtimer_new(srv->base, on_handshake_timeout, s);
 	(void)fault_event(s, FE_ACCEPT);
-	if (implicit_tls) {
+	if (given) {
+		s->bev = given;
+	} else if (implicit_tls) {
 		s->bev = tls_bev(s);
 		s->bev_owns_fd = s->bev != NULL;
 	} else {
 		s->bev = bufferevent_socket_new(srv->base, fd, 0);
 	}
-	if (!s->body || !s->idle_timer || !s->delay_timer || !s->linger_timer || !s->kick || !s->bev) {
+	if (!s->body || !s->idle_timer || !s->delay_timer || !s->linger_timer || !s->kick || !s->handshake_timer ||
+	    !s->bev) {
 		ERR_clear_error();
 		session_free(s, "out of memory");
 		return NULL;
@@ -558,5 +601,17 @@ struct session *session_new(struct server *srv, int fd, const char *peer, int im
 	/* RFC 1939 §4: the server speaks first. With implicit TLS, after the handshake (on_event). */
 	if (!implicit_tls)
 		send_greeting(s);
+	else
+		start_handshake_timer(s);
 	return s;
+}
+
+struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls)
+{
+	return session_create(srv, fd, NULL, peer, implicit_tls);
+}
+
+struct session *session_new_bev(struct server *srv, struct bufferevent *bev, const char *peer)
+{
+	return session_create(srv, -1, bev, peer, 0);
 }

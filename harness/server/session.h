@@ -24,8 +24,8 @@ enum pop3_state { ST_AUTHORIZATION = 1, ST_TRANSACTION = 2, ST_UPDATE = 4 };
 
 /* Output above this many queued octets makes the session stop producing (and stop reading commands) until
  * the client has read some (R2449-PIPE-2: no deadlock, bounded memory). */
-#define SESSION_OUT_HIGH (256 * 1024)
-#define SESSION_OUT_LOW  (64 * 1024)
+#define SESSION_OUT_HIGH (64 * 1024)
+#define SESSION_OUT_LOW  (16 * 1024)
 
 struct session {
 	struct server *srv;
@@ -60,6 +60,9 @@ struct session {
 	int lingering;            /* output flushed and write side shut: waiting for the peer's close */
 	int peer_eof;             /* the client closed its side: answer what it sent, then end */
 	struct result delayed;    /* that reply */
+	long delay_ms;            /* how long it waits (guard_failure: grows with repeated failures) */
+	char failed_user[SESSION_NAME_MAX + 1]; /* the name that failed, for --max-sessions-per-user */
+	struct event *handshake_timer;          /* --tls-handshake-timeout, while a handshake runs */
 	struct event *idle_timer; /* RFC 1939 §3 autologout */
 	struct event *delay_timer;
 	struct event *linger_timer;
@@ -69,6 +72,11 @@ struct session {
 /* Start a session on an accepted socket (takes ownership of fd). Implicit TLS starts the handshake first
  * and sends the greeting inside TLS (RFC 8314 §3.1). Returns NULL (fd closed) on failure. */
 struct session *session_new(struct server *srv, int fd, const char *peer, int implicit_tls);
+
+/* The same on a transport the caller made (takes ownership of bev): a plain session with no socket under it,
+ * for the fuzz targets (one end of a bufferevent_pair). Nothing touches a descriptor; STLS needs srv->tls,
+ * which such a server leaves NULL. Returns NULL (bev freed) on failure. */
+struct session *session_new_bev(struct server *srv, struct bufferevent *bev, const char *peer);
 
 /* Run one line the client sent: a response inside an AUTH exchange, or a command (command_dispatch); r gets
  * the reply. `flags` are the lib/line.h flags of the line. */

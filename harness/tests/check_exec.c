@@ -226,7 +226,7 @@ START_TEST(injection_discarded_passes)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "STLS|TLS|STAT");
+	ck_assert_str_eq(m.log, "STLS|TLS|STAT|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 }
@@ -266,7 +266,7 @@ START_TEST(quiet_without_inject)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "STLS|TLS|STAT");
+	ck_assert_str_eq(m.log, "STLS|TLS|STAT|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 }
@@ -316,7 +316,7 @@ START_TEST(second_stls_refused_passes)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "STLS|TLS|STLS|CAPA"); /* tls.active stayed yes: CAPA over the TLS */
+	ck_assert_str_eq(m.log, "STLS|TLS|STLS|CAPA|QUIT"); /* tls.active stayed yes: CAPA over the TLS */
 	result_free(&r);
 	scenario_free(sc);
 }
@@ -412,14 +412,14 @@ START_TEST(login_tls_yes_does_stls_first)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_YES, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x|STAT");
+	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x|STAT|QUIT");
 	result_free(&r);
 	/* Without it, the privacy-mode server refuses the cleartext login: the scenario fails. */
 	struct mini m2 = {.privacy = 1, .capa_pre = "", .capa_post = ""};
 	run(sc, &m2, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_int_eq(r.status, VERDICT_WARN);
 	ck_assert_msg(strstr(r.message, "TLS first") != NULL, "%s", r.message);
-	ck_assert_str_eq(m2.log, "USER alice");
+	ck_assert_str_eq(m2.log, "USER alice|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 }
@@ -434,7 +434,7 @@ START_TEST(login_step_tls_false_stays_cleartext)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_YES, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "USER alice");
+	ck_assert_str_eq(m.log, "USER alice|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 	/* tls: true does STLS first whatever the profile says; not twice on a session already in TLS. */
@@ -443,14 +443,14 @@ START_TEST(login_step_tls_false_stays_cleartext)
 	struct mini m2 = {.capa_pre = "", .capa_post = ""};
 	run(sc, &m2, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m2.log, "STLS|TLS|USER alice|PASS x|STAT");
+	ck_assert_str_eq(m2.log, "STLS|TLS|USER alice|PASS x|STAT|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 	sc = load_text(HEAD "steps:\n  - connect: plain\n  - starttls: {}\n  - login: {tls: true}\n");
 	struct mini m3 = {.capa_pre = "", .capa_post = ""};
 	run(sc, &m3, LOGIN_TLS_YES, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m3.log, "STLS|TLS|USER alice|PASS x");
+	ck_assert_str_eq(m3.log, "STLS|TLS|USER alice|PASS x|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 }
@@ -473,13 +473,13 @@ START_TEST(login_tls_auto_follows_the_probe)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_AUTO, &p, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x|STAT");
+	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x|STAT|QUIT");
 	result_free(&r);
 	p.capa = pre_compat; /* USER offered before TLS: no STLS */
 	struct mini m2 = {.capa_pre = "", .capa_post = ""};
 	run(sc, &m2, LOGIN_TLS_AUTO, &p, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m2.log, "USER alice|PASS x|STAT");
+	ck_assert_str_eq(m2.log, "USER alice|PASS x|STAT|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 }
@@ -495,12 +495,12 @@ START_TEST(starttls_for_login)
 	struct result r;
 	run(sc, &m, LOGIN_TLS_YES, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x");
+	ck_assert_str_eq(m.log, "STLS|TLS|USER alice|PASS x|QUIT");
 	result_free(&r);
 	struct mini m2 = {.capa_pre = "", .capa_post = ""};
 	run(sc, &m2, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_msg(r.status == VERDICT_PASS, "%s", r.message);
-	ck_assert_str_eq(m2.log, "USER alice|PASS x");
+	ck_assert_str_eq(m2.log, "USER alice|PASS x|QUIT");
 	result_free(&r);
 	scenario_free(sc);
 }

@@ -241,7 +241,7 @@ START_TEST(shorthand_forms)
 	ck_assert(st[1].u.connect.tls);
 	ck_assert_int_eq(st[1].expect[0].handshake, 1);
 	ck_assert(!st[2].u.connect.read_greeting);
-	ck_assert_int_eq(st[3].u.login.method, LOGIN_USER);
+	ck_assert_int_eq(st[3].u.login.method, LOGIN_OFFERED);
 	ck_assert_int_eq(st[3].u.login.account, 1);
 	ck_assert_str_eq(st[4].u.auth.mechanism, "PLAIN");
 	ck_assert_int_eq(st[4].u.auth.initial, -1);
@@ -383,6 +383,22 @@ START_TEST(err_yaml_syntax)
 	load_bad("", NULL, "t.yaml:1:1: empty file; a scenario needs id, title, refs, level and steps");
 	load_bad(HEAD "steps: [{send: NOOP}]\n---\nx: 1\n", NULL, "t.yaml:7:1: a second YAML document; a file holds one");
 	load_bad("- a\n", NULL, "t.yaml:1:1: a scenario must be a mapping, found a list");
+}
+END_TEST
+
+/* Found by fuzz_yaml: glibc's regcomp needs memory exponential in stacked or nested repetitions. */
+START_TEST(err_regex_blowup)
+{
+	struct scenario *sc = load_ok(HEAD "steps:\n  - send: NOOP\n    expect: {match: '^([A-Za-z0-9+/]{4})*[0-9]{0,510}\\++$'}\n");
+	scenario_free(sc);
+	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a+++'}\n", NULL,
+	         "t.yaml:7:21: regex for 'match' 'a+++' refused: a repetition of a repetition at offset 2 "
+	         "(undefined in POSIX)");
+	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: '((a{100}){100}){100}'}\n", NULL,
+	         "t.yaml:7:21: regex for 'match' '((a{100}){100}){100}' refused: counted repetitions that "
+	         "multiply past 131072");
+	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a{2000}'}\n", NULL,
+	         "t.yaml:7:21: regex for 'match' 'a{2000}' refused: a repetition bound above 1000 at offset 1");
 }
 END_TEST
 
@@ -696,6 +712,7 @@ Suite *load_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, err_yaml_syntax);
+	tcase_add_test(tc, err_regex_blowup);
 	tcase_add_test(tc, err_unknown_key);
 	tcase_add_test(tc, err_wrong_type);
 	tcase_add_test(tc, err_missing_key);

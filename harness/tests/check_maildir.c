@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "lib/digest.h"
 #include "lib/maildir.h"
 
 Suite *maildir_suite(void);
@@ -289,6 +290,35 @@ START_TEST(three_copies_of_a_base_name_get_three_ids)
 	ck_assert_str_ne(md.msgs[2].uid, md.msgs[0].uid);
 	ck_assert_str_ne(md.msgs[2].uid, md.msgs[1].uid);
 	maildir_free(&md);
+}
+END_TEST
+
+/* Found by fuzz_maildir: three names with the same unusable base (empty before ':') all got MD5(""), and
+ * one pass over the sorted ids compared the third with the already replaced second. And a file named
+ * like the replacement MD5 must not end up sharing it. */
+START_TEST(uids_distinct_for_many_equal_bases)
+{
+	struct maildir a, b;
+	struct p3err e;
+	char hex[DIGEST_MD5_HEX];
+
+	make_md("m");
+	puts_("m/cur/:2,S", "a\n");
+	puts_("m/cur/:2,T", "b\n");
+	puts_("m/new/:2,", "c\n");
+	puts_("m/new/:x", "d\n");
+	apop_digest("cur/:2,T", "", hex); /* what the second one becomes */
+	puts_(strcat(strcpy((char[64]){0}, "m/cur/"), hex), "e\n");
+	ck_assert_msg(maildir_scan(at("m"), &a, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(a.count, 5);
+	for (size_t i = 0; i < a.count; i++)
+		for (size_t j = i + 1; j < a.count; j++)
+			ck_assert_str_ne(a.msgs[i].uid, a.msgs[j].uid);
+	ck_assert_msg(maildir_scan(at("m"), &b, &e) == 0, "%s", e.msg);
+	for (size_t i = 0; i < a.count; i++)
+		ck_assert_str_eq(a.msgs[i].uid, b.msgs[i].uid); /* the same in every session */
+	maildir_free(&a);
+	maildir_free(&b);
 }
 END_TEST
 
@@ -633,6 +663,7 @@ Suite *maildir_suite(void)
 	tcase_add_test(tc, uid_rules);
 	tcase_add_test(tc, uids_stable_and_distinct);
 	tcase_add_test(tc, three_copies_of_a_base_name_get_three_ids);
+	tcase_add_test(tc, uids_distinct_for_many_equal_bases);
 	tcase_add_test(tc, not_a_maildir);
 	tcase_add_test(tc, unreadable_message_names_path);
 	tcase_add_test(tc, unreadable_file_as_user);

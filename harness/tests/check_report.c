@@ -153,6 +153,50 @@ START_TEST(summary_counts_every_verdict)
 }
 END_TEST
 
+/* Many failures with one cause are said once: at least RUN_SHARED_MIN and half of the failures and
+ * errors, reasons equal but for their digits; none when the failures are varied or few. */
+START_TEST(shared_reason_of_many_failures)
+{
+	struct result r[12];
+	memset(r, 0, sizeof r);
+	char actual[12][64], msg[12][64];
+	for (int i = 0; i < 12; i++) {
+		r[i].status = i < 2 ? VERDICT_PASS : i < 9 ? VERDICT_FAIL : VERDICT_ERROR;
+		snprintf(actual[i], sizeof actual[i], "-ERR [AUTH] user%02d: bad password", i);
+		snprintf(msg[i], sizeof msg[i], "step 3 (login: user, account 1): something %d", i);
+		r[i].actual = actual[i];
+		r[i].message = msg[i];
+	}
+	r[10].actual = NULL; /* an error without `actual`: its message after the step counts */
+	r[11].actual = NULL;
+	struct run run = {.results = r, .nresults = 12};
+	struct shared_reason sr;
+	run_shared_reason(&run, &sr);
+	ck_assert_ptr_nonnull(sr.example);
+	ck_assert_str_eq(sr.example, "-ERR [AUTH] user02: bad password");
+	ck_assert_uint_eq(sr.count, 8); /* 7 fails and the error with an actual */
+	ck_assert_uint_eq(sr.of, 10);
+	/* Fewer than half share it: nothing is said. */
+	static const char *const varied[] = {"-ERR a", "-ERR b", "-ERR c", "-ERR d", "-ERR e"};
+	for (int i = 2; i < 7; i++)
+		r[i].actual = (char *)varied[i - 2];
+	run_shared_reason(&run, &sr);
+	ck_assert_ptr_null(sr.example);
+	ck_assert_uint_eq(sr.of, 10);
+	/* Half of few is not many. */
+	struct run small = {.results = r + 5, .nresults = 4};
+	run_shared_reason(&small, &sr);
+	ck_assert_ptr_null(sr.example);
+	/* The messages of errors, step description aside, are reasons too. */
+	for (int i = 2; i < 12; i++)
+		r[i].actual = NULL;
+	run_shared_reason(&run, &sr);
+	ck_assert_ptr_nonnull(sr.example);
+	ck_assert_str_eq(sr.example, "something 2");
+	ck_assert_uint_eq(sr.count, 10);
+}
+END_TEST
+
 /* The contract's keys, exactly as issue 3 spells them. */
 START_TEST(json_has_the_contract_shape)
 {
@@ -471,6 +515,7 @@ Suite *report_suite(void)
 	tcase_add_test(tc, verdict_names_round_trip);
 	tcase_add_test(tc, groups_of_ids);
 	tcase_add_test(tc, summary_counts_every_verdict);
+	tcase_add_test(tc, shared_reason_of_many_failures);
 	tcase_add_test(tc, json_has_the_contract_shape);
 	tcase_add_test(tc, json_round_trips_exactly);
 	tcase_add_test(tc, json_invalid_utf8_becomes_escapes_then_stable);

@@ -202,6 +202,95 @@ START_TEST(reset_by_command)
 }
 END_TEST
 
+/* Both forms a user writes work: placeholders bare, or inside their own "..." or '...' (the value stays
+ * one word with every octet as it is). */
+START_TEST(reset_quoting_forms)
+{
+	static const char *const forms[] = {
+	    "printf '%%s|%%s' {user} {fixture} > %s/out",
+	    "printf '%%s|%%s' \\\"{user}\\\" \\\"{fixture}\\\" > %s/out",
+	    "printf '%%s|%%s' '{user}' '{fixture}' > %s/out",
+	    "printf '%%s|%%s' \\\"u={user}\\\" 'f={fixture}' > %s/out",
+	};
+	static const char *const want[] = {"o'hara|/tmp/a b;$HOME\"`id`'x'\\",
+	                                   "o'hara|/tmp/a b;$HOME\"`id`'x'\\",
+	                                   "o'hara|/tmp/a b;$HOME\"`id`'x'\\",
+	                                   "u=o'hara|f=/tmp/a b;$HOME\"`id`'x'\\"};
+	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+		struct target t;
+		struct p3err err = {""};
+		char cmd[512], text[2048], out[PATH_MAX];
+		snprintf(cmd, sizeof cmd, forms[i], dir);
+		snprintf(text, sizeof text,
+		         "host: h\nport: 110\nreset: \"%s\"\naccounts:\n"
+		         "  - {user: \"o'hara\", password: x}\n  - {user: b, password: y}\n",
+		         cmd);
+		write_profile(text);
+		ck_assert_msg(target_load(path, &t, &err) == 0, "form %zu: %s", i, err.msg);
+		ck_assert_msg(target_reset(&t, &t.accounts[0], "/tmp/a b;$HOME\"`id`'x'\\", &err) == 0,
+		              "form %zu: %s", i, err.msg);
+		ck_assert_int_lt(snprintf(out, sizeof out, "%s/out", dir), (int)sizeof out);
+		char *got = slurp(out);
+		ck_assert_msg(strcmp(got, want[i]) == 0, "form %zu (%s): got '%s'", i, t.reset, got);
+		target_free(&t);
+	}
+	/* A quote the template leaves open is refused at load, not at the first reset. */
+	bad("host: h\nport: 110\nreset: './reset \"{user} {fixture}'\n" ACCOUNTS, "3:8: reset: a quote");
+}
+END_TEST
+
+/* reset_timeout bounds the command; the error names the account's maildrop and the key. */
+START_TEST(reset_timeout_key)
+{
+	struct target t;
+	struct p3err err = {""};
+	write_profile("host: h\nport: 110\nreset_timeout: 0.3\nreset: \"sleep 20 # {user} {fixture}\"\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert(t.reset_timeout > 0.29 && t.reset_timeout < 0.31);
+	ck_assert(target_reset_timeout(&t) < 1);
+	ck_assert(target_login_timeout(&t) >= 30);
+	ck_assert_int_ne(target_reset(&t, &t.accounts[0], "/f", &err), 0);
+	ck_assert_msg(strstr(err.msg, "alice's maildrop timed out") && strstr(err.msg, "reset_timeout"), "%s",
+	              err.msg);
+	target_free(&t);
+	bad("host: h\nport: 110\nlogin_timeout: 0\n" ACCOUNTS, "3:16: login_timeout: expected a number");
+	bad("host: h\nport: 110\nlock_retry: soon\n" ACCOUNTS, "3:13: lock_retry: expected a number");
+}
+END_TEST
+
+/* {fixture_mbox}: the fixture as one mboxrd file beside the prepared Maildir, made on first use. */
+START_TEST(reset_fixture_mbox)
+{
+	struct target t;
+	struct p3err err = {""};
+	char text[2048], fx[128], msg[PATH_MAX], out[PATH_MAX];
+	snprintf(fx, sizeof fx, "%s/fx", dir);
+	ck_assert_int_eq(mkdir(fx, 0700), 0);
+	snprintf(msg, sizeof msg, "%s/cur", fx);
+	ck_assert_int_eq(mkdir(msg, 0700), 0);
+	snprintf(msg, sizeof msg, "%s/new", fx);
+	ck_assert_int_eq(mkdir(msg, 0700), 0);
+	snprintf(msg, sizeof msg, "%s/cur/1700000000.M1P1.test", fx);
+	FILE *f = fopen(msg, "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("From: A <a@example.org>\r\nSubject: s\r\n\r\nFrom here\r\n>From there\r\nend", f);
+	fclose(f);
+	snprintf(text, sizeof text, "host: h\nport: 110\nreset: \"cp {fixture_mbox} %s/{user}.mbox\"\n" ACCOUNTS,
+	         dir);
+	write_profile(text);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_msg(target_reset(&t, &t.accounts[1], fx, &err) == 0, "%s", err.msg);
+	ck_assert_int_lt(snprintf(out, sizeof out, "%s/bob.mbox", dir), (int)sizeof out);
+	ck_assert_str_eq(slurp(out), "From a@example.org Tue Nov 14 22:13:20 2023\n"
+	                             "From: A <a@example.org>\nSubject: s\n\n>From here\n>>From there\nend\n\n");
+	target_free(&t);
+	/* A template without {fixture} but with {fixture_mbox} is complete. */
+	write_profile("host: h\nport: 110\nreset: \"cp {fixture_mbox} /var/mail/{user}\"\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	target_free(&t);
+}
+END_TEST
+
 START_TEST(reset_by_maildirs)
 {
 	struct target t;
@@ -233,6 +322,9 @@ Suite *target_suite(void)
 	tcase_add_test(tc, bad_profiles);
 	tcase_add_test(tc, reset_by_command);
 	tcase_add_test(tc, reset_by_maildirs);
+	tcase_add_test(tc, reset_quoting_forms);
+	tcase_add_test(tc, reset_timeout_key);
+	tcase_add_test(tc, reset_fixture_mbox);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -200,6 +200,24 @@ static void slowest(struct console *c, const struct run *run)
 	free(v);
 }
 
+/* Slow login replies are the server's defence against password guessing, not a deviation: said once. */
+static void login_delays(FILE *f, const struct run *run)
+{
+	size_t n = 0;
+	long most = 0;
+	for (size_t i = 0; i < run->nresults; i++)
+		if (run->results[i].login_delay_ms > 0) {
+			n++;
+			if (run->results[i].login_delay_ms > most)
+				most = run->results[i].login_delay_ms;
+		}
+	if (n)
+		fprintf(f,
+		        "Slow logins: the server took up to %.1f s to answer PASS, APOP or AUTH (%zu scenario%s; "
+		        "allowed: login_timeout)\n",
+		        (double)most / 1000.0, n, n == 1 ? "" : "s");
+}
+
 void console_summary(struct console *c, const struct run *run)
 {
 	struct run_summary s;
@@ -208,9 +226,24 @@ void console_summary(struct console *c, const struct run *run)
 	FILE *f = c->out;
 	if (c->verbosity != CONSOLE_QUIET)
 		fputc('\n', f);
+	struct shared_reason sr;
+	run_shared_reason(run, &sr);
+	if (sr.example) {
+		/* Read first: one cause behind many failures is usually the set-up, not many deviations. */
+		fprintf(f, "Shared reason: %zu of %zu failures and errors got: ", sr.count, sr.of);
+		one_line(f, sr.example, REASON_MAX);
+		fputs("\n  (one cause behind most failures: check the target profile and the server's set-up "
+		      "first)\n",
+		      f);
+	}
 	list(c, run, VERDICT_FAIL, "Failed");
 	list(c, run, VERDICT_ERROR, "Errors");
 	list(c, run, VERDICT_WARN, run->info.strict ? "Warnings (failing: --strict)" : "Warnings");
+	login_delays(f, run);
+	if (run->info.login_method && strcmp(run->info.login_method, "USER/PASS") != 0)
+		fprintf(f, "Logins used %s: the server offers no USER/PASS (RFC 1939 §7); scenarios about them "
+		           "skip\n",
+		        run->info.login_method);
 	if (c->verbosity != CONSOLE_QUIET)
 		slowest(c, run);
 	if (run->info.stopped) {

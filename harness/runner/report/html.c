@@ -161,6 +161,16 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 		        run->info.not_run);
 	html_run_meta(f, run);
 	counts(f, run);
+	struct shared_reason sr;
+	run_shared_reason(run, &sr);
+	if (sr.example) {
+		/* Read first: one cause behind many failures is usually the set-up, not many deviations. */
+		fprintf(f, "<p class=\"shared\" id=\"_shared\"><b>Shared reason:</b> %zu of %zu failures and errors got "
+		           "<code>", sr.count, sr.of);
+		esc_text(f, sr.example);
+		fputs("</code>. One cause behind most failures: check the target profile and the server's set-up "
+		      "first.</p>\n", f);
+	}
 	fputs("</header>\n", f);
 	matrix(f, run, &groups);
 

@@ -93,6 +93,7 @@ void html_run_meta(FILE *f, const struct run *run)
 		}
 		fputs("</pre></dd>\n", f);
 	}
+	fact(f, "Login", in->login_method, 0);
 	fact(f, "Date", in->started, 0);
 	if (in->duration_ms) {
 		fputs("<dt>Duration</dt><dd>", f);

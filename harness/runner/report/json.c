@@ -73,7 +73,8 @@ static json_t *jresult(const struct result *r)
 	          put(o, "message", jstr(r->message)) || put(o, "transcript", jtranscript(r)) ||
 	          put(o, "tags", jstrv(r->tags, r->ntags)) || put_opt(o, "file", r->file) ||
 	          put_opt(o, "failed_step", r->failed_step) || put_opt(o, "expected", r->expected) ||
-	          put_opt(o, "actual", r->actual) || put_opt(o, "failed_ref", r->failed_ref);
+	          put_opt(o, "actual", r->actual) || put_opt(o, "failed_ref", r->failed_ref) ||
+	          (r->login_delay_ms > 0 && put(o, "login_delay_ms", json_integer(r->login_delay_ms)));
 	if (bad) {
 		json_decref(o);
 		return NULL;
@@ -114,7 +115,16 @@ static json_t *jrun(const struct run *run)
 		      (in->incomplete && put(o, "not_run", json_integer((json_int_t)in->not_run))) ||
 		      (in->shard_count && put(o, "shard", json_pack("{s:i,s:i}", "index", in->shard_index,
 		                                                    "count", in->shard_count))) ||
-		      put(o, "redacted", json_boolean(in->redacted));
+		      put(o, "redacted", json_boolean(in->redacted)) ||
+		      put_opt(o, "login_method", in->login_method);
+		struct shared_reason sr;
+		run_shared_reason(run, &sr);
+		if (!bad && sr.example) {
+			json_t *j = json_object();
+			bad = !j || put(j, "reason", jstr(sr.example)) ||
+			      put(j, "count", json_integer((json_int_t)sr.count)) ||
+			      put(j, "of", json_integer((json_int_t)sr.of)) || put(o, "shared_reason", j);
+		}
 	}
 	json_decref(sum);
 	json_decref(prof);
@@ -314,6 +324,7 @@ static void read_result(struct rd *rd, json_t *o, struct result *r, size_t idx)
 	r->expected = get_str(rd, o, "expected", 0, w);
 	r->actual = get_str(rd, o, "actual", 0, w);
 	r->failed_ref = get_str(rd, o, "failed_ref", 0, w);
+	r->login_delay_ms = get_int(rd, o, "login_delay_ms", w);
 	read_transcript(rd, json_object_get(o, "transcript"), r, w);
 }
 
@@ -345,6 +356,7 @@ int report_json_read(const char *path, struct run *run, struct p3err *err)
 	in->started = get_str(&rd, j, "started", 0, "$");
 	in->duration_ms = get_int(&rd, j, "duration_ms", "$");
 	in->greeting = get_str(&rd, j, "greeting", 0, "$");
+	in->login_method = get_str(&rd, j, "login_method", 0, "$");
 	in->capa = get_strv(&rd, j, "capa", &in->ncapa, "$");
 	in->incomplete = json_is_true(json_object_get(j, "incomplete"));
 	in->stopped = get_str(&rd, j, "stopped", 0, "$");

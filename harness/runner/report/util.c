@@ -104,6 +104,7 @@ int run_info_copy(struct run_info *dst, const struct run_info *src)
 	dst->options = rdup(src->options, &ok);
 	dst->started = rdup(src->started, &ok);
 	dst->stopped = rdup(src->stopped, &ok);
+	dst->login_method = rdup(src->login_method, &ok);
 	if (!ok) {
 		struct run tmp = {.info = *dst};
 		run_free(&tmp);

@@ -432,7 +432,9 @@ def run_pop3spec(args, limit=60.0, cwd=ROOT, env=None):
         proc = subprocess.Popen([POP3SPEC] + list(args), cwd=cwd, stdout=out, stderr=err,
                                 stdin=subprocess.DEVNULL, env=env)
         status = rusage = None
+        hwm_kb = 0
         while True:
+            hwm_kb = max(hwm_kb, _vm_hwm_kb(proc.pid))
             pid, status, rusage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
@@ -444,7 +446,24 @@ def run_pop3spec(args, limit=60.0, cwd=ROOT, env=None):
                            + _read(err_path)[-3000:])
             time.sleep(0.02)
         proc.returncode = os.waitstatus_to_exitcode(status)
-    return RunResult(proc.returncode, _read(out_path), _read(err_path), time.monotonic() - t0, rusage.ru_maxrss)
+    # wait4's ru_maxrss also counts the test process's own pages the child had between fork and exec (Linux
+    # keeps the larger of the two across execve), so a test process grown by an earlier test would inflate
+    # it; VmHWM is the runner's own peak (the hiwater mark of its memory map, reset by execve), read while it
+    # runs. A run too short to be read falls back to wait4's figure.
+    return RunResult(proc.returncode, _read(out_path), _read(err_path), time.monotonic() - t0,
+                     hwm_kb or rusage.ru_maxrss)
+
+
+def _vm_hwm_kb(pid):
+    """The process's peak resident set in kB (VmHWM in /proc/PID/status), or 0 when it cannot be read."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
 
 
 _tmpdir = []

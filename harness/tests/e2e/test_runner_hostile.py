@@ -370,10 +370,11 @@ class HostileRunner(unittest.TestCase):
     # ---- the server dies ------------------------------------------------------------------------------
 
     def test_server_dies_between_scenarios(self):
-        # -j 1, ids in order: GREET first. The server dies once it has answered its 2nd QUIT (the probe's,
-        # then GREET's): every later scenario finds the port closed and errors; the run ends, exit 1.
+        # -j 1, ids in order: GREET first. The server dies once it has answered its 8th QUIT (the probe's,
+        # the probe's logins with the profile's 6 accounts, then GREET's): every later scenario finds the
+        # port closed and errors; the run ends, exit 1.
         ids = PLAIN + MORE
-        with Hostile("good", die_after_quits=2) as srv:
+        with Hostile("good", die_after_quits=8) as srv:
             _, res = self.run_against(srv, ids, 1, jobs=1)
             self.assert_pass(res, [GREET])
             self.assert_bad(res, [i for i in ids if i != GREET], ("error",))

@@ -157,16 +157,17 @@ class RunnerSignals(unittest.TestCase):
 
     def test_sigint_cuts_workers_blocked_on_a_mute_server(self):
         # Every worker waits on a server that greets and never answers: a 30 s step timeout each. The
-        # stop must not wait for them (lib/conn polls the stop pipe beside the socket).
+        # stop must not wait for them (lib/conn polls the stop pipe beside the socket). The probe's connection
+        # and its account check's (one per account, six) are served well, so the run reaches its workers.
         tmpdir = self.private_tmpdir()
-        with Hostile("mute", spare=1) as srv:
+        with Hostile("mute", spare=7) as srv:
             prof = target_profile(self.path("t.yaml"), srv.port)
             proc = self.start_run(["run", "--target", prof, "--timeout", "30", "-j", "3", "scenarios",
                                    "--filter", "rfc1939/*", "--json", self.path("r.json")], tmpdir)
             t0 = time.monotonic()
-            while srv.connections < 4 and time.monotonic() - t0 < 20:  # the probe's, then one per worker
+            while srv.connections < 10 and time.monotonic() - t0 < 20:  # 7 served, then one per worker
                 time.sleep(0.05)
-            self.assertGreaterEqual(srv.connections, 4)
+            self.assertGreaterEqual(srv.connections, 10)
             time.sleep(0.3)
             t0 = time.monotonic()
             proc.send_signal(signal.SIGINT)
@@ -176,8 +177,10 @@ class RunnerSignals(unittest.TestCase):
         self.assertLess(took, 3, "the workers were not cut")
         doc = json.load(open(self.path("r.json")))
         self.assertIs(doc["incomplete"], True)
-        self.assertEqual(doc["results"], [])  # nothing ended before the signal: nothing reported
-        self.assertIn("0 scenarios: ", self.read("stdout"))
+        # Nothing that talks to the server ended before the signal: at most scenarios skipped at once (what
+        # the probe could not learn from a mute server) are reported.
+        self.assertEqual([x["id"] for x in doc["results"] if x["status"] != "skip"], [])
+        self.assertRegex(self.read("stdout"), r"(?m)^\d+ scenarios: 0 passed, 0 failed, 0 warnings, \d+ skipped, 0 errors")
         self.assertEqual(os.listdir(tmpdir), [])
 
     # ---- pipes ----
@@ -398,7 +401,7 @@ class RunnerSignals(unittest.TestCase):
         self.assertNotIn("stopped", doc)
         self.assertEqual(len(doc["results"]), 5)
         self.assertFalse([x for x in doc["results"] if x["message"].startswith("not run")])
-        self.assertTrue(all(x["status"] in ("fail", "error") and x["duration_ms"] >= 500 for x in doc["results"]),
+        self.assertTrue(all(x["status"] in ("fail", "error") and x["duration_ms"] >= 450 for x in doc["results"]),
                         [(x["status"], x["duration_ms"]) for x in doc["results"]])
         self.assertIn("but the server answers a new connection: going on", r.stderr)
 
