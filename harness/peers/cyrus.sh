@@ -84,7 +84,7 @@ for i in range(1, int(sys.argv[2]) + 1):
     p.pass_("pass%02d" % i)
     p.quit()
 PY
-	write_target "'$here/cyrus-reset.sh' {user} {fixture} '$dir'" "delivery: agent"
+	write_target "'$here/cyrus-reset.sh' {user} {fixture} '$dir'" "delivery: agent" "reset_timeout: 300"
 	write_state
 	echo "cyrus $version: pop3 127.0.0.1:$port (plain, STLS)  pop3s 127.0.0.1:$tls_port (implicit TLS)"
 	echo "target profile: $dir/target.yaml"

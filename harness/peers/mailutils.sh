@@ -55,7 +55,7 @@ CONF
 	wait_port "$port" && wait_port "$tls_port" ||
 		{ peer_stop; die "pop3d did not listen on $port/$tls_port; log: $dir/log/server.log"; }
 	tls_ca=$tls_ca
-	write_target "'$here/mbox-reset.sh' {user} {fixture} '$dir/spool'" "delivery: agent"
+	write_target "'$here/mbox-reset.sh' {user} {fixture_mbox} '$dir/spool'" "delivery: agent"
 	write_state
 	echo "mailutils $version: pop3 127.0.0.1:$port (STLS)  pop3s 127.0.0.1:$tls_port (mbox /var/mail)"
 	echo "target profile: $dir/target.yaml"

@@ -23,7 +23,7 @@ cmd_start() {
 	tls_ca=
 	peer_launch $(inetd_cmd "$port") /usr/sbin/popa3d
 	wait_port "$port" || { peer_stop; die "popa3d did not listen on $port; log: $dir/log/server.log"; }
-	write_target "'$here/mbox-reset.sh' {user} {fixture} '$dir/spool'" "delivery: agent"
+	write_target "'$here/mbox-reset.sh' {user} {fixture_mbox} '$dir/spool'" "delivery: agent"
 	write_state
 	echo "popa3d $version: pop3 127.0.0.1:$port (inetd-style, mbox /var/mail)"
 	echo "target profile: $dir/target.yaml"

@@ -30,7 +30,7 @@ cmd_start() {
 	peer_launch $(inetd_cmd "$port") /usr/sbin/solid-pop3d
 	wait_port "$port" || { peer_stop; die "solid-pop3d did not listen on $port; log: $dir/log/server.log"; }
 	# The autologout is 2 minutes unless -a says otherwise (solid-pop3d(8)).
-	write_target "'$here/mbox-reset.sh' {user} {fixture} '$dir/spool'" "delivery: agent" "idle_timeout: 120"
+	write_target "'$here/mbox-reset.sh' {user} {fixture_mbox} '$dir/spool'" "delivery: agent" "idle_timeout: 120"
 	write_state
 	echo "solid-pop3d $version: pop3 127.0.0.1:$port (inetd-style, mbox /var/mail)"
 	echo "target profile: $dir/target.yaml"
