@@ -3,7 +3,10 @@
 agent does (LMTP into Cyrus, Dovecot's LDA, procmail), for test_accuracy_fixtures.py: MAILDIRS/USER becomes
 a Maildir holding each message of the Maildir FIXTURE stored with LF line ends, its Return-Path replaced by
 the agent's own and Delivered-To and Received trace fields put in front (RFC 5321 §4.4: the final delivery
-writes Return-Path; each hop adds Received). Message order (file names) is kept. Python 3 stdlib."""
+writes Return-Path; each hop adds Received). Message order (file names) is kept. Python 3 stdlib.
+DELIVER_AS=mbox stores the messages as an mbox server reads them back: a header-only message gains the empty
+line that ends every mbox message (an empty body). DELIVER_AS=cyrus adds the fields Cyrus's lmtpd stamps at
+delivery (X-Cyrus-Session-Id, X-Sieve)."""
 import itertools
 import os
 import sys
@@ -23,6 +26,14 @@ def deliver(data, user):
              b"Received: from localhost (localhost [127.0.0.1])",
              b"\tby agent.test (e2e delivery agent) with LMTP id " + (b"q" * n) + str(os.getpid()).encode(),
              b"\tfor <" + user.encode() + b"@agent.test>; Mon, 7 Dec 2026 10:00:00 +0000"]
+    style = os.environ.get("DELIVER_AS", "")
+    if style == "cyrus":
+        trace += [b"X-Cyrus-Session-Id: cyrus-1796643417-" + str(n).encode(), b"X-Sieve: CMU Sieve 3.0"]
+    if style == "mbox" and b"" not in lines[:-1] and (not lines or lines[-1] != b""):
+        lines.append(b"")      # header fields only, no final line end: the mbox's empty line follows
+        lines.append(b"")
+    elif style == "mbox" and b"" not in lines[:-1]:
+        lines.append(b"")      # header fields only: the mbox's empty line becomes the end of the header
     return b"\n".join(trace + lines)
 
 

@@ -135,6 +135,29 @@ class Accuracy(unittest.TestCase):
         self.assertEqual(r.rc, 1, r.stdout[-2000:])
         self.assertEqual(sorted(bad(doc)), ["rfc1939/list/sizes-exact", "rfc1939/retr/whole-message"])
 
+    def test_mbox_and_cyrus_delivery_pass(self):
+        # Found on Debian's servers (docs/peers/): an mbox stores a header-only message followed by an empty
+        # line, and Cyrus's lmtpd stamps X-Cyrus-Session-Id and X-Sieve at delivery. Neither is the server's
+        # deviation; the same copies judged byte for byte still fail no-body.
+        for style in ("mbox", "cyrus"):
+            os.environ["DELIVER_AS"] = style
+            try:
+                reset = f"{sys.executable} {DELIVER} {self.srv.maildirs} {{user}} {{fixture}}"
+                prof = profile(os.path.join(self.tmp, style + ".yaml"), self.srv.port, self.srv.tls_port,
+                               reset=reset, delivery="agent")
+                r, doc = run(self.tmp, prof, "scenarios/rfc1939/retr/no-body.yaml",
+                             "scenarios/rfc1939/retr/message-as-delivered.yaml")
+                doc = settle_in_use(self.tmp, prof, doc)
+                self.assertEqual(bad(doc), {}, style + ": " + show(bad(doc)))
+                self.assertEqual(doc["summary"]["passed"], 2, style)
+                if style == "mbox":
+                    prof = profile(os.path.join(self.tmp, "mbox-verbatim.yaml"), self.srv.port,
+                                   self.srv.tls_port, reset=reset, delivery="verbatim")
+                    r, doc = run(self.tmp, prof, "scenarios/rfc1939/retr/no-body.yaml")
+                    self.assertEqual(sorted(bad(doc)), ["rfc1939/retr/no-body"])
+            finally:
+                del os.environ["DELIVER_AS"]
+
     # -- a server that writes X-UIDL into stored mail on first access ---------------------------------------
     def test_x_uidl_on_access_warns_once(self):
         self.proxy = Proxy("xuidl", self.srv.port, self.srv.maildirs).start()
