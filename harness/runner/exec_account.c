@@ -120,6 +120,11 @@ static void connect_step(struct xctx *x, struct outcome *out)
 	st.u.connect.read_greeting = true;
 	st.u.connect.verify = -1;
 	run(x, &st, out);
+	/* The step lives on this stack: nothing may reconnect by it later (a login retry). The probe
+	 * handles its own retries ([IN-USE], [LOGIN-DELAY]) around whole account checks. */
+	struct xsession *s = xs_get(x, "account", 0);
+	if (s)
+		s->connect_step = NULL;
 }
 
 static void send_step(struct xctx *x, const char *cmd, const struct expect *e, struct outcome *out)
@@ -317,6 +322,15 @@ struct pool {
 	size_t next;
 	char why[1024];
 	int failed;
+	/* The accounts to check (indices into t->accounts) and how many; the second pass checks only those
+	 * the first deferred: refused with [LOGIN-DELAY] (an earlier run logged in moments ago), waited out
+	 * once for all of them rather than one after the other. */
+	size_t *todo;
+	size_t ntodo;
+	int second;
+	size_t *deferred;
+	size_t ndeferred;
+	long long first_refusal;
 };
 
 static void *check_thread(void *arg)
@@ -324,18 +338,27 @@ static void *check_thread(void *arg)
 	struct pool *pl = arg;
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->failed ? pl->t->naccounts : pl->next++;
+		size_t k = pl->failed ? pl->ntodo : pl->next++;
 		pthread_mutex_unlock(&pl->lock);
-		if (i >= pl->t->naccounts)
+		if (k >= pl->ntodo)
 			return NULL;
+		size_t i = pl->todo[k];
 		char why[1024];
 		const struct account *a = &pl->t->accounts[i];
 		long long t0 = xc_now_ms();
 		double wait = 0.25;
-		int rc, delayed = 0;
+		int rc;
 		while ((rc = check_account(pl->t, pl->o, pl->p, a, 1, why, sizeof why)) != 0 &&
-		       (delay_again(pl->t, a, why, &delayed) || busy_again(pl->t, why, t0, &wait)))
+		       busy_again(pl->t, why, t0, &wait))
 			;
+		if (rc != 0 && !pl->second && strcasestr(why, "[LOGIN-DELAY]")) {
+			pthread_mutex_lock(&pl->lock);
+			if (pl->ndeferred == 0)
+				pl->first_refusal = xc_now_ms();
+			pl->deferred[pl->ndeferred++] = i;
+			pthread_mutex_unlock(&pl->lock);
+			continue;
+		}
 		if (rc != 0) {
 			busy_sentence(pl->t, a, why, sizeof why);
 			pthread_mutex_lock(&pl->lock);
@@ -548,6 +571,20 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	return rc;
 }
 
+/* Check pl->todo with up to ACCOUNT_CHECK_THREADS threads. */
+static void check_pass(struct pool *pl)
+{
+	pthread_t tids[ACCOUNT_CHECK_THREADS];
+	size_t n = 0;
+	for (; n < ACCOUNT_CHECK_THREADS && n < pl->ntodo; n++)
+		if (pthread_create(&tids[n], NULL, check_thread, pl) != 0)
+			break;
+	if (n == 0)
+		check_thread(pl);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
+}
+
 double exec_account_settle(const struct target *t, const struct exec_opts *o, const struct probe *p,
                            const struct account *acct)
 {
@@ -584,18 +621,44 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 	}
 	if (first > 0)
 		return 0;
-	struct pool pl = {.t = t, .o = o, .p = p, .next = 1};
+	if (t->naccounts < 2)
+		return 0;
+	struct pool pl = {.t = t, .o = o, .p = p};
+	pl.todo = calloc(t->naccounts, sizeof *pl.todo);
+	pl.deferred = calloc(t->naccounts, sizeof *pl.deferred);
+	if (pl.todo == NULL || pl.deferred == NULL) {
+		free(pl.todo);
+		free(pl.deferred);
+		return p3err_set(err, "out of memory");
+	}
+	for (size_t i = 1; i < t->naccounts; i++)
+		pl.todo[pl.ntodo++] = i;
 	pthread_mutex_init(&pl.lock, NULL);
-	pthread_t tids[ACCOUNT_CHECK_THREADS];
-	size_t n = 0;
-	for (; n < ACCOUNT_CHECK_THREADS && n + 1 < t->naccounts; n++)
-		if (pthread_create(&tids[n], NULL, check_thread, &pl) != 0)
-			break;
-	if (n == 0)
-		check_thread(&pl);
-	for (size_t i = 0; i < n; i++)
-		pthread_join(tids[i], NULL);
+	check_pass(&pl);
+	if (!pl.failed && pl.ndeferred) {
+		/* One wait for every account refused with [LOGIN-DELAY]: the delay that applies counted from
+		 * the first refusal (their last logins are unknown), at most login_delay_max. */
+		long d = pace_max_delay(pace_global(), t);
+		double max = target_login_delay_max(t);
+		double pause = d > 0 ? (double)(d + PACE_MARGIN_MS) / 1000.0 : max;
+		if (pause > max)
+			pause = max;
+		long long left = pl.first_refusal + (long long)(pause * 1000) - xc_now_ms();
+		fprintf(stderr,
+		        "pop3spec: %zu account%s refused with [LOGIN-DELAY] (logged in moments ago, RFC 2449 "
+		        "§8.1.1): waiting %.0f s before trying again\n",
+		        pl.ndeferred, pl.ndeferred == 1 ? "" : "s", left > 0 ? (double)left / 1000.0 : 0.0);
+		if (left <= 0 || xc_sleep_ms(left) == 0) {
+			memcpy(pl.todo, pl.deferred, pl.ndeferred * sizeof *pl.todo);
+			pl.ntodo = pl.ndeferred;
+			pl.next = 0;
+			pl.second = 1;
+			check_pass(&pl);
+		}
+	}
 	pthread_mutex_destroy(&pl.lock);
+	free(pl.todo);
+	free(pl.deferred);
 	if (pl.failed)
 		return p3err_set(err, "%s", pl.why);
 	return 0;

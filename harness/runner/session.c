@@ -339,13 +339,13 @@ int xc_sleep_ms(long long ms)
 	return 0;
 }
 
-/* Whether a line starts an authentication (USER, PASS, APOP, AUTH; not a line of a running AUTH
- * exchange): RFC 2449 §8.1.1 lets a server refuse any of them with [LOGIN-DELAY]. */
-static int starts_login(const struct xsession *s, const char *p, size_t n)
+/* Whether a line starts an authentication (USER, PASS, APOP, AUTH): RFC 2449 §8.1.1 lets a server refuse
+ * any of them with [LOGIN-DELAY]. Not told from a line of a running AUTH exchange (send_command marks the
+ * exchange before the AUTH line is written); such a line is base64, and its wait would be 0 anyway, the
+ * AUTH that opened the exchange having waited. */
+static int starts_login(const char *p, size_t n)
 {
 	static const char *const cmds[] = {"USER", "PASS", "APOP", "AUTH"};
-	if (s->in_auth)
-		return 0;
 	for (size_t i = 0; i < 4; i++)
 		if (n >= 4 && strncasecmp(p, cmds[i], 4) == 0 && (n == 4 || p[4] == ' '))
 			return 1;
@@ -388,7 +388,7 @@ enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, 
 				    (n == 5 + ul || q[5 + ul] == ' '))
 					s->account = k + 1;
 			}
-		if (starts_login(s, q, n))
+		if (starts_login(q, n))
 			login = 1;
 		if (cmd) {
 			snprintf(s->login_cmd, sizeof s->login_cmd, "%s", cmd);

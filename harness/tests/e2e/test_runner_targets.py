@@ -326,6 +326,27 @@ class LoginDelay(TargetsRunner):
         self.assertIn("S -ERR [LOGIN-DELAY]", self.transcript(res["rfc2449/ldelay/enforced"]))
         self.assertEqual(len(refused), 1, px.events)   # that one, and no other
 
+    def test_probe_waits_out_an_earlier_runs_logins(self):
+        """Every account but the first logged in moments before the run (mail clients): the probe meets
+        -ERR [LOGIN-DELAY] on each, says so once, waits once for all of them, and the run passes."""
+        import poplib
+        with Proxy(self.srv.port, min_poll=3.0) as px:
+            for u, pw in list(ACCOUNTS.items())[1:]:
+                p = poplib.POP3("127.0.0.1", px.port, timeout=10)
+                p.user(u)
+                p.pass_(pw)
+                p.quit()
+            t0 = time.monotonic()
+            r, res = self.run_ids(px, ["rfc1939/dele/marks-message"], 0, jobs=3)
+            took = time.monotonic() - t0
+            refused = [e for e in px.events if e.startswith("LOGIN-DELAY refused")]
+        self.assertEqual(res["rfc1939/dele/marks-message"]["status"], "pass", r.stdout)
+        self.assertGreaterEqual(len(refused), 3, px.events)
+        self.assertRegex(r.stderr, r"[3-5] accounts refused with \[LOGIN-DELAY\]")
+        for u in list(ACCOUNTS)[1:]:   # each logged in in the end
+            self.assertGreaterEqual(px.events.count(f"login {u}"), 2, px.events)
+        self.assertLess(took, 12, r)  # one wait for all accounts, not one per account in turn (5 x 4 s)
+
     def test_unpaced_run_fails(self):
         """The same server announcing LOGIN-DELAY 0 (so the runner does not pace), with the one retry after
         a refusal bounded to 0.5 s: logins are refused and scenarios fail — the pacing is what passes the
