@@ -28,24 +28,6 @@ static struct scenario check_sc = {
 /* SASL mechanisms a login may use when the target offers neither USER nor APOP, best first. */
 static const char *const login_mechs[] = {"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN"};
 
-static int sasl_listed(char *const *lines, size_t n, const char *mech)
-{
-	size_t ml = strlen(mech);
-	for (size_t i = 0; i < n; i++) {
-		if (!lines[i] || strncasecmp(lines[i], "SASL ", 5) != 0)
-			continue;
-		for (const char *w = lines[i] + 5; *w;) {
-			while (*w == ' ')
-				w++;
-			size_t wl = strcspn(w, " ");
-			if (wl == ml && strncasecmp(w, mech, ml) == 0)
-				return 1;
-			w += wl;
-		}
-	}
-	return 0;
-}
-
 enum login_way exec_login_way(const struct probe *p, const char **mech)
 {
 	*mech = NULL;
@@ -396,8 +378,8 @@ static void learn(struct probe *p, const char *tag)
 static void pick_mech(struct probe *p)
 {
 	for (size_t i = 0; i < sizeof login_mechs / sizeof login_mechs[0]; i++)
-		if ((sasl_listed(p->capa, p->ncapa, login_mechs[i]) ||
-		     sasl_listed(p->capa_tls, p->ncapa_tls, login_mechs[i])) &&
+		if ((capa_lists_sasl(p->capa, p->ncapa, login_mechs[i]) ||
+		     capa_lists_sasl(p->capa_tls, p->ncapa_tls, login_mechs[i])) &&
 		    sasl_client_supports(login_mechs[i])) {
 			p->login_mech = strdup(login_mechs[i]);
 			return;

@@ -287,7 +287,7 @@ void probe_free(struct probe *p)
 }
 
 /* Whether `mech` is on a "SASL ..." line. */
-static int has_sasl(char *const *lines, size_t n, const char *mech)
+int capa_lists_sasl(char *const *lines, size_t n, const char *mech)
 {
 	size_t ml = strlen(mech);
 	for (size_t i = 0; i < n; i++) {
@@ -321,7 +321,7 @@ int exec_login_tls(const struct target *t, const struct probe *p, const char *me
 	if (p == NULL || !p->capa_ok || !p->stls_ok)
 		return 0;
 	if (mech)
-		return !has_sasl(p->capa, p->ncapa, mech) && has_sasl(p->capa_tls, p->ncapa_tls, mech);
+		return !capa_lists_sasl(p->capa, p->ncapa, mech) && capa_lists_sasl(p->capa_tls, p->ncapa_tls, mech);
 	return !has_capa(p->capa, p->ncapa, "USER") && has_capa(p->capa_tls, p->ncapa_tls, "USER");
 }
 
@@ -348,7 +348,7 @@ static int requirement_met(const char *r, const struct target *t, const struct p
 		 * TLS (or CAPA is not there to say otherwise). */
 		return t->login_tls != LOGIN_TLS_YES && (!p->capa_ok || has_capa(p->capa, p->ncapa, "USER"));
 	if (strncasecmp(r, "SASL ", 5) == 0)
-		return has_sasl(p->capa, p->ncapa, r + 5) || has_sasl(p->capa_tls, p->ncapa_tls, r + 5);
+		return capa_lists_sasl(p->capa, p->ncapa, r + 5) || capa_lists_sasl(p->capa_tls, p->ncapa_tls, r + 5);
 	return has_capa(p->capa, p->ncapa, r) || has_capa(p->capa_tls, p->ncapa_tls, r);
 }
 

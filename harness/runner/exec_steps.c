@@ -802,6 +802,26 @@ static int login_delayed(const struct xctx *x)
 	       memmem(x->last_line, x->last_len, "[LOGIN-DELAY]", 13) != NULL;
 }
 
+/* Connect the (closed) session again the way its connect step did and log in once more: the retries below
+ * (after [LOGIN-DELAY], after a drop's lock) both end this way. -1 when the connection failed (out says
+ * why), else 0 with out the login's outcome. */
+static int reconnect_and_login(struct xctx *x, const struct step *st, struct xsession *s, struct outcome *out)
+{
+	const struct step *cs = s->connect_step;
+	struct step again = *cs;
+	again.session = st->session;
+	outcome_pass(out);
+	do_connect(x, &again, out);
+	/* do_connect remembers the step it connected with; `again` is gone when this returns. */
+	struct xsession *now = xs_get(x, st->session, 0);
+	if (now)
+		now->connect_step = cs;
+	if (out->kind != OUT_PASS)
+		return -1;
+	login_once(x, st, out);
+	return 0;
+}
+
 /* A login the scenario does not judge itself, refused with [LOGIN-DELAY] (RFC 2449 §8.1.1: the account
  * "has logged in recently and will not be allowed to login again until the login delay period has
  * expired"): a lawful answer the pacing (pace.h) did not foresee — a login outside the run's sight (an
@@ -825,14 +845,7 @@ static void login_delay_retry(struct xctx *x, const struct step *st, struct outc
 	xs_close(x, s, 0, NULL);
 	if (xc_sleep_ms((long long)(wait * 1000)) != 0)
 		return;
-	struct step again = *s->connect_step;
-	again.session = st->session;
-	outcome_pass(out);
-	do_connect(x, &again, out);
-	if (out->kind != OUT_PASS)
-		return;
-	login_once(x, st, out);
-	if (out->kind == OUT_PASS)
+	if (reconnect_and_login(x, st, s, out) == 0 && out->kind == OUT_PASS)
 		xtr_note(&x->tr, s->name, "logged in after waiting out [LOGIN-DELAY]");
 }
 
@@ -868,19 +881,12 @@ static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 		         "%d in %.2f s",
 		         tries + 1, wait);
 		xs_close(x, s, 0, NULL);
-		struct timespec ts = {(time_t)wait, (long)((wait - (double)(time_t)wait) * 1e9)};
-		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-			;
+		if (xc_sleep_ms((long long)(wait * 1000)) != 0)
+			return; /* the run is being stopped */
 		wait = wait * 2 > 2.0 ? 2.0 : wait * 2;
 		tries++;
-		const struct step *cs = s->connect_step;
-		struct step again = *cs;
-		again.session = st->session;
-		outcome_pass(out);
-		do_connect(x, &again, out);
-		if (out->kind != OUT_PASS)
+		if (reconnect_and_login(x, st, s, out) != 0)
 			return;
-		login_once(x, st, out);
 	}
 	if (out->kind == OUT_PASS)
 		xtr_note(&x->tr, s->name, "logged in after %d retries (%.1f s after the first refusal)", tries,

@@ -221,6 +221,8 @@ void exec_result_meta(const struct scenario *sc, struct result *out);
  * yet in TLS sends STLS first under the target's login_tls (mech: NULL for USER/PASS and APOP, else the
  * SASL mechanism). p may be NULL (nothing known). */
 int exec_probe_has(const struct probe *p, const char *tag, int tls);
+/* Whether a SASL line of these CAPA lines lists the mechanism (names case-insensitive, RFC 5034 §5). */
+int capa_lists_sasl(char *const *lines, size_t n, const char *mech);
 int exec_login_tls(const struct target *t, const struct probe *p, const char *mech);
 
 /* Run one step (exec_steps.c). */
