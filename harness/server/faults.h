@@ -226,7 +226,7 @@
 	    "a USER left pending by a session that ended in AUTHORIZATION lets the next PASS without USER "  \
 	    "log in")                                                                                        \
 	FAULT(F_AUTH_OUTLIVES_SESSION, "auth-outlives-session", SUITE,                                       \
-	      "an AUTH exchange left half-done by a dropped connection goes on in the next connection")      \
+	      "an AUTH PLAIN exchange left half-done by a dropped connection goes on in the next connection")      \
 	FAULT(F_DROP_LOSES_MESSAGE, "drop-loses-message", SUITE,                                             \
 	      "a session that ends without QUIT in TRANSACTION removes the last message it retrieved")       \
 	/* CAPA and the response codes agree with what the server does (RFC 2449 §5, §6, §8) */           \

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lib/b64.h"
 #include "lib/digest.h"
@@ -219,13 +220,16 @@ static void in_use_for_wrong(struct session *s, const char *b64, size_t len, str
 }
 
 /* auth-outlives-session: an exchange another connection left half-done, taken up by this one: AUTH is
- * started again silently, so the line that came is read as the client's response. 1 when resumed. */
-int fault_resume_auth(struct session *s)
+ * started again silently, so the line that came is read as the client's response. 1 when resumed. Only
+ * a line that reads as an AUTH response (base64) takes it up: with several workers, another scenario's
+ * unknown command in AUTHORIZATION would otherwise take it first. */
+int fault_resume_auth(struct session *s, const char *got, size_t got_len)
 {
 	char mech[64], line[80];
 	struct result r;
 
-	if (!fault_stash_take_string(FAULT_SERVER_WIDE, STASH_MECH, mech, sizeof mech))
+	if (!b64_strict_ok(got, got_len) ||
+	    !fault_stash_take_string(FAULT_SERVER_WIDE, STASH_MECH, mech, sizeof mech))
 		return 0;
 	snprintf(line, sizeof line, "AUTH %s", mech);
 	res_clear(&r);
@@ -256,7 +260,10 @@ void fault_sasl_line(struct session *s, const char *line, size_t len, int flags,
 void fault_auth_after(struct session *s, const struct command *c, const struct cmdline *cl, struct result *r)
 {
 	if (strcmp(c->name, "AUTH") == 0) {
-		if (r->status == RES_CONT && s->sasl && fault_on(F_AUTH_OUTLIVES_SESSION))
+		/* PLAIN only: with several workers, other scenarios leave CRAM-MD5 or SCRAM exchanges half-done
+		 * too, and the one taken up would then be a matter of timing. */
+		if (r->status == RES_CONT && s->sasl && fault_on(F_AUTH_OUTLIVES_SESSION) &&
+		    strcasecmp(cl->argv[0], "PLAIN") == 0)
 			fault_stash_set(s, STASH_MECH, cl->argv[0], strlen(cl->argv[0]) + 1);
 		if (cl->argc == 2)
 			in_use_for_wrong(s, cl->argv[1], strlen(cl->argv[1]), r);

@@ -65,7 +65,7 @@ void fault_ov_auth(struct session *s, const struct cmdline *cl, struct result *r
 /* A line inside an AUTH exchange, with the faults of continuation lines. */
 void fault_sasl_line(struct session *s, const char *line, size_t len, int flags, struct result *r);
 /* auth-outlives-session: take up an exchange another connection left half-done; 1 when resumed. */
-int fault_resume_auth(struct session *s);
+int fault_resume_auth(struct session *s, const char *line, size_t len);
 /* After command c ran: what AUTH leaves for later, and the SASL faults of its reply. */
 void fault_auth_after(struct session *s, const struct command *c, const struct cmdline *cl, struct result *r);
 
