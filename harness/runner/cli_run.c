@@ -391,6 +391,17 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 	oc.redact = redacting ? &red : NULL;
 	watch_init(&oc.watch, c->timeout);
 	redact_set_live(oc.redact);
+	long delay_s;
+	size_t per_account, jobs;
+	double est = exec_pacing_estimate(sel, nsel, &rt->t, eo, &delay_s, &per_account, &jobs);
+	if (est >= EXEC_PACING_NOTE_S)
+		fprintf(stderr,
+		        "pop3spec: %s announces LOGIN-DELAY %ld (RFC 2449 §6.5): each account logs in at most once "
+		        "per %ld s, so this run takes at least %.0f min (about %zu logins per account over %zu "
+		        "worker%s). More accounts in the profile shorten it: -j uses two per worker (by default one "
+		        "worker per two accounts, up to %d while the server paces logins)\n",
+		        rt->t.name ? rt->t.name : rt->t.file, delay_s, delay_s, est / 60.0, per_account, jobs,
+		        jobs == 1 ? "" : "s", EXEC_DEFAULT_JOBS_PACED_MAX);
 	char *started = iso_now();
 	double t0 = now_ms();
 	struct p3err err;

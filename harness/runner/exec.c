@@ -433,6 +433,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	             : o->step_timeout > 0 ? o->step_timeout
 	                                   : DEFAULT_STEP_TIMEOUT;
 	x->login_timeout = exec_login_timeout(t, o, x->timeout);
+	x->unpaced_sends = scenario_has_tag(sc, "login-delay");
 	for (int k = 0; k < 2; k++) {
 		x->dropped[k] = worker_dropped[k];
 		x->lock_stuck[k] = worker_stuck[k];

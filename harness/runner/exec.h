@@ -43,6 +43,9 @@ struct probe {
 	size_t ncapa_tls;
 	int stls_ok;                /* STLS + handshake worked */
 	int tls_port_ok;            /* implicit TLS handshake worked */
+	long login_delay;           /* LOGIN-DELAY seconds CAPA announced before login (the larger of before and
+	                             * after TLS; RFC 2449 §6.5: the largest for any user); -1 none */
+	int login_delay_user;       /* it was followed by USER: CAPA after login says more */
 	enum probe_gap gap;         /* what it could not learn; GAP_NONE when it learnt all */
 	char *gap_why;              /* why, one line ("CAPA: no response within 5.0 s"), or NULL */
 	/* What logging in taught (exec_probe_accounts): */
@@ -107,7 +110,18 @@ struct exec_observer {
  * EXEC_DEFAULT_JOBS_MAX (the workers mostly wait on the server, so more than the cores pays; more than
  * this only loads the server under test). */
 #define EXEC_DEFAULT_JOBS_MAX 8
+/* The same where the server announces a LOGIN-DELAY (runner/pace.h): each account then logs in at most
+ * once per delay, the workers mostly sleep, and every pair of accounts shortens the run. */
+#define EXEC_DEFAULT_JOBS_PACED_MAX 32
+/* A run whose pacing alone takes this many seconds is announced on stderr with the estimate. */
+#define EXEC_PACING_NOTE_S 120.0
 size_t exec_default_jobs(const struct target *t);
+
+/* With a LOGIN-DELAY (after exec_probe_accounts): the seconds the run takes at least, the logins of the
+ * busiest account of a worker times the delay; 0 without one. Also the delay (*delay_s), those logins
+ * (*per_account) and the workers (*jobs). */
+double exec_pacing_estimate(struct scenario *const *scenarios, size_t n, const struct target *t,
+                            const struct exec_opts *o, long *delay_s, size_t *per_account, size_t *jobs);
 
 /* Run every scenario with o->jobs workers (0: exec_default_jobs()); results[i] belongs to scenarios[i].
  * One worker runs them in the given order; several start them longest first (plan_schedule()). */

@@ -15,6 +15,7 @@
 
 #include "lib/conn.h"
 #include "runner/fixture.h"
+#include "runner/pace.h"
 #include "runner/sasl_client.h"
 #include "runner/session.h"
 
@@ -119,6 +120,11 @@ static void connect_step(struct xctx *x, struct outcome *out)
 	st.u.connect.read_greeting = true;
 	st.u.connect.verify = -1;
 	run(x, &st, out);
+	/* The step lives on this stack: nothing may reconnect by it later (a login retry). The probe
+	 * handles its own retries ([IN-USE], [LOGIN-DELAY]) around whole account checks. */
+	struct xsession *s = xs_get(x, "account", 0);
+	if (s)
+		s->connect_step = NULL;
 }
 
 static void send_step(struct xctx *x, const char *cmd, const struct expect *e, struct outcome *out)
@@ -173,11 +179,69 @@ static void refusal(struct xctx *x, const struct outcome *out, char *buf, size_t
 		line_escape(x->last_line, x->last_len, buf, n);
 }
 
+/* ---- LOGIN-DELAY (RFC 2449 §6.5) --------------------------------------------------------------------- */
+
+/* Logged in as acct: the LOGIN-DELAY CAPA announces now (TRANSACTION state) is the one that applies to
+ * this user, and may be lower than the one announced before login (the largest for any user). Asked only
+ * where there is something to learn (CAPA answered, a delay announced); what it says replaces the earlier
+ * value for this account, and without an answer the earlier (larger) value stays. */
+static void learn_delay(struct xctx *x, const struct probe *p, const struct account *acct)
+{
+	if (!p->capa_ok || p->login_delay <= 0)
+		return;
+	struct expect e = {.status = WANT_OK,
+	                   .multiline = true,
+	                   .capture_body = (char *)"probe.capa_user",
+	                   .closes = -1,
+	                   .handshake = -1,
+	                   .level = -1};
+	struct outcome out;
+	send_step(x, "CAPA", &e, &out);
+	const struct var *v = vars_get(&x->vars, "probe.capa_user");
+	if (out.kind != OUT_PASS || v == NULL)
+		return;
+	char *copy = strndup(v->val, v->len), *lines[64];
+	size_t n = 0;
+	for (char *q = copy, *nl; q && n < sizeof lines / sizeof lines[0]; q = nl ? nl + 1 : NULL) {
+		nl = strchr(q, '\n');
+		if (nl)
+			*nl = '\0';
+		lines[n++] = q;
+	}
+	long d = copy ? pace_capa_delay(lines, n, NULL) : -1;
+	free(copy);
+	if (d >= 0) {
+		pace_set_delay(pace_global(), x->t, acct->user, d * 1000);
+		if (d != p->login_delay)
+			xtr_note(&x->tr, "account", "LOGIN-DELAY %ld s applies to %s (before login: %ld s)", d,
+			         acct->user, p->login_delay);
+	}
+}
+
+/* A refusal with [LOGIN-DELAY] (RFC 2449 §8.1.1): the account logged in too recently (an earlier run, a
+ * mail client of the account). Not a profile mistake: waited out once (the delay that applies counted
+ * from now, as the last login's time is unknown; without an announced delay login_delay_max), then tried
+ * again. Returns whether to try again, having slept. */
+static int delay_again(const struct target *t, const struct account *acct, const char *why, int *tried)
+{
+	if (*tried || strcasestr(why, "[LOGIN-DELAY]") == NULL)
+		return 0;
+	*tried = 1;
+	long d = pace_delay(pace_global(), t, acct->user);
+	double max = target_login_delay_max(t);
+	double wait = d > 0 ? (double)(d + PACE_MARGIN_MS) / 1000.0 : max;
+	if (wait > max)
+		wait = max;
+	fprintf(stderr, "pop3spec: %s: login refused with [LOGIN-DELAY]: waiting %.0f s before trying again\n",
+	        acct->user, wait);
+	return xc_sleep_ms((long long)(wait * 1000)) == 0;
+}
+
 /* ---- one account ------------------------------------------------------------------------------------- */
 
 /* Log in as acct the way the probe decided; 0, or -1 with a plain sentence in why. */
 static int check_account(const struct target *t, const struct exec_opts *o, const struct probe *p,
-                         const struct account *acct, char *why, size_t whysize)
+                         const struct account *acct, int learn, char *why, size_t whysize)
 {
 	struct account two[2] = {*acct, *acct};
 	struct xctx *x = ctx_new(t, o, p, two);
@@ -212,8 +276,11 @@ static int check_account(const struct target *t, const struct exec_opts *o, cons
 			rc = 0; /* a broken reply is the server's deviation, for the scenarios to report */
 		rc = rc > 0 ? -1 : 0;
 	}
-	if (rc == 0 && out.kind == OUT_PASS)
+	if (rc == 0 && out.kind == OUT_PASS) {
+		if (learn)
+			learn_delay(x, p, acct);
 		quit(x);
+	}
 	ctx_free(x);
 	return rc;
 }
@@ -255,6 +322,15 @@ struct pool {
 	size_t next;
 	char why[1024];
 	int failed;
+	/* The accounts to check (indices into t->accounts) and how many; the second pass checks only those
+	 * the first deferred: refused with [LOGIN-DELAY] (an earlier run logged in moments ago), waited out
+	 * once for all of them rather than one after the other. */
+	size_t *todo;
+	size_t ntodo;
+	int second;
+	size_t *deferred;
+	size_t ndeferred;
+	long long first_refusal;
 };
 
 static void *check_thread(void *arg)
@@ -262,18 +338,27 @@ static void *check_thread(void *arg)
 	struct pool *pl = arg;
 	for (;;) {
 		pthread_mutex_lock(&pl->lock);
-		size_t i = pl->failed ? pl->t->naccounts : pl->next++;
+		size_t k = pl->failed ? pl->ntodo : pl->next++;
 		pthread_mutex_unlock(&pl->lock);
-		if (i >= pl->t->naccounts)
+		if (k >= pl->ntodo)
 			return NULL;
+		size_t i = pl->todo[k];
 		char why[1024];
 		const struct account *a = &pl->t->accounts[i];
 		long long t0 = xc_now_ms();
 		double wait = 0.25;
 		int rc;
-		while ((rc = check_account(pl->t, pl->o, pl->p, a, why, sizeof why)) != 0 &&
+		while ((rc = check_account(pl->t, pl->o, pl->p, a, 1, why, sizeof why)) != 0 &&
 		       busy_again(pl->t, why, t0, &wait))
 			;
+		if (rc != 0 && !pl->second && strcasestr(why, "[LOGIN-DELAY]")) {
+			pthread_mutex_lock(&pl->lock);
+			if (pl->ndeferred == 0)
+				pl->first_refusal = xc_now_ms();
+			pl->deferred[pl->ndeferred++] = i;
+			pthread_mutex_unlock(&pl->lock);
+			continue;
+		}
 		if (rc != 0) {
 			busy_sentence(pl->t, a, why, sizeof why);
 			pthread_mutex_lock(&pl->lock);
@@ -398,6 +483,12 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	if (last_status(x, "-ERR")) {
 		char got[600];
 		refusal(x, &out, got, sizeof got);
+		if (strcasestr(got, "[LOGIN-DELAY]")) {
+			/* RFC 2449 §8.1.1: USER may be refused for a login too soon; that says nothing about
+			 * USER/PASS being offered. */
+			ctx_free(x);
+			return snprintf(why, whysize, "cannot log in as %.100s: USER got '%.200s'", acct->user, got), -1;
+		}
 		if (!in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER") &&
 		    !tag_in(p->capa, p->ncapa, "USER")) {
 			ctx_free(x);
@@ -474,9 +565,24 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	}
 	if (nocapa)
 		learn_optional(x, p);
+	learn_delay(x, p, acct);
 	quit(x);
 	ctx_free(x);
 	return rc;
+}
+
+/* Check pl->todo with up to ACCOUNT_CHECK_THREADS threads. */
+static void check_pass(struct pool *pl)
+{
+	pthread_t tids[ACCOUNT_CHECK_THREADS];
+	size_t n = 0;
+	for (; n < ACCOUNT_CHECK_THREADS && n < pl->ntodo; n++)
+		if (pthread_create(&tids[n], NULL, check_thread, pl) != 0)
+			break;
+	if (n == 0)
+		check_thread(pl);
+	for (size_t i = 0; i < n; i++)
+		pthread_join(tids[i], NULL);
 }
 
 double exec_account_settle(const struct target *t, const struct exec_opts *o, const struct probe *p,
@@ -485,8 +591,9 @@ double exec_account_settle(const struct target *t, const struct exec_opts *o, co
 	char why[1024];
 	long long t0 = xc_now_ms();
 	double wait = 0.25;
-	int rc;
-	while ((rc = check_account(t, o, p, acct, why, sizeof why)) != 0 && busy_again(t, why, t0, &wait))
+	int rc, delayed = 0;
+	while ((rc = check_account(t, o, p, acct, 0, why, sizeof why)) != 0 &&
+	       (delay_again(t, acct, why, &delayed) || busy_again(t, why, t0, &wait)))
 		;
 	if (rc != 0 && strcasestr(why, "[IN-USE]"))
 		return -1;
@@ -498,10 +605,15 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 	if (!p->reachable || t->naccounts == 0)
 		return 0;
 	char why[1024] = "";
+	/* Every account's login clock (pace.h), by the delay announced before login until its own login
+	 * says which applies to it. */
+	for (size_t i = 0; i < t->naccounts; i++)
+		pace_set_delay(pace_global(), t, t->accounts[i].user, p->login_delay > 0 ? p->login_delay * 1000 : 0);
 	long long t0 = xc_now_ms();
 	double wait = 0.25;
-	int first;
-	while ((first = first_account(t, o, p, why, sizeof why)) < 0 && busy_again(t, why, t0, &wait))
+	int first, delayed = 0;
+	while ((first = first_account(t, o, p, why, sizeof why)) < 0 &&
+	       (delay_again(t, &t->accounts[0], why, &delayed) || busy_again(t, why, t0, &wait)))
 		;
 	if (first < 0) {
 		busy_sentence(t, &t->accounts[0], why, sizeof why);
@@ -509,18 +621,44 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 	}
 	if (first > 0)
 		return 0;
-	struct pool pl = {.t = t, .o = o, .p = p, .next = 1};
+	if (t->naccounts < 2)
+		return 0;
+	struct pool pl = {.t = t, .o = o, .p = p};
+	pl.todo = calloc(t->naccounts, sizeof *pl.todo);
+	pl.deferred = calloc(t->naccounts, sizeof *pl.deferred);
+	if (pl.todo == NULL || pl.deferred == NULL) {
+		free(pl.todo);
+		free(pl.deferred);
+		return p3err_set(err, "out of memory");
+	}
+	for (size_t i = 1; i < t->naccounts; i++)
+		pl.todo[pl.ntodo++] = i;
 	pthread_mutex_init(&pl.lock, NULL);
-	pthread_t tids[ACCOUNT_CHECK_THREADS];
-	size_t n = 0;
-	for (; n < ACCOUNT_CHECK_THREADS && n + 1 < t->naccounts; n++)
-		if (pthread_create(&tids[n], NULL, check_thread, &pl) != 0)
-			break;
-	if (n == 0)
-		check_thread(&pl);
-	for (size_t i = 0; i < n; i++)
-		pthread_join(tids[i], NULL);
+	check_pass(&pl);
+	if (!pl.failed && pl.ndeferred) {
+		/* One wait for every account refused with [LOGIN-DELAY]: the delay that applies counted from
+		 * the first refusal (their last logins are unknown), at most login_delay_max. */
+		long d = pace_max_delay(pace_global(), t);
+		double max = target_login_delay_max(t);
+		double pause = d > 0 ? (double)(d + PACE_MARGIN_MS) / 1000.0 : max;
+		if (pause > max)
+			pause = max;
+		long long left = pl.first_refusal + (long long)(pause * 1000) - xc_now_ms();
+		fprintf(stderr,
+		        "pop3spec: %zu account%s refused with [LOGIN-DELAY] (logged in moments ago, RFC 2449 "
+		        "§8.1.1): waiting %.0f s before trying again\n",
+		        pl.ndeferred, pl.ndeferred == 1 ? "" : "s", left > 0 ? (double)left / 1000.0 : 0.0);
+		if (left <= 0 || xc_sleep_ms(left) == 0) {
+			memcpy(pl.todo, pl.deferred, pl.ndeferred * sizeof *pl.todo);
+			pl.ntodo = pl.ndeferred;
+			pl.next = 0;
+			pl.second = 1;
+			check_pass(&pl);
+		}
+	}
 	pthread_mutex_destroy(&pl.lock);
+	free(pl.todo);
+	free(pl.deferred);
 	if (pl.failed)
 		return p3err_set(err, "%s", pl.why);
 	return 0;

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "runner/fixture.h"
+#include "runner/pace.h"
 #include "runner/plan.h"
 #include "runner/session.h"
 #include "runner/stop.h"
@@ -130,10 +131,44 @@ static void *worker_main(void *arg)
 size_t exec_default_jobs(const struct target *t)
 {
 	size_t jobs = t->naccounts / 2;
+	/* Paced by LOGIN-DELAY, workers mostly sleep: every pair of accounts shortens the run. */
+	size_t max = pace_max_delay(pace_global(), t) > 0 ? EXEC_DEFAULT_JOBS_PACED_MAX : EXEC_DEFAULT_JOBS_MAX;
 
-	if (jobs > EXEC_DEFAULT_JOBS_MAX)
-		jobs = EXEC_DEFAULT_JOBS_MAX;
+	if (jobs > max)
+		jobs = max;
 	return jobs ? jobs : 1;
+}
+
+/* Logins a scenario makes on each of its accounts: login and auth steps, and PASS, APOP or AUTH sent by
+ * hand (on the first account). */
+static void count_logins(const struct scenario *sc, size_t acct[2])
+{
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		if (st->kind == STEP_LOGIN)
+			acct[st->u.login.account == 2 ? 1 : 0]++;
+		else if (st->kind == STEP_AUTH)
+			acct[st->u.auth.account == 2 ? 1 : 0]++;
+		else if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4 &&
+		         (strncasecmp(st->u.text.s, "PASS", 4) == 0 || strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
+		          strncasecmp(st->u.text.s, "AUTH", 4) == 0))
+			acct[0]++;
+	}
+}
+
+double exec_pacing_estimate(struct scenario *const *scenarios, size_t n, const struct target *t,
+                            const struct exec_opts *o, long *delay_s, size_t *per_account, size_t *jobs)
+{
+	long d = pace_max_delay(pace_global(), t);
+	size_t j = o->jobs > 0 ? (size_t)o->jobs : exec_default_jobs(t);
+	size_t acct[2] = {0, 0};
+	for (size_t i = 0; i < n; i++)
+		count_logins(scenarios[i], acct);
+	size_t most = acct[0] > acct[1] ? acct[0] : acct[1];
+	*delay_s = d / 1000;
+	*jobs = j ? j : 1;
+	*per_account = (most + *jobs - 1) / *jobs;
+	return d > 0 ? (double)*per_account * (double)(d + PACE_MARGIN_MS) / 1000.0 : 0;
 }
 
 int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t, const struct probe *p,

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "runner/pace.h"
 #include "runner/session.h"
 
 static struct scenario probe_sc = {.id = (char *)"(probe)", .title = (char *)"probe", .level = LEVEL_MUST};
@@ -255,6 +256,11 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 	xtr_free(&x->tr);
 	free(x->last_line);
 	free(x);
+	/* RFC 2449 §6.5: the delay between logins the server enforces; the runner paces by it (pace.h). */
+	int u1 = 0, u2 = 0;
+	long d1 = pace_capa_delay(p->capa, p->ncapa, &u1), d2 = pace_capa_delay(p->capa_tls, p->ncapa_tls, &u2);
+	p->login_delay = d1 > d2 ? d1 : d2;
+	p->login_delay_user = u1 || u2;
 	if (!p->reachable) {
 		probe_free(p);
 		return p3err_set(err, "the target does not answer: %s", why[0] ? why : "no port configured");

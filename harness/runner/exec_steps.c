@@ -21,6 +21,7 @@
 #include "lib/line.h"
 #include "lib/tls.h"
 #include "runner/expect.h"
+#include "runner/pace.h"
 #include "runner/rx.h"
 #include "runner/sasl_client.h"
 #include "runner/session.h"
@@ -794,10 +795,53 @@ static int maybe_busy(struct xctx *x)
  * forking server still in UPDATE, a proxy in front): a login that meets a busy maildrop then is retried
  * with backoff, up to the profile's lock_retry, visibly. Not when the step has its own expectation (the
  * scenario is about that very reply), nor after QUIT (the lock must be free then: RFC 1939 §6). */
+/* Whether the last reply refused a login with [LOGIN-DELAY] (RFC 2449 §8.1.1). */
+static int login_delayed(const struct xctx *x)
+{
+	return x->last_line && check_status_kind(x->last_line, x->last_len) == STATUS_ERR &&
+	       memmem(x->last_line, x->last_len, "[LOGIN-DELAY]", 13) != NULL;
+}
+
+/* A login the scenario does not judge itself, refused with [LOGIN-DELAY] (RFC 2449 §8.1.1: the account
+ * "has logged in recently and will not be allowed to login again until the login delay period has
+ * expired"): a lawful answer the pacing (pace.h) did not foresee — a login outside the run's sight (an
+ * earlier run, a mail client), or a server counting differently. Waited out once, visibly: the delay that
+ * applies counted from now (when the last login was is not known), at most login_delay_max, and the login
+ * tried again on a new connection made like the first. */
+static void login_delay_retry(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	struct xsession *s = xs_get(x, st->session, 0);
+	if (s == NULL || s->connect_step == NULL || !login_delayed(x))
+		return;
+	const char *user = x->acct[st->u.login.account == 2 ? 1 : 0].user;
+	long d = pace_delay(pace_global(), x->t, user);
+	double max = target_login_delay_max(x->t);
+	double wait = d > 0 ? (double)(d + PACE_MARGIN_MS) / 1000.0 : max;
+	if (wait > max)
+		wait = max;
+	xtr_note(&x->tr, s->name,
+	         "login refused with [LOGIN-DELAY]: waiting %.1f s (%s, login_delay_max %.0f s), then one retry",
+	         wait, d > 0 ? "the LOGIN-DELAY that applies" : "no LOGIN-DELAY announced", max);
+	xs_close(x, s, 0, NULL);
+	if (xc_sleep_ms((long long)(wait * 1000)) != 0)
+		return;
+	struct step again = *s->connect_step;
+	again.session = st->session;
+	outcome_pass(out);
+	do_connect(x, &again, out);
+	if (out->kind != OUT_PASS)
+		return;
+	login_once(x, st, out);
+	if (out->kind == OUT_PASS)
+		xtr_note(&x->tr, s->name, "logged in after waiting out [LOGIN-DELAY]");
+}
+
 static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	int acc = st->u.login.account == 2 ? 1 : 0;
 	login_once(x, st, out);
+	if (out->kind != OUT_PASS && !first_expect(st) && login_delayed(x))
+		login_delay_retry(x, st, out);
 	if (out->kind == OUT_PASS || first_expect(st) || !x->dropped[acc] || x->lock_stuck[acc])
 		return;
 	struct xsession *s = xs_get(x, st->session, 0);
@@ -1404,10 +1448,14 @@ void step_run(struct xctx *x, const struct step *st, struct outcome *out)
 		do_read(x, st, out);
 		break;
 	case STEP_LOGIN:
+		x->in_login_step = 1;
 		do_login(x, st, out);
+		x->in_login_step = 0;
 		break;
 	case STEP_AUTH:
+		x->in_login_step = 1;
 		do_auth(x, st, out);
+		x->in_login_step = 0;
 		break;
 	case STEP_STARTTLS:
 		do_starttls(x, st, out);

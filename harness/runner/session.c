@@ -11,7 +11,9 @@
 #include <strings.h>
 
 #include "lib/line.h"
+#include "runner/pace.h"
 #include "runner/redact.h"
+#include "runner/stop.h"
 
 /* ---- transcript ------------------------------------------------------------------------------------ */
 
@@ -286,8 +288,13 @@ void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int o
 	if (s->login_replies <= 0)
 		return;
 	s->login_replies--;
-	if (s->login_replies == 0 && ok)
+	if (s->login_replies == 0 && ok) {
 		s->logged_in = 1;
+		/* RFC 2449 §6.5: the account's LOGIN-DELAY counts from this +OK. */
+		const char *user = xs_account_user(x, s);
+		if (user)
+			pace_logged_in(pace_global(), x->t, user, xc_now_ms());
+	}
 	long long took = xc_now_ms() - start_ms;
 	if (s->login_replies > 0 || took < LOGIN_DELAY_NOTE_MS)
 		return;
@@ -310,9 +317,60 @@ static const char *login_command(const struct xsession *s, const char *p, size_t
 	return s->in_auth ? "AUTH" : NULL;
 }
 
+const char *xs_account_user(const struct xctx *x, const struct xsession *s)
+{
+	if (x->acct == NULL)
+		return NULL;
+	/* An AUTH typed by hand names its user inside base64: the scenario's first account, by far the
+	 * likeliest (a guess the [LOGIN-DELAY] retry covers when wrong). */
+	return x->acct[s->account == 2 ? 1 : 0].user;
+}
+
+int xc_sleep_ms(long long ms)
+{
+	long long end = xc_now_ms() + ms;
+	for (long long left = ms; left > 0; left = end - xc_now_ms()) {
+		if (stop_requested() != STOP_NONE)
+			return -1;
+		long long slice = left > 200 ? 200 : left;
+		struct timespec ts = {(time_t)(slice / 1000), (long)(slice % 1000) * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* Whether a line starts an authentication (USER, PASS, APOP, AUTH): RFC 2449 §8.1.1 lets a server refuse
+ * any of them with [LOGIN-DELAY]. Not told from a line of a running AUTH exchange (send_command marks the
+ * exchange before the AUTH line is written); such a line is base64, and its wait would be 0 anyway, the
+ * AUTH that opened the exchange having waited. */
+static int starts_login(const char *p, size_t n)
+{
+	static const char *const cmds[] = {"USER", "PASS", "APOP", "AUTH"};
+	for (size_t i = 0; i < 4; i++)
+		if (n >= 4 && strncasecmp(p, cmds[i], 4) == 0 && (n == 4 || p[4] == ' '))
+			return 1;
+	return 0;
+}
+
+long long xs_pace(struct xctx *x, struct xsession *s)
+{
+	const char *user = xs_account_user(x, s);
+	if (user == NULL)
+		return 0;
+	long long w = pace_wait(pace_global(), x->t, user, xc_now_ms());
+	if (w <= 0)
+		return 0;
+	xtr_note(&x->tr, s->name, "waiting %.1f s: the server's LOGIN-DELAY (%ld s since %s's last login, RFC 2449 §6.5)",
+	         (double)w / 1000.0, pace_delay(pace_global(), x->t, user) / 1000, user);
+	long long t0 = xc_now_ms();
+	xc_sleep_ms(w);
+	return xc_now_ms() - t0;
+}
+
 enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, size_t len,
                           long long deadline_ms, struct p3err *err)
 {
+	int login = 0;
 	/* Replies still to come for the lines this write holds, up to its last login command. */
 	int lines = 0;
 	for (const char *q = data, *e = data + len; q < e;) {
@@ -330,6 +388,8 @@ enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, 
 				    (n == 5 + ul || q[5 + ul] == ' '))
 					s->account = k + 1;
 			}
+		if (starts_login(q, n))
+			login = 1;
 		if (cmd) {
 			snprintf(s->login_cmd, sizeof s->login_cmd, "%s", cmd);
 			s->login_replies = (s->login_replies > 0 ? s->login_replies : 0) + lines;
@@ -339,6 +399,10 @@ enum conn_status xs_write(struct xctx *x, struct xsession *s, const char *data, 
 			break;
 		q = lf + 1;
 	}
+	/* The account's next login waits out its LOGIN-DELAY before the credentials go; the wait is not
+	 * the server's time to answer. */
+	if (login && (!x->unpaced_sends || x->in_login_step))
+		deadline_ms += xs_pace(x, s);
 	/* The transcript shows one C: line per line sent; bytes after the last LF as one more line. */
 	const char *p = data, *end = data + len;
 	while (p < end) {

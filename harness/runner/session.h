@@ -138,6 +138,10 @@ struct xctx {
 	 * [IN-USE] is then retried (lock_retry). lock_stuck: such retries ran out once; not again. */
 	int dropped[2];
 	int lock_stuck[2];
+	/* LOGIN-DELAY pacing (pace.h): a scenario about LOGIN-DELAY itself (tag login-delay) sends its own
+	 * USER, PASS, APOP and AUTH inside the delay on purpose, so only its login and auth steps are paced. */
+	int unpaced_sends;
+	int in_login_step; /* a login or auth step is running */
 };
 
 /* The session named `name`; with create, made when missing (NULL when XC_MAX_SESSIONS are in use). */
@@ -172,6 +176,16 @@ int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long 
  * slow login reply (transcript and x->login_delay_ms), count the reply off s->login_replies, and mark the
  * session logged in when it was the login's +OK. */
 void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int ok);
+
+/* The user name of the account s logs in as (s->account; the first account when unknown), or NULL
+ * outside a scenario's or the probe's account context. */
+const char *xs_account_user(const struct xctx *x, const struct xsession *s);
+/* Before a login on s: wait until the account's LOGIN-DELAY has passed since its last login (runner/pace.h),
+ * with a note in the transcript; returns the milliseconds waited (0 when none was due). xs_write calls it
+ * for every write holding USER, PASS, APOP or AUTH, and moves its own deadline by the wait. */
+long long xs_pace(struct xctx *x, struct xsession *s);
+/* Sleep ms milliseconds, in short slices so a stop (runner/stop.h) ends it early: -1 then. */
+int xc_sleep_ms(long long ms);
 
 /* Read one line from the session, recording it in the transcript when record is set. */
 enum conn_status xs_read_line(struct xctx *x, struct xsession *s, long long deadline_ms, int record,

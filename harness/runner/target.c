@@ -6,7 +6,7 @@
  *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  *   delivery: verbatim|agent   redact: BOOL
- *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS
+ *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS   login_delay_max: SECONDS
  * Relative paths (ca, maildirs) are taken from the profile's folder. Every key: docs/targets.md. */
 #include "runner/target.h"
 
@@ -307,7 +307,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 	                                   "tls_verify",    "ca",            "sni",          "accounts",
 	                                   "reset",         "maildirs",      "idle_timeout", "login_tls",
 	                                   "redact",        "delivery",      "reset_timeout", "login_timeout",
-	                                   "lock_retry"};
+	                                   "lock_retry",    "login_delay_max"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -323,7 +323,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			    L, k,
 			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
 			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact, delivery, "
-			    "reset_timeout, login_timeout, lock_retry)",
+			    "reset_timeout, login_timeout, lock_retry, login_delay_max)",
 			    ks ? ks : "?");
 		if (seen[i])
 			return at(L, k, "'%s' given twice (first at line %zu)", ks,
@@ -399,6 +399,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			break;
 		case 16:
 			rc = get_seconds(L, v, ks, &t->lock_retry);
+			break;
+		case 17:
+			rc = get_seconds(L, v, ks, &t->login_delay_max);
 			break;
 		}
 		if (rc != 0)
@@ -545,6 +548,11 @@ double target_reset_timeout(const struct target *t)
 double target_login_timeout(const struct target *t)
 {
 	return t->login_timeout > 0 ? t->login_timeout : TARGET_DEFAULT_LOGIN_TIMEOUT;
+}
+
+double target_login_delay_max(const struct target *t)
+{
+	return t->login_delay_max > 0 ? t->login_delay_max : TARGET_DEFAULT_LOGIN_DELAY_MAX;
 }
 
 double target_lock_retry(const struct target *t)

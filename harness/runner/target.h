@@ -46,6 +46,7 @@ struct target {
 	enum delivery delivery;   /* as given; target_delivery() resolves the default */
 	double reset_timeout;     /* seconds a reset command may take; 0: TARGET_DEFAULT_RESET_TIMEOUT */
 	double login_timeout;     /* seconds a reply to PASS, APOP or AUTH may take; 0: the default */
+	double login_delay_max;   /* seconds a login refused with [LOGIN-DELAY] may wait before its one retry */
 	double lock_retry;        /* seconds a login may be retried after [IN-USE] following a drop; 0: default */
 };
 
@@ -55,10 +56,13 @@ struct target {
 #define TARGET_DEFAULT_RESET_TIMEOUT 60.0
 #define TARGET_DEFAULT_LOGIN_TIMEOUT 30.0
 #define TARGET_DEFAULT_LOCK_RETRY    15.0
+/* RFC 2449 §8.1.1: a login refused with [LOGIN-DELAY] is retried once after the delay, at most this long. */
+#define TARGET_DEFAULT_LOGIN_DELAY_MAX 120.0
 
 double target_reset_timeout(const struct target *t);
 double target_login_timeout(const struct target *t);
 double target_lock_retry(const struct target *t);
+double target_login_delay_max(const struct target *t);
 
 /* Load a target profile; errors are "file:line:column: message". Everything a run needs from the profile
  * alone is checked here (a `ca` file that is not readable, among the rest), so

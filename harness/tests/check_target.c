@@ -255,6 +255,13 @@ START_TEST(reset_timeout_key)
 	target_free(&t);
 	bad("host: h\nport: 110\nlogin_timeout: 0\n" ACCOUNTS, "3:16: login_timeout: expected a number");
 	bad("host: h\nport: 110\nlock_retry: soon\n" ACCOUNTS, "3:13: lock_retry: expected a number");
+	bad("host: h\nport: 110\nlogin_delay_max: never\n" ACCOUNTS, "3:18: login_delay_max: expected a number");
+	struct target d = {0};
+	ck_assert(target_login_delay_max(&d) >= 120); /* unset: the default */
+	write_profile("host: h\nport: 110\nlogin_delay_max: 7\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert(target_login_delay_max(&t) > 6.9 && target_login_delay_max(&t) < 7.1);
+	target_free(&t);
 }
 END_TEST
 

@@ -18,6 +18,11 @@ Options (each a real server's behaviour, none a deviation from the RFCs):
   no_user            CAPA lists no USER and USER gets -ERR (RFC 1939 §7: USER/PASS are optional)
   no_timestamp       the greeting's APOP timestamp is removed (so APOP is not offered)
   no_capa            CAPA gets -ERR (a pure RFC 1939 server; RFC 2449 §5)
+  min_poll=S         logins per account at least S seconds apart (Cyrus's popminpoll, RFC 2449 §6.5): PASS
+                     or APOP within S s of the account's last +OK to PASS or APOP gets
+                     "-ERR [LOGIN-DELAY] ..." from the proxy (RFC 2449 §8.1.1); CAPA announces
+                     "LOGIN-DELAY <announce>" (default S) in place of pop3refd's "LOGIN-DELAY 0"
+  announce=N         with min_poll: the value CAPA announces (a server that enforces more than it says)
 After STLS gets +OK the proxy forwards octets unchanged (it cannot read inside TLS). `events` records what
 it did ("delay PASS", "held 2.0 s after a drop"), for tests to assert.
 """
@@ -32,7 +37,7 @@ LOGIN_COMMANDS = (b"PASS", b"APOP", b"AUTH")
 class Proxy:
     def __init__(self, upstream_port, login_delay=0.0, silent_bad_login=False, passwords=None,
                  hold_after_drop=0.0, hold_after_quit=0.0, quit_left_open=False, no_user=False,
-                 no_timestamp=False, no_capa=False):
+                 no_timestamp=False, no_capa=False, min_poll=0.0, announce=None):
         self.upstream_port = upstream_port
         self.login_delay = login_delay
         self.silent_bad_login = silent_bad_login
@@ -43,6 +48,9 @@ class Proxy:
         self.no_user = no_user
         self.no_timestamp = no_timestamp
         self.no_capa = no_capa
+        self.min_poll = min_poll
+        self.announce = int(min_poll) if announce is None else announce
+        self.last_login = {}      # user -> monotonic time of its last +OK to PASS or APOP
         self.events = []
         self.port = None
         self._lock = threading.Lock()
@@ -104,6 +112,8 @@ class _Pair:
         self.cv = threading.Condition()
         self.out_lock = threading.Lock()
         self.first = True
+        self.user = None          # the name USER or APOP gave
+        self.replies = []         # (command word, user) per line forwarded, for its status line (min_poll)
 
     def start(self):
         threading.Thread(target=self._from_client, daemon=True).start()
@@ -171,6 +181,20 @@ class _Pair:
             if pw not in self.p.passwords:
                 self.p.note("PASS withheld")
                 return
+        if self.p.min_poll > 0 and not self.in_auth:
+            if word == b"USER" or word == b"APOP":
+                parts = text.split(b" ")
+                self.user = parts[1].decode("utf-8", "replace") if len(parts) > 1 else None
+            if word in (b"PASS", b"APOP") and self.user is not None:
+                with self.p._lock:
+                    last = self.p.last_login.get(self.user)
+                if last is not None and time.monotonic() - last < self.p.min_poll:
+                    self.p.note(f"LOGIN-DELAY refused {self.user}")
+                    self._to_client(b"-ERR [LOGIN-DELAY] Logins must be at least %d seconds apart\r\n"
+                                    % int(self.p.min_poll))
+                    return
+            with self.cv:
+                self.replies.append((word, self.user))
         login = word in LOGIN_COMMANDS or self.in_auth
         if word == b"AUTH":
             self.in_auth = True
@@ -217,6 +241,15 @@ class _Pair:
                 line = line[:line.index(b"<")].rstrip(b" ") + b"\r\n"
         if self.p.no_user and line.rstrip(b"\r\n") == b"USER":
             return  # a bare "USER" line can only be a CAPA line
+        if self.p.min_poll > 0 and not self.raw and line.rstrip(b"\r\n") == b"LOGIN-DELAY 0":
+            line = b"LOGIN-DELAY %d\r\n" % self.p.announce
+        if self.p.min_poll > 0 and (line[:3] == b"+OK" or line[:4] == b"-ERR"):
+            with self.cv:
+                word, user = self.replies.pop(0) if self.replies else (None, None)
+            if word in (b"PASS", b"APOP") and user is not None and line[:3] == b"+OK":
+                with self.p._lock:
+                    self.p.last_login[user] = time.monotonic()
+                self.p.note(f"login {user}")
         if line[:1] in (b"+", b"-"):
             with self.cv:
                 until = self.delays.pop(0) if self.delays else None

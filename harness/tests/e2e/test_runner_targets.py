@@ -303,5 +303,73 @@ class SharedReason(unittest.TestCase):
         self.assertLess(page.index("Shared reason:"), page.index("</header>"))
 
 
+# Scenarios that log in once, twice in a row (QUIT, then a new session on the same account), and one that
+# types USER/PASS itself; with min_poll each account's logins must be 2 s apart.
+PACED = ["rfc1939/dele/*", "rfc1939/quit/unmarked-kept", "rfc1939/quit/removes-marked",
+         "rfc1939/uidl/stable-across-sessions", "rfc1939/retr/does-not-delete",
+         "rfc1939/pass/correct-password-logs-in", "rfc2449/ldelay/*", "rfc2449/ldelay/enforced",
+         "rfc2449/ldelay/no-code-on-user"]
+
+
+class LoginDelay(TargetsRunner):
+    def test_paced_by_login_delay(self):
+        """A server announcing LOGIN-DELAY 2 and refusing a faster login with -ERR [LOGIN-DELAY] (Debian's
+        Cyrus, popminpoll): logins per account are spaced by the delay, visibly; nothing fails."""
+        with Proxy(self.srv.port, min_poll=2.0) as px:
+            r, res = self.run_ids(px, PACED, 0, jobs=2)
+            refused = [e for e in px.events if e.startswith("LOGIN-DELAY refused")]
+        self.assertGreater(len(res), 12, r)
+        bad = {i: x.get("message") for i, x in res.items() if x["status"] in ("fail", "error", "warn")}
+        self.assertEqual(bad, {}, r.stdout)
+        waits = [i for i, x in res.items() if "the server's LOGIN-DELAY (2 s" in self.transcript(x)]
+        self.assertGreater(len(waits), 5, r.stdout)
+        # The scenario about the delay itself still meets it: its own PASS inside the delay is refused.
+        self.assertEqual(res["rfc2449/ldelay/enforced"]["status"], "pass", r.stdout)
+        self.assertIn("S -ERR [LOGIN-DELAY]", self.transcript(res["rfc2449/ldelay/enforced"]))
+        self.assertEqual(len(refused), 1, px.events)   # that one, and no other
+
+    def test_probe_waits_out_an_earlier_runs_logins(self):
+        """Every account but the first logged in moments before the run (mail clients): the probe meets
+        -ERR [LOGIN-DELAY] on each, says so once, waits once for all of them, and the run passes."""
+        import poplib
+        with Proxy(self.srv.port, min_poll=3.0) as px:
+            for u, pw in list(ACCOUNTS.items())[1:]:
+                p = poplib.POP3("127.0.0.1", px.port, timeout=10)
+                p.user(u)
+                p.pass_(pw)
+                p.quit()
+            t0 = time.monotonic()
+            r, res = self.run_ids(px, ["rfc1939/dele/marks-message"], 0, jobs=3)
+            took = time.monotonic() - t0
+            refused = [e for e in px.events if e.startswith("LOGIN-DELAY refused")]
+        self.assertEqual(res["rfc1939/dele/marks-message"]["status"], "pass", r.stdout)
+        self.assertGreaterEqual(len(refused), 3, px.events)
+        self.assertRegex(r.stderr, r"[3-5] accounts refused with \[LOGIN-DELAY\]")
+        for u in list(ACCOUNTS)[1:]:   # each logged in in the end
+            self.assertGreaterEqual(px.events.count(f"login {u}"), 2, px.events)
+        self.assertLess(took, 12, r)  # one wait for all accounts, not one per account in turn (5 x 4 s)
+
+    def test_unpaced_run_fails(self):
+        """The same server announcing LOGIN-DELAY 0 (so the runner does not pace), with the one retry after
+        a refusal bounded to 0.5 s: logins are refused and scenarios fail — the pacing is what passes the
+        run above."""
+        with Proxy(self.srv.port, min_poll=2.0, announce=0) as px:
+            r, res = self.run_ids(px, PACED, 1, jobs=2, extra=["login_delay_max: 0.5"])
+        failed = [i for i, x in res.items() if x["status"] in ("fail", "error")]
+        self.assertGreater(len(failed), 3, r.stdout)
+        self.assertTrue(any("S -ERR [LOGIN-DELAY]" in self.transcript(res[i]) for i in failed), r.stdout)
+
+    def test_refusal_waited_out_once(self):
+        """A login the runner could not foresee is refused (the server enforces 2 s but announces 0): a
+        `login:` without its own expect waits out the refusal once (login_delay_max, as no delay is
+        announced), visibly, and passes."""
+        with Proxy(self.srv.port, min_poll=2.0, announce=0) as px:
+            r, res = self.run_ids(px, ["rfc1939/quit/unmarked-kept", "rfc1939/retr/does-not-delete"], 0,
+                                  jobs=1, extra=["login_delay_max: 5"])
+        text = "\n".join(self.transcript(x) for x in res.values())
+        self.assertIn("login refused with [LOGIN-DELAY]: waiting 5.0 s", text, r.stdout)
+        self.assertIn("logged in after waiting out [LOGIN-DELAY]", text, r.stdout)
+
+
 if __name__ == "__main__":
     unittest.main()
