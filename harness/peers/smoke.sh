@@ -17,6 +17,10 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 2
 all=(popa3d solid-pop3d mailutils dovecot courier cyrus)
+# The smoke test logs user02 in several times in a row, which Debian's popminpoll: 1 (one login a
+# minute, LOGIN-DELAY 60) would refuse; poplib does not pace. It checks the machinery, not verdicts:
+# Cyrus runs here without the delay unless CYRUS_POPMINPOLL says otherwise.
+export CYRUS_POPMINPOLL=${CYRUS_POPMINPOLL:-0}
 [ $# -gt 0 ] && all=("$@")
 failed=0
 
