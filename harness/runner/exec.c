@@ -8,7 +8,7 @@
 
 #include "lib/conn.h"
 #include "lib/line.h"
-#include "runner/session.h"
+#include "runner/exec_int.h"
 
 #define DEFAULT_STEP_TIMEOUT 5.0
 

@@ -17,7 +17,7 @@
 #include "runner/fixture.h"
 #include "runner/pace.h"
 #include "runner/sasl_client.h"
-#include "runner/session.h"
+#include "runner/exec_int.h"
 
 /* At most this many accounts are logged in at once (a server may limit connections per address). */
 #define ACCOUNT_CHECK_THREADS 4

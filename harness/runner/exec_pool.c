@@ -13,7 +13,7 @@
 #include "runner/fixture.h"
 #include "runner/pace.h"
 #include "runner/plan.h"
-#include "runner/session.h"
+#include "runner/exec_int.h"
 #include "runner/stop.h"
 
 struct pool {

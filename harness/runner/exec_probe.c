@@ -10,7 +10,7 @@
 #include <strings.h>
 
 #include "runner/pace.h"
-#include "runner/session.h"
+#include "runner/exec_int.h"
 
 static struct scenario probe_sc = {.id = (char *)"(probe)", .title = (char *)"probe", .level = LEVEL_MUST};
 

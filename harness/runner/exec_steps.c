@@ -24,7 +24,7 @@
 #include "runner/pace.h"
 #include "runner/rx.h"
 #include "runner/sasl_client.h"
-#include "runner/session.h"
+#include "runner/exec_int.h"
 
 #define AUTH_MAX_ROUNDS 32
 

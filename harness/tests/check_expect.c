@@ -19,7 +19,7 @@
 #include "runner/exec.h"
 #include "runner/expect.h"
 #include "runner/fixture.h"
-#include "runner/session.h"
+#include "runner/exec_int.h"
 
 Suite *expect_suite(void);
 

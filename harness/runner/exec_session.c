@@ -1,6 +1,6 @@
-/* session.c — a scenario's sessions and transcript: named connections, reading and writing through
+/* exec_session.c — a scenario's sessions and transcript: named connections, reading and writing through
  * lib/conn with every line recorded (escaped, timed, bounded), and the context helpers the steps share. */
-#include "runner/session.h"
+#include "runner/exec_int.h"
 
 #include <pthread.h>
 #include <stdarg.h>

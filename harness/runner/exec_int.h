@@ -1,8 +1,8 @@
-/* session.h — one scenario's execution context inside the runner: its named sessions (client connections
- * from lib/conn.h), the wire transcript every byte goes into, its variables, and the outcome of a step.
- * exec.c, exec_steps.c and expect.c share it; nothing outside the executor includes it. */
-#ifndef POP3SPEC_SESSION_H
-#define POP3SPEC_SESSION_H
+/* exec_int.h — the executor's private header: one scenario's execution context (its named sessions, client
+ * connections from lib/conn.h; the wire transcript every byte goes into; its variables) and the outcome of
+ * a step. The exec_*.c files and expect share it; nothing outside the executor includes it. */
+#ifndef POP3SPEC_EXEC_INT_H
+#define POP3SPEC_EXEC_INT_H
 
 #include <stddef.h>
 #include <time.h>
