@@ -1,7 +1,9 @@
-/* expect.h — reading one server response and judging it against a scenario's expectation
- * (docs/scenario-language.md, "Expectations"): status, response codes, regexes, multi-line bodies read
- * line by line (un-stuffed, never held whole), counts, equality with a fixture message compared as it
- * streams, captures, closes, silence, one_of. The checks on every response (checks.h) run on every line. */
+/* expect.h — what the executor's steps call to read one server response and judge it against a scenario's
+ * expectation (docs/scenario-language.md, "Expectations"): status, response codes, regexes, multi-line
+ * bodies read line by line (un-stuffed, never held whole), counts, equality with a fixture message compared
+ * as it streams, captures, closes, silence, one_of. The checks on every response (checks.h) run on every
+ * line. expect_read.c reads (and implements expect_response, expect_read_first); expect_judge.c judges,
+ * with no I/O (expect_judge.h; expect_judge_last and expect_describe). */
 #ifndef POP3SPEC_EXPECT_H
 #define POP3SPEC_EXPECT_H
 

@@ -1,6 +1,7 @@
-/* expect.c — reading one response and judging it against an expectation; one_of alternatives are judged
- * side by side on the same response, bodies stream through per-alternative matchers (never held whole). */
-#include "runner/expect.h"
+/* expect_judge.c — judging one response against an expectation, with no I/O (expect_judge.h): first-line
+ * keys, body matchers fed one un-stuffed line at a time (never holding a body whole), a fixture message
+ * compared as the body streams, and the verdict over one_of's alternatives judged side by side. */
+#include "runner/expect_judge.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -10,7 +11,7 @@
 #include <strings.h>
 
 #include "lib/line.h"
-#include "lib/multiline.h"
+#include "runner/expect.h"
 #include "runner/rx.h"
 
 /* ---- describing expectations ----------------------------------------------------------------------- */
@@ -42,7 +43,7 @@ static int wants_body(const struct expect *e)
 /* An expectation that says only `silent_for` (no status, nothing about a reply) means "no reply within N
  * seconds": RFC 1939 §3 ends every command with CRLF, so a server may rightly wait for it after a bare LF,
  * and its silence is then an answer. With a status, `silent_for` means "that reply, then nothing". */
-static int silence_only(const struct expect *e)
+int judge_silence_only(const struct expect *e)
 {
 	return e->status == WANT_UNSET && e->silent_for > 0 && !e->code && !e->not_code && !e->match &&
 	       !e->not_match && !wants_body(e) && e->ncaptures == 0 && e->closes < 0 && e->handshake < 0;
@@ -65,7 +66,7 @@ static void shown_regex(struct xctx *x, const char *re, char *buf, size_t n)
 static void describe_one(struct xctx *x, const struct expect *e, char *buf, size_t n)
 {
 	char re[200];
-	if (silence_only(e)) {
+	if (judge_silence_only(e)) {
 		snprintf(buf, n, "no reply within %.1f s", e->silent_for);
 		return;
 	}
@@ -453,8 +454,8 @@ static int code_matches(const char *text, size_t len, const char *want)
 }
 
 /* Judge a first line against an alternative's first-line keys. */
-static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t len, enum status_kind kind,
-                       struct outcome *out)
+static int alt_first(struct xctx *x, struct alt *a, const char *line, size_t len, enum status_kind kind,
+                     struct outcome *out)
 {
 	const struct expect *e = a->e;
 	char desc[512];
@@ -539,7 +540,9 @@ static int judge_first(struct xctx *x, struct alt *a, const char *line, size_t l
 	return 0;
 }
 
-static int apply_captures(struct xctx *x, const struct expect *e, struct outcome *out)
+/* Set the variables of an alternative's captures (checked by alt_first) from the first line. */
+static int apply_captures(struct xctx *x, const struct expect *e, const char *line, size_t len,
+                          struct outcome *out)
 {
 	for (size_t i = 0; i < e->ncaptures; i++) {
 		regex_t cr;
@@ -551,13 +554,12 @@ static int apply_captures(struct xctx *x, const struct expect *e, struct outcome
 		free(val);
 		if (rc != 0)
 			return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: bad capture regex");
-		if (x->last_line && rx_exec(&cr, x->last_line, x->last_len, 2, m) == 0) {
+		if (line && rx_exec(&cr, line, len, 2, m) == 0) {
 			/* Group 1 if the regex has one and it took part, else the whole match. */
 			regmatch_t *g = cr.re_nsub >= 1 && m[1].rm_so >= 0 ? &m[1] : &m[0];
 			char shown[300];
-			vars_set(&x->vars, e->captures[i].name, x->last_line + g->rm_so,
-			         (size_t)(g->rm_eo - g->rm_so));
-			line_escape(x->last_line + g->rm_so, (size_t)(g->rm_eo - g->rm_so), shown, sizeof shown);
+			vars_set(&x->vars, e->captures[i].name, line + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+			line_escape(line + g->rm_so, (size_t)(g->rm_eo - g->rm_so), shown, sizeof shown);
 			xtr_note(&x->tr, NULL, "captured %s = %s", e->captures[i].name, shown);
 		}
 		regfree(&cr);
@@ -732,14 +734,12 @@ static int accepts_close(const struct expect *e)
 	       e->ncaptures == 0;
 }
 
-/* The failure of close_notify: the peer closed a TLS session without it (R8314-TLS-3). */
-#define NO_CLOSE_NOTIFY_EXP "a TLS close_notify before the TCP close"
-#define NO_CLOSE_NOTIFY_GOT "the server closed TCP without a TLS close_notify (a truncated TLS stream)"
-
-/* A TLS session closed with no response and without close_notify: the close passes only if some
- * alternative accepting it ({closes: true} alone) does not ask for close_notify. */
-static void close_without_notify(const struct expect *alts_e, size_t nalts, struct outcome *out)
+/* The close passes only if some alternative accepting it ({closes: true} alone) does not ask for
+ * close_notify (RFC 8314 §3.4 via R8314-TLS-3). */
+void judge_close_without_notify(const struct judge *j, struct outcome *out)
 {
+	const struct expect *alts_e = j->alts_e;
+	size_t nalts = j->nalts;
 	const struct expect *strict = NULL;
 	for (size_t i = 0; i < nalts; i++) {
 		if (!accepts_close(&alts_e[i]))
@@ -753,383 +753,165 @@ static void close_without_notify(const struct expect *alts_e, size_t nalts, stru
 		        NO_CLOSE_NOTIFY_GOT);
 }
 
-/* close_notify is judged only on TLS sessions; a session the server already closed is judged as usual
- * (it fails for having closed). */
-static int conn_is_tls_or_closed(const struct xsession *s)
-{
-	return s->c == NULL || conn_is_tls(s->c);
-}
+/* ---- one response: every alternative --------------------------------------------------------------- */
 
-/* ---- reading ----------------------------------------------------------------------------------------- */
-
-static void set_last(struct xctx *x, const char *line, size_t len, enum status_kind kind)
-{
-	char *copy = malloc(len + 1);
-	if (copy == NULL)
-		return;
-	memcpy(copy, line, len);
-	copy[len] = '\0';
-	free(x->last_line);
-	x->last_line = copy;
-	x->last_len = len;
-	vars_set_str(&x->vars, "last.status",
-	             kind == STATUS_OK     ? "+OK"
-	             : kind == STATUS_ERR  ? "-ERR"
-	             : kind == STATUS_CONT ? "+"
-	                                   : "");
-	vars_set(&x->vars, "last.line", line, len);
-}
-
-/* The server closed s: note it (for TLS, whether close_notify came first, RFC 8314 §3.4) and close our
- * side. Returns conn_tls_clean_shutdown: 1 close_notify came, 0 a bare TCP close of a TLS session, -1 not
- * TLS. */
-static int closed_by_server(struct xctx *x, struct xsession *s, const char *what)
-{
-	int clean = conn_tls_clean_shutdown(s->c);
-	s->eof = 1;
-	if (clean < 0)
-		xtr_note(&x->tr, s->name, "%s", what);
-	else
-		xtr_note(&x->tr, s->name, "%s (%s)", what,
-		         clean ? "TLS close_notify first" : "TCP closed without a TLS close_notify");
-	xs_close(x, s, 0, NULL);
-	return clean;
-}
-
-/* Read the first line with the checks; OUT_PASS with *kind, or the reason it could not be read. When the
- * server closes instead and accept_close is set, *clean says how (closed_by_server). */
-static void read_first(struct xctx *x, struct xsession *s, long long deadline, double timeout,
-                       int accept_close, enum status_kind *kind, const char *expected, int *clean,
-                       struct outcome *out)
-{
-	outcome_pass(out);
-	free(x->last_line);
-	x->last_line = NULL;
-	x->last_len = 0;
-	if (s->c == NULL)
-		return (void)out_set(out, s->eof ? OUT_EXPECT : OUT_ERROR, NULL, expected,
-		                     s->eof ? "the server had closed the connection"
-		                            : "scenario error: session '%s' is not connected",
-		                     s->name);
-	const char *line;
-	struct line ln;
-	struct p3err err = {""};
-	/* A reply to PASS, APOP or AUTH may take long (servers slow logins on purpose): the login deadline. */
-	long long start = xc_now_ms();
-	int login = xs_login_deadline(x, s, &deadline, &timeout);
-	enum conn_status st = xs_read_line(x, s, deadline, 1, &line, &ln, &err);
-	xs_reply_read(x, s, start, st == CONN_OK && ln.len >= 3 && memcmp(line, "+OK", 3) == 0);
-	switch (st) {
-	case CONN_OK:
-		break;
-	case CONN_TIMEOUT:
-		xtr_note(&x->tr, s->name, "no response within %.1f s%s", timeout, login ? " (login_timeout)" : "");
-		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s%s", timeout,
-		        login ? " (login_timeout)" : "");
-		out->desync = 1;
-		out->timed_out = 1;
-		return;
-	case CONN_EOF: {
-		int c = closed_by_server(x, s, "the server closed the connection");
-		if (clean)
-			*clean = c;
-		if (accept_close)
-			return;
-		out_set(out, OUT_EXPECT, NULL, expected, "the server closed the connection");
-		out->desync = 1;
-		return;
-	}
-	case CONN_TOO_LONG:
-		out_set(out, OUT_CHECK, "R1939-GEN-7", "a status line of at most 512 octets",
-		        "more than %d octets without a line end", XC_MAX_LINE);
-		out->desync = 1;
-		return;
-	case CONN_ERROR:
-	default:
-		out_set(out, OUT_EXPECT, NULL, expected, "read error: %s", err.msg);
-		out->desync = 1;
-		return;
-	}
-	*kind = check_status_kind(line, ln.len);
-	set_last(x, line, ln.len, *kind);
-	struct violation v;
-	if (check_first_line(line, &ln, s->in_auth, &v)) {
-		out_set(out, OUT_CHECK, v.req, "a well-formed response line", "%s", v.what);
-		out->desync = 1;
-		return;
-	}
-	if (*kind == STATUS_OK || *kind == STATUS_ERR)
-		s->in_auth = 0;
-}
-
-void expect_read_first(struct xctx *x, struct xsession *s, double timeout, enum status_kind *kind,
-                       struct outcome *out)
-{
-	long long deadline = xc_now_ms() + (long long)(timeout * 1000);
-	read_first(x, s, deadline, timeout, 0, kind, "a response", NULL, out);
-}
-
-/* Read a multi-line body after a +OK line, feeding every alternative. */
-static void read_body(struct xctx *x, struct xsession *s, struct alt *alts, size_t nalts, long long deadline,
-                      double timeout, int flags, body_line_fn cb, void *cbctx, unsigned long long limit,
-                      struct outcome *out)
-{
-	unsigned long long octets = 0, nlines = 0;
-	for (;;) {
-		const char *line;
-		struct line ln;
-		struct p3err err = {""};
-		int record = !(flags & EXP_QUIET_BODY) && nlines < XC_BODY_LINES_SHOWN;
-		enum conn_status st = xs_read_line(x, s, deadline, record, &line, &ln, &err);
-		if (st == CONN_TIMEOUT) {
-			out_set(out, OUT_EXPECT, "R1939-ML-1", "a multi-line body ending in a '.' line",
-			        "no end of the body within %.1f s (%llu lines so far)", timeout, nlines);
-			out->desync = 1;
-			out->timed_out = 1;
-			break;
-		}
-		if (st == CONN_EOF) {
-			s->eof = 1;
-			xs_close(x, s, 0,
-			         "the server closed the connection in the middle of a multi-line body");
-			out_set(out, OUT_CHECK, "R1939-ML-1", "a multi-line body ending in a '.' line",
-			        "the connection closed after %llu body lines, before the terminating '.'",
-			        nlines);
-			out->desync = 1;
-			break;
-		}
-		if (st == CONN_TOO_LONG) {
-			out_set(out, OUT_EXPECT, "R1939-ML-1", "body lines shorter than 64 KiB",
-			        "a body line over %d octets without a line end", XC_MAX_LINE);
-			out->desync = 1;
-			break;
-		}
-		if (st != CONN_OK) {
-			out_set(out, OUT_EXPECT, NULL, "a multi-line body", "read error: %s", err.msg);
-			out->desync = 1;
-			break;
-		}
-		struct violation v;
-		if (check_data_line(line, &ln, &v)) {
-			out_set(out, OUT_CHECK, v.req, "well-formed multi-line data", "%s", v.what);
-			out->desync = 1;
-			break;
-		}
-		const char *data;
-		size_t dlen;
-		if (ml_decode_line(line, ln.len, &data, &dlen) == ML_TERMINATOR)
-			break;
-		nlines++;
-		octets += ln.consumed;
-		if (octets > limit) {
-			out_set(out, OUT_EXPECT, NULL, "a body that ends", "more than %llu octets of body",
-			        limit);
-			out->desync = 1;
-			break;
-		}
-		for (size_t i = 0; i < nalts; i++)
-			alt_body_line(&alts[i], data, dlen);
-		if (cb)
-			cb(cbctx, data, dlen);
-	}
-	if (nlines > XC_BODY_LINES_SHOWN && !(flags & EXP_QUIET_BODY))
-		xtr_note(&x->tr, s->name, "%llu more body lines not shown (%llu body lines, %llu octets)",
-		         nlines - XC_BODY_LINES_SHOWN, nlines, octets);
-}
-
-/* closes / silent_for, after the response: they read from the connection, so only for a winner.
- * `closes` waits for the close without consuming anything: octets that come first fail this alternative
- * and stay buffered, so the next alternative (or step) still sees them — a reply to the excess of an
- * over-long line, say, is never thrown away unseen (P-LINE-2). */
-static void judge_after(struct xctx *x, struct xsession *s, struct alt *a, double timeout)
-{
-	const struct expect *e = a->e;
-	struct p3err err = {""};
-	if (e->closes == 1 && s->c) {
-		enum conn_status st = conn_poll_data(s->c, (int)(timeout * 1000), &err);
-		if (st == CONN_EOF) {
-			int clean = closed_by_server(x, s, "the server closed the connection");
-			if (e->close_notify && clean == 0)
-				alt_fail(a, e->ref ? e->ref : "R8314-TLS-3", NO_CLOSE_NOTIFY_EXP, NO_CLOSE_NOTIFY_GOT);
-		} else if (st == CONN_OK) {
-			alt_fail(a, NULL, "the server closes right after the response",
-			         "%zu more octets came instead", conn_buffered(s->c));
-		} else if (st == CONN_TIMEOUT) {
-			alt_fail(a, NULL, "the server closes the connection", "it stayed open for %.1f s",
-			         timeout);
-		} else {
-			alt_fail(a, NULL, "the server closes the connection", "%s", err.msg);
-		}
-	}
-	if (e->silent_for > 0 && s->c) {
-		enum conn_status st = conn_poll_data(s->c, (int)(e->silent_for * 1000), &err);
-		if (st == CONN_OK) {
-			char exp[80];
-			snprintf(exp, sizeof exp, "nothing more for %.1f s", e->silent_for);
-			const char *line;
-			struct line ln;
-			/* Show what came (one line, bounded). */
-			if (xs_read_line(x, s, xc_now_ms() + 200, 1, &line, &ln, &err) == CONN_OK) {
-				char shown[300];
-				line_escape(line, ln.len, shown, sizeof shown);
-				alt_fail(a, NULL, exp, "%s", shown);
-			} else {
-				alt_fail(a, NULL, exp, "octets arrived");
-			}
-		} else if (st == CONN_EOF) {
-			s->eof = 1;
-			xs_close(x, s, 0, "the server closed the connection (silently)");
-		}
-	}
-}
-
-void expect_response(struct xctx *x, struct xsession *s, const struct expect *e, int flags, body_line_fn cb,
-                     void *cbctx, struct outcome *out)
+int judge_init(struct judge *j, struct xctx *x, const struct expect *e, int want_body, struct outcome *out)
 {
 	static const struct expect any = {.status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
 	static const struct expect any_body = {
 	    .status = WANT_UNSET, .multiline = true, .closes = -1, .handshake = -1, .level = -1};
+	memset(j, 0, sizeof *j);
 	if (e == NULL)
-		e = cb ? &any_body : &any;
-	const struct expect *alts_e = e->one_of ? e->one_of : e;
-	size_t nalts = e->one_of ? e->n_one_of : 1;
-	double timeout = e->timeout > 0 ? e->timeout : x->timeout;
-	long long deadline = xc_now_ms() + (long long)(timeout * 1000);
-	char desc[1024];
-	describe(x, e, desc, sizeof desc);
+		e = want_body ? &any_body : &any;
+	j->x = x;
+	j->e = e;
+	j->alts_e = e->one_of ? e->one_of : e;
+	j->nalts = e->one_of ? e->n_one_of : 1;
+	j->body = want_body;
+	j->body_limit = XC_MAX_BODY;
+	describe(x, e, j->desc, sizeof j->desc);
 	outcome_pass(out);
-
-	struct alt *alts = calloc(nalts, sizeof *alts);
-	if (alts == NULL)
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
-	size_t ninit = 0;
-	int accept_close = 0, body = cb != NULL;
-	unsigned long long limit = XC_MAX_BODY;
-	for (; ninit < nalts; ninit++) {
-		if (alt_init(x, &alts[ninit], &alts_e[ninit], out) != 0)
-			goto out;
-		accept_close |= accepts_close(&alts_e[ninit]);
-		body |= alts[ninit].body;
-		if (alts[ninit].mc_on && alts[ninit].mc.size + (1u << 20) > limit)
-			limit = alts[ninit].mc.size * 2 + (1u << 20); /* stuffing can double a body */
-	}
-
-	enum status_kind kind = STATUS_INVALID;
-	int clean = -1;
-	for (size_t i = 0; i < nalts; i++)
-		if (alts_e[i].close_notify && !conn_is_tls_or_closed(s)) {
-			out_set(out, OUT_ERROR, NULL, NULL,
-			        "scenario error: close_notify needs a TLS session (session '%s' is not in TLS)",
-			        s->name);
-			goto out;
+	j->alts = calloc(j->nalts, sizeof *j->alts);
+	if (j->alts == NULL)
+		return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
+	for (; j->ninit < j->nalts; j->ninit++) {
+		struct alt *a = &j->alts[j->ninit];
+		if (alt_init(x, a, &j->alts_e[j->ninit], out) != 0) {
+			j->ninit++; /* partly prepared: alt_free frees what it holds */
+			return -1;
 		}
-	/* A "no reply within N s" alternative is judged first, before anything is read: silence for its
-	 * window is the whole answer; octets (or a close) within it leave the reply to the other alternatives. */
-	size_t silent_alt = nalts;
-	for (size_t i = 0; i < nalts && silent_alt == nalts; i++)
-		if (silence_only(&alts_e[i]))
-			silent_alt = i;
-	if (silent_alt < nalts && s->c) {
-		struct p3err perr = {""};
-		if (conn_poll_data(s->c, (int)(alts_e[silent_alt].silent_for * 1000), &perr) == CONN_TIMEOUT) {
-			xtr_note(&x->tr, s->name, "no reply within %.1f s", alts_e[silent_alt].silent_for);
-			vars_set_str(&x->vars, "last.status", "");
-			vars_set_str(&x->vars, "last.line", "");
-			goto out;
-		}
+		j->accept_close |= accepts_close(a->e);
+		j->body |= a->body;
+		if (a->mc_on && a->mc.size + (1u << 20) > j->body_limit)
+			j->body_limit = a->mc.size * 2 + (1u << 20); /* stuffing can double a body */
 	}
-	read_first(x, s, deadline, timeout, accept_close, &kind, desc, &clean, out);
-	if (out->kind == OUT_PASS && s->c == NULL && clean == 0)
-		close_without_notify(alts_e, nalts, out);
-	if (out->kind != OUT_PASS || s->c == NULL)
-		goto finish_level;
-	for (size_t i = 0; i < nalts; i++)
-		if (judge_first(x, &alts[i], x->last_line, x->last_len, kind, out) != 0)
-			goto out;
-	if (silent_alt < nalts) {
+	/* A "no reply within N s" alternative is judged first by the reader, before anything is read. */
+	j->silent_alt = j->nalts;
+	for (size_t i = 0; i < j->nalts && j->silent_alt == j->nalts; i++)
+		if (judge_silence_only(&j->alts_e[i]))
+			j->silent_alt = i;
+	return 0;
+}
+
+void judge_free(struct judge *j)
+{
+	for (size_t i = 0; i < j->ninit; i++)
+		alt_free(&j->alts[i]);
+	free(j->alts);
+	j->alts = NULL;
+	j->ninit = 0;
+}
+
+int judge_first(struct judge *j, const char *line, size_t len, enum status_kind kind, struct outcome *out)
+{
+	j->first = line;
+	j->first_len = len;
+	for (size_t i = 0; i < j->nalts; i++)
+		if (alt_first(j->x, &j->alts[i], line, len, kind, out) != 0)
+			return -1;
+	if (j->silent_alt < j->nalts) {
 		char shown[300], exp[64];
-		line_escape(x->last_line, x->last_len, shown, sizeof shown);
-		snprintf(exp, sizeof exp, "no reply within %.1f s", alts_e[silent_alt].silent_for);
-		alt_fail(&alts[silent_alt], NULL, exp, "%s", shown);
+		line_escape(line, len, shown, sizeof shown);
+		snprintf(exp, sizeof exp, "no reply within %.1f s", j->alts_e[j->silent_alt].silent_for);
+		alt_fail(&j->alts[j->silent_alt], NULL, exp, "%s", shown);
 	}
-	if (kind == STATUS_OK && body) {
-		read_body(x, s, alts, nalts, deadline, timeout, flags, cb, cbctx, limit, out);
-		if (out->kind != OUT_PASS)
-			goto finish_level;
-		for (size_t i = 0; i < nalts; i++)
-			alt_body_end(&alts[i]);
-	} else {
-		char shown[300];
-		line_escape(x->last_line, x->last_len, shown, sizeof shown);
-		for (size_t i = 0; i < nalts; i++)
-			if (alts[i].body && alts[i].ok)
-				alt_fail(&alts[i], NULL, "+OK and a multi-line body", "%s", shown);
-	}
-	/* The first alternative that holds wins (closes / silent_for are judged only for it). */
-	struct alt *win = NULL;
-	for (size_t i = 0; i < nalts && !win; i++) {
-		if (!alts[i].ok)
-			continue;
-		judge_after(x, s, &alts[i], timeout);
-		if (alts[i].ok)
-			win = &alts[i];
-	}
-	if (win) {
-		if (apply_captures(x, win->e, out) != 0)
-			goto out;
-		if (win->e->capture_body)
-			vars_set(&x->vars, win->e->capture_body, win->cap ? win->cap : "", win->caplen);
-		if (win->mc_on) {
+	return 0;
+}
+
+void judge_body_line(struct judge *j, const char *data, size_t len)
+{
+	for (size_t i = 0; i < j->nalts; i++)
+		alt_body_line(&j->alts[i], data, len);
+}
+
+void judge_body_end(struct judge *j)
+{
+	for (size_t i = 0; i < j->nalts; i++)
+		alt_body_end(&j->alts[i]);
+}
+
+void judge_no_body(struct judge *j)
+{
+	char shown[300];
+	line_escape(j->first ? j->first : "", j->first_len, shown, sizeof shown);
+	for (size_t i = 0; i < j->nalts; i++)
+		if (j->alts[i].body && j->alts[i].ok)
+			alt_fail(&j->alts[i], NULL, "+OK and a multi-line body", "%s", shown);
+}
+
+int judge_alt_ok(const struct judge *j, size_t i)
+{
+	return j->alts[i].ok;
+}
+
+void judge_alt_fail(struct judge *j, size_t i, const char *req, const char *expected, const char *fmt, ...)
+{
+	struct alt *a = &j->alts[i];
+	if (!a->ok)
+		return; /* the first reason is the one reported */
+	char actual[sizeof a->actual];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(actual, sizeof actual, fmt, ap);
+	va_end(ap);
+	alt_fail(a, req, expected, "%s", actual);
+}
+
+void judge_verdict(struct judge *j, size_t win, const char *session, struct outcome *out)
+{
+	struct xctx *x = j->x;
+	if (win < j->nalts) {
+		struct alt *w = &j->alts[win];
+		if (apply_captures(x, w->e, j->first, j->first_len, out) != 0)
+			return;
+		if (w->e->capture_body)
+			vars_set(&x->vars, w->e->capture_body, w->cap ? w->cap : "", w->caplen);
+		if (w->mc_on) {
 			/* What a delivery agent or the server added stays visible (the integrity scenario judges
 			 * it; rfc1939/retr/message-as-delivered), without failing a scenario about anything else. */
-			vars_set_long(&x->vars, "last.added_headers", (long long)win->mc.added);
-			vars_set_str(&x->vars, "last.added_fields", win->mc.added_fields);
-			if (win->mc.added)
-				xtr_note(&x->tr, s->name,
+			vars_set_long(&x->vars, "last.added_headers", (long long)w->mc.added);
+			vars_set_str(&x->vars, "last.added_fields", w->mc.added_fields);
+			if (w->mc.added)
+				xtr_note(&x->tr, session,
 				         "the server's copy of fixture message %zu has %zu header line%s the fixture has "
 				         "not (delivery: agent): %s%s",
-				         win->mc.msgno, win->mc.added, win->mc.added == 1 ? "" : "s",
-				         win->mc.added_shown, win->mc.added > MC_ADDED_SHOWN ? " | ..." : "");
+				         w->mc.msgno, w->mc.added, w->mc.added == 1 ? "" : "s", w->mc.added_shown,
+				         w->mc.added > MC_ADDED_SHOWN ? " | ..." : "");
 		}
-		if (win->octets_set || win->mc_on)
-			vars_set_long(&x->vars, "last.octets", (long long)win->octets);
-		for (size_t i = 0; i < win->nlcap; i++) {
+		if (w->octets_set || w->mc_on)
+			vars_set_long(&x->vars, "last.octets", (long long)w->octets);
+		for (size_t i = 0; i < w->nlcap; i++) {
 			char shown[300];
-			vars_set(&x->vars, win->e->line_captures[i].name, win->lcap[i].val, win->lcap[i].len);
-			line_escape(win->lcap[i].val, win->lcap[i].len, shown, sizeof shown);
-			xtr_note(&x->tr, s->name, "captured %s = %s", win->e->line_captures[i].name, shown);
+			vars_set(&x->vars, w->e->line_captures[i].name, w->lcap[i].val, w->lcap[i].len);
+			line_escape(w->lcap[i].val, w->lcap[i].len, shown, sizeof shown);
+			xtr_note(&x->tr, session, "captured %s = %s", w->e->line_captures[i].name, shown);
 		}
-		goto out;
+		return;
 	}
 	/* Report the alternative whose status matched, if any, else the first. */
-	struct alt *why = &alts[0];
-	for (size_t i = 0; i < nalts; i++)
-		if (strcmp(alts[i].expected, status_text(alts[i].e->status)) != 0) {
-			why = &alts[i];
+	struct alt *why = &j->alts[0];
+	for (size_t i = 0; i < j->nalts; i++)
+		if (strcmp(j->alts[i].expected, status_text(j->alts[i].e->status)) != 0) {
+			why = &j->alts[i];
 			break;
 		}
 	out->kind = OUT_EXPECT;
-	out->req = e->ref ? e->ref : why->req;
-	if (nalts > 1)
-		snprintf(out->expected, sizeof out->expected, "%s", desc);
-	else
-		snprintf(out->expected, sizeof out->expected, "%s", why->expected);
+	out->req = j->e->ref ? j->e->ref : why->req;
+	snprintf(out->expected, sizeof out->expected, "%s", j->nalts > 1 ? j->desc : why->expected);
 	snprintf(out->actual, sizeof out->actual, "%s", why->actual);
-finish_level:
-	if (out->kind == OUT_EXPECT) {
-		out->own_level = e->level >= 0;
-		out->level = e->level >= 0 ? e->level : (int)x->sc->level;
-		if (!out->req)
-			out->req = e->ref;
-	}
-out:
-	/* Whether this response was a close: steps after an authentication -ERR, which RFC 1939 §4 lets a
-	 * server follow with a close, run `when: {equal: ["${last.closed}", "no"]}`. */
-	vars_set_str(&x->vars, "last.closed", s->c == NULL ? "yes" : "no");
-	for (size_t i = 0; i < ninit; i++)
-		alt_free(&alts[i]);
-	free(alts);
 }
+
+void judge_level(const struct judge *j, struct outcome *out)
+{
+	if (out->kind != OUT_EXPECT)
+		return;
+	out->own_level = j->e->level >= 0;
+	out->level = j->e->level >= 0 ? j->e->level : (int)j->x->sc->level;
+	if (!out->req)
+		out->req = j->e->ref;
+}
+
+/* ---- the first line read last, judged again -------------------------------------------------------- */
 
 void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *out)
 {
@@ -1149,10 +931,10 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 		memset(&a, 0, sizeof a);
 		a.e = &alts_e[i];
 		a.ok = 1;
-		if (judge_first(x, &a, line, x->last_len, kind, out) != 0)
+		if (alt_first(x, &a, line, x->last_len, kind, out) != 0)
 			return;
 		if (a.ok) {
-			apply_captures(x, a.e, out);
+			apply_captures(x, a.e, x->last_line, x->last_len, out);
 			return;
 		}
 		if (why == NULL) {
