@@ -28,9 +28,8 @@ void exec_worker_begin(void)
  *     MUST → fail; SHOULD → warn; MAY → skip "optional behaviour absent" (MAY scenarios inform only).
  * An expectation with its own `level:` inside a stricter scenario does not end the scenario: a warning
  * (or a note, for MAY) is kept and the steps go on, unless the session lost step with the server. */
-enum verdict exec_decide(int sclevel, const struct outcome *o, int *stop)
+enum verdict exec_decide(const struct outcome *o, int *stop)
 {
-	(void)sclevel;
 	*stop = 1;
 	switch (o->kind) {
 	case OUT_PASS:
@@ -92,7 +91,7 @@ static void format_reason(const struct xctx *x, const struct outcome *o, char *b
 int xc_soft(struct xctx *x, struct outcome *out)
 {
 	int stop;
-	enum verdict v = exec_decide((int)x->sc->level, out, &stop);
+	enum verdict v = exec_decide(out, &stop);
 	if (stop)
 		return 1;
 	if (out->kind == OUT_PASS)
@@ -495,7 +494,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 		describe_step(x, st, i);
 		int holds;
 		if (condition_holds(x, st, &holds, &oc) != 0) {
-			v = exec_decide((int)sc->level, &oc, &stopped);
+			v = exec_decide(&oc, &stopped);
 			break;
 		}
 		if (!holds) {
@@ -511,7 +510,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 			note_step(x, st);
 			continue;
 		}
-		v = exec_decide((int)sc->level, &oc, &stopped);
+		v = exec_decide(&oc, &stopped);
 		stopped = 1;
 	}
 	if (!stopped && v == VERDICT_PASS && end_check(x, &oc) != 0) {

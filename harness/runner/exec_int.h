@@ -209,9 +209,9 @@ int xc_interp_int(struct xctx *x, const struct sstr *s, const char *what, long l
  * pass, and the step goes on. Decided by exec_decide (exec.c), the one place verdicts come from. */
 int xc_soft(struct xctx *x, struct outcome *out);
 
-/* The one verdict function: what an outcome means for a scenario of level `sclevel`; *stop says whether
- * the scenario ends there. */
-enum verdict exec_decide(int sclevel, const struct outcome *o, int *stop);
+/* The one verdict function: what an outcome means (an unmet expectation by the level the outcome carries,
+ * o->level); *stop says whether the scenario ends there. */
+enum verdict exec_decide(const struct outcome *o, int *stop);
 
 /* A result holding only the scenario's id, title, level, file, refs and tags (exec.c). */
 void exec_result_meta(const struct scenario *sc, struct result *out);

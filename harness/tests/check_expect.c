@@ -550,20 +550,20 @@ START_TEST(levels)
 	ck_assert_int_eq(out.level, LEVEL_SHOULD);
 	ck_assert_int_eq(out.own_level, 1);
 	int stop;
-	ck_assert_int_eq(exec_decide(LEVEL_MUST, &out, &stop), VERDICT_WARN);
+	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_WARN);
 	ck_assert_int_eq(stop, 0); /* a SHOULD inside a MUST scenario lets it go on */
 	out.own_level = 0;
-	ck_assert_int_eq(exec_decide(LEVEL_SHOULD, &out, &stop), VERDICT_WARN);
+	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_WARN);
 	ck_assert_int_eq(stop, 1);
 	out.level = LEVEL_MAY;
-	ck_assert_int_eq(exec_decide(LEVEL_MAY, &out, &stop), VERDICT_SKIP);
+	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_SKIP);
 	out.level = LEVEL_MUST;
-	ck_assert_int_eq(exec_decide(LEVEL_MUST, &out, &stop), VERDICT_FAIL);
+	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_FAIL);
 	out.kind = OUT_CHECK;
 	out.level = LEVEL_MAY;
-	ck_assert_int_eq(exec_decide(LEVEL_MAY, &out, &stop), VERDICT_FAIL);
+	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_FAIL);
 	out.kind = OUT_ERROR;
-	ck_assert_int_eq(exec_decide(LEVEL_MUST, &out, &stop), VERDICT_ERROR);
+	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_ERROR);
 	/* Without its own level, an expectation takes the scenario's. */
 	scn.level = LEVEL_MAY;
 	struct expect f = ex(WANT_OK);
