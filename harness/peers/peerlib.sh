@@ -1,6 +1,6 @@
 # peerlib.sh — shared by the peer scripts (harness/peers/NAME.sh): run a Debian POP3 server from its
 # unpacked .debs in a private root, on free loopback ports, without installing or configuring anything
-# on the machine (issue 8, "Every POP3 server Debian ships"; docs/peers/README.md).
+# on the machine (docs/peers/README.md).
 #
 # How: the packages are unpacked with `dpkg-deb -x` into build/peers/NAME/pkgroot. `peer_launch` starts
 # `unshare --mount --uts` (a private mount namespace and host name), where harness/peers/peer-ns.sh lays

@@ -9,7 +9,7 @@
 #include "runner/load.h"
 #include "runner/requirements.h"
 
-/* Exit statuses (a contract: issue 3). */
+/* Exit statuses (a contract: docs/cli.md). */
 #define EXIT_PASSED 0  /* nothing failed (skips allowed) */
 #define EXIT_FAILED 1  /* a scenario failed or errored, or warned under --strict */
 #define EXIT_USAGE 2   /* usage, target or scenario-file errors with nothing run; or nothing selected */

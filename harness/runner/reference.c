@@ -1,6 +1,6 @@
 /* reference.c — starting and stopping bin/pop3refd for `--reference`: a temporary folder with maildirs,
  * users and (when the build generated none) a certificate made with OpenSSL's API; the "listening" lines
- * on its stdout say where it is (issue 2's command-line contract). */
+ * on its stdout say where it is (pop3refd's command-line contract, docs/server.md). */
 #include "runner/reference.h"
 
 #include <errno.h>

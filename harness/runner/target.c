@@ -1,4 +1,4 @@
-/* target.c — the target profile (issue 3's contract): loading it from YAML with file:line:column errors,
+/* target.c — the target profile (docs/targets.md): loading it from YAML with file:line:column errors,
  * and resetting a maildrop to a fixture, by the profile's command or by copying into maildirs/USER.
  *
  * Profile grammar (a YAML mapping):

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh — install the Debian packages pop3spec needs to build and test, or say exactly how to.
 # Quick when everything is present; run by `make suite` and `make check` before building. chromium is
-# here because the HTML report is tested in a real headless browser (issue 5).
+# here because the HTML report is tested in a real headless browser (docs/reports.md).
 set -eu
 
 packages=(build-essential pkg-config libssl-dev openssl libyaml-dev check libevent-dev libgsasl-dev

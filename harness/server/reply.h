@@ -1,5 +1,5 @@
 /* reply.h — what a command handler returns, and the one function that turns it into a status line.
- * Handlers never write +OK or -ERR themselves (DESIGN.md). */
+ * Handlers never write +OK or -ERR themselves (docs/architecture.md, "Rules of thumb"). */
 #ifndef POP3REFD_REPLY_H
 #define POP3REFD_REPLY_H
 

@@ -1,6 +1,6 @@
 /* stream.h — producing a multi-line response body while the output drains: a stored message (RETR, TOP)
  * read from its file in chunks and byte-stuffed on the way, or a scan/unique-id listing (LIST, UIDL) one line
- * at a time. Never more than one chunk of a message is in memory (DESIGN.md: streamed, not loaded). */
+ * at a time. Never more than one chunk of a message is in memory (streamed, not loaded). */
 #ifndef POP3REFD_STREAM_H
 #define POP3REFD_STREAM_H
 

@@ -197,7 +197,7 @@ START_TEST(shared_reason_of_many_failures)
 }
 END_TEST
 
-/* The contract's keys, exactly as issue 3 spells them. */
+/* The contract's keys, exactly as docs/reports.md spells them. */
 START_TEST(json_has_the_contract_shape)
 {
 	struct run run;

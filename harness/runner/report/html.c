@@ -1,4 +1,4 @@
-/* html.c — the HTML report of one run (issue 5): header, RFC group × verdict matrix, then every scenario,
+/* html.c — the HTML report of one run (docs/reports.md): header, RFC group × verdict matrix, then every scenario,
  * failed first, each with its failure, requirement texts and wire transcript. */
 #include <stdlib.h>
 #include <string.h>
