@@ -125,10 +125,9 @@ static int write_message(FILE *out, const struct maildir_msg *m, struct p3err *e
 	char *line = NULL;
 	size_t cap = 0;
 	ssize_t n;
-	int ended = 1;
 	while ((n = getline(&line, &cap, in)) > 0) {
 		size_t len = (size_t)n;
-		ended = line[len - 1] == '\n';
+		int ended = line[len - 1] == '\n';
 		if (ended)
 			len--;
 		if (ended && len && line[len - 1] == '\r')
@@ -140,9 +139,8 @@ static int write_message(FILE *out, const struct maildir_msg *m, struct p3err *e
 		if (len - q >= 5 && memcmp(line + q, "From ", 5) == 0)
 			fputc('>', out);
 		fwrite(line, 1, len, out);
-		fputc('\n', out);
+		fputc('\n', out); /* a last line without its end gets one too */
 	}
-	(void)ended; /* a last line without its end got one above */
 	int rerr = ferror(in);
 	free(line);
 	fclose(in);

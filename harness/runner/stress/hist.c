@@ -49,19 +49,6 @@ void hist_record(struct hist *h, uint64_t v)
 		h->max = v;
 }
 
-void hist_add_bucket(struct hist *h, unsigned i, uint64_t n)
-{
-	if (i >= HIST_BUCKETS || n == 0)
-		return;
-	h->counts[i] += n;
-	h->count += n;
-	h->sum += (double)n * (double)(hist_lowest(i) + hist_highest(i)) / 2.0;
-	if (hist_lowest(i) < h->min)
-		h->min = hist_lowest(i);
-	if (hist_highest(i) > h->max)
-		h->max = hist_highest(i);
-}
-
 void hist_merge(struct hist *dst, const struct hist *src)
 {
 	for (unsigned i = 0; i < HIST_BUCKETS; i++)

@@ -30,7 +30,5 @@ uint64_t hist_highest(unsigned i);
 /* The value at quantile q (0..1): the highest value of the bucket holding it, clamped to [min, max];
  * 0 for an empty histogram. */
 uint64_t hist_quantile(const struct hist *h, double q);
-/* Add `n` values to bucket i (for loading a histogram back from JSON). */
-void hist_add_bucket(struct hist *h, unsigned i, uint64_t n);
 
 #endif
