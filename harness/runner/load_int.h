@@ -1,4 +1,5 @@
-/* load_int.h — what the loader's files share (load.c, load_yaml.c, load_steps.c); not for other modules. */
+/* load_int.h — what the loader's files share (load.c, load_yaml.c, load_steps.c), and the YAML layer
+ * (load_yaml.c) target.c loads profiles with; not for other modules. */
 #ifndef POP3SPEC_LOAD_INT_H
 #define POP3SPEC_LOAD_INT_H
 

@@ -7,7 +7,8 @@
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  *   delivery: verbatim|agent   redact: BOOL
  *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS   login_delay_max: SECONDS
- * Relative paths (ca, maildirs) are taken from the profile's folder. Every key: docs/targets.md. */
+ * Relative paths (ca, maildirs) are taken from the profile's folder. Every key: docs/targets.md. The YAML
+ * layer (reading, parsing, file:line:column errors, typed values) is the scenario loader's (load_yaml.c). */
 #include "runner/target.h"
 
 #include <errno.h>
@@ -15,7 +16,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,39 +27,26 @@
 
 #include "lib/maildir.h"
 #include "runner/fixture.h"
+#include "runner/load_int.h"
 #include "runner/mbox.h"
 
-#define TARGET_MAX_FILE     (1024 * 1024)
 #define TARGET_MAX_ACCOUNTS 4096
 /* The timing keys' upper bound (a week: anything longer is a typo). */
 #define TARGET_MAX_SECONDS (86400.0 * 7)
 /* Octets of a failing reset command's output quoted in the error. */
 #define TARGET_RESET_OUTPUT 300
 
+/* One profile being loaded: the loader's YAML context and source, and the profile's folder. */
 struct tload {
-	const char *path;
+	struct lctx c; /* only its error buffer is used */
+	struct lsrc s;
 	const char *dir; /* the profile's folder, for relative paths */
-	yaml_document_t *doc;
-	struct p3err *err;
 };
 
-static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int at(struct tload *L, const yaml_node_t *n, const char *fmt, ...)
-{
-	char what[400];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(what, sizeof what, fmt, ap);
-	va_end(ap);
-	return p3err_set(L->err, "%s:%zu:%zu: %s", L->path, n ? n->start_mark.line + 1 : 1,
-	                 n ? n->start_mark.column + 1 : 1, what);
-}
-
+/* A scalar's text, or NULL for anything else. */
 static const char *scalar(const yaml_node_t *n)
 {
-	return n && n->type == YAML_SCALAR_NODE ? (const char *)n->data.scalar.value : NULL;
+	return lscalar(n) ? (const char *)n->data.scalar.value : NULL;
 }
 
 /* ---- reset command quoting ------------------------------------------------------------------------- */
@@ -156,46 +143,29 @@ oom:
 	return NULL;
 }
 
-static int get_str(struct tload *L, const yaml_node_t *n, const char *key, char **out)
-{
-	const char *s = scalar(n);
-	if (s == NULL)
-		return at(L, n, "%s: expected a string", key);
-	if (n->data.scalar.length != strlen(s))
-		return at(L, n, "%s: NUL in the value", key);
-	free(*out);
-	*out = strdup(s);
-	return *out ? 0 : at(L, n, "out of memory");
-}
-
 static int get_int(struct tload *L, const yaml_node_t *n, const char *key, long min, long max, long *out)
 {
 	const char *s = scalar(n);
 	if (s == NULL || *s == '\0')
-		return at(L, n, "%s: expected an integer", key);
+		return lerr(&L->c, &L->s, n, "%s: expected an integer", key);
 	char *end;
 	errno = 0;
 	long v = strtol(s, &end, 10);
 	if (*end != '\0' || errno != 0)
-		return at(L, n, "%s: '%s' is not an integer", key, s);
+		return lerr(&L->c, &L->s, n, "%s: '%s' is not an integer", key, s);
 	if (v < min || v > max)
-		return at(L, n, "%s: %ld is out of range (%ld to %ld)", key, v, min, max);
+		return lerr(&L->c, &L->s, n, "%s: %ld is out of range (%ld to %ld)", key, v, min, max);
 	*out = v;
 	return 0;
 }
 
 static int get_bool(struct tload *L, const yaml_node_t *n, const char *key, int *out)
 {
-	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "on"};
-	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "off"};
-	const char *s = scalar(n);
-	for (size_t i = 0; s && i < sizeof yes / sizeof yes[0]; i++) {
-		if (strcmp(s, yes[i]) == 0)
-			return *out = 1, 0;
-		if (strcmp(s, no[i]) == 0)
-			return *out = 0, 0;
-	}
-	return at(L, n, "%s: expected true or false", key);
+	bool b;
+	if (lbool(&L->c, &L->s, n, key, &b) != 0)
+		return -1;
+	*out = b;
+	return 0;
 }
 
 /* A positive number of seconds (fractions allowed), at most TARGET_MAX_SECONDS. */
@@ -206,7 +176,7 @@ static int get_seconds(struct tload *L, const yaml_node_t *n, const char *key, d
 	errno = 0;
 	double v = s ? strtod(s, &end) : 0;
 	if (s == NULL || end == s || *end != '\0' || errno || !(v > 0) || v > TARGET_MAX_SECONDS)
-		return at(L, n, "%s: expected a number of seconds above 0 (at most %.0f)", key,
+		return lerr(&L->c, &L->s, n, "%s: expected a number of seconds above 0 (at most %.0f)", key,
 		          TARGET_MAX_SECONDS);
 	*out = v;
 	return 0;
@@ -216,18 +186,18 @@ static int get_seconds(struct tload *L, const yaml_node_t *n, const char *key, d
 static int get_path(struct tload *L, const yaml_node_t *n, const char *key, char **out)
 {
 	char *s = NULL;
-	if (get_str(L, n, key, &s) != 0)
+	if (lstr(&L->c, &L->s, n, key, &s) != 0)
 		return -1;
 	if (s[0] == '\0') {
 		free(s);
-		return at(L, n, "%s: empty path", key);
+		return lerr(&L->c, &L->s, n, "%s: empty path", key);
 	}
 	if (s[0] != '/' && strcmp(L->dir, ".") != 0) {
 		size_t len = strlen(L->dir) + 1 + strlen(s) + 1;
 		char *p = malloc(len);
 		if (p == NULL) {
 			free(s);
-			return at(L, n, "out of memory");
+			return lerr(&L->c, &L->s, n, "out of memory");
 		}
 		snprintf(p, len, "%s/%s", L->dir, s);
 		free(s);
@@ -240,61 +210,52 @@ static int get_path(struct tload *L, const yaml_node_t *n, const char *key, char
 
 static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 {
+	static const char *const keys[] = {"user", "password", NULL};
 	if (n->type != YAML_MAPPING_NODE)
-		return at(L, n, "accounts: each account is a mapping {user: NAME, password: SECRET}");
-	yaml_node_t *user = NULL, *pass = NULL;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
-		const char *ks = scalar(k);
-		if (ks && strcmp(ks, "user") == 0 && !user)
-			user = v;
-		else if (ks && strcmp(ks, "password") == 0 && !pass)
-			pass = v;
-		else
-			return at(L, k, "accounts: unexpected key '%s' (an account has user and password)",
-			          ks ? ks : "?");
-	}
+		return lerr(&L->c, &L->s, n, "accounts: each account is a mapping {user: NAME, password: SECRET}");
+	if (lkeys(&L->c, &L->s, n, keys, "an account") != 0)
+		return -1;
+	yaml_node_t *user = lget(&L->s, n, "user", NULL), *pass = lget(&L->s, n, "password", NULL);
 	if (!user)
-		return at(L, n, "accounts: an account needs a user");
+		return lerr(&L->c, &L->s, n, "accounts: an account needs a user");
 	if (!pass)
-		return at(L, n, "accounts: an account needs a password");
-	if (get_str(L, user, "user", &a->user) != 0 || get_str(L, pass, "password", &a->password) != 0)
+		return lerr(&L->c, &L->s, n, "accounts: an account needs a password");
+	if (lstr(&L->c, &L->s, user, "user", &a->user) != 0 || lstr(&L->c, &L->s, pass, "password", &a->password) != 0)
 		return -1;
 	if (a->user[0] == '\0')
-		return at(L, user, "accounts: empty user name");
+		return lerr(&L->c, &L->s, user, "accounts: empty user name");
 	/* User names go on command lines (USER, APOP) and into reset commands. */
 	for (const char *c = a->user; *c; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f)
-			return at(L, user, "accounts: user '%s' holds a space or control character", a->user);
+			return lerr(&L->c, &L->s, user, "accounts: user '%s' holds a space or control character", a->user);
 	for (const char *c = a->password; *c; c++)
 		if (*c == '\r' || *c == '\n')
-			return at(L, pass, "accounts: a password cannot hold CR or LF");
+			return lerr(&L->c, &L->s, pass, "accounts: a password cannot hold CR or LF");
 	return 0;
 }
 
 static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
 {
 	if (n->type != YAML_SEQUENCE_NODE)
-		return at(L, n, "accounts: expected a list of {user, password}");
+		return lerr(&L->c, &L->s, n, "accounts: expected a list of {user, password}");
 	size_t cnt = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
 	if (cnt > TARGET_MAX_ACCOUNTS)
-		return at(L, n, "accounts: more than %d accounts", TARGET_MAX_ACCOUNTS);
+		return lerr(&L->c, &L->s, n, "accounts: more than %d accounts", TARGET_MAX_ACCOUNTS);
 	t->accounts = calloc(cnt ? cnt : 1, sizeof *t->accounts);
 	if (t->accounts == NULL)
-		return at(L, n, "out of memory");
+		return lerr(&L->c, &L->s, n, "out of memory");
 	for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top; i++) {
-		yaml_node_t *a = yaml_document_get_node(L->doc, *i);
+		yaml_node_t *a = lnode(&L->s, *i);
 		if (load_account(L, a, &t->accounts[t->naccounts++]) != 0)
 			return -1;
 		for (size_t j = 0; j + 1 < t->naccounts; j++)
 			if (strcmp(t->accounts[j].user, t->accounts[t->naccounts - 1].user) == 0)
-				return at(L, a,
+				return lerr(&L->c, &L->s, a,
 				          "accounts: user '%s' is listed twice (each worker needs its own)",
 				          t->accounts[j].user);
 	}
 	if (t->naccounts < 2)
-		return at(L, n,
+		return lerr(&L->c, &L->s, n,
 		          "accounts: at least two are needed (scenarios use two; -j N uses two per worker)");
 	return 0;
 }
@@ -302,42 +263,35 @@ static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
 static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 {
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
-		return at(L, root, "a target profile is a mapping (name, host, port, accounts, ...)");
-	static const char *const keys[] = {"name",          "host",          "port",         "tls_port",
-	                                   "tls_verify",    "ca",            "sni",          "accounts",
-	                                   "reset",         "maildirs",      "idle_timeout", "login_tls",
-	                                   "redact",        "delivery",      "reset_timeout", "login_timeout",
-	                                   "lock_retry",    "login_delay_max"};
-	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
+		return lerr(&L->c, &L->s, root, "a target profile is a mapping (name, host, port, accounts, ...)");
+	static const char *const keys[] = {"name",       "host",          "port",          "tls_port",
+	                                   "tls_verify", "ca",            "sni",           "accounts",
+	                                   "reset",      "maildirs",      "idle_timeout",  "login_tls",
+	                                   "redact",     "delivery",      "reset_timeout", "login_timeout",
+	                                   "lock_retry", "login_delay_max", NULL};
+	enum { NKEYS = sizeof keys / sizeof keys[0] - 1 };
+	/* Unknown and repeated keys are refused here, so each key below is one of these, once. */
+	if (lkeys(&L->c, &L->s, root, keys, "a target profile") != 0)
+		return -1;
+	yaml_node_t *seen[NKEYS] = {0}, *vals[NKEYS] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
-		yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
+		yaml_node_t *k = lnode(&L->s, p->key);
+		yaml_node_t *v = lnode(&L->s, p->value);
 		const char *ks = scalar(k);
-		size_t i;
-		for (i = 0; ks && i < sizeof keys / sizeof keys[0]; i++)
-			if (strcmp(ks, keys[i]) == 0)
-				break;
-		if (ks == NULL || i == sizeof keys / sizeof keys[0])
-			return at(
-			    L, k,
-			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
-			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact, delivery, "
-			    "reset_timeout, login_timeout, lock_retry, login_delay_max)",
-			    ks ? ks : "?");
-		if (seen[i])
-			return at(L, k, "'%s' given twice (first at line %zu)", ks,
-			          seen[i]->start_mark.line + 1);
+		size_t i = 0;
+		while (strcmp(ks, keys[i]) != 0)
+			i++;
 		seen[i] = k;
 		vals[i] = v;
 		long num;
 		int rc = 0;
 		switch (i) {
 		case 0:
-			rc = get_str(L, v, ks, &t->name);
+			rc = lstr(&L->c, &L->s, v, ks, &t->name);
 			break;
 		case 1:
-			rc = get_str(L, v, ks, &t->host);
+			rc = lstr(&L->c, &L->s, v, ks, &t->host);
 			break;
 		case 2:
 			rc = get_int(L, v, ks, 1, 65535, &num);
@@ -354,13 +308,13 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			rc = get_path(L, v, ks, &t->ca);
 			break;
 		case 6:
-			rc = get_str(L, v, ks, &t->sni);
+			rc = lstr(&L->c, &L->s, v, ks, &t->sni);
 			break;
 		case 7:
 			rc = load_accounts(L, v, t);
 			break;
 		case 8:
-			rc = get_str(L, v, ks, &t->reset);
+			rc = lstr(&L->c, &L->s, v, ks, &t->reset);
 			break;
 		case 9:
 			rc = get_path(L, v, ks, &t->maildirs);
@@ -376,7 +330,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			} else if (get_bool(L, v, ks, &b) == 0) {
 				t->login_tls = b ? LOGIN_TLS_YES : LOGIN_TLS_NO;
 			} else {
-				rc = at(L, v, "login_tls: expected true, false or auto");
+				rc = lerr(&L->c, &L->s, v, "login_tls: expected true, false or auto");
 			}
 			break;
 		}
@@ -389,7 +343,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			else if (scalar(v) && strcmp(scalar(v), "agent") == 0)
 				t->delivery = DELIVERY_AGENT;
 			else
-				rc = at(L, v, "delivery: expected verbatim or agent");
+				rc = lerr(&L->c, &L->s, v, "delivery: expected verbatim or agent");
 			break;
 		case 14:
 			rc = get_seconds(L, v, ks, &t->reset_timeout);
@@ -408,34 +362,34 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			return -1;
 	}
 	if (!seen[1])
-		return at(L, root, "missing 'host'");
+		return lerr(&L->c, &L->s, root, "missing 'host'");
 	if (t->host[0] == '\0')
-		return at(L, root, "'host' is empty");
+		return lerr(&L->c, &L->s, root, "'host' is empty");
 	if (!seen[2] && !seen[3])
-		return at(L, root, "missing 'port' (or 'tls_port' for a TLS-only server)");
+		return lerr(&L->c, &L->s, root, "missing 'port' (or 'tls_port' for a TLS-only server)");
 	if (!seen[7])
-		return at(L, root, "missing 'accounts' (at least two {user, password})");
+		return lerr(&L->c, &L->s, root, "missing 'accounts' (at least two {user, password})");
 	if (t->reset && t->maildirs)
-		return at(L, seen[9], "give 'reset' or 'maildirs', not both");
+		return lerr(&L->c, &L->s, seen[9], "give 'reset' or 'maildirs', not both");
 	if (t->reset && (strstr(t->reset, "{user}") == NULL ||
 	                 (strstr(t->reset, "{fixture}") == NULL && strstr(t->reset, "{fixture_mbox}") == NULL)))
-		return at(L, vals[8], "reset: the command must use {user} and {fixture} (or {fixture_mbox})");
+		return lerr(&L->c, &L->s, vals[8], "reset: the command must use {user} and {fixture} (or {fixture_mbox})");
 	if (t->reset && quote_state(t->reset, strlen(t->reset)) != Q_NONE)
-		return at(L, vals[8], "reset: a quote is not closed: %s", t->reset);
+		return lerr(&L->c, &L->s, vals[8], "reset: a quote is not closed: %s", t->reset);
 	if (t->maildirs)
 		for (size_t j = 0; j < t->naccounts; j++)
 			if (!maildir_user_name_ok(t->accounts[j].user))
-				return at(L, vals[9], "maildirs: user '%s' cannot be a folder name",
+				return lerr(&L->c, &L->s, vals[9], "maildirs: user '%s' cannot be a folder name",
 				          t->accounts[j].user);
 	/* Found now rather than at the first TLS scenario (pop3spec check loads profiles here too). */
 	struct stat st;
 	if (t->ca && stat(t->ca, &st) != 0)
-		return at(L, vals[5], "ca: %s: %s", t->ca, strerror(errno));
+		return lerr(&L->c, &L->s, vals[5], "ca: %s: %s", t->ca, strerror(errno));
 	if (t->ca && (!S_ISREG(st.st_mode) || access(t->ca, R_OK) != 0))
-		return at(L, vals[5], "ca: %s: not a readable file", t->ca);
+		return lerr(&L->c, &L->s, vals[5], "ca: %s: not a readable file", t->ca);
 	/* A `maildirs` folder may well appear only when its server starts: it is not checked. */
 	if (verify == 1 && !t->tls_port && !t->port)
-		return at(L, seen[4], "tls_verify without a port");
+		return lerr(&L->c, &L->s, seen[4], "tls_verify without a port");
 	/* `ca` alone means: verify against it. */
 	t->tls_verify = verify >= 0 ? verify : t->ca != NULL;
 	if (t->name == NULL) {
@@ -444,32 +398,17 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		t->name = strdup(buf);
 	}
 	if (t->name == NULL)
-		return at(L, root, "out of memory");
+		return lerr(&L->c, &L->s, root, "out of memory");
 	return 0;
 }
 
 int target_load(const char *path, struct target *t, struct p3err *err)
 {
 	memset(t, 0, sizeof *t);
-	FILE *f = fopen(path, "rb");
-	if (f == NULL)
-		return p3err_errno(err, "%s", path);
-	char *buf = malloc(TARGET_MAX_FILE + 1);
-	size_t len = buf ? fread(buf, 1, TARGET_MAX_FILE + 1, f) : 0;
-	int rerr = ferror(f);
-	fclose(f);
-	if (buf == NULL)
-		return p3err_set(err, "%s: out of memory", path);
-	if (rerr) {
-		free(buf);
-		return p3err_set(err, "%s: read error", path);
-	}
-	if (len > TARGET_MAX_FILE) {
-		free(buf);
-		return p3err_set(err, "%s:1:1: larger than %d octets", path, TARGET_MAX_FILE);
-	}
 	char *dcopy = strdup(path);
-	char *slash = dcopy ? strrchr(dcopy, '/') : NULL;
+	if (dcopy == NULL)
+		return p3err_set(err, "%s: out of memory", path);
+	char *slash = strrchr(dcopy, '/');
 	const char *dir = ".";
 	if (slash == dcopy)
 		dir = "/";
@@ -477,30 +416,18 @@ int target_load(const char *path, struct target *t, struct p3err *err)
 		*slash = '\0';
 		dir = dcopy;
 	}
-	struct tload L = {path, dir, NULL, err};
-	yaml_parser_t parser;
-	yaml_document_t doc;
+	struct tload L = {.c = {.err = err}, .dir = dir};
 	int rc = -1;
-	yaml_parser_initialize(&parser);
-	yaml_parser_set_input_string(&parser, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&parser, &doc)) {
-		p3err_set(err, "%s:%zu:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-		          parser.problem_mark.column + 1, parser.problem ? parser.problem : "YAML error",
-		          parser.context ? " " : "", parser.context ? parser.context : "");
-		goto out_parser;
+	if (lsrc_open(&L.c, &L.s, path, NULL, 0) == 0) {
+		yaml_node_t *root = lroot(&L.s);
+		if (root == NULL)
+			p3err_set(err, "%s:1:1: empty file (a target profile is a mapping)", path);
+		else
+			rc = load_root(&L, root, t);
 	}
-	L.doc = &doc;
-	yaml_node_t *root = yaml_document_get_root_node(&doc);
-	if (root == NULL)
-		p3err_set(err, "%s:1:1: empty file (a target profile is a mapping)", path);
-	else
-		rc = load_root(&L, root, t);
-	yaml_document_delete(&doc);
+	lsrc_close(&L.s);
 	if (rc == 0 && (t->file = strdup(path)) == NULL)
 		rc = p3err_set(err, "out of memory");
-out_parser:
-	yaml_parser_delete(&parser);
-	free(buf);
 	free(dcopy);
 	if (rc != 0)
 		target_free(t);
