@@ -12,6 +12,7 @@
 
 #include "lib/line.h"
 #include "runner/expect.h"
+#include "runner/expect_msgcmp.h"
 #include "runner/rx.h"
 
 /* ---- describing expectations ----------------------------------------------------------------------- */
@@ -121,140 +122,6 @@ const char *expect_describe(const struct expect *e, char *buf, size_t bufsize)
 	return describe(NULL, e, buf, bufsize);
 }
 
-/* ---- fixture message comparison (streaming, line by line, CRLF-normalised) --------------------------
- *
- * Verbatim delivery (the fixture's files are the server's storage): every line the server sends equals
- * the fixture's line at the same place. Agent delivery (target profile `delivery: agent`): the server's
- * copy went through a delivery agent, which writes trace fields in front (Return-Path, Received,
- * Delivered-To; RFC 5321 §4.4), and a server may write its own field (X-UIDL) into the stored header.
- * There the fixture's header lines must all come, in order, with any other header lines around them
- * tolerated and counted; the blank line and the body must match exactly. The fixture's own Return-Path
- * may be replaced: RFC 5321 §4.4 has the final delivery write the envelope's return path there. */
-
-#define MC_ADDED_SHOWN 3 /* added header lines quoted in the transcript note */
-
-struct msgcmp {
-	FILE *f;
-	char *buf;
-	size_t cap;
-	int top; /* compare only header + blank line + top_lines body lines */
-	long long body_left;
-	int in_body;
-	unsigned long long lineno;
-	unsigned long long size;
-	size_t msgno;
-	int agent;        /* tolerate header lines the server added (delivery: agent) */
-	int pending;      /* buf holds a line fetched but not yet matched */
-	int pending_eof;  /* the last fetch found the end */
-	size_t plen;
-	int srv_in_body;  /* the server's copy has passed its blank line */
-	size_t added;     /* header lines the server's copy has beyond the fixture's */
-	char added_shown[MC_ADDED_SHOWN * 100 + 16];
-	char added_fields[512]; /* their field names, lower-cased, comma-separated (continuations skipped) */
-};
-
-/* The next stored line without its line end: 1, or 0 at the end (of the message, or of TOP's share).
- * The line stays current (peeked) until mc_take(). */
-static int mc_peek(struct msgcmp *m, const char **line, size_t *len)
-{
-	if (m->pending) {
-		*line = m->buf;
-		*len = m->plen;
-		return !m->pending_eof;
-	}
-	m->pending = 1;
-	m->pending_eof = 1;
-	if (m->top && m->in_body && m->body_left <= 0)
-		return 0;
-	ssize_t n = getline(&m->buf, &m->cap, m->f);
-	if (n <= 0)
-		return 0;
-	size_t l = (size_t)n;
-	if (l && m->buf[l - 1] == '\n')
-		l--;
-	if (l && m->buf[l - 1] == '\r')
-		l--;
-	m->lineno++;
-	if (m->in_body)
-		m->body_left--;
-	else if (l == 0)
-		m->in_body = 1; /* RFC 1939 §7 TOP: the blank line after the header is sent */
-	m->pending_eof = 0;
-	m->plen = l;
-	*line = m->buf;
-	*len = l;
-	return 1;
-}
-
-static void mc_take(struct msgcmp *m)
-{
-	if (!m->pending_eof)
-		m->pending = 0;
-}
-
-static int mc_next(struct msgcmp *m, const char **line, size_t *len)
-{
-	int r = mc_peek(m, line, len);
-	mc_take(m);
-	return r;
-}
-
-/* A header line the server's copy has and the fixture's has not, remembered for the note. */
-static void mc_added(struct msgcmp *m, const char *line, size_t len)
-{
-	/* RFC 5322 §2.2.3: a line starting with white space continues the field above it. */
-	const char *colon = memchr(line, ':', len);
-	if (len && line[0] != ' ' && line[0] != '\t' && colon != NULL) {
-		size_t off = strlen(m->added_fields), nl = (size_t)(colon - line);
-		if (off + nl + 2 < sizeof m->added_fields) {
-			if (off)
-				m->added_fields[off++] = ',';
-			for (size_t i = 0; i < nl; i++) {
-				unsigned char ch = (unsigned char)line[i];
-				m->added_fields[off++] = (char)(ch >= 'A' && ch <= 'Z' ? ch + 32 : ch);
-			}
-			m->added_fields[off] = '\0';
-		}
-	}
-	if (m->added++ >= MC_ADDED_SHOWN)
-		return;
-	char shown[96];
-	line_escape(line, len, shown, sizeof shown);
-	size_t off = strlen(m->added_shown);
-	snprintf(m->added_shown + off, sizeof m->added_shown - off, "%s%s", off ? " | " : "", shown);
-}
-
-/* Agent delivery: one server line of the header section. 1 when it is tolerated or matched, 0 when the
- * comparison goes on as for verbatim (the blank line: the fixture's header must be complete). */
-static int mc_header_line(struct msgcmp *m, const char *data, size_t len)
-{
-	const char *fl;
-	size_t fll;
-	if (len == 0) {
-		m->srv_in_body = 1;
-		/* RFC 5321 §4.4: the final delivery writes its own Return-Path; the fixture's may be gone. */
-		while (mc_peek(m, &fl, &fll) && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0)
-			mc_take(m);
-		return 0;
-	}
-	for (;;) {
-		int have = mc_peek(m, &fl, &fll);
-		if (have && fll == len && memcmp(fl, data, len) == 0) {
-			mc_take(m);
-			return 1;
-		}
-		if (have && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0 && m->added == 0 &&
-		    m->lineno == 1) {
-			/* The fixture's Return-Path first, the server's copy without it here: replaced. Only
-			 * the very first fixture line may go, and only while nothing was matched yet. */
-			mc_take(m);
-			continue;
-		}
-		mc_added(m, data, len);
-		return 1;
-	}
-}
-
 /* ---- one alternative ------------------------------------------------------------------------------- */
 
 /* capture_line: the first body line matching `re`; group 1 if it took part, else the whole match. */
@@ -318,9 +185,7 @@ static void alt_free(struct alt *a)
 		regfree(&a->contains_re);
 	if (a->has_notc)
 		regfree(&a->notc_re);
-	if (a->mc.f)
-		fclose(a->mc.f);
-	free(a->mc.buf);
+	msgcmp_close(&a->mc);
 	free(a->cap);
 	for (size_t i = 0; i < a->nlcap; i++) {
 		if (a->lcap[i].compiled)
@@ -424,14 +289,9 @@ static int alt_init(struct xctx *x, struct alt *a, const struct expect *e, struc
 			return out_set(out, OUT_ERROR, NULL, NULL,
 			               "scenario error: fixture '%s' has no message %lld", x->fx->name, n);
 		const struct fixture_msg *m = &x->fx->msgs[n - 1];
-		a->mc.f = fopen(m->path, "rb");
-		if (a->mc.f == NULL)
+		if (msgcmp_open(&a->mc, m, (size_t)n, top, lines,
+		                x->t != NULL && target_delivery(x->t) == DELIVERY_AGENT) != 0)
 			return out_set(out, OUT_ERROR, NULL, NULL, "cannot open fixture message %s", m->path);
-		a->mc.top = top;
-		a->mc.body_left = lines;
-		a->mc.size = m->size;
-		a->mc.msgno = (size_t)n;
-		a->mc.agent = x->t != NULL && target_delivery(x->t) == DELIVERY_AGENT;
 		/* Reset now, so a comparison that fails leaves no earlier response's values behind. */
 		vars_set_long(&x->vars, "last.added_headers", 0);
 		vars_set_str(&x->vars, "last.added_fields", "");
@@ -651,27 +511,11 @@ static void alt_body_line(struct alt *a, const char *data, size_t len)
 		return;
 	}
 	if (a->mc_on) {
-		const char *fl;
-		size_t fll;
-		char fshown[300];
-		if (a->mc.agent && !a->mc.srv_in_body && mc_header_line(&a->mc, data, len))
-			return;
-		if (!mc_next(&a->mc, &fl, &fll)) {
-			char exp[160];
-			snprintf(exp, sizeof exp, "the body of fixture message %zu%s: %llu lines",
-			         a->mc.msgno, a->mc.top ? " (TOP share)" : "", a->mc.lineno);
-			alt_fail(a, NULL, exp, "an extra line %zu: %s", k,
+		char exp[400];
+		int extra;
+		if (msgcmp_line(&a->mc, k, data, len, exp, sizeof exp, &extra) != 0)
+			alt_fail(a, NULL, exp, "%s%zu: %s", extra ? "an extra line " : "line ", k,
 			         (line_escape(data, len, shown, sizeof shown), shown));
-			return;
-		}
-		if (fll != len || memcmp(fl, data, len) != 0) {
-			char exp[400];
-			line_escape(fl, fll, fshown, sizeof fshown);
-			snprintf(exp, sizeof exp, "line %zu of fixture message %zu: %s", k, a->mc.msgno,
-			         fshown);
-			alt_fail(a, NULL, exp, "line %zu: %s", k,
-			         (line_escape(data, len, shown, sizeof shown), shown));
-		}
 	}
 }
 
@@ -711,19 +555,9 @@ static void alt_body_end(struct alt *a)
 		alt_fail(a, NULL, exp, "none among %zu lines", a->nbody);
 	}
 	if (a->mc_on) {
-		const char *fl;
-		size_t fll;
-		if (a->mc.agent && !a->mc.srv_in_body)
-			while (mc_peek(&a->mc, &fl, &fll) && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0 &&
-			       a->mc.lineno == 1)
-				mc_take(&a->mc);
-		if (mc_next(&a->mc, &fl, &fll)) {
-			char exp[400], fshown[300];
-			line_escape(fl, fll, fshown, sizeof fshown);
-			snprintf(exp, sizeof exp, "line %llu of fixture message %zu: %s", a->mc.lineno,
-			         a->mc.msgno, fshown);
+		char exp[400];
+		if (msgcmp_end(&a->mc, exp, sizeof exp) != 0)
 			alt_fail(a, NULL, exp, "the body ended after %zu lines", a->nbody);
-		}
 	}
 }
 
