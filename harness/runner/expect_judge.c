@@ -92,7 +92,8 @@ static void describe_one(struct xctx *x, const struct expect *e, char *buf, size
 	if (wants_body(e))
 		ADD(" and a multi-line body");
 	if (e->closes == 1)
-		ADD(e->close_notify ? ", then the server closes with a TLS close_notify" : ", then the server closes");
+		ADD(e->close_notify ? ", then the server closes with a TLS close_notify"
+		                    : ", then the server closes");
 	if (e->silent_for > 0)
 		ADD(", then nothing for %.1f s", e->silent_for);
 #undef ADD
@@ -418,7 +419,8 @@ static int apply_captures(struct xctx *x, const struct expect *e, const char *li
 			/* Group 1 if the regex has one and it took part, else the whole match. */
 			regmatch_t *g = cr.re_nsub >= 1 && m[1].rm_so >= 0 ? &m[1] : &m[0];
 			char shown[300];
-			vars_set(&x->vars, e->captures[i].name, line + g->rm_so, (size_t)(g->rm_eo - g->rm_so));
+			vars_set(&x->vars, e->captures[i].name, line + g->rm_so,
+			         (size_t)(g->rm_eo - g->rm_so));
 			line_escape(line + g->rm_so, (size_t)(g->rm_eo - g->rm_so), shown, sizeof shown);
 			xtr_note(&x->tr, NULL, "captured %s = %s", e->captures[i].name, shown);
 		}
@@ -534,7 +536,8 @@ static void alt_body_end(struct alt *a)
 		char exp[96];
 		snprintf(exp, sizeof exp, "a body of %lld octets (as sent: CRLF line ends, no stuffing)",
 		         a->want_octets);
-		alt_fail(a, e->ref ? NULL : "R1939-LIST-8", exp, "%llu octets in %zu lines", a->octets, a->nbody);
+		alt_fail(a, e->ref ? NULL : "R1939-LIST-8", exp, "%llu octets in %zu lines", a->octets,
+		         a->nbody);
 	}
 	if (a->count_set && (long long)a->nbody != a->want_count) {
 		char exp[64];
@@ -701,16 +704,18 @@ void judge_verdict(struct judge *j, size_t win, const char *session, struct outc
 		if (w->e->capture_body)
 			vars_set(&x->vars, w->e->capture_body, w->cap ? w->cap : "", w->caplen);
 		if (w->mc_on) {
-			/* What a delivery agent or the server added stays visible (the integrity scenario judges
-			 * it; rfc1939/retr/message-as-delivered), without failing a scenario about anything else. */
+			/* What a delivery agent or the server added stays visible (the integrity scenario
+			 * judges it; rfc1939/retr/message-as-delivered), without failing a scenario about
+			 * anything else. */
 			vars_set_long(&x->vars, "last.added_headers", (long long)w->mc.added);
 			vars_set_str(&x->vars, "last.added_fields", w->mc.added_fields);
 			if (w->mc.added)
 				xtr_note(&x->tr, session,
-				         "the server's copy of fixture message %zu has %zu header line%s the fixture has "
+				         "the server's copy of fixture message %zu has %zu header line%s the "
+				         "fixture has "
 				         "not (delivery: agent): %s%s",
-				         w->mc.msgno, w->mc.added, w->mc.added == 1 ? "" : "s", w->mc.added_shown,
-				         w->mc.added > MC_ADDED_SHOWN ? " | ..." : "");
+				         w->mc.msgno, w->mc.added, w->mc.added == 1 ? "" : "s",
+				         w->mc.added_shown, w->mc.added > MC_ADDED_SHOWN ? " | ..." : "");
 		}
 		if (w->octets_set || w->mc_on)
 			vars_set_long(&x->vars, "last.octets", (long long)w->octets);

@@ -23,13 +23,13 @@ struct judge {
 	const struct expect *alts_e; /* its alternatives: e->one_of, or e itself */
 	size_t nalts;
 	struct alt *alts;
-	size_t ninit;          /* alternatives prepared (freed by judge_free) */
-	char desc[1024];       /* what e wants, for messages (expect_describe, interpolated) */
-	int body;              /* a +OK's multi-line body is to be read: some alternative (or the caller) wants it */
-	int accept_close;      /* some alternative is met by the server closing instead ({closes: true} alone) */
-	size_t silent_alt;     /* the first "no reply within N s" alternative ({silent_for: N} alone), or nalts */
+	size_t ninit;    /* alternatives prepared (freed by judge_free) */
+	char desc[1024]; /* what e wants, for messages (expect_describe, interpolated) */
+	int body; /* a +OK's multi-line body is to be read: some alternative (or the caller) wants it */
+	int accept_close;  /* some alternative is met by the server closing instead ({closes: true} alone) */
+	size_t silent_alt; /* the first "no reply within N s" alternative ({silent_for: N} alone), or nalts */
 	unsigned long long body_limit; /* octets of body to read at most (more for a big fixture message) */
-	const char *first;     /* the first line judged (not owned), for captures */
+	const char *first;             /* the first line judged (not owned), for captures */
 	size_t first_len;
 };
 

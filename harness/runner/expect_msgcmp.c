@@ -135,7 +135,8 @@ void msgcmp_close(struct msgcmp *m)
 	m->buf = NULL;
 }
 
-int msgcmp_line(struct msgcmp *m, size_t k, const char *data, size_t len, char *expected, size_t n, int *extra)
+int msgcmp_line(struct msgcmp *m, size_t k, const char *data, size_t len, char *expected, size_t n,
+                int *extra)
 {
 	const char *fl;
 	size_t fll;
@@ -162,7 +163,8 @@ int msgcmp_end(struct msgcmp *m, char *expected, size_t n)
 	const char *fl;
 	size_t fll;
 	if (m->agent && !m->srv_in_body)
-		while (mc_peek(m, &fl, &fll) && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0 && m->lineno == 1)
+		while (mc_peek(m, &fl, &fll) && fll >= 12 && strncasecmp(fl, "Return-Path:", 12) == 0 &&
+		       m->lineno == 1)
 			mc_take(m);
 	if (!mc_next(m, &fl, &fll))
 		return 0;

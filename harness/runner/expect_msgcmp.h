@@ -30,12 +30,12 @@ struct msgcmp {
 	unsigned long long lineno;
 	unsigned long long size;
 	size_t msgno;
-	int agent;        /* tolerate header lines the server added (delivery: agent) */
-	int pending;      /* buf holds a line fetched but not yet matched */
-	int pending_eof;  /* the last fetch found the end */
+	int agent;       /* tolerate header lines the server added (delivery: agent) */
+	int pending;     /* buf holds a line fetched but not yet matched */
+	int pending_eof; /* the last fetch found the end */
 	size_t plen;
-	int srv_in_body;  /* the server's copy has passed its blank line */
-	size_t added;     /* header lines the server's copy has beyond the fixture's */
+	int srv_in_body; /* the server's copy has passed its blank line */
+	size_t added;    /* header lines the server's copy has beyond the fixture's */
 	char added_shown[MC_ADDED_SHOWN * 100 + 16];
 	char added_fields[512]; /* their field names, lower-cased, comma-separated (continuations skipped) */
 };
@@ -48,7 +48,8 @@ void msgcmp_close(struct msgcmp *m);
 /* The server's k-th body line (un-stuffed, without its line end). 0 when it matches the fixture's line
  * there, or is a header line added (agent delivery); else -1 with `expected` saying what the fixture has
  * there, and *extra set when the fixture had ended. */
-int msgcmp_line(struct msgcmp *m, size_t k, const char *data, size_t len, char *expected, size_t n, int *extra);
+int msgcmp_line(struct msgcmp *m, size_t k, const char *data, size_t len, char *expected, size_t n,
+                int *extra);
 /* The body ended: 0 when the fixture (or its share) ended too, else -1 with `expected` naming its next
  * line. */
 int msgcmp_end(struct msgcmp *m, char *expected, size_t n);

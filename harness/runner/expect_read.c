@@ -73,7 +73,8 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 	const char *line;
 	struct line ln;
 	struct p3err err = {""};
-	/* A reply to PASS, APOP or AUTH may take long (servers slow logins on purpose): the login deadline. */
+	/* A reply to PASS, APOP or AUTH may take long (servers slow logins on purpose): the login deadline.
+	 */
 	long long start = xc_now_ms();
 	int login = xs_login_deadline(x, s, &deadline, &timeout);
 	enum conn_status st = xs_read_line(x, s, deadline, 1, &line, &ln, &err);
@@ -82,7 +83,8 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 	case CONN_OK:
 		break;
 	case CONN_TIMEOUT:
-		xtr_note(&x->tr, s->name, "no response within %.1f s%s", timeout, login ? " (login_timeout)" : "");
+		xtr_note(&x->tr, s->name, "no response within %.1f s%s", timeout,
+		         login ? " (login_timeout)" : "");
 		out_set(out, OUT_EXPECT, NULL, expected, "no response within %.1f s%s", timeout,
 		        login ? " (login_timeout)" : "");
 		out->desync = 1;
@@ -207,13 +209,14 @@ static void read_after(struct xctx *x, struct xsession *s, struct judge *j, size
 		if (st == CONN_EOF) {
 			int clean = closed_by_server(x, s, "the server closed the connection");
 			if (e->close_notify && clean == 0)
-				judge_alt_fail(j, i, e->ref ? e->ref : "R8314-TLS-3", NO_CLOSE_NOTIFY_EXP, NO_CLOSE_NOTIFY_GOT);
+				judge_alt_fail(j, i, e->ref ? e->ref : "R8314-TLS-3", NO_CLOSE_NOTIFY_EXP,
+				               NO_CLOSE_NOTIFY_GOT);
 		} else if (st == CONN_OK) {
 			judge_alt_fail(j, i, NULL, "the server closes right after the response",
-			         "%zu more octets came instead", conn_buffered(s->c));
+			               "%zu more octets came instead", conn_buffered(s->c));
 		} else if (st == CONN_TIMEOUT) {
-			judge_alt_fail(j, i, NULL, "the server closes the connection", "it stayed open for %.1f s",
-			         timeout);
+			judge_alt_fail(j, i, NULL, "the server closes the connection",
+			               "it stayed open for %.1f s", timeout);
 		} else {
 			judge_alt_fail(j, i, NULL, "the server closes the connection", "%s", err.msg);
 		}
@@ -250,13 +253,15 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 	long long deadline = xc_now_ms() + (long long)(timeout * 1000);
 	for (size_t i = 0; i < j.nalts; i++)
 		if (j.alts_e[i].close_notify && !conn_is_tls_or_closed(s)) {
-			out_set(out, OUT_ERROR, NULL, NULL,
-			        "scenario error: close_notify needs a TLS session (session '%s' is not in TLS)",
-			        s->name);
+			out_set(
+			    out, OUT_ERROR, NULL, NULL,
+			    "scenario error: close_notify needs a TLS session (session '%s' is not in TLS)",
+			    s->name);
 			goto out;
 		}
 	/* A "no reply within N s" alternative is judged first, before anything is read: silence for its
-	 * window is the whole answer; octets (or a close) within it leave the reply to the other alternatives. */
+	 * window is the whole answer; octets (or a close) within it leave the reply to the other
+	 * alternatives. */
 	if (j.silent_alt < j.nalts && s->c) {
 		struct p3err perr = {""};
 		double silent_for = j.alts_e[j.silent_alt].silent_for;

@@ -177,7 +177,7 @@ static int get_seconds(struct tload *L, const yaml_node_t *n, const char *key, d
 	double v = s ? strtod(s, &end) : 0;
 	if (s == NULL || end == s || *end != '\0' || errno || !(v > 0) || v > TARGET_MAX_SECONDS)
 		return lerr(&L->c, &L->s, n, "%s: expected a number of seconds above 0 (at most %.0f)", key,
-		          TARGET_MAX_SECONDS);
+		            TARGET_MAX_SECONDS);
 	*out = v;
 	return 0;
 }
@@ -212,7 +212,8 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 {
 	static const char *const keys[] = {"user", "password", NULL};
 	if (n->type != YAML_MAPPING_NODE)
-		return lerr(&L->c, &L->s, n, "accounts: each account is a mapping {user: NAME, password: SECRET}");
+		return lerr(&L->c, &L->s, n,
+		            "accounts: each account is a mapping {user: NAME, password: SECRET}");
 	if (lkeys(&L->c, &L->s, n, keys, "an account") != 0)
 		return -1;
 	yaml_node_t *user = lget(&L->s, n, "user", NULL), *pass = lget(&L->s, n, "password", NULL);
@@ -220,14 +221,16 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 		return lerr(&L->c, &L->s, n, "accounts: an account needs a user");
 	if (!pass)
 		return lerr(&L->c, &L->s, n, "accounts: an account needs a password");
-	if (lstr(&L->c, &L->s, user, "user", &a->user) != 0 || lstr(&L->c, &L->s, pass, "password", &a->password) != 0)
+	if (lstr(&L->c, &L->s, user, "user", &a->user) != 0 ||
+	    lstr(&L->c, &L->s, pass, "password", &a->password) != 0)
 		return -1;
 	if (a->user[0] == '\0')
 		return lerr(&L->c, &L->s, user, "accounts: empty user name");
 	/* User names go on command lines (USER, APOP) and into reset commands. */
 	for (const char *c = a->user; *c; c++)
 		if ((unsigned char)*c <= ' ' || *c == 0x7f)
-			return lerr(&L->c, &L->s, user, "accounts: user '%s' holds a space or control character", a->user);
+			return lerr(&L->c, &L->s, user,
+			            "accounts: user '%s' holds a space or control character", a->user);
 	for (const char *c = a->password; *c; c++)
 		if (*c == '\r' || *c == '\n')
 			return lerr(&L->c, &L->s, pass, "accounts: a password cannot hold CR or LF");
@@ -251,24 +254,26 @@ static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
 		for (size_t j = 0; j + 1 < t->naccounts; j++)
 			if (strcmp(t->accounts[j].user, t->accounts[t->naccounts - 1].user) == 0)
 				return lerr(&L->c, &L->s, a,
-				          "accounts: user '%s' is listed twice (each worker needs its own)",
-				          t->accounts[j].user);
+				            "accounts: user '%s' is listed twice (each worker needs its own)",
+				            t->accounts[j].user);
 	}
 	if (t->naccounts < 2)
-		return lerr(&L->c, &L->s, n,
-		          "accounts: at least two are needed (scenarios use two; -j N uses two per worker)");
+		return lerr(
+		    &L->c, &L->s, n,
+		    "accounts: at least two are needed (scenarios use two; -j N uses two per worker)");
 	return 0;
 }
 
 static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 {
 	if (root == NULL || root->type != YAML_MAPPING_NODE)
-		return lerr(&L->c, &L->s, root, "a target profile is a mapping (name, host, port, accounts, ...)");
-	static const char *const keys[] = {"name",       "host",          "port",          "tls_port",
-	                                   "tls_verify", "ca",            "sni",           "accounts",
-	                                   "reset",      "maildirs",      "idle_timeout",  "login_tls",
-	                                   "redact",     "delivery",      "reset_timeout", "login_timeout",
-	                                   "lock_retry", "login_delay_max", NULL};
+		return lerr(&L->c, &L->s, root,
+		            "a target profile is a mapping (name, host, port, accounts, ...)");
+	static const char *const keys[] = {
+	    "name",   "host",     "port",          "tls_port",      "tls_verify",   "ca",
+	    "sni",    "accounts", "reset",         "maildirs",      "idle_timeout", "login_tls",
+	    "redact", "delivery", "reset_timeout", "login_timeout", "lock_retry",   "login_delay_max",
+	    NULL};
 	enum { NKEYS = sizeof keys / sizeof keys[0] - 1 };
 	/* Unknown and repeated keys are refused here, so each key below is one of these, once. */
 	if (lkeys(&L->c, &L->s, root, keys, "a target profile") != 0)
@@ -373,14 +378,16 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		return lerr(&L->c, &L->s, seen[9], "give 'reset' or 'maildirs', not both");
 	if (t->reset && (strstr(t->reset, "{user}") == NULL ||
 	                 (strstr(t->reset, "{fixture}") == NULL && strstr(t->reset, "{fixture_mbox}") == NULL)))
-		return lerr(&L->c, &L->s, vals[8], "reset: the command must use {user} and {fixture} (or {fixture_mbox})");
+		return lerr(&L->c, &L->s, vals[8],
+		            "reset: the command must use {user} and {fixture} (or {fixture_mbox})");
 	if (t->reset && quote_state(t->reset, strlen(t->reset)) != Q_NONE)
 		return lerr(&L->c, &L->s, vals[8], "reset: a quote is not closed: %s", t->reset);
 	if (t->maildirs)
 		for (size_t j = 0; j < t->naccounts; j++)
 			if (!maildir_user_name_ok(t->accounts[j].user))
-				return lerr(&L->c, &L->s, vals[9], "maildirs: user '%s' cannot be a folder name",
-				          t->accounts[j].user);
+				return lerr(&L->c, &L->s, vals[9],
+				            "maildirs: user '%s' cannot be a folder name",
+				            t->accounts[j].user);
 	/* Found now rather than at the first TLS scenario (pop3spec check loads profiles here too). */
 	struct stat st;
 	if (t->ca && stat(t->ca, &st) != 0)

@@ -156,7 +156,6 @@ static void server_stop(struct server *sv)
 	close(sv->fd);
 }
 
-
 /* An expectation with nothing checked; fill in what a test needs. */
 static struct expect ex(enum status_want w)
 {

@@ -175,9 +175,10 @@ START_TEST(status_mismatch)
 		enum status_want w;
 		const char *line;
 		int ok;
-	} cases[] = {{WANT_OK, "+OK", 1},     {WANT_OK, "+ abc", 0},  {WANT_ERR, "-ERR", 1}, {WANT_ERR, "+OK", 0},
-	             {WANT_ANY, "+OK x", 1},  {WANT_ANY, "-ERR", 1},  {WANT_ANY, "+ x", 0},  {WANT_CONT, "+ x", 1},
-	             {WANT_CONT, "+OK", 0},   {WANT_UNSET, "+ x", 1}, {WANT_UNSET, "-ERR", 1}};
+	} cases[] = {{WANT_OK, "+OK", 1},    {WANT_OK, "+ abc", 0},  {WANT_ERR, "-ERR", 1},
+	             {WANT_ERR, "+OK", 0},   {WANT_ANY, "+OK x", 1}, {WANT_ANY, "-ERR", 1},
+	             {WANT_ANY, "+ x", 0},   {WANT_CONT, "+ x", 1},  {WANT_CONT, "+OK", 0},
+	             {WANT_UNSET, "+ x", 1}, {WANT_UNSET, "-ERR", 1}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct expect c = ex(cases[i].w);
 		struct ln l = {cases[i].line, strlen(cases[i].line)};
@@ -524,7 +525,8 @@ START_TEST(one_of_alternatives)
 	ck_assert_ptr_nonnull(strstr(out.expected, "one of: -ERR | +OK matching"));
 	ck_assert_str_eq(out.actual, "+OK single");
 	/* The first alternative that holds wins, and only its captures are stored. */
-	struct capture c1 = {(char *)"first", (char *)"^\\+OK (.*)$"}, c2 = {(char *)"second", (char *)"(.*)"};
+	struct capture c1 = {(char *)"first", (char *)"^\\+OK (.*)$"},
+	               c2 = {(char *)"second", (char *)"(.*)"};
 	struct expect two[2] = {ex(WANT_OK), ex(WANT_ANY)};
 	two[0].captures = &c1;
 	two[0].ncaptures = 1;
@@ -611,7 +613,8 @@ START_TEST(capture_line_and_icase)
 	judge_lines(&g, &out, L("+OK READY"), NULL);
 	PASSES(out);
 	/* In a one_of, only the winning alternative's captures are stored. */
-	struct capture lc = {(char *)"lc", (char *)"^LOGIN-DELAY (.*)"}, ex2 = {(char *)"ex", (char *)"^EXPIRE (.*)"};
+	struct capture lc = {(char *)"lc", (char *)"^LOGIN-DELAY (.*)"},
+	               ex2 = {(char *)"ex", (char *)"^EXPIRE (.*)"};
 	struct expect alts[2] = {ex(WANT_OK), ex(WANT_OK)};
 	alts[0].line_captures = &lc;
 	alts[0].nline_captures = 1;
@@ -730,7 +733,8 @@ static void rd_open(const char *data, size_t len, int close_after)
 	ctx_new();
 	int lfd = socket(AF_INET, SOCK_STREAM, 0);
 	ck_assert_int_ge(lfd, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	struct sockaddr_in a = {
+	    .sin_family = AF_INET, .sin_port = 0, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof a;
 	ck_assert_int_eq(bind(lfd, (struct sockaddr *)&a, sizeof a), 0);
 	ck_assert_int_eq(listen(lfd, 1), 0);

@@ -129,7 +129,8 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\ncolour: red\n" ACCOUNTS, "3:1: unknown key 'colour'");
 	bad("host: h\nport: 0\n" ACCOUNTS, "2:7: port: 0 is out of range");
 	bad("host: h\nport: abc\n" ACCOUNTS, "2:7: port: 'abc' is not an integer");
-	bad("host: h\nport: 110\nport: 111\n" ACCOUNTS, "3:1: duplicate key 'port' in a target profile (first on line 2)");
+	bad("host: h\nport: 110\nport: 111\n" ACCOUNTS,
+	    "3:1: duplicate key 'port' in a target profile (first on line 2)");
 	bad("host: h\nport: 110\n", "1:1: missing 'accounts'");
 	bad("port: 110\n" ACCOUNTS, "1:1: missing 'host'");
 	bad("host: h\n" ACCOUNTS, "1:1: missing 'port'");
@@ -141,7 +142,8 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\naccounts:\n  - {user: a, pass: x}\n",
 	    "4:15: unknown key 'pass' in an account; allowed: user, password");
 	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
-	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS, "3:13: 'tls_verify' must be true or false, found 'maybe'");
+	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS,
+	    "3:13: 'tls_verify' must be true or false, found 'maybe'");
 	bad("host: h\nport: 110\nlogin_tls: sometimes\n" ACCOUNTS, "3:12: login_tls: expected true, false or auto");
 	bad("host: h\nport: 110\ndelivery: lmtp\n" ACCOUNTS, "3:11: delivery: expected verbatim or agent");
 	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
@@ -153,7 +155,8 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\nca: /tmp\n" ACCOUNTS, "3:5: ca: /tmp: not a readable file");
 	bad("host: h\nport: 110\nsni:\n" ACCOUNTS, "3:5: 'sni' must be a string, found nothing");
 	bad("host: h\nport: 110\n---\nhost: other\n", "4:1: a second YAML document");
-	bad("host: h\nport: 110\nredact: sometimes\n" ACCOUNTS, "3:9: 'redact' must be true or false, found 'sometimes'");
+	bad("host: h\nport: 110\nredact: sometimes\n" ACCOUNTS,
+	    "3:9: 'redact' must be true or false, found 'sometimes'");
 	bad("- just\n- a list\n", "1:1: a target profile is a mapping");
 	bad("", "1:1: empty file");
 	bad("host: h\nport: 110\naccounts:\n  - {user: 'a b', password: x}\n  - {user: b, password: y}\n",
