@@ -388,7 +388,7 @@ const char *exec_skip_reason(const struct scenario *sc, const struct target *t, 
 {
 	*v = VERDICT_SKIP;
 	/* Safe by default: a scenario that changes a maildrop runs only where it can be reset. */
-	if ((sc->fixture || sc->fixture2 || sc->modifies) && !target_can_reset(t)) {
+	if (scenario_needs_reset(sc) && !target_can_reset(t)) {
 		snprintf(buf, bufsize, "needs reset");
 		return buf;
 	}

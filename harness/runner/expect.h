@@ -3,7 +3,7 @@
  * bodies read line by line (un-stuffed, never held whole), counts, equality with a fixture message compared
  * as it streams, captures, closes, silence, one_of. The checks on every response (checks.h) run on every
  * line. expect_read.c reads (and implements expect_response, expect_read_first); expect_judge.c judges,
- * with no I/O (expect_judge.h; expect_judge_last and expect_describe). */
+ * with no I/O (expect_judge.h; and expect_judge_last). */
 #ifndef POP3SPEC_EXPECT_H
 #define POP3SPEC_EXPECT_H
 
@@ -33,7 +33,5 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 void expect_read_first(struct xctx *x, struct xsession *s, double timeout, enum status_kind *kind,
                        struct outcome *out);
 
-/* A short description of what `e` wants: "+OK with [IN-USE]", "one of: +OK | -ERR". */
-const char *expect_describe(const struct expect *e, char *buf, size_t bufsize);
 
 #endif

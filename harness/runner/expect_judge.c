@@ -118,11 +118,6 @@ static const char *describe(struct xctx *x, const struct expect *e, char *buf, s
 	return buf;
 }
 
-const char *expect_describe(const struct expect *e, char *buf, size_t bufsize)
-{
-	return describe(NULL, e, buf, bufsize);
-}
-
 /* ---- one alternative ------------------------------------------------------------------------------- */
 
 /* capture_line: the first body line matching `re`; group 1 if it took part, else the whole match. */

@@ -24,7 +24,7 @@ struct judge {
 	size_t nalts;
 	struct alt *alts;
 	size_t ninit;    /* alternatives prepared (freed by judge_free) */
-	char desc[1024]; /* what e wants, for messages (expect_describe, interpolated) */
+	char desc[1024]; /* what e wants, for messages (regexes interpolated) */
 	int body; /* a +OK's multi-line body is to be read: some alternative (or the caller) wants it */
 	int accept_close;  /* some alternative is met by the server closing instead ({closes: true} alone) */
 	size_t silent_alt; /* the first "no reply within N s" alternative ({silent_for: N} alone), or nalts */

@@ -103,17 +103,6 @@ int vars_set_long(struct vars *vs, const char *name, long long val)
 	return vars_set(vs, name, buf, (size_t)n);
 }
 
-int vars_unset(struct vars *vs, const char *name)
-{
-	struct var *v = find_var(vs, name);
-	if (v == NULL)
-		return 0;
-	free(v->name);
-	free(v->val);
-	*v = vs->v[--vs->n];
-	return 0;
-}
-
 int values_parse_int(const char *s, size_t len, long long *out)
 {
 	size_t i = 0;

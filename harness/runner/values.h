@@ -29,7 +29,6 @@ void vars_free(struct vars *vs);
 int vars_set(struct vars *vs, const char *name, const char *val, size_t len);
 int vars_set_str(struct vars *vs, const char *name, const char *val);
 int vars_set_long(struct vars *vs, const char *name, long long val);
-int vars_unset(struct vars *vs, const char *name);
 /* The variable or NULL. */
 const struct var *vars_get(const struct vars *vs, const char *name);
 

@@ -705,21 +705,43 @@ START_TEST(judge_last_line)
 }
 END_TEST
 
+/* What a failure message says was wanted: every key that matters, regexes as interpolated. */
+static const char *described(const struct expect *e)
+{
+	static char desc[1024];
+	struct judge j;
+	struct outcome out;
+	ck_assert_int_eq(judge_init(&j, x, e, 0, &out), 0);
+	snprintf(desc, sizeof desc, "%s", j.desc);
+	judge_free(&j);
+	return desc;
+}
+
 START_TEST(describe)
 {
-	char buf[256];
+	ctx_new();
 	struct expect e = ex(WANT_ERR);
 	e.code = (char *)"IN-USE";
-	ck_assert_str_eq(expect_describe(&e, buf, sizeof buf), "-ERR with [IN-USE]");
+	ck_assert_str_eq(described(&e), "-ERR with [IN-USE]");
 	struct expect s = ex(WANT_UNSET);
 	s.silent_for = 2;
-	ck_assert_str_eq(expect_describe(&s, buf, sizeof buf), "no reply within 2.0 s");
+	ck_assert_str_eq(described(&s), "no reply within 2.0 s");
 	struct expect c = ex(WANT_OK);
 	c.closes = 1;
 	c.multiline = true;
-	ck_assert_str_eq(expect_describe(&c, buf, sizeof buf),
-	                 "+OK and a multi-line body, then the server closes");
-	ck_assert_str_eq(expect_describe(NULL, buf, sizeof buf), "a response");
+	ck_assert_str_eq(described(&c), "+OK and a multi-line body, then the server closes");
+	struct expect m = ex(WANT_OK);
+	m.match = (char *)"^\\+OK ${n} ";
+	vars_set_str(&x->vars, "n", "3");
+	ck_assert_str_eq(described(&m), "+OK matching /^\\+OK 3 /");
+	struct expect alts[2] = {ex(WANT_OK), ex(WANT_ERR)};
+	alts[1].not_code = (char *)"SYS";
+	struct expect o = ex(WANT_UNSET);
+	o.one_of = alts;
+	o.n_one_of = 2;
+	ck_assert_str_eq(described(&o), "one of: +OK | -ERR without [SYS]");
+	ck_assert_str_eq(described(NULL), "a response");
+	ctx_free();
 }
 END_TEST
 
