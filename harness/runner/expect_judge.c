@@ -759,7 +759,9 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 	outcome_pass(out);
 	const char *line = x->last_line ? x->last_line : "";
 	enum status_kind kind = check_status_kind(line, x->last_len);
-	struct alt *why = NULL;
+	/* The first alternative that failed says why (first lines allocate nothing in an alt). */
+	struct alt why;
+	int have_why = 0;
 	for (size_t i = 0; i < nalts; i++) {
 		struct alt a;
 		memset(&a, 0, sizeof a);
@@ -771,20 +773,18 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 			apply_captures(x, a.e, x->last_line, x->last_len, out);
 			return;
 		}
-		if (why == NULL) {
-			why = malloc(sizeof *why);
-			if (why)
-				*why = a;
+		if (!have_why) {
+			why = a;
+			have_why = 1;
 		}
 	}
 	out->kind = OUT_EXPECT;
 	out->own_level = e->level >= 0;
 	out->level = e->level >= 0 ? e->level : (int)x->sc->level;
-	out->req = e->ref ? e->ref : why ? why->req : NULL;
-	snprintf(out->expected, sizeof out->expected, "%s", nalts > 1 || !why ? desc : why->expected);
-	if (why)
-		snprintf(out->actual, sizeof out->actual, "%s", why->actual);
+	out->req = e->ref ? e->ref : have_why ? why.req : NULL;
+	snprintf(out->expected, sizeof out->expected, "%s", nalts > 1 || !have_why ? desc : why.expected);
+	if (have_why)
+		snprintf(out->actual, sizeof out->actual, "%s", why.actual);
 	else
 		line_escape(line, x->last_len, out->actual, sizeof out->actual);
-	free(why);
 }
