@@ -790,7 +790,7 @@ static void rd_close(void)
 /* What a read leaves behind: last.status, last.line (NUL octets kept), x->last_line; captures from it. */
 START_TEST(read_sets_last)
 {
-	CANNED("+OK 2 320\r\n+OK a\0 b\r\n");
+	CANNED("+OK 2 320\r\n+OK a\0 b\r\n+OK\r\nx\0y\r\n.\r\n");
 	struct expect e = ex(WANT_OK);
 	struct capture cap = {(char *)"size", (char *)"^\\+OK [0-9]+ ([0-9]+)$"};
 	e.captures = &cap;
@@ -806,6 +806,12 @@ START_TEST(read_sets_last)
 	PASSES(out);
 	ck_assert_uint_eq(vars_get(&x->vars, "last.line")->len, 8);
 	ck_assert_uint_eq(x->last_len, 8);
+	/* A NUL octet inside a body line reaches the judge with the rest of the line. */
+	struct expect b = ex(WANT_OK);
+	b.capture_body = (char *)"body";
+	expect_response(x, s, &b, 0, NULL, NULL, &out);
+	PASSES(out);
+	ck_assert_uint_eq(vars_get(&x->vars, "body")->len, 3);
 	rd_close();
 }
 END_TEST
