@@ -1,5 +1,5 @@
-/* auth.c — pop3client's logins: USER/PASS (RFC 1939 §7), APOP (RFC 1939 §7), AUTH PLAIN (RFC 4616) and
- * AUTH CRAM-MD5 (RFC 2195) by RFC 5034, cancelling with "*" a challenge it cannot answer. */
+/* auth.c — pop3client's logins: USER/PASS and APOP (RFC 1939 §7), and by RFC 5034 AUTH PLAIN (RFC 4616),
+ * CRAM-MD5 (RFC 2195) and LOGIN, cancelling with "*" a challenge it cannot answer. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -163,6 +163,46 @@ out:
 	return rc;
 }
 
+/* AUTH LOGIN (draft-murchison-sasl-login): the server prompts twice ("Username:", "Password:", in base64,
+ * whatever their text); each prompt must be base64, else the exchange is cancelled. */
+static int login_login(struct client *cl, struct reply *r, struct p3err *err)
+{
+	const char *answers[2] = {cl->o->user, cl->o->password};
+	int k;
+
+	if (client_send(cl, err, "AUTH LOGIN") < 0)
+		return -2;
+	for (int i = 0; i < 2; i++) {
+		k = client_sasl_reply(cl, r, err);
+		if (k < 0)
+			return -2;
+		if (k == 0)
+			return r->ok ? (p3err_set(err, "AUTH LOGIN: +OK before the credentials"), -2) : -1;
+		size_t n = strlen(r->text), plen = 0;
+		unsigned char *prompt = malloc(n / 4 * 3 + 4);
+		if (prompt == NULL)
+			return p3err_set(err, "out of memory"), -2;
+		enum b64_status st = b64_decode(r->text, n, prompt, &plen, 1);
+		free(prompt);
+		if (st != B64_OK && !cfault_on(CF_SASL_NO_CANCEL))
+			return sasl_cancel(cl, r, "LOGIN prompt is not valid base64", err);
+		char *b64 = malloc(b64_encoded_len(strlen(answers[i])) + 1);
+		if (b64 == NULL)
+			return p3err_set(err, "out of memory"), -2;
+		b64_encode(answers[i], strlen(answers[i]), b64);
+		int rc = client_send_sasl(cl, b64, err);
+		free(b64);
+		if (rc < 0)
+			return -2;
+	}
+	k = client_sasl_reply(cl, r, err);
+	if (k < 0)
+		return -2;
+	if (k == 1)
+		return sasl_cancel(cl, r, "LOGIN got a third challenge", err);
+	return r->ok ? 0 : -1;
+}
+
 int client_login(struct client *cl, struct reply *r, struct p3err *err)
 {
 	const char *mech = cl->o->sasl;
@@ -172,7 +212,9 @@ int client_login(struct client *cl, struct reply *r, struct p3err *err)
 			return login_plain(cl, r, err);
 		if (strcasecmp(mech, "CRAM-MD5") == 0)
 			return login_cram_md5(cl, r, err);
-		return p3err_set(err, "SASL mechanism %s is not supported (PLAIN, CRAM-MD5)", mech), -2;
+		if (strcasecmp(mech, "LOGIN") == 0)
+			return login_login(cl, r, err);
+		return p3err_set(err, "SASL mechanism %s is not supported (PLAIN, LOGIN, CRAM-MD5)", mech), -2;
 	}
 	if (cl->o->apop)
 		return login_apop(cl, r, err);

@@ -41,7 +41,7 @@ struct client_opts {
 	enum client_eol eol;    /* line ends of delivered messages */
 	int delete_after;       /* DELE each message once it is delivered */
 	int apop;
-	const char *sasl;       /* PLAIN or CRAM-MD5; NULL: USER/PASS (or APOP) */
+	const char *sasl;       /* PLAIN, LOGIN or CRAM-MD5; NULL: USER/PASS (or APOP) */
 	int timeout_ms;
 	int verbose;            /* the transcript on stderr */
 };

@@ -11,7 +11,7 @@
 static const char usage_text[] =
     "usage: pop3client --host HOST --port PORT --user NAME (--password PW | --password-file FILE)\n"
     "                  [--tls none|stls|stls-optional|implicit] [--cafile PEM] [--servername NAME]\n"
-    "                  [--maildir DIR] [--state FILE] [--delete] [--apop | --sasl PLAIN|CRAM-MD5]\n"
+    "                  [--maildir DIR] [--state FILE] [--delete] [--apop | --sasl PLAIN|LOGIN|CRAM-MD5]\n"
     "                  [--eol lf|crlf] [--timeout SECONDS] [--verbose]"
 #ifdef POP3CLIENT_FAULTS
     " [--fault NAME]... [--list-faults]"

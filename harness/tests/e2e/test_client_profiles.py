@@ -68,16 +68,16 @@ class Profiles(unittest.TestCase):
         if self.srv is not None and self.srv.proc:
             self.srv.stop()
 
-    def start_fresh(self):
+    def start_fresh(self, tls=True):
         if self.srv is not None and self.srv.proc:
             self.srv.stop()
-        self.srv = Server(users={USER: PASSWORD}, maildrops={USER: MESSAGES}, args=self.server_args)
+        self.srv = Server(users={USER: PASSWORD}, maildrops={USER: MESSAGES}, args=self.server_args, tls=tls)
         self.addCleanup(self.srv.cleanup)
         self.srv.start()
 
     def run_profile(self, prof, modes, workdir):
         ph = {"host": "127.0.0.1", "hostname": "localhost", "port": str(self.srv.port),
-              "tls_port": str(self.srv.tls_port), "user": USER, "password": PASSWORD, "cafile": test_ca(),
+              "tls_port": str(self.srv.tls_port or 1), "user": USER, "password": PASSWORD, "cafile": test_ca(),
               "workdir": workdir, "profile_dir": PROFILES}
         cmd = subst(prof["command"], ph)
         env = dict(os.environ, **subst(prof.get("env") or {}, ph))
@@ -158,6 +158,16 @@ class Profiles(unittest.TestCase):
                 got = set(self.logins())
                 self.assertEqual(got, {(how or next(iter(got))[0], tls)}, out)
                 self.assertEqual(self.srv.messages(USER), UIDS, "kept")
+        if "stls" in modes:
+            # The stls mode means STLS required: a server without it (no STLS in CAPA, -ERR to STLS) gets
+            # no credentials, and the client fails.
+            with self.subTest(profile=name, modes=["stls"], server="no TLS"):
+                self.start_fresh(tls=False)
+                work = tempfile.mkdtemp(prefix="pop3spec-profile-")
+                self.addCleanup(shutil.rmtree, work, True)
+                r = self.run_profile(prof, ["stls"], work)
+                self.assertNotEqual(r.returncode, 0)
+                self.assertNotRegex(self.srv.log_text(), r"command (USER|PASS|APOP|AUTH)")
         if "delete" in modes:
             with self.subTest(profile=name, modes=["delete"]):
                 self.start_fresh()

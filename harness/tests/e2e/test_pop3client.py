@@ -81,6 +81,7 @@ class AgainstPop3refd(ServerTest, Workdir):
         cases = [("plain", [], None, "PASS"), ("stls", self.tls_args("stls"), None, "PASS"),
                  ("implicit", self.tls_args("implicit"), "tls", "PASS"), ("apop", ["--apop"], None, "APOP"),
                  ("plain-sasl", self.tls_args("stls") + ["--sasl", "PLAIN"], None, "AUTH PLAIN"),
+                 ("login-sasl", self.tls_args("stls") + ["--sasl", "LOGIN"], None, "AUTH LOGIN"),
                  ("cram", ["--sasl", "CRAM-MD5"], None, "AUTH CRAM-MD5")]
         for name, extra, port, how in cases:
             with self.subTest(name):
