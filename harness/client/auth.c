@@ -59,7 +59,8 @@ static int sasl_cancel(struct client *cl, struct reply *r, const char *why, stru
 	if (k < 0)
 		return -2;
 	if (k == 1 || r->ok)
-		return p3err_set(err, "AUTH: %s; after \"*\" the server did not end the exchange with -ERR", why),
+		return p3err_set(err, "AUTH: %s; after \"*\" the server did not end the exchange with -ERR",
+		                 why),
 		       -2;
 	return p3err_set(err, "AUTH: %s; exchange cancelled", why), -2;
 }
@@ -124,14 +125,16 @@ static int login_cram_md5(struct client *cl, struct reply *r, struct p3err *err)
 		return -2;
 	k = client_sasl_reply(cl, r, err);
 	if (k <= 0)
-		return k < 0 ? -2 : (r->ok ? (p3err_set(err, "AUTH CRAM-MD5: +OK without a challenge"), -2) : -1);
+		return k < 0 ? -2
+		             : (r->ok ? (p3err_set(err, "AUTH CRAM-MD5: +OK without a challenge"), -2) : -1);
 	n = strlen(r->text);
 	challenge = malloc(n / 4 * 3 + 4);
 	if (challenge == NULL)
 		return p3err_set(err, "out of memory"), -2;
 	size_t clen = 0;
 	/* RFC 4648 §3.3: a challenge that is not strict base64, or empty, is not answered. */
-	if ((b64_decode(r->text, n, challenge, &clen, 1) != B64_OK || clen == 0) && !cfault_on(CF_SASL_NO_CANCEL)) {
+	if ((b64_decode(r->text, n, challenge, &clen, 1) != B64_OK || clen == 0) &&
+	    !cfault_on(CF_SASL_NO_CANCEL)) {
 		rc = sasl_cancel(cl, r, "CRAM-MD5 challenge is not valid base64", err);
 		goto out;
 	}
@@ -214,7 +217,8 @@ int client_login(struct client *cl, struct reply *r, struct p3err *err)
 			return login_cram_md5(cl, r, err);
 		if (strcasecmp(mech, "LOGIN") == 0)
 			return login_login(cl, r, err);
-		return p3err_set(err, "SASL mechanism %s is not supported (PLAIN, LOGIN, CRAM-MD5)", mech), -2;
+		return p3err_set(err, "SASL mechanism %s is not supported (PLAIN, LOGIN, CRAM-MD5)", mech),
+		       -2;
 	}
 	if (cl->o->apop)
 		return login_apop(cl, r, err);

@@ -14,9 +14,10 @@
 /* Exit status (sysexits.h values where one fits, so a caller tells a temporary failure apart). */
 enum client_exit {
 	CLIENT_OK = 0,
-	CLIENT_FAIL = 1,    /* a permanent failure: refused login, protocol error, TLS failure, I/O error */
-	CLIENT_USAGE = 2,   /* bad command line */
-	CLIENT_TEMPFAIL = 75 /* try again later: [IN-USE], [LOGIN-DELAY], [SYS/TEMP] (RFC 2449 §8, RFC 3206) */
+	CLIENT_FAIL = 1,  /* a permanent failure: refused login, protocol error, TLS failure, I/O error */
+	CLIENT_USAGE = 2, /* bad command line */
+	CLIENT_TEMPFAIL =
+	    75 /* try again later: [IN-USE], [LOGIN-DELAY], [SYS/TEMP] (RFC 2449 §8, RFC 3206) */
 };
 
 enum client_tls {
@@ -41,9 +42,9 @@ struct client_opts {
 	enum client_eol eol;    /* line ends of delivered messages */
 	int delete_after;       /* DELE each message once it is delivered */
 	int apop;
-	const char *sasl;       /* PLAIN, LOGIN or CRAM-MD5; NULL: USER/PASS (or APOP) */
+	const char *sasl; /* PLAIN, LOGIN or CRAM-MD5; NULL: USER/PASS (or APOP) */
 	int timeout_ms;
-	int verbose;            /* the transcript on stderr */
+	int verbose; /* the transcript on stderr */
 };
 
 /* Capabilities from the last CAPA (RFC 2449 §5). known is 0 when CAPA failed or was not sent. */
@@ -78,7 +79,8 @@ int client_connect(struct client *cl, struct p3err *err);
 /* STLS's handshake on the open connection (octets already received are discarded: RFC 2595 §4). */
 int client_start_tls(struct client *cl, struct p3err *err);
 /* Send one command line (CRLF added). Refuses a line over 255 octets (RFC 2449 §4) before sending it. */
-int client_send(struct client *cl, struct p3err *err, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int client_send(struct client *cl, struct p3err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* As client_send, for a SASL continuation line: not bound by the 255-octet limit (RFC 5034 §4). */
 int client_send_sasl(struct client *cl, const char *line, struct p3err *err);
 /* Send several command lines in one write (pipelining, RFC 2449 §6.6): each checked as client_send does. */
@@ -87,8 +89,8 @@ int client_send_batch(struct client *cl, const char *const *lines, size_t n, str
 int client_reply(struct client *cl, struct reply *r, struct p3err *err);
 /* Read a SASL reply: 1 for a continuation ("+ " and base64 into text), 0 for +OK/-ERR into r, -1 on error. */
 int client_sasl_reply(struct client *cl, struct reply *r, struct p3err *err);
-/* Read one line of a multi-line reply. 1 with the un-stuffed data line in *data and *len, 0 at the terminator,
- * -1 with err set (a drop before the terminator included). */
+/* Read one line of a multi-line reply. 1 with the un-stuffed data line in *data and *len, 0 at the
+ * terminator, -1 with err set (a drop before the terminator included). */
 int client_data_line(struct client *cl, const char **data, size_t *len, struct p3err *err);
 void client_close(struct client *cl, int abortive);
 

@@ -221,7 +221,8 @@ static int retrieve(struct client *cl, unsigned long num, int *dele_sent, struct
 		return -1;
 	const char *eol = cl->o->eol == EOL_CRLF ? "\r\n" : "\n";
 	while ((k = client_data_line(cl, &d, &n, err)) == 1) {
-		if (dv.fd >= 0 && (delivery_write(&dv, d, n, err) < 0 || delivery_write(&dv, eol, strlen(eol), err) < 0)) {
+		if (dv.fd >= 0 &&
+		    (delivery_write(&dv, d, n, err) < 0 || delivery_write(&dv, eol, strlen(eol), err) < 0)) {
 			delivery_abort(&dv);
 			return -1;
 		}
@@ -296,7 +297,8 @@ static int transaction(struct client *cl, struct uid_state *st, int *ex, struct 
 	if (l.have_uidl && st->n > 0) {
 		struct uid_state keep = {0};
 		for (size_t i = 0; i < l.n; i++)
-			if (l.uid[i] != NULL && state_has(st, l.uid[i]) && state_add(&keep, l.uid[i], err) < 0) {
+			if (l.uid[i] != NULL && state_has(st, l.uid[i]) &&
+			    state_add(&keep, l.uid[i], err) < 0) {
 				state_free(&keep);
 				goto out;
 			}

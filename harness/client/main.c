@@ -30,32 +30,46 @@ static const char usage_text[] =
     "Exit status: 0 done, 1 failure, 2 usage, 75 temporary failure ([IN-USE], [LOGIN-DELAY], [SYS/TEMP]).\n";
 
 enum {
-	OPT_HOST = 256, OPT_PORT, OPT_USER, OPT_PASSWORD, OPT_PASSWORD_FILE, OPT_TLS, OPT_CAFILE,
-	OPT_SERVERNAME, OPT_MAILDIR, OPT_STATE, OPT_DELETE, OPT_APOP, OPT_SASL, OPT_EOL, OPT_TIMEOUT,
-	OPT_FAULT, OPT_LIST_FAULTS, OPT_HELP
+	OPT_HOST = 256,
+	OPT_PORT,
+	OPT_USER,
+	OPT_PASSWORD,
+	OPT_PASSWORD_FILE,
+	OPT_TLS,
+	OPT_CAFILE,
+	OPT_SERVERNAME,
+	OPT_MAILDIR,
+	OPT_STATE,
+	OPT_DELETE,
+	OPT_APOP,
+	OPT_SASL,
+	OPT_EOL,
+	OPT_TIMEOUT,
+	OPT_FAULT,
+	OPT_LIST_FAULTS,
+	OPT_HELP
 };
 
-static const struct option long_opts[] = {
-    {"host", required_argument, NULL, OPT_HOST},
-    {"port", required_argument, NULL, OPT_PORT},
-    {"user", required_argument, NULL, OPT_USER},
-    {"password", required_argument, NULL, OPT_PASSWORD},
-    {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
-    {"tls", required_argument, NULL, OPT_TLS},
-    {"cafile", required_argument, NULL, OPT_CAFILE},
-    {"servername", required_argument, NULL, OPT_SERVERNAME},
-    {"maildir", required_argument, NULL, OPT_MAILDIR},
-    {"state", required_argument, NULL, OPT_STATE},
-    {"delete", no_argument, NULL, OPT_DELETE},
-    {"apop", no_argument, NULL, OPT_APOP},
-    {"sasl", required_argument, NULL, OPT_SASL},
-    {"eol", required_argument, NULL, OPT_EOL},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"verbose", no_argument, NULL, 'v'},
-    {"fault", required_argument, NULL, OPT_FAULT},
-    {"list-faults", no_argument, NULL, OPT_LIST_FAULTS},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0}};
+static const struct option long_opts[] = {{"host", required_argument, NULL, OPT_HOST},
+                                          {"port", required_argument, NULL, OPT_PORT},
+                                          {"user", required_argument, NULL, OPT_USER},
+                                          {"password", required_argument, NULL, OPT_PASSWORD},
+                                          {"password-file", required_argument, NULL, OPT_PASSWORD_FILE},
+                                          {"tls", required_argument, NULL, OPT_TLS},
+                                          {"cafile", required_argument, NULL, OPT_CAFILE},
+                                          {"servername", required_argument, NULL, OPT_SERVERNAME},
+                                          {"maildir", required_argument, NULL, OPT_MAILDIR},
+                                          {"state", required_argument, NULL, OPT_STATE},
+                                          {"delete", no_argument, NULL, OPT_DELETE},
+                                          {"apop", no_argument, NULL, OPT_APOP},
+                                          {"sasl", required_argument, NULL, OPT_SASL},
+                                          {"eol", required_argument, NULL, OPT_EOL},
+                                          {"timeout", required_argument, NULL, OPT_TIMEOUT},
+                                          {"verbose", no_argument, NULL, 'v'},
+                                          {"fault", required_argument, NULL, OPT_FAULT},
+                                          {"list-faults", no_argument, NULL, OPT_LIST_FAULTS},
+                                          {"help", no_argument, NULL, OPT_HELP},
+                                          {NULL, 0, NULL, 0}};
 
 static int usage(const char *msg)
 {
@@ -100,14 +114,20 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "v", long_opts, NULL)) != -1) {
 		switch (c) {
-		case OPT_HOST: o.host = optarg; break;
+		case OPT_HOST:
+			o.host = optarg;
+			break;
 		case OPT_PORT:
 			if (parse_int(optarg, 1, 65535, &v) < 0)
 				return usage("--port: 1-65535");
 			o.port = (int)v;
 			break;
-		case OPT_USER: o.user = optarg; break;
-		case OPT_PASSWORD: o.password = optarg; break;
+		case OPT_USER:
+			o.user = optarg;
+			break;
+		case OPT_PASSWORD:
+			o.password = optarg;
+			break;
 		case OPT_PASSWORD_FILE:
 			if (read_password(optarg, pwbuf, sizeof pwbuf) < 0)
 				return usage("--password-file: cannot read it");
@@ -125,13 +145,27 @@ int main(int argc, char **argv)
 			else
 				return usage("--tls: none, stls, stls-optional or implicit");
 			break;
-		case OPT_CAFILE: o.cafile = optarg; break;
-		case OPT_SERVERNAME: o.servername = optarg; break;
-		case OPT_MAILDIR: o.maildir = optarg; break;
-		case OPT_STATE: o.state = optarg; break;
-		case OPT_DELETE: o.delete_after = 1; break;
-		case OPT_APOP: o.apop = 1; break;
-		case OPT_SASL: o.sasl = optarg; break;
+		case OPT_CAFILE:
+			o.cafile = optarg;
+			break;
+		case OPT_SERVERNAME:
+			o.servername = optarg;
+			break;
+		case OPT_MAILDIR:
+			o.maildir = optarg;
+			break;
+		case OPT_STATE:
+			o.state = optarg;
+			break;
+		case OPT_DELETE:
+			o.delete_after = 1;
+			break;
+		case OPT_APOP:
+			o.apop = 1;
+			break;
+		case OPT_SASL:
+			o.sasl = optarg;
+			break;
 		case OPT_EOL:
 			if (strcmp(optarg, "lf") != 0 && strcmp(optarg, "crlf") != 0)
 				return usage("--eol: lf or crlf");
@@ -142,19 +176,27 @@ int main(int argc, char **argv)
 				return usage("--timeout: 1-3600 seconds");
 			o.timeout_ms = (int)v * 1000;
 			break;
-		case 'v': o.verbose = 1; break;
+		case 'v':
+			o.verbose = 1;
+			break;
 #ifdef POP3CLIENT_FAULTS
 		case OPT_FAULT:
 			if (cfault_enable(optarg, &err) < 0)
 				return usage(err.msg);
 			break;
-		case OPT_LIST_FAULTS: cfault_print_list(stdout); return CLIENT_OK;
+		case OPT_LIST_FAULTS:
+			cfault_print_list(stdout);
+			return CLIENT_OK;
 #else
 		case OPT_FAULT:
-		case OPT_LIST_FAULTS: return usage("faults exist only in bin/pop3client-faults");
+		case OPT_LIST_FAULTS:
+			return usage("faults exist only in bin/pop3client-faults");
 #endif
-		case OPT_HELP: fputs(usage_text, stdout); return CLIENT_OK;
-		default: return usage(NULL);
+		case OPT_HELP:
+			fputs(usage_text, stdout);
+			return CLIENT_OK;
+		default:
+			return usage(NULL);
 		}
 	}
 #ifdef POP3CLIENT_FAULTS

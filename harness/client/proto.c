@@ -89,7 +89,8 @@ int client_start_tls(struct client *cl, struct p3err *err)
 		return -1;
 	/* RFC 2595 §4: nothing received before the handshake is read as if it came over TLS. */
 	if (discarded > 0 && cl->o->verbose)
-		fprintf(stderr, "pop3client: discarded %zu octets received before the TLS handshake\n", discarded);
+		fprintf(stderr, "pop3client: discarded %zu octets received before the TLS handshake\n",
+		        discarded);
 	return 0;
 }
 
@@ -102,7 +103,8 @@ static void trace(const struct client *cl, const char *dir, const char *s, size_
 	if (dir[0] == 'C' && n > 5 && strncmp(s, "PASS ", 5) == 0)
 		n = 5;
 	line_escape(s, n, esc, sizeof esc);
-	fprintf(stderr, "%s %s%s\n", dir, esc, dir[0] == 'C' && n == 5 && strncmp(s, "PASS ", 5) == 0 ? "***" : "");
+	fprintf(stderr, "%s %s%s\n", dir, esc,
+	        dir[0] == 'C' && n == 5 && strncmp(s, "PASS ", 5) == 0 ? "***" : "");
 }
 
 static int write_all(struct client *cl, const char *buf, size_t n, struct p3err *err)
@@ -119,7 +121,8 @@ static int check_command(const char *line, size_t len, struct p3err *err)
 	/* RFC 2449 §4: "Clients MUST NOT send command lines longer than 255 octets, including the terminating
 	 * CRLF." A login that does not fit is refused here, not sent cut. */
 	if (len + 2 > POP3_MAX_COMMAND_LINE && !cfault_on(CF_LONG_COMMAND))
-		return p3err_set(err, "command line of %zu octets: longer than RFC 2449 §4 allows (255)", len + 2);
+		return p3err_set(err, "command line of %zu octets: longer than RFC 2449 §4 allows (255)",
+		                 len + 2);
 	if (memchr(line, '\r', len) != NULL || memchr(line, '\n', len) != NULL)
 		return p3err_set(err, "an argument holds a line end");
 	return 0;
@@ -302,7 +305,8 @@ int client_data_line(struct client *cl, const char **data, size_t *len, struct p
 	enum conn_status st = next_line(cl, 0, &line, &ln, err);
 
 	if (st == CONN_EOF)
-		return p3err_set(err, "the server closed the connection before the end of the multi-line reply");
+		return p3err_set(err,
+		                 "the server closed the connection before the end of the multi-line reply");
 	if (st == CONN_TIMEOUT)
 		return p3err_set(err, "the multi-line reply stopped for %d ms", cl->o->timeout_ms);
 	if (st == CONN_TOO_LONG)
