@@ -59,6 +59,7 @@ RUNNER_LIBOBJ := $(filter-out $(BUILD)/harness/runner/main.o,$(RUNNER_OBJ))
 # The test POP3 client (docs/client-faults.md): bin/pop3client, and bin/pop3client-faults built from the same
 # sources with POP3CLIENT_FAULTS in its own object tree, as the fault server is.
 CLIENT_OBJ       := $(call obj,$(CLIENT_SRC))
+CLIENT_LIBOBJ    := $(filter-out $(BUILD)/harness/client/main.o,$(CLIENT_OBJ))
 CLIENT_FAULT_OBJ := $(patsubst %.c,$(BUILD)/cfaults/%.o,$(CLIENT_SRC))
 
 # The fault-injection server: the same sources built with POP3REFD_FAULTS, in its own object tree,
@@ -106,7 +107,7 @@ $(BIN)/pop3spec: $(LIB_OBJ) $(RUNNER_OBJ)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
-$(BIN)/check_unit: $(TEST_OBJ) $(LIB_OBJ) $(SERVER_LIBOBJ) $(RUNNER_LIBOBJ)
+$(BIN)/check_unit: $(TEST_OBJ) $(LIB_OBJ) $(SERVER_LIBOBJ) $(RUNNER_LIBOBJ) $(CLIENT_LIBOBJ)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(CHECK_LIBS)
