@@ -221,6 +221,7 @@ valgrind: all $(BIN)/pop3refd-faults fixtures
 
 mutation: all $(BIN)/pop3refd-faults $(BIN)/pop3client $(BIN)/pop3client-faults fixtures
 	$(Q)./harness/scripts/mutation.sh
+	$(Q)./harness/scripts/client-mutation.sh
 
 # The suite against every POP3 server Debian 12 ships, each on loopback in a private root from its unpacked
 # .debs, gated on its baseline; then one comparison page (harness/peers/, docs/peers/README.md). Slow and
