@@ -44,6 +44,7 @@ LIB_SRC    := $(sort $(wildcard harness/lib/*.c))
 SERVER_SRC := $(sort $(wildcard harness/server/*.c))
 RUNNER_SRC := $(sort $(wildcard harness/runner/*.c harness/runner/report/*.c harness/runner/stress/*.c))
 TEST_SRC   := $(sort $(wildcard harness/tests/*.c))
+CLIENT_SRC := $(sort $(wildcard harness/client/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/%.o,$(1))
 
@@ -54,6 +55,12 @@ TEST_OBJ   := $(call obj,$(TEST_SRC))
 # Tests link every module except the two main() files.
 SERVER_LIBOBJ := $(filter-out $(BUILD)/harness/server/main.o,$(SERVER_OBJ))
 RUNNER_LIBOBJ := $(filter-out $(BUILD)/harness/runner/main.o,$(RUNNER_OBJ))
+
+# The test POP3 client (docs/client-faults.md): bin/pop3client, and bin/pop3client-faults built from the same
+# sources with POP3CLIENT_FAULTS in its own object tree, as the fault server is.
+CLIENT_OBJ       := $(call obj,$(CLIENT_SRC))
+CLIENT_LIBOBJ    := $(filter-out $(BUILD)/harness/client/main.o,$(CLIENT_OBJ))
+CLIENT_FAULT_OBJ := $(patsubst %.c,$(BUILD)/cfaults/%.o,$(CLIENT_SRC))
 
 # The fault-injection server: the same sources built with POP3REFD_FAULTS, in its own object tree,
 # so the real bin/pop3refd never carries a fault.
@@ -80,12 +87,27 @@ $(BIN)/pop3refd-faults: $(FAULT_OBJ)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
+$(BIN)/pop3client: $(LIB_OBJ) $(CLIENT_OBJ)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(BIN)/pop3client-faults: $(LIB_OBJ) $(CLIENT_FAULT_OBJ)
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  LD      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
+
+$(BUILD)/cfaults/%.o: %.c
+	@mkdir -p $(@D)
+	@[ "$(V)" = 1 ] || echo "  CC      $@"
+	$(Q)$(CC) $(ALL_CFLAGS) -DPOP3CLIENT_FAULTS -MMD -MP -c -o $@ $<
+
 $(BIN)/pop3spec: $(LIB_OBJ) $(RUNNER_OBJ)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
-$(BIN)/check_unit: $(TEST_OBJ) $(LIB_OBJ) $(SERVER_LIBOBJ) $(RUNNER_LIBOBJ)
+$(BIN)/check_unit: $(TEST_OBJ) $(LIB_OBJ) $(SERVER_LIBOBJ) $(RUNNER_LIBOBJ) $(CLIENT_LIBOBJ)
 	@mkdir -p $(@D)
 	@[ "$(V)" = 1 ] || echo "  LD      $@"
 	$(Q)$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) $(LDFLAGS) -o $@ $^ $(ALL_LIBS) $(CHECK_LIBS)
@@ -130,7 +152,7 @@ suite:
 unit: $(BIN)/check_unit
 	$(Q)CK_DEFAULT_TIMEOUT=30 ./$(BIN)/check_unit
 
-e2e: all $(BIN)/pop3refd-faults fixtures
+e2e: all $(BIN)/pop3refd-faults $(BIN)/pop3client $(BIN)/pop3client-faults fixtures
 	$(Q)./harness/tests/e2e/run.sh
 
 # The HTML reports in headless Chromium; skipped (exit 77) when chromium is not installed.
@@ -197,8 +219,9 @@ valgrind: all $(BIN)/pop3refd-faults fixtures
 	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
 	    ./$(BIN)/pop3spec run --reference -q -j 2 scenarios
 
-mutation: all $(BIN)/pop3refd-faults fixtures
+mutation: all $(BIN)/pop3refd-faults $(BIN)/pop3client $(BIN)/pop3client-faults fixtures
 	$(Q)./harness/scripts/mutation.sh
+	$(Q)./harness/scripts/client-mutation.sh
 
 # The suite against every POP3 server Debian 12 ships, each on loopback in a private root from its unpacked
 # .debs, gated on its baseline; then one comparison page (harness/peers/, docs/peers/README.md). Slow and

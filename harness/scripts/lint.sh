@@ -6,7 +6,7 @@ cd "$(dirname "$0")/../.."
 status=0
 if command -v cppcheck >/dev/null; then
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	    --inline-suppr --suppress=missingIncludeSystem -Iharness harness/lib harness/server harness/runner \
+	    --inline-suppr --suppress=missingIncludeSystem -Iharness harness/lib harness/server harness/runner harness/client \
 	    || status=1
 else
 	echo "lint: cppcheck not installed (apt-get install cppcheck)" >&2; status=1
