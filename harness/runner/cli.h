@@ -38,6 +38,7 @@ struct cli {
 	bool strict, all, merge, compare;
 	bool redact;                 /* --redact: the accounts' secrets out of every report */
 	const char *rerun_failed;    /* --rerun-failed REPORT.json */
+	const char *client;          /* --client PROFILE: `pop3spec client run` (docs/clients.md) */
 	bool allow_partial;          /* report --merge --allow-partial */
 	double timeout;              /* --timeout SECONDS; 5 */
 	double login_timeout;        /* --login-timeout SECONDS; 0: the target's login_timeout */
@@ -71,5 +72,7 @@ int cli_list(struct cli *c);
 int cli_check(struct cli *c);
 int cli_coverage(struct cli *c);
 int cli_report(struct cli *c);
+/* `pop3spec client run` (runner/client/ccli.c). */
+int cli_client_run(struct cli *c);
 
 #endif

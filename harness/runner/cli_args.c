@@ -24,7 +24,7 @@
 enum opt_id {
 	O_TARGET, O_REFERENCE, O_FILTER, O_TAG, O_JOBS, O_JSON, O_JUNIT, O_HTML, O_STRICT, O_TIMEOUT,
 	O_BASELINE, O_SHARD, O_ALL, O_QUIET, O_VERBOSE, O_REQS, O_UNCOVERED, O_FIXTURES, O_MERGE, O_COMPARE,
-	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL, O_LOGIN_TIMEOUT
+	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL, O_LOGIN_TIMEOUT, O_CLIENT
 };
 
 static const struct opt {
@@ -58,6 +58,7 @@ static const struct opt {
 	{ "rerun-failed", 0, true, R, O_RERUN_FAILED },
 	{ "allow-partial", 0, false, P, O_ALLOW_PARTIAL },
 	{ "login-timeout", 0, true, R, O_LOGIN_TIMEOUT },
+	{ "client", 0, true, R, O_CLIENT }, /* pop3spec client run (docs/clients.md) */
 };
 
 static const char *const cmd_names[] = { "run", "list", "check", "coverage", "report" };
@@ -75,6 +76,7 @@ void cli_help(void)
 	      "                    [--timeout SECONDS] [--baseline FILE] [--shard I/N] [--all] [-q] [-v]\n"
 	      "                    [--requirements FILE] [--fixtures DIR] [--redact]\n"
 	      "                    [--rerun-failed REPORT.json] [--login-timeout SECONDS]\n"
+	      "       pop3spec client run [PATH...] --client PROFILE [the run options]   (docs/clients.md)\n"
 	      "       pop3spec list [PATH...] [--filter GLOB]... [--tag TAG]... [--shard I/N] [--all]\n"
 	      "       pop3spec check [--requirements FILE] FILE...\n"
 	      "       pop3spec coverage [PATH...] [--requirements FILE] [--uncovered FILE]\n"
@@ -224,6 +226,9 @@ static int apply(struct cli *c, const struct opt *o, const char *val, struct p3e
 		return 0;
 	case O_ALLOW_PARTIAL:
 		c->allow_partial = true;
+		return 0;
+	case O_CLIENT:
+		c->client = val;
 		return 0;
 	}
 	return 0;

@@ -94,6 +94,7 @@ void html_run_meta(FILE *f, const struct run *run)
 		fputs("</pre></dd>\n", f);
 	}
 	fact(f, "Login", in->login_method, 0);
+	fact(f, "Mode", in->mode, 0);
 	fact(f, "Date", in->started, 0);
 	if (in->duration_ms) {
 		fputs("<dt>Duration</dt><dd>", f);
