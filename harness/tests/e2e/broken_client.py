@@ -1,0 +1,115 @@
+#!/usr/bin/env python3
+"""broken_client.py — a deliberately wrong POP3 client for test_client_mode.py: raw sockets, one fault
+chosen by --fault, so each client-side check of `pop3spec client run` is seen to fail.
+
+Faults: none (a correct client), dele-before-retr, no-quit, no-unstuff (keeps the stuffed '.'),
+pass-anyway (sends credentials when STLS is missing or refused), pipeline (sends commands without
+waiting), long-command (a command over 255 octets)."""
+import argparse
+import os
+import socket
+import ssl
+import sys
+import time
+
+
+class Conn:
+    def __init__(self, sock):
+        self.s = sock
+        self.buf = b""
+
+    def line(self):
+        while b"\r\n" not in self.buf:
+            d = self.s.recv(4096)
+            if not d:
+                raise EOFError("connection closed")
+            self.buf += d
+        l, self.buf = self.buf.split(b"\r\n", 1)
+        return l
+
+    def cmd(self, c, wait=True):
+        self.s.sendall(c.encode() + b"\r\n")
+        if not wait:
+            return None
+        r = self.line()
+        if not r.startswith(b"+OK"):
+            raise RuntimeError("%s: %r" % (c, r))
+        return r
+
+    def multi(self, unstuff=True):
+        out = []
+        while True:
+            l = self.line()
+            if l == b".":
+                return out
+            if unstuff and l.startswith(b"."):
+                l = l[1:]
+            out.append(l)
+
+
+def deliver(maildir, data, n):
+    for sub in ("tmp", "new", "cur"):
+        os.makedirs(os.path.join(maildir, sub), exist_ok=True)
+    name = "%d.P%dN%d.broken" % (int(time.time()), os.getpid(), n)
+    with open(os.path.join(maildir, "new", name), "wb") as f:
+        f.write(data)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host")
+    ap.add_argument("--port", type=int)
+    ap.add_argument("--maildir")
+    ap.add_argument("--stls", action="store_true")
+    ap.add_argument("--cafile")
+    ap.add_argument("--delete", action="store_true")
+    ap.add_argument("--fault", default="none")
+    a = ap.parse_args()
+    f = a.fault
+    c = Conn(socket.create_connection((a.host, a.port), timeout=10))
+    if not c.line().startswith(b"+OK"):
+        return 1
+    if a.stls:
+        c.cmd("CAPA")
+        caps = c.multi()
+        ok = b"STLS" in caps
+        if ok:
+            c.s.sendall(b"STLS\r\n")
+            ok = c.line().startswith(b"+OK")
+        if ok:
+            ctx = ssl.create_default_context(cafile=a.cafile)
+            c.s = ctx.wrap_socket(c.s, server_hostname=a.host)
+            c.buf = b""
+        elif f != "pass-anyway":
+            return 1
+    if f == "long-command":
+        c.s.sendall(b"NOOP" + b" x" * 200 + b"\r\n")  # not even a valid NOOP: two faults in one
+        c.line()
+    if f == "pipeline":
+        c.s.sendall(b"USER user01\r\nPASS pass01\r\n")
+        c.line()
+        c.line()
+    else:
+        c.cmd("USER user01")
+        c.cmd("PASS pass01")
+    c.cmd("STAT")
+    n = int(c.cmd("STAT").split()[1])
+    for i in range(1, n + 1):
+        if f == "dele-before-retr" and a.delete:
+            c.cmd("DELE %d" % i)
+        c.cmd("RETR %d" % i)
+        body = c.multi(unstuff=f != "no-unstuff")
+        deliver(a.maildir, b"".join(l + b"\n" for l in body), i)
+        if a.delete and f != "dele-before-retr":
+            c.cmd("DELE %d" % i)
+    if f != "no-quit":
+        c.cmd("QUIT")
+    return 0
+
+
+if __name__ == "__main__":
+    try:
+        sys.exit(main())
+    except Exception as e:  # noqa: BLE001 - a client reports and fails
+        print("broken_client: %s" % e, file=sys.stderr)
+        sys.exit(1)
