@@ -299,6 +299,7 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			cmd->run = x->run;
 			cmd->state = sasl ? CS_AUTH : s.state;
 			cmd->sasl = sasl;
+			cmd->scripted = sasl && strcmp(s.sasl_mech, "SCRIPTED") == 0;
 		} else {
 			rec->truncated = true;
 		}

@@ -154,7 +154,7 @@ static size_t wanted(const struct cexpect *e, const struct cprofile *p, const st
 			n = p->delivery_messages;
 		for (size_t i = 0; i < n && k < max; i++)
 			w[k++] = (int)i + 1;
-	} else if (e->delivered == 0) {
+	} else if (e->delivered >= 0) {
 		for (size_t i = 0; i < e->nmsgs && k < max; i++)
 			if ((size_t)e->msgs[i] <= fx->n && (!p->delivery_messages || (size_t)e->msgs[i] <= p->delivery_messages))
 				w[k++] = e->msgs[i];
@@ -221,6 +221,15 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 	char why[400] = "";
 	for (size_t i = 0; i < nw && !bad; i++) {
 		const struct cmsg *m = &fx->msgs[w[i] - 1];
+		if (e->delivered == 1) {
+			/* delivered_within: each delivered message one of these, whole, once; none required. */
+			for (size_t k = 0; k < d.n; k++)
+				if (!d.v[k].used && cdeliver_equal(p, d.v[k].p, d.v[k].n, m->data, m->len)) {
+					d.v[k].used = true;
+					break;
+				}
+			continue;
+		}
 		bool found = false;
 		for (size_t k = 0; k < d.n && !found; k++)
 			if (!d.v[k].used && cdeliver_equal(p, d.v[k].p, d.v[k].n, m->data, m->len))
@@ -241,6 +250,8 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 	if (bad) {
 		if (e->delivered == -2)
 			snprintf(exp, sizeof exp, "nothing delivered");
+		else if (e->delivered == 1)
+			snprintf(exp, sizeof exp, "at most message(s) of the list, each whole and once");
 		else
 			snprintf(exp, sizeof exp, "%zu message(s) delivered, each equal to its fixture message", nw);
 		snprintf(act, sizeof act, "%zu delivered; %s", d.n, why);
@@ -367,6 +378,17 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 		return;
 	case CEXP_DELIVERED:
 		judge_delivery(e, ref, fv, p, fx, dpath, outs, runs, o);
+		return;
+	case CEXP_SASL_CANCEL:
+		/* RFC 5034 §4 / RFC 4422 §3.5: a client that cannot use a challenge cancels with "*" (or gives
+		 * up and closes); it never answers a challenge it could not decode. */
+		for (size_t i = 0; i < rec->ncmds; i++) {
+			if (rec->cmds[i].scripted && strcmp(rec->cmds[i].text, "*") != 0) {
+				finding(o, fv, ref, "the client answered a malformed SASL challenge instead of cancelling",
+				        "\"*\" (or closing the connection)", rec->cmds[i].text);
+				return;
+			}
+		}
 		return;
 	case CEXP_RETR_SECOND: {
 		long n = 0;

@@ -23,6 +23,9 @@ static const struct cmdrule {
 	/* RFC 2449 §5 (any state), RFC 2595 §4, RFC 5034 §4, RFC 6856 */
 	{ "CAPA", W_ANY, A_NONE }, { "STLS", W_AUTH, A_NONE }, { "AUTH", W_AUTH, A_AUTH },
 	{ "UTF8", W_AUTH, A_NONE }, { "LANG", W_ANY, A_OPTWORD },
+	/* Tolerated, never a deviation by itself: AUTH alone lists the mechanisms (RFC 1734 practice), LAST
+	 * is RFC 1460's, removed by RFC 1939 but harmless (the server answers -ERR). */
+	{ "LAST", W_TRANS, A_NONE },
 };
 
 static bool digits(const char *p, size_t n)
@@ -113,7 +116,7 @@ const char *cjudge_command(const char *line, size_t n, enum csrv_state st)
 				return "APOP's digest is not hexadecimal (RFC 1939 §7)";
 		return NULL;
 	case A_AUTH:
-		return nw >= 1 && nw <= 2 ? NULL : "AUTH needs a mechanism and at most an initial response (RFC 5034 §4)";
+		return nw <= 2 ? NULL : "AUTH takes a mechanism and at most an initial response (RFC 5034 §4)";
 	}
 	return NULL;
 }

@@ -77,6 +77,7 @@ struct creply {
 };
 struct csrv_opts {
 	char *greeting;          /* NULL: the default with an APOP timestamp */
+	int tls_max;             /* 0: library maximum; else e.g. TLS1_1_VERSION (a server the client must refuse) */
 	char **capa;             /* NULL: the default list */
 	size_t ncapa;
 	bool capa_set;
@@ -90,15 +91,17 @@ struct csrv_opts {
 	char *close_mid;         /* keyword of a multi-line reply cut */
 	size_t close_mid_after;  /* octets of it */
 	size_t pad_status;       /* 0: none */
+	int *between_runs_delete; /* messages removed before the second run (numbers then shift) */
+	size_t nbetween;
 };
 enum cexp_kind { CEXP_QUIT, CEXP_SENT, CEXP_NOT_SENT, CEXP_NO_AFTER, CEXP_DELE_AFTER_RETR, CEXP_CAPA_AFTER_TLS,
-	CEXP_EXIT, CEXP_DELIVERED, CEXP_RETR_SECOND };
+	CEXP_EXIT, CEXP_DELIVERED, CEXP_RETR_SECOND, CEXP_SASL_CANCEL };
 enum exit_want { EXIT_WANT_ANY, EXIT_WANT_ZERO, EXIT_WANT_NONZERO };
 struct cexpect {
 	enum cexp_kind kind;
 	char *regex;             /* SENT, NOT_SENT, NO_AFTER */
 	enum exit_want exit;
-	int delivered;           /* -1 all, -2 none, 0 the list */
+	int delivered;           /* -1 all, -2 none, 0 the list, 1 at most the list (delivered_within) */
 	int *msgs;
 	size_t nmsgs;
 	long count;              /* RETR_SECOND */
@@ -176,6 +179,7 @@ struct ccmd {
 	bool reply_ok;           /* the server answered +OK */
 	bool reply_complete;     /* the whole reply was written */
 	bool sasl;               /* a SASL response, not a command */
+	bool scripted;           /* the response to a scenario's scripted (malformed) challenge */
 };
 /* Grammar and state of one command (RFC 1939 §3-§7, RFC 2449, 5034, 2595): NULL when fine, else why. */
 const char *cjudge_command(const char *line, size_t n, enum csrv_state st);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
+#include <openssl/ssl.h>
 
 #include "runner/load_int.h"
 
@@ -78,7 +79,8 @@ static int parse_replies(struct lctx *c, const struct lsrc *s, const yaml_node_t
 static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct csrv_opts *o)
 {
 	static const char *const keys[] = { "greeting", "capa", "stls", "cert", "chunk", "inject_before_tls",
-		                                "replies", "close_after", "close_mid", "pad_status", NULL };
+		                                "replies", "close_after", "close_mid", "pad_status", "tls_max",
+		                                "between_runs_delete", NULL };
 	if (lkeys(c, s, n, keys, "server") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -112,6 +114,26 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		if (count_of(c, s, x, "pad_status", 8, 65536, &d) < 0)
 			return -1;
 		o->pad_status = (size_t)d;
+	}
+	if ((x = lget(s, n, "between_runs_delete", NULL))) {
+		if (x->type != YAML_SEQUENCE_NODE)
+			return lerr(c, s, x, "'between_runs_delete' must be a list of message numbers");
+		size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
+		o->between_runs_delete = calloc(cnt ? cnt : 1, sizeof *o->between_runs_delete);
+		if (!o->between_runs_delete)
+			return p3err_set(c->err, "out of memory");
+		for (size_t i = 0; i < cnt; i++) {
+			if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "between_runs_delete", 1, 100000, &d) < 0)
+				return -1;
+			o->between_runs_delete[o->nbetween++] = (int)d;
+		}
+	}
+	if ((x = lget(s, n, "tls_max", NULL))) {
+		static const char *const v[] = { "1.0", "1.1", "1.2", "1.3" };
+		static const int ver[] = { TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION };
+		if (enum_of(c, s, x, "tls_max", v, 4, &e) < 0)
+			return lerr(c, s, x, "'tls_max' must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"");
+		o->tls_max = ver[e];
 	}
 	if ((x = lget(s, n, "inject_before_tls", NULL)) && lsstr(c, s, x, "inject_before_tls", &o->inject) < 0)
 		return -1;
@@ -151,7 +173,8 @@ static int regex_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, 
 static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *it, struct cexpect *e)
 {
 	static const char *const keys[] = { "quit", "sent", "not_sent", "no_command_after", "dele_after_retr",
-		                                "capa_after_tls", "exit", "delivered", "retr_second_run", "ref",
+		                                "capa_after_tls", "exit", "delivered", "delivered_within",
+		                                "retr_second_run", "sasl_cancel", "ref",
 		                                "level", NULL };
 	if (lkeys(c, s, it, keys, "client expectation") < 0)
 		return -1;
@@ -180,8 +203,8 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		const char *key;
 		enum cexp_kind kind;
 	} b_keys[] = { { "quit", CEXP_QUIT }, { "dele_after_retr", CEXP_DELE_AFTER_RETR },
-		           { "capa_after_tls", CEXP_CAPA_AFTER_TLS } };
-	for (size_t i = 0; i < 3; i++) {
+		           { "capa_after_tls", CEXP_CAPA_AFTER_TLS }, { "sasl_cancel", CEXP_SASL_CANCEL } };
+	for (size_t i = 0; i < 4; i++) {
 		if (!(x = lget(s, it, b_keys[i].key, NULL)))
 			continue;
 		found++;
@@ -200,9 +223,13 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return lerr(c, s, x, "'exit' must be zero, nonzero or any");
 		e->exit = (enum exit_want)v;
 	}
-	if ((x = lget(s, it, "delivered", NULL))) {
-		found++;
+	yaml_node_t *within = lget(s, it, "delivered_within", NULL);
+	if ((x = within ? within : lget(s, it, "delivered", NULL))) {
+		found += within && lget(s, it, "delivered", NULL) ? 2 : 1;
 		e->kind = CEXP_DELIVERED;
+		if (within && x->type != YAML_SEQUENCE_NODE)
+			return lerr(c, s, x, "'delivered_within' must be a list of message numbers");
+		e->delivered = within ? 1 : 0;
 		if (x->type == YAML_SEQUENCE_NODE) {
 			size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
 			e->msgs = calloc(cnt ? cnt : 1, sizeof *e->msgs);
@@ -293,6 +320,7 @@ void cscen_free(void *p)
 	free(o->replies);
 	free(o->close_after);
 	free(o->close_mid);
+	free(o->between_runs_delete);
 	for (size_t i = 0; i < cs->nexpect; i++) {
 		free(cs->expect[i].regex);
 		free(cs->expect[i].msgs);

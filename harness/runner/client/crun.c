@@ -184,6 +184,20 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
 		goto out;
 	}
+	if (cs->srv.tls_max && cs->srv.tls_max < TLS1_2_VERSION) {
+		/* A server stuck at an old TLS version (RFC 8996, RFC 8314 §4.1): the client must refuse it.
+		 * Security level 0 lets OpenSSL speak it at all. */
+		SSL_CTX_set_security_level(tls, 0);
+		if (SSL_CTX_set_min_proto_version(tls, TLS1_VERSION) != 1 ||
+		    SSL_CTX_set_max_proto_version(tls, cs->srv.tls_max) != 1 ||
+		    SSL_CTX_set_cipher_list(tls, "ALL:@SECLEVEL=0") != 1) {
+			conclude(r, VERDICT_ERROR, "this OpenSSL cannot serve TLS older than 1.2", NULL, NULL, NULL);
+			goto out;
+		}
+	} else if (cs->srv.tls_max && SSL_CTX_set_max_proto_version(tls, cs->srv.tls_max) != 1) {
+		conclude(r, VERDICT_ERROR, "cannot pin the TLS version", NULL, NULL, NULL);
+		goto out;
+	}
 	struct cvars v = { .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir };
 	snprintf(v.host, sizeof v.host, "127.0.0.1");
 	snprintf(v.hostname, sizeof v.hostname, "localhost");
@@ -199,6 +213,25 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	for (int run = 0; run < cs->runs; run++) {
 		struct cproc proc;
 		char buf[300];
+		if (run == 1 && cs->srv.nbetween) {
+			/* New numbers for the same messages: a client must follow unique-ids, not numbers (RFC
+			 * 1939 §7). Removed ones are gone, as if another client had deleted them. */
+			for (size_t i = 0; i < cs->srv.nbetween; i++)
+				if ((size_t)cs->srv.between_runs_delete[i] <= md.n)
+					md.msgs[cs->srv.between_runs_delete[i] - 1].deleted = true;
+			size_t k = 0;
+			for (size_t i = 0; i < md.n; i++) {
+				if (md.msgs[i].deleted) {
+					free(md.msgs[i].data);
+					continue;
+				}
+				md.msgs[k++] = md.msgs[i];
+			}
+			md.n = k;
+			snprintf(buf, sizeof buf, "between the runs the server removed %zu message(s): the others have new numbers",
+			         cs->srv.nbetween);
+			ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
+		}
 		snprintf(buf, sizeof buf, "run %d of the client (ports %d and %d)", run + 1, port, tport);
 		ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
 		if (cproc_start(p, modes, nmodes, &v, outp[run], errp[run], &proc, &err) < 0) {

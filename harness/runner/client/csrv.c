@@ -140,6 +140,17 @@ static int emit(void *ctx, const char *data, size_t n)
 int csrv_init(struct csrv *s, const struct csrv_opts *o, struct cmaildrop *md, bool tls_available, bool implicit_tls)
 {
 	memset(s, 0, sizeof *s);
+	/* RFC 1939 §5: a session numbers the maildrop's messages from 1; what an earlier session deleted
+	 * at QUIT is gone, so the others move up. */
+	size_t k = 0;
+	for (size_t i = 0; i < md->n; i++) {
+		if (md->msgs[i].deleted) {
+			free(md->msgs[i].data);
+			continue;
+		}
+		md->msgs[k++] = md->msgs[i];
+	}
+	md->n = k;
 	s->o = o;
 	s->md = md;
 	s->tls = implicit_tls;
@@ -279,7 +290,10 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 		return;
 	}
 	dec[dlen] = '\0';
-	if (strcmp(s->sasl_mech, "PLAIN") == 0) {
+	if (strcmp(s->sasl_mech, "SCRIPTED") == 0) {
+		s->sasl_step = 0;
+		status(s, b, false, "[AUTH] authentication failed");
+	} else if (strcmp(s->sasl_mech, "PLAIN") == 0) {
 		/* RFC 4616 §2: [authzid] NUL authcid NUL passwd */
 		const char *z = memchr(dec, '\0', dlen);
 		const char *u = z ? z + 1 : NULL;
@@ -476,6 +490,12 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		bput(&b, r->reply.s, r->reply.len);
 		if (r->close)
 			*act = CA_CLOSE;
+		else if (strcmp(kw, "AUTH") == 0 && r->reply.len >= 1 && r->reply.s[0] == '+') {
+			/* A scripted challenge (a malformed one): the next line is the client's SASL response. */
+			snprintf(s->sasl_mech, sizeof s->sasl_mech, "SCRIPTED");
+			s->sasl_step = 1;
+			*act = CA_AUTH_CONT;
+		}
 		goto out;
 	}
 	if (strcmp(kw, "CAPA") == 0) {

@@ -4,7 +4,12 @@ chosen by --fault, so each client-side check of `pop3spec client run` is seen to
 
 Faults: none (a correct client), dele-before-retr, no-quit, no-unstuff (keeps the stuffed '.'),
 pass-anyway (sends credentials when STLS is missing or refused), pipeline (sends commands without
-waiting), long-command (a command over 255 octets)."""
+waiting), long-command (a command over 255 octets), old-tls (accepts TLS 1.0/1.1), sasl-answer (answers
+a challenge it cannot decode instead of cancelling with "*")."""
+import base64
+import binascii
+import hashlib
+import hmac
 import argparse
 import os
 import socket
@@ -63,10 +68,19 @@ def main():
     ap.add_argument("--stls", action="store_true")
     ap.add_argument("--cafile")
     ap.add_argument("--delete", action="store_true")
+    ap.add_argument("--tls", action="store_true")
+    ap.add_argument("--sasl")
     ap.add_argument("--fault", default="none")
     a = ap.parse_args()
     f = a.fault
-    c = Conn(socket.create_connection((a.host, a.port), timeout=10))
+    sock = socket.create_connection((a.host, a.port), timeout=10)
+    if a.tls:
+        ctx = ssl.create_default_context(cafile=a.cafile)
+        if f == "old-tls":
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        sock = ctx.wrap_socket(sock, server_hostname=a.host)
+    c = Conn(sock)
     if not c.line().startswith(b"+OK"):
         return 1
     if a.stls:
@@ -85,7 +99,22 @@ def main():
     if f == "long-command":
         c.s.sendall(b"NOOP" + b" x" * 200 + b"\r\n")  # not even a valid NOOP: two faults in one
         c.line()
-    if f == "pipeline":
+    if a.sasl == "CRAM-MD5":
+        c.s.sendall(b"AUTH CRAM-MD5\r\n")
+        ch = c.line()
+        try:
+            chal = base64.b64decode(ch[2:], validate=True)
+        except (binascii.Error, ValueError):
+            if f != "sasl-answer":
+                c.s.sendall(b"*\r\n")
+                c.line()
+                return 1
+            chal = b"x"
+        d = hmac.new(b"pass01", chal, hashlib.md5).hexdigest()
+        c.s.sendall(base64.b64encode(b"user01 " + d.encode()) + b"\r\n")
+        if not c.line().startswith(b"+OK"):
+            return 1
+    elif f == "pipeline":
         c.s.sendall(b"USER user01\r\nPASS pass01\r\n")
         c.line()
         c.line()

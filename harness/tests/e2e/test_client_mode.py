@@ -23,6 +23,8 @@ modes:
   plain: []
   stls: [--stls, --cafile, "{{cafile}}"]
   delete: [--delete]
+  implicit_tls: [--tls, --port, "{{tls_port}}", --cafile, "{{cafile}}"]
+  sasl CRAM-MD5: [--sasl, CRAM-MD5]
 delivery: {{kind: maildir, path: "{{workdir}}/Maildir"}}
 timeout: 10
 """)
@@ -113,9 +115,25 @@ class ClientMode(unittest.TestCase):
         self.assertIn(v["failed_ref"], ("C2449-LEN-1", "C1939-CMD-1"), v)
 
     def test_missing_mode_skips(self):
-        _, res = self._failed("none", ["clients/rfc8314/tls/implicit"])
-        v = res["clients/rfc8314/tls/implicit"]
+        _, res = self._failed("none", ["clients/rfc1939/apop/digest"])
+        v = res["clients/rfc1939/apop/digest"]
         self.assertEqual(v["status"], "skip", v)
+
+    def test_tls_and_sasl_pass_when_correct(self):
+        ids = ["clients/rfc8314/tls/implicit", "clients/rfc8314/tls/old-version-refused",
+               "clients/rfc5034/auth/cram-md5", "clients/rfc5034/auth/malformed-challenge"]
+        r, res = self._failed("none", ids)
+        self.assertEqual({k: v["status"] for k, v in res.items()}, {k: "pass" for k in ids}, res)
+
+    def test_old_tls_accepted_fails(self):
+        _, res = self._failed("old-tls", ["clients/rfc8314/tls/old-version-refused"])
+        v = res["clients/rfc8314/tls/old-version-refused"]
+        self.assertEqual(v["status"], "fail", v)
+
+    def test_answering_a_malformed_challenge_fails(self):
+        _, res = self._failed("sasl-answer", ["clients/rfc5034/auth/malformed-challenge"])
+        v = res["clients/rfc5034/auth/malformed-challenge"]
+        self.assertEqual((v["status"], v["failed_ref"]), ("fail", "C5034-AUTH-2"), v)
 
 
 if __name__ == "__main__":
