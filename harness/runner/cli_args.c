@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runner/client/client.h"
 #include "runner/datadir.h"
 #include "runner/plan.h"
 
@@ -347,13 +348,39 @@ const char *cli_default_scenarios(void)
 	return installed;
 }
 
+/* Whether the paths name client scenarios (docs/clients.md): every one has a component `clients`, so
+`list` and `coverage` of scenarios/clients load them as such, with their own catalog. */
+static bool client_paths(const struct cli *c)
+{
+	if (c->npaths == 0)
+		return false;
+	for (size_t i = 0; i < c->npaths; i++) {
+		const char *p = c->paths[i], *h = p;
+		bool found = false;
+		while ((h = strstr(h, "clients")) != NULL) {
+			found |= (h == p || h[-1] == '/') && (h[7] == '\0' || h[7] == '/');
+			h += 7;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize)
 {
 	struct p3err err;
 	*have = false;
 	path[0] = '\0';
+	char cpath[PATH_MAX];
+	struct stat st;
+	const char *h = client_paths(c) ? strstr(c->paths[0], "clients") : NULL;
+	if (h)
+		snprintf(cpath, sizeof cpath, "%.*sclients/REQUIREMENTS.md", (int)(h - c->paths[0]), c->paths[0]);
 	if (c->requirements) {
 		snprintf(path, pathsize, "%s", c->requirements);
+	} else if (h && stat(cpath, &st) == 0) {
+		snprintf(path, pathsize, "%s", cpath);
 	} else if (!reqs_default_path(path, pathsize)) {
 		if (required) {
 			fprintf(stderr, "pop3spec: cannot find REQUIREMENTS.md (give --requirements FILE or set "
@@ -385,7 +412,7 @@ int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenari
 	const char *def[1] = { cli_default_scenarios() };
 	const char *const *paths = c->npaths ? c->paths : def;
 	size_t n = c->npaths ? c->npaths : 1;
-	struct load_opts o = { .reqs = r, .on_error = print_error };
+	struct load_opts o = { .reqs = r, .on_error = print_error, .client_parse = client_paths(c) ? cscen_parse : NULL };
 	struct p3err err;
 	if (load_scenarios(paths, n, &o, l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);

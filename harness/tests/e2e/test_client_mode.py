@@ -64,6 +64,12 @@ class ClientMode(unittest.TestCase):
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertNotIn("clients/", r.stdout)
 
+    def test_coverage_counts_the_client_catalog(self):
+        r = run_pop3spec(["coverage", "scenarios/clients"])
+        self.assertEqual(r.rc, 0, r.stdout[-2000:] + r.stderr[-2000:])
+        self.assertIn("scenarios/clients/REQUIREMENTS.md", r.stdout)
+        self.assertIn("missing: 0", r.stdout)
+
     def _failed(self, fault, filters):
         with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-broken-") as tmp:
             args = []
