@@ -323,7 +323,15 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		 * §6.6: only when the server announced PIPELINING). QUIT ends the exchange. */
 		bool is_quit = ln.len == 4 && strncasecmp(owned ? owned : "", "QUIT", 4) == 0;
 		if (!is_quit) {
+			/* Read while waiting: a client that answers injected replies may be gone (and its
+			 * connection reset, which discards what it sent) by the end of the delay. */
+			double until = cnow_ms() + x->o->reply_delay * 1000.0;
 			fill(c, false);
+			while (!c->inlen && !c->eof && cnow_ms() < until) {
+				struct timespec ts = { 0, 5 * 1000 * 1000L };
+				nanosleep(&ts, NULL);
+				fill(c, false);
+			}
 			if (c->inlen && !csrv_announces(&s, "PIPELINING")) {
 				if (cmd)
 					cmd->pipelined = true;

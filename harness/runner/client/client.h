@@ -91,6 +91,7 @@ struct csrv_opts {
 	char *close_mid;         /* keyword of a multi-line reply cut */
 	size_t close_mid_after;  /* octets of it */
 	size_t pad_status;       /* 0: none */
+	double reply_delay;      /* seconds to wait before each reply (so a too-early next command shows) */
 	int *between_runs_delete; /* messages removed before the second run (numbers then shift) */
 	size_t nbetween;
 };

@@ -80,7 +80,7 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 {
 	static const char *const keys[] = { "greeting", "capa", "stls", "cert", "chunk", "inject_before_tls",
 		                                "replies", "close_after", "close_mid", "pad_status", "tls_max",
-		                                "between_runs_delete", NULL };
+		                                "between_runs_delete", "reply_delay", NULL };
 	if (lkeys(c, s, n, keys, "server") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -114,6 +114,12 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		if (count_of(c, s, x, "pad_status", 8, 65536, &d) < 0)
 			return -1;
 		o->pad_status = (size_t)d;
+	}
+	if ((x = lget(s, n, "reply_delay", NULL))) {
+		if (lnum(c, s, x, "reply_delay", &o->reply_delay) < 0)
+			return -1;
+		if (o->reply_delay < 0 || o->reply_delay > 5)
+			return lerr(c, s, x, "'reply_delay' must be seconds from 0 to 5");
 	}
 	if ((x = lget(s, n, "between_runs_delete", NULL))) {
 		if (x->type != YAML_SEQUENCE_NODE)

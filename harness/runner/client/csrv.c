@@ -486,6 +486,12 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		arg = argbuf;
 	}
 	const struct creply *r = override(s, kw);
+	/* LOGIN stands for whatever login the client chose: PASS, APOP or AUTH (clients prefer SASL when
+	 * CAPA offers it, APOP when the greeting has a timestamp), so a scripted login failure meets every
+	 * client. */
+	if (!r && s->state == CS_AUTH &&
+	    (strcmp(kw, "PASS") == 0 || strcmp(kw, "APOP") == 0 || strcmp(kw, "AUTH") == 0))
+		r = override(s, "LOGIN");
 	if (r) {
 		bput(&b, r->reply.s, r->reply.len);
 		if (r->close)

@@ -5,7 +5,8 @@ chosen by --fault, so each client-side check of `pop3spec client run` is seen to
 Faults: none (a correct client), dele-before-retr, no-quit, no-unstuff (keeps the stuffed '.'),
 pass-anyway (sends credentials when STLS is missing or refused), pipeline (sends commands without
 waiting), long-command (a command over 255 octets), old-tls (accepts TLS 1.0/1.1), sasl-answer (answers
-a challenge it cannot decode instead of cancelling with "*")."""
+a challenge it cannot decode instead of cancelling with "*"), injection-accept (keeps octets received
+before the TLS handshake and reads them as replies after it, CVE-2021-22947)."""
 import base64
 import binascii
 import hashlib
@@ -91,9 +92,18 @@ def main():
             c.s.sendall(b"STLS\r\n")
             ok = c.line().startswith(b"+OK")
         if ok:
+            # Whatever follows the STLS reply before the handshake (a man in the middle's injection).
+            time.sleep(0.3)
+            c.s.setblocking(False)
+            try:
+                early = c.s.recv(4096)
+            except BlockingIOError:
+                early = b""
+            c.s.setblocking(True)
+            c.s.settimeout(10)
             ctx = ssl.create_default_context(cafile=a.cafile)
             c.s = ctx.wrap_socket(c.s, server_hostname=a.host)
-            c.buf = b""
+            c.buf = c.buf + early if f == "injection-accept" else b""
         elif f != "pass-anyway":
             return 1
     if f == "long-command":
@@ -141,4 +151,7 @@ if __name__ == "__main__":
         sys.exit(main())
     except Exception as e:  # noqa: BLE001 - a client reports and fails
         print("broken_client: %s" % e, file=sys.stderr)
+        # Exiting at once with unread octets (TLS tickets) makes the kernel reset the connection, which
+        # drops what was sent last; a real client would be slower than this.
+        time.sleep(0.5)
         sys.exit(1)

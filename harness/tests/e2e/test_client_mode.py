@@ -131,6 +131,13 @@ class ClientMode(unittest.TestCase):
         r, res = self._failed("none", ids)
         self.assertEqual({k: v["status"] for k, v in res.items()}, {k: "pass" for k in ids}, res)
 
+    def test_injection_discarded_passes_and_accepted_fails(self):
+        sid = "clients/rfc2595/tls/pre-handshake-injection"
+        _, res = self._failed("none", [sid])
+        self.assertEqual(res[sid]["status"], "pass", res[sid])
+        _, res = self._failed("injection-accept", [sid])
+        self.assertEqual((res[sid]["status"], res[sid]["failed_ref"]), ("fail", "C2449-PIPE-1"), res[sid])
+
     def test_old_tls_accepted_fails(self):
         _, res = self._failed("old-tls", ["clients/rfc8314/tls/old-version-refused"])
         v = res["clients/rfc8314/tls/old-version-refused"]
