@@ -168,6 +168,11 @@ START_TEST(retr_is_stuffed_and_terminated)
 	ck_assert_ptr_nonnull(strstr(r, "\r\n..dot\r\nbody\r\n.\r\n"));
 	ck_assert(strncmp(cmd("RETR 3", NULL), "-ERR", 4) == 0);
 	ck_assert_ptr_nonnull(strstr(cmd("TOP 1 0", NULL), "Subject: a\r\n\r\n.\r\n"));
+	ck_assert(!s.last_whole);
+	cmd("TOP 1 99999999", NULL);
+	ck_assert(s.last_whole); /* fetchmail's way to retrieve a whole message */
+	cmd("RETR 2", NULL);
+	ck_assert(s.last_whole);
 	ck_assert_ptr_nonnull(strstr(cmd("UIDL", NULL), "1 uid-a\r\n2 uid-b\r\n.\r\n"));
 }
 END_TEST
@@ -259,6 +264,15 @@ START_TEST(delivery_comparison)
 	p.adds_headers[0] = "Received";
 	p.nadds_headers = 1;
 	ck_assert(cdeliver_equal(&p, got, strlen(got), fx, strlen(fx)));
+	/* An added header the stored message also starts with is not taken from it. */
+	const char *fx2 = "Return-Path: <a@b>\r\nSubject: a\r\n\r\nbody\r\n";
+	const char *got2 = "Received: x\nReturn-Path: <a@b>\nSubject: a\n\nbody\n";
+	p.adds_headers[1] = "Return-Path";
+	p.nadds_headers = 2;
+	ck_assert(cdeliver_equal(&p, got2, strlen(got2), fx2, strlen(fx2)));
+	const char *got3 = "Return-Path: <x@y>\nReceived: x\nReturn-Path: <a@b>\nSubject: a\n\nbody\n";
+	ck_assert(cdeliver_equal(&p, got3, strlen(got3), fx2, strlen(fx2)));
+	ck_assert(!cdeliver_equal(&p, "Received: x\nSubject: a\n\nbody\n", 28, fx2, strlen(fx2)));
 }
 END_TEST
 

@@ -8,7 +8,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
@@ -73,7 +75,10 @@ static int write_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k, ch
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, x ? 0644 : 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (!f && fd >= 0)
+		close(fd);
 	if (!f)
 		return p3err_errno(err, "%s", path);
 	int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
@@ -91,6 +96,9 @@ int ccerts_make(struct ccerts *c, struct p3err *err)
 	snprintf(dir, sizeof dir, "%s/pop3spec-client-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir))
 		return p3err_errno(err, "cannot make a folder under %s", tmp && *tmp ? tmp : "/tmp");
+	/* Searchable by others: a client that drops privileges to deliver (getmail as root delivers as
+	 * nobody) must reach its work folder; nothing here can be listed, and the keys are 0600. */
+	chmod(dir, 0711);
 	c->dir = strdup(dir);
 	EVP_PKEY *cakey = newkey(), *otherkey = newkey();
 	X509 *ca = NULL, *other = NULL;
@@ -145,7 +153,11 @@ out:
 
 void ccerts_free(struct ccerts *c)
 {
-	if (c->dir)
+	/* POP3SPEC_CLIENT_KEEP=1 keeps the run's folder (work folders, the clients' output) to look into. */
+	const char *keep = getenv("POP3SPEC_CLIENT_KEEP");
+	if (c->dir && keep && strcmp(keep, "1") == 0)
+		fprintf(stderr, "pop3spec: kept %s (POP3SPEC_CLIENT_KEEP)\n", c->dir);
+	else if (c->dir)
 		fixture_rmtree(c->dir);
 	free(c->dir);
 	free(c->cafile);

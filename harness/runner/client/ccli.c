@@ -234,6 +234,7 @@ int cli_client_run(struct cli *c)
 	bool timeout_given = strstr(c->options, "--timeout") != NULL;
 	struct crun_ctx x = { .prof = &prof, .certs = &certs, .fixtures_dir = fixtures_dir(c, fxbuf, sizeof fxbuf),
 		                  .timeout = timeout_given ? c->timeout : CLIENT_DEFAULT_TIMEOUT,
+		                  .timeout_given = timeout_given,
 		                  .live = c->verbosity == 2 };
 	results = calloc(nsel, sizeof *results);
 	done = calloc(nsel, sizeof *done);

@@ -345,11 +345,18 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		free(owned);
 		if (!reply)
 			goto done;
-		if (cmd)
+		if (cmd) {
 			cmd->reply_ok = rlen >= 3 && memcmp(reply, "+OK", 3) == 0;
+			cmd->whole_message = s.last_whole;
+		}
 		size_t limit = (size_t)-1;
-		if (x->o->close_mid && multi != (size_t)-1 && cmd && strncasecmp(cmd->text, x->o->close_mid,
-		                                                                    strlen(x->o->close_mid)) == 0) {
+		/* The message a RETR n or TOP n m carries (fetchmail retrieves with TOP n 99999999). */
+		bool carries = cmd && multi != (size_t)-1 && x->o->close_mid_message &&
+		               (strncasecmp(cmd->text, "RETR ", 5) == 0 || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
+		               strtol(cmd->text + 4 + (cmd->text[0] == 'R' || cmd->text[0] == 'r'), NULL, 10) ==
+		                       x->o->close_mid_message;
+		if (carries || (x->o->close_mid && multi != (size_t)-1 && cmd &&
+		                strncasecmp(cmd->text, x->o->close_mid, strlen(x->o->close_mid)) == 0)) {
 			limit = multi + x->o->close_mid_after;
 			if (limit >= rlen)
 				limit = rlen > 1 ? rlen - 1 : 0; /* never the whole reply: the terminator is cut */

@@ -328,10 +328,12 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			if (!kw_is(d, "DELE"))
 				continue;
 			bool ok = false;
+			long dn = strtol(d->text + 5, NULL, 10);
 			for (size_t k = 0; k < i && !ok; k++) {
 				const struct ccmd *r = &rec->cmds[k];
-				ok = r->session == d->session && r->run == d->run && kw_is(r, "RETR") && r->reply_ok &&
-				     r->reply_complete && strcmp(r->text + 5, d->text + 5) == 0;
+				/* RETR n, or TOP n with every line: the whole message, its reply complete. */
+				ok = r->session == d->session && r->run == d->run && (kw_is(r, "RETR") || kw_is(r, "TOP")) &&
+				     r->reply_ok && r->reply_complete && r->whole_message && strtol(r->text + 4, NULL, 10) == dn;
 			}
 			if (!ok) {
 				finding(o, fv, ref, "DELE of a message the client had not completely retrieved in this session",
@@ -419,7 +421,7 @@ void cexpect_judge(const struct scenario *sc, const struct cprofile *p, const st
 	if (rec->timed_out) {
 		char buf[120];
 		snprintf(buf, sizeof buf, "the client did not exit within the timeout and was killed");
-		finding(o, VERDICT_FAIL, sc->refs[0], buf, "the client ends by itself", "still running");
+		finding(o, VERDICT_FAIL, "C1939-ERR-2", buf, "the client ends by itself", "still running");
 	}
 	for (size_t i = 0; i < cs->nexpect; i++)
 		judge_one(&cs->expect[i], sc, p, fx, rec, dpath, outs, runs, o);

@@ -160,11 +160,17 @@ bool cdeliver_equal(const struct cprofile *p, const char *got, size_t glen, cons
 	bool eq = false;
 	if (g.p && w.p) {
 		size_t off = 0;
-		/* Header fields the client adds on top (Received, Return-Path, ...), with continuation lines. */
-		while (off < g.n) {
+		/* Header fields the client adds on top (Received, Return-Path, ...), with continuation lines:
+		 * skipped one at a time until the rest is the message, which may itself start with one of them
+		 * (a stored Return-Path). */
+		for (;;) {
+			if (g.n - off == w.n && memcmp(g.p + off, w.p, w.n) == 0) {
+				eq = true;
+				break;
+			}
 			const char *nl = memchr(g.p + off, '\n', g.n - off);
 			size_t len = nl ? (size_t)(nl - (g.p + off)) : g.n - off;
-			if (!added_header(p, g.p + off, len))
+			if (off >= g.n || !added_header(p, g.p + off, len))
 				break;
 			off += len + 1;
 			while (off < g.n && (g.p[off] == ' ' || g.p[off] == '\t')) {
@@ -172,7 +178,6 @@ bool cdeliver_equal(const struct cprofile *p, const char *got, size_t glen, cons
 				off = nl ? (size_t)(nl - g.p) + 1 : g.n;
 			}
 		}
-		eq = g.n - off == w.n && memcmp(g.p + off, w.p, w.n) == 0;
 	}
 	free(g.p);
 	free(w.p);

@@ -88,7 +88,8 @@ struct csrv_opts {
 	struct creply *replies;
 	size_t nreplies;
 	char *close_after;       /* keyword */
-	char *close_mid;         /* keyword of a multi-line reply cut */
+	char *close_mid;         /* command prefix of a multi-line reply cut, or NULL */
+	long close_mid_message;  /* or: the first reply carrying this message (RETR n, TOP n m); 0: none */
 	size_t close_mid_after;  /* octets of it */
 	size_t pad_status;       /* 0: none */
 	double reply_delay;      /* seconds to wait before each reply (so a too-early next command shows) */
@@ -153,6 +154,7 @@ struct csrv {
 	int sasl_step;
 	char cram_challenge[80];
 	int *reply_used;         /* per override */
+	bool last_whole;         /* the last reply carried a whole message (RETR, or TOP with every line) */
 };
 int csrv_init(struct csrv *s, const struct csrv_opts *o, struct cmaildrop *md, bool tls_available,
               bool implicit_tls);
@@ -179,6 +181,8 @@ struct ccmd {
 	enum csrv_state state;   /* the state it was sent in */
 	bool reply_ok;           /* the server answered +OK */
 	bool reply_complete;     /* the whole reply was written */
+	bool whole_message;      /* RETR, or TOP whose line count covered the whole body (fetchmail's
+	                          * "TOP n 99999999" retrieves with it) */
 	bool sasl;               /* a SASL response, not a command */
 	bool scripted;           /* the response to a scenario's scripted (malformed) challenge */
 };
@@ -201,6 +205,7 @@ struct crun_ctx {
 	const struct ccerts *certs;
 	const char *fixtures_dir;
 	double timeout;          /* the run's --timeout, seconds */
+	bool timeout_given;      /* --timeout was on the command line: it wins over the profile's */
 	bool live;               /* -v: transcript on stderr */
 };
 /* Run scenario sc against the client; fills r completely (identity, verdict, transcript). */

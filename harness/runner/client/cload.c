@@ -151,13 +151,19 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		upcase(o->close_after);
 	}
 	if ((x = lget(s, n, "close_mid", NULL))) {
-		static const char *const mk[] = { "command", "after", NULL };
+		static const char *const mk[] = { "command", "message", "after", NULL };
 		yaml_node_t *y;
 		if (lkeys(c, s, x, mk, "close_mid") < 0)
 			return -1;
-		if (!(y = lget(s, x, "command", NULL)) || lstr(c, s, y, "command", &o->close_mid) < 0)
-			return y ? -1 : lerr(c, s, x, "missing 'command'");
-		upcase(o->close_mid);
+		if ((y = lget(s, x, "message", NULL))) {
+			if (count_of(c, s, y, "message", 1, 100000, &d) < 0)
+				return -1;
+			o->close_mid_message = (long)d;
+		} else if (!(y = lget(s, x, "command", NULL)) || lstr(c, s, y, "command", &o->close_mid) < 0) {
+			return y ? -1 : lerr(c, s, x, "missing 'message' (or 'command')");
+		} else {
+			upcase(o->close_mid);
+		}
 		if ((y = lget(s, x, "after", NULL))) {
 			if (count_of(c, s, y, "after", 0, 1e9, &d) < 0)
 				return -1;

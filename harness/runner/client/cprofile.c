@@ -68,8 +68,9 @@ static int files_map(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 				return -1;
 			char *end;
 			long mode = strtol(m, &end, 8);
+			bool bad = !m[0] || *end || mode < 0 || mode > 0777;
 			free(m);
-			if (*end || mode < 0 || mode > 0777)
+			if (bad)
 				return lerr(c, s, x, "'mode' must be octal permissions like \"0600\"");
 			e->mode = (int)mode;
 		}

@@ -209,7 +209,10 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
 		goto out;
 	}
-	double timeout = sc->timeout > 0 ? sc->timeout : p->timeout > 0 ? p->timeout : x->timeout;
+	/* The scenario's own timeout, else --timeout as given, else the profile's, else the default. */
+	double timeout = sc->timeout > 0                  ? sc->timeout
+	                 : x->timeout_given || !p->timeout ? x->timeout
+	                                                   : p->timeout;
 	for (int run = 0; run < cs->runs; run++) {
 		struct cproc proc;
 		char buf[300];
@@ -289,9 +292,11 @@ out:
 	if (lt >= 0)
 		close(lt);
 	SSL_CTX_free(tls);
-	if (workdir[0] && !strstr(workdir, "XXXXXX"))
+	const char *keep = getenv("POP3SPEC_CLIENT_KEEP");
+	bool keeping = keep && strcmp(keep, "1") == 0;
+	if (workdir[0] && !strstr(workdir, "XXXXXX") && !keeping)
 		fixture_rmtree(workdir);
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && !keeping; i++) {
 		if (outp[i][0])
 			unlink(outp[i]);
 		if (errp[i][0])

@@ -442,6 +442,17 @@ static void transaction(struct csrv *s, const char *kw, const char *arg, struct 
 		ml_encoder_init(&enc, lines);
 		ml_encode(&enc, s->md->msgs[n - 1].data, s->md->msgs[n - 1].len, emit, b);
 		ml_encode_finish(&enc, emit, b);
+		/* Whether this carried the whole message: TOP with at least every body line sends what RETR
+		 * would (the same octets). */
+		s->last_whole = true;
+		if (lines >= 0) {
+			struct buf whole = { 0 };
+			ml_encoder_init(&enc, -1);
+			ml_encode(&enc, s->md->msgs[n - 1].data, s->md->msgs[n - 1].len, emit, &whole);
+			ml_encode_finish(&enc, emit, &whole);
+			s->last_whole = !whole.oom && whole.len == b->len - *multi;
+			free(whole.p);
+		}
 	} else if (strcmp(kw, "DELE") == 0) {
 		long n = msgno(s, arg);
 		if (n < 0) {
@@ -466,6 +477,7 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 	char kw[8] = "", argbuf[1400];
 	*act = CA_NONE;
 	*multi = (size_t)-1;
+	s->last_whole = false;
 	if (s->sasl_step) {
 		sasl_line(s, line, n, &b);
 		if (s->sasl_step)
