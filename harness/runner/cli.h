@@ -66,6 +66,9 @@ const char *cli_default_scenarios(void);
 int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize);
 /* Load the scenarios of c->paths (or the default folder), printing every error; -1 when any. */
 int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenario_list *l);
+/* Whether every path of c has a component `clients`: list and coverage then load client scenarios
+ * (docs/clients.md) with scenarios/clients/REQUIREMENTS.md. */
+bool cli_client_paths(const struct cli *c);
 
 int cli_run(struct cli *c);
 int cli_list(struct cli *c);

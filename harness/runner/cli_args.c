@@ -350,7 +350,7 @@ const char *cli_default_scenarios(void)
 
 /* Whether the paths name client scenarios (docs/clients.md): every one has a component `clients`, so
 `list` and `coverage` of scenarios/clients load them as such, with their own catalog. */
-static bool client_paths(const struct cli *c)
+bool cli_client_paths(const struct cli *c)
 {
 	if (c->npaths == 0)
 		return false;
@@ -374,7 +374,7 @@ int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have
 	path[0] = '\0';
 	char cpath[PATH_MAX];
 	struct stat st;
-	const char *h = client_paths(c) ? strstr(c->paths[0], "clients") : NULL;
+	const char *h = cli_client_paths(c) ? strstr(c->paths[0], "clients") : NULL;
 	if (h)
 		snprintf(cpath, sizeof cpath, "%.*sclients/REQUIREMENTS.md", (int)(h - c->paths[0]), c->paths[0]);
 	if (c->requirements) {
@@ -412,7 +412,7 @@ int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenari
 	const char *def[1] = { cli_default_scenarios() };
 	const char *const *paths = c->npaths ? c->paths : def;
 	size_t n = c->npaths ? c->npaths : 1;
-	struct load_opts o = { .reqs = r, .on_error = print_error, .client_parse = client_paths(c) ? cscen_parse : NULL };
+	struct load_opts o = { .reqs = r, .on_error = print_error, .client_parse = cli_client_paths(c) ? cscen_parse : NULL };
 	struct p3err err;
 	if (load_scenarios(paths, n, &o, l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
