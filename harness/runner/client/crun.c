@@ -19,6 +19,7 @@
 #include "lib/line.h"
 #include "lib/tls.h"
 #include "runner/fixture.h"
+#include "runner/stop.h"
 
 void ctrans_add(struct ctrans *t, char kind, const char *session, const char *data, size_t len)
 {
@@ -255,6 +256,10 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 			}
 			if (cproc_poll(&proc))
 				break;
+			if (stop_requested() != STOP_NONE) {
+				ctrans_add(&tr, TLINE_NOTE, "client", "stopped: the client is ended", 29);
+				break;
+			}
 			if (cnow_ms() >= cc.deadline_ms) {
 				rec->timed_out = true;
 				snprintf(buf, sizeof buf, "the client did not exit within %.1f s: killed", timeout);
