@@ -124,7 +124,9 @@ static size_t pick_modes(const struct cprofile *p, const struct cscen *cs, const
 			out[k++] = m;
 			continue;
 		}
-		if ((strcmp(names[i], "delete") == 0 && p->deletes) || (strcmp(names[i], "keep") == 0 && !p->deletes))
+		/* The base command is the plain client; delete/keep follow `deletes`. */
+		if (strcmp(names[i], "plain") == 0 || (strcmp(names[i], "delete") == 0 && p->deletes) ||
+		    (strcmp(names[i], "keep") == 0 && !p->deletes))
 			continue;
 		if (!*missing)
 			*missing = names[i];

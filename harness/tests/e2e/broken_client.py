@@ -54,6 +54,21 @@ class Conn:
 
 
 def deliver(maildir, data, n):
+    if maildir.startswith("mbox:"):
+        # mboxrd: a From line, ">From " quoting one more '>', an empty line after each message.
+        lines = data.split(b"\n")[:-1]
+        with open(maildir[5:], "ab") as f:
+            f.write(b"From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n")
+            for l in lines:
+                if l.lstrip(b">").startswith(b"From "):
+                    l = b">" + l
+                f.write(l + b"\n")
+            f.write(b"\n")
+        return
+    if maildir == "stdout":
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
     for sub in ("tmp", "new", "cur"):
         os.makedirs(os.path.join(maildir, sub), exist_ok=True)
     name = "%d.P%dN%d.broken" % (int(time.time()), os.getpid(), n)

@@ -120,6 +120,29 @@ class ClientMode(unittest.TestCase):
         self.assertEqual(v["status"], "fail", v)
         self.assertIn(v["failed_ref"], ("C2449-LEN-1", "C1939-CMD-1"), v)
 
+    def test_mbox_and_stdout_delivery(self):
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-deliver-") as tmp:
+            for kind, target in (("mbox", "mbox:{workdir}/mbox"), ("stdout", "stdout")):
+                path = os.path.join(tmp, f"{kind}.yaml")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(f"""name: raw-{kind}
+command: [python3, "{HERE}/broken_client.py", --host, "{{host}}", --port, "{{port}}", --maildir, "{target}"]
+delivery: {{kind: {kind}, path: "{{workdir}}/mbox"}}
+""")
+                ids = ["clients/rfc1939/ml/unstuff-dot-lines", "clients/rfc1939/retr/three-messages"]
+                r, doc, _ = client_run(path, "--filter", ids[0], "--filter", ids[1])
+                self.assertEqual({k: v["status"] for k, v in by_id(doc).items()}, {k: "pass" for k in ids},
+                                 (kind, doc["results"]))
+            path = os.path.join(tmp, "nounstuff.yaml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(f"""name: raw-stdout-bad
+command: [python3, "{HERE}/broken_client.py", --host, "{{host}}", --port, "{{port}}", --maildir, stdout,
+          --fault, no-unstuff]
+delivery: {{kind: stdout}}
+""")
+            _, doc, _ = client_run(path, "--filter", "clients/rfc1939/ml/unstuff-dot-lines")
+            self.assertEqual(doc["results"][0]["status"], "fail", doc["results"][0])
+
     def test_missing_mode_skips(self):
         _, res = self._failed("none", ["clients/rfc1939/apop/digest"])
         v = res["clients/rfc1939/apop/digest"]
