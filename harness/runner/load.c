@@ -379,6 +379,8 @@ int load_sniff(const char *path, enum load_kind *kind, struct p3err *err)
 		for (size_t i = 0; i < 6 && *kind == LOAD_KIND_UNKNOWN; i++)
 			if (lget(&s, root, tg_keys[i], NULL))
 				*kind = LOAD_KIND_TARGET;
+		if (*kind == LOAD_KIND_UNKNOWN && lget(&s, root, "command", NULL))
+			*kind = LOAD_KIND_CLIENT;
 	}
 	lsrc_close(&s);
 	return 0;

@@ -51,7 +51,8 @@ enum load_kind {
 	LOAD_KIND_UNKNOWN,
 	LOAD_KIND_SCENARIO, /* a mapping with id/title/refs/level/steps */
 	LOAD_KIND_TARGET,   /* a mapping with name/host/port/tls_port/accounts (target.h) */
-	LOAD_KIND_FRAGMENT  /* under a common/ folder, or a top-level list of steps */
+	LOAD_KIND_FRAGMENT, /* under a common/ folder, or a top-level list of steps */
+	LOAD_KIND_CLIENT    /* a client profile: a mapping with command (docs/clients.md) */
 };
 /* Returns 0 and sets *kind, or -1 when the file cannot be read or is not YAML (with the message). */
 int load_sniff(const char *path, enum load_kind *kind, struct p3err *err);

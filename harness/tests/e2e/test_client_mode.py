@@ -70,6 +70,17 @@ class ClientMode(unittest.TestCase):
         self.assertIn("scenarios/clients/REQUIREMENTS.md", r.stdout)
         self.assertIn("missing: 0", r.stdout)
 
+    def test_check_knows_client_scenarios_and_profiles(self):
+        r = run_pop3spec(["check", "scenarios/clients", "fixtures/clients/poplib.yaml"])
+        self.assertEqual(r.rc, 0, r.stderr)
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-check-") as tmp:
+            bad = os.path.join(tmp, "bad.yaml")
+            with open(bad, "w", encoding="utf-8") as f:
+                f.write("name: x\ncommand: [echo]\nmodes: {stls: 3}\n")
+            r = run_pop3spec(["check", bad])
+            self.assertEqual(r.rc, 2, r.stdout)
+            self.assertIn("bad.yaml:3:", r.stderr)
+
     def _failed(self, fault, filters):
         with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-broken-") as tmp:
             args = []
