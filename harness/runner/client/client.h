@@ -95,6 +95,7 @@ struct csrv_opts {
 	double reply_delay;      /* seconds to wait before each reply (so a too-early next command shows) */
 	int *between_runs_delete; /* messages removed before the second run (numbers then shift) */
 	size_t nbetween;
+	char *between_runs_add;  /* a fixture whose messages arrive before the second run (new unique-ids) */
 };
 enum cexp_kind { CEXP_QUIT, CEXP_SENT, CEXP_NOT_SENT, CEXP_NO_AFTER, CEXP_DELE_AFTER_RETR, CEXP_CAPA_AFTER_TLS,
 	CEXP_EXIT, CEXP_DELIVERED, CEXP_RETR_SECOND, CEXP_SASL_CANCEL };
@@ -137,6 +138,8 @@ struct cmaildrop {
 };
 int cmaildrop_load(const char *dir, struct cmaildrop *m, struct p3err *err);
 void cmaildrop_free(struct cmaildrop *m);
+/* Append copies of add's messages to m, their unique-ids prefixed "new-" (never one m had). */
+int cmaildrop_append(struct cmaildrop *m, const struct cmaildrop *add, struct p3err *err);
 
 enum csrv_state { CS_AUTH, CS_TRANS, CS_UPDATE };
 enum csrv_action { CA_NONE, CA_CLOSE, CA_STARTTLS, CA_AUTH_CONT };

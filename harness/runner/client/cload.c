@@ -80,7 +80,7 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 {
 	static const char *const keys[] = { "greeting", "capa", "stls", "cert", "chunk", "inject_before_tls",
 		                                "replies", "close_after", "close_mid", "pad_status", "tls_max",
-		                                "between_runs_delete", "reply_delay", NULL };
+		                                "between_runs_delete", "between_runs_add", "reply_delay", NULL };
 	if (lkeys(c, s, n, keys, "server") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -115,6 +115,10 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return -1;
 		o->pad_status = (size_t)d;
 	}
+	if ((x = lget(s, n, "between_runs_add", NULL)) && lstr(c, s, x, "between_runs_add", &o->between_runs_add) < 0)
+		return -1;
+	if (o->between_runs_add && (strchr(o->between_runs_add, '/') || o->between_runs_add[0] == '.'))
+		return lerr(c, s, x, "'between_runs_add' names a fixture maildrop");
 	if ((x = lget(s, n, "reply_delay", NULL))) {
 		if (lnum(c, s, x, "reply_delay", &o->reply_delay) < 0)
 			return -1;
@@ -333,6 +337,7 @@ void cscen_free(void *p)
 	free(o->close_after);
 	free(o->close_mid);
 	free(o->between_runs_delete);
+	free(o->between_runs_add);
 	for (size_t i = 0; i < cs->nexpect; i++) {
 		free(cs->expect[i].regex);
 		free(cs->expect[i].msgs);

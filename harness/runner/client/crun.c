@@ -141,7 +141,7 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	double t0 = cnow_ms();
 	struct ctrans tr = { .t0 = t0 };
 	struct crecord *rec = calloc(1, sizeof *rec);
-	struct cmaildrop md = { 0 }, fx = { 0 };
+	struct cmaildrop md = { 0 }, fx = { 0 }, added = { 0 };
 	struct p3err err;
 	char workdir[PATH_MAX] = "", outp[2][PATH_MAX] = { "", "" }, errp[2][PATH_MAX] = { "", "" };
 	const char *outs[2] = { outp[0], outp[1] };
@@ -167,6 +167,14 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		char path[PATH_MAX];
 		if (fixture_locate(x->fixtures_dir, sc->fixture, path, sizeof path, &err) < 0 ||
 		    cmaildrop_load(path, &md, &err) < 0 || cmaildrop_load(path, &fx, &err) < 0) {
+			conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
+			goto out;
+		}
+	}
+	if (cs->srv.between_runs_add) {
+		char path[PATH_MAX];
+		if (fixture_locate(x->fixtures_dir, cs->srv.between_runs_add, path, sizeof path, &err) < 0 ||
+		    cmaildrop_load(path, &added, &err) < 0 || cmaildrop_append(&fx, &added, &err) < 0) {
 			conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
 			goto out;
 		}
@@ -236,6 +244,14 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 			md.n = k;
 			snprintf(buf, sizeof buf, "between the runs the server removed %zu message(s): the others have new numbers",
 			         cs->srv.nbetween);
+			ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
+		}
+		if (run == 1 && added.n) {
+			if (cmaildrop_append(&md, &added, &err) < 0) {
+				conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
+				goto out;
+			}
+			snprintf(buf, sizeof buf, "between the runs %zu new message(s) arrived", added.n);
 			ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
 		}
 		snprintf(buf, sizeof buf, "run %d of the client (ports %d and %d)", run + 1, port, tport);
@@ -312,6 +328,7 @@ out:
 	free(dpath);
 	cmaildrop_free(&md);
 	cmaildrop_free(&fx);
+	cmaildrop_free(&added);
 	if (rec)
 		for (size_t i = 0; i < rec->ncmds; i++)
 			free(rec->cmds[i].text);

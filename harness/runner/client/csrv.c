@@ -66,6 +66,26 @@ fail:
 	return -1;
 }
 
+int cmaildrop_append(struct cmaildrop *m, const struct cmaildrop *add, struct p3err *err)
+{
+	struct cmsg *v = realloc(m->msgs, (m->n + add->n + 1) * sizeof *v);
+	if (!v)
+		return p3err_set(err, "out of memory");
+	m->msgs = v;
+	for (size_t i = 0; i < add->n; i++) {
+		struct cmsg *g = &m->msgs[m->n];
+		*g = add->msgs[i];
+		g->deleted = false;
+		g->data = malloc(add->msgs[i].len + 1);
+		if (!g->data)
+			return p3err_set(err, "out of memory");
+		memcpy(g->data, add->msgs[i].data, add->msgs[i].len);
+		snprintf(g->uid, sizeof g->uid, "new-%.60s", add->msgs[i].uid);
+		m->n++;
+	}
+	return 0;
+}
+
 void cmaildrop_free(struct cmaildrop *m)
 {
 	for (size_t i = 0; i < m->n; i++)

@@ -6,7 +6,8 @@ Faults: none (a correct client), dele-before-retr, no-quit, no-unstuff (keeps th
 pass-anyway (sends credentials when STLS is missing or refused), pipeline (sends commands without
 waiting), long-command (a command over 255 octets), old-tls (accepts TLS 1.0/1.1), sasl-answer (answers
 a challenge it cannot decode instead of cancelling with "*"), injection-accept (keeps octets received
-before the TLS handshake and reads them as replies after it, CVE-2021-22947)."""
+before the TLS handshake and reads them as replies after it, CVE-2021-22947), uidl-by-number (with
+--uidl-file, remembers message numbers instead of unique-ids)."""
 import base64
 import binascii
 import hashlib
@@ -86,6 +87,7 @@ def main():
     ap.add_argument("--delete", action="store_true")
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--sasl")
+    ap.add_argument("--uidl-file")
     ap.add_argument("--fault", default="none")
     a = ap.parse_args()
     f = a.fault
@@ -148,12 +150,26 @@ def main():
         c.cmd("PASS pass01")
     c.cmd("STAT")
     n = int(c.cmd("STAT").split()[1])
+    seen, uids = set(), {}
+    if a.uidl_file:
+        c.cmd("UIDL")
+        for l in c.multi():
+            num, uid = l.decode().split(" ", 1)
+            uids[int(num)] = num if f == "uidl-by-number" else uid
+        if os.path.exists(a.uidl_file):
+            with open(a.uidl_file) as fh:
+                seen = set(x.strip() for x in fh)
     for i in range(1, n + 1):
+        if a.uidl_file and uids[i] in seen:
+            continue
         if f == "dele-before-retr" and a.delete:
             c.cmd("DELE %d" % i)
         c.cmd("RETR %d" % i)
         body = c.multi(unstuff=f != "no-unstuff")
         deliver(a.maildir, b"".join(l + b"\n" for l in body), i)
+        if a.uidl_file:
+            with open(a.uidl_file, "a") as fh:
+                fh.write(uids[i] + "\n")
         if a.delete and f != "dele-before-retr":
             c.cmd("DELE %d" % i)
     if f != "no-quit":

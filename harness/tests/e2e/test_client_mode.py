@@ -25,6 +25,7 @@ modes:
   delete: [--delete]
   implicit_tls: [--tls, --port, "{{tls_port}}", --cafile, "{{cafile}}"]
   sasl CRAM-MD5: [--sasl, CRAM-MD5]
+  uidl: [--uidl-file, "{{workdir}}/uidl"]
 delivery: {{kind: maildir, path: "{{workdir}}/Maildir"}}
 timeout: 10
 """)
@@ -171,6 +172,14 @@ delivery: {{kind: stdout}}
         self.assertEqual(res[sid]["status"], "pass", res[sid])
         _, res = self._failed("injection-accept", [sid])
         self.assertEqual((res[sid]["status"], res[sid]["failed_ref"]), ("fail", "C2449-PIPE-1"), res[sid])
+
+    def test_uidl_by_number_fails(self):
+        ids = ["clients/rfc1939/uidl/new-mail-only", "clients/rfc1939/uidl/second-run-fetches-nothing"]
+        _, res = self._failed("none", ids)
+        self.assertEqual({k: v["status"] for k, v in res.items()}, {k: "pass" for k in ids}, res)
+        _, res = self._failed("uidl-by-number", ids)
+        self.assertEqual(res[ids[0]]["status"], "fail", res[ids[0]])
+        self.assertEqual(res[ids[1]]["status"], "pass", res[ids[1]])  # numbers do not change there
 
     def test_old_tls_accepted_fails(self):
         _, res = self._failed("old-tls", ["clients/rfc8314/tls/old-version-refused"])
