@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <check.h>
 #include "lib/b64.h"
 #include "lib/digest.h"
@@ -249,6 +250,9 @@ START_TEST(judge_grammar_and_state)
 	ck_assert_ptr_nonnull(cjudge_command("APOP user01 short", 17, CS_AUTH));
 	ck_assert_ptr_nonnull(cjudge_command("NOOP", 4, CS_UPDATE));
 	ck_assert_ptr_null(cjudge_command("noop", 4, CS_TRANS));          /* keywords are case-insensitive */
+	ck_assert_ptr_null(cjudge_command("AUTH", 4, CS_AUTH));           /* RFC 1734 practice: list */
+	ck_assert_ptr_null(cjudge_command("LAST", 4, CS_TRANS));          /* obsolete, harmless */
+	ck_assert_ptr_nonnull(cjudge_command("RSET", 4, CS_AUTH));        /* getmail after a failed login */
 }
 END_TEST
 
@@ -286,6 +290,42 @@ START_TEST(placeholders)
 	ck_assert_str_eq(s1, "127.0.0.1:1100 {x} /w/m /c.pem");
 	free(s1);
 	ck_assert_ptr_null(cexpand("{nope}", &v, &err));
+}
+END_TEST
+
+START_TEST(load_profile)
+{
+	char dir[] = "/tmp/check-client-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof path, "%s/p.yaml", dir);
+	FILE *f = fopen(path, "w");
+	fputs("name: t\ncommand: [prog, \"{host}\"]\nmodes:\n  stls: [--stls]\n"
+	      "  implicit_tls: {command: [other], args: [-x], env: {A: b}}\n"
+	      "files:\n  rc: {mode: \"0640\", content: \"x {port}\"}\n"
+	      "delivery: {kind: mbox, path: \"{workdir}/m\", adds_headers: [Received]}\ndeletes: true\n", f);
+	fclose(f);
+	struct cprofile p;
+	struct p3err err = { "" };
+	ck_assert_msg(cprofile_load(path, &p, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(p.name, "t");
+	ck_assert_uint_eq(p.ncommand, 2);
+	ck_assert_ptr_nonnull(cprofile_mode(&p, "stls"));
+	ck_assert_ptr_null(cprofile_mode(&p, "apop"));
+	const struct cmode *m = cprofile_mode(&p, "implicit_tls");
+	ck_assert(m && m->ncommand == 1 && m->nargs == 1 && m->nenv == 1);
+	ck_assert_int_eq(p.files[0].mode, 0640);
+	ck_assert_int_eq(p.delivery, DELIVERY_MBOX);
+	ck_assert(p.deletes);
+	ck_assert_str_eq(p.dir, dir);
+	cprofile_free(&p);
+	f = fopen(path, "w");
+	fputs("name: t\ncommand: [prog]\ndelivery: {kind: maildir}\n", f); /* maildir without path */
+	fclose(f);
+	ck_assert_int_eq(cprofile_load(path, &p, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "p.yaml:3:"));
+	unlink(path);
+	rmdir(dir);
 }
 END_TEST
 
@@ -337,6 +377,7 @@ Suite *client_suite(void)
 	tcase_add_test(tj, delivery_comparison);
 	tcase_add_test(tj, placeholders);
 	tcase_add_test(tj, load_client_scenario);
+	tcase_add_test(tj, load_profile);
 	suite_add_tcase(su, tj);
 	return su;
 }

@@ -416,6 +416,15 @@ void cexpect_judge(const struct scenario *sc, const struct cprofile *p, const st
 	const struct cscen *cs = sc->client;
 	memset(o, 0, sizeof *o);
 	o->v = VERDICT_PASS;
+	/* Every scenario's client connects: one that never did was not started right (a wrong profile, a
+	 * missing program), which is no verdict on the client. */
+	if (rec->nsessions == 0) {
+		o->v = VERDICT_ERROR;
+		snprintf(o->msg, sizeof o->msg, "the client never connected (%s): check the profile; its standard "
+		                                "error is in the transcript",
+		         rec->timed_out ? "killed at the timeout" : "it exited first");
+		return;
+	}
 	if (rec->violation)
 		finding(o, VERDICT_FAIL, rec->violation_ref, rec->violation, "a well-formed command", rec->violation_text);
 	if (rec->timed_out) {
