@@ -412,7 +412,9 @@ int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenari
 	const char *def[1] = { cli_default_scenarios() };
 	const char *const *paths = c->npaths ? c->paths : def;
 	size_t n = c->npaths ? c->npaths : 1;
-	struct load_opts o = { .reqs = r, .on_error = print_error, .client_parse = cli_client_paths(c) ? cscen_parse : NULL };
+	/* `run` never runs a client scenario as a server one (it has no steps: it would pass). */
+	struct load_opts o = { .reqs = r, .on_error = print_error,
+		                   .client_parse = c->cmd != CMD_RUN && cli_client_paths(c) ? cscen_parse : NULL };
 	struct p3err err;
 	if (load_scenarios(paths, n, &o, l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);

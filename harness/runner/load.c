@@ -190,6 +190,9 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 		return p3err_set(c->err, "%s:1:1: empty file; a scenario needs id, title, refs, level and steps",
 		                 s->path);
 	bool client = c->o && c->o->client_parse;
+	if (!client && root->type == YAML_MAPPING_NODE && lget(s, root, "expect", NULL) && !lget(s, root, "steps", NULL))
+		return lerr(c, s, root, "a client scenario (expect, no steps): run it with 'pop3spec client run' "
+		                        "(docs/clients.md)");
 	if (lkeys(c, s, root, client ? client_top_keys : top_keys, client ? "a client scenario" : "a scenario") < 0)
 		return -1;
 	static const char *const required[] = { "id", "title", "refs", "level", "steps" };

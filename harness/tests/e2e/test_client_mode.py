@@ -64,6 +64,10 @@ class ClientMode(unittest.TestCase):
         r = run_pop3spec(["list"])
         self.assertEqual(r.rc, 0, r.stderr)
         self.assertNotIn("clients/", r.stdout)
+        # Named explicitly, a client scenario is refused by `run` (it has no steps: it must never pass).
+        r = run_pop3spec(["run", "--reference", "scenarios/clients/rfc1939/apop.yaml"])
+        self.assertEqual(r.rc, 2, r.stdout)
+        self.assertIn("pop3spec client run", r.stderr)
 
     def test_coverage_counts_the_client_catalog(self):
         r = run_pop3spec(["coverage", "scenarios/clients"])
