@@ -20,6 +20,7 @@
 #define CLIENT_DEFAULT_TIMEOUT 20.0
 #define CLIENT_USER "user01"
 #define CLIENT_PASSWORD "pass01"
+#define CLIENT_MAX_PASSWORD 512 /* a scenario's server.password */
 
 /* ---- profile (fixtures/clients/NAME.yaml) ---- */
 
@@ -77,6 +78,7 @@ struct creply {
 };
 struct csrv_opts {
 	char *greeting;          /* NULL: the default with an APOP timestamp */
+	char *password;          /* the account's password ({password}); NULL: CLIENT_PASSWORD */
 	int tls_max;             /* 0: library maximum; else e.g. TLS1_1_VERSION (a server the client must refuse) */
 	char **capa;             /* NULL: the default list */
 	size_t ncapa;

@@ -15,7 +15,7 @@
 
 /* ---- cproc.c ---- */
 struct cvars {
-	char host[32], hostname[32], port[8], tls_port[8], user[32], password[32];
+	char host[32], hostname[32], port[8], tls_port[8], user[32], password[CLIENT_MAX_PASSWORD + 1];
 	const char *cafile, *workdir, *profile_dir;
 };
 /* Expand {name} placeholders ({{ for '{'); NULL on an unknown name (err says which) or no memory. */

@@ -80,7 +80,8 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 {
 	static const char *const keys[] = { "greeting", "capa", "stls", "cert", "chunk", "inject_before_tls",
 		                                "replies", "close_after", "close_mid", "pad_status", "tls_max",
-		                                "between_runs_delete", "between_runs_add", "reply_delay", NULL };
+		                                "between_runs_delete", "between_runs_add", "reply_delay", "password",
+		                                NULL };
 	if (lkeys(c, s, n, keys, "server") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -114,6 +115,17 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		if (count_of(c, s, x, "pad_status", 8, 65536, &d) < 0)
 			return -1;
 		o->pad_status = (size_t)d;
+	}
+	if ((x = lget(s, n, "password", NULL))) {
+		if (lstr(c, s, x, "password", &o->password) < 0)
+			return -1;
+		size_t pl = strlen(o->password);
+		bool ok = pl > 0 && pl <= CLIENT_MAX_PASSWORD;
+		for (size_t i = 0; i < pl; i++)
+			ok = ok && o->password[i] > 0x20 && o->password[i] < 0x7f;
+		if (!ok)
+			return lerr(c, s, x, "'password' must be 1 to %d printable ASCII characters without spaces",
+			            CLIENT_MAX_PASSWORD);
 	}
 	if ((x = lget(s, n, "between_runs_add", NULL)) && lstr(c, s, x, "between_runs_add", &o->between_runs_add) < 0)
 		return -1;
@@ -325,6 +337,7 @@ void cscen_free(void *p)
 	free(cs->modes);
 	struct csrv_opts *o = &cs->srv;
 	free(o->greeting);
+	free(o->password);
 	for (size_t i = 0; i < o->ncapa; i++)
 		free(o->capa[i]);
 	free(o->capa);

@@ -215,7 +215,7 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	snprintf(v.port, sizeof v.port, "%d", port);
 	snprintf(v.tls_port, sizeof v.tls_port, "%d", tport);
 	snprintf(v.user, sizeof v.user, CLIENT_USER);
-	snprintf(v.password, sizeof v.password, CLIENT_PASSWORD);
+	snprintf(v.password, sizeof v.password, "%s", cs->srv.password ? cs->srv.password : CLIENT_PASSWORD);
 	if (p->delivery_path && !(dpath = cexpand(p->delivery_path, &v, &err))) {
 		conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
 		goto out;

@@ -205,9 +205,14 @@ static long msgno(struct csrv *s, const char *a)
 	return n;
 }
 
-static bool login_ok(const char *user, const char *pass)
+static const char *password(const struct csrv *s)
 {
-	return strcmp(user, CLIENT_USER) == 0 && strcmp(pass, CLIENT_PASSWORD) == 0;
+	return s->o->password ? s->o->password : CLIENT_PASSWORD;
+}
+
+static bool login_ok(const struct csrv *s, const char *user, const char *pass)
+{
+	return strcmp(user, CLIENT_USER) == 0 && strcmp(pass, password(s)) == 0;
 }
 
 static void enter_trans(struct csrv *s, struct buf *b)
@@ -240,7 +245,7 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 		const char *u = z ? z + 1 : NULL;
 		const char *p = u ? memchr(u, '\0', dlen - (size_t)(u - (char *)dec)) : NULL;
 		s->sasl_step = 0;
-		if (p && login_ok(u, p + 1))
+		if (p && login_ok(s, u, p + 1))
 			enter_trans(s, b);
 		else
 			status(s, b, false, "[AUTH] authentication failed");
@@ -251,14 +256,14 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 			bput(b, "+ UGFzc3dvcmQ6\r\n", 16);
 		} else {
 			s->sasl_step = 0;
-			if (login_ok(s->user, (char *)dec))
+			if (login_ok(s, s->user, (char *)dec))
 				enter_trans(s, b);
 			else
 				status(s, b, false, "[AUTH] authentication failed");
 		}
 	} else { /* CRAM-MD5, RFC 2195 §2: "user hexdigest" */
 		char want[DIGEST_MD5_HEX];
-		cram_md5_digest(s->cram_challenge, strlen(s->cram_challenge), CLIENT_PASSWORD, want);
+		cram_md5_digest(s->cram_challenge, strlen(s->cram_challenge), password(s), want);
 		char *sp = strrchr((char *)dec, ' ');
 		s->sasl_step = 0;
 		if (sp && (size_t)(sp - (char *)dec) == strlen(CLIENT_USER) &&
@@ -475,14 +480,14 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 			status(s, &b, true, NULL);
 		} else if (strcmp(kw, "PASS") == 0 && s->user_ok && arg) {
 			s->user_ok = false;
-			if (login_ok(s->user, arg))
+			if (login_ok(s, s->user, arg))
 				enter_trans(s, &b);
 			else
 				status(s, &b, false, "[AUTH] invalid user name or password");
 		} else if (strcmp(kw, "APOP") == 0 && arg) {
 			char user[64] = "", dig[64] = "", want[DIGEST_MD5_HEX];
 			sscanf(arg, "%63s %63s", user, dig);
-			apop_digest(s->timestamp, CLIENT_PASSWORD, want);
+			apop_digest(s->timestamp, password(s), want);
 			if (strcmp(user, CLIENT_USER) == 0 && strcasecmp(dig, want) == 0)
 				enter_trans(s, &b);
 			else

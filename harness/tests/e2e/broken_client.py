@@ -88,6 +88,7 @@ def main():
     ap.add_argument("--tls", action="store_true")
     ap.add_argument("--sasl")
     ap.add_argument("--uidl-file")
+    ap.add_argument("--password", default="pass01")
     ap.add_argument("--fault", default="none")
     a = ap.parse_args()
     f = a.fault
@@ -137,17 +138,19 @@ def main():
                 c.line()
                 return 1
             chal = b"x"
-        d = hmac.new(b"pass01", chal, hashlib.md5).hexdigest()
+        d = hmac.new(a.password.encode(), chal, hashlib.md5).hexdigest()
         c.s.sendall(base64.b64encode(b"user01 " + d.encode()) + b"\r\n")
         if not c.line().startswith(b"+OK"):
             return 1
     elif f == "pipeline":
-        c.s.sendall(b"USER user01\r\nPASS pass01\r\n")
+        c.s.sendall(b"USER user01\r\nPASS " + a.password.encode() + b"\r\n")
         c.line()
         c.line()
     else:
         c.cmd("USER user01")
-        c.cmd("PASS pass01")
+        if f != "long-command" and len(a.password) + 7 > 255:
+            return 1  # RFC 2449 §4: PASS cannot carry it
+        c.cmd("PASS " + a.password)
     c.cmd("STAT")
     n = int(c.cmd("STAT").split()[1])
     seen, uids = set(), {}

@@ -18,7 +18,7 @@ def broken_profile(tmp, fault):
     with open(path, "w", encoding="utf-8") as f:
         f.write(f"""name: broken-{fault}
 command: [python3, "{HERE}/broken_client.py", --host, "{{host}}", --port, "{{port}}",
-          --maildir, "{{workdir}}/Maildir", --fault, {fault}]
+          --maildir, "{{workdir}}/Maildir", --password, "{{password}}", --fault, {fault}]
 modes:
   plain: []
   stls: [--stls, --cafile, "{{cafile}}"]
@@ -135,6 +135,11 @@ class ClientMode(unittest.TestCase):
         v = res["clients/rfc1939/retr/three-messages"]
         self.assertEqual(v["status"], "fail", v)
         self.assertIn(v["failed_ref"], ("C2449-LEN-1", "C1939-CMD-1"), v)
+        sid = "clients/rfc2449/len/no-command-over-255"
+        _, res = self._failed("none", [sid])
+        self.assertEqual(res[sid]["status"], "pass", res[sid])  # gives up rather than send PASS
+        _, res = self._failed("long-command", [sid])
+        self.assertEqual((res[sid]["status"], res[sid]["failed_ref"]), ("fail", "C2449-LEN-1"), res[sid])
 
     def test_mbox_and_stdout_delivery(self):
         with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-deliver-") as tmp:
