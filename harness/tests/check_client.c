@@ -218,6 +218,19 @@ START_TEST(overrides_and_close_after)
 }
 END_TEST
 
+START_TEST(scenario_password)
+{
+	csrv_free(&s);
+	opts.password = "Long-Secret";
+	csrv_init(&s, &opts, &md, false, false);
+	cmd("USER user01", NULL);
+	ck_assert(strncmp(cmd("PASS pass01", NULL), "-ERR", 4) == 0);
+	cmd("USER user01", NULL);
+	ck_assert(strncmp(cmd("PASS Long-Secret", NULL), "+OK", 3) == 0);
+	opts.password = NULL;
+}
+END_TEST
+
 START_TEST(pad_status_lines)
 {
 	csrv_free(&s);
@@ -371,6 +384,7 @@ Suite *client_suite(void)
 	tcase_add_test(tc, dele_commits_only_at_quit);
 	tcase_add_test(tc, overrides_and_close_after);
 	tcase_add_test(tc, pad_status_lines);
+	tcase_add_test(tc, scenario_password);
 	suite_add_tcase(su, tc);
 	TCase *tj = tcase_create("judge");
 	tcase_add_test(tj, judge_grammar_and_state);
