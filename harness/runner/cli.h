@@ -38,6 +38,7 @@ struct cli {
 	bool strict, all, merge, compare;
 	bool redact;                 /* --redact: the accounts' secrets out of every report */
 	const char *rerun_failed;    /* --rerun-failed REPORT.json */
+	const char *client;          /* --client PROFILE: `pop3spec client run` (docs/clients.md) */
 	bool allow_partial;          /* report --merge --allow-partial */
 	double timeout;              /* --timeout SECONDS; 5 */
 	double login_timeout;        /* --login-timeout SECONDS; 0: the target's login_timeout */
@@ -65,11 +66,16 @@ const char *cli_default_scenarios(void);
 int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize);
 /* Load the scenarios of c->paths (or the default folder), printing every error; -1 when any. */
 int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenario_list *l);
+/* Whether every path of c has a component `clients`: list and coverage then load client scenarios
+ * (docs/clients.md) with scenarios/clients/REQUIREMENTS.md. */
+bool cli_client_paths(const struct cli *c);
 
 int cli_run(struct cli *c);
 int cli_list(struct cli *c);
 int cli_check(struct cli *c);
 int cli_coverage(struct cli *c);
 int cli_report(struct cli *c);
+/* `pop3spec client run` (runner/client/ccli.c). */
+int cli_client_run(struct cli *c);
 
 #endif

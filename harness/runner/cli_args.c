@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "runner/client/client.h"
 #include "runner/datadir.h"
 #include "runner/plan.h"
 
@@ -24,7 +25,7 @@
 enum opt_id {
 	O_TARGET, O_REFERENCE, O_FILTER, O_TAG, O_JOBS, O_JSON, O_JUNIT, O_HTML, O_STRICT, O_TIMEOUT,
 	O_BASELINE, O_SHARD, O_ALL, O_QUIET, O_VERBOSE, O_REQS, O_UNCOVERED, O_FIXTURES, O_MERGE, O_COMPARE,
-	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL, O_LOGIN_TIMEOUT
+	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL, O_LOGIN_TIMEOUT, O_CLIENT
 };
 
 static const struct opt {
@@ -58,6 +59,7 @@ static const struct opt {
 	{ "rerun-failed", 0, true, R, O_RERUN_FAILED },
 	{ "allow-partial", 0, false, P, O_ALLOW_PARTIAL },
 	{ "login-timeout", 0, true, R, O_LOGIN_TIMEOUT },
+	{ "client", 0, true, R, O_CLIENT }, /* pop3spec client run (docs/clients.md) */
 };
 
 static const char *const cmd_names[] = { "run", "list", "check", "coverage", "report" };
@@ -75,6 +77,7 @@ void cli_help(void)
 	      "                    [--timeout SECONDS] [--baseline FILE] [--shard I/N] [--all] [-q] [-v]\n"
 	      "                    [--requirements FILE] [--fixtures DIR] [--redact]\n"
 	      "                    [--rerun-failed REPORT.json] [--login-timeout SECONDS]\n"
+	      "       pop3spec client run [PATH...] --client PROFILE [the run options]   (docs/clients.md)\n"
 	      "       pop3spec list [PATH...] [--filter GLOB]... [--tag TAG]... [--shard I/N] [--all]\n"
 	      "       pop3spec check [--requirements FILE] FILE...\n"
 	      "       pop3spec coverage [PATH...] [--requirements FILE] [--uncovered FILE]\n"
@@ -225,6 +228,9 @@ static int apply(struct cli *c, const struct opt *o, const char *val, struct p3e
 	case O_ALLOW_PARTIAL:
 		c->allow_partial = true;
 		return 0;
+	case O_CLIENT:
+		c->client = val;
+		return 0;
 	}
 	return 0;
 }
@@ -342,13 +348,39 @@ const char *cli_default_scenarios(void)
 	return installed;
 }
 
+/* Whether the paths name client scenarios (docs/clients.md): every one has a component `clients`, so
+`list` and `coverage` of scenarios/clients load them as such, with their own catalog. */
+bool cli_client_paths(const struct cli *c)
+{
+	if (c->npaths == 0)
+		return false;
+	for (size_t i = 0; i < c->npaths; i++) {
+		const char *p = c->paths[i], *h = p;
+		bool found = false;
+		while ((h = strstr(h, "clients")) != NULL) {
+			found |= (h == p || h[-1] == '/') && (h[7] == '\0' || h[7] == '/');
+			h += 7;
+		}
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
 int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize)
 {
 	struct p3err err;
 	*have = false;
 	path[0] = '\0';
+	char cpath[PATH_MAX];
+	struct stat st;
+	const char *h = cli_client_paths(c) ? strstr(c->paths[0], "clients") : NULL;
+	if (h)
+		snprintf(cpath, sizeof cpath, "%.*sclients/REQUIREMENTS.md", (int)(h - c->paths[0]), c->paths[0]);
 	if (c->requirements) {
 		snprintf(path, pathsize, "%s", c->requirements);
+	} else if (h && stat(cpath, &st) == 0) {
+		snprintf(path, pathsize, "%s", cpath);
 	} else if (!reqs_default_path(path, pathsize)) {
 		if (required) {
 			fprintf(stderr, "pop3spec: cannot find REQUIREMENTS.md (give --requirements FILE or set "
@@ -380,7 +412,9 @@ int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenari
 	const char *def[1] = { cli_default_scenarios() };
 	const char *const *paths = c->npaths ? c->paths : def;
 	size_t n = c->npaths ? c->npaths : 1;
-	struct load_opts o = { .reqs = r, .on_error = print_error };
+	/* `run` never runs a client scenario as a server one (it has no steps: it would pass). */
+	struct load_opts o = { .reqs = r, .on_error = print_error,
+		                   .client_parse = c->cmd != CMD_RUN && cli_client_paths(c) ? cscen_parse : NULL };
 	struct p3err err;
 	if (load_scenarios(paths, n, &o, l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);

@@ -1,5 +1,6 @@
 /* cli_cmds.c — the commands that run nothing: list, check, coverage, and report (--merge, --compare). */
 #include "runner/cli.h"
+#include "runner/client/client.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -135,6 +136,14 @@ static void check_file(const char *path, const struct load_opts *o, struct check
 		if (load_fragment_file(path, o, &err) < 0)
 			check_error(k, err.msg);
 		return;
+	case LOAD_KIND_CLIENT: {
+		struct cprofile p;
+		if (cprofile_load(path, &p, &err) < 0)
+			check_error(k, err.msg);
+		else
+			cprofile_free(&p);
+		return;
+	}
 	case LOAD_KIND_TARGET: {
 		struct target t;
 		memset(&t, 0, sizeof t);
@@ -166,7 +175,8 @@ int cli_check(struct cli *c)
 	if (!have)
 		fprintf(stderr, "pop3spec: note: REQUIREMENTS.md not found; requirement ids checked for form only\n");
 	struct checked k = { 0 };
-	struct load_opts o = { .reqs = have ? &r : NULL, .on_error = check_error, .ctx = &k };
+	struct load_opts o = { .reqs = have ? &r : NULL, .on_error = check_error, .ctx = &k,
+		                   .client_parse = cli_client_paths(c) ? cscen_parse : NULL };
 	for (size_t i = 0; i < c->npaths; i++) {
 		struct stat st;
 		if (stat(c->paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -216,6 +226,9 @@ static const char *find_listed(const struct cli *c, char *buf, size_t size)
 	struct stat st;
 	if (c->uncovered)
 		return c->uncovered;
+	/* docs/coverage.md lists server rows; the client catalog has no uncovered-by-design list. */
+	if (cli_client_paths(c))
+		return NULL;
 	if (stat("docs/coverage.md", &st) == 0)
 		return "docs/coverage.md";
 	const char *dir = c->npaths ? c->paths[0] : cli_default_scenarios();

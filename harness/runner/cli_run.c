@@ -535,6 +535,8 @@ static int jobs_fit(const struct cli *c, const char *name, size_t naccounts)
 int cli_run(struct cli *c)
 {
 	size_t ntargets = c->ntargets + (c->reference ? 1 : 0);
+	if (c->client)
+		return cli_usage_error("--client goes with 'pop3spec client run' (docs/clients.md)");
 	if (ntargets == 0)
 		return cli_usage_error("run needs --target FILE or --reference");
 	if (c->baseline && ntargets > 1)

@@ -158,6 +158,10 @@ int load_include(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, con
 
 static const char *const top_keys[] = { "id", "title", "refs", "level", "tags", "fixture", "fixture2",
 	"modifies", "requires", "timeout", "description", "steps", NULL };
+/* A client scenario (docs/clients.md): the same metadata, and instead of steps what the built-in server
+ * does and what the client must do; runner/client parses those keys through load_opts.client_parse. */
+static const char *const client_top_keys[] = { "id", "title", "refs", "level", "tags", "fixture",
+	"timeout", "description", "modes", "runs", "server", "expect", NULL };
 
 static bool id_ok(const char *id)
 {
@@ -185,10 +189,14 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 	if (!root)
 		return p3err_set(c->err, "%s:1:1: empty file; a scenario needs id, title, refs, level and steps",
 		                 s->path);
-	if (lkeys(c, s, root, top_keys, "a scenario") < 0)
+	bool client = c->o && c->o->client_parse;
+	if (!client && root->type == YAML_MAPPING_NODE && lget(s, root, "expect", NULL) && !lget(s, root, "steps", NULL))
+		return lerr(c, s, root, "a client scenario (expect, no steps): run it with 'pop3spec client run' "
+		                        "(docs/clients.md)");
+	if (lkeys(c, s, root, client ? client_top_keys : top_keys, client ? "a client scenario" : "a scenario") < 0)
 		return -1;
 	static const char *const required[] = { "id", "title", "refs", "level", "steps" };
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < (client ? 4u : 5u); i++)
 		if (!lget(s, root, required[i], NULL))
 			return lerr(c, s, root, "missing required key '%s'", required[i]);
 
@@ -271,6 +279,8 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 	}
 	if ((x = lget(s, root, "description", NULL)) && lstr(c, s, x, "description", &sc->description) < 0)
 		return -1;
+	if (client)
+		return c->o->client_parse(c, s, root);
 	return load_steps(c, s, lget(s, root, "steps", NULL), NULL);
 }
 
@@ -372,6 +382,8 @@ int load_sniff(const char *path, enum load_kind *kind, struct p3err *err)
 		for (size_t i = 0; i < 6 && *kind == LOAD_KIND_UNKNOWN; i++)
 			if (lget(&s, root, tg_keys[i], NULL))
 				*kind = LOAD_KIND_TARGET;
+		if (*kind == LOAD_KIND_UNKNOWN && lget(&s, root, "command", NULL))
+			*kind = LOAD_KIND_CLIENT;
 	}
 	lsrc_close(&s);
 	return 0;
@@ -411,7 +423,7 @@ static bool has_suffix(const char *s, const char *suf)
 	return a >= b && strcmp(s + a - b, suf) == 0;
 }
 
-static int walk(const char *dir, struct pathv *pv, int depth, struct p3err *err)
+static int walk(const char *dir, struct pathv *pv, int depth, bool client, struct p3err *err)
 {
 	if (depth > 32)
 		return p3err_set(err, "%s: folders nested too deep", dir);
@@ -433,8 +445,10 @@ static int walk(const char *dir, struct pathv *pv, int depth, struct p3err *err)
 		if (stat(p, &st) < 0)
 			continue; /* a dangling link is not a scenario */
 		if (S_ISDIR(st.st_mode)) {
-			if (strcmp(e->d_name, "common") != 0)
-				rc = walk(p, pv, depth + 1, err);
+			/* scenarios/clients/ holds client scenarios (docs/clients.md): only `client run` loads
+			 * them, and it loads nothing else. */
+			if (strcmp(e->d_name, "common") != 0 && (client || strcmp(e->d_name, "clients") != 0))
+				rc = walk(p, pv, depth + 1, client, err);
 		} else if (S_ISREG(st.st_mode) && has_suffix(e->d_name, ".yaml")) {
 			if (pathv_add(pv, p) < 0)
 				rc = p3err_set(err, "out of memory");
@@ -481,7 +495,7 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 			rc = p3err_errno(err, "%s", paths[i]);
 		} else if (S_ISDIR(st.st_mode)) {
 			struct pathv sub = { 0 };
-			rc = walk(paths[i], &sub, 0, err);
+			rc = walk(paths[i], &sub, 0, o && o->client_parse, err);
 			if (sub.n > 1)
 				qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);
 			for (size_t k = 0; k < sub.n && rc == 0; k++)

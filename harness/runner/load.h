@@ -19,6 +19,8 @@
 #define LOAD_MAX_STEPS 10000
 #define LOAD_MAX_EXPECTS 20000
 
+struct lctx;
+struct lsrc;
 struct load_opts {
 	/* When set, every requirement id (refs, expectation and assert `ref`) must be a row of it; when NULL,
 	 * ids are checked for their form only. */
@@ -27,6 +29,10 @@ struct load_opts {
 	 * of `check` shows every error; load_scenarios still returns -1 at the end. */
 	void (*on_error)(void *ctx, const char *msg);
 	void *ctx;
+	/* Client scenarios (docs/clients.md, runner/client): when set, a scenario has no steps; its keys
+	 * modes/runs/server/expect are parsed by this (root is the yaml_node_t of the file's mapping), which
+	 * sets sc->client. A folder walk then also enters folders named `clients`, which it skips otherwise. */
+	int (*client_parse)(struct lctx *c, const struct lsrc *s, const void *root);
 };
 
 /* Load one scenario file. Includes (`include: common/x.yaml`) are looked up from the file's folder
@@ -45,7 +51,8 @@ enum load_kind {
 	LOAD_KIND_UNKNOWN,
 	LOAD_KIND_SCENARIO, /* a mapping with id/title/refs/level/steps */
 	LOAD_KIND_TARGET,   /* a mapping with name/host/port/tls_port/accounts (target.h) */
-	LOAD_KIND_FRAGMENT  /* under a common/ folder, or a top-level list of steps */
+	LOAD_KIND_FRAGMENT, /* under a common/ folder, or a top-level list of steps */
+	LOAD_KIND_CLIENT    /* a client profile: a mapping with command (docs/clients.md) */
 };
 /* Returns 0 and sets *kind, or -1 when the file cannot be read or is not YAML (with the message). */
 int load_sniff(const char *path, enum load_kind *kind, struct p3err *err);

@@ -32,6 +32,21 @@ int main(int argc, char **argv)
 		for (int k = 2; k < argc; k++)
 			if (argv[k][0] != '-' && stress_is_load_json(argv[k]))
 				return stress_merge_main(argc - 2, argv + 2);
+	/* `pop3spec client run`: pop3spec plays the server for a client under test (docs/clients.md). */
+	if (strcmp(cmd, "client") == 0) {
+		if (argc < 3 || strcmp(argv[2], "run") != 0)
+			return cli_usage_error("'client' needs the subcommand run: pop3spec client run --client PROFILE");
+		for (int k = 3; k < argc; k++)
+			if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
+				cli_help();
+				return EXIT_PASSED;
+			}
+		static struct cli cc;
+		struct p3err err;
+		if (cli_parse(CMD_RUN, argc - 3, argv + 3, &cc, &err) < 0)
+			return cli_usage_error(err.msg);
+		return cli_client_run(&cc);
+	}
 	static const struct {
 		const char *name;
 		enum cli_cmd cmd;

@@ -20,7 +20,8 @@ bool req_id_valid(const char *id)
 	const char *p = id;
 	if (!id)
 		return false;
-	if (*p == 'R') {
+	/* R: server rows; C: client rows (scenarios/clients/REQUIREMENTS.md, docs/clients.md). */
+	if (*p == 'R' || *p == 'C') {
 		p++;
 		if (!isdigit((unsigned char)*p))
 			return false;

@@ -166,6 +166,7 @@ void run_free(struct run *run)
 	free(in->target_host);
 	free(in->greeting);
 	free(in->login_method);
+	free(in->mode);
 	free_strv(in->capa, in->ncapa);
 	free(in->runner_version);
 	free(in->suite_version);

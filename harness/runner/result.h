@@ -68,6 +68,8 @@ struct run_info {
 	int shard_count;
 	int redacted;            /* the accounts' secrets were replaced (--redact, or the profile's redact) */
 	char *login_method;      /* how `login: {}` logged in: "USER/PASS", "APOP", "AUTH MECH"; NULL unknown */
+	char *mode;              /* "client" for `pop3spec client run` (target_name is then the client
+	                          * profile's name); NULL for a server run */
 };
 
 struct run {

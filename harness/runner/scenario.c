@@ -165,6 +165,8 @@ void scenario_free(struct scenario *sc)
 	free(sc->fixture2);
 	strv_free(sc->requires, sc->nrequires);
 	strv_free(sc->srcfiles, sc->nsrcfiles);
+	if (sc->client && sc->client_free)
+		sc->client_free(sc->client);
 	free(sc->file);
 	free(sc);
 }

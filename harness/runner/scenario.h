@@ -160,6 +160,9 @@ struct scenario {
 	struct src_pos id_pos;
 	char **srcfiles;
 	size_t nsrcfiles;
+	/* A client scenario's own part (runner/client/client.h), freed by client_free; NULL otherwise. */
+	void *client;
+	void (*client_free)(void *);
 };
 
 bool scenario_has_tag(const struct scenario *sc, const char *tag);

@@ -73,8 +73,9 @@ void html_run_meta(FILE *f, const struct run *run)
 {
 	const struct run_info *in = &run->info;
 	fputs("<dl class=\"meta\">\n", f);
-	fact(f, "Target", in->target_name, 0);
-	if (in->target_host) {
+	/* A client run (docs/clients.md) names the client profile where a server run has its target. */
+	fact(f, in->mode && strcmp(in->mode, "client") == 0 ? "Client" : "Target", in->target_name, 0);
+	if (in->target_host && !(in->mode && strcmp(in->mode, "client") == 0)) {
 		fputs("<dt>Host</dt><dd><code>", f);
 		esc_text(f, in->target_host);
 		if (in->target_port)
@@ -94,6 +95,7 @@ void html_run_meta(FILE *f, const struct run *run)
 		fputs("</pre></dd>\n", f);
 	}
 	fact(f, "Login", in->login_method, 0);
+	fact(f, "Mode", in->mode, 0);
 	fact(f, "Date", in->started, 0);
 	if (in->duration_ms) {
 		fputs("<dt>Duration</dt><dd>", f);

@@ -116,7 +116,7 @@ static json_t *jrun(const struct run *run)
 		      (in->shard_count && put(o, "shard", json_pack("{s:i,s:i}", "index", in->shard_index,
 		                                                    "count", in->shard_count))) ||
 		      put(o, "redacted", json_boolean(in->redacted)) ||
-		      put_opt(o, "login_method", in->login_method);
+		      put_opt(o, "login_method", in->login_method) || put_opt(o, "mode", in->mode);
 		struct shared_reason sr;
 		run_shared_reason(run, &sr);
 		if (!bad && sr.example) {
@@ -357,6 +357,7 @@ int report_json_read(const char *path, struct run *run, struct p3err *err)
 	in->duration_ms = get_int(&rd, j, "duration_ms", "$");
 	in->greeting = get_str(&rd, j, "greeting", 0, "$");
 	in->login_method = get_str(&rd, j, "login_method", 0, "$");
+	in->mode = get_str(&rd, j, "mode", 0, "$");
 	in->capa = get_strv(&rd, j, "capa", &in->ncapa, "$");
 	in->incomplete = json_is_true(json_object_get(j, "incomplete"));
 	in->stopped = get_str(&rd, j, "stopped", 0, "$");

@@ -48,6 +48,8 @@ static void properties(FILE *f, const struct run *run)
 	property(f, "target.host", in->target_host);
 	property(f, "target.port", port);
 	property(f, "target.tls_port", tls);
+	if (in->mode)
+		property(f, "mode", in->mode);
 	property(f, "runner_version", in->runner_version);
 	property(f, "suite_version", in->suite_version);
 	property(f, "options", in->options);

@@ -105,6 +105,7 @@ int run_info_copy(struct run_info *dst, const struct run_info *src)
 	dst->started = rdup(src->started, &ok);
 	dst->stopped = rdup(src->stopped, &ok);
 	dst->login_method = rdup(src->login_method, &ok);
+	dst->mode = rdup(src->mode, &ok);
 	if (!ok) {
 		struct run tmp = {.info = *dst};
 		run_free(&tmp);

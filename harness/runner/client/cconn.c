@@ -1,0 +1,418 @@
+/* cconn.c — one connection of the built-in server: plain or TLS (implicit, or after STLS) behind one read
+ * and one write, every wait bounded by the scenario's deadline; each command is recorded and checked
+ * (client.h: cjudge_command, the 255-octet limit, pipelining, credentials before TLS), answered by
+ * csrv.c, and the reply written whole, in chunks, or cut as the scenario says. */
+#include "runner/client/client_int.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <strings.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <openssl/err.h>
+
+#include "lib/limits.h"
+#include "lib/line.h"
+
+double cnow_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
+}
+
+struct tc {
+	int fd;
+	SSL *ssl;
+	char in[CLIENT_INPUT_MAX];
+	size_t inlen;
+	bool eof;
+	double deadline;
+};
+
+static int wait_fd(struct tc *c, short ev)
+{
+	double left = c->deadline - cnow_ms();
+	if (left <= 0)
+		return -1;
+	struct pollfd p = { c->fd, ev, 0 };
+	int r = poll(&p, 1, left > 200 ? 200 : (int)left + 1);
+	return r < 0 && errno != EINTR ? -1 : 0;
+}
+
+/* Read what is there into c->in; block (bounded) only when `block`. Returns octets added, 0 at EOF or
+ * nothing, -1 at the deadline or an error. */
+static ssize_t fill(struct tc *c, bool block)
+{
+	if (c->inlen >= sizeof c->in)
+		return -1;
+	for (;;) {
+		ssize_t r;
+		if (c->ssl) {
+			ERR_clear_error();
+			int n = SSL_read(c->ssl, c->in + c->inlen, (int)(sizeof c->in - c->inlen));
+			if (n > 0) {
+				c->inlen += (size_t)n;
+				return n;
+			}
+			int e = SSL_get_error(c->ssl, n);
+			if (e == SSL_ERROR_ZERO_RETURN || e == SSL_ERROR_SYSCALL || e == SSL_ERROR_SSL) {
+				c->eof = true;
+				return 0;
+			}
+			if (!block)
+				return 0;
+			if (wait_fd(c, e == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN) < 0)
+				return -1;
+			continue;
+		}
+		r = recv(c->fd, c->in + c->inlen, sizeof c->in - c->inlen, MSG_DONTWAIT);
+		if (r > 0) {
+			c->inlen += (size_t)r;
+			return r;
+		}
+		if (r == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)) {
+			c->eof = true;
+			return 0;
+		}
+		if (!block)
+			return 0;
+		if (wait_fd(c, POLLIN) < 0)
+			return -1;
+	}
+}
+
+static int put(struct tc *c, const char *p, size_t n)
+{
+	while (n) {
+		if (c->ssl) {
+			ERR_clear_error();
+			int w = SSL_write(c->ssl, p, (int)n);
+			if (w > 0) {
+				p += w;
+				n -= (size_t)w;
+				continue;
+			}
+			int e = SSL_get_error(c->ssl, w);
+			if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE)
+				return -1;
+			if (wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) < 0)
+				return -1;
+			continue;
+		}
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w > 0) {
+			p += w;
+			n -= (size_t)w;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) {
+			if (wait_fd(c, POLLOUT) < 0)
+				return -1;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* Write a reply: in pieces of `chunk` octets with a pause between them (so a client sees every split),
+ * and only the first `limit` octets when limit != (size_t)-1. */
+static int write_reply(struct tc *c, const char *p, size_t n, size_t chunk, size_t limit)
+{
+	if (limit < n)
+		n = limit;
+	if (!chunk)
+		return put(c, p, n);
+	for (size_t off = 0; off < n; off += chunk) {
+		if (put(c, p + off, n - off < chunk ? n - off : chunk) < 0)
+			return -1;
+		struct timespec ts = { 0, CLIENT_CHUNK_PAUSE_US * 1000L };
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+static int handshake(struct tc *c, SSL_CTX *ctx, char *why, size_t whysize)
+{
+	c->ssl = SSL_new(ctx);
+	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
+		snprintf(why, whysize, "cannot set up TLS");
+		return -1;
+	}
+	for (;;) {
+		ERR_clear_error();
+		int r = SSL_accept(c->ssl);
+		if (r == 1)
+			return 0;
+		int e = SSL_get_error(c->ssl, r);
+		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+			if (wait_fd(c, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT) < 0) {
+				snprintf(why, whysize, "the TLS handshake did not end before the timeout");
+				return -1;
+			}
+			continue;
+		}
+		unsigned long le = ERR_peek_error();
+		char buf[200] = "the client closed the connection";
+		if (le)
+			ERR_error_string_n(le, buf, sizeof buf);
+		snprintf(why, whysize, "TLS handshake failed: %s", buf);
+		return -1;
+	}
+}
+
+static void note(const struct cconn_ctx *x, const char *sess, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void note(const struct cconn_ctx *x, const char *sess, const char *fmt, ...)
+{
+	char buf[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	ctrans_add(x->tr, TLINE_NOTE, sess, buf, strlen(buf));
+	if (x->live)
+		fprintf(stderr, "  %s * %s\n", sess, buf);
+}
+
+static void sent(const struct cconn_ctx *x, const char *sess, const char *p, size_t n)
+{
+	/* The status line (or a continuation); a multi-line body is summarized. */
+	const char *nl = memchr(p, '\n', n);
+	size_t first = nl ? (size_t)(nl - p) + 1 : n;
+	ctrans_add(x->tr, TLINE_SERVER, sess, p, first);
+	if (first < n) {
+		char buf[80];
+		snprintf(buf, sizeof buf, "(%zu more octets of the multi-line reply)", n - first);
+		ctrans_add(x->tr, TLINE_NOTE, sess, buf, strlen(buf));
+	}
+	if (x->live) {
+		char esc[200];
+		line_escape(p, first, esc, sizeof esc);
+		fprintf(stderr, "  %s S: %s\n", sess, esc);
+	}
+}
+
+static void violation(struct crecord *rec, const char *ref, const char *why, const char *line, size_t n)
+{
+	if (rec->violation)
+		return;
+	char esc[300];
+	line_escape(line, n, esc, sizeof esc);
+	rec->violation = why;
+	rec->violation_ref = ref;
+	snprintf(rec->violation_text, sizeof rec->violation_text, "%s", esc);
+}
+
+static bool is_cred(const char *line, size_t n)
+{
+	static const char *const kws[] = { "USER", "PASS", "APOP", "AUTH" };
+	for (size_t i = 0; i < 4; i++)
+		if (n >= 4 && strncasecmp(line, kws[i], 4) == 0 && (n == 4 || line[4] == ' '))
+			return true;
+	return false;
+}
+
+void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
+{
+	struct crecord *rec = x->rec;
+	struct tc *c = calloc(1, sizeof *c);
+	struct csrv s;
+	int sn = rec->nsessions++;
+	char sess[48];
+	snprintf(sess, sizeof sess, "run%d.conn%d", x->run + 1, sn + 1);
+	if (!c || csrv_init(&s, x->o, x->md, x->tls != NULL, implicit) < 0) {
+		free(c);
+		close(fd);
+		return;
+	}
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	c->fd = fd;
+	c->deadline = x->deadline_ms;
+	bool server_closed = false, trans = false;
+	note(x, sess, "connection %s", implicit ? "on the implicit-TLS port" : "on the plain port");
+	if (implicit) {
+		char why[300];
+		if (handshake(c, x->tls, why, sizeof why) < 0) {
+			snprintf(rec->tls_fail, sizeof rec->tls_fail, "%.255s", why);
+			note(x, sess, "%s", why);
+			goto done;
+		}
+		note(x, sess, "TLS established (implicit, %s)", SSL_get_version(c->ssl));
+	}
+	size_t glen;
+	char *g = csrv_greeting(&s, &glen);
+	bool gclose = false;
+	for (size_t i = 0; i < x->o->nreplies; i++)
+		gclose |= strcmp(x->o->replies[i].command, "GREETING") == 0 && x->o->replies[i].close;
+	if (g) {
+		sent(x, sess, g, glen);
+		write_reply(c, g, glen, x->o->chunk, (size_t)-1);
+		free(g);
+	}
+	if (gclose) {
+		server_closed = true;
+		note(x, sess, "the server closes the connection (scenario)");
+		goto done;
+	}
+	for (;;) {
+		struct line ln;
+		enum line_status ls;
+		while ((ls = line_scan(c->in, c->inlen, 0, &ln)) == LINE_INCOMPLETE) {
+			ssize_t r = fill(c, true);
+			if (r < 0) {
+				note(x, sess, "%s", cnow_ms() >= c->deadline ? "timeout" : "input too long");
+				goto done;
+			}
+			if (r == 0 && c->eof) {
+				if (c->inlen)
+					violation(rec, "C1939-CMD-2", "the client closed in the middle of a command line", c->in,
+					          c->inlen);
+				note(x, sess, "the client closed the connection");
+				goto done;
+			}
+		}
+		const char *line = c->in;
+		bool sasl = s.sasl_step != 0;
+		ctrans_add(x->tr, TLINE_CLIENT, sess, line, ln.consumed);
+		if (x->live) {
+			char esc[300];
+			line_escape(line, ln.consumed, esc, sizeof esc);
+			fprintf(stderr, "  %s C: %s\n", sess, esc);
+		}
+		struct ccmd *cmd = NULL;
+		if (rec->ncmds < CLIENT_MAX_CMDS) {
+			cmd = &rec->cmds[rec->ncmds++];
+			memset(cmd, 0, sizeof *cmd);
+			cmd->text = strndup(line, ln.len);
+			cmd->len = ln.consumed;
+			cmd->crlf = (ln.flags & LINE_CRLF) != 0;
+			cmd->tls = c->ssl != NULL;
+			cmd->session = sn;
+			cmd->run = x->run;
+			cmd->state = sasl ? CS_AUTH : s.state;
+			cmd->sasl = sasl;
+			cmd->scripted = sasl && strcmp(s.sasl_mech, "SCRIPTED") == 0;
+		} else {
+			rec->truncated = true;
+		}
+		/* The built-in checks every command gets. */
+		if (!(ln.flags & LINE_CRLF))
+			violation(rec, "C1939-CMD-2", "a command line not ended by CRLF (RFC 1939 §3)", line, ln.consumed);
+		/* RFC 2449 §4: commands, keyword and arguments with the CRLF, are at most 255 octets; SASL
+		 * responses are not commands (RFC 5034 §4 lets them be longer). */
+		if (!sasl && ln.consumed > POP3_MAX_COMMAND_LINE)
+			violation(rec, "C2449-LEN-1", "a command line longer than 255 octets (RFC 2449 §4)", line, ln.consumed);
+		const char *bad = sasl ? NULL : cjudge_command(line, ln.len, s.state);
+		if (bad)
+			violation(rec, "C1939-CMD-1", bad, line, ln.len);
+		if (!sasl && rec->tls_required && !c->ssl && is_cred(line, ln.len))
+			violation(rec, "C2595-TLS-1", "credentials sent without TLS where the profile mode requires TLS "
+			                              "(RFC 2595 §4, RFC 8314 §3)", line, ln.len);
+		char *owned = strndup(line, ln.len);
+		memmove(c->in, c->in + ln.consumed, c->inlen - ln.consumed);
+		c->inlen -= ln.consumed;
+		/* Pipelining: octets of a next command that arrived before this one's reply was written (RFC 2449
+		 * §6.6: only when the server announced PIPELINING). QUIT ends the exchange. */
+		bool is_quit = ln.len == 4 && strncasecmp(owned ? owned : "", "QUIT", 4) == 0;
+		if (!is_quit) {
+			/* Read while waiting: a client that answers injected replies may be gone (and its
+			 * connection reset, which discards what it sent) by the end of the delay. */
+			double until = cnow_ms() + x->o->reply_delay * 1000.0;
+			fill(c, false);
+			while (!c->inlen && !c->eof && cnow_ms() < until) {
+				struct timespec ts = { 0, 5 * 1000 * 1000L };
+				nanosleep(&ts, NULL);
+				fill(c, false);
+			}
+			if (c->inlen && !csrv_announces(&s, "PIPELINING")) {
+				if (cmd)
+					cmd->pipelined = true;
+				violation(rec, "C2449-PIPE-1", "a command sent before the reply to the previous one, and "
+				                               "PIPELINING was not announced (RFC 2449 §6.6)", c->in, c->inlen);
+			}
+		}
+		size_t rlen, multi;
+		enum csrv_action act;
+		char *reply = owned ? csrv_command(&s, owned, ln.len, &rlen, &act, &multi) : NULL;
+		free(owned);
+		if (!reply)
+			goto done;
+		if (cmd) {
+			cmd->reply_ok = rlen >= 3 && memcmp(reply, "+OK", 3) == 0;
+			cmd->whole_message = s.last_whole;
+		}
+		size_t limit = (size_t)-1;
+		/* The message a RETR n or TOP n m carries (fetchmail retrieves with TOP n 99999999). */
+		bool carries = cmd && multi != (size_t)-1 && x->o->close_mid_message &&
+		               (strncasecmp(cmd->text, "RETR ", 5) == 0 || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
+		               strtol(cmd->text + 4 + (cmd->text[0] == 'R' || cmd->text[0] == 'r'), NULL, 10) ==
+		                       x->o->close_mid_message;
+		if (carries || (x->o->close_mid && multi != (size_t)-1 && cmd &&
+		                strncasecmp(cmd->text, x->o->close_mid, strlen(x->o->close_mid)) == 0)) {
+			limit = multi + x->o->close_mid_after;
+			if (limit >= rlen)
+				limit = rlen > 1 ? rlen - 1 : 0; /* never the whole reply: the terminator is cut */
+			act = CA_CLOSE;
+		}
+		sent(x, sess, reply, limit < rlen ? limit : rlen);
+		int w = write_reply(c, reply, rlen, x->o->chunk, limit);
+		free(reply);
+		if (cmd)
+			cmd->reply_complete = w == 0 && limit == (size_t)-1;
+		if (s.state == CS_TRANS)
+			trans = true;
+		if (w < 0) {
+			note(x, sess, "the client is gone (write failed)");
+			goto done;
+		}
+		if (act == CA_CLOSE) {
+			server_closed = !is_quit;
+			if (limit != (size_t)-1)
+				note(x, sess, "the server closes the connection in the middle of the reply (scenario)");
+			else if (!is_quit)
+				note(x, sess, "the server closes the connection (scenario)");
+			goto done;
+		}
+		if (act == CA_STARTTLS) {
+			if (x->o->inject.len) {
+				/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947): the
+				 * client must discard them. */
+				put(c, x->o->inject.s, x->o->inject.len);
+				ctrans_add(x->tr, TLINE_SERVER, sess, x->o->inject.s, x->o->inject.len);
+				note(x, sess, "injected before the TLS handshake (scenario)");
+			}
+			/* RFC 2595 §4: what the client sent before the handshake is discarded. */
+			c->inlen = 0;
+			char why[300];
+			if (handshake(c, x->tls, why, sizeof why) < 0) {
+				snprintf(rec->tls_fail, sizeof rec->tls_fail, "%.255s", why);
+				note(x, sess, "%s", why);
+				goto done;
+			}
+			s.tls = true;
+			if (sn < 64)
+				rec->session_stls_ok[sn] = true;
+			note(x, sess, "TLS established (STLS, %s)", SSL_get_version(c->ssl));
+		}
+	}
+done:
+	if (sn < 64) {
+		rec->session_trans[sn] = trans;
+		rec->session_server_closed[sn] = server_closed;
+	}
+	if (c->ssl) {
+		SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+	}
+	csrv_free(&s);
+	close(fd);
+	free(c);
+}
