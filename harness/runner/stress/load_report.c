@@ -14,7 +14,7 @@
 
 /* The counters every summary has, in this order (merged by adding). */
 #define LOAD_COUNTERS(X)                                                                                     \
-	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared)
+	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared) X(deliveries)
 
 static json_t *jstr(const char *s)
 {
@@ -123,7 +123,7 @@ static json_t *summary_json(struct load *L, double elapsed)
 	json_object_set_new(o, "duration_s", json_real(elapsed));
 	json_object_set_new(o, "clients", json_integer(L->o.clients));
 	json_object_set_new(o, "accounts", json_integer((json_int_t)L->nacct));
-	json_object_set_new(o, "messages", json_integer((json_int_t)L->nfx));
+	json_object_set_new(o, "messages", json_integer((json_int_t)L->ninit));
 #define PUT_COUNTER(name) json_object_set_new(o, #name, json_integer((json_int_t)L->st.name));
 	LOAD_COUNTERS(PUT_COUNTER)
 #undef PUT_COUNTER
@@ -185,6 +185,9 @@ static void print_summary(FILE *f, json_t *o, int quiet)
 	        el > 0 ? (double)c / el : 0.0, json_integer_value(json_object_get(o, "dropped")),
 	        json_integer_value(json_object_get(o, "refused")),
 	        json_integer_value(json_object_get(o, "resets")), vt, vt == 1 ? "" : "s");
+	if (json_integer_value(json_object_get(o, "deliveries")))
+		fprintf(f, "load: %" JSON_INTEGER_FORMAT " messages delivered during the run\n",
+		        json_integer_value(json_object_get(o, "deliveries")));
 	if (!quiet)
 		print_latency(f, json_object_get(o, "latency"));
 	size_t i;

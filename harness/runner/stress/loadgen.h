@@ -17,6 +17,7 @@
 #define LOAD_MAX_OPS      10                      /* commands after the listing, per session at most */
 #define LOAD_MAX_BATCH    6                       /* commands in one pipelined write */
 #define LOAD_MAX_LISTING  (LOAD_MAX_MESSAGES * 4) /* listing lines accepted before "too many" */
+#define LOAD_MAX_DELIVER  20 /* messages one account can be delivered between two resets (--deliver-every) */
 
 /* The commands whose latency is measured (one histogram each). */
 #define LOAD_CMDS(X)                                                                                         \
@@ -64,6 +65,8 @@ struct load_opts {
 	double lock_grace;            /* seconds a dropped session's lock may outlive the connection */
 	long max_violations;          /* stop after this many (0: never) */
 	int shared_ok;                /* --shared-ok: another session's deletion may show (no lock) */
+	double deliver_every;         /* --deliver-every: seconds between two deliveries; 0: none */
+	const char *deliver_cmd;      /* --deliver: command template ({user}, {fixture}, {fixture_mbox}) */
 	int quiet;
 };
 
@@ -72,6 +75,7 @@ struct load_stats {
 	uint64_t ok[C_COUNT], err[C_COUNT];
 	uint64_t sessions, commands, dropped, quits, logins, refused, resets, errors, pipelined;
 	uint64_t shared; /* sessions ended because a concurrent deletion showed (--shared-ok) */
+	uint64_t deliveries; /* messages delivered during the run (--deliver-every) */
 };
 
 struct load {
@@ -80,7 +84,8 @@ struct load {
 	SSL_CTX *tls;
 	struct model M;
 	struct fmsg *fx;
-	size_t nfx;
+	size_t nfx;   /* the fixture's messages, then LOAD_MAX_DELIVER for deliveries when --deliver-every */
+	size_t ninit; /* the fixture a reset puts in: fx[0..ninit) */
 	char *fixture_dir;
 	size_t *accts; /* indexes into t->accounts this shard uses */
 	size_t nacct;
