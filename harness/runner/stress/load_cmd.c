@@ -33,7 +33,7 @@ static void load_help(void)
 	    "model of each maildrop. Exit status: 0 nothing found, 1 a violation (or a crash or hang of the\n"
 	    "target), 2 usage or target errors. Mix names: stat list uidl retr top dele rset noop bad "
 	    "(weights)\n"
-	    "drop tls stls sasl pipeline (percent). See docs/stress.md.\n",
+	    "drop tls stls sasl apop pipeline (percent). See docs/stress.md.\n",
 	    stdout);
 }
 
@@ -77,8 +77,8 @@ static int parse_mix(const char *s, struct load_mix *m, char *why, size_t whysiz
 		snprintf(why, whysize, "--mix: unknown name '%s'", w);
 		return -1;
 	}
-	if (m->drop > 100 || m->tls > 100 || m->stls > 100 || m->sasl > 100 || m->pipeline > 100) {
-		snprintf(why, whysize, "--mix: drop, tls, stls, sasl and pipeline are percentages (0-100)");
+	if (m->drop > 100 || m->tls > 100 || m->stls > 100 || m->sasl > 100 || m->pipeline > 100 || m->apop > 100) {
+		snprintf(why, whysize, "--mix: drop, tls, stls, sasl, apop and pipeline are percentages (0-100)");
 		return -1;
 	}
 	return 0;

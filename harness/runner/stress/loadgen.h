@@ -23,8 +23,8 @@
 #define LOAD_CMDS(X)                                                                                         \
 	X(C_CONNECT, "connect")                                                                              \
 	X(C_TLS, "tls")                                                                                      \
-	X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS") X(C_AUTH, "AUTH")            \
-	    X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR") X(C_TOP, "TOP")          \
+	X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS") X(C_APOP, "APOP")            \
+	    X(C_AUTH, "AUTH") X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR") X(C_TOP, "TOP")          \
 	        X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP") X(C_QUIT, "QUIT")                      \
 	            X(C_SESSION, "session")
 #define LOAD_CMD_ENUM(id, name) id,
@@ -42,6 +42,7 @@ extern const char *const load_cmd_names[C_COUNT];
 	    X(tls, 20)      /* percent that use the implicit-TLS port, when the profile has one */           \
 	    X(stls, 20)     /* percent that start with STLS, when CAPA offers it */                          \
 	    X(sasl, 30)     /* percent that log in with AUTH PLAIN, when CAPA offers it */                   \
+	    X(apop, 20)     /* percent that log in with APOP, when the greeting has a timestamp */           \
 	    X(pipeline, 30) /* percent of command groups sent in one write, when PIPELINING is announced */
 #define LOAD_MIX_FIELD(name, def) int name;
 struct load_mix {
@@ -93,6 +94,7 @@ struct load {
 	struct load_stats st;
 	atomic_long started; /* sessions claimed */
 	atomic_int stop;
+	atomic_int apop_off; /* an APOP login was refused (not [IN-USE]): the secret is not the password */
 	long long t0_ms, deadline_ms;
 	pthread_mutex_t rate_lock;
 	long long next_slot_us;

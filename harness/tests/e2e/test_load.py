@@ -69,7 +69,7 @@ class Load(unittest.TestCase):
         self.assertGreater(doc["dropped"], 0)
         # several clients per account on purpose: some logins meet a locked maildrop
         self.assertGreater(doc["refused"], 0)
-        for cmd in ("STAT", "LIST", "RETR", "DELE", "QUIT", "session"):
+        for cmd in ("STAT", "LIST", "RETR", "DELE", "QUIT", "APOP", "session"):
             h = doc["latency"][cmd]
             self.assertGreater(h["count"], 0, cmd)
             self.assertEqual(sum(n for _, n in h["buckets"]), h["count"], cmd)
@@ -125,6 +125,17 @@ class Load(unittest.TestCase):
         finally:
             srv.stop()
             srv.cleanup()
+
+    def test_apop_refused_proves_nothing(self):
+        # A server whose APOP refuses a correct digest (the secret may not be the password, or APOP may
+        # need TLS): load stops using APOP and blames nothing; the run goes on with USER/PASS.
+        env = dict(os.environ, POP3REFD=FAULTS, POP3REFD_ARGS="--fault apop-digest-reversed")
+        r, doc = load(["--reference", "--clients", "4", "--duration", "3", "--seed", "2", "--mix", "apop=100"],
+                      env=env)
+        self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-3000:])
+        self.assertEqual(doc["latency"]["APOP"]["ok"], 0)
+        self.assertGreater(doc["latency"]["APOP"]["err"], 0)
+        self.assertGreater(doc["latency"]["PASS"]["ok"], 10)
 
     def test_deliveries_reference_passes(self):
         # Mail delivered during the run (Maildir: tmp/ then new/), into maildrops that sessions hold: a
