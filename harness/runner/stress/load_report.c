@@ -350,7 +350,7 @@ int stress_is_load_json(const char *path)
 static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 {
 	json_t *m = NULL, *viol = json_array();
-	json_int_t cases = 0, sessions = 0, commands = 0, skipped = 0;
+	json_int_t cases = 0, sessions = 0, commands = 0, skipped = 0, tls_cases = 0, slow_cases = 0;
 	double dur = 0;
 	for (size_t f = 0; f < nfiles; f++) {
 		json_error_t e;
@@ -376,6 +376,8 @@ static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 		sessions += json_integer_value(json_object_get(o, "sessions"));
 		commands += json_integer_value(json_object_get(o, "commands"));
 		skipped += json_integer_value(json_object_get(o, "consistency_checks_skipped"));
+		tls_cases += json_integer_value(json_object_get(o, "tls_cases"));
+		slow_cases += json_integer_value(json_object_get(o, "slow_cases"));
 		json_array_extend(viol, json_object_get(o, "violations"));
 		json_decref(o);
 	}
@@ -386,6 +388,8 @@ static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 	json_object_set_new(m, "sessions", json_integer(sessions));
 	json_object_set_new(m, "commands", json_integer(commands));
 	json_object_set_new(m, "consistency_checks_skipped", json_integer(skipped));
+	json_object_set_new(m, "tls_cases", json_integer(tls_cases));
+	json_object_set_new(m, "slow_cases", json_integer(slow_cases));
 	size_t nv = json_array_size(viol);
 	json_object_set_new(m, "violations", viol);
 	printf("fuzz: %s, merged %zu shards: %" JSON_INTEGER_FORMAT " cases, %zu finding%s\n",

@@ -187,7 +187,14 @@ class Fuzz(unittest.TestCase):
             r = run_pop3spec(["report", "--merge"] + paths + ["--json", merged])
             self.assertEqual(r.rc, 0, r.stdout + r.stderr)
             m = json.load(open(merged))
+            # one run of the same 30 cases: the same totals (shard i runs cases i-1, i-1+N, ...)
+            one = os.path.join(tmp, "one.json")
+            r = run_pop3spec(["fuzz", "--reference", "-q", "--cases", "30", "--seed", "3", "--json", one], limit=60)
+            self.assertEqual(r.rc, 0, r.stdout[-2000:])
+            o = json.load(open(one))
         self.assertEqual((m["mode"], m["cases"], m["shards"], m["violations"]), ("fuzz", 30, 2, []))
+        for key in ("cases", "sessions", "commands", "tls_cases", "slow_cases", "consistency_checks_skipped"):
+            self.assertEqual(m[key], o[key], key)
 
     def test_usage_errors(self):
         for args in (["fuzz"], ["fuzz", "--reference", "--duration", "x"], ["fuzz", "--reference", "--bogus", "1"],
