@@ -68,7 +68,8 @@ static int dial(const char *host, int port, int timeout_ms)
 		struct pollfd p = {fd, POLLOUT, 0};
 		int err = 0;
 		socklen_t el = sizeof err;
-		if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 || err) {
+		if (poll(&p, 1, timeout_ms) != 1 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) != 0 ||
+		    err) {
 			close(fd);
 			fd = -1;
 		}
@@ -147,9 +148,9 @@ struct tio {
 	SSL *ssl;
 	BIO *in, *out; /* network -> SSL, SSL -> network */
 	struct rng *rng;
-	int cut;        /* cut what SSL writes into 1-16 octet TCP writes with short pauses */
+	int cut; /* cut what SSL writes into 1-16 octet TCP writes with short pauses */
 	int timeout_ms;
-	size_t writes;  /* TCP writes made while cutting */
+	size_t writes; /* TCP writes made while cutting */
 };
 
 /* Send what SSL has written: in pieces when cutting. */
@@ -167,7 +168,8 @@ static int flush_out(struct tio *t)
 			at += piece;
 			if (t->cut) {
 				t->writes++;
-				/* A pause now and then: each piece is its own segment, some a few ms apart. */
+				/* A pause now and then: each piece is its own segment, some a few ms apart.
+				 */
 				if (rng_below(t->rng, 4) == 0)
 					pause_ms((long)rng_below(t->rng, 8));
 			}
@@ -235,7 +237,8 @@ static int tio_op(struct tio *t, int op, char *buf, size_t n, char *why, size_t 
 			int timed_out;
 			int f = fill_in(t, &timed_out);
 			if (f <= 0) {
-				say(why, whysize, "%s", timed_out ? "no reply in time" : "the connection closed");
+				say(why, whysize, "%s",
+				    timed_out ? "no reply in time" : "the connection closed");
 				return 1;
 			}
 		}
@@ -301,7 +304,8 @@ enum fuzz_io_result fuzz_tls_fragments(const struct fuzz_io_target *ft, int use_
 	char w[400];
 	if (tio_op(&t, 0, NULL, 0, w, sizeof w)) {
 		res = strstr(w, "no reply") ? FUZZ_IO_HANG : FUZZ_IO_FOUND;
-		say(why, whysize, "a handshake whose client flights came in %zu small writes: %s", t.writes, w);
+		say(why, whysize, "a handshake whose client flights came in %zu small writes: %s", t.writes,
+		    w);
 		goto out;
 	}
 	*writes = t.writes;
@@ -331,8 +335,10 @@ enum fuzz_io_result fuzz_tls_fragments(const struct fuzz_io_target *ft, int use_
 		unsigned long long n, total;
 		if (sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != ft->count) {
 			res = FUZZ_IO_STATE;
-			say(why, whysize, "after a handshake in %zu writes, STAT inside TLS is \"%.100s\"; the "
-			                  "maildrop holds %zu messages", *writes, line, ft->count);
+			say(why, whysize,
+			    "after a handshake in %zu writes, STAT inside TLS is \"%.100s\"; the "
+			    "maildrop holds %zu messages",
+			    *writes, line, ft->count);
 		}
 		tio_cmd(&t, "QUIT", line, sizeof line, w, sizeof w);
 	}
@@ -367,8 +373,10 @@ enum fuzz_io_result fuzz_slow_client(const struct fuzz_io_target *ft, int logged
 		char u[300], p[300];
 		int n = snprintf(u, sizeof u, "USER %s\r\n", ft->user);
 		int m = snprintf(p, sizeof p, "PASS %s\r\n", ft->password);
-		if (put_all(fd, u, (size_t)n, tmo) != 0 || plain_status(fd, tmo, line, sizeof line, &timed_out) != 1 ||
-		    put_all(fd, p, (size_t)m, tmo) != 0 || plain_status(fd, tmo, line, sizeof line, &timed_out) != 1) {
+		if (put_all(fd, u, (size_t)n, tmo) != 0 ||
+		    plain_status(fd, tmo, line, sizeof line, &timed_out) != 1 ||
+		    put_all(fd, p, (size_t)m, tmo) != 0 ||
+		    plain_status(fd, tmo, line, sizeof line, &timed_out) != 1) {
 			/* Not logged in (the last case's lock, say): the case goes on in AUTHORIZATION. */
 			logged_in = 0;
 		}
@@ -384,11 +392,12 @@ enum fuzz_io_result fuzz_slow_client(const struct fuzz_io_target *ft, int logged
 		if (piece > len - at)
 			piece = len - at;
 		if (put_all(fd, out + at, piece, tmo) != 0) {
-			/* RFC 1939 §3: an inactivity autologout timer "MUST be of at least 10 minutes' duration";
-			 * this client has been sending all along. */
+			/* RFC 1939 §3: an inactivity autologout timer "MUST be of at least 10 minutes'
+			 * duration"; this client has been sending all along. */
 			res = FUZZ_IO_FOUND;
-			say(why, whysize, "the server closed the connection of a client sending \"%s\" slowly, "
-			                  "%lld ms in (RFC 1939 §3: autologout only after 10 minutes of inactivity)",
+			say(why, whysize,
+			    "the server closed the connection of a client sending \"%s\" slowly, "
+			    "%lld ms in (RFC 1939 §3: autologout only after 10 minutes of inactivity)",
 			    cmd, now_ms() - t0);
 			goto out;
 		}
@@ -403,8 +412,9 @@ enum fuzz_io_result fuzz_slow_client(const struct fuzz_io_target *ft, int logged
 				enum fuzz_io_result c = check(check_ctx, logged_in, cw, sizeof cw);
 				if (c != FUZZ_IO_OK) {
 					res = c;
-					say(why, whysize, "while a client sent \"%s\" slowly (%zu of %zu octets in): %s", cmd,
-					    at, len, cw);
+					say(why, whysize,
+					    "while a client sent \"%s\" slowly (%zu of %zu octets in): %s",
+					    cmd, at, len, cw);
 					goto out;
 				}
 			}
@@ -415,8 +425,9 @@ enum fuzz_io_result fuzz_slow_client(const struct fuzz_io_target *ft, int logged
 	if (st < 0) {
 		res = timed_out ? FUZZ_IO_HANG : FUZZ_IO_FOUND;
 		say(why, whysize, "\"%s\" sent in pieces over %ld ms got %s", cmd, *trickle_ms,
-		    timed_out ? "no reply in time" : "no reply: the connection closed (RFC 1939 §3: every command "
-		                                     "gets a status line)");
+		    timed_out ? "no reply in time"
+		              : "no reply: the connection closed (RFC 1939 §3: every command "
+		                "gets a status line)");
 	}
 out:
 	close(fd);

@@ -12,7 +12,8 @@ struct rng;
 enum fuzz_io_result {
 	FUZZ_IO_OK,    /* nothing found */
 	FUZZ_IO_SKIP,  /* the case could not be run here (STLS refused): not a finding */
-	FUZZ_IO_FOUND, /* a wrong answer or close: kind "tls" for the handshake case, "slow" for the slow one */
+	FUZZ_IO_FOUND, /* a wrong answer or close: kind "tls" for the handshake case, "slow" for the slow one
+	                */
 	FUZZ_IO_HANG,  /* no answer within the timeout */
 	FUZZ_IO_CRASH, /* connections refused */
 	FUZZ_IO_STATE, /* STAT disagrees with the fixture */
@@ -23,9 +24,9 @@ enum fuzz_io_result {
 struct fuzz_io_target {
 	const char *host, *sni, *user, *password;
 	int port, tls_port;
-	SSL_CTX *tls;   /* NULL: no TLS case */
+	SSL_CTX *tls; /* NULL: no TLS case */
 	int timeout_ms;
-	size_t count;   /* messages in the fixture (STAT inside TLS must say so) */
+	size_t count; /* messages in the fixture (STAT inside TLS must say so) */
 };
 
 /* Connect (use_stls: the plain port and STLS; else the implicit-TLS port) and do the handshake with every
