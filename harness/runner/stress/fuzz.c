@@ -298,18 +298,28 @@ static const char *why_(enum conn_status st)
 /* Connect and read the greeting: 0, or 1 with a finding (crash or hang). */
 static int open_session(struct fuzz *F, struct conn **c, struct finding *f)
 {
-	struct p3err err;
-	enum conn_status st = conn_open(c, F->t.host, F->t.port, ms(F), &err);
-	if (st != CONN_OK)
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "connect: %s", err.msg);
-	char line[600];
-	if (status(F, *c, &st, line, sizeof line) != 1) {
+	/* A connection closed before the greeting, or a -ERR greeting, is retried for a while: a server may
+	 * limit connections per address (Courier's couriertcpd: MAXPERIP=4) and still count the case's
+	 * connections it has not reaped yet. A refused connect is a crash at once; a silent one a hang. */
+	long long until = model_now_ms() + FUZZ_LOGIN_RETRY_MS;
+	for (;;) {
+		struct p3err err;
+		enum conn_status st = conn_open(c, F->t.host, F->t.port, ms(F), &err);
+		if (st != CONN_OK)
+			return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "connect: %s", err.msg);
+		char line[600];
+		int rc = status(F, *c, &st, line, sizeof line);
+		if (rc == 1)
+			return 0;
 		conn_abort(*c);
 		*c = NULL;
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "no +OK greeting: %s",
-		               st == CONN_OK ? line : why_(st));
+		if (st == CONN_TIMEOUT)
+			return finding(f, "hang", "no greeting: %s", why_(st));
+		if (model_now_ms() > until)
+			return finding(f, "crash", "no +OK greeting for %d s: %s", FUZZ_LOGIN_RETRY_MS / 1000,
+			               st == CONN_OK ? line : why_(st));
+		sleep_ms(100);
 	}
-	return 0;
 }
 
 /* Log in, retrying while the maildrop is still locked by the case's dropped session. */
