@@ -66,7 +66,7 @@ CLIENT_FAULT_OBJ := $(patsubst %.c,$(BUILD)/cfaults/%.o,$(CLIENT_SRC))
 # so the real bin/pop3refd never carries a fault.
 FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 
-.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz \
+.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz fuzz-pop3 \
         install uninstall clean deps distclean
 
 # `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
@@ -194,6 +194,18 @@ fuzz: fuzz-build
 
 fuzz-smoke: fuzz-build
 	$(Q)FUZZ_BUILD=$(FUZZ_BUILD) ./harness/fuzz/run.sh 8 $(FUZZ_TARGETS)
+
+# pop3spec fuzz against a fresh pop3refd (docs/stress.md): hostile POP3 input, TLS handshakes in
+# fragments and slow clients, each case followed by a fresh login and STAT. At most a minute (50 s of
+# cases, the start and the last case's end), exit status 1 on a finding; the seed is printed (and in
+# reports/fuzz-pop3.json): FUZZ_POP3_SEED=N replays a run.
+FUZZ_POP3_SECONDS ?= 50
+FUZZ_POP3_SEED    ?=
+.PHONY: fuzz-pop3
+fuzz-pop3: $(BIN)/pop3spec $(BIN)/pop3refd fixtures
+	$(Q)mkdir -p reports
+	$(Q)./$(BIN)/pop3spec fuzz --reference --duration $(FUZZ_POP3_SECONDS) --max-findings 1 \
+	    $(if $(FUZZ_POP3_SEED),--seed $(FUZZ_POP3_SEED)) --json reports/fuzz-pop3.json
 
 .PRECIOUS: $(FUZZ_BUILD)/%.o
 

@@ -180,6 +180,9 @@ if [ -n "${MUTATION_FAULTS:-}" ]; then
 else
 	cp "$OUT/faults.tsv" "$OUT/run.tsv"
 fi
+# Scope load: faults only mail delivered during a session shows, which no scenario does; `pop3spec load
+# --deliver-every` finds them (docs/stress.md, e2e test_load.py), so the suite is not run against them.
+awk -F '\t' '$2 != "load"' "$OUT/run.tsv" >"$OUT/run.tsv.new" && mv "$OUT/run.tsv.new" "$OUT/run.tsv"
 total=$(wc -l <"$OUT/run.tsv")
 began=$(date +%s)
 

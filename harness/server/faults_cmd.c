@@ -508,6 +508,10 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 		fault_forget_user(s);
 		return;
 	}
+	if (fault_on(F_RESCAN_MID_SESSION) && s->store && s->state == ST_TRANSACTION) {
+		struct p3err err = {{0}};
+		store_rescan(s->store, &err); /* on failure the old snapshot stays: nothing to see */
+	}
 	ov = *c;
 	ov.states = overlay_states(c);
 	if (overlay_fn(c->name))

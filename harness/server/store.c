@@ -137,6 +137,31 @@ fail:
 	return st;
 }
 
+#ifdef POP3REFD_FAULTS
+int store_rescan(struct store *s, struct p3err *err)
+{
+	struct maildir md;
+	unsigned char *del;
+
+	if (maildir_scan_cached(s->dir, &md, err) < 0)
+		return -1;
+	del = calloc(md.count ? md.count : 1, 1);
+	if (!del) {
+		maildir_free(&md);
+		return p3err_set(err, "out of memory");
+	}
+	for (size_t i = 0; i < md.count; i++)
+		for (size_t j = 0; j < s->md.count; j++)
+			if (s->deleted[j] && strcmp(md.msgs[i].name, s->md.msgs[j].name) == 0)
+				del[i] = 1;
+	maildir_free(&s->md);
+	free(s->deleted);
+	s->md = md;
+	s->deleted = del;
+	return 0;
+}
+#endif
+
 size_t store_count(const struct store *s)
 {
 	return s->md.count;

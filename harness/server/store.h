@@ -58,6 +58,12 @@ void store_reset(struct store *s);
  * that is already gone counts as removed. *removed (if not NULL) gets how many were removed. */
 int store_update(struct store *s, size_t *removed, struct p3err *err);
 
+#ifdef POP3REFD_FAULTS
+/* rescan-mid-session (faults.h): re-read the maildrop into the running session, keeping the marks of the
+ * messages still there. 0, or -1 with err set (the old snapshot is kept). */
+int store_rescan(struct store *s, struct p3err *err);
+#endif
+
 /* Release the lock and free. Nothing is removed: a session that ends without QUIT never enters UPDATE
  * (RFC 1939 §6). NULL is fine. */
 void store_close(struct store *s);

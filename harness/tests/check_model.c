@@ -224,6 +224,91 @@ START_TEST(bad_uids)
 }
 END_TEST
 
+/* Deliveries: message c (300 octets) is the one delivered during the run; a and b are the fixture. */
+START_TEST(delivery_not_begun_is_unknown)
+{
+	model_set_deliverable(&M, 2);
+	unsigned long long all[] = {100, 200, 300};
+	struct view v;
+	int rc;
+	struct srec *r = listing(all, 3, &v, &rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(last_kind(), "unknown-message");
+	model_end(&M, r, 1);
+	view_free(&v);
+}
+END_TEST
+
+START_TEST(delivery_before_login_must_show)
+{
+	model_set_deliverable(&M, 2);
+	ck_assert_int_eq(model_deliver_begin(&M, 0), 2);
+	model_deliver_end(&M, 0, 2, 1);
+	unsigned long long two[] = {100, 200}, all[] = {100, 200, 300};
+	struct view v, w;
+	int rc;
+	/* Complete before this session sent its credentials: RFC 1939 §4, it is in the maildrop it opens. */
+	struct srec *r = listing(two, 2, &v, &rc);
+	ck_assert_int_eq(rc, -1);
+	ck_assert_str_eq(last_kind(), "lost-message");
+	model_end(&M, r, 1);
+	M.acct[0].draining = 0; /* the violation drained the account; the test goes on with the same state */
+	size_t before = M.viol_total;
+	struct srec *q = listing(all, 3, &w, &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(M.viol_total, before);
+	model_end(&M, q, 1);
+	view_free(&v);
+	view_free(&w);
+}
+END_TEST
+
+START_TEST(delivery_during_login_may_show_or_not)
+{
+	model_set_deliverable(&M, 2);
+	unsigned long long two[] = {100, 200}, all[] = {100, 200, 300};
+	struct view v, w, x;
+	/* Credentials sent, then the delivery begins and completes: either listing is allowed. */
+	struct srec *r = model_begin(&M, 0, 0), *q = model_begin(&M, 0, 1);
+	model_pass_sent(&M, r);
+	model_pass_sent(&M, q);
+	ck_assert_int_eq(model_deliver_begin(&M, 0), 2);
+	/* Under way: a listing may show it already (the file is there) ... */
+	ck_assert_int_eq(model_snapshot(&M, r, all, 3, model_seq(&M), &v), 0);
+	model_deliver_end(&M, 0, 2, 1);
+	/* ... or not: this session opened the maildrop before the delivery was complete. */
+	ck_assert_int_eq(model_snapshot(&M, q, two, 2, model_seq(&M), &w), 0);
+	ck_assert_uint_eq(M.viol_total, 0);
+	model_end(&M, r, 1);
+	model_end(&M, q, 1);
+	/* No reset while a delivery is under way. */
+	M.acct[0].draining = 1;
+	ck_assert_int_eq(model_deliver_begin(&M, 0), -1);
+	M.acct[0].draining = 0;
+	struct srec *s3 = listing(all, 3, &x, &(int){0});
+	model_end(&M, s3, 1);
+	view_free(&v);
+	view_free(&w);
+	view_free(&x);
+}
+END_TEST
+
+START_TEST(no_reset_during_delivery)
+{
+	model_set_deliverable(&M, 2);
+	ck_assert_int_eq(model_deliver_begin(&M, 0), 2);
+	M.acct[0].draining = 1;
+	ck_assert_int_eq(model_claim_reset(&M, 0), 0);
+	model_deliver_end(&M, 0, 2, 1);
+	ck_assert_int_eq(model_claim_reset(&M, 0), 1);
+	model_reset_done(&M, 0, 1);
+	/* After the reset the delivered message is gone again, and may be delivered anew. */
+	ck_assert_int_eq(M.acct[0].m[2].st, M_ABSENT);
+	ck_assert_int_eq(model_deliver_begin(&M, 0), 2);
+	model_deliver_end(&M, 0, 2, 1);
+}
+END_TEST
+
 Suite *model_suite(void)
 {
 	Suite *s = suite_create("model");
@@ -238,6 +323,10 @@ Suite *model_suite(void)
 	tcase_add_test(tc, in_use_only_while_held);
 	tcase_add_test(tc, uids_persist_and_are_never_reused);
 	tcase_add_test(tc, bad_uids);
+	tcase_add_test(tc, delivery_not_begun_is_unknown);
+	tcase_add_test(tc, delivery_before_login_must_show);
+	tcase_add_test(tc, delivery_during_login_may_show_or_not);
+	tcase_add_test(tc, no_reset_during_delivery);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -23,6 +23,8 @@
 #include "runner/fixture.h"
 #include "runner/reference.h"
 #include "runner/report/util.h"
+#include "lib/tls.h"
+#include "runner/stress/fuzz_io.h"
 #include "runner/stress/loadgen.h"
 
 #define FUZZ_MAX_PAYLOAD    (64 * 1024)
@@ -41,7 +43,11 @@ struct fcase {
 	size_t len;
 	int split; /* written in small fragments */
 	const char *gen;
+	int special;      /* FS_SPECIAL_*: a timing case of fuzz_io.c instead of input bytes */
+	uint64_t subseed; /* its own random stream (fragment sizes, pauses) */
 };
+
+enum { FS_SPECIAL_NONE, FS_SPECIAL_TLS_IMPLICIT, FS_SPECIAL_TLS_STLS, FS_SPECIAL_SLOW };
 
 struct finding {
 	char kind[24];
@@ -52,6 +58,7 @@ struct finding {
 
 struct fuzz {
 	const char *target_file, *json, *fixtures;
+	const char *gens; /* --gen: comma-separated generator names to run; NULL: all */
 	int reference, quiet, shard_index, shard_count;
 	double duration, timeout;
 	long cases;
@@ -62,6 +69,13 @@ struct fuzz {
 	long run, skipped_checks;
 	struct finding found[FUZZ_MAX_FINDINGS];
 	size_t nfound;
+	SSL_CTX *tls;      /* for the TLS-in-fragments case; NULL when the target has no TLS */
+	int tls_implicit;  /* a tls_port */
+	int tls_stls;      /* CAPA announces STLS on the plain port */
+	long tls_cases, slow_cases;
+	/* STAT right after each reset: what the checks compare with. The count must be the fixture's, and
+	 * with `delivery: verbatim` the size too; with `delivery: agent` the size is not judged. */
+	unsigned long long base_count, base_total;
 };
 
 /* ---- generation ------------------------------------------------------------------------------------ */
@@ -111,11 +125,28 @@ static const char *const numbers[] = {"0",
 static const char *const b64s[] = {"=",        "====",       "A", "AB=",      "A===",       "!!!!",
                                    "AGFsaWNl", "AGFsaWNlAA", "*", "AA==AA==", "Zm9v\tYmFy", ""};
 
-static void gen(struct rng *r, struct fcase *c)
+static void gen(const struct fuzz *F, struct rng *r, struct fcase *c)
 {
 	c->len = 0;
 	c->split = 0;
+	c->special = FS_SPECIAL_NONE;
+	c->subseed = rng_next(r);
+	/* One case in 64 is a slow client (a second or two each), two in 64 a TLS handshake in fragments. */
+	uint64_t sel = rng_below(r, 64);
 	c->state = (enum fstate)rng_below(r, 3);
+	if (sel == 0) {
+		c->gen = "slow-client";
+		c->special = FS_SPECIAL_SLOW;
+		c->state = c->state == FS_TRANS ? FS_TRANS : FS_AUTH;
+		return;
+	}
+	if (sel <= 2 && (F->tls_implicit || F->tls_stls)) {
+		c->gen = "tls-fragments";
+		c->state = FS_AUTH;
+		c->special = F->tls_implicit && (!F->tls_stls || (c->subseed & 1)) ? FS_SPECIAL_TLS_IMPLICIT
+		                                                                  : FS_SPECIAL_TLS_STLS;
+		return;
+	}
 	const char *w = words[rng_below(r, sizeof words / sizeof words[0])];
 	switch (rng_below(r, 8)) {
 	case 0: { /* over-long arguments and lines around the limits (RFC 2449 §4: 255 octets) */
@@ -257,7 +288,7 @@ static int cmd(struct fuzz *F, struct conn *c, const char *line, char *out, size
 	return status(F, c, st, out, outsize);
 }
 
-static const char *why(enum conn_status st)
+static const char *why_(enum conn_status st)
 {
 	return st == CONN_TIMEOUT ? "no reply in time"
 	       : st == CONN_EOF   ? "the connection closed"
@@ -267,18 +298,28 @@ static const char *why(enum conn_status st)
 /* Connect and read the greeting: 0, or 1 with a finding (crash or hang). */
 static int open_session(struct fuzz *F, struct conn **c, struct finding *f)
 {
-	struct p3err err;
-	enum conn_status st = conn_open(c, F->t.host, F->t.port, ms(F), &err);
-	if (st != CONN_OK)
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "connect: %s", err.msg);
-	char line[600];
-	if (status(F, *c, &st, line, sizeof line) != 1) {
+	/* A connection closed before the greeting, or a -ERR greeting, is retried for a while: a server may
+	 * limit connections per address (Courier's couriertcpd: MAXPERIP=4) and still count the case's
+	 * connections it has not reaped yet. A refused connect is a crash at once; a silent one a hang. */
+	long long until = model_now_ms() + FUZZ_LOGIN_RETRY_MS;
+	for (;;) {
+		struct p3err err;
+		enum conn_status st = conn_open(c, F->t.host, F->t.port, ms(F), &err);
+		if (st != CONN_OK)
+			return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "connect: %s", err.msg);
+		char line[600];
+		int rc = status(F, *c, &st, line, sizeof line);
+		if (rc == 1)
+			return 0;
 		conn_abort(*c);
 		*c = NULL;
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "no +OK greeting: %s",
-		               st == CONN_OK ? line : why(st));
+		if (st == CONN_TIMEOUT)
+			return finding(f, "hang", "no greeting: %s", why_(st));
+		if (model_now_ms() > until)
+			return finding(f, "crash", "no +OK greeting for %d s: %s", FUZZ_LOGIN_RETRY_MS / 1000,
+			               st == CONN_OK ? line : why_(st));
+		sleep_ms(100);
 	}
-	return 0;
 }
 
 /* Log in, retrying while the maildrop is still locked by the case's dropped session. */
@@ -302,7 +343,7 @@ static int login(struct fuzz *F, struct conn **c, struct finding *f)
 		*c = NULL;
 		if (rc < 0)
 			return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "login after the case: %s",
-			               why(st));
+			               why_(st));
 		if (model_now_ms() > until)
 			return finding(f, "login", "the account cannot log in any more: \"%.200s\"",
 			               rc == 0 ? l2 : line);
@@ -328,6 +369,81 @@ static int deletes(const struct fcase *c)
 	return 0;
 }
 
+static void io_target(struct fuzz *F, struct fuzz_io_target *ft)
+{
+	memset(ft, 0, sizeof *ft);
+	ft->host = F->t.host;
+	ft->sni = F->t.sni ? F->t.sni : F->t.host;
+	ft->user = F->t.accounts[0].user;
+	ft->password = F->t.accounts[0].password;
+	ft->port = F->t.port;
+	ft->tls_port = F->t.tls_port;
+	ft->tls = F->tls;
+	ft->timeout_ms = ms(F);
+	ft->count = F->fx->count;
+}
+
+static enum fuzz_io_result io_kind(const char *kind)
+{
+	return strcmp(kind, "hang") == 0    ? FUZZ_IO_HANG
+	       : strcmp(kind, "crash") == 0 ? FUZZ_IO_CRASH
+	       : strcmp(kind, "state") == 0 ? FUZZ_IO_STATE
+	                                    : FUZZ_IO_LOGIN;
+}
+
+/* The slow client's half-way check: another session is greeted in time, and when the slow one holds no
+ * lock, logs in and finds STAT as the fixture left it. */
+static enum fuzz_io_result slow_check(void *ctx, int slow_holds_lock, char *why, size_t whysize)
+{
+	struct fuzz *F = ctx;
+	struct finding f = {0};
+	struct conn *s = NULL;
+	if (slow_holds_lock) {
+		if (open_session(F, &s, &f)) {
+			snprintf(why, whysize, "another client: %s", f.message);
+			return io_kind(f.kind);
+		}
+		conn_close(s);
+		return FUZZ_IO_OK;
+	}
+	if (login(F, &s, &f)) {
+		snprintf(why, whysize, "another client: %s", f.message);
+		return io_kind(f.kind);
+	}
+	char line[600];
+	enum conn_status st;
+	int rc = cmd(F, s, "STAT", line, sizeof line, &st);
+	unsigned long long n, total;
+	enum fuzz_io_result res = FUZZ_IO_OK;
+	if (rc < 0) {
+		snprintf(why, whysize, "another client's STAT: %s", why_(st));
+		res = st == CONN_TIMEOUT ? FUZZ_IO_HANG : FUZZ_IO_CRASH;
+	} else if (rc != 1 || sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != F->fx->count) {
+		snprintf(why, whysize, "another client's STAT is \"%.100s\"", line);
+		res = FUZZ_IO_STATE;
+	} else {
+		cmd(F, s, "QUIT", line, sizeof line, &st);
+	}
+	conn_close(s);
+	return res;
+}
+
+static const char *io_name(enum fuzz_io_result r, int special)
+{
+	switch (r) {
+	case FUZZ_IO_HANG:
+		return "hang";
+	case FUZZ_IO_CRASH:
+		return "crash";
+	case FUZZ_IO_STATE:
+		return "state";
+	case FUZZ_IO_LOGIN:
+		return "login";
+	default:
+		return special == FS_SPECIAL_SLOW ? "slow" : "tls";
+	}
+}
+
 /* Run one case: 0 nothing found, 1 a finding in f. */
 static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 {
@@ -335,6 +451,26 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 	struct conn *s = NULL;
 	enum conn_status st;
 	char line[600];
+	if (c->special != FS_SPECIAL_NONE) {
+		struct fuzz_io_target ft;
+		io_target(F, &ft);
+		struct rng sub;
+		rng_seed(&sub, c->subseed, 1, 2);
+		char w[800] = "";
+		enum fuzz_io_result r;
+		if (c->special == FS_SPECIAL_SLOW) {
+			long took;
+			r = fuzz_slow_client(&ft, c->state == FS_TRANS, &sub, slow_check, F, w, sizeof w, &took);
+			F->slow_cases++;
+		} else {
+			size_t writes;
+			r = fuzz_tls_fragments(&ft, c->special == FS_SPECIAL_TLS_STLS, &sub, w, sizeof w, &writes);
+			F->tls_cases++;
+		}
+		if (r != FUZZ_IO_OK && r != FUZZ_IO_SKIP)
+			return finding(f, io_name(r, c->special), "%s", w);
+		goto check;
+	}
 	if (c->state == FS_TRANS) {
 		if (login(F, &s, f))
 			return 1;
@@ -343,7 +479,7 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 	}
 	if (c->state == FS_USER && cmd(F, s, "USER fuzz", line, sizeof line, &st) < 0) {
 		conn_abort(s);
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "USER before the case: %s", why(st));
+		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "USER before the case: %s", why_(st));
 	}
 	if (c->split) {
 		for (size_t i = 0; i < c->len; i++) {
@@ -369,6 +505,7 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 	}
 	conn_abort(s);
 	s = NULL;
+check:
 	/* Liveness and consistency: a fresh session logs in and finds the fixture as it was (the case's
 	 * session ended without QUIT, or with a QUIT after no valid DELE: RFC 1939 §6). */
 	if (login(F, &s, f))
@@ -376,22 +513,27 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 	int rc = cmd(F, s, "STAT", line, sizeof line, &st);
 	conn_close(s);
 	if (rc < 0)
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "STAT after the case: %s", why(st));
+		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "STAT after the case: %s", why_(st));
 	unsigned long long n, total;
 	if (deletes(c)) {
 		F->skipped_checks++;
 		return 0;
 	}
-	if (rc != 1 || sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != F->fx->count ||
-	    total != F->fx->total)
+	/* With `delivery: agent` sizes are the server's business, as in the scenarios (size_re): GNU
+	 * Mailutils writes X-UIDL and Status header lines into the mbox when a session ends, so every
+	 * message grows after the first session; only the count is judged then. */
+	if (rc != 1 || sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != F->base_count ||
+	    (target_delivery(&F->t) == DELIVERY_VERBATIM && total != F->base_total))
 		return finding(
 		    f, "state",
-		    "after the case STAT is \"%.100s\"; the maildrop holds %zu messages (%llu octets) and "
+		    "after the case STAT is \"%.100s\"; the maildrop holds %llu messages (%llu octets) and "
 		    "nothing was deleted with a valid DELE and QUIT",
-		    line, F->fx->count, F->fx->total);
+		    line, F->base_count, F->base_total);
 	return 0;
 }
 
+/* Reset the maildrop to the fixture and take the baseline STAT. 0, or -1 with a message (a target error:
+ * the reset failed, or left another count than the fixture's, or other sizes with `delivery: verbatim`). */
 static int reset(struct fuzz *F)
 {
 	struct p3err err;
@@ -399,6 +541,35 @@ static int reset(struct fuzz *F)
 		fprintf(stderr, "pop3spec fuzz: %s\n", err.msg);
 		return -1;
 	}
+	struct conn *s = NULL;
+	struct finding f = {0};
+	char line[600];
+	enum conn_status st;
+	if (login(F, &s, &f)) {
+		/* RFC 2449 §8.1.1: a server may refuse logins that come too soon; fuzz needs one after every
+		 * case, so such a target cannot be fuzzed as configured (Cyrus's popminpoll). */
+		fprintf(stderr, "pop3spec fuzz: after the reset: %s%s\n", f.message,
+		        strstr(f.message, "[LOGIN-DELAY]")
+		            ? " (the server paces logins; fuzz logs in after every case: lift the delay for this "
+		              "account)"
+		            : "");
+		return -1;
+	}
+	int rc = cmd(F, s, "STAT", line, sizeof line, &st);
+	if (rc >= 0)
+		cmd(F, s, "QUIT", line + 300, sizeof line - 300, &st);
+	conn_close(s);
+	unsigned long long n, total;
+	if (rc != 1 || sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != F->fx->count ||
+	    (target_delivery(&F->t) == DELIVERY_VERBATIM && total != F->fx->total)) {
+		fprintf(stderr,
+		        "pop3spec fuzz: after the reset STAT is \"%.100s\", the fixture has %zu messages (%llu "
+		        "octets)\n",
+		        rc >= 0 ? line : why_(st), F->fx->count, F->fx->total);
+		return -1;
+	}
+	F->base_count = n;
+	F->base_total = total;
 	return 0;
 }
 
@@ -471,6 +642,18 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 	char *y = malloc(cap);
 	if (y == NULL)
 		return;
+	if (f->c.special != FS_SPECIAL_NONE) {
+		/* Timing, not bytes: the scenario language has no step that cuts a handshake or trickles a
+		 * line, so the reproducer is the command that replays the case (case i of a seed is fixed). */
+		snprintf(y, cap,
+		         "# Found by pop3spec fuzz --seed %" PRIu64 " (case %ld, %s in %s): %s\n"
+		         "# %s\n# Replay: pop3spec fuzz --target PROFILE --seed %" PRIu64 " --cases %ld "
+		         "(cases 0-%ld; this one last)\n",
+		         F->seed, index, f->c.gen, fstate_name[f->c.state], f->kind, f->message, F->seed,
+		         index / F->shard_count + 1, index);
+		f->yaml = y;
+		return;
+	}
 	len += (size_t)snprintf(y, cap,
 	                        "# Found by pop3spec fuzz --seed %" PRIu64 " (case %ld, %s input in %s): %s\n"
 	                        "id: robustness/fuzz/%s-%" PRIu64 "-%ld\n"
@@ -489,8 +672,7 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 	snprintf(tail, sizeof tail,
 	         "\"\n  - sleep: 0.5\n  - drop: rst\n  - connect: {plain: true, session: check}\n"
 	         "  - login: {session: check}\n  - send: STAT\n    session: check\n"
-	         "    expect: {status: ok, match: '^\\+OK %zu %llu'}\n",
-	         F->fx->count, F->fx->total);
+	         "    expect: {status: ok, match: '^\\+OK ${fixture.count} ${size_re(fixture.total)}( |$)'}\n");
 	if (len + strlen(tail) + 1 > cap) {
 		char *n = realloc(y, len + strlen(tail) + 1);
 		if (n == NULL) {
@@ -505,10 +687,81 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 
 /* ---- the command ---------------------------------------------------------------------------------- */
 
+/* Which TLS the handshake-in-fragments case can use: the implicit-TLS port, STLS when CAPA announces it
+ * (RFC 2595 §4), both, or none (no such case then). 0, or -1 with a message (TLS set-up failed). */
+static int probe_tls(struct fuzz *F)
+{
+	F->tls_implicit = F->t.tls_port != 0;
+	struct conn *s = NULL;
+	struct finding f = {0};
+	if (F->t.port && open_session(F, &s, &f) == 0) {
+		char line[600];
+		enum conn_status st;
+		if (cmd(F, s, "CAPA", line, sizeof line, &st) == 1) {
+			for (;;) {
+				const char *p;
+				struct line ln;
+				struct p3err err;
+				if (conn_read_line(s, POP3_MAX_DATA_LINE, ms(F), &p, &ln, &err) != CONN_OK)
+					break;
+				if (ln.len == 1 && p[0] == '.')
+					break;
+				if (ln.len >= 4 && strncasecmp(p, "STLS", 4) == 0 && (ln.len == 4 || p[4] == ' '))
+					F->tls_stls = 1;
+			}
+		}
+		conn_close(s);
+	}
+	if (!F->tls_implicit && !F->tls_stls)
+		return 0;
+	struct tls_client_opts to = {.verify = F->t.tls_verify, .ca_file = F->t.ca};
+	struct p3err err;
+	F->tls = tls_client_ctx(&to, &err);
+	if (F->tls == NULL) {
+		fprintf(stderr, "pop3spec fuzz: TLS set-up: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
 static int usage(const char *msg)
 {
 	fprintf(stderr, "pop3spec fuzz: %s (pop3spec fuzz --help)\n", msg);
 	return 2;
+}
+
+static const char *const gen_names[] = {"over-long", "bytes",    "numbers",       "base64",      "arguments",
+                                        "split",     "flood",    "mutation",      "tls-fragments", "slow-client"};
+
+/* Whether name is in the comma-separated list. */
+static int in_list(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = list; *p;) {
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == n && strncmp(p, name, n) == 0)
+			return 1;
+		p += l + (e != NULL);
+	}
+	return 0;
+}
+
+/* --gen: every name one of gen_names. */
+static int gens_ok(const char *list)
+{
+	char buf[300];
+	snprintf(buf, sizeof buf, "%s", list);
+	char *save = NULL;
+	int n = 0;
+	for (char *w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save), n++) {
+		int known = 0;
+		for (size_t i = 0; i < sizeof gen_names / sizeof gen_names[0]; i++)
+			known |= strcmp(w, gen_names[i]) == 0;
+		if (!known)
+			return 0;
+	}
+	return n > 0;
 }
 
 static int parse(int argc, char **argv, struct fuzz *F)
@@ -533,6 +786,8 @@ static int parse(int argc, char **argv, struct fuzz *F)
 			F->json = v, i++;
 		else if (strcmp(a, "--fixtures") == 0)
 			F->fixtures = v, i++;
+		else if (strcmp(a, "--gen") == 0 && gens_ok(v))
+			F->gens = v, i++;
 		else if (strcmp(a, "--duration") == 0 && (F->duration = strtod(v, &end)) > 0 && !*end)
 			i++;
 		else if (strcmp(a, "--timeout") == 0 && (F->timeout = strtod(v, &end)) > 0 && !*end)
@@ -573,6 +828,8 @@ static int write_json(struct fuzz *F, double elapsed)
 	json_object_set_new(o, "sessions", json_integer(F->run * 2));
 	json_object_set_new(o, "commands", json_integer(F->run));
 	json_object_set_new(o, "consistency_checks_skipped", json_integer(F->skipped_checks));
+	json_object_set_new(o, "tls_cases", json_integer(F->tls_cases));
+	json_object_set_new(o, "slow_cases", json_integer(F->slow_cases));
 	for (size_t i = 0; i < F->nfound; i++) {
 		struct finding *f = &F->found[i];
 		char *msg = utf8_sanitize(f->message);
@@ -607,7 +864,10 @@ int stress_fuzz_main(int argc, char **argv)
 			     "[--seed N]\n"
 			     "                     [--timeout S] [--max-findings N] [--shard I/N] "
 			     "[--fixtures DIR]\n"
-			     "                     [--json FILE] [-q]\n"
+			     "                     [--gen NAME,...] [--json FILE] [-q]\n"
+			     "Generators: over-long bytes numbers base64 arguments split flood mutation "
+			     "tls-fragments\n"
+			     "slow-client.\n"
 			     "Generated and mutated input in each state, each case followed by a fresh login "
 			     "and STAT;\n"
 			     "a finding is shrunk and printed as a scenario. Exit 0 nothing found, 1 a "
@@ -637,22 +897,26 @@ int stress_fuzz_main(int argc, char **argv)
 		fprintf(stderr, "pop3spec fuzz: %s\n", err.msg);
 		goto out;
 	}
+	if (probe_tls(&F) != 0)
+		goto out;
 	struct rng r;
 	rng_seed(&r, F.seed, 0, 0);
 	long long t0 = model_now_ms(), end = t0 + (long long)(F.duration * 1000);
 	static char data[FUZZ_MAX_PAYLOAD];
 	for (long index = 0; model_now_ms() < end && (!F.cases || F.run < F.cases); index++) {
 		struct fcase c = {.data = data};
-		gen(&r, &c); /* every shard draws every case, so case i is the same whatever N */
+		gen(&F, &r, &c); /* every shard draws every case, so case i is the same whatever N */
 		if (index % F.shard_count != F.shard_index - 1)
 			continue;
+		if (F.gens && !in_list(F.gens, c.gen))
+			continue; /* --gen: the other generators' cases are drawn, not run (case i stays case i) */
 		struct finding f = {0};
 		F.run++;
 		if (run_case(&F, &c, &f)) {
 			f.c = c;
 			f.c.data = malloc(c.len ? c.len : 1);
 			memcpy(f.c.data, c.data, c.len);
-			if (strcmp(f.kind, "crash") != 0) {
+			if (strcmp(f.kind, "crash") != 0 && c.special == FS_SPECIAL_NONE) {
 				reset(&F);
 				shrink(&F, &f);
 			}
@@ -681,6 +945,8 @@ int stress_fuzz_main(int argc, char **argv)
 		free(F.found[i].yaml);
 	}
 out:
+	if (F.tls)
+		SSL_CTX_free(F.tls);
 	fixture_cache_clear();
 	if (F.reference)
 		reference_stop(&F.t);

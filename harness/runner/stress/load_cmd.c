@@ -28,12 +28,12 @@ static void load_help(void)
 	    "usage: pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N]\n"
 	    "                     [--rate R] [--seed N] [--mix NAME=W,...] [--messages N] [--timeout S]\n"
 	    "                     [--lock-grace S] [--max-violations N] [--shard I/N] [--json FILE]\n"
-	    "                     [--html FILE] [--shared-ok] [-q]\n"
+	    "                     [--html FILE] [--shared-ok] [--deliver-every S [--deliver CMD]] [-q]\n"
 	    "Concurrent randomised sessions against the target's accounts, every reply checked against a\n"
 	    "model of each maildrop. Exit status: 0 nothing found, 1 a violation (or a crash or hang of the\n"
 	    "target), 2 usage or target errors. Mix names: stat list uidl retr top dele rset noop bad "
 	    "(weights)\n"
-	    "drop tls stls sasl pipeline (percent). See docs/stress.md.\n",
+	    "drop tls stls sasl apop pipeline (percent). See docs/stress.md.\n",
 	    stdout);
 }
 
@@ -77,8 +77,8 @@ static int parse_mix(const char *s, struct load_mix *m, char *why, size_t whysiz
 		snprintf(why, whysize, "--mix: unknown name '%s'", w);
 		return -1;
 	}
-	if (m->drop > 100 || m->tls > 100 || m->stls > 100 || m->sasl > 100 || m->pipeline > 100) {
-		snprintf(why, whysize, "--mix: drop, tls, stls, sasl and pipeline are percentages (0-100)");
+	if (m->drop > 100 || m->tls > 100 || m->stls > 100 || m->sasl > 100 || m->pipeline > 100 || m->apop > 100) {
+		snprintf(why, whysize, "--mix: drop, tls, stls, sasl, apop and pipeline are percentages (0-100)");
 		return -1;
 	}
 	return 0;
@@ -188,6 +188,14 @@ static int parse(int argc, char **argv, struct load_opts *o, char *why, size_t w
 		} else if (strcmp(a, "--html") == 0) {
 			NEED();
 			o->html = v;
+		} else if (strcmp(a, "--deliver-every") == 0) {
+			NEED();
+			if (num(v, 0.01, 86400, &d) != 0)
+				BAD();
+			o->deliver_every = d;
+		} else if (strcmp(a, "--deliver") == 0) {
+			NEED();
+			o->deliver_cmd = v;
 		} else if (strcmp(a, "--shared-ok") == 0) {
 			o->shared_ok = 1;
 		} else if (strcmp(a, "-q") == 0 || strcmp(a, "--quiet") == 0) {
@@ -209,6 +217,10 @@ static int parse(int argc, char **argv, struct load_opts *o, char *why, size_t w
 	}
 	if (o->sessions)
 		o->duration = 0;
+	if (o->deliver_cmd && !o->deliver_every) {
+		snprintf(why, whysize, "--deliver needs --deliver-every");
+		return -1;
+	}
 	return 0;
 }
 
@@ -231,7 +243,9 @@ static int make_fixture(struct load *L, struct p3err *err)
 		if (mkdir(sub, 0755) != 0)
 			return p3err_errno(err, "mkdir %s", sub);
 	}
-	L->nfx = (size_t)L->o.messages;
+	L->ninit = (size_t)L->o.messages;
+	/* The messages deliveries bring continue the sequence: their sizes differ from all the others too. */
+	L->nfx = L->ninit + (L->o.deliver_every > 0 ? LOAD_MAX_DELIVER : 0);
 	L->fx = calloc(L->nfx, sizeof *L->fx);
 	if (L->fx == NULL || L->fixture_dir == NULL)
 		return p3err_set(err, "out of memory");
@@ -251,6 +265,8 @@ static int make_fixture(struct load *L, struct p3err *err)
 			len += (size_t)snprintf(d + len, cap - len, "%03zu %056zu\r\n", k + 1, i + 1);
 		L->fx[i].data = d;
 		L->fx[i].len = len;
+		if (i >= L->ninit)
+			continue;
 		snprintf(sub, sizeof sub, "%.4000s/new/%u.M%zuP1.load", dir, 1700000000u + (unsigned)i,
 		         i + 1);
 		FILE *f = fopen(sub, "wb");
@@ -322,6 +338,111 @@ static void try_reset(struct load *L, size_t ai)
 	pthread_mutex_lock(&L->stats_lock);
 	L->st.resets++;
 	pthread_mutex_unlock(&L->stats_lock);
+}
+
+/* ---- deliveries (--deliver-every) --------------------------------------------------------------------- */
+
+/* Deliver fixture message k into acct's maildrop: with `maildirs` (and --reference) the way a Maildir
+ * delivery agent does it, written in tmp/ and renamed into new/; otherwise by the --deliver command, given a
+ * Maildir (and mbox) holding that one message, with the placeholders of `reset` (docs/stress.md). The file
+ * name sorts before or after the fixture's names at random: where a new message lands in the listing is the
+ * server's business, and numbers must not move within a session wherever it lands. */
+static int deliver_one(struct load *L, const struct account *acct, size_t k, unsigned long serial, int early,
+                       struct p3err *err)
+{
+	char name[128];
+	snprintf(name, sizeof name, "%u.D%luK%zu.load", early ? 1600000000u : 1800000000u, serial, k);
+	const struct fmsg *f = &L->fx[k];
+	if (L->o.deliver_cmd == NULL) {
+		char tmp[PATH_MAX], dst[PATH_MAX];
+		if (snprintf(tmp, sizeof tmp, "%s/%s/tmp/%s", L->t->maildirs, acct->user, name) >=
+		        (int)sizeof tmp ||
+		    snprintf(dst, sizeof dst, "%s/%s/new/%s", L->t->maildirs, acct->user, name) >= (int)sizeof dst)
+			return p3err_set(err, "delivery to %s: path too long", acct->user);
+		FILE *fp = fopen(tmp, "wb");
+		if (fp == NULL)
+			return p3err_errno(err, "delivery to %s: create %s", acct->user, tmp);
+		int bad = fwrite(f->data, 1, f->len, fp) != f->len;
+		bad |= fclose(fp) != 0;
+		if (bad || rename(tmp, dst) != 0) {
+			unlink(tmp);
+			return p3err_errno(err, "delivery to %s: write %s", acct->user, dst);
+		}
+		return 0;
+	}
+	char dir[PATH_MAX + 64], sub[PATH_MAX + 200];
+	snprintf(dir, sizeof dir, "%.4000s.deliver-%lu", L->fixture_dir, serial);
+	int rc = -1;
+	if (mkdir(dir, 0755) != 0)
+		return p3err_errno(err, "delivery to %s: mkdir %s", acct->user, dir);
+	for (const char *sd = "cur\0new\0tmp\0"; *sd; sd += 4) {
+		snprintf(sub, sizeof sub, "%s/%s", dir, sd);
+		if (mkdir(sub, 0755) != 0) {
+			p3err_errno(err, "delivery to %s: mkdir %s", acct->user, sub);
+			goto out;
+		}
+	}
+	snprintf(sub, sizeof sub, "%s/new/%s", dir, name);
+	FILE *fp = fopen(sub, "wb");
+	if (fp == NULL || fwrite(f->data, 1, f->len, fp) != f->len || fclose(fp) != 0) {
+		p3err_errno(err, "delivery to %s: write %s", acct->user, sub);
+		goto out;
+	}
+	/* The --deliver command runs as a reset command does (quoting, {fixture_mbox}, the time limit). */
+	struct target t = *L->t;
+	t.reset = (char *)L->o.deliver_cmd;
+	t.maildirs = NULL;
+	rc = target_reset(&t, acct, dir, err);
+	if (rc != 0) {
+		char msg[P3ERR_MAX];
+		snprintf(msg, sizeof msg, "%s", err->msg);
+		p3err_set(err, "delivery (--deliver): %s", msg);
+	}
+out:
+	fixture_rmtree(dir);
+	snprintf(sub, sizeof sub, "%s.mbox", dir);
+	unlink(sub);
+	return rc;
+}
+
+static void *deliver_main(void *arg)
+{
+	struct load *L = arg;
+	struct rng rng;
+	rng_seed(&rng, L->o.seed, (uint64_t)L->o.shard_index, 0xde11ee);
+	unsigned long serial = 0;
+	long long next = mono_us() + (long long)(L->o.deliver_every * 1e6);
+	while (!atomic_load(&L->stop)) {
+		if (mono_us() < next) {
+			long long left = next - mono_us();
+			struct timespec ts = {0, (left > 50000 ? 50000 : left) * 1000};
+			nanosleep(&ts, NULL);
+			continue;
+		}
+		next += (long long)(L->o.deliver_every * 1e6);
+		/* An account that takes one: not draining, not being reset, not full of deliveries. */
+		size_t start = (size_t)rng_below(&rng, L->nacct);
+		for (size_t n = 0; n < L->nacct; n++) {
+			size_t ai = (start + n) % L->nacct;
+			long k = model_deliver_begin(&L->M, ai);
+			if (k < 0)
+				continue;
+			struct p3err err = {{0}};
+			int early = (int)rng_below(&rng, 2);
+			int rc = deliver_one(L, L->M.acct[ai].a, (size_t)k, ++serial, early, &err);
+			model_deliver_end(&L->M, ai, (size_t)k, rc == 0);
+			if (rc != 0) {
+				model_violation(&L->M, NULL, NULL, "target-error", "%s", err.msg);
+				atomic_store(&L->stop, 1);
+				break;
+			}
+			pthread_mutex_lock(&L->stats_lock);
+			L->st.deliveries++;
+			pthread_mutex_unlock(&L->stats_lock);
+			break;
+		}
+	}
+	return NULL;
 }
 
 static void *client_main(void *arg)
@@ -408,6 +529,12 @@ int stress_load_main(int argc, char **argv)
 	pthread_mutex_init(&L.rate_lock, NULL);
 	for (int c = 0; c < C_COUNT; c++)
 		hist_init(&L.st.h[c]);
+	if (L.o.deliver_every > 0 && L.o.deliver_cmd == NULL && T.maildirs == NULL) {
+		fprintf(stderr, "pop3spec load: --deliver-every: the profile has no maildirs; give --deliver CMD "
+		                "(a command that delivers the messages of {fixture} or {fixture_mbox} to {user}'s "
+		                "maildrop)\n");
+		goto out;
+	}
 	if (!target_can_reset(&T)) {
 		fprintf(stderr,
 		        "pop3spec load: the target profile has no reset (or maildirs): the model needs to "
@@ -454,6 +581,7 @@ int stress_load_main(int argc, char **argv)
 		free(acc);
 		goto out;
 	}
+	model_set_deliverable(&L.M, L.ninit);
 	for (size_t i = 0; i < L.nacct; i++)
 		if (target_reset(&T, &acc[i], L.fixture_dir, &err) != 0) {
 			fprintf(stderr, "pop3spec load: %s\n", err.msg);
@@ -478,6 +606,8 @@ int stress_load_main(int argc, char **argv)
 			break;
 		nstarted++;
 	}
+	pthread_t deliverer;
+	int delivering = L.o.deliver_every > 0 && pthread_create(&deliverer, NULL, deliver_main, &L) == 0;
 	/* The main thread only watches: progress once a second on a terminal, and the stop conditions. */
 	long long last = 0;
 	while (1) {
@@ -497,6 +627,8 @@ int stress_load_main(int argc, char **argv)
 	atomic_store(&L.stop, 1);
 	for (int i = 0; i < nstarted; i++)
 		pthread_join(cl[i].th, NULL);
+	if (delivering)
+		pthread_join(deliverer, NULL);
 	free(cl);
 	double elapsed = (double)(model_now_ms() - L.t0_ms) / 1000.0;
 	if (tty)

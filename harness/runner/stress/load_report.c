@@ -14,7 +14,7 @@
 
 /* The counters every summary has, in this order (merged by adding). */
 #define LOAD_COUNTERS(X)                                                                                     \
-	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared)
+	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared) X(deliveries)
 
 static json_t *jstr(const char *s)
 {
@@ -123,7 +123,7 @@ static json_t *summary_json(struct load *L, double elapsed)
 	json_object_set_new(o, "duration_s", json_real(elapsed));
 	json_object_set_new(o, "clients", json_integer(L->o.clients));
 	json_object_set_new(o, "accounts", json_integer((json_int_t)L->nacct));
-	json_object_set_new(o, "messages", json_integer((json_int_t)L->nfx));
+	json_object_set_new(o, "messages", json_integer((json_int_t)L->ninit));
 #define PUT_COUNTER(name) json_object_set_new(o, #name, json_integer((json_int_t)L->st.name));
 	LOAD_COUNTERS(PUT_COUNTER)
 #undef PUT_COUNTER
@@ -185,6 +185,9 @@ static void print_summary(FILE *f, json_t *o, int quiet)
 	        el > 0 ? (double)c / el : 0.0, json_integer_value(json_object_get(o, "dropped")),
 	        json_integer_value(json_object_get(o, "refused")),
 	        json_integer_value(json_object_get(o, "resets")), vt, vt == 1 ? "" : "s");
+	if (json_integer_value(json_object_get(o, "deliveries")))
+		fprintf(f, "load: %" JSON_INTEGER_FORMAT " messages delivered during the run\n",
+		        json_integer_value(json_object_get(o, "deliveries")));
 	if (!quiet)
 		print_latency(f, json_object_get(o, "latency"));
 	size_t i;
@@ -347,7 +350,7 @@ int stress_is_load_json(const char *path)
 static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 {
 	json_t *m = NULL, *viol = json_array();
-	json_int_t cases = 0, sessions = 0, commands = 0, skipped = 0;
+	json_int_t cases = 0, sessions = 0, commands = 0, skipped = 0, tls_cases = 0, slow_cases = 0;
 	double dur = 0;
 	for (size_t f = 0; f < nfiles; f++) {
 		json_error_t e;
@@ -373,6 +376,8 @@ static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 		sessions += json_integer_value(json_object_get(o, "sessions"));
 		commands += json_integer_value(json_object_get(o, "commands"));
 		skipped += json_integer_value(json_object_get(o, "consistency_checks_skipped"));
+		tls_cases += json_integer_value(json_object_get(o, "tls_cases"));
+		slow_cases += json_integer_value(json_object_get(o, "slow_cases"));
 		json_array_extend(viol, json_object_get(o, "violations"));
 		json_decref(o);
 	}
@@ -383,6 +388,8 @@ static int merge_fuzz(const char *const *files, size_t nfiles, const char *out)
 	json_object_set_new(m, "sessions", json_integer(sessions));
 	json_object_set_new(m, "commands", json_integer(commands));
 	json_object_set_new(m, "consistency_checks_skipped", json_integer(skipped));
+	json_object_set_new(m, "tls_cases", json_integer(tls_cases));
+	json_object_set_new(m, "slow_cases", json_integer(slow_cases));
 	size_t nv = json_array_size(viol);
 	json_object_set_new(m, "violations", viol);
 	printf("fuzz: %s, merged %zu shards: %" JSON_INTEGER_FORMAT " cases, %zu finding%s\n",

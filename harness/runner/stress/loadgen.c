@@ -14,6 +14,7 @@
 
 #include "lib/b64.h"
 #include "lib/conn.h"
+#include "lib/digest.h"
 #include "lib/limits.h"
 #include "lib/line.h"
 #include "lib/multiline.h"
@@ -77,6 +78,7 @@ struct lsess {
 	const struct account *acct;
 	int tls;
 	int caps_known, cap_stls, cap_pipe, cap_user, cap_top, cap_uidl, cap_plain;
+	char timestamp[POP3_MAX_STATUS_LINE + 1]; /* the greeting's <...> (RFC 1939 §7 APOP), "" when none */
 	struct view v;
 	char **uids;  /* the session's UIDL listing, NULL when not taken */
 	int dead;     /* a violation or an I/O failure: the session ends at once (RST) */
@@ -139,6 +141,8 @@ static void add_cmd(struct lsess *s, char *buf, size_t *len, size_t cap, const c
 	/* AUTH PLAIN's argument carries the password: the transcript shows the command only. */
 	if (strncasecmp(line, "AUTH PLAIN ", 11) == 0 || strncasecmp(line, "PASS ", 5) == 0)
 		model_note(&s->L->M, s->r, 'C', line, strncasecmp(line, "PASS", 4) == 0 ? 4 : 10);
+	else if (strncasecmp(line, "APOP ", 5) == 0)
+		model_note(&s->L->M, s->r, 'C', line, strcspn(line + 5, " ") + 5); /* the digest left out */
 	else
 		model_note(&s->L->M, s->r, 'C', line, strlen(line));
 	*len += (size_t)snprintf(buf + *len, cap - *len, "%s\r\n", line);
@@ -338,6 +342,31 @@ static int login(struct lsess *s)
 	int use_plain =
 	    s->cap_plain && ((int)rng_below(s->rng, 100) < L->o.mix.sasl || (s->caps_known && !s->cap_user));
 	int rc;
+	/* APOP (RFC 1939 §7) with the account's password as the shared secret, when the greeting has a
+	 * timestamp, some of the time. A -ERR without [IN-USE] may mean that the secret is not the password,
+	 * or that APOP is not allowed here (without TLS, say): APOP is then left alone for the rest of the run
+	 * and the session ends as a refused login that proves nothing. */
+	if (!use_plain && s->timestamp[0] && !atomic_load(&L->apop_off) &&
+	    (int)rng_below(s->rng, 100) < L->o.mix.apop) {
+		char hex[DIGEST_MD5_HEX], line[600];
+		apop_digest(s->timestamp, s->acct->password, hex);
+		snprintf(line, sizeof line, "APOP %s %s", s->acct->user, hex);
+		model_pass_sent(&L->M, s->r);
+		s->in_login = 1;
+		rc = simple(s, C_APOP, line, st, sizeof st);
+		s->in_login = 0;
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && !strstr(st, "[IN-USE]")) {
+			atomic_store(&L->apop_off, 1);
+			model_note(&L->M, s->r, '#', "APOP refused: not used again in this run", 40);
+			pthread_mutex_lock(&L->stats_lock);
+			L->st.refused++;
+			pthread_mutex_unlock(&L->stats_lock);
+			return 0;
+		}
+		goto done;
+	}
 	if (use_plain) {
 		/* RFC 4616 §2: [authzid] NUL authcid NUL passwd, with the initial response (RFC 5034 §4). */
 		char raw[2 * SASL_PLAIN_MAX_FIELD + 3];
@@ -784,6 +813,10 @@ static int connect_to(struct lsess *s)
 		viol(s, "refused", "the greeting is -ERR (\"%.200s\")", g);
 		return -1;
 	}
+	/* RFC 1939 §7: a server that supports APOP puts a timestamp "<...>" in its greeting. */
+	const char *lt = strchr(g, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (lt && gt && gt > lt + 1 && memchr(lt, '@', (size_t)(gt - lt)))
+		snprintf(s->timestamp, sizeof s->timestamp, "%.*s", (int)(gt - lt + 1), lt);
 	return 0;
 }
 

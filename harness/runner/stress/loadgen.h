@@ -17,13 +17,14 @@
 #define LOAD_MAX_OPS      10                      /* commands after the listing, per session at most */
 #define LOAD_MAX_BATCH    6                       /* commands in one pipelined write */
 #define LOAD_MAX_LISTING  (LOAD_MAX_MESSAGES * 4) /* listing lines accepted before "too many" */
+#define LOAD_MAX_DELIVER  20 /* messages one account can be delivered between two resets (--deliver-every) */
 
 /* The commands whose latency is measured (one histogram each). */
 #define LOAD_CMDS(X)                                                                                         \
 	X(C_CONNECT, "connect")                                                                              \
 	X(C_TLS, "tls")                                                                                      \
-	X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS") X(C_AUTH, "AUTH")            \
-	    X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR") X(C_TOP, "TOP")          \
+	X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS") X(C_APOP, "APOP")            \
+	    X(C_AUTH, "AUTH") X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR") X(C_TOP, "TOP")          \
 	        X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP") X(C_QUIT, "QUIT")                      \
 	            X(C_SESSION, "session")
 #define LOAD_CMD_ENUM(id, name) id,
@@ -41,6 +42,7 @@ extern const char *const load_cmd_names[C_COUNT];
 	    X(tls, 20)      /* percent that use the implicit-TLS port, when the profile has one */           \
 	    X(stls, 20)     /* percent that start with STLS, when CAPA offers it */                          \
 	    X(sasl, 30)     /* percent that log in with AUTH PLAIN, when CAPA offers it */                   \
+	    X(apop, 20)     /* percent that log in with APOP, when the greeting has a timestamp */           \
 	    X(pipeline, 30) /* percent of command groups sent in one write, when PIPELINING is announced */
 #define LOAD_MIX_FIELD(name, def) int name;
 struct load_mix {
@@ -64,6 +66,8 @@ struct load_opts {
 	double lock_grace;            /* seconds a dropped session's lock may outlive the connection */
 	long max_violations;          /* stop after this many (0: never) */
 	int shared_ok;                /* --shared-ok: another session's deletion may show (no lock) */
+	double deliver_every;         /* --deliver-every: seconds between two deliveries; 0: none */
+	const char *deliver_cmd;      /* --deliver: command template ({user}, {fixture}, {fixture_mbox}) */
 	int quiet;
 };
 
@@ -72,6 +76,7 @@ struct load_stats {
 	uint64_t ok[C_COUNT], err[C_COUNT];
 	uint64_t sessions, commands, dropped, quits, logins, refused, resets, errors, pipelined;
 	uint64_t shared; /* sessions ended because a concurrent deletion showed (--shared-ok) */
+	uint64_t deliveries; /* messages delivered during the run (--deliver-every) */
 };
 
 struct load {
@@ -80,7 +85,8 @@ struct load {
 	SSL_CTX *tls;
 	struct model M;
 	struct fmsg *fx;
-	size_t nfx;
+	size_t nfx;   /* the fixture's messages, then LOAD_MAX_DELIVER for deliveries when --deliver-every */
+	size_t ninit; /* the fixture a reset puts in: fx[0..ninit) */
 	char *fixture_dir;
 	size_t *accts; /* indexes into t->accounts this shard uses */
 	size_t nacct;
@@ -88,6 +94,7 @@ struct load {
 	struct load_stats st;
 	atomic_long started; /* sessions claimed */
 	atomic_int stop;
+	atomic_int apop_off; /* an APOP login was refused (not [IN-USE]): the secret is not the password */
 	long long t0_ms, deadline_ms;
 	pthread_mutex_t rate_lock;
 	long long next_slot_us;

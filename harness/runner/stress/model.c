@@ -22,7 +22,7 @@ static void reset_msgs(struct model *M, struct macct *a)
 {
 	memset(a->m, 0, M->nfx * sizeof *a->m);
 	for (size_t k = 0; k < M->nfx; k++)
-		a->m[k].st = M_PRESENT;
+		a->m[k].st = k < M->ninit ? M_PRESENT : M_ABSENT;
 }
 
 int model_init(struct model *M, const struct account *accts, size_t nacct, const struct fmsg *fx, size_t nfx,
@@ -32,6 +32,7 @@ int model_init(struct model *M, const struct account *accts, size_t nacct, const
 	pthread_mutex_init(&M->lock, NULL);
 	M->fx = fx;
 	M->nfx = nfx;
+	M->ninit = nfx;
 	M->grace_quit_ms = grace_quit_ms;
 	M->grace_drop_ms = grace_drop_ms;
 	M->next_id = 1;
@@ -139,12 +140,16 @@ void model_end(struct model *M, struct srec *r, int dropped)
 	pthread_mutex_lock(&M->lock);
 	r->open = 0;
 	r->hold_until = model_now_ms() + (dropped ? M->grace_drop_ms : M->grace_quit_ms);
+	/* A session that never sent credentials, or whose login was refused, never held the lock (RFC 1939
+	 * §4: a server releases it before it refuses): nothing to wait for before a reset. */
+	if (r->pass_seq == 0 || r->denied_seq)
+		r->hold_until = 0;
 	M->acct[r->acct].active--;
 	/* Re-fill a maildrop the sessions have (nearly) emptied: a quarter of the messages left. */
 	size_t left = 0;
 	for (size_t k = 0; k < M->nfx; k++)
-		left += M->acct[r->acct].m[k].st != M_DELETED;
-	if (left * 4 < M->nfx || left < 2)
+		left += M->acct[r->acct].m[k].st != M_DELETED && M->acct[r->acct].m[k].st != M_ABSENT;
+	if (left * 4 < M->ninit || left < 2)
 		M->acct[r->acct].draining = 1;
 	pthread_mutex_unlock(&M->lock);
 }
@@ -281,6 +286,8 @@ static const char *state_name(enum mstate s)
 		return "deleted (QUIT +OK)";
 	case M_MAYBE:
 		return "maybe deleted (QUIT reply lost)";
+	case M_ABSENT:
+		return "not delivered";
 	}
 	return "?";
 }
@@ -321,6 +328,16 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
 		seen[f] = 1;
 		v->idx[k] = f;
 		const struct mmsg *m = &a->m[f];
+		if (m->st == M_ABSENT) {
+			/* A message of the delivery pool whose delivery had not begun: nothing put it there. */
+			snprintf(msg, sizeof msg,
+			         "%s: message %zu has %llu octets: the size of a message not delivered to this "
+			         "maildrop (yet): sizes inconsistent with the maildrop (RFC 1939 §5, §11)",
+			         a->a->user, k + 1, sz[k]);
+			violation_locked(M, r, NULL, "unknown-message", msg);
+			bad = 1;
+			break;
+		}
 		/* RFC 1939 §6: the server removes marked messages in UPDATE, before it answers QUIT +OK. */
 		if (m->st == M_DELETED && m->t_ok < r->pass_seq) {
 			rel[0] = m->by;
@@ -335,7 +352,11 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
 	}
 	for (size_t j = 0; j < M->nfx && !bad && seen; j++) {
 		struct mmsg *m = &a->m[j];
-		if (seen[j])
+		if (seen[j] || m->st == M_ABSENT)
+			continue;
+		/* Delivered during the run: a session that opened the maildrop before the delivery was
+		 * complete may or may not list it (RFC 1939 §4: the maildrop as the session opened it). */
+		if (m->st == M_PRESENT && m->t_d0 && (m->t_d1 == 0 || m->t_d1 > r->pass_seq))
 			continue;
 		/* Absent: only a deletion that had begun (QUIT sent) before this listing arrived explains it.
 		 */
@@ -495,7 +516,7 @@ int model_claim_reset(struct model *M, size_t i)
 {
 	pthread_mutex_lock(&M->lock);
 	struct macct *a = &M->acct[i];
-	int ok = a->draining && !a->resetting && a->active == 0;
+	int ok = a->draining && !a->resetting && a->active == 0 && a->delivering == 0;
 	long long now = model_now_ms();
 	for (struct srec *r = a->recs; r && ok; r = r->next)
 		if (r->open || r->hold_until >= now)
@@ -524,9 +545,49 @@ size_t model_present(struct model *M, size_t i)
 	pthread_mutex_lock(&M->lock);
 	size_t left = 0;
 	for (size_t k = 0; k < M->nfx; k++)
-		left += M->acct[i].m[k].st != M_DELETED;
+		left += M->acct[i].m[k].st != M_DELETED && M->acct[i].m[k].st != M_ABSENT;
 	pthread_mutex_unlock(&M->lock);
 	return left;
+}
+
+/* ---- deliveries ----------------------------------------------------------------------------------- */
+
+void model_set_deliverable(struct model *M, size_t ninit)
+{
+	pthread_mutex_lock(&M->lock);
+	M->ninit = ninit < M->nfx ? ninit : M->nfx;
+	for (size_t i = 0; i < M->nacct; i++)
+		reset_msgs(M, &M->acct[i]);
+	pthread_mutex_unlock(&M->lock);
+}
+
+long model_deliver_begin(struct model *M, size_t i)
+{
+	pthread_mutex_lock(&M->lock);
+	struct macct *a = &M->acct[i];
+	long k = -1;
+	if (!a->draining && !a->resetting)
+		for (size_t j = M->ninit; j < M->nfx && k < 0; j++)
+			if (a->m[j].st == M_ABSENT)
+				k = (long)j;
+	if (k >= 0) {
+		a->m[k].st = M_PRESENT;
+		a->m[k].t_d0 = ++M->seq;
+		a->m[k].t_d1 = 0;
+		a->delivering++;
+	}
+	pthread_mutex_unlock(&M->lock);
+	return k;
+}
+
+void model_deliver_end(struct model *M, size_t i, size_t k, int ok)
+{
+	pthread_mutex_lock(&M->lock);
+	struct macct *a = &M->acct[i];
+	if (ok)
+		a->m[k].t_d1 = ++M->seq;
+	a->delivering--;
+	pthread_mutex_unlock(&M->lock);
 }
 
 void view_free(struct view *v)

@@ -42,7 +42,8 @@ struct srec {
 };
 
 enum mstate {
-	M_PRESENT, /* in the maildrop */
+	M_ABSENT,  /* a message for delivery during the run (--deliver-every) not delivered yet this epoch */
+	M_PRESENT, /* in the maildrop (a delivered one: since its delivery began) */
 	M_PENDING, /* a session marked it and sent QUIT; no reply yet */
 	M_DELETED, /* QUIT +OK: gone for every session that logs in after t_ok */
 	M_MAYBE    /* QUIT reply lost or -ERR: the server may or may not have removed it */
@@ -54,6 +55,7 @@ struct mmsg {
 	unsigned long by;   /* session that deleted it */
 	char uid[72];       /* "" until a UIDL listing names it */
 	unsigned long uid_by;
+	uint64_t t_d0, t_d1; /* delivered during the run: delivery began, completed (0: not yet / never) */
 };
 
 struct macct {
@@ -61,6 +63,7 @@ struct macct {
 	unsigned epoch; /* resets so far */
 	struct mmsg *m; /* one per fixture message */
 	int active;     /* sessions of ours on it now */
+	int delivering; /* deliveries into it under way (no reset meanwhile) */
 	int draining;   /* no new session starts: it is about to be reset */
 	int resetting;
 	struct srec *recs; /* newest first: active sessions and the last finished ones */
@@ -80,6 +83,7 @@ struct model {
 	unsigned long next_id;
 	const struct fmsg *fx;
 	size_t nfx;
+	size_t ninit; /* fx[0..ninit) are the fixture a reset puts in; the rest are delivered during the run */
 	struct macct *acct;
 	size_t nacct;
 	long long grace_quit_ms, grace_drop_ms;
@@ -136,6 +140,17 @@ int model_claim_reset(struct model *M, size_t i);
 void model_reset_done(struct model *M, size_t i, int ok);
 /* Messages not known to be deleted. */
 size_t model_present(struct model *M, size_t i);
+
+/* Deliveries (--deliver-every): fx[ninit..nfx) are messages delivered during the run, absent after every
+ * reset until delivered. Call once after model_init (ninit <= nfx). */
+void model_set_deliverable(struct model *M, size_t ninit);
+/* A delivery into account i begins: the index of the fixture message to deliver, or -1 when the account is
+ * draining or being reset, or every deliverable message of this epoch is in. The message counts as present
+ * from now on (a listing may show it once the file is there); model_deliver_end says when it is complete:
+ * every session that sends its credentials after that must list it (RFC 1939 §4: the maildrop as it is
+ * when the session opens it). ok 0: the delivery failed, so it may never appear. */
+long model_deliver_begin(struct model *M, size_t i);
+void model_deliver_end(struct model *M, size_t i, size_t k, int ok);
 
 void view_free(struct view *v);
 

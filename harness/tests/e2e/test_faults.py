@@ -60,7 +60,7 @@ class RealBinaryHasNoFault(unittest.TestCase):
 
     def test_list_well_formed(self):
         rows = fault_names()
-        self.assertTrue(all(len(r) == 3 and r[1] in ("suite", "timer") and r[2] for r in rows), rows)
+        self.assertTrue(all(len(r) == 3 and r[1] in ("suite", "timer", "load") and r[2] for r in rows), rows)
         self.assertEqual(len({r[0] for r in rows}), len(rows))
 
 
@@ -87,6 +87,19 @@ class Seams(ServerTest):
             self.assertEqual(ra, rb, cmd)
             if ra.startswith("+OK") and cmd != "STAT":
                 self.assertEqual(a.body(), b.body(), cmd)
+
+    def test_rescan_mid_session(self):  # fault_run_line + store_rescan: mail delivered mid-session shows
+        # RFC 1939 §4 (R1939-AUTHZ-7): pop3refd's session keeps the listing it took at login; the fault
+        # build re-reads the maildrop at each command, so a delivered message appears (numbered first: its
+        # name sorts before the others).
+        srv = self.faulty("rescan-mid-session")
+        for server, shows in ((self.srv, False), (srv, True)):
+            c = server.login()
+            before = c.cmd("STAT")
+            server.add_message("alice", "1000000000.early.test", b"Subject: new\r\n\r\nnew\r\n", sub="new")
+            after = c.cmd("STAT")
+            self.assertEqual(after != before, shows, (before, after))
+            c.cmd("QUIT")
 
     def test_format_seam(self):  # fault_format: the formatted reply
         srv = self.faulty("lowercase-ok")

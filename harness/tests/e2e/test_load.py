@@ -69,7 +69,7 @@ class Load(unittest.TestCase):
         self.assertGreater(doc["dropped"], 0)
         # several clients per account on purpose: some logins meet a locked maildrop
         self.assertGreater(doc["refused"], 0)
-        for cmd in ("STAT", "LIST", "RETR", "DELE", "QUIT", "session"):
+        for cmd in ("STAT", "LIST", "RETR", "DELE", "QUIT", "APOP", "session"):
             h = doc["latency"][cmd]
             self.assertGreater(h["count"], 0, cmd)
             self.assertEqual(sum(n for _, n in h["buckets"]), h["count"], cmd)
@@ -126,6 +126,75 @@ class Load(unittest.TestCase):
             srv.stop()
             srv.cleanup()
 
+    def test_apop_refused_proves_nothing(self):
+        # A server whose APOP refuses a correct digest (the secret may not be the password, or APOP may
+        # need TLS): load stops using APOP and blames nothing; the run goes on with USER/PASS.
+        env = dict(os.environ, POP3REFD=FAULTS, POP3REFD_ARGS="--fault apop-digest-reversed")
+        r, doc = load(["--reference", "--clients", "4", "--duration", "3", "--seed", "2", "--mix", "apop=100"],
+                      env=env)
+        self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-3000:])
+        self.assertEqual(doc["latency"]["APOP"]["ok"], 0)
+        self.assertGreater(doc["latency"]["APOP"]["err"], 0)
+        self.assertGreater(doc["latency"]["PASS"]["ok"], 10)
+
+    def test_deliveries_reference_passes(self):
+        # Mail delivered during the run (Maildir: tmp/ then new/), into maildrops that sessions hold: a
+        # correct server lists it from the next login on, and never inside a running session.
+        r, doc = load(["--reference", "--clients", "16", "--duration", "8", "--seed", "5",
+                       "--deliver-every", "0.05"])
+        self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-4000:] + r.stderr[-2000:])
+        self.assertGreater(doc["deliveries"], 10)
+        self.assertEqual(doc["messages"], 20)
+
+    def test_delivery_fault_is_found(self):
+        # rescan-mid-session: every command re-reads the maildrop, so delivered mail shows up (and numbers
+        # shift when it sorts first) inside a session. Found within seconds with deliveries; without them
+        # the same server gives nothing to see (the fault needs a delivery).
+        env = dict(os.environ, POP3REFD=FAULTS, POP3REFD_ARGS="--fault rescan-mid-session")
+        r, doc = load(["--reference", "--clients", "16", "--duration", "10", "--seed", "7", "--deliver-every", "0.05",
+                       "--max-violations", "1"], env=env)
+        self.assertEqual(r.rc, 1, r.stdout[-2000:] + r.stderr[-2000:])
+        self.assertTrue(set(kinds(doc)) & {"inconsistent", "malformed", "content", "isolation"}, kinds(doc))
+        self.assertLess(doc["duration_s"], 10.0)
+        self.assertGreater(doc["deliveries"], 0)
+        r, doc = load(["--reference", "--clients", "8", "--duration", "3", "--seed", "7"], env=env)
+        self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-3000:])
+
+    def test_deliver_command(self):
+        # --deliver CMD: a command with reset's placeholders brings the message ({fixture} holds it alone).
+        users = {f"user0{i}": f"pass0{i}" for i in range(1, 4)}
+        srv = pop3test.Server(users=users, maildrops={}).start()
+        try:
+            with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-load-") as tmp:
+                prof = os.path.join(tmp, "target.yaml")
+                with open(prof, "w") as f:
+                    f.write(f"name: by hand\nhost: 127.0.0.1\nport: {srv.port}\naccounts:\n"
+                            + "".join(f"  - {{user: {u}, password: {p}}}\n" for u, p in users.items())
+                            + f"maildirs: {srv.maildirs}\n")
+                log = os.path.join(tmp, "delivered")
+                cmd = f"cp {{fixture}}/new/* {srv.maildirs}/{{user}}/new/ && echo {{user}} >> {log}"
+                r, doc = load(["--target", prof, "--clients", "6", "--duration", "4", "--seed", "3",
+                               "--deliver-every", "0.1", "--deliver", cmd])
+                self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-3000:] + r.stderr[-2000:])
+                self.assertGreater(doc["deliveries"], 3)
+                with open(log) as f:
+                    self.assertEqual(len(f.read().split()), doc["deliveries"])
+                # a failing command is a target error (exit 2), not a finding
+                r, doc = load(["--target", prof, "--clients", "2", "--duration", "4", "--seed", "3",
+                               "--deliver-every", "0.1", "--deliver", "exit 3"])
+                self.assertEqual(r.rc, 2, r.stdout[-3000:])
+                self.assertIn("target-error", kinds(doc))
+                # a profile with a reset command but no --deliver cannot deliver
+                with open(prof, "w") as f:
+                    f.write(f"name: by hand\nhost: 127.0.0.1\nport: {srv.port}\naccounts:\n"
+                            + "".join(f"  - {{user: {u}, password: {p}}}\n" for u, p in users.items())
+                            + "reset: 'true {user} {fixture}'\n")
+                r, _ = load(["--target", prof, "--duration", "1", "--deliver-every", "0.1"])
+                self.assertEqual(r.rc, 2)
+        finally:
+            srv.stop()
+            srv.cleanup()
+
     def test_shards_merge_to_one_runs_totals(self):
         with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-load-") as tmp:
             paths = []
@@ -160,7 +229,9 @@ class Load(unittest.TestCase):
         for args in (["load"], ["load", "--reference", "--clients", "0"], ["load", "--reference", "--bogus"],
                      ["load", "--reference", "--duration", "1", "--sessions", "5"],
                      ["load", "--reference", "--mix", "drop=200"], ["load", "--reference", "--shard", "3/2"],
-                     ["load", "--target", "/nonexistent.yaml"]):
+                     ["load", "--target", "/nonexistent.yaml"],
+                     ["load", "--reference", "--deliver", "true"],
+                     ["load", "--reference", "--deliver-every", "0"]):
             r = run_pop3spec(args, limit=20)
             self.assertEqual(r.rc, 2, f"{args}: {r.rc} {r.stderr}")
 
