@@ -59,7 +59,7 @@ RUNNER_LIBOBJ := $(filter-out $(BUILD)/harness/runner/main.o,$(RUNNER_OBJ))
 # so the real bin/pop3refd never carries a fault.
 FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 
-.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz \
+.PHONY: all check check-suite unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz \
         install uninstall clean deps distclean
 
 # `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
@@ -114,14 +114,25 @@ fixtures:
 
 # The README's two commands: each first installs missing Debian packages (deps.sh), then re-enters make
 # so pkg-config sees them.
-# Build in parallel, then run the test sets one after the other: run side by side on two cores (and under
-# ASan) their timing-sensitive parts would only measure the machine.
+# Build in parallel, then run the test sets one after the other: unit tests, the suite against pop3refd
+# (what every server must do on the wire: docs/testing.md), the end-to-end files (E2E_JOBS at a time; the
+# ones that measure time run alone: runtests.py), the HTML reports in a browser.
+# E2E_SET picks the end-to-end files (all, asan, valgrind) and BROWSER=no skips the browser test: make asan
+# and make valgrind set them (docs/testing.md says what each gate runs and why).
+E2E_JOBS ?= 2
+E2E_SET  ?= all
+BROWSER  ?= yes
 check:
 	$(Q)./harness/scripts/deps.sh
 	$(Q)$(MAKE) --no-print-directory all $(BIN)/check_unit fixtures
 	$(Q)$(MAKE) --no-print-directory -j1 unit
+	$(Q)$(MAKE) --no-print-directory -j1 check-suite
 	$(Q)$(MAKE) --no-print-directory -j1 e2e
-	$(Q)$(MAKE) --no-print-directory -j1 browser
+	$(Q)[ "$(BROWSER)" = no ] || $(MAKE) --no-print-directory -j1 browser
+
+# The whole suite against the reference server, quietly: every scenario must pass or skip.
+check-suite: all fixtures
+	$(Q)./$(BIN)/pop3spec run --reference -q -j 2 scenarios
 
 suite:
 	$(Q)./harness/scripts/deps.sh
@@ -131,7 +142,7 @@ unit: $(BIN)/check_unit
 	$(Q)CK_DEFAULT_TIMEOUT=30 ./$(BIN)/check_unit
 
 e2e: all $(BIN)/pop3refd-faults fixtures
-	$(Q)./harness/tests/e2e/run.sh
+	$(Q)E2E_JOBS=$(E2E_JOBS) E2E_SET=$(E2E_SET) ./harness/tests/e2e/run.sh
 
 # The HTML reports in headless Chromium; skipped (exit 77) when chromium is not installed.
 browser: all
@@ -143,7 +154,7 @@ run-suite: all fixtures
 	    --junit reports/junit.xml --json reports/results.json scenarios
 
 asan:
-	$(MAKE) BUILD=build-asan BIN=build-asan/bin CC=clang \
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin CC=clang E2E_SET=asan BROWSER=no \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" check
 
@@ -190,12 +201,12 @@ $(FUZZ_BUILD)/%.o: %.c
 
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 
-# The end-to-end tests with every pop3refd under valgrind, then the whole suite with pop3spec under valgrind:
-# any memory error or leak fails.
+# The whole suite with pop3spec under valgrind, then the end-to-end files of E2E_SET=valgrind with every
+# pop3refd under valgrind (runtests.py, docs/testing.md): any memory error or leak fails.
 valgrind: all $(BIN)/pop3refd-faults fixtures
-	$(Q)POP3SPEC_VALGRIND=1 ./harness/tests/e2e/run.sh
 	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
 	    ./$(BIN)/pop3spec run --reference -q -j 2 scenarios
+	$(Q)POP3SPEC_VALGRIND=1 E2E_SET=valgrind E2E_JOBS=$(E2E_JOBS) ./harness/tests/e2e/run.sh
 
 mutation: all $(BIN)/pop3refd-faults fixtures
 	$(Q)./harness/scripts/mutation.sh
