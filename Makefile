@@ -59,7 +59,7 @@ RUNNER_LIBOBJ := $(filter-out $(BUILD)/harness/runner/main.o,$(RUNNER_OBJ))
 # so the real bin/pop3refd never carries a fault.
 FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 
-.PHONY: all check check-suite unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz \
+.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz \
         install uninstall clean deps distclean
 
 # `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
@@ -114,9 +114,9 @@ fixtures:
 
 # The README's two commands: each first installs missing Debian packages (deps.sh), then re-enters make
 # so pkg-config sees them.
-# Build in parallel, then run the test sets one after the other: unit tests, the suite against pop3refd
-# (what every server must do on the wire: docs/testing.md), the end-to-end files (E2E_JOBS at a time; the
-# ones that measure time run alone: runtests.py), the HTML reports in a browser.
+# Build in parallel, then run the test sets one after the other: unit tests, the end-to-end files (E2E_JOBS
+# at a time; the ones that measure time run alone: runtests.py; test_runner_cli runs the whole suite against
+# pop3refd, which now carries the wire checks the Python tests left: docs/testing.md), the HTML reports.
 # E2E_SET picks the end-to-end files (all, asan, valgrind) and BROWSER=no skips the browser test: make asan
 # and make valgrind set them (docs/testing.md says what each gate runs and why).
 E2E_JOBS ?= 2
@@ -126,13 +126,8 @@ check:
 	$(Q)./harness/scripts/deps.sh
 	$(Q)$(MAKE) --no-print-directory all $(BIN)/check_unit fixtures
 	$(Q)$(MAKE) --no-print-directory -j1 unit
-	$(Q)$(MAKE) --no-print-directory -j1 check-suite
 	$(Q)$(MAKE) --no-print-directory -j1 e2e
 	$(Q)[ "$(BROWSER)" = no ] || $(MAKE) --no-print-directory -j1 browser
-
-# The whole suite against the reference server, quietly: every scenario must pass or skip.
-check-suite: all fixtures
-	$(Q)./$(BIN)/pop3spec run --reference -q -j 2 scenarios
 
 suite:
 	$(Q)./harness/scripts/deps.sh
