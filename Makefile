@@ -196,11 +196,11 @@ $(FUZZ_BUILD)/%.o: %.c
 
 -include $(shell find $(FUZZ_BUILD) -name '*.d' 2>/dev/null)
 
-# The whole suite with pop3spec under valgrind, then the end-to-end files of E2E_SET=valgrind with every
-# pop3refd under valgrind (runtests.py, docs/testing.md): any memory error or leak fails.
+# The whole suite with pop3spec and the reference pop3refd both under valgrind (valgrind-suite.sh), then the
+# end-to-end files of E2E_SET=valgrind with every pop3refd they start under valgrind (runtests.py says
+# which and why, as does docs/testing.md): any memory error or leak fails.
 valgrind: all $(BIN)/pop3refd-faults fixtures
-	$(Q)valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
-	    ./$(BIN)/pop3spec run --reference -q -j 2 scenarios
+	$(Q)BIN=$(BIN) ./harness/scripts/valgrind-suite.sh
 	$(Q)POP3SPEC_VALGRIND=1 E2E_SET=valgrind E2E_JOBS=$(E2E_JOBS) ./harness/tests/e2e/run.sh
 
 mutation: all $(BIN)/pop3refd-faults fixtures
