@@ -5,7 +5,7 @@
     E2E_JOBS=N                       run up to N test files at once, each in its own process (default 1)
 
 Every test starts its own servers on port 0 in its own temporary folder, so files are independent; the files
-in ALONE measure time or load the machine on purpose and always run by themselves, after the others.
+in ALONE measure time or rates and always run by themselves, after the others.
 Each file's duration and the slowest tests are printed at the end, so a slow gate can be traced to a file."""
 
 import concurrent.futures
@@ -20,9 +20,16 @@ import unittest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-# Files that measure time (login delays, reply timing, rates) or load the machine (stress, 200 kills, the
-# load generator): run alone so a neighbour neither disturbs them nor is disturbed by them.
-ALONE = {"test_hardening.py", "test_load.py", "test_fuzz.py", "test_crashsafe.py", "test_perf_paths.py"}
+# Files that measure time or rates (reply timing, the delay being a timer, faults found within 10 s, fuzz cases
+# in 12 s): run alone so a neighbour does not disturb them. Crash safety and the big-message paths check
+# correctness only and share the pool.
+ALONE = {"test_hardening.py", "test_load.py", "test_fuzz.py"}
+
+# The files that take longest (whole-suite runs, timed logins), started first so that E2E_JOBS workers finish
+# together instead of one long file running by itself at the end; the others follow in name order.
+LONGEST_FIRST = ["test_runner_targets.py", "test_accuracy_fixtures.py", "test_runner_hostile.py",
+                 "test_runner_signals.py", "test_runner_cli.py", "test_runner_modes.py", "test_install.py",
+                 "test_crashsafe.py", "test_real_clients.py"]
 
 # What each gate runs (docs/testing.md, "Which tests each target runs"). `make check` runs every file.
 # ASan+UBSan: every file that makes the C binaries do something the others do not; not the files whose
@@ -116,7 +123,8 @@ def main():
     filt = args[1] if len(args) > 1 else ""
     jobs = max(int(os.environ.get("E2E_JOBS", "1") or 1), 1)
     files = selected_files(pattern)
-    shared = [f for f in files if f not in ALONE]
+    rank = {f: i for i, f in enumerate(LONGEST_FIRST)}
+    shared = sorted((f for f in files if f not in ALONE), key=lambda f: (rank.get(f, len(rank)), f))
     alone = [f for f in files if f in ALONE]
     total = [0, 0, 0]
     per_file, per_test = [], []
