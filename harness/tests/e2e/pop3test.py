@@ -36,6 +36,20 @@ MSG_NOEOL = b"From: c@example.org\nSubject: no final newline\nMessage-ID: <noeol
 DEFAULT_MAILDROP = [("1000.M1P1.test", MSG_DOTS), ("1001.M2P1.test", MSG_CRLF), ("1002.M3P1.test", MSG_NOEOL)]
 
 
+def wait_until(pred, timeout, what):
+    """Poll pred() every 20 ms until it returns a true value, and return that; AssertionError naming what
+    after timeout seconds (scaled under valgrind). An event wait instead of a fixed sleep: as fast as the
+    server, as patient as the bound."""
+    deadline = time.time() + timeout * SLOW
+    while True:
+        v = pred()
+        if v:
+            return v
+        if time.time() > deadline:
+            raise AssertionError(f"not within {timeout * SLOW:.1f} s: {what}")
+        time.sleep(0.02)
+
+
 def as_sent(raw):
     """The message as POP3 sends it (before stuffing): CRLF line ends, a final CRLF added if missing."""
     lines = raw.replace(b"\r\n", b"\n").split(b"\n")
@@ -230,6 +244,29 @@ class Server:
         r = c.cmd("PASS " + self.users[user])
         assert r.startswith("+OK"), r
         return c
+
+    def login_when_free(self, user="alice", timeout=5):
+        """A login, retried until the maildrop's lock is free (a dropped session's lock goes when the server
+        has seen the drop): an event wait for tests that check the lock is released."""
+        def attempt():
+            c = self.connect()
+            c.cmd("USER " + user)
+            if c.cmd("PASS " + self.users[user]).startswith("+OK"):
+                return c
+            c.close()
+            return None
+        return wait_until(attempt, timeout, f"{user}'s maildrop free again")
+
+    def connect_when_room(self, timeout=5):
+        """A connection greeted +OK, retried while the server refuses for lack of room (a closed session's
+        slot is free when the server has seen the close)."""
+        def attempt():
+            c = self.connect()
+            if c.greeting.startswith(b"+OK"):
+                return c
+            c.close()
+            return None
+        return wait_until(attempt, timeout, "a connection greeted +OK again")
 
     def rss_kb(self):
         with open(f"/proc/{self.proc.pid}/status") as f:

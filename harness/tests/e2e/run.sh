@@ -3,6 +3,8 @@
 # port 0 and talk to it over real sockets. Ends with "N passed, N failed"; exit 1 when anything failed.
 #   BIN=bin (default)          where pop3refd is
 #   POP3SPEC_VALGRIND=1        run every server under valgrind --leak-check=full --error-exitcode=99
+#   E2E_JOBS=N                 test files at a time, each in its own process (default 1; make check: 2)
+#   E2E_SET=all|asan|valgrind  the files of a gate (runtests.py, docs/testing.md)
 #   run.sh [PATTERN [FILTER]]  only test files matching PATTERN (default test_*.py), ids containing FILTER
 set -u
 cd "$(dirname "$0")/../../.."

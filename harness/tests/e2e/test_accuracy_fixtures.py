@@ -55,7 +55,7 @@ json.dump({"summary": doc["summary"], "results": res}, sys.stdout)
 """
 
 
-def run(tmp, prof, *paths, jobs=2, limit=600, filters=()):
+def run(tmp, prof, *paths, jobs=8, limit=600, filters=()):
     out = os.path.join(tmp, "results.json")
     args = ["run", *paths, "--target", prof, "-j", str(jobs), "-q", "--json", out]
     for f in filters:
@@ -69,7 +69,7 @@ def run(tmp, prof, *paths, jobs=2, limit=600, filters=()):
     return r, doc
 
 
-def settle_in_use(tmp, prof, doc, jobs=2):
+def settle_in_use(tmp, prof, doc, jobs=8):
     """Scenarios whose only trouble was an [IN-USE] login (the previous scenario's session not yet released
     by the server, issue 8 item 3: another engineer's runner change retries those) run once more alone."""
     again = [res["id"] for res in doc["results"]

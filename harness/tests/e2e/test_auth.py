@@ -1,4 +1,8 @@
-"""APOP (RFC 1939 §7) and AUTH (RFC 5034) with every mechanism, and the failed-authentication delay."""
+"""APOP (RFC 1939 §7) and AUTH (RFC 5034) in pop3refd: every failure variant of its mechanisms, the SCRAM
+server signature checked, CRAM-MD5 offered in cleartext, its LOGIN prompts, [IN-USE] for AUTH, and the
+failed-authentication delay as a timer. The exchanges every server must get right (a correct APOP, a
+replayed digest, "+ " and "*", AUTH after login, 255-octet fields) are the suite's (scenarios/rfc1939/apop,
+scenarios/rfc5034/auth): docs/testing.md."""
 
 import hashlib
 import hmac
@@ -19,13 +23,6 @@ def cont(reply):
 
 
 class Apop(ServerTest):
-    def test_apop(self):
-        c = self.srv.connect()
-        ts = greeting_timestamp(c.greeting)
-        self.ok(c.cmd(f"APOP alice {apop_digest(ts, 'wonderland')}"))  # R1939-APOP-2
-        self.ok(c.cmd("STAT"))
-        self.err(c.cmd(f"APOP alice {apop_digest(ts, 'wonderland')}"))  # R1939-APOP-1
-
     def test_wrong_digest(self):
         c = self.srv.connect()
         ts = greeting_timestamp(c.greeting)
@@ -37,27 +34,10 @@ class Apop(ServerTest):
         self.err(c.cmd("STAT"))
         self.ok(c.cmd(f"APOP alice {d}"))
 
-    def test_replay(self):
-        c = self.srv.connect()
-        d = apop_digest(greeting_timestamp(c.greeting), "wonderland")
-        self.ok(c.cmd(f"APOP alice {d}"))
-        c.cmd("QUIT")
-        c.closed_within(5)
-        c = self.srv.connect()
-        self.err(c.cmd(f"APOP alice {d}"), "AUTH")  # R1939-APOP-4
-
 
 class Sasl(ServerTest):
     def tls(self):
         return self.srv.connect(tls=True)
-
-    def test_plain(self):
-        c = self.tls()
-        r = c.cmd("AUTH PLAIN")
-        self.assertEqual(r, "+ ")  # R5034-AUTH-5: exactly "+ "
-        self.ok(c.cmd(b64("\0alice\0wonderland")))  # R5034-AUTH-13
-        self.ok(c.cmd("STAT"))
-        self.err(c.cmd("AUTH PLAIN " + b64("\0alice\0wonderland")))  # R5034-AUTH-1, R4422-SASL-1
 
     def test_plain_initial_response_and_case(self):
         c = self.tls()
@@ -88,14 +68,6 @@ class Sasl(ServerTest):
         self.err(c.cmd("%%%%"))  # R5034-AUTH-8 on a continuation line
         self.err(c.cmd("STAT"))  # still AUTHORIZATION
         self.ok(c.cmd("AUTH PLAIN " + good))
-
-    def test_cancel(self):
-        c = self.tls()
-        self.assertEqual(c.cmd("AUTH PLAIN"), "+ ")
-        self.err(c.cmd("*"))  # R5034-AUTH-4
-        self.err(c.cmd("STAT"))
-        self.ok(c.cmd("USER alice"))
-        self.ok(c.cmd("PASS wonderland"))
 
     def test_unsupported(self):
         c = self.tls()
@@ -177,13 +149,6 @@ class Sasl(ServerTest):
         c = self.tls()
         self.err(c.cmd("AUTH PLAIN " + b64("\0alice\0wonderland")), "IN-USE")
         a.close()
-
-    def test_long_continuation(self):
-        c = self.tls()
-        self.assertEqual(c.cmd("AUTH PLAIN"), "+ ")
-        # R5034-AUTH-10: 255-octet fields, longer than any command line; processed (and failing here).
-        self.err(c.cmd(b64("a" * 255 + "\0" + "b" * 255 + "\0" + "c" * 255)), "AUTH")
-        self.ok(c.cmd("USER alice"))
 
     def test_too_long_continuation(self):
         c = self.tls()
