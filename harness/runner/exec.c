@@ -140,7 +140,7 @@ static const char *kind_str(enum step_kind k)
 {
 	static const char *const names[] = {"connect", "send",     "raw",          "read", "login",
 	                                    "auth",    "starttls", "expect_close", "drop", "sleep",
-	                                    "find",    "assert",   "include"};
+	                                    "find",    "assert"};
 	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
 }
 

@@ -1481,7 +1481,5 @@ void step_run(struct xctx *x, const struct step *st, struct outcome *out)
 	case STEP_ASSERT:
 		do_assert(x, st, out);
 		break;
-	case STEP_INCLUDE:
-		break; /* expanded by the loader */
 	}
 }

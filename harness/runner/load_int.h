@@ -9,7 +9,7 @@
 
 /* One parsed YAML file, with its text kept to map libyaml's marks back to octets. */
 struct lsrc {
-	const char *path;       /* as written in messages; owned by the scenario (file or srcfiles) */
+	const char *path;       /* as written in messages; owned by the scenario (its file) */
 	char *buf;
 	size_t len;
 	size_t *line_off;       /* octet offset of each line's start */
@@ -23,9 +23,6 @@ struct lctx {
 	struct scenario *sc;
 	const struct load_opts *o;
 	struct p3err *err;
-	char *stack[LOAD_MAX_INCLUDE_DEPTH + 1]; /* real paths of the files being loaded, for cycles */
-	const char *shown[LOAD_MAX_INCLUDE_DEPTH + 1]; /* the same as written, for the cycle message */
-	int depth;
 	size_t stepcap;
 	size_t nexpects;
 };
@@ -75,18 +72,10 @@ int lname(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 /* Whether ${...} references in a string are closed; the message names the first that is not. */
 int linterp_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *str, size_t len);
 
-/* Keep a string for the scenario's lifetime (srcfiles). */
-const char *lkeep_path(struct lctx *c, const char *path);
 
 /* --- load_steps.c --- */
 
-/* Append the steps of sequence `seq` to c->sc. `session` (NULL: "main") is the default session name,
- * as an include step hands it down. */
-int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq, const char *session);
-
-/* --- load.c --- */
-
-/* Expand `include: PATH` written at node n of s into c->sc's steps. */
-int load_include(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *session);
+/* Append the steps of sequence `seq` to c->sc. */
+int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq);
 
 #endif

@@ -14,11 +14,11 @@
 #include <string.h>
 
 static const char *const actions[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-	"expect_close", "drop", "sleep", "find", "assert", "include", NULL };
+	"expect_close", "drop", "sleep", "find", "assert", NULL };
 static const enum step_kind action_kinds[] = { STEP_CONNECT, STEP_SEND, STEP_RAW, STEP_READ, STEP_LOGIN,
-	STEP_AUTH, STEP_STARTTLS, STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT, STEP_INCLUDE };
+	STEP_AUTH, STEP_STARTTLS, STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT };
 static const char *const step_keys[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-	"expect_close", "drop", "sleep", "find", "assert", "include", "session", "expect", "when", "note", NULL };
+	"expect_close", "drop", "sleep", "find", "assert", "session", "expect", "when", "note", NULL };
 
 static const char *sval(const yaml_node_t *n)
 {
@@ -703,7 +703,7 @@ static struct step *new_step(struct lctx *c, const struct lsrc *s, const yaml_no
 {
 	struct scenario *sc = c->sc;
 	if (sc->nsteps >= LOAD_MAX_STEPS) {
-		lerr(c, s, n, "more than %d steps (includes expanded)", LOAD_MAX_STEPS);
+		lerr(c, s, n, "more than %d steps", LOAD_MAX_STEPS);
 		return NULL;
 	}
 	if (sc->nsteps == c->stepcap) {
@@ -746,7 +746,7 @@ static int check_expect_fits(struct lctx *c, const struct lsrc *s, const struct 
 	return 0;
 }
 
-static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *inherit)
+static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n)
 {
 	if (!n || n->type != YAML_MAPPING_NODE)
 		return lerr(c, s, n, "a step must be a mapping with one action (connect, send, raw, ...), found %s",
@@ -772,22 +772,10 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	if (!akey)
 		return lerr(c, s, n,
 		            "step has no action; expected one of connect, send, raw, read, login, auth, starttls, "
-		            "expect_close, drop, sleep, find, assert, include");
+		            "expect_close, drop, sleep, find, assert");
 	enum step_kind kind = action_kinds[ai];
 	yaml_node_t *sess = lget(s, n, "session", NULL), *exp = lget(s, n, "expect", NULL),
 	            *when = lget(s, n, "when", NULL), *note = lget(s, n, "note", NULL);
-
-	if (kind == STEP_INCLUDE) {
-		if (exp || when)
-			return lerr(c, s, exp ? exp : when, "'include' takes no %s; put it in the included steps",
-			            exp ? "expect" : "when");
-		char *name = NULL;
-		if (sess && lname(c, s, sess, "session", &name) < 0)
-			return -1;
-		int rc = load_include(c, s, aval, name ? name : inherit);
-		free(name);
-		return rc;
-	}
 
 	struct step *st = new_step(c, s, n);
 	if (!st)
@@ -842,13 +830,11 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	case STEP_ASSERT:
 		rc = parse_assert(c, s, aval, st);
 		break;
-	case STEP_INCLUDE:
-		break;
 	}
 	if (rc < 0)
 		return -1;
 	if (!st->session) {
-		st->session = strdup(inherit ? inherit : "main");
+		st->session = strdup("main");
 		if (!st->session)
 			return p3err_set(c->err, "out of memory");
 	}
@@ -861,14 +847,14 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	return 0;
 }
 
-int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq, const char *session)
+int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq)
 {
 	if (!seq || seq->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, seq, "'steps' must be a list of steps, found %s", ltype(seq));
 	if (seqlen(seq) == 0)
 		return lerr(c, s, seq, "'steps' is empty");
 	for (size_t i = 0; i < seqlen(seq); i++)
-		if (parse_step(c, s, seqitem(s, seq, i), session) < 0)
+		if (parse_step(c, s, seqitem(s, seq, i)) < 0)
 			return -1;
 	return 0;
 }

@@ -45,8 +45,6 @@ const char *step_kind_name(enum step_kind k)
 		return "find";
 	case STEP_ASSERT:
 		return "assert";
-	case STEP_INCLUDE:
-		return "include";
 	}
 	return "?";
 }
@@ -164,7 +162,6 @@ void scenario_free(struct scenario *sc)
 	free(sc->fixture);
 	free(sc->fixture2);
 	strv_free(sc->requires, sc->nrequires);
-	strv_free(sc->srcfiles, sc->nsrcfiles);
 	free(sc->file);
 	free(sc);
 }
