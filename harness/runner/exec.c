@@ -9,6 +9,7 @@
 #include "lib/conn.h"
 #include "lib/line.h"
 #include "runner/session.h"
+#include "runner/step_kinds.h"
 
 #define DEFAULT_STEP_TIMEOUT 5.0
 
@@ -136,83 +137,20 @@ static const char *level_str(int l)
 	return l == LEVEL_SHOULD ? "SHOULD" : l == LEVEL_MAY ? "MAY" : "MUST";
 }
 
-static const char *kind_str(enum step_kind k)
-{
-	static const char *const names[] = {"connect", "send",     "raw",          "read", "login",
-	                                    "auth",    "starttls", "expect_close", "drop", "sleep",
-	                                    "find",    "assert"};
-	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
-}
-
-/* The way `login: {}` logs in, as step descriptions name it ("user" unless the target lacks USER). */
-static const char *offered_way(const struct probe *p)
-{
-	const char *mech;
-	switch (exec_login_way(p, &mech)) {
-	case LOGIN_WAY_APOP:
-		return "apop";
-	case LOGIN_WAY_SASL:
-		return mech;
-	default:
-		return "user";
-	}
-}
-
 /* "step 4 (send: RETR 1)" */
 static void describe_step(struct xctx *x, const struct step *st, size_t i)
 {
+	const struct step_type *t = step_type(st->kind);
 	char arg[80] = "";
 	const char *sess = st->session && strcmp(st->session, "main") != 0 ? st->session : NULL;
-	switch (st->kind) {
-	case STEP_SEND:
-	case STEP_RAW:
-		if (st->u.text.s)
-			line_escape(st->u.text.s, st->u.text.len, arg, 60);
-		break;
-	case STEP_CONNECT:
-		snprintf(arg, sizeof arg, "%s", st->u.connect.tls ? "tls" : "plain");
-		break;
-	case STEP_LOGIN:
-		snprintf(arg, sizeof arg, "%s, account %d",
-		         st->u.login.method == LOGIN_APOP      ? "apop"
-		         : st->u.login.method == LOGIN_PLAIN   ? "plain"
-		         : st->u.login.method == LOGIN_OFFERED ? offered_way(x->p)
-		                                               : "user",
-		         st->u.login.account);
-		break;
-	case STEP_AUTH:
-		snprintf(arg, sizeof arg, "%.60s", st->u.auth.mechanism ? st->u.auth.mechanism : "");
-		break;
-	case STEP_DROP:
-		snprintf(arg, sizeof arg, "%s",
-		         st->u.drop == DROP_RST    ? "rst"
-		         : st->u.drop == DROP_HALF ? "half"
-		                                   : "fin");
-		break;
-	case STEP_SLEEP:
-		if (st->u.sleep.s)
-			line_escape(st->u.sleep.s, st->u.sleep.len, arg, 60);
-		break;
-	case STEP_STARTTLS:
-		if (st->u.starttls.inject.s) {
-			char inj[60];
-			line_escape(st->u.starttls.inject.s, st->u.starttls.inject.len, inj, 40);
-			snprintf(arg, sizeof arg, "inject %s", inj);
-		}
-		break;
-	case STEP_FIND:
-		if (st->u.find.message.s)
-			snprintf(arg, sizeof arg, "message %.40s", st->u.find.message.s);
-		break;
-	default:
-		break;
-	}
+	if (t->describe)
+		t->describe(x, st, arg, sizeof arg);
 	if (sess)
-		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1,
-		         kind_str(st->kind), arg[0] ? ": " : "", arg, sess);
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1, t->name,
+		         arg[0] ? ": " : "", arg, sess);
 	else
-		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, kind_str(st->kind),
-		         arg[0] ? ": " : "", arg);
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, t->name, arg[0] ? ": " : "",
+		         arg);
 }
 
 static int set_fixture_vars(struct xctx *x, const struct fixture *fx, const char *prefix)
@@ -305,7 +243,8 @@ static void finish(struct xctx *x, struct result *r, enum verdict v, const struc
  * for end_check. */
 static void note_step(struct xctx *x, const struct step *st)
 {
-	if (st->kind == STEP_SLEEP) {
+	enum step_leaves leaves = step_type(st->kind)->leaves;
+	if (leaves == LEAVES_ALL_UNSETTLED) {
 		/* A sleep waits for the server's timers (autologout, LOGIN-DELAY): what they send is theirs. */
 		for (size_t i = 0; i < x->nsess; i++)
 			x->sess[i].settled = 0;
@@ -314,38 +253,35 @@ static void note_step(struct xctx *x, const struct step *st)
 	struct xsession *s = xs_get(x, st->session, 0);
 	if (s == NULL)
 		return;
-	switch (st->kind) {
-	case STEP_CONNECT:
+	switch (leaves) {
+	case LEAVES_GREETED:
 		s->settled = st->u.connect.read_greeting;
 		s->after_raw = 0;
 		s->greeted_only = 1;
 		break;
-	case STEP_SEND:
+	case LEAVES_SENT:
 		s->after_raw = 0;
 		s->greeted_only = 0;
 		s->settled = st->n_expect > 0;
 		break;
-	case STEP_RAW:
+	case LEAVES_RAW:
 		s->after_raw = 1;
 		s->greeted_only = 0;
 		s->settled = 0;
 		break;
-	case STEP_READ:
+	case LEAVES_READ:
 		s->settled = !s->after_raw;
 		break;
-	case STEP_LOGIN:
-	case STEP_AUTH:
-	case STEP_STARTTLS:
-	case STEP_FIND:
+	case LEAVES_SETTLED:
 		s->after_raw = 0;
 		s->greeted_only = 0;
 		s->settled = 1;
 		break;
-	case STEP_EXPECT_CLOSE:
-	case STEP_DROP:
+	case LEAVES_UNSETTLED:
 		s->settled = 0;
 		break;
-	default:
+	case LEAVES_AS_IS:
+	case LEAVES_ALL_UNSETTLED:
 		break;
 	}
 }

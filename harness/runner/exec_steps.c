@@ -25,6 +25,7 @@
 #include "runner/rx.h"
 #include "runner/sasl_client.h"
 #include "runner/session.h"
+#include "runner/step_kinds.h"
 
 #define AUTH_MAX_ROUNDS 32
 
@@ -231,7 +232,7 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	}
 }
 
-static void do_connect(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = xs_get(x, st->session, 1);
 	if (s == NULL)
@@ -320,7 +321,7 @@ static void do_connect(struct xctx *x, const struct step *st, struct outcome *ou
 
 /* ---- send / raw / read ----------------------------------------------------------------------------- */
 
-static void do_send(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_send(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
@@ -366,7 +367,7 @@ static void do_send(struct xctx *x, const struct step *st, struct outcome *out)
 		s->quit_ok = 1;
 }
 
-static void do_read(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_read(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
@@ -649,7 +650,7 @@ static void starttls_on(struct xctx *x, struct xsession *s, const struct step *s
 		quiet_after_tls(x, s, quiet, injected, e, out);
 }
 
-static void do_starttls(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_starttls(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
@@ -698,8 +699,6 @@ static int tls_first(struct xctx *x, struct xsession *s, enum tls_first want, co
 	return 0;
 }
 
-static void do_auth(struct xctx *x, const struct step *st, struct outcome *out);
-
 static void login_once(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
@@ -727,7 +726,7 @@ static void login_once(struct xctx *x, const struct step *st, struct outcome *ou
 			as.u.auth.account = st->u.login.account;
 			as.u.auth.initial = -1;
 			as.u.auth.tls = st->u.login.tls;
-			do_auth(x, &as, out);
+			step_run_auth(x, &as, out);
 			return;
 		}
 		method = way == LOGIN_WAY_APOP ? LOGIN_APOP : LOGIN_USER;
@@ -811,7 +810,7 @@ static int reconnect_and_login(struct xctx *x, const struct step *st, struct xse
 	struct step again = *cs;
 	again.session = st->session;
 	outcome_pass(out);
-	do_connect(x, &again, out);
+	step_run_connect(x, &again, out);
 	/* do_connect remembers the step it connected with; `again` is gone when this returns. */
 	struct xsession *now = xs_get(x, st->session, 0);
 	if (now)
@@ -849,7 +848,7 @@ static void login_delay_retry(struct xctx *x, const struct step *st, struct outc
 		xtr_note(&x->tr, s->name, "logged in after waiting out [LOGIN-DELAY]");
 }
 
-static void do_login(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_login(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	int acc = st->u.login.account == 2 ? 1 : 0;
 	login_once(x, st, out);
@@ -913,7 +912,7 @@ static int send_b64_line(struct xctx *x, struct xsession *s, const char *prefix,
 	return rc;
 }
 
-static void do_auth(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_auth(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
@@ -1037,7 +1036,7 @@ out:
 
 /* ---- expect_close, drop, sleep ---------------------------------------------------------------------- */
 
-static void do_expect_close(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_expect_close(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = xs_get(x, st->session, 0);
 	if (s == NULL)
@@ -1083,7 +1082,7 @@ static void do_expect_close(struct xctx *x, const struct step *st, struct outcom
 	}
 }
 
-static void do_drop(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_drop(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = xs_get(x, st->session, 0);
 	if (s == NULL || s->c == NULL) {
@@ -1108,7 +1107,7 @@ static void do_drop(struct xctx *x, const struct step *st, struct outcome *out)
 	(void)out;
 }
 
-static void do_sleep(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_sleep(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	char *val;
 	size_t len;
@@ -1175,7 +1174,7 @@ static int same_id(const char *value, const char *want)
 	return l == strlen(want) && strncmp(value, want, l) == 0;
 }
 
-static void do_find(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_find(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = need_session(x, st, out);
 	if (s == NULL)
@@ -1355,7 +1354,7 @@ static void compare_ints(const struct step *st, const char *a, size_t al, const 
 	                : "equal");
 }
 
-static void do_assert(struct xctx *x, const struct step *st, struct outcome *out)
+void step_run_assert(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	const char *ref = st->u.assert_.ref;
 	char *a = NULL, *b = NULL;
@@ -1441,45 +1440,9 @@ static void do_assert(struct xctx *x, const struct step *st, struct outcome *out
 
 void step_run(struct xctx *x, const struct step *st, struct outcome *out)
 {
+	const struct step_type *t = step_type(st->kind);
 	outcome_pass(out);
-	switch (st->kind) {
-	case STEP_CONNECT:
-		do_connect(x, st, out);
-		break;
-	case STEP_SEND:
-	case STEP_RAW:
-		do_send(x, st, out);
-		break;
-	case STEP_READ:
-		do_read(x, st, out);
-		break;
-	case STEP_LOGIN:
-		x->in_login_step = 1;
-		do_login(x, st, out);
-		x->in_login_step = 0;
-		break;
-	case STEP_AUTH:
-		x->in_login_step = 1;
-		do_auth(x, st, out);
-		x->in_login_step = 0;
-		break;
-	case STEP_STARTTLS:
-		do_starttls(x, st, out);
-		break;
-	case STEP_EXPECT_CLOSE:
-		do_expect_close(x, st, out);
-		break;
-	case STEP_DROP:
-		do_drop(x, st, out);
-		break;
-	case STEP_SLEEP:
-		do_sleep(x, st, out);
-		break;
-	case STEP_FIND:
-		do_find(x, st, out);
-		break;
-	case STEP_ASSERT:
-		do_assert(x, st, out);
-		break;
-	}
+	x->in_login_step = t->logs_in;
+	t->run(x, st, out);
+	x->in_login_step = 0;
 }

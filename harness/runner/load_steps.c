@@ -10,15 +10,11 @@
  */
 #include "runner/load_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const actions[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-	"expect_close", "drop", "sleep", "find", "assert", NULL };
-static const enum step_kind action_kinds[] = { STEP_CONNECT, STEP_SEND, STEP_RAW, STEP_READ, STEP_LOGIN,
-	STEP_AUTH, STEP_STARTTLS, STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT };
-static const char *const step_keys[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-	"expect_close", "drop", "sleep", "find", "assert", "session", "expect", "when", "note", NULL };
+#include "runner/step_kinds.h"
 
 static const char *sval(const yaml_node_t *n)
 {
@@ -334,14 +330,14 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 /* ---------- actions ---------- */
 
 /* The `session` key an action's mapping may carry (`connect: {tls: implicit, session: old}`). */
-static int action_session(struct lctx *c, const struct lsrc *s, const yaml_node_t *m, char **session)
+static int action_session(struct lctx *c, const struct lsrc *s, const yaml_node_t *m, struct step *st)
 {
 	yaml_node_t *v = lget(s, m, "session", NULL);
 	if (!v)
 		return 0;
-	if (*session)
+	if (st->session)
 		return lerr(c, s, v, "'session' given twice, in the action and beside it");
-	return lname(c, s, v, "session", session);
+	return lname(c, s, v, "session", &st->session);
 }
 
 static int parse_tls_version(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
@@ -357,8 +353,7 @@ static int parse_tls_version(struct lctx *c, const struct lsrc *s, const yaml_no
 	            *out, what);
 }
 
-static int parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                         char **session)
+int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "tls", "plain", "greeting", "min_version", "max_version", "ciphers",
 		"verify", "session", NULL };
@@ -372,7 +367,7 @@ static int parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	}
 	if (lscalar(v))
 		return lerr(c, s, v, "bad connect '%.40s'; expected plain, tls or a mapping", sval(v));
-	if (lkeys(c, s, v, keys, "connect") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "connect") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *tls = lget(s, v, "tls", NULL), *plain = lget(s, v, "plain", NULL), *x;
 	bool b;
@@ -430,15 +425,14 @@ static int parse_tls_first(struct lctx *c, const struct lsrc *s, const yaml_node
 	return 0;
 }
 
-static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                       char **session)
+int step_parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "account", "method", "tls", "session", NULL };
 	st->u.login.method = LOGIN_OFFERED;
 	st->u.login.account = 1;
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, "login") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "login") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "account", NULL)) && parse_account(c, s, x, &st->u.login.account) < 0)
@@ -458,8 +452,7 @@ static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 	return 0;
 }
 
-static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                      char **session)
+int step_parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "mechanism", "account", "password", "authzid", "initial", "tls",
 		"session", NULL };
@@ -467,7 +460,7 @@ static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	st->u.auth.initial = -1;
 	if (lscalar(v) && !lnull(v)) /* `auth: PLAIN` */
 		return lstr(c, s, v, "auth", &st->u.auth.mechanism);
-	if (lkeys(c, s, v, keys, "auth") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "auth") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x = lget(s, v, "mechanism", NULL);
 	if (!x)
@@ -491,24 +484,41 @@ static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	return 0;
 }
 
-static int parse_session_only(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, const char *what,
-                              char **session)
+int step_parse_send(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+{
+	if (lsstr(c, s, v, "send", &st->u.text) < 0)
+		return -1;
+	if (memchr(st->u.text.s, '\r', st->u.text.len) || memchr(st->u.text.s, '\n', st->u.text.len))
+		return lerr(c, s, v, "'send' adds CRLF itself; use 'raw' for line ends of your own");
+	return 0;
+}
+
+int step_parse_raw(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+{
+	if (lsstr(c, s, v, "raw", &st->u.text) < 0)
+		return -1;
+	if (st->u.text.len == 0)
+		return lerr(c, s, v, "'raw' needs at least one octet");
+	return 0;
+}
+
+/* `read:` takes nothing but, optionally, its session. */
+int step_parse_read(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "session", NULL };
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, what) < 0)
+	if (lkeys(c, s, v, keys, "read") < 0)
 		return -1;
-	return action_session(c, s, v, session);
+	return action_session(c, s, v, st);
 }
 
-static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                          char **session)
+int step_parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "inject", "quiet", "for_login", "session", NULL };
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "inject", NULL))) {
@@ -529,13 +539,12 @@ static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_
 	return 0;
 }
 
-static int parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                              char **session)
+int step_parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "within", "silent", "session", NULL };
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, "expect_close") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "expect_close") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "within", NULL)) && lnum(c, s, x, "within", &st->u.close.within) < 0)
@@ -545,7 +554,7 @@ static int parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_n
 	return 0;
 }
 
-static int parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+int step_parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	if (lnull(v) || is(v, "fin"))
 		st->u.drop = DROP_FIN;
@@ -558,7 +567,7 @@ static int parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	return 0;
 }
 
-static int parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+int step_parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	if (lscalar(v) && !lnull(v) && !strstr(sval(v), "${")) {
 		double d;
@@ -570,11 +579,10 @@ static int parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 	return lsstr(c, s, v, "sleep", &st->u.sleep);
 }
 
-static int parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                      char **session)
+int step_parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "message", "as", "session", NULL };
-	if (lkeys(c, s, v, keys, "find") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "find") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *m = lget(s, v, "message", NULL), *as = lget(s, v, "as", NULL);
 	if (!m)
@@ -596,7 +604,7 @@ static int parse_pair(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	return (lsstr(c, s, seqitem(s, n, 0), what, a) < 0 || lsstr(c, s, seqitem(s, n, 1), what, b) < 0) ? -1 : 0;
 }
 
-static int parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct",
 		"le", "ge", "lt", "gt", "ignore", "infinite", "ref", NULL };
@@ -724,114 +732,80 @@ static struct step *new_step(struct lctx *c, const struct lsrc *s, const yaml_no
 	return st;
 }
 
-/* Which actions read a response, so that `expect` means something for them. */
-static bool reads(enum step_kind k)
-{
-	return k == STEP_CONNECT || k == STEP_SEND || k == STEP_RAW || k == STEP_READ || k == STEP_LOGIN ||
-	       k == STEP_AUTH || k == STEP_STARTTLS;
-}
-
+/* `expect:` items a step kind admits: `handshake` only where a handshake runs, a list only for raw. */
 static int check_expect_fits(struct lctx *c, const struct lsrc *s, const struct step *st,
-                             const yaml_node_t *exp)
+                             const struct step_type *t, const yaml_node_t *exp)
 {
 	for (size_t i = 0; i < st->n_expect; i++) {
 		const struct expect *e = &st->expect[i];
-		if (e->handshake >= 0 && st->kind != STEP_CONNECT && st->kind != STEP_STARTTLS)
+		if (e->handshake >= 0 && !t->handshakes)
 			return lerr(c, s, exp, "'handshake' goes only with connect or starttls");
 		if (e->handshake >= 0 && st->kind == STEP_CONNECT && !st->u.connect.tls)
 			return lerr(c, s, exp, "'handshake' needs 'connect: tls'");
 	}
-	if (st->n_expect > 1 && st->kind != STEP_RAW)
+	if (st->n_expect > 1 && !t->pipelines)
 		return lerr(c, s, exp, "a list of expectations (pipelined responses) goes only with raw");
 	return 0;
 }
+
+/* The keys a step may hold: every action of the table, then these. */
+static const char *const step_extra_keys[] = { "session", "expect", "when", "note" };
+#define N_STEP_KEYS (STEP_KINDS + sizeof step_extra_keys / sizeof step_extra_keys[0])
 
 static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n)
 {
 	if (!n || n->type != YAML_MAPPING_NODE)
 		return lerr(c, s, n, "a step must be a mapping with one action (connect, send, raw, ...), found %s",
 		            ltype(n));
-	if (lkeys(c, s, n, step_keys, "step") < 0)
+	const char *keys[N_STEP_KEYS + 1];
+	size_t nk = 0;
+	for (size_t i = 0; i < STEP_KINDS; i++)
+		keys[nk++] = step_kinds[i].name;
+	for (size_t i = 0; i < sizeof step_extra_keys / sizeof step_extra_keys[0]; i++)
+		keys[nk++] = step_extra_keys[i];
+	keys[nk] = NULL;
+	if (lkeys(c, s, n, keys, "step") < 0)
 		return -1;
 	yaml_node_t *akey = NULL, *aval = NULL;
-	size_t ai = 0;
-	for (size_t i = 0; actions[i]; i++) {
-		yaml_node_t *k = NULL, *v = lget(s, n, actions[i], &k);
+	const struct step_type *t = NULL;
+	for (size_t i = 0; i < STEP_KINDS; i++) {
+		const char *name = step_kinds[i].name;
+		yaml_node_t *k = NULL, *v = lget(s, n, name, &k);
 		if (!k || !v)
 			continue;
 		if (akey && k->start_mark.index < akey->start_mark.index)
-			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", actions[i],
-			            sval(akey));
+			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", name, sval(akey));
 		if (akey)
-			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps", sval(akey),
-			            actions[i]);
+			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps", sval(akey), name);
 		akey = k;
 		aval = v;
-		ai = i;
+		t = &step_kinds[i];
 	}
-	if (!akey)
-		return lerr(c, s, n,
-		            "step has no action; expected one of connect, send, raw, read, login, auth, starttls, "
-		            "expect_close, drop, sleep, find, assert");
-	enum step_kind kind = action_kinds[ai];
+	if (!akey) {
+		char list[400];
+		size_t off = 0;
+		for (size_t i = 0; i < STEP_KINDS && off < sizeof list; i++) {
+			int w = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", step_kinds[i].name);
+			if (w < 0)
+				break;
+			off += (size_t)w;
+		}
+		return lerr(c, s, n, "step has no action; expected one of %s", list);
+	}
 	yaml_node_t *sess = lget(s, n, "session", NULL), *exp = lget(s, n, "expect", NULL),
 	            *when = lget(s, n, "when", NULL), *note = lget(s, n, "note", NULL);
 
 	struct step *st = new_step(c, s, n);
 	if (!st)
 		return -1;
-	st->kind = kind;
+	st->kind = (enum step_kind)(t - step_kinds);
 	if (sess && lname(c, s, sess, "session", &st->session) < 0)
 		return -1;
 	if (note && lstr(c, s, note, "note", &st->note) < 0)
 		return -1;
 	if (when && parse_when(c, s, when, st) < 0)
 		return -1;
-
-	int rc = 0;
-	switch (kind) {
-	case STEP_CONNECT:
-		rc = parse_connect(c, s, aval, st, &st->session);
-		break;
-	case STEP_SEND:
-		rc = lsstr(c, s, aval, "send", &st->u.text);
-		if (rc == 0 && (memchr(st->u.text.s, '\r', st->u.text.len) || memchr(st->u.text.s, '\n', st->u.text.len)))
-			rc = lerr(c, s, aval, "'send' adds CRLF itself; use 'raw' for line ends of your own");
-		break;
-	case STEP_RAW:
-		rc = lsstr(c, s, aval, "raw", &st->u.text);
-		if (rc == 0 && st->u.text.len == 0)
-			rc = lerr(c, s, aval, "'raw' needs at least one octet");
-		break;
-	case STEP_READ:
-		rc = parse_session_only(c, s, aval, "read", &st->session);
-		break;
-	case STEP_LOGIN:
-		rc = parse_login(c, s, aval, st, &st->session);
-		break;
-	case STEP_AUTH:
-		rc = parse_auth(c, s, aval, st, &st->session);
-		break;
-	case STEP_STARTTLS:
-		rc = parse_starttls(c, s, aval, st, &st->session);
-		break;
-	case STEP_EXPECT_CLOSE:
-		rc = parse_expect_close(c, s, aval, st, &st->session);
-		break;
-	case STEP_DROP:
-		rc = parse_drop(c, s, aval, st);
-		break;
-	case STEP_SLEEP:
-		rc = parse_sleep(c, s, aval, st);
-		break;
-	case STEP_FIND:
-		rc = parse_find(c, s, aval, st, &st->session);
-		break;
-	case STEP_ASSERT:
-		rc = parse_assert(c, s, aval, st);
-		break;
-	}
-	if (rc < 0)
+	if (t->parse(c, s, aval, st) < 0)
 		return -1;
 	if (!st->session) {
 		st->session = strdup("main");
@@ -839,9 +813,9 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 			return p3err_set(c->err, "out of memory");
 	}
 	if (exp) {
-		if (!reads(kind))
-			return lerr(c, s, exp, "'expect' does not go with %s, which reads no response", sval(akey));
-		if (parse_expect(c, s, exp, st) < 0 || check_expect_fits(c, s, st, exp) < 0)
+		if (!t->reads)
+			return lerr(c, s, exp, "'expect' does not go with %s, which reads no response", t->name);
+		if (parse_expect(c, s, exp, st) < 0 || check_expect_fits(c, s, st, t, exp) < 0)
 			return -1;
 	}
 	return 0;

@@ -63,10 +63,13 @@ struct expect {
 	double timeout;           /* seconds; 0: the step's */
 };
 
+/* What each kind means is its row of step_kinds[] (step_kinds.h). */
 enum step_kind {
 	STEP_CONNECT, STEP_SEND, STEP_RAW, STEP_READ, STEP_LOGIN, STEP_AUTH, STEP_STARTTLS,
-	STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT
+	STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT,
+	STEP_KINDS /* the number of kinds */
 };
+/* The action key of the kind ("send"). */
 const char *step_kind_name(enum step_kind k);
 
 enum drop_mode { DROP_FIN, DROP_RST, DROP_HALF };

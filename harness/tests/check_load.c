@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <check.h>
 #include "runner/load.h"
+#include "runner/step_kinds.h"
 
 Suite *load_suite(void);
 
@@ -601,6 +602,28 @@ START_TEST(sniff_kinds)
 }
 END_TEST
 
+/* The table of step kinds (step_kinds.h): one complete row per kind, found by its name. */
+START_TEST(step_table_complete)
+{
+	for (size_t k = 0; k < STEP_KINDS; k++) {
+		const struct step_type *t = step_type((enum step_kind)k);
+		ck_assert_ptr_nonnull(t->name);
+		ck_assert_ptr_nonnull(t->parse);
+		ck_assert_ptr_nonnull(t->run);
+		ck_assert_str_eq(step_kind_name((enum step_kind)k), t->name);
+		ck_assert_msg(!t->handshakes || t->reads, "%s: a handshake expectation needs a response", t->name);
+		ck_assert_msg(!t->pipelines || t->reads, "%s: pipelined expectations need responses", t->name);
+		for (size_t j = 0; j < k; j++)
+			ck_assert_str_ne(step_kinds[j].name, t->name);
+	}
+	/* A step kind's name is its action key: `read` loads into a step of kind STEP_READ. */
+	struct scenario *sc = load_ok(HEAD "steps: [{read: {}}, {drop: rst}]\n");
+	ck_assert_int_eq(sc->steps[0].kind, STEP_READ);
+	ck_assert_int_eq(sc->steps[1].kind, STEP_DROP);
+	scenario_free(sc);
+}
+END_TEST
+
 Suite *load_suite(void)
 {
 	Suite *s = suite_create("load");
@@ -611,6 +634,7 @@ Suite *load_suite(void)
 	tcase_add_test(tc, err_extension_keys);
 	tcase_add_test(tc, raw_keeps_nul_and_octets);
 	tcase_add_test(tc, raw_after_multibyte_text);
+	tcase_add_test(tc, step_table_complete);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, err_yaml_syntax);
