@@ -1,5 +1,6 @@
 /* load_steps.c — the loader's grammar for steps and expectations (docs/scenario-language.md, "Steps" and
- * "Expectations"). One function per form:
+ * "Expectations"). A step's action is parsed by the parser its row of step_kinds[] names (step_kinds.h); an
+ * expectation's keys by the rows of expect_keys[] below. One function per form:
  *
  *   steps       := [ step... ]
  *   step        := { ACTION: value, [session], [expect], [when], [note] }     exactly one ACTION
@@ -143,10 +144,6 @@ static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 	               : 0;
 }
 
-static const char *const expect_keys[] = { "status", "code", "not_code", "match", "not_match", "multiline",
-	"count", "octets", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_line",
-	"capture_body", "icase", "closes", "close_notify", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
-
 /* A response code as RFC 2449 §8 writes it, brackets optional here: "IN-USE", "SYS/TEMP", "none". */
 static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, char **out)
 {
@@ -168,109 +165,256 @@ static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	return 0;
 }
 
+/* ---------- the table of expectation keys ---------- */
+
+/* One expectation mapping being parsed: what its keys need besides the expectation itself. */
+struct eparse {
+	struct lctx *c;
+	const struct lsrc *s;
+	struct expect *e;
+	int depth;                   /* of one_of nesting */
+	bool multiline_set, multiline;
+};
+
+typedef int (*ekey_fn)(struct eparse *p, const yaml_node_t *v, const char *key);
+
+static int ekey_status(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return parse_status(p->c, p->s, v, key, &p->e->status);
+}
+
+static int ekey_code(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return parse_code(p->c, p->s, v, key, &p->e->code);
+}
+
+static int ekey_not_code(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return parse_code(p->c, p->s, v, key, &p->e->not_code);
+}
+
+static int ekey_match(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lregex(p->c, p->s, v, key, &p->e->match);
+}
+
+static int ekey_not_match(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lregex(p->c, p->s, v, key, &p->e->not_match);
+}
+
+static int ekey_multiline(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	p->multiline_set = true;
+	return lbool(p->c, p->s, v, key, &p->multiline);
+}
+
+static int ekey_count(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lcount(p->c, p->s, v, key, &p->e->count);
+}
+
+static int ekey_octets(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lcount(p->c, p->s, v, key, &p->e->octets);
+}
+
+static int ekey_lines(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	struct expect *e = p->e;
+	if (!v || v->type != YAML_SEQUENCE_NODE)
+		return lerr(p->c, p->s, v, "'%s' must be a list of regexes, found %s", key, ltype(v));
+	e->lines_set = true;
+	e->lines = calloc(seqlen(v) ? seqlen(v) : 1, sizeof *e->lines);
+	if (!e->lines)
+		return p3err_set(p->c->err, "out of memory");
+	int rc = 0;
+	for (size_t i = 0; i < seqlen(v) && rc == 0; i++) {
+		rc = lregex(p->c, p->s, seqitem(p->s, v, i), key, &e->lines[i]);
+		e->nlines++; /* counted even on error: the string may be allocated */
+	}
+	return rc;
+}
+
+static int ekey_each_line(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lregex(p->c, p->s, v, key, &p->e->each_line);
+}
+
+static int ekey_contains(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lregex(p->c, p->s, v, key, &p->e->contains);
+}
+
+static int ekey_not_contains(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lregex(p->c, p->s, v, key, &p->e->not_contains);
+}
+
+static int ekey_message(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lcount(p->c, p->s, v, key, &p->e->message);
+}
+
+static int ekey_top(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	(void)key;
+	return parse_top(p->c, p->s, v, p->e);
+}
+
+static int ekey_capture(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return parse_captures(p->c, p->s, v, key, &p->e->captures, &p->e->ncaptures);
+}
+
+static int ekey_capture_line(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return parse_captures(p->c, p->s, v, key, &p->e->line_captures, &p->e->nline_captures);
+}
+
+static int ekey_capture_body(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lname(p->c, p->s, v, key, &p->e->capture_body);
+}
+
+static int ekey_icase(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lbool(p->c, p->s, v, key, &p->e->icase);
+}
+
+static int ekey_closes(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	bool b = false; /* lbool leaves it unset on error */
+	int rc = lbool(p->c, p->s, v, key, &b);
+	p->e->closes = b ? 1 : 0;
+	return rc;
+}
+
+static int ekey_close_notify(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	if (lbool(p->c, p->s, v, key, &p->e->close_notify) < 0)
+		return -1;
+	if (!p->e->close_notify)
+		return lerr(p->c, p->s, v, "'close_notify' can only be true (leave it out otherwise)");
+	return 0;
+}
+
+static int ekey_silent_for(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	if (lnum(p->c, p->s, v, key, &p->e->silent_for) < 0)
+		return -1;
+	if (p->e->silent_for <= 0)
+		return lerr(p->c, p->s, v, "'silent_for' must be more than 0 seconds");
+	return 0;
+}
+
+static int ekey_handshake(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	(void)key;
+	if (is(v, "ok"))
+		p->e->handshake = 1;
+	else if (is(v, "fail"))
+		p->e->handshake = 0;
+	else
+		return lerr(p->c, p->s, v, "'handshake' must be ok or fail");
+	return 0;
+}
+
+static int ekey_one_of(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	(void)key;
+	return parse_one_of(p->c, p->s, v, p->e, p->depth);
+}
+
+static int ekey_level(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return parse_level(p->c, p->s, v, key, &p->e->level);
+}
+
+static int ekey_ref(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	return lreqid(p->c, p->s, v, key, &p->e->ref);
+}
+
+static int ekey_timeout(struct eparse *p, const yaml_node_t *v, const char *key)
+{
+	if (lnum(p->c, p->s, v, key, &p->e->timeout) < 0)
+		return -1;
+	if (p->e->timeout <= 0)
+		return lerr(p->c, p->s, v, "'timeout' must be more than 0 seconds");
+	return 0;
+}
+
+/* The keys of an expectation (docs/scenario-language.md, "Expectations"), in the order messages list them.
+ * body: a check on the body, so it implies `multiline`; beside_one_of: not a check, so it may stand beside
+ * `one_of` (which leaves the checks to its alternatives). */
+static const struct expect_key {
+	const char *name;
+	ekey_fn parse;
+	bool body;
+	bool beside_one_of;
+} expect_keys[] = {
+	{"status", ekey_status, false, false},
+	{"code", ekey_code, false, false},
+	{"not_code", ekey_not_code, false, false},
+	{"match", ekey_match, false, false},
+	{"not_match", ekey_not_match, false, false},
+	{"multiline", ekey_multiline, false, false},
+	{"count", ekey_count, true, false},
+	{"octets", ekey_octets, true, false},
+	{"lines", ekey_lines, true, false},
+	{"each_line", ekey_each_line, true, false},
+	{"contains", ekey_contains, true, false},
+	{"not_contains", ekey_not_contains, true, false},
+	{"message", ekey_message, true, false},
+	{"top", ekey_top, true, false},
+	{"capture", ekey_capture, false, false},
+	{"capture_line", ekey_capture_line, true, false},
+	{"capture_body", ekey_capture_body, true, false},
+	{"icase", ekey_icase, false, false},
+	{"closes", ekey_closes, false, false},
+	{"close_notify", ekey_close_notify, false, false},
+	{"silent_for", ekey_silent_for, false, false},
+	{"handshake", ekey_handshake, false, false},
+	{"one_of", ekey_one_of, false, true},
+	{"level", ekey_level, false, true},
+	{"ref", ekey_ref, false, true},
+	{"timeout", ekey_timeout, false, true},
+};
+#define N_EXPECT_KEYS (sizeof expect_keys / sizeof expect_keys[0])
+
+static const struct expect_key *expect_key_named(const char *name)
+{
+	for (size_t i = 0; i < N_EXPECT_KEYS; i++)
+		if (strcmp(expect_keys[i].name, name) == 0)
+			return &expect_keys[i];
+	return NULL;
+}
+
 static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e,
                             int depth)
 {
-	if (lkeys(c, s, n, expect_keys, "expectation") < 0)
+	const char *names[N_EXPECT_KEYS + 1];
+	for (size_t i = 0; i < N_EXPECT_KEYS; i++)
+		names[i] = expect_keys[i].name;
+	names[N_EXPECT_KEYS] = NULL;
+	/* Unknown keys are refused here, at their own file:line:column, so every key below has its row. */
+	if (lkeys(c, s, n, names, "expectation") < 0)
 		return -1;
-	bool body = false, multiline_set = false, multiline = false;
+	struct eparse p = { .c = c, .s = s, .e = e, .depth = depth };
+	bool body = false;
 	yaml_node_t *one_of_key = NULL, *checking_key = NULL;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = lnode(s, p->key), *v = lnode(s, p->value);
-		const char *key = sval(k);
-		int rc = 0;
-		if (strcmp(key, "one_of") == 0)
+	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
+		yaml_node_t *k = lnode(s, pr->key), *v = lnode(s, pr->value);
+		const struct expect_key *ek = expect_key_named(sval(k));
+		if (!ek)
+			return lerr(c, s, k, "unknown key '%.60s' in expectation", sval(k));
+		if (ek->parse == ekey_one_of)
 			one_of_key = k;
-		else if (strcmp(key, "level") && strcmp(key, "ref") && strcmp(key, "timeout") && !checking_key)
+		else if (!ek->beside_one_of && !checking_key)
 			checking_key = k;
-
-		if (strcmp(key, "status") == 0) {
-			rc = parse_status(c, s, v, "status", &e->status);
-		} else if (strcmp(key, "code") == 0) {
-			rc = parse_code(c, s, v, key, &e->code);
-		} else if (strcmp(key, "not_code") == 0) {
-			rc = parse_code(c, s, v, key, &e->not_code);
-		} else if (strcmp(key, "match") == 0) {
-			rc = lregex(c, s, v, key, &e->match);
-		} else if (strcmp(key, "not_match") == 0) {
-			rc = lregex(c, s, v, key, &e->not_match);
-		} else if (strcmp(key, "multiline") == 0) {
-			multiline_set = true;
-			rc = lbool(c, s, v, key, &multiline);
-		} else if (strcmp(key, "count") == 0) {
-			body = true;
-			rc = lcount(c, s, v, key, &e->count);
-		} else if (strcmp(key, "octets") == 0) {
-			body = true;
-			rc = lcount(c, s, v, key, &e->octets);
-		} else if (strcmp(key, "lines") == 0) {
-			body = true;
-			if (!v || v->type != YAML_SEQUENCE_NODE)
-				return lerr(c, s, v, "'lines' must be a list of regexes, found %s", ltype(v));
-			e->lines_set = true;
-			e->lines = calloc(seqlen(v) ? seqlen(v) : 1, sizeof *e->lines);
-			if (!e->lines)
-				return p3err_set(c->err, "out of memory");
-			for (size_t i = 0; i < seqlen(v) && rc == 0; i++) {
-				rc = lregex(c, s, seqitem(s, v, i), "lines", &e->lines[i]);
-				e->nlines++; /* counted even on error: the string may be allocated */
-			}
-		} else if (strcmp(key, "each_line") == 0) {
-			body = true;
-			rc = lregex(c, s, v, key, &e->each_line);
-		} else if (strcmp(key, "contains") == 0) {
-			body = true;
-			rc = lregex(c, s, v, key, &e->contains);
-		} else if (strcmp(key, "not_contains") == 0) {
-			body = true;
-			rc = lregex(c, s, v, key, &e->not_contains);
-		} else if (strcmp(key, "message") == 0) {
-			body = true;
-			rc = lcount(c, s, v, key, &e->message);
-		} else if (strcmp(key, "top") == 0) {
-			body = true;
-			rc = parse_top(c, s, v, e);
-		} else if (strcmp(key, "capture") == 0) {
-			rc = parse_captures(c, s, v, key, &e->captures, &e->ncaptures);
-		} else if (strcmp(key, "capture_line") == 0) {
-			body = true;
-			rc = parse_captures(c, s, v, key, &e->line_captures, &e->nline_captures);
-		} else if (strcmp(key, "icase") == 0) {
-			rc = lbool(c, s, v, key, &e->icase);
-		} else if (strcmp(key, "capture_body") == 0) {
-			body = true;
-			rc = lname(c, s, v, key, &e->capture_body);
-		} else if (strcmp(key, "closes") == 0) {
-			bool b = false; /* lbool leaves it unset on error */
-			rc = lbool(c, s, v, key, &b);
-			e->closes = b ? 1 : 0;
-		} else if (strcmp(key, "close_notify") == 0) {
-			rc = lbool(c, s, v, key, &e->close_notify);
-			if (rc == 0 && !e->close_notify)
-				rc = lerr(c, s, v, "'close_notify' can only be true (leave it out otherwise)");
-		} else if (strcmp(key, "silent_for") == 0) {
-			rc = lnum(c, s, v, key, &e->silent_for);
-			if (rc == 0 && e->silent_for <= 0)
-				rc = lerr(c, s, v, "'silent_for' must be more than 0 seconds");
-		} else if (strcmp(key, "handshake") == 0) {
-			if (is(v, "ok"))
-				e->handshake = 1;
-			else if (is(v, "fail"))
-				e->handshake = 0;
-			else
-				rc = lerr(c, s, v, "'handshake' must be ok or fail");
-		} else if (strcmp(key, "one_of") == 0) {
-			rc = parse_one_of(c, s, v, e, depth);
-		} else if (strcmp(key, "level") == 0) {
-			rc = parse_level(c, s, v, key, &e->level);
-		} else if (strcmp(key, "ref") == 0) {
-			rc = lreqid(c, s, v, key, &e->ref);
-		} else if (strcmp(key, "timeout") == 0) {
-			rc = lnum(c, s, v, key, &e->timeout);
-			if (rc == 0 && e->timeout <= 0)
-				rc = lerr(c, s, v, "'timeout' must be more than 0 seconds");
-		}
-		if (rc < 0)
+		body = body || ek->body;
+		if (ek->parse(&p, v, ek->name) < 0)
 			return -1;
 	}
 	for (size_t i = 0; i < e->nline_captures; i++)
@@ -284,10 +428,10 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 		            sval(checking_key));
 	if (e->close_notify && e->closes != 1)
 		return lerr(c, s, n, "'close_notify' goes with 'closes: true' (it judges how the server closes)");
-	if (multiline_set && !multiline && body)
+	if (p.multiline_set && !p.multiline && body)
 		return lerr(c, s, n, "'multiline: false' with a body check (count, lines, message ...)");
 	/* A body check needs the body read: it implies multiline. */
-	e->multiline = multiline || body;
+	e->multiline = p.multiline || body;
 	return 0;
 }
 
