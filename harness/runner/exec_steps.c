@@ -1437,12 +1437,3 @@ void step_run_assert(struct xctx *x, const struct step *st, struct outcome *out)
 	free(a);
 	free(b);
 }
-
-void step_run(struct xctx *x, const struct step *st, struct outcome *out)
-{
-	const struct step_type *t = step_type(st->kind);
-	outcome_pass(out);
-	x->in_login_step = t->logs_in;
-	t->run(x, st, out);
-	x->in_login_step = 0;
-}

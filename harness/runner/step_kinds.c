@@ -1,5 +1,6 @@
-/* step_kinds.c — the table of step kinds (step_kinds.h) and the small per-kind functions that do no I/O:
- * the argument a step description shows, and freeing what a step's parser allocated. */
+/* step_kinds.c — the table of step kinds (step_kinds.h), dispatch through it (step_run), and the small
+ * per-kind functions that do no I/O: the argument a step description shows, and freeing what a step's
+ * parser allocated. */
 #include "runner/step_kinds.h"
 
 #include <stdio.h>
@@ -160,3 +161,13 @@ const struct step_type step_kinds[STEP_KINDS] = {
     [STEP_ASSERT] = {"assert", step_parse_assert, step_run_assert, NULL, release_assert,
                      .leaves = LEAVES_AS_IS},
 };
+
+void step_run(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	const struct step_type *t = step_type(st->kind);
+	outcome_pass(out);
+	/* LOGIN-DELAY pacing (pace.h) applies to the login and auth steps' own commands. */
+	x->in_login_step = t->logs_in;
+	t->run(x, st, out);
+	x->in_login_step = 0;
+}

@@ -51,6 +51,10 @@ struct step_type {
 	enum step_leaves leaves;
 };
 
+/* Run one step through its row: the drivers (exec.c, exec_probe.c, exec_account.c) call
+ * this, and the steps never call a driver. */
+void step_run(struct xctx *x, const struct step *st, struct outcome *out);
+
 /* Indexed by enum step_kind; STEP_KINDS rows. */
 extern const struct step_type step_kinds[];
 
