@@ -1,15 +1,13 @@
-/* exec_steps.c — what each step kind does on the wire (docs/scenario-language.md, "Steps"): connect,
- * send, raw, read, login, auth (GNU SASL), starttls, expect_close, drop, sleep, find, assert. */
-#include <ctype.h>
+/* exec_steps.c — what the wire steps do (docs/scenario-language.md, "Steps"): connect, send, raw, read,
+ * login, starttls, expect_close, drop, sleep, find; and the helpers every step file shares (exec_steps.h).
+ * auth is exec_auth.c, assert exec_assert.c; dispatch is the table's (step_kinds.c). */
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <openssl/bio.h>
@@ -20,29 +18,26 @@
 #include "lib/digest.h"
 #include "lib/line.h"
 #include "lib/tls.h"
+#include "runner/exec_steps.h"
 #include "runner/expect.h"
 #include "runner/pace.h"
-#include "runner/rx.h"
-#include "runner/sasl_client.h"
 #include "runner/session.h"
 #include "runner/step_kinds.h"
 
-#define AUTH_MAX_ROUNDS 32
-
 static const struct expect want_ok = {.status = WANT_OK, .closes = -1, .handshake = -1, .level = -1};
 
-static const struct expect *first_expect(const struct step *st)
+const struct expect *step_first_expect(const struct step *st)
 {
 	return st->n_expect ? &st->expect[0] : NULL;
 }
 
-static long long deadline_in(struct xctx *x)
+long long step_deadline(struct xctx *x)
 {
 	return xc_now_ms() + (long long)(x->timeout * 1000);
 }
 
 /* The step's session, which must be connected. */
-static struct xsession *need_session(struct xctx *x, const struct step *st, struct outcome *out)
+struct xsession *step_session(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = xs_get(x, st->session, 0);
 	if (s && s->c)
@@ -62,7 +57,7 @@ static struct xsession *need_session(struct xctx *x, const struct step *st, stru
 static int send_bytes(struct xctx *x, struct xsession *s, const char *data, size_t len, struct outcome *out)
 {
 	struct p3err err = {""};
-	enum conn_status st = xs_write(x, s, data, len, deadline_in(x), &err);
+	enum conn_status st = xs_write(x, s, data, len, step_deadline(x), &err);
 	if (st == CONN_OK)
 		return 0;
 	out_set(out, OUT_EXPECT, NULL, "the server to take the command",
@@ -76,7 +71,7 @@ static int send_bytes(struct xctx *x, struct xsession *s, const char *data, size
 }
 
 /* A command line: the text and CRLF; an AUTH command opens an exchange where "+ " lines are allowed. */
-static int send_command(struct xctx *x, struct xsession *s, const char *cmd, size_t len, struct outcome *out)
+int step_send_command(struct xctx *x, struct xsession *s, const char *cmd, size_t len, struct outcome *out)
 {
 	char *buf = malloc(len + 3);
 	if (buf == NULL)
@@ -162,7 +157,7 @@ static SSL_CTX *client_ctx(struct xctx *x, const struct step *st, struct outcome
 	return ctx;
 }
 
-static const char *sni_of(const struct xctx *x)
+const char *step_sni(const struct xctx *x)
 {
 	return x->t->sni ? x->t->sni : x->t->host;
 }
@@ -180,7 +175,7 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	if (ctx == NULL)
 		return;
 	struct p3err err = {""};
-	enum conn_status cs = conn_start_tls(s->c, ctx, sni_of(x), (int)(x->timeout * 1000), discarded, &err);
+	enum conn_status cs = conn_start_tls(s->c, ctx, step_sni(x), (int)(x->timeout * 1000), discarded, &err);
 	SSL_CTX_free(ctx);
 	if (cs != CONN_OK) {
 		const char *why = cs == CONN_TIMEOUT ? "timed out"
@@ -254,7 +249,7 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 		return (void)out_set(out, OUT_SKIP, NULL, NULL,
 		                     tls ? "unsupported: the target has no tls_port"
 		                         : "unsupported: the target has no plain port");
-	const struct expect *e = first_expect(st);
+	const struct expect *e = step_first_expect(st);
 	xtr_note(&x->tr, s->name, "connect to %s:%d%s", x->t->host, port, tls ? " (implicit TLS)" : "");
 	struct p3err err = {""};
 	enum conn_status cs = conn_open(&s->c, x->t->host, port, (int)(x->timeout * 1000), &err);
@@ -323,7 +318,7 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 
 void step_run_send(struct xctx *x, const struct step *st, struct outcome *out)
 {
-	struct xsession *s = need_session(x, st, out);
+	struct xsession *s = step_session(x, st, out);
 	if (s == NULL)
 		return;
 	char *val;
@@ -345,7 +340,7 @@ void step_run_send(struct xctx *x, const struct step *st, struct outcome *out)
 	}
 	int rc;
 	if (st->kind == STEP_SEND) {
-		rc = send_command(x, s, val, len, out);
+		rc = step_send_command(x, s, val, len, out);
 	} else {
 		/* Any line of the raw octets may start an AUTH exchange (pipelined commands). */
 		for (size_t i = 0; i < len; i++) {
@@ -369,7 +364,7 @@ void step_run_send(struct xctx *x, const struct step *st, struct outcome *out)
 
 void step_run_read(struct xctx *x, const struct step *st, struct outcome *out)
 {
-	struct xsession *s = need_session(x, st, out);
+	struct xsession *s = step_session(x, st, out);
 	if (s == NULL)
 		return;
 	static const struct expect any = {.status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
@@ -390,7 +385,7 @@ static int cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const c
 	va_end(ap);
 	if (n < 0 || (size_t)n >= sizeof buf)
 		return out_set(out, OUT_ERROR, NULL, NULL, "command too long");
-	return send_command(x, s, buf, (size_t)n, out);
+	return step_send_command(x, s, buf, (size_t)n, out);
 }
 
 /* ---- starttls (RFC 2595 §4) --------------------------------------------------------------------------- */
@@ -513,9 +508,9 @@ static void nested_handshake(struct xctx *x, struct xsession *s, int want, const
 	SSL_set_bio(in, rb, wb);
 	SSL_set_verify(in, SSL_VERIFY_NONE, NULL);
 	SSL_set_connect_state(in);
-	if (!ip_literal(sni_of(x)))
-		SSL_set_tlsext_host_name(in, sni_of(x));
-	long long deadline = deadline_in(x);
+	if (!ip_literal(step_sni(x)))
+		SSL_set_tlsext_host_name(in, step_sni(x));
+	long long deadline = step_deadline(x);
 	char seen[200], why[600] = "";
 	size_t nseen = 0;
 	int ok = 0, timed_out = 0;
@@ -596,7 +591,7 @@ static void nested_handshake(struct xctx *x, struct xsession *s, int want, const
  * closed. */
 static void starttls_on(struct xctx *x, struct xsession *s, const struct step *st, struct outcome *out)
 {
-	const struct expect *e = st ? first_expect(st) : NULL;
+	const struct expect *e = st ? step_first_expect(st) : NULL;
 	const struct expect *re = e;
 	if (re == NULL || (re->status == WANT_UNSET && !re->one_of && !re->match && !re->code))
 		re = &want_ok;
@@ -652,7 +647,7 @@ static void starttls_on(struct xctx *x, struct xsession *s, const struct step *s
 
 void step_run_starttls(struct xctx *x, const struct step *st, struct outcome *out)
 {
-	struct xsession *s = need_session(x, st, out);
+	struct xsession *s = step_session(x, st, out);
 	if (s == NULL)
 		return;
 	/* for_login: a scenario that types USER/PASS or APOP itself goes over TLS exactly where the login
@@ -673,8 +668,8 @@ void step_run_starttls(struct xctx *x, const struct step *st, struct outcome *ou
 
 /* login_tls (RFC 2595 §2.2 privacy mode): STLS and the handshake before a login or auth on a connection
  * not yet in TLS, when the step or the target profile asks for it. mech: NULL for USER/PASS and APOP. */
-static int tls_first(struct xctx *x, struct xsession *s, enum tls_first want, const char *mech,
-                     struct outcome *out)
+int step_tls_first(struct xctx *x, struct xsession *s, enum tls_first want, const char *mech,
+                   struct outcome *out)
 {
 	if (want == TLS_FIRST_NO || conn_is_tls(s->c))
 		return 0;
@@ -701,13 +696,13 @@ static int tls_first(struct xctx *x, struct xsession *s, enum tls_first want, co
 
 static void login_once(struct xctx *x, const struct step *st, struct outcome *out)
 {
-	struct xsession *s = need_session(x, st, out);
+	struct xsession *s = step_session(x, st, out);
 	if (s == NULL)
 		return;
 	int n = st->u.login.account == 2 ? 1 : 0;
 	s->account = n + 1;
 	const struct account *a = &x->acct[n];
-	const struct expect *e = first_expect(st);
+	const struct expect *e = step_first_expect(st);
 	enum login_method method = st->u.login.method;
 	if (method == LOGIN_OFFERED) {
 		/* RFC 1939 §7: USER/PASS is optional; log in the way the target offers (the probe learnt it). */
@@ -731,7 +726,7 @@ static void login_once(struct xctx *x, const struct step *st, struct outcome *ou
 		}
 		method = way == LOGIN_WAY_APOP ? LOGIN_APOP : LOGIN_USER;
 	}
-	if (tls_first(x, s, st->u.login.tls, method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
+	if (step_tls_first(x, s, st->u.login.tls, method == LOGIN_PLAIN ? "PLAIN" : NULL, out) != 0)
 		return;
 	switch (method) {
 	case LOGIN_OFFERED: /* resolved above */
@@ -852,9 +847,9 @@ void step_run_login(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	int acc = st->u.login.account == 2 ? 1 : 0;
 	login_once(x, st, out);
-	if (out->kind != OUT_PASS && !first_expect(st) && login_delayed(x))
+	if (out->kind != OUT_PASS && !step_first_expect(st) && login_delayed(x))
 		login_delay_retry(x, st, out);
-	if (out->kind == OUT_PASS || first_expect(st) || !x->dropped[acc] || x->lock_stuck[acc])
+	if (out->kind == OUT_PASS || step_first_expect(st) || !x->dropped[acc] || x->lock_stuck[acc])
 		return;
 	struct xsession *s = xs_get(x, st->session, 0);
 	if (s == NULL || s->connect_step == NULL || !maybe_busy(x))
@@ -892,148 +887,6 @@ void step_run_login(struct xctx *x, const struct step *st, struct outcome *out)
 		         (double)(xc_now_ms() - t0) / 1000.0);
 }
 
-/* ---- auth (GNU SASL) ------------------------------------------------------------------------------- */
-
-static int send_b64_line(struct xctx *x, struct xsession *s, const char *prefix, const char *data, size_t len,
-                         int empty_as_eq, struct outcome *out)
-{
-	size_t plen = strlen(prefix);
-	char *buf = malloc(plen + b64_encoded_len(len) + 4);
-	if (buf == NULL)
-		return out_set(out, OUT_ERROR, NULL, NULL, "out of memory");
-	memcpy(buf, prefix, plen);
-	size_t n = plen;
-	if (len)
-		n += b64_encode(data, len, buf + plen);
-	else if (empty_as_eq)
-		buf[n++] = '='; /* RFC 5034 §4: "=" is an empty initial response */
-	int rc = send_command(x, s, buf, n, out);
-	free(buf);
-	return rc;
-}
-
-void step_run_auth(struct xctx *x, const struct step *st, struct outcome *out)
-{
-	struct xsession *s = need_session(x, st, out);
-	if (s == NULL)
-		return;
-	const char *mech = st->u.auth.mechanism;
-	const struct account *a = &x->acct[st->u.auth.account == 2 ? 1 : 0];
-	s->account = st->u.auth.account == 2 ? 2 : 1;
-	const struct expect *e = first_expect(st);
-	char *pass = NULL, *authzid = NULL;
-	size_t plen, zlen;
-	struct sasl_client *sc = NULL;
-	struct p3err err = {""};
-	if (tls_first(x, s, st->u.auth.tls, mech, out) != 0)
-		return;
-	if (st->u.auth.password.s && xc_interp(x, &st->u.auth.password, &pass, &plen, out) != 0)
-		goto out;
-	if (st->u.auth.authzid.s && xc_interp(x, &st->u.auth.authzid, &authzid, &zlen, out) != 0)
-		goto out;
-	if (sasl_client_start(&sc, mech, a->user, pass ? pass : a->password, authzid, sni_of(x), &err) != 0) {
-		out_set(out, OUT_SKIP, NULL, NULL, "unsupported by the runner: %s", err.msg);
-		goto out;
-	}
-	int initial = st->u.auth.initial >= 0 ? st->u.auth.initial : sasl_client_first(mech);
-	int client_done = 0;
-	char prefix[128];
-	snprintf(prefix, sizeof prefix, "AUTH %s", mech);
-	if (initial) {
-		char *resp;
-		size_t rlen;
-		int rc = sasl_client_step(sc, NULL, 0, &resp, &rlen, &err);
-		if (rc < 0) {
-			out_set(out, OUT_ERROR, NULL, NULL, "SASL client: %s", err.msg);
-			goto out;
-		}
-		client_done = rc == 0;
-		strcat(prefix, " ");
-		rc = send_b64_line(x, s, prefix, resp, rlen, 1, out);
-		free(resp);
-		if (rc != 0)
-			goto out;
-	} else if (send_command(x, s, prefix, strlen(prefix), out) != 0) {
-		goto out;
-	}
-	int sent_final_empty = 0;
-	for (int round = 0;; round++) {
-		if (round == AUTH_MAX_ROUNDS) {
-			out_set(out, OUT_EXPECT, NULL, "the AUTH exchange to end",
-			        "still continuing after %d rounds", AUTH_MAX_ROUNDS);
-			out->level = (int)x->sc->level;
-			out->desync = 1;
-			goto out;
-		}
-		enum status_kind kind;
-		expect_read_first(x, s, e && e->timeout > 0 ? e->timeout : x->timeout, &kind, out);
-		if (out->kind != OUT_PASS) {
-			out->level = (int)x->sc->level;
-			goto out;
-		}
-		if (kind != STATUS_CONT)
-			break;
-		/* A "+ " challenge: base64 (already checked strictly by the per-response checks). */
-		const char *pl = x->last_line + 2;
-		size_t pll = x->last_len >= 2 ? x->last_len - 2 : 0;
-		unsigned char *dec = malloc(pll / 4 * 3 + 4);
-		size_t dlen = 0;
-		if (dec == NULL || b64_decode(pl, pll, dec, &dlen, 0) != B64_OK) {
-			free(dec);
-			out_set(out, OUT_CHECK, "R4648-B64-1", "a base64 challenge", "%s", x->last_line);
-			goto out;
-		}
-		if (client_done) {
-			/* R5034-AUTH-14: final server data after the client is done gets an empty reply. */
-			free(dec);
-			sent_final_empty = 1;
-			if (send_command(x, s, "", 0, out) != 0)
-				goto out;
-			continue;
-		}
-		char *resp;
-		size_t rlen;
-		int rc = sasl_client_step(sc, (const char *)dec, dlen, &resp, &rlen, &err);
-		free(dec);
-		if (rc < 0) {
-			/* The server's data did not verify (a SCRAM signature, say): cancel, as RFC 5034 §4
-			 * allows. */
-			char why[P3ERR_MAX];
-			snprintf(why, sizeof why, "%s", err.msg);
-			if (send_command(x, s, "*", 1, out) == 0) {
-				struct outcome tmp;
-				expect_read_first(x, s, x->timeout, &kind, &tmp);
-			}
-			out_set(out, OUT_EXPECT, NULL, "server SASL data the client can verify", "%s", why);
-			out->level = (int)x->sc->level;
-			goto out;
-		}
-		client_done = rc == 0;
-		sent_final_empty = client_done && rlen == 0;
-		if (send_b64_line(x, s, "", resp, rlen, 0, out) != 0) {
-			free(resp);
-			goto out;
-		}
-		free(resp);
-	}
-	(void)sent_final_empty;
-	expect_judge_last(x, e, out);
-	if (out->kind == OUT_PASS && check_status_kind(x->last_line, x->last_len) == STATUS_OK &&
-	    !client_done && strncasecmp(mech, "SCRAM-", 6) == 0) {
-		/* RFC 5034 §4 / RFC 4422 §3.6: SCRAM's server-final message comes as a "+ " challenge, and
-		 * the client verifies it; a +OK without it leaves the server unauthenticated. */
-		out_set(out, OUT_EXPECT, "R5034-AUTH-14",
-		        "the server's final SCRAM message as a '+ ' challenge before +OK",
-		        "+OK came first (the server signature could not be verified)");
-		out->level = LEVEL_SHOULD;
-		out->own_level = 1;
-	}
-out:
-	sasl_client_free(sc);
-	free(pass);
-	free(authzid);
-}
-
 /* ---- expect_close, drop, sleep ---------------------------------------------------------------------- */
 
 void step_run_expect_close(struct xctx *x, const struct step *st, struct outcome *out)
@@ -1045,7 +898,7 @@ void step_run_expect_close(struct xctx *x, const struct step *st, struct outcome
 	if (s->c == NULL)
 		return; /* already closed by the server */
 	double within = st->u.close.within > 0 ? st->u.close.within : x->timeout;
-	const struct expect *e = first_expect(st);
+	const struct expect *e = step_first_expect(st);
 	size_t data = 0;
 	struct p3err err = {""};
 	enum conn_status cs = conn_wait_close(s->c, (int)(within * 1000), XC_DISCARD_LIMIT, &data, &err);
@@ -1176,7 +1029,7 @@ static int same_id(const char *value, const char *want)
 
 void step_run_find(struct xctx *x, const struct step *st, struct outcome *out)
 {
-	struct xsession *s = need_session(x, st, out);
+	struct xsession *s = step_session(x, st, out);
 	if (s == NULL)
 		return;
 	long long n;
@@ -1228,212 +1081,4 @@ void step_run_find(struct xctx *x, const struct step *st, struct outcome *out)
 	out_set(out, OUT_EXPECT, NULL, "the fixture's message in the maildrop",
 	        "no message with Message-ID %s among %lu", want, count);
 	out->level = (int)x->sc->level;
-}
-
-/* ---- assert ---------------------------------------------------------------------------------------- */
-
-static size_t first_word(const char *line, size_t len)
-{
-	size_t i = 0;
-	while (i < len && line[i] != ' ')
-		i++;
-	return i;
-}
-
-/* Whether the first word of line (len) is among the ignore list. */
-static int ignored(const struct step *st, const char *w, size_t wl)
-{
-	for (size_t i = 0; i < st->u.assert_.nignore; i++)
-		if (strlen(st->u.assert_.ignore[i]) == wl && strncasecmp(st->u.assert_.ignore[i], w, wl) == 0)
-			return 1;
-	return 0;
-}
-
-/* Captured bodies are walked line by line with their length: a server's NUL octet is part of a line,
- * never its end (nor the end of the body). */
-struct span {
-	const char *p;
-	size_t len;
-};
-
-/* The next '\n'-separated line of *rest into *ln; 0 when none is left. */
-static int next_line(struct span *rest, struct span *ln)
-{
-	if (rest->len == 0)
-		return 0;
-	const char *nl = memchr(rest->p, '\n', rest->len);
-	ln->p = rest->p;
-	ln->len = nl ? (size_t)(nl - rest->p) : rest->len;
-	rest->p += ln->len + (nl != NULL);
-	rest->len -= ln->len + (nl != NULL);
-	return 1;
-}
-
-static int same_icase(const char *a, const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (tolower((unsigned char)a[i]) != tolower((unsigned char)b[i]))
-			return 0;
-	return 1;
-}
-
-/* Each line's first word in A appears as a first word in B (case-insensitively). */
-static int subset(const struct step *st, struct span a, struct span b, char *missing, size_t msize)
-{
-	struct span p;
-	while (next_line(&a, &p)) {
-		size_t wl = first_word(p.p, p.len);
-		if (wl == 0 || ignored(st, p.p, wl))
-			continue;
-		int found = 0;
-		struct span rest = b, q;
-		while (!found && next_line(&rest, &q))
-			found = first_word(q.p, q.len) == wl && same_icase(p.p, q.p, wl);
-		if (!found) {
-			line_escape(p.p, wl, missing, msize);
-			return 0;
-		}
-	}
-	return 1;
-}
-
-static int distinct(struct span a, char *dup, size_t dsize)
-{
-	struct span p;
-	while (next_line(&a, &p)) {
-		struct span rest = a, q;
-		while (next_line(&rest, &q))
-			if (q.len == p.len && memcmp(p.p, q.p, p.len) == 0) {
-				line_escape(p.p, p.len, dup, dsize);
-				return 0;
-			}
-	}
-	return 1;
-}
-
-static int capture_value(struct xctx *x, const struct sstr *name, struct span *val, struct outcome *out)
-{
-	char key[128];
-	snprintf(key, sizeof key, "%.*s", (int)(name->len < 127 ? name->len : 127), name->s ? name->s : "");
-	const struct var *v = vars_get(&x->vars, key);
-	if (v == NULL) {
-		out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: nothing captured as '%s'", key);
-		return -1;
-	}
-	val->p = v->val;
-	val->len = v->len;
-	return 0;
-}
-
-/* le, ge, lt, gt: integers of any length; the `infinite` word above them all (NEVER for EXPIRE). */
-static void compare_ints(const struct step *st, const char *a, size_t al, const char *b, size_t bl,
-                         struct outcome *out)
-{
-	static const char *const opname[] = {"at most", "at least", "less than", "more than"};
-	enum assert_op op = st->u.assert_.op;
-	const char *inf = st->u.assert_.infinite;
-	char sa[100], sb[100];
-	line_escape(a, al, sa, sizeof sa);
-	line_escape(b, bl, sb, sizeof sb);
-	int c;
-	if (values_cmp_int(a, al, b, bl, inf, &c) != 0) {
-		out_set(out, OUT_ERROR, NULL, NULL,
-		        "scenario error: assert: '%s' or '%s' is not an integer%s%s", sa, sb,
-		        inf ? " or " : "", inf ? inf : "");
-		return;
-	}
-	int holds = op == ASSERT_LE ? c <= 0 : op == ASSERT_GE ? c >= 0 : op == ASSERT_LT ? c < 0 : c > 0;
-	if (holds)
-		return;
-	char exp[300];
-	snprintf(exp, sizeof exp, "'%s' %s '%s'%s%s%s", sa, opname[op - ASSERT_LE], sb, inf ? " (" : "",
-	         inf ? inf : "", inf ? " above every number)" : "");
-	out_set(out, OUT_EXPECT, st->u.assert_.ref, exp, "it is %s",
-	        c < 0   ? "less"
-	        : c > 0 ? "more"
-	                : "equal");
-}
-
-void step_run_assert(struct xctx *x, const struct step *st, struct outcome *out)
-{
-	const char *ref = st->u.assert_.ref;
-	char *a = NULL, *b = NULL;
-	size_t al = 0, bl = 0;
-	char sa[300], sb[300];
-	switch (st->u.assert_.op) {
-	case ASSERT_EQUAL:
-	case ASSERT_NOT_EQUAL: {
-		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 ||
-		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
-			break;
-		int eq = al == bl && memcmp(a, b, al) == 0;
-		line_escape(a, al, sa, sizeof sa);
-		line_escape(b, bl, sb, sizeof sb);
-		if (st->u.assert_.op == ASSERT_EQUAL && !eq) {
-			char exp[700];
-			snprintf(exp, sizeof exp, "'%s' equal to '%s'", sa, sb);
-			out_set(out, OUT_EXPECT, ref, exp, "they differ");
-		} else if (st->u.assert_.op == ASSERT_NOT_EQUAL && eq) {
-			out_set(out, OUT_EXPECT, ref, "two different values", "both are '%s'", sa);
-		}
-		break;
-	}
-	case ASSERT_MATCH:
-	case ASSERT_NOT_MATCH: {
-		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 ||
-		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
-			break;
-		regex_t r;
-		if (rx_compile(&r, b, REG_EXTENDED | REG_NOSUB) != 0) {
-			out_set(out, OUT_ERROR, NULL, NULL, "scenario error: assert: bad regex /%s/", b);
-			break;
-		}
-		int m = rx_match(&r, a, al); /* a may hold a server's octets, NUL included */
-		regfree(&r);
-		line_escape(a, al, sa, sizeof sa);
-		if (m != (st->u.assert_.op == ASSERT_MATCH)) {
-			char exp[400];
-			snprintf(exp, sizeof exp, "a value %smatching /%s/", m ? "not " : "", b);
-			out_set(out, OUT_EXPECT, ref, exp, "'%s'", sa);
-		}
-		break;
-	}
-	case ASSERT_SUBSET: {
-		struct span va, vb;
-		if (capture_value(x, &st->u.assert_.a, &va, out) != 0 ||
-		    capture_value(x, &st->u.assert_.b, &vb, out) != 0)
-			break;
-		char missing[200];
-		if (!subset(st, va, vb, missing, sizeof missing)) {
-			char exp[300];
-			snprintf(exp, sizeof exp, "every first word of %.*s in %.*s",
-			         (int)st->u.assert_.a.len, st->u.assert_.a.s, (int)st->u.assert_.b.len,
-			         st->u.assert_.b.s);
-			out_set(out, OUT_EXPECT, ref, exp, "'%s' is missing", missing);
-		}
-		break;
-	}
-	case ASSERT_DISTINCT: {
-		struct span va;
-		if (capture_value(x, &st->u.assert_.a, &va, out) != 0)
-			break;
-		char dup[300];
-		if (!distinct(va, dup, sizeof dup))
-			out_set(out, OUT_EXPECT, ref, "no two lines equal", "'%s' appears twice", dup);
-		break;
-	}
-	case ASSERT_LE:
-	case ASSERT_GE:
-	case ASSERT_LT:
-	case ASSERT_GT:
-		if (xc_interp(x, &st->u.assert_.a, &a, &al, out) != 0 ||
-		    xc_interp(x, &st->u.assert_.b, &b, &bl, out) != 0)
-			break;
-		compare_ints(st, a, al, b, bl, out);
-		break;
-	}
-	if (out->kind == OUT_EXPECT)
-		out->level = (int)x->sc->level;
-	free(a);
-	free(b);
 }
