@@ -8,16 +8,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "lib/b64.h"
 #include "lib/digest.h"
 #include "lib/line.h"
 #include "lib/tls.h"
+#include "lib/tls_inner.h"
 #include "runner/exec_steps.h"
 #include "runner/expect.h"
 #include "runner/pace.h"
@@ -431,56 +428,10 @@ static void quiet_after_tls(struct xctx *x, struct xsession *s, double quiet, in
 
 /* RFC 2595 §4 lets a server refuse STLS when a security layer is active (-ERR, R2595-STLS-4); a +OK
  * instead means "a TLS negotiation begins immediately after the CRLF" (R2595-STLS-5) — inside the TLS
- * session already running. conn.h layers TLS once, so the inner handshake runs here on memory BIOs, its
- * records carried as application data of the outer session. It proves that the +OK was true; the
- * session cannot go on over two layers and ends after it. */
-
-/* Hand every octet the server sent (inside the outer TLS) to the inner session's read BIO, waiting for
- * some until the deadline. The first octets are kept in seen[] (to show a POP3 line that came instead). */
-static enum conn_status pull_records(struct conn *c, BIO *rbio, long long deadline, char *seen,
-                                     size_t seensize, size_t *nseen, struct p3err *err)
-{
-	enum conn_status st = conn_poll_data(c, xc_left(deadline), err);
-	if (st != CONN_OK)
-		return st;
-	while (conn_buffered(c) > 0) {
-		const char *p;
-		struct line ln;
-		/* conn.h reads lines; a limit of exactly what is buffered returns every octet now (up to
-		 * an LF, or all of them as CONN_TOO_LONG), whatever they are. */
-		st = conn_read_line(c, conn_buffered(c), 0, &p, &ln, err);
-		if (st != CONN_OK && st != CONN_TOO_LONG)
-			return st;
-		if (ln.consumed == 0 || BIO_write(rbio, p, (int)ln.consumed) != (int)ln.consumed)
-			return p3err_set(err, "cannot buffer the inner TLS records"), CONN_ERROR;
-		size_t k = ln.consumed < seensize - *nseen ? ln.consumed : seensize - *nseen;
-		memcpy(seen + *nseen, p, k);
-		*nseen += k;
-	}
-	return CONN_OK;
-}
-
-/* Send what the inner session wrote (ClientHello, Finished) through the outer one. */
-static enum conn_status push_records(struct conn *c, BIO *wbio, long long deadline, struct p3err *err)
-{
-	char buf[4096];
-	int n;
-	while ((n = BIO_read(wbio, buf, (int)sizeof buf)) > 0) {
-		enum conn_status st = conn_write(c, buf, (size_t)n, xc_left(deadline), err);
-		if (st != CONN_OK)
-			return st;
-	}
-	return CONN_OK;
-}
-
-static int ip_literal(const char *name)
-{
-	unsigned char a[sizeof(struct in6_addr)];
-	return inet_pton(AF_INET, name, a) == 1 || inet_pton(AF_INET6, name, a) == 1;
-}
-
-/* The inner handshake: `want` -1 or 1 it must succeed, 0 it must fail. No certificate check: the outer
- * handshake already verified the server (as the target profile says). */
+ * session already running. lib/tls_inner.h runs that inner handshake, its records carried as application
+ * data of the outer session. It proves that the +OK was true; the session cannot go on over two layers and
+ * ends after it. `want` -1 or 1 it must succeed, 0 it must fail. No certificate check: the outer handshake
+ * already verified the server (as the target profile says). */
 static void nested_handshake(struct xctx *x, struct xsession *s, int want, const struct expect *e,
                              struct outcome *out)
 {
@@ -496,86 +447,29 @@ static void nested_handshake(struct xctx *x, struct xsession *s, int want, const
 	SSL_CTX *ctx = client_ctx(x, NULL, out);
 	if (ctx == NULL)
 		return;
-	SSL *in = SSL_new(ctx);
-	SSL_CTX_free(ctx); /* the SSL holds its own reference */
-	BIO *rb = BIO_new(BIO_s_mem()), *wb = BIO_new(BIO_s_mem());
-	if (in == NULL || rb == NULL || wb == NULL) {
-		SSL_free(in);
-		BIO_free(rb);
-		BIO_free(wb);
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "TLS client set-up: out of memory");
-	}
-	SSL_set_bio(in, rb, wb);
-	SSL_set_verify(in, SSL_VERIFY_NONE, NULL);
-	SSL_set_connect_state(in);
-	if (!ip_literal(step_sni(x)))
-		SSL_set_tlsext_host_name(in, step_sni(x));
-	long long deadline = step_deadline(x);
-	char seen[200], why[600] = "";
-	size_t nseen = 0;
-	int ok = 0, timed_out = 0;
+	struct tls_inner_result r;
 	struct p3err err = {""};
-	for (;;) {
-		ERR_clear_error();
-		int rc = SSL_do_handshake(in);
-		int kind = rc == 1 ? SSL_ERROR_NONE : SSL_get_error(in, rc);
-		unsigned long sslerr = ERR_peek_error();
-		enum conn_status st = push_records(s->c, wb, deadline, &err);
-		if (st != CONN_OK) {
-			snprintf(why, sizeof why, "could not send the handshake: %s", err.msg);
-			break;
-		}
-		if (rc == 1) {
-			ok = 1;
-			break;
-		}
-		if (kind != SSL_ERROR_WANT_READ) {
-			char shown[200];
-			line_escape(seen, nseen, shown, sizeof shown);
-			char es[256] = "the handshake broke";
-			if (sslerr)
-				ERR_error_string_n(sslerr, es, sizeof es);
-			snprintf(why, sizeof why, "%s%s%s%s", es, nseen ? " (the server sent '" : "",
-			         nseen ? shown : "", nseen ? "')" : "");
-			break;
-		}
-		st = pull_records(s->c, rb, deadline, seen, sizeof seen, &nseen, &err);
-		if (st == CONN_TIMEOUT) {
-			timed_out = 1;
-			snprintf(why, sizeof why, "no TLS answer within %.1f s", x->timeout);
-			break;
-		}
-		if (st == CONN_EOF) {
-			s->eof = 1;
-			snprintf(why, sizeof why, "the server closed the connection");
-			break;
-		}
-		if (st != CONN_OK) {
-			snprintf(why, sizeof why, "%s", err.msg);
-			break;
-		}
-	}
-	ERR_clear_error();
-	if (ok) {
-		char desc[128];
-		tls_describe(in, desc, sizeof desc);
-		xtr_note(&x->tr, s->name, "TLS started inside TLS: %s", desc);
-	} else {
-		xtr_note(&x->tr, s->name, "TLS handshake inside TLS failed: %s", why);
-	}
-	SSL_free(in);
-	xs_close(x, s, 0,
-	         ok ? "the runner cannot go on over two TLS layers: the session ends here" : NULL);
-	if (ok && want == 0) {
+	int rc = tls_inner_handshake(s->c, ctx, step_sni(x), (int)(x->timeout * 1000), &r, &err);
+	SSL_CTX_free(ctx);
+	if (rc != 0)
+		return (void)out_set(out, OUT_ERROR, NULL, NULL, "TLS client set-up: %s", err.msg);
+	if (r.eof)
+		s->eof = 1;
+	if (r.ok)
+		xtr_note(&x->tr, s->name, "TLS started inside TLS: %s", r.desc);
+	else
+		xtr_note(&x->tr, s->name, "TLS handshake inside TLS failed: %s", r.why);
+	xs_close(x, s, 0, r.ok ? "the runner cannot go on over two TLS layers: the session ends here" : NULL);
+	if (r.ok && want == 0) {
 		out_set(out, OUT_EXPECT, e ? e->ref : NULL, "the TLS handshake to be refused",
 		        "it succeeded inside the TLS session");
-	} else if (!ok && want != 0) {
+	} else if (!r.ok && want != 0) {
 		out_set(out, OUT_EXPECT, e && e->ref ? e->ref : "R2595-STLS-5",
 		        "after +OK to STLS with TLS active, a TLS handshake inside the TLS session (or -ERR, "
 		        "R2595-STLS-4)",
-		        "it failed: %s", why);
+		        "it failed: %s", r.why);
 		out->desync = 1;
-		out->timed_out = timed_out;
+		out->timed_out = r.timed_out;
 	}
 	if (out->kind == OUT_EXPECT) {
 		out->level = e && e->level >= 0 ? e->level : (int)x->sc->level;
