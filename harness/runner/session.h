@@ -4,9 +4,11 @@
  * includes it.
  *
  * Who calls whom, one way only (docs/architecture.md):
- *   drivers   exec.c (a scenario), exec_probe.c (the probe), exec_account.c (the accounts), exec_pool.c
+ *   drivers   exec.c (a scenario), exec_probe.c (the probe), exec_account.c (the accounts); exec_pool.c above
  *      ↓      run steps through step_run (step_kinds.h)
- *   steps     exec_steps.c (dispatch, wire steps), exec_auth.c, exec_assert.c; the table step_kinds.c
+ *   table     step_kinds.c: step_run dispatches through the row of the step's kind
+ *      ↓
+ *   steps     exec_steps.c (wire steps), exec_auth.c, exec_assert.c
  *      ↓
  *   base      session.c, expect.c, checks.c, values.c, exec_verdict.c, exec_facts.c; lib/ (conn, tls_inner)
  * Nothing below calls up. */
