@@ -1,4 +1,5 @@
-/* load_int.h — what the loader's files share (load.c, load_yaml.c, load_steps.c); not for other modules. */
+/* load_int.h — what the loader's files share (load.c, load_yaml.c, load_steps.c, load_expect.c); not for other
+ * modules. */
 #ifndef POP3SPEC_LOAD_INT_H
 #define POP3SPEC_LOAD_INT_H
 
@@ -72,6 +73,11 @@ int lname(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 /* Whether ${...} references in a string are closed; the message names the first that is not. */
 int linterp_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *str, size_t len);
 
+
+/* --- load_expect.c --- */
+
+/* The `expect:` of step st written at node n: one expectation, or a list for pipelined responses. */
+int load_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct step *st);
 
 /* --- load_steps.c --- */
 
