@@ -78,7 +78,8 @@ int step_parse_sleep(struct lctx *c, const struct lsrc *s, const struct yaml_nod
 int step_parse_find(struct lctx *c, const struct lsrc *s, const struct yaml_node_s *v, struct step *st);
 int step_parse_assert(struct lctx *c, const struct lsrc *s, const struct yaml_node_s *v, struct step *st);
 
-/* Runners: the wire steps (exec_steps.c), auth (exec_auth.c), assert (exec_assert.c). */
+/* Runners: the wire steps (exec_steps.c), connect and starttls (exec_tls.c), auth (exec_auth.c), assert
+ * (exec_assert.c). */
 void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out);
 void step_run_send(struct xctx *x, const struct step *st, struct outcome *out);
 void step_run_read(struct xctx *x, const struct step *st, struct outcome *out);
