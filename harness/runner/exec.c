@@ -56,8 +56,8 @@ static void describe_step(struct xctx *x, const struct step *st, size_t i)
 		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1, t->name,
 		         arg[0] ? ": " : "", arg, sess);
 	else
-		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, t->name, arg[0] ? ": " : "",
-		         arg);
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, t->name,
+		         arg[0] ? ": " : "", arg);
 }
 
 static int set_fixture_vars(struct xctx *x, const struct fixture *fx, const char *prefix)

@@ -54,7 +54,8 @@ void step_run_auth(struct xctx *x, const struct step *st, struct outcome *out)
 		goto out;
 	if (st->u.auth.authzid.s && xc_interp(x, &st->u.auth.authzid, &authzid, &zlen, out) != 0)
 		goto out;
-	if (sasl_client_start(&sc, mech, a->user, pass ? pass : a->password, authzid, step_sni(x), &err) != 0) {
+	const char *password = pass ? pass : a->password;
+	if (sasl_client_start(&sc, mech, a->user, password, authzid, step_sni(x), &err) != 0) {
 		out_set(out, OUT_SKIP, NULL, NULL, "unsupported by the runner: %s", err.msg);
 		goto out;
 	}

@@ -1,7 +1,7 @@
-/* exec_facts.c — what the executor asks of the probe's findings and the target profile, with no I/O: whether
- * a CAPA list holds a tag or a SASL mechanism, whether a login goes over TLS first (login_tls), which way
- * `login: {}` logs in, how long a login reply may take. The steps and the drivers above them (exec.c,
- * exec_probe.c, exec_account.c) all ask here, so none of them calls another for it. */
+/* exec_facts.c — what the executor asks of the probe's findings and the target profile, with no I/O:
+ * whether a CAPA list holds a tag or a SASL mechanism, whether a login goes over TLS first (login_tls),
+ * which way `login: {}` logs in, how long a login reply may take. The steps and the drivers above them
+ * (exec.c, exec_probe.c, exec_account.c) all ask here, so none of them calls another for it. */
 #include "runner/exec.h"
 
 #include <stdio.h>
@@ -57,11 +57,12 @@ int exec_login_tls(const struct target *t, const struct probe *p, const char *me
 	if (p == NULL || !p->capa_ok || !p->stls_ok)
 		return 0;
 	if (mech)
-		return !capa_lists_sasl(p->capa, p->ncapa, mech) && capa_lists_sasl(p->capa_tls, p->ncapa_tls, mech);
+		return !capa_lists_sasl(p->capa, p->ncapa, mech) &&
+		       capa_lists_sasl(p->capa_tls, p->ncapa_tls, mech);
 	return !capa_lists(p->capa, p->ncapa, "USER") && capa_lists(p->capa_tls, p->ncapa_tls, "USER");
 }
 
-/* ---- logins --------------------------------------------------------------------------------------------- */
+/* ---- logins ------------------------------------------------------------------------------------------ */
 
 enum login_way exec_login_way(const struct probe *p, const char **mech)
 {

@@ -28,9 +28,9 @@ int step_cmdf(struct xctx *x, struct xsession *s, struct outcome *out, const cha
 int step_send_bytes(struct xctx *x, struct xsession *s, const char *data, size_t len, struct outcome *out);
 /* The TLS server name the runner sends: the profile's sni, else its host (exec_tls.c). */
 const char *step_sni(const struct xctx *x);
-/* login_tls (RFC 2595 §2.2 privacy mode, exec_tls.c): STLS and the handshake before a login or auth on a connection not
- * yet in TLS, when `want` or the target profile asks for it (mech: NULL for USER/PASS and APOP). 0 to go
- * on, or -1 with `out` set (a skip when the target has no STLS). */
+/* login_tls (RFC 2595 §2.2 privacy mode, exec_tls.c): STLS and the handshake before a login or auth on a
+ * connection not yet in TLS, when `want` or the target profile asks for it (mech: NULL for USER/PASS and
+ * APOP). 0 to go on, or -1 with `out` set (a skip when the target has no STLS). */
 int step_tls_first(struct xctx *x, struct xsession *s, enum tls_first want, const char *mech,
                    struct outcome *out);
 

@@ -81,7 +81,8 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	if (ctx == NULL)
 		return;
 	struct p3err err = {""};
-	enum conn_status cs = conn_start_tls(s->c, ctx, step_sni(x), (int)(x->timeout * 1000), discarded, &err);
+	enum conn_status cs =
+	    conn_start_tls(s->c, ctx, step_sni(x), (int)(x->timeout * 1000), discarded, &err);
 	SSL_CTX_free(ctx);
 	if (cs != CONN_OK) {
 		const char *why = cs == CONN_TIMEOUT ? "timed out"

@@ -165,7 +165,7 @@ struct eparse {
 	struct lctx *c;
 	const struct lsrc *s;
 	struct expect *e;
-	int depth;                   /* of one_of nesting */
+	int depth; /* of one_of nesting */
 	bool multiline_set, multiline;
 };
 
@@ -347,32 +347,32 @@ static const struct expect_key {
 	bool body;
 	bool beside_one_of;
 } expect_keys[] = {
-	{"status", ekey_status, false, false},
-	{"code", ekey_code, false, false},
-	{"not_code", ekey_not_code, false, false},
-	{"match", ekey_match, false, false},
-	{"not_match", ekey_not_match, false, false},
-	{"multiline", ekey_multiline, false, false},
-	{"count", ekey_count, true, false},
-	{"octets", ekey_octets, true, false},
-	{"lines", ekey_lines, true, false},
-	{"each_line", ekey_each_line, true, false},
-	{"contains", ekey_contains, true, false},
-	{"not_contains", ekey_not_contains, true, false},
-	{"message", ekey_message, true, false},
-	{"top", ekey_top, true, false},
-	{"capture", ekey_capture, false, false},
-	{"capture_line", ekey_capture_line, true, false},
-	{"capture_body", ekey_capture_body, true, false},
-	{"icase", ekey_icase, false, false},
-	{"closes", ekey_closes, false, false},
-	{"close_notify", ekey_close_notify, false, false},
-	{"silent_for", ekey_silent_for, false, false},
-	{"handshake", ekey_handshake, false, false},
-	{"one_of", ekey_one_of, false, true},
-	{"level", ekey_level, false, true},
-	{"ref", ekey_ref, false, true},
-	{"timeout", ekey_timeout, false, true},
+    {"status", ekey_status, false, false},
+    {"code", ekey_code, false, false},
+    {"not_code", ekey_not_code, false, false},
+    {"match", ekey_match, false, false},
+    {"not_match", ekey_not_match, false, false},
+    {"multiline", ekey_multiline, false, false},
+    {"count", ekey_count, true, false},
+    {"octets", ekey_octets, true, false},
+    {"lines", ekey_lines, true, false},
+    {"each_line", ekey_each_line, true, false},
+    {"contains", ekey_contains, true, false},
+    {"not_contains", ekey_not_contains, true, false},
+    {"message", ekey_message, true, false},
+    {"top", ekey_top, true, false},
+    {"capture", ekey_capture, false, false},
+    {"capture_line", ekey_capture_line, true, false},
+    {"capture_body", ekey_capture_body, true, false},
+    {"icase", ekey_icase, false, false},
+    {"closes", ekey_closes, false, false},
+    {"close_notify", ekey_close_notify, false, false},
+    {"silent_for", ekey_silent_for, false, false},
+    {"handshake", ekey_handshake, false, false},
+    {"one_of", ekey_one_of, false, true},
+    {"level", ekey_level, false, true},
+    {"ref", ekey_ref, false, true},
+    {"timeout", ekey_timeout, false, true},
 };
 #define N_EXPECT_KEYS (sizeof expect_keys / sizeof expect_keys[0])
 
@@ -394,7 +394,7 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 	/* Unknown keys are refused here, at their own file:line:column, so every key below has its row. */
 	if (lkeys(c, s, n, names, "expectation") < 0)
 		return -1;
-	struct eparse p = { .c = c, .s = s, .e = e, .depth = depth };
+	struct eparse p = {.c = c, .s = s, .e = e, .depth = depth};
 	bool body = false;
 	yaml_node_t *one_of_key = NULL, *checking_key = NULL;
 	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
@@ -413,14 +413,17 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 	for (size_t i = 0; i < e->nline_captures; i++)
 		for (size_t j = 0; j < e->ncaptures; j++)
 			if (strcmp(e->line_captures[i].name, e->captures[j].name) == 0)
-				return lerr(c, s, n, "'%s' is both a capture and a capture_line", e->captures[j].name);
+				return lerr(c, s, n, "'%s' is both a capture and a capture_line",
+				            e->captures[j].name);
 	if (one_of_key && checking_key)
-		return lerr(c, s, checking_key,
-		            "'%s' cannot stand beside 'one_of' (only level, ref and timeout can); put it in each "
-		            "alternative",
-		            sval(checking_key));
+		return lerr(
+		    c, s, checking_key,
+		    "'%s' cannot stand beside 'one_of' (only level, ref and timeout can); put it in each "
+		    "alternative",
+		    sval(checking_key));
 	if (e->close_notify && e->closes != 1)
-		return lerr(c, s, n, "'close_notify' goes with 'closes: true' (it judges how the server closes)");
+		return lerr(c, s, n,
+		            "'close_notify' goes with 'closes: true' (it judges how the server closes)");
 	if (p.multiline_set && !p.multiline && body)
 		return lerr(c, s, n, "'multiline: false' with a body check (count, lines, message ...)");
 	/* A body check needs the body read: it implies multiline. */

@@ -480,9 +480,11 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 		if (!k || !v)
 			continue;
 		if (akey && k->start_mark.index < akey->start_mark.index)
-			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", name, sval(akey));
+			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", name,
+			            sval(akey));
 		if (akey)
-			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps", sval(akey), name);
+			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps",
+			            sval(akey), name);
 		akey = k;
 		aval = v;
 		t = &step_kinds[i];
@@ -491,7 +493,8 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 		char list[400];
 		size_t off = 0;
 		for (size_t i = 0; i < STEP_KINDS && off < sizeof list; i++) {
-			int w = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", step_kinds[i].name);
+			int w = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
+			                 step_kinds[i].name);
 			if (w < 0)
 				break;
 			off += (size_t)w;
@@ -520,7 +523,8 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	}
 	if (exp) {
 		if (!t->reads)
-			return lerr(c, s, exp, "'expect' does not go with %s, which reads no response", t->name);
+			return lerr(c, s, exp, "'expect' does not go with %s, which reads no response",
+			            t->name);
 		if (load_expect(c, s, exp, st) < 0 || check_expect_fits(c, s, st, t, exp) < 0)
 			return -1;
 	}
