@@ -1,6 +1,7 @@
 /* exec_steps.h — what the step files (exec_steps.c, exec_tls.c, exec_auth.c, exec_assert.c) share: the
- * step's session, its first expectation and deadline, writing octets and command lines, and STLS before a
- * login. Internal to the executor, below step_kinds.h's runners and above session.h. */
+ * step's session, its first expectation and deadline, writing octets and command lines (exec_wire.c), and
+ * STLS before a login (exec_tls.c). Internal to the executor, below step_kinds.h's runners and above
+ * session.h. Among the step files calls go one way: exec_steps → exec_auth → exec_tls → exec_wire. */
 #ifndef POP3SPEC_EXEC_STEPS_H
 #define POP3SPEC_EXEC_STEPS_H
 

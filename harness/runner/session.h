@@ -8,7 +8,7 @@
  *      ↓      run steps through step_run (step_kinds.h)
  *   table     step_kinds.c: step_run dispatches through the row of the step's kind
  *      ↓
- *   steps     exec_steps.c (wire steps), exec_tls.c, exec_auth.c, exec_assert.c
+ *   steps     exec_steps.c (wire steps) → exec_auth.c → exec_tls.c → exec_wire.c; exec_assert.c
  *      ↓
  *   base      session.c, expect.c, checks.c, values.c, exec_verdict.c, exec_facts.c; lib/ (conn, tls_inner)
  * Nothing below calls up. */
