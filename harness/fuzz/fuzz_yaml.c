@@ -1,14 +1,12 @@
 /* fuzz_yaml.c — libFuzzer target: the runner's YAML loaders on arbitrary files, the input a scenario author
  * or a target profile author writes. The first input octet chooses: 0 a scenario (load_scenario_mem, with the
  * suite's REQUIREMENTS.md so requirement ids are checked against it too), 1 a target profile (target_load),
- * 2 a fragment of common/ (load_fragment_file), 3 load_sniff. Includes resolve inside a temporary folder
- * holding one harmless common/login.yaml. Checks: no sanitizer report, no leak, and a load either succeeds
- * or returns -1 with a non-empty message. */
+ * 2 a scenario read from a file (load_scenario_file), 3 load_sniff. Files are written to a temporary folder.
+ * Checks: no sanitizer report, no leak, and a load either succeeds or returns -1 with a non-empty message. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "fuzz_util.h"
 #include "runner/load.h"
@@ -40,15 +38,10 @@ static void write_file(const char *path, const void *p, size_t n)
 
 static void setup(void)
 {
-	static const char login[] = "- send: \"USER ${user}\"\n  expect: {status: ok}\n";
 	char p[512];
 	struct p3err err;
 
 	dir = fz_tmpdir("yaml");
-	snprintf(p, sizeof p, "%s/common", dir);
-	CHECK(mkdir(p, 0700) == 0);
-	snprintf(p, sizeof p, "%s/common/login.yaml", dir);
-	write_file(p, login, sizeof login - 1);
 	snprintf(p, sizeof p, "%s/scenarios/REQUIREMENTS.md", fz_root());
 	have_reqs = reqs_load(p, &reqs, &err) == 0;
 }
@@ -84,11 +77,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			target_free(&t);
 		break;
 	}
-	case 2:
-		snprintf(path, sizeof path, "%s/common/frag.yaml", dir);
+	case 2: {
+		struct scenario *sc = NULL;
+		snprintf(path, sizeof path, "%s/file.yaml", dir);
 		write_file(path, data + 1, size - 1);
-		rc = load_fragment_file(path, &o, &err);
+		rc = load_scenario_file(path, &o, &sc, &err);
+		CHECK(rc == 0 ? sc != NULL : sc == NULL);
+		scenario_free(sc);
 		break;
+	}
 	case 3: {
 		enum load_kind kind;
 		snprintf(path, sizeof path, "%s/sniff.yaml", dir);

@@ -2,7 +2,6 @@
 #include "runner/cli.h"
 #include "runner/client/client.h"
 
-#include <dirent.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,30 +71,6 @@ static void check_error(void *ctx, const char *msg)
 	fprintf(stderr, "%s\n", msg);
 }
 
-static void check_fragments(const char *dir, const struct load_opts *o, struct checked *k)
-{
-	char common[PATH_MAX];
-	snprintf(common, sizeof common, "%s/common", dir);
-	DIR *d = opendir(common);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		size_t len = strlen(e->d_name);
-		if (e->d_name[0] == '.' || len < 5 || strcmp(e->d_name + len - 5, ".yaml") != 0)
-			continue;
-		char p[PATH_MAX];
-		struct p3err err;
-		int w = snprintf(p, sizeof p, "%s/%s", common, e->d_name);
-		if (w < 0 || (size_t)w >= sizeof p)
-			continue;
-		k->files++;
-		if (load_fragment_file(p, o, &err) < 0)
-			check_error(k, err.msg);
-	}
-	closedir(d);
-}
-
 static int by_id(const void *a, const void *b)
 {
 	const struct scenario *x = *(const struct scenario *const *)a, *y = *(const struct scenario *const *)b;
@@ -132,10 +107,6 @@ static void check_file(const char *path, const struct load_opts *o, struct check
 		k->v[k->n++] = sc;
 		return;
 	}
-	case LOAD_KIND_FRAGMENT:
-		if (load_fragment_file(path, o, &err) < 0)
-			check_error(k, err.msg);
-		return;
 	case LOAD_KIND_CLIENT: {
 		struct cprofile p;
 		if (cprofile_load(path, &p, &err) < 0)
@@ -189,7 +160,6 @@ int cli_check(struct cli *c)
 			} else if (k.errors == before) {
 				check_error(&k, err.msg);
 			}
-			check_fragments(c->paths[i], &o, &k);
 		} else {
 			check_file(c->paths[i], &o, &k);
 		}

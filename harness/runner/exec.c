@@ -1,5 +1,6 @@
 /* exec.c — running one scenario: its context (variables, fixtures, sessions, transcript), its steps in
- * order, and the verdict, decided in exactly one function (exec_decide). */
+ * order through the table of step kinds, the end-of-scenario check, and the result, whose verdict comes
+ * from exec_decide (exec_verdict.c). */
 #include "runner/exec.h"
 
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include "lib/conn.h"
 #include "lib/line.h"
 #include "runner/exec_int.h"
+#include "runner/step_kinds.h"
 
 #define DEFAULT_STEP_TIMEOUT 5.0
 
@@ -20,99 +22,6 @@ void exec_worker_begin(void)
 {
 	for (int k = 0; k < 2; k++)
 		worker_dropped[k] = worker_stuck[k] = 0;
-}
-
-/* The one place outcomes become verdicts (docs/scenario-language.md, "Verdicts"):
- *   a check on every response  → fail          the scenario could not run → error
- *   the target cannot do a step → skip         an expectation not met → by its level:
- *     MUST → fail; SHOULD → warn; MAY → skip "optional behaviour absent" (MAY scenarios inform only).
- * An expectation with its own `level:` inside a stricter scenario does not end the scenario: a warning
- * (or a note, for MAY) is kept and the steps go on, unless the session lost step with the server. */
-enum verdict exec_decide(const struct outcome *o, int *stop)
-{
-	*stop = 1;
-	switch (o->kind) {
-	case OUT_PASS:
-		*stop = 0;
-		return VERDICT_PASS;
-	case OUT_CHECK:
-		return VERDICT_FAIL;
-	case OUT_ERROR:
-		return VERDICT_ERROR;
-	case OUT_SKIP:
-		return VERDICT_SKIP;
-	case OUT_EXPECT:
-		break;
-	}
-	switch (o->level) {
-	case LEVEL_SHOULD:
-		*stop = !o->own_level || o->desync;
-		return VERDICT_WARN;
-	case LEVEL_MAY:
-		if (o->own_level && !o->desync) {
-			*stop = 0;
-			return VERDICT_PASS; /* noted in the transcript only */
-		}
-		return VERDICT_SKIP;
-	case LEVEL_MUST:
-	default:
-		return VERDICT_FAIL;
-	}
-}
-
-/* Copy a string, cut to fit (messages are one line; a cut one is still useful). */
-static void copy_cut(char *dst, size_t n, const char *src)
-{
-	size_t l = strnlen(src, n - 1);
-	memcpy(dst, src, l);
-	dst[l] = '\0';
-}
-
-static void format_reason(const struct xctx *x, const struct outcome *o, char *buf, size_t n)
-{
-	const char *req = o->req;
-	int r;
-	/* The requirement id is named here only when it is not one of the scenario's own (reports show
-	 * those). */
-	for (size_t i = 0; req && i < x->sc->nrefs; i++)
-		if (strcmp(req, x->sc->refs[i]) == 0)
-			req = NULL;
-	if (o->kind == OUT_ERROR || o->kind == OUT_SKIP)
-		r = snprintf(buf, n, "%s: %s", x->step_desc, o->actual);
-	else if (req)
-		r = snprintf(buf, n, "%s: expected %s, got: %s [%s]", x->step_desc, o->expected, o->actual,
-		             req);
-	else
-		r = snprintf(buf, n, "%s: expected %s, got: %s", x->step_desc, o->expected, o->actual);
-	if (r < 0)
-		buf[0] = '\0';
-}
-
-int xc_soft(struct xctx *x, struct outcome *out)
-{
-	int stop;
-	enum verdict v = exec_decide(out, &stop);
-	if (stop)
-		return 1;
-	if (out->kind == OUT_PASS)
-		return 0;
-	char reason[2200];
-	format_reason(x, out, reason, sizeof reason);
-	if (v == VERDICT_WARN) {
-		xtr_note(&x->tr, NULL, "warning: %s", reason);
-		if (!x->warned) {
-			x->warned = 1;
-			copy_cut(x->warn_msg, sizeof x->warn_msg, reason);
-			copy_cut(x->warn_step, sizeof x->warn_step, x->step_desc);
-			copy_cut(x->warn_expected, sizeof x->warn_expected, out->expected);
-			copy_cut(x->warn_actual, sizeof x->warn_actual, out->actual);
-			x->warn_req = out->req;
-		}
-	} else {
-		xtr_note(&x->tr, NULL, "optional behaviour absent (MAY): %s", reason);
-	}
-	outcome_pass(out);
-	return 0;
 }
 
 static char *dupstr(const char *s)
@@ -135,82 +44,19 @@ static const char *level_str(int l)
 	return l == LEVEL_SHOULD ? "SHOULD" : l == LEVEL_MAY ? "MAY" : "MUST";
 }
 
-static const char *kind_str(enum step_kind k)
-{
-	static const char *const names[] = {"connect", "send",     "raw",          "read", "login",
-	                                    "auth",    "starttls", "expect_close", "drop", "sleep",
-	                                    "find",    "assert",   "include"};
-	return (unsigned)k < sizeof names / sizeof names[0] ? names[k] : "step";
-}
-
-/* The way `login: {}` logs in, as step descriptions name it ("user" unless the target lacks USER). */
-static const char *offered_way(const struct probe *p)
-{
-	const char *mech;
-	switch (exec_login_way(p, &mech)) {
-	case LOGIN_WAY_APOP:
-		return "apop";
-	case LOGIN_WAY_SASL:
-		return mech;
-	default:
-		return "user";
-	}
-}
-
 /* "step 4 (send: RETR 1)" */
 static void describe_step(struct xctx *x, const struct step *st, size_t i)
 {
+	const struct step_type *t = step_type(st->kind);
 	char arg[80] = "";
 	const char *sess = st->session && strcmp(st->session, "main") != 0 ? st->session : NULL;
-	switch (st->kind) {
-	case STEP_SEND:
-	case STEP_RAW:
-		if (st->u.text.s)
-			line_escape(st->u.text.s, st->u.text.len, arg, 60);
-		break;
-	case STEP_CONNECT:
-		snprintf(arg, sizeof arg, "%s", st->u.connect.tls ? "tls" : "plain");
-		break;
-	case STEP_LOGIN:
-		snprintf(arg, sizeof arg, "%s, account %d",
-		         st->u.login.method == LOGIN_APOP      ? "apop"
-		         : st->u.login.method == LOGIN_PLAIN   ? "plain"
-		         : st->u.login.method == LOGIN_OFFERED ? offered_way(x->p)
-		                                               : "user",
-		         st->u.login.account);
-		break;
-	case STEP_AUTH:
-		snprintf(arg, sizeof arg, "%.60s", st->u.auth.mechanism ? st->u.auth.mechanism : "");
-		break;
-	case STEP_DROP:
-		snprintf(arg, sizeof arg, "%s",
-		         st->u.drop == DROP_RST    ? "rst"
-		         : st->u.drop == DROP_HALF ? "half"
-		                                   : "fin");
-		break;
-	case STEP_SLEEP:
-		if (st->u.sleep.s)
-			line_escape(st->u.sleep.s, st->u.sleep.len, arg, 60);
-		break;
-	case STEP_STARTTLS:
-		if (st->u.starttls.inject.s) {
-			char inj[60];
-			line_escape(st->u.starttls.inject.s, st->u.starttls.inject.len, inj, 40);
-			snprintf(arg, sizeof arg, "inject %s", inj);
-		}
-		break;
-	case STEP_FIND:
-		if (st->u.find.message.s)
-			snprintf(arg, sizeof arg, "message %.40s", st->u.find.message.s);
-		break;
-	default:
-		break;
-	}
+	if (t->describe)
+		t->describe(x, st, arg, sizeof arg);
 	if (sess)
-		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1,
-		         kind_str(st->kind), arg[0] ? ": " : "", arg, sess);
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s, session %s)", i + 1, t->name,
+		         arg[0] ? ": " : "", arg, sess);
 	else
-		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, kind_str(st->kind),
+		snprintf(x->step_desc, sizeof x->step_desc, "step %zu (%s%s%s)", i + 1, t->name,
 		         arg[0] ? ": " : "", arg);
 }
 
@@ -257,7 +103,7 @@ static void finish(struct xctx *x, struct result *r, enum verdict v, const struc
 	r->status = v;
 	if (o && v != VERDICT_PASS) {
 		char reason[2200];
-		format_reason(x, o, reason, sizeof reason);
+		xc_format_reason(x, o, reason, sizeof reason);
 		if (v == VERDICT_SKIP && o->kind == OUT_EXPECT) {
 			char tmp[2300];
 			if (snprintf(tmp, sizeof tmp, "optional behaviour absent: %s", reason) < 0)
@@ -304,7 +150,8 @@ static void finish(struct xctx *x, struct result *r, enum verdict v, const struc
  * for end_check. */
 static void note_step(struct xctx *x, const struct step *st)
 {
-	if (st->kind == STEP_SLEEP) {
+	enum step_leaves leaves = step_type(st->kind)->leaves;
+	if (leaves == LEAVES_ALL_UNSETTLED) {
 		/* A sleep waits for the server's timers (autologout, LOGIN-DELAY): what they send is theirs. */
 		for (size_t i = 0; i < x->nsess; i++)
 			x->sess[i].settled = 0;
@@ -313,38 +160,35 @@ static void note_step(struct xctx *x, const struct step *st)
 	struct xsession *s = xs_get(x, st->session, 0);
 	if (s == NULL)
 		return;
-	switch (st->kind) {
-	case STEP_CONNECT:
+	switch (leaves) {
+	case LEAVES_GREETED:
 		s->settled = st->u.connect.read_greeting;
 		s->after_raw = 0;
 		s->greeted_only = 1;
 		break;
-	case STEP_SEND:
+	case LEAVES_SENT:
 		s->after_raw = 0;
 		s->greeted_only = 0;
 		s->settled = st->n_expect > 0;
 		break;
-	case STEP_RAW:
+	case LEAVES_RAW:
 		s->after_raw = 1;
 		s->greeted_only = 0;
 		s->settled = 0;
 		break;
-	case STEP_READ:
+	case LEAVES_READ:
 		s->settled = !s->after_raw;
 		break;
-	case STEP_LOGIN:
-	case STEP_AUTH:
-	case STEP_STARTTLS:
-	case STEP_FIND:
+	case LEAVES_SETTLED:
 		s->after_raw = 0;
 		s->greeted_only = 0;
 		s->settled = 1;
 		break;
-	case STEP_EXPECT_CLOSE:
-	case STEP_DROP:
+	case LEAVES_UNSETTLED:
 		s->settled = 0;
 		break;
-	default:
+	case LEAVES_AS_IS:
+	case LEAVES_ALL_UNSETTLED:
 		break;
 	}
 }
@@ -391,12 +235,6 @@ static int end_check(struct xctx *x, struct outcome *out)
 		               "%s", shown);
 	}
 	return 0;
-}
-
-double exec_login_timeout(const struct target *t, const struct exec_opts *o, double step)
-{
-	double l = o->login_timeout > 0 ? o->login_timeout : target_login_timeout(t);
-	return l > step ? l : step;
 }
 
 void exec_result_meta(const struct scenario *sc, struct result *out)

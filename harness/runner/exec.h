@@ -18,7 +18,7 @@ struct exec_opts {
 };
 
 /* Seconds a reply to PASS, APOP or AUTH may take: --login-timeout, else the target's login_timeout, and
- * never less than `step` (the timeout of other replies). */
+ * never less than `step` (the timeout of other replies) (exec_facts.c). */
 double exec_login_timeout(const struct target *t, const struct exec_opts *o, double step);
 
 /* What the probe could not learn, worst last: each gap implies the ones before it. A missing or garbled
@@ -75,7 +75,7 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 double exec_account_settle(const struct target *t, const struct exec_opts *o, const struct probe *p,
                            const struct account *acct);
 
-/* How a `login: {}` step logs in on this target (exec_account.c). */
+/* How a `login: {}` step logs in on this target (exec_facts.c). */
 enum login_way { LOGIN_WAY_USER, LOGIN_WAY_APOP, LOGIN_WAY_SASL };
 /* The way, and for LOGIN_WAY_SASL the mechanism (*mech; else NULL). p may be NULL: USER. */
 enum login_way exec_login_way(const struct probe *p, const char **mech);

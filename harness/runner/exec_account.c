@@ -18,6 +18,7 @@
 #include "runner/pace.h"
 #include "runner/sasl_client.h"
 #include "runner/exec_int.h"
+#include "runner/step_kinds.h"
 
 /* At most this many accounts are logged in at once (a server may limit connections per address). */
 #define ACCOUNT_CHECK_THREADS 4
@@ -27,35 +28,6 @@ static struct scenario check_sc = {
 
 /* SASL mechanisms a login may use when the target offers neither USER nor APOP, best first. */
 static const char *const login_mechs[] = {"SCRAM-SHA-256", "SCRAM-SHA-1", "CRAM-MD5", "PLAIN", "LOGIN"};
-
-enum login_way exec_login_way(const struct probe *p, const char **mech)
-{
-	*mech = NULL;
-	if (p == NULL || !p->user_refused)
-		return LOGIN_WAY_USER;
-	if (p->timestamp)
-		return LOGIN_WAY_APOP;
-	if (p->login_mech) {
-		*mech = p->login_mech;
-		return LOGIN_WAY_SASL;
-	}
-	return LOGIN_WAY_USER; /* nothing else offered: USER it is, and the scenario shows the refusal */
-}
-
-const char *exec_login_way_name(const struct probe *p, char *buf, size_t bufsize)
-{
-	const char *mech;
-	switch (exec_login_way(p, &mech)) {
-	case LOGIN_WAY_APOP:
-		return "APOP";
-	case LOGIN_WAY_SASL:
-		snprintf(buf, bufsize, "AUTH %s", mech);
-		return buf;
-	case LOGIN_WAY_USER:
-	default:
-		return "USER/PASS";
-	}
-}
 
 /* ---- running steps in a probe context -------------------------------------------------------------- */
 

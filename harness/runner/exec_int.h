@@ -1,6 +1,17 @@
-/* exec_int.h — the executor's private header: one scenario's execution context (its named sessions, client
- * connections from lib/conn.h; the wire transcript every byte goes into; its variables) and the outcome of
- * a step. The exec_*.c files and expect share it; nothing outside the executor includes it. */
+/* exec_int.h — the executor's private header and internal API: one scenario's execution context (its named sessions, client
+ * connections from lib/conn.h; the wire transcript every byte goes into; its variables), the outcome of a
+ * step, the verdict (exec_verdict.c) and what the probe found (exec_facts.c). Nothing outside the executor
+ * includes it.
+ *
+ * Who calls whom, one way only (docs/architecture.md):
+ *   drivers   exec.c (a scenario), exec_probe.c (the probe), exec_account.c (the accounts); exec_pool.c above
+ *      ↓      run steps through step_run (step_kinds.h)
+ *   table     step_kinds.c: step_run dispatches through the row of the step's kind
+ *      ↓
+ *   steps     exec_steps.c (wire steps) → exec_auth.c → exec_tls.c → exec_wire.c; exec_assert.c
+ *      ↓
+ *   base      exec_session.c, expect (reader, judge), checks.c, values.c, exec_verdict.c, exec_facts.c; lib/ (conn, tls_inner)
+ * Nothing below calls up. */
 #ifndef POP3SPEC_EXEC_INT_H
 #define POP3SPEC_EXEC_INT_H
 
@@ -206,26 +217,27 @@ int xc_interp_int(struct xctx *x, const struct sstr *s, const char *what, long l
 
 /* After an expectation failed inside a step: returns 1 when the outcome ends the scenario (the step
  * must return it), or 0 when it was soft (a warning or an informational MAY) — recorded, `out` reset to
- * pass, and the step goes on. Decided by exec_decide (exec.c), the one place verdicts come from. */
+ * pass, and the step goes on. Decided by exec_decide, the one place verdicts come from (exec_verdict.c). */
 int xc_soft(struct xctx *x, struct outcome *out);
 
 /* The one verdict function: what an outcome means (an unmet expectation by the level the outcome carries,
  * o->level); *stop says whether the scenario ends there. */
 enum verdict exec_decide(const struct outcome *o, int *stop);
+/* "step 4 (send: RETR 1): expected ..., got: ... [REQ]": the message of a failed outcome (exec_verdict.c). */
+void xc_format_reason(const struct xctx *x, const struct outcome *o, char *buf, size_t n);
 
 /* A result holding only the scenario's id, title, level, file, refs and tags (exec.c). */
 void exec_result_meta(const struct scenario *sc, struct result *out);
 
-/* From the probe (exec_probe.c): whether a CAPA line starts with `tag` (case-insensitively, RFC 2449 §5),
- * in the list before TLS (tls 0) or after it (tls 1); and whether a login or auth step on a connection not
- * yet in TLS sends STLS first under the target's login_tls (mech: NULL for USER/PASS and APOP, else the
- * SASL mechanism). p may be NULL (nothing known). */
+/* From the probe's findings (exec_facts.c): whether a CAPA line starts with `tag` (case-insensitively,
+ * RFC 2449 §5), in the list before TLS (tls 0) or after it (tls 1); and whether a login or auth step on a
+ * connection not yet in TLS sends STLS first under the target's login_tls (mech: NULL for USER/PASS and
+ * APOP, else the SASL mechanism). p may be NULL (nothing known). */
 int exec_probe_has(const struct probe *p, const char *tag, int tls);
+/* Whether a line of these CAPA lines is `tag`, alone or with parameters (case-insensitive). */
+int capa_lists(char *const *lines, size_t n, const char *tag);
 /* Whether a SASL line of these CAPA lines lists the mechanism (names case-insensitive, RFC 5034 §5). */
 int capa_lists_sasl(char *const *lines, size_t n, const char *mech);
 int exec_login_tls(const struct target *t, const struct probe *p, const char *mech);
-
-/* Run one step (exec_steps.c). */
-void step_run(struct xctx *x, const struct step *st, struct outcome *out);
 
 #endif

@@ -11,6 +11,7 @@
 
 #include "runner/pace.h"
 #include "runner/exec_int.h"
+#include "runner/step_kinds.h"
 
 static struct scenario probe_sc = {.id = (char *)"(probe)", .title = (char *)"probe", .level = LEVEL_MUST};
 
@@ -117,16 +118,6 @@ static int capa(struct xctx *x, char ***lines, size_t *n, struct outcome *out)
 	return 0;
 }
 
-static int has_capa(char *const *lines, size_t n, const char *tag)
-{
-	size_t tl = strlen(tag);
-	for (size_t i = 0; i < n; i++)
-		if (lines[i] && strncasecmp(lines[i], tag, tl) == 0 &&
-		    (lines[i][tl] == '\0' || lines[i][tl] == ' '))
-			return 1;
-	return 0;
-}
-
 static void quit(struct xctx *x)
 {
 	struct xsession *s = xs_get(x, "probe", 0);
@@ -191,7 +182,7 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 				note_gap(p, GAP_CAPA, "CAPA", &out);
 				insync = 0;
 			}
-			if (p->capa_ok && has_capa(p->capa, p->ncapa, "STLS")) {
+			if (p->capa_ok && capa_lists(p->capa, p->ncapa, "STLS")) {
 				struct step st;
 				memset(&st, 0, sizeof st);
 				st.kind = STEP_STARTTLS;
@@ -286,51 +277,12 @@ void probe_free(struct probe *p)
 	memset(p, 0, sizeof *p);
 }
 
-/* Whether `mech` is on a "SASL ..." line. */
-int capa_lists_sasl(char *const *lines, size_t n, const char *mech)
-{
-	size_t ml = strlen(mech);
-	for (size_t i = 0; i < n; i++) {
-		if (!lines[i] || strncasecmp(lines[i], "SASL", 4) != 0 ||
-		    (lines[i][4] != ' ' && lines[i][4] != '\0'))
-			continue;
-		for (const char *w = lines[i] + 4; *w;) {
-			while (*w == ' ')
-				w++;
-			size_t wl = strcspn(w, " ");
-			if (wl == ml && strncasecmp(w, mech, ml) == 0)
-				return 1;
-			w += wl;
-		}
-	}
-	return 0;
-}
-
-int exec_probe_has(const struct probe *p, const char *tag, int tls)
-{
-	if (p == NULL)
-		return 0;
-	return tls ? has_capa(p->capa_tls, p->ncapa_tls, tag) : has_capa(p->capa, p->ncapa, tag);
-}
-
-/* RFC 2595 §2.2 privacy mode, as the probe saw it: a login offered over TLS and not before it. */
-int exec_login_tls(const struct target *t, const struct probe *p, const char *mech)
-{
-	if (t->login_tls != LOGIN_TLS_AUTO)
-		return t->login_tls == LOGIN_TLS_YES;
-	if (p == NULL || !p->capa_ok || !p->stls_ok)
-		return 0;
-	if (mech)
-		return !capa_lists_sasl(p->capa, p->ncapa, mech) && capa_lists_sasl(p->capa_tls, p->ncapa_tls, mech);
-	return !has_capa(p->capa, p->ncapa, "USER") && has_capa(p->capa_tls, p->ncapa_tls, "USER");
-}
-
 static int requirement_met(const char *r, const struct target *t, const struct probe *p)
 {
 	/* Without CAPA, what worked when tried (RFC 1939 §7); USER/PASS refused is not offered. */
 	if (strcasecmp(r, "USER") == 0 && p->user_refused)
 		return 0;
-	if (!p->capa_ok && has_capa(p->learned, p->nlearned, r))
+	if (!p->capa_ok && capa_lists(p->learned, p->nlearned, r))
 		return 1;
 	/* Tags and mechanism names are compared case-insensitively (RFC 2449 §5, RFC 5034 §5). */
 	if (strcasecmp(r, "CAPA") == 0)
@@ -340,16 +292,16 @@ static int requirement_met(const char *r, const struct target *t, const struct p
 	if (strcasecmp(r, "TLS-PORT") == 0)
 		return t->tls_port != 0;
 	if (strcasecmp(r, "TLS") == 0)
-		return t->tls_port != 0 || has_capa(p->capa, p->ncapa, "STLS");
+		return t->tls_port != 0 || capa_lists(p->capa, p->ncapa, "STLS");
 	if (strcasecmp(r, "IDLE-TIMEOUT") == 0)
 		return t->idle_timeout > 0;
 	if (strcasecmp(r, "CLEARTEXT-LOGIN") == 0)
 		/* A login without TLS: the profile does not say logins need TLS, and USER is offered before
 		 * TLS (or CAPA is not there to say otherwise). */
-		return t->login_tls != LOGIN_TLS_YES && (!p->capa_ok || has_capa(p->capa, p->ncapa, "USER"));
+		return t->login_tls != LOGIN_TLS_YES && (!p->capa_ok || capa_lists(p->capa, p->ncapa, "USER"));
 	if (strncasecmp(r, "SASL ", 5) == 0)
 		return capa_lists_sasl(p->capa, p->ncapa, r + 5) || capa_lists_sasl(p->capa_tls, p->ncapa_tls, r + 5);
-	return has_capa(p->capa, p->ncapa, r) || has_capa(p->capa_tls, p->ncapa_tls, r);
+	return capa_lists(p->capa, p->ncapa, r) || capa_lists(p->capa_tls, p->ncapa_tls, r);
 }
 
 /* The least gap that leaves requirement `r` undecided: what the probe must have learnt to say it is

@@ -1,6 +1,5 @@
-/* load.c — loading scenarios: a file's metadata keys, includes of scenarios/common/ expanded in place
- * (with cycle detection), folders of scenario files, sorting by id and refusing duplicate ids. The YAML
- * layer is load_yaml.c; the steps grammar is load_steps.c. */
+/* load.c — loading scenarios: a file's metadata keys, folders of scenario files, sorting by id and
+ * refusing duplicate ids. The YAML layer is load_yaml.c; the steps grammar is load_steps.c. */
 #include "runner/load_int.h"
 
 #include <ctype.h>
@@ -15,143 +14,6 @@
 static const char *sval(const yaml_node_t *n)
 {
 	return (const char *)n->data.scalar.value;
-}
-
-/* ---------- includes ---------- */
-
-/* One folder up, lexically while the path has components, then through "..". */
-static bool parent_dir(char *dir, size_t size)
-{
-	if (strcmp(dir, "/") == 0)
-		return false;
-	char *last = strrchr(dir, '/');
-	const char *base = last ? last + 1 : dir;
-	if (strcmp(dir, ".") == 0) {
-		strcpy(dir, "..");
-	} else if (strcmp(base, "..") == 0) {
-		if (strlen(dir) + 4 > size)
-			return false;
-		strcat(dir, "/..");
-	} else if (!last) {
-		strcpy(dir, ".");
-	} else if (last == dir) {
-		dir[1] = '\0';
-	} else {
-		*last = '\0';
-	}
-	return true;
-}
-
-/* Look `rel` up from `from`'s folder upwards; writes the first that exists into out. */
-static bool find_include(const char *from, const char *rel, char *out, size_t outsize)
-{
-	char dir[PATH_MAX];
-	const char *slash = strrchr(from, '/');
-	size_t n = slash ? (size_t)(slash - from) : 0;
-	if (n >= sizeof dir)
-		return false;
-	if (!slash)
-		strcpy(dir, ".");
-	else if (n == 0)
-		strcpy(dir, "/");
-	else {
-		memcpy(dir, from, n);
-		dir[n] = '\0';
-	}
-	for (int up = 0; up < 64; up++) {
-		int w = strcmp(dir, ".") == 0 ? snprintf(out, outsize, "%s", rel)
-		        : snprintf(out, outsize, "%s%s%s", dir, strcmp(dir, "/") == 0 ? "" : "/", rel);
-		struct stat st;
-		if (w > 0 && (size_t)w < outsize && stat(out, &st) == 0 && S_ISREG(st.st_mode))
-			return true;
-		char real[PATH_MAX];
-		if (!realpath(dir, real) || strcmp(real, "/") == 0 || !parent_dir(dir, sizeof dir))
-			return false;
-	}
-	return false;
-}
-
-static bool path_safe(const char *rel)
-{
-	if (rel[0] == '\0' || rel[0] == '/')
-		return false;
-	for (const char *p = rel; *p;) {
-		const char *e = strchr(p, '/');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		if (n == 0 || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return false;
-		p += n + (e ? 1 : 0);
-	}
-	return true;
-}
-
-static int load_fragment(struct lctx *c, const struct lsrc *s, const char *session)
-{
-	static const char *const keys[] = { "steps", "title", "description", NULL };
-	yaml_node_t *root = lroot(s);
-	if (!root)
-		return p3err_set(c->err, "%s:1:1: empty file; an include holds a list of steps", s->path);
-	if (root->type == YAML_SEQUENCE_NODE)
-		return load_steps(c, s, root, session);
-	if (lkeys(c, s, root, keys, "an included file") < 0)
-		return -1;
-	yaml_node_t *steps = lget(s, root, "steps", NULL);
-	if (!steps)
-		return lerr(c, s, root, "missing required key 'steps' in an included file");
-	yaml_node_t *t = lget(s, root, "title", NULL), *d = lget(s, root, "description", NULL);
-	if ((t && (!lscalar(t) || lnull(t))) || (d && (!lscalar(d) || lnull(d))))
-		return lerr(c, s, t && (!lscalar(t) || lnull(t)) ? t : d, "'%s' must be a string",
-		            t && (!lscalar(t) || lnull(t)) ? "title" : "description");
-	return load_steps(c, s, steps, session);
-}
-
-int load_include(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *session)
-{
-	if (!lscalar(n) || lnull(n))
-		return lerr(c, s, n, "'include' must be a path such as common/login.yaml, found %s", ltype(n));
-	const char *rel = sval(n);
-	if (!path_safe(rel))
-		return lerr(c, s, n, "bad include path '%.80s'; give a relative path without '..', such as "
-		                     "common/login.yaml", rel);
-	char found[PATH_MAX], real[PATH_MAX];
-	if (!find_include(s->path, rel, found, sizeof found))
-		return lerr(c, s, n, "include '%.80s' not found (looked from %s's folder upwards)", rel, s->path);
-	if (!realpath(found, real))
-		return lerr(c, s, n, "include '%.80s': cannot resolve %s", rel, found);
-	for (int i = 0; i < c->depth; i++) {
-		if (strcmp(c->stack[i], real) != 0)
-			continue;
-		char chain[300];
-		size_t off = 0;
-		for (int j = i; j < c->depth && off < sizeof chain; j++) {
-			int w = snprintf(chain + off, sizeof chain - off, "%s -> ", c->shown[j]);
-			if (w < 0)
-				break;
-			off += (size_t)w;
-		}
-		if (off < sizeof chain)
-			snprintf(chain + off, sizeof chain - off, "%s", rel);
-		return lerr(c, s, n, "include cycle: %s", chain);
-	}
-	if (c->depth >= LOAD_MAX_INCLUDE_DEPTH)
-		return lerr(c, s, n, "includes nested more than %d deep", LOAD_MAX_INCLUDE_DEPTH);
-	const char *kept = lkeep_path(c, found);
-	if (!kept)
-		return p3err_set(c->err, "out of memory");
-	c->stack[c->depth] = strdup(real);
-	c->shown[c->depth] = kept;
-	if (!c->stack[c->depth])
-		return p3err_set(c->err, "out of memory");
-	c->depth++;
-	struct lsrc inc;
-	int rc = lsrc_open(c, &inc, kept, NULL, 0);
-	if (rc == 0)
-		rc = load_fragment(c, &inc, session);
-	lsrc_close(&inc);
-	c->depth--;
-	free(c->stack[c->depth]);
-	c->stack[c->depth] = NULL;
-	return rc;
 }
 
 /* ---------- one scenario ---------- */
@@ -281,7 +143,7 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 		return -1;
 	if (client)
 		return c->o->client_parse(c, s, root);
-	return load_steps(c, s, lget(s, root, "steps", NULL), NULL);
+	return load_steps(c, s, lget(s, root, "steps", NULL));
 }
 
 static int load_any(const char *path, const char *buf, size_t len, const struct load_opts *o,
@@ -297,20 +159,11 @@ static int load_any(const char *path, const char *buf, size_t len, const struct 
 		return p3err_set(err, "out of memory");
 	}
 	struct lctx c = { .sc = sc, .o = o, .err = err };
-	char real[PATH_MAX];
-	/* The scenario itself is the bottom of the include stack, so including it back is a cycle. */
-	if (!buf && realpath(path, real)) {
-		c.stack[0] = strdup(real);
-		c.shown[0] = sc->file;
-		c.depth = c.stack[0] ? 1 : 0;
-	}
 	struct lsrc s;
 	int rc = lsrc_open(&c, &s, sc->file, buf, len);
 	if (rc == 0)
 		rc = parse_meta(&c, &s, lroot(&s));
 	lsrc_close(&s);
-	for (int i = 0; i < c.depth; i++)
-		free(c.stack[i]);
 	if (rc < 0) {
 		scenario_free(sc);
 		return -1;
@@ -330,36 +183,6 @@ int load_scenario_mem(const char *name, const char *buf, size_t len, const struc
 	return load_any(name, buf ? buf : "", buf ? len : 0, o, out, err);
 }
 
-int load_fragment_file(const char *path, const struct load_opts *o, struct p3err *err)
-{
-	struct scenario *sc = calloc(1, sizeof *sc);
-	if (!sc)
-		return p3err_set(err, "out of memory");
-	sc->file = strdup(path);
-	struct lctx c = { .sc = sc, .o = o, .err = err };
-	char real[PATH_MAX];
-	if (sc->file && realpath(path, real)) {
-		c.stack[0] = strdup(real);
-		c.shown[0] = sc->file;
-		c.depth = c.stack[0] ? 1 : 0;
-	}
-	struct lsrc s;
-	int rc = sc->file ? lsrc_open(&c, &s, sc->file, NULL, 0) : p3err_set(err, "out of memory");
-	if (rc == 0)
-		rc = load_fragment(&c, &s, NULL);
-	if (sc->file)
-		lsrc_close(&s);
-	for (int i = 0; i < c.depth; i++)
-		free(c.stack[i]);
-	scenario_free(sc);
-	return rc;
-}
-
-static bool in_common(const char *path)
-{
-	return strncmp(path, "common/", 7) == 0 || strstr(path, "/common/") != NULL;
-}
-
 int load_sniff(const char *path, enum load_kind *kind, struct p3err *err)
 {
 	static const char *const sc_keys[] = { "id", "title", "refs", "level", "steps" };
@@ -373,9 +196,7 @@ int load_sniff(const char *path, enum load_kind *kind, struct p3err *err)
 		return -1;
 	}
 	yaml_node_t *root = lroot(&s);
-	if (in_common(path) || (root && root->type == YAML_SEQUENCE_NODE)) {
-		*kind = LOAD_KIND_FRAGMENT;
-	} else if (root && root->type == YAML_MAPPING_NODE) {
+	if (root && root->type == YAML_MAPPING_NODE) {
 		for (size_t i = 0; i < 5 && *kind == LOAD_KIND_UNKNOWN; i++)
 			if (lget(&s, root, sc_keys[i], NULL))
 				*kind = LOAD_KIND_SCENARIO;
@@ -447,7 +268,7 @@ static int walk(const char *dir, struct pathv *pv, int depth, bool client, struc
 		if (S_ISDIR(st.st_mode)) {
 			/* scenarios/clients/ holds client scenarios (docs/clients.md): only `client run` loads
 			 * them, and it loads nothing else. */
-			if (strcmp(e->d_name, "common") != 0 && (client || strcmp(e->d_name, "clients") != 0))
+			if (client || strcmp(e->d_name, "clients") != 0)
 				rc = walk(p, pv, depth + 1, client, err);
 		} else if (S_ISREG(st.st_mode) && has_suffix(e->d_name, ".yaml")) {
 			if (pathv_add(pv, p) < 0)

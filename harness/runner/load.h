@@ -8,13 +8,11 @@
 #include "runner/requirements.h"
 #include "runner/scenario.h"
 
-/* Largest scenario or include file accepted; scenarios build long lines with ${repeat(...)} instead. */
+/* Largest scenario file accepted; scenarios build long lines with ${repeat(...)} instead. */
 #define LOAD_MAX_FILE (4L * 1024 * 1024)
-/* Nested includes (a cycle is reported as such long before). */
-#define LOAD_MAX_INCLUDE_DEPTH 16
 /* one_of inside one_of. */
 #define LOAD_MAX_ONE_OF_DEPTH 8
-/* Steps and expectations in one scenario, includes and YAML aliases expanded: bounds the work a hostile
+/* Steps and expectations in one scenario, YAML aliases expanded: bounds the work a hostile
  * file with aliases of aliases can cause. */
 #define LOAD_MAX_STEPS 10000
 #define LOAD_MAX_EXPECTS 20000
@@ -35,23 +33,17 @@ struct load_opts {
 	int (*client_parse)(struct lctx *c, const struct lsrc *s, const void *root);
 };
 
-/* Load one scenario file. Includes (`include: common/x.yaml`) are looked up from the file's folder
- * upwards (FOLDER/common/x.yaml, then PARENT/common/x.yaml, ...) and expanded in place. */
+/* Load one scenario file. */
 int load_scenario_file(const char *path, const struct load_opts *o, struct scenario **out, struct p3err *err);
-/* The same from memory; `name` stands for the path in messages and include look-ups. */
+/* The same from memory; `name` stands for the path in messages. */
 int load_scenario_mem(const char *name, const char *buf, size_t len, const struct load_opts *o,
                       struct scenario **out, struct p3err *err);
-
-/* Validate a file of scenarios/common/: a list of steps, or a mapping with `steps` (and optional `title`,
- * `description`). */
-int load_fragment_file(const char *path, const struct load_opts *o, struct p3err *err);
 
 /* What a YAML file is, from its keys: for `check FILE...`. */
 enum load_kind {
 	LOAD_KIND_UNKNOWN,
 	LOAD_KIND_SCENARIO, /* a mapping with id/title/refs/level/steps */
 	LOAD_KIND_TARGET,   /* a mapping with name/host/port/tls_port/accounts (target.h) */
-	LOAD_KIND_FRAGMENT, /* under a common/ folder, or a top-level list of steps */
 	LOAD_KIND_CLIENT    /* a client profile: a mapping with command (docs/clients.md) */
 };
 /* Returns 0 and sets *kind, or -1 when the file cannot be read or is not YAML (with the message). */
@@ -63,7 +55,7 @@ struct scenario_list {
 };
 
 /* Load every path: a file is one scenario; a folder is searched recursively for *.yaml files, skipping
- * folders named `common` and names starting with '.'. The list is sorted by id; two scenarios with one id
+ * names starting with '.'. The list is sorted by id; two scenarios with one id
  * are an error. On error nothing is returned (out is empty). */
 int load_scenarios(const char *const *paths, size_t npaths, const struct load_opts *o,
                    struct scenario_list *out, struct p3err *err);

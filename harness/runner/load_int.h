@@ -1,5 +1,5 @@
-/* load_int.h — what the loader's files share (load.c, load_yaml.c, load_steps.c), and the YAML layer
- * (load_yaml.c) target.c loads profiles with; not for other modules. */
+/* load_int.h — what the loader's files share (load.c, load_yaml.c, load_steps.c, load_expect.c), and the
+ * YAML layer (load_yaml.c) target.c loads profiles with; not for other modules. */
 #ifndef POP3SPEC_LOAD_INT_H
 #define POP3SPEC_LOAD_INT_H
 
@@ -10,7 +10,7 @@
 
 /* One parsed YAML file, with its text kept to map libyaml's marks back to octets. */
 struct lsrc {
-	const char *path;       /* as written in messages; owned by the scenario (file or srcfiles) */
+	const char *path;       /* as written in messages; owned by the scenario (its file) */
 	char *buf;
 	size_t len;
 	size_t *line_off;       /* octet offset of each line's start */
@@ -24,9 +24,6 @@ struct lctx {
 	struct scenario *sc;
 	const struct load_opts *o;
 	struct p3err *err;
-	char *stack[LOAD_MAX_INCLUDE_DEPTH + 1]; /* real paths of the files being loaded, for cycles */
-	const char *shown[LOAD_MAX_INCLUDE_DEPTH + 1]; /* the same as written, for the cycle message */
-	int depth;
 	size_t stepcap;
 	size_t nexpects;
 };
@@ -76,18 +73,15 @@ int lname(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 /* Whether ${...} references in a string are closed; the message names the first that is not. */
 int linterp_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *str, size_t len);
 
-/* Keep a string for the scenario's lifetime (srcfiles). */
-const char *lkeep_path(struct lctx *c, const char *path);
+
+/* --- load_expect.c --- */
+
+/* The `expect:` of step st written at node n: one expectation, or a list for pipelined responses. */
+int load_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct step *st);
 
 /* --- load_steps.c --- */
 
-/* Append the steps of sequence `seq` to c->sc. `session` (NULL: "main") is the default session name,
- * as an include step hands it down. */
-int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq, const char *session);
-
-/* --- load.c --- */
-
-/* Expand `include: PATH` written at node n of s into c->sc's steps. */
-int load_include(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *session);
+/* Append the steps of sequence `seq` to c->sc. */
+int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq);
 
 #endif

@@ -1,24 +1,17 @@
-/* load_steps.c — the loader's grammar for steps and expectations (docs/scenario-language.md, "Steps" and
- * "Expectations"). One function per form:
+/* load_steps.c — the loader's grammar for steps (docs/scenario-language.md, "Steps"). A step's action is
+ * parsed by the parser its row of step_kinds[] names (step_kinds.h); its `expect:` by load_expect.c. One
+ * function per form:
  *
  *   steps       := [ step... ]
  *   step        := { ACTION: value, [session], [expect], [when], [note] }     exactly one ACTION
- *   expect      := "ok" | "err" | "any" | "cont" | expectation | [ (shorthand | expectation)... ]
- *   expectation := { status, code, not_code, match, not_match, multiline, count, octets, lines, each_line,
- *                    contains, not_contains, message, top, capture, capture_line, capture_body, icase,
- *                    closes, close_notify, silent_for, handshake, one_of, level, ref, timeout }
  */
 #include "runner/load_int.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const actions[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-	"expect_close", "drop", "sleep", "find", "assert", "include", NULL };
-static const enum step_kind action_kinds[] = { STEP_CONNECT, STEP_SEND, STEP_RAW, STEP_READ, STEP_LOGIN,
-	STEP_AUTH, STEP_STARTTLS, STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT, STEP_INCLUDE };
-static const char *const step_keys[] = { "connect", "send", "raw", "read", "login", "auth", "starttls",
-	"expect_close", "drop", "sleep", "find", "assert", "include", "session", "expect", "when", "note", NULL };
+#include "runner/step_kinds.h"
 
 static const char *sval(const yaml_node_t *n)
 {
@@ -40,308 +33,17 @@ static yaml_node_t *seqitem(const struct lsrc *s, const yaml_node_t *n, size_t i
 	return lnode(s, n->data.sequence.items.start[i]);
 }
 
-/* ---------- expectations ---------- */
-
-static void expect_init(struct expect *e, const struct lsrc *s, const yaml_node_t *n)
-{
-	memset(e, 0, sizeof *e);
-	e->pos.file = s->path;
-	e->pos.line = n ? (int)n->start_mark.line + 1 : 0;
-	e->pos.column = n ? (int)n->start_mark.column + 1 : 0;
-	e->closes = -1;
-	e->handshake = -1;
-	e->level = -1;
-}
-
-static int parse_status(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
-                        enum status_want *out)
-{
-	static const char *const names[] = { "ok", "err", "any", "cont" };
-	static const enum status_want vals[] = { WANT_OK, WANT_ERR, WANT_ANY, WANT_CONT };
-	if (lscalar(n) && !lnull(n))
-		for (size_t i = 0; i < 4; i++)
-			if (strcmp(sval(n), names[i]) == 0) {
-				*out = vals[i];
-				return 0;
-			}
-	if (lscalar(n) && !lnull(n))
-		return lerr(c, s, n, "bad %s '%.40s'; expected ok, err, any or cont", what, sval(n));
-	return lerr(c, s, n, "%s must be ok, err, any or cont, found %s", what, ltype(n));
-}
-
-static int parse_level(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, int *out)
-{
-	static const char *const names[] = { "MUST", "SHOULD", "MAY" };
-	static const enum level vals[] = { LEVEL_MUST, LEVEL_SHOULD, LEVEL_MAY };
-	if (lscalar(n) && !lnull(n))
-		for (size_t i = 0; i < 3; i++)
-			if (strcmp(sval(n), names[i]) == 0) {
-				*out = (int)vals[i];
-				return 0;
-			}
-	if (lscalar(n) && !lnull(n))
-		return lerr(c, s, n, "bad level '%.40s' for '%s'; expected MUST, SHOULD or MAY", sval(n), what);
-	return lerr(c, s, n, "'%s' must be MUST, SHOULD or MAY, found %s", what, ltype(n));
-}
-
-static int parse_expectation(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e,
-                             int depth);
-
-static int parse_one_of(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e, int depth)
-{
-	if (depth >= LOAD_MAX_ONE_OF_DEPTH)
-		return lerr(c, s, n, "one_of nested more than %d deep", LOAD_MAX_ONE_OF_DEPTH);
-	if (!n || n->type != YAML_SEQUENCE_NODE || seqlen(n) == 0)
-		return lerr(c, s, n, "'one_of' must be a non-empty list of expectations, found %s", ltype(n));
-	size_t cnt = seqlen(n);
-	e->one_of = calloc(cnt, sizeof *e->one_of);
-	if (!e->one_of)
-		return p3err_set(c->err, "out of memory");
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = seqitem(s, n, i);
-		if (it && it->type == YAML_SEQUENCE_NODE)
-			return lerr(c, s, it, "a one_of alternative must be one expectation, not a list");
-		expect_init(&e->one_of[i], s, it);
-		e->n_one_of++;
-		if (parse_expectation(c, s, it, &e->one_of[i], depth + 1) < 0)
-			return -1;
-	}
-	return 0;
-}
-
-/* `capture` or `capture_line` (named by `what`): a mapping of names to regexes. */
-static int parse_captures(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
-                          struct capture **out, size_t *nout)
-{
-	if (!n || n->type != YAML_MAPPING_NODE || n->data.mapping.pairs.top == n->data.mapping.pairs.start)
-		return lerr(c, s, n, "'%s' must be a mapping of names to regexes, found %s", what, ltype(n));
-	size_t cnt = (size_t)(n->data.mapping.pairs.top - n->data.mapping.pairs.start);
-	*out = calloc(cnt, sizeof **out);
-	if (!*out)
-		return p3err_set(c->err, "out of memory");
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_pair_t *p = &n->data.mapping.pairs.start[i];
-		struct capture *cap = &(*out)[(*nout)++];
-		if (lname(c, s, lnode(s, p->key), what, &cap->name) < 0 ||
-		    lregex(c, s, lnode(s, p->value), what, &cap->regex) < 0)
-			return -1;
-		for (size_t j = 0; j + 1 < *nout; j++)
-			if (strcmp((*out)[j].name, cap->name) == 0)
-				return lerr(c, s, lnode(s, p->key), "%s '%s' given twice", what, cap->name);
-	}
-	return 0;
-}
-
-static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e)
-{
-	static const char *const keys[] = { "message", "lines", NULL };
-	if (lkeys(c, s, n, keys, "top") < 0)
-		return -1;
-	yaml_node_t *m = lget(s, n, "message", NULL), *l = lget(s, n, "lines", NULL);
-	if (!m)
-		return lerr(c, s, n, "'top' needs 'message' and 'lines'; 'message' is missing");
-	if (!l)
-		return lerr(c, s, n, "'top' needs 'message' and 'lines'; 'lines' is missing");
-	return (lcount(c, s, m, "message", &e->top_message) < 0 || lcount(c, s, l, "lines", &e->top_lines) < 0)
-	               ? -1
-	               : 0;
-}
-
-static const char *const expect_keys[] = { "status", "code", "not_code", "match", "not_match", "multiline",
-	"count", "octets", "lines", "each_line", "contains", "not_contains", "message", "top", "capture", "capture_line",
-	"capture_body", "icase", "closes", "close_notify", "silent_for", "handshake", "one_of", "level", "ref", "timeout", NULL };
-
-/* A response code as RFC 2449 §8 writes it, brackets optional here: "IN-USE", "SYS/TEMP", "none". */
-static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, char **out)
-{
-	if (lstr(c, s, n, what, out) < 0)
-		return -1;
-	char *v = *out;
-	size_t len = strlen(v);
-	if (len >= 2 && v[0] == '[' && v[len - 1] == ']') {
-		memmove(v, v + 1, len - 2);
-		v[len - 2] = '\0';
-	}
-	bool ok = v[0] != '\0';
-	for (size_t i = 0; v[i]; i++)
-		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-		      v[i] == '-' || v[i] == '/' || v[i] == '.'))
-			ok = false;
-	if (!ok)
-		return lerr(c, s, n, "bad response code '%.40s' for '%s'; write it like IN-USE or SYS/TEMP", v, what);
-	return 0;
-}
-
-static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e,
-                            int depth)
-{
-	if (lkeys(c, s, n, expect_keys, "expectation") < 0)
-		return -1;
-	bool body = false, multiline_set = false, multiline = false;
-	yaml_node_t *one_of_key = NULL, *checking_key = NULL;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
-		yaml_node_t *k = lnode(s, p->key), *v = lnode(s, p->value);
-		const char *key = sval(k);
-		int rc = 0;
-		if (strcmp(key, "one_of") == 0)
-			one_of_key = k;
-		else if (strcmp(key, "level") && strcmp(key, "ref") && strcmp(key, "timeout") && !checking_key)
-			checking_key = k;
-
-		if (strcmp(key, "status") == 0) {
-			rc = parse_status(c, s, v, "status", &e->status);
-		} else if (strcmp(key, "code") == 0) {
-			rc = parse_code(c, s, v, key, &e->code);
-		} else if (strcmp(key, "not_code") == 0) {
-			rc = parse_code(c, s, v, key, &e->not_code);
-		} else if (strcmp(key, "match") == 0) {
-			rc = lregex(c, s, v, key, &e->match);
-		} else if (strcmp(key, "not_match") == 0) {
-			rc = lregex(c, s, v, key, &e->not_match);
-		} else if (strcmp(key, "multiline") == 0) {
-			multiline_set = true;
-			rc = lbool(c, s, v, key, &multiline);
-		} else if (strcmp(key, "count") == 0) {
-			body = true;
-			rc = lcount(c, s, v, key, &e->count);
-		} else if (strcmp(key, "octets") == 0) {
-			body = true;
-			rc = lcount(c, s, v, key, &e->octets);
-		} else if (strcmp(key, "lines") == 0) {
-			body = true;
-			if (!v || v->type != YAML_SEQUENCE_NODE)
-				return lerr(c, s, v, "'lines' must be a list of regexes, found %s", ltype(v));
-			e->lines_set = true;
-			e->lines = calloc(seqlen(v) ? seqlen(v) : 1, sizeof *e->lines);
-			if (!e->lines)
-				return p3err_set(c->err, "out of memory");
-			for (size_t i = 0; i < seqlen(v) && rc == 0; i++) {
-				rc = lregex(c, s, seqitem(s, v, i), "lines", &e->lines[i]);
-				e->nlines++; /* counted even on error: the string may be allocated */
-			}
-		} else if (strcmp(key, "each_line") == 0) {
-			body = true;
-			rc = lregex(c, s, v, key, &e->each_line);
-		} else if (strcmp(key, "contains") == 0) {
-			body = true;
-			rc = lregex(c, s, v, key, &e->contains);
-		} else if (strcmp(key, "not_contains") == 0) {
-			body = true;
-			rc = lregex(c, s, v, key, &e->not_contains);
-		} else if (strcmp(key, "message") == 0) {
-			body = true;
-			rc = lcount(c, s, v, key, &e->message);
-		} else if (strcmp(key, "top") == 0) {
-			body = true;
-			rc = parse_top(c, s, v, e);
-		} else if (strcmp(key, "capture") == 0) {
-			rc = parse_captures(c, s, v, key, &e->captures, &e->ncaptures);
-		} else if (strcmp(key, "capture_line") == 0) {
-			body = true;
-			rc = parse_captures(c, s, v, key, &e->line_captures, &e->nline_captures);
-		} else if (strcmp(key, "icase") == 0) {
-			rc = lbool(c, s, v, key, &e->icase);
-		} else if (strcmp(key, "capture_body") == 0) {
-			body = true;
-			rc = lname(c, s, v, key, &e->capture_body);
-		} else if (strcmp(key, "closes") == 0) {
-			bool b = false; /* lbool leaves it unset on error */
-			rc = lbool(c, s, v, key, &b);
-			e->closes = b ? 1 : 0;
-		} else if (strcmp(key, "close_notify") == 0) {
-			rc = lbool(c, s, v, key, &e->close_notify);
-			if (rc == 0 && !e->close_notify)
-				rc = lerr(c, s, v, "'close_notify' can only be true (leave it out otherwise)");
-		} else if (strcmp(key, "silent_for") == 0) {
-			rc = lnum(c, s, v, key, &e->silent_for);
-			if (rc == 0 && e->silent_for <= 0)
-				rc = lerr(c, s, v, "'silent_for' must be more than 0 seconds");
-		} else if (strcmp(key, "handshake") == 0) {
-			if (is(v, "ok"))
-				e->handshake = 1;
-			else if (is(v, "fail"))
-				e->handshake = 0;
-			else
-				rc = lerr(c, s, v, "'handshake' must be ok or fail");
-		} else if (strcmp(key, "one_of") == 0) {
-			rc = parse_one_of(c, s, v, e, depth);
-		} else if (strcmp(key, "level") == 0) {
-			rc = parse_level(c, s, v, key, &e->level);
-		} else if (strcmp(key, "ref") == 0) {
-			rc = lreqid(c, s, v, key, &e->ref);
-		} else if (strcmp(key, "timeout") == 0) {
-			rc = lnum(c, s, v, key, &e->timeout);
-			if (rc == 0 && e->timeout <= 0)
-				rc = lerr(c, s, v, "'timeout' must be more than 0 seconds");
-		}
-		if (rc < 0)
-			return -1;
-	}
-	for (size_t i = 0; i < e->nline_captures; i++)
-		for (size_t j = 0; j < e->ncaptures; j++)
-			if (strcmp(e->line_captures[i].name, e->captures[j].name) == 0)
-				return lerr(c, s, n, "'%s' is both a capture and a capture_line", e->captures[j].name);
-	if (one_of_key && checking_key)
-		return lerr(c, s, checking_key,
-		            "'%s' cannot stand beside 'one_of' (only level, ref and timeout can); put it in each "
-		            "alternative",
-		            sval(checking_key));
-	if (e->close_notify && e->closes != 1)
-		return lerr(c, s, n, "'close_notify' goes with 'closes: true' (it judges how the server closes)");
-	if (multiline_set && !multiline && body)
-		return lerr(c, s, n, "'multiline: false' with a body check (count, lines, message ...)");
-	/* A body check needs the body read: it implies multiline. */
-	e->multiline = multiline || body;
-	return 0;
-}
-
-static int parse_expectation(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e,
-                             int depth)
-{
-	if (++c->nexpects > LOAD_MAX_EXPECTS)
-		return lerr(c, s, n, "more than %d expectations in one scenario", LOAD_MAX_EXPECTS);
-	if (lscalar(n) && !lnull(n))
-		return parse_status(c, s, n, "expectation", &e->status);
-	if (n && n->type == YAML_MAPPING_NODE)
-		return parse_expect_map(c, s, n, e, depth);
-	return lerr(c, s, n, "an expectation must be ok, err, any, cont or a mapping, found %s", ltype(n));
-}
-
-/* `expect:` of a step: one expectation, or a list for pipelined responses. */
-static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct step *st)
-{
-	size_t cnt = 1;
-	if (n && n->type == YAML_SEQUENCE_NODE) {
-		cnt = seqlen(n);
-		if (cnt == 0)
-			return lerr(c, s, n, "'expect' is an empty list; give one expectation per response");
-	}
-	st->expect = calloc(cnt, sizeof *st->expect);
-	if (!st->expect)
-		return p3err_set(c->err, "out of memory");
-	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ? seqitem(s, n, i) : (yaml_node_t *)n;
-		if (it && it->type == YAML_SEQUENCE_NODE)
-			return lerr(c, s, it, "an expectation in a list must be a shorthand or a mapping, not a list");
-		expect_init(&st->expect[i], s, it);
-		st->n_expect++;
-		if (parse_expectation(c, s, it, &st->expect[i], 0) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* ---------- actions ---------- */
 
 /* The `session` key an action's mapping may carry (`connect: {tls: implicit, session: old}`). */
-static int action_session(struct lctx *c, const struct lsrc *s, const yaml_node_t *m, char **session)
+static int action_session(struct lctx *c, const struct lsrc *s, const yaml_node_t *m, struct step *st)
 {
 	yaml_node_t *v = lget(s, m, "session", NULL);
 	if (!v)
 		return 0;
-	if (*session)
+	if (st->session)
 		return lerr(c, s, v, "'session' given twice, in the action and beside it");
-	return lname(c, s, v, "session", session);
+	return lname(c, s, v, "session", &st->session);
 }
 
 static int parse_tls_version(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
@@ -357,8 +59,7 @@ static int parse_tls_version(struct lctx *c, const struct lsrc *s, const yaml_no
 	            *out, what);
 }
 
-static int parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                         char **session)
+int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "tls", "plain", "greeting", "min_version", "max_version", "ciphers",
 		"verify", "session", NULL };
@@ -372,7 +73,7 @@ static int parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	}
 	if (lscalar(v))
 		return lerr(c, s, v, "bad connect '%.40s'; expected plain, tls or a mapping", sval(v));
-	if (lkeys(c, s, v, keys, "connect") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "connect") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *tls = lget(s, v, "tls", NULL), *plain = lget(s, v, "plain", NULL), *x;
 	bool b;
@@ -430,15 +131,14 @@ static int parse_tls_first(struct lctx *c, const struct lsrc *s, const yaml_node
 	return 0;
 }
 
-static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                       char **session)
+int step_parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "account", "method", "tls", "session", NULL };
 	st->u.login.method = LOGIN_OFFERED;
 	st->u.login.account = 1;
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, "login") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "login") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "account", NULL)) && parse_account(c, s, x, &st->u.login.account) < 0)
@@ -458,8 +158,7 @@ static int parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 	return 0;
 }
 
-static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                      char **session)
+int step_parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "mechanism", "account", "password", "authzid", "initial", "tls",
 		"session", NULL };
@@ -467,7 +166,7 @@ static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	st->u.auth.initial = -1;
 	if (lscalar(v) && !lnull(v)) /* `auth: PLAIN` */
 		return lstr(c, s, v, "auth", &st->u.auth.mechanism);
-	if (lkeys(c, s, v, keys, "auth") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "auth") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x = lget(s, v, "mechanism", NULL);
 	if (!x)
@@ -491,24 +190,41 @@ static int parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	return 0;
 }
 
-static int parse_session_only(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, const char *what,
-                              char **session)
+int step_parse_send(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+{
+	if (lsstr(c, s, v, "send", &st->u.text) < 0)
+		return -1;
+	if (memchr(st->u.text.s, '\r', st->u.text.len) || memchr(st->u.text.s, '\n', st->u.text.len))
+		return lerr(c, s, v, "'send' adds CRLF itself; use 'raw' for line ends of your own");
+	return 0;
+}
+
+int step_parse_raw(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+{
+	if (lsstr(c, s, v, "raw", &st->u.text) < 0)
+		return -1;
+	if (st->u.text.len == 0)
+		return lerr(c, s, v, "'raw' needs at least one octet");
+	return 0;
+}
+
+/* `read:` takes nothing but, optionally, its session. */
+int step_parse_read(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "session", NULL };
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, what) < 0)
+	if (lkeys(c, s, v, keys, "read") < 0)
 		return -1;
-	return action_session(c, s, v, session);
+	return action_session(c, s, v, st);
 }
 
-static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                          char **session)
+int step_parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "inject", "quiet", "for_login", "session", NULL };
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "inject", NULL))) {
@@ -529,13 +245,12 @@ static int parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_
 	return 0;
 }
 
-static int parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                              char **session)
+int step_parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "within", "silent", "session", NULL };
 	if (lnull(v))
 		return 0;
-	if (lkeys(c, s, v, keys, "expect_close") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "expect_close") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *x;
 	if ((x = lget(s, v, "within", NULL)) && lnum(c, s, x, "within", &st->u.close.within) < 0)
@@ -545,7 +260,7 @@ static int parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_n
 	return 0;
 }
 
-static int parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+int step_parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	if (lnull(v) || is(v, "fin"))
 		st->u.drop = DROP_FIN;
@@ -558,7 +273,7 @@ static int parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	return 0;
 }
 
-static int parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+int step_parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	if (lscalar(v) && !lnull(v) && !strstr(sval(v), "${")) {
 		double d;
@@ -570,11 +285,10 @@ static int parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 	return lsstr(c, s, v, "sleep", &st->u.sleep);
 }
 
-static int parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st,
-                      char **session)
+int step_parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "message", "as", "session", NULL };
-	if (lkeys(c, s, v, keys, "find") < 0 || action_session(c, s, v, session) < 0)
+	if (lkeys(c, s, v, keys, "find") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *m = lget(s, v, "message", NULL), *as = lget(s, v, "as", NULL);
 	if (!m)
@@ -596,7 +310,7 @@ static int parse_pair(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	return (lsstr(c, s, seqitem(s, n, 0), what, a) < 0 || lsstr(c, s, seqitem(s, n, 1), what, b) < 0) ? -1 : 0;
 }
 
-static int parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
+int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
 	static const char *const keys[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct",
 		"le", "ge", "lt", "gt", "ignore", "infinite", "ref", NULL };
@@ -703,7 +417,7 @@ static struct step *new_step(struct lctx *c, const struct lsrc *s, const yaml_no
 {
 	struct scenario *sc = c->sc;
 	if (sc->nsteps >= LOAD_MAX_STEPS) {
-		lerr(c, s, n, "more than %d steps (includes expanded)", LOAD_MAX_STEPS);
+		lerr(c, s, n, "more than %d steps", LOAD_MAX_STEPS);
 		return NULL;
 	}
 	if (sc->nsteps == c->stepcap) {
@@ -724,151 +438,107 @@ static struct step *new_step(struct lctx *c, const struct lsrc *s, const yaml_no
 	return st;
 }
 
-/* Which actions read a response, so that `expect` means something for them. */
-static bool reads(enum step_kind k)
-{
-	return k == STEP_CONNECT || k == STEP_SEND || k == STEP_RAW || k == STEP_READ || k == STEP_LOGIN ||
-	       k == STEP_AUTH || k == STEP_STARTTLS;
-}
-
+/* `expect:` items a step kind admits: `handshake` only where a handshake runs, a list only for raw. */
 static int check_expect_fits(struct lctx *c, const struct lsrc *s, const struct step *st,
-                             const yaml_node_t *exp)
+                             const struct step_type *t, const yaml_node_t *exp)
 {
 	for (size_t i = 0; i < st->n_expect; i++) {
 		const struct expect *e = &st->expect[i];
-		if (e->handshake >= 0 && st->kind != STEP_CONNECT && st->kind != STEP_STARTTLS)
+		if (e->handshake >= 0 && !t->handshakes)
 			return lerr(c, s, exp, "'handshake' goes only with connect or starttls");
 		if (e->handshake >= 0 && st->kind == STEP_CONNECT && !st->u.connect.tls)
 			return lerr(c, s, exp, "'handshake' needs 'connect: tls'");
 	}
-	if (st->n_expect > 1 && st->kind != STEP_RAW)
+	if (st->n_expect > 1 && !t->pipelines)
 		return lerr(c, s, exp, "a list of expectations (pipelined responses) goes only with raw");
 	return 0;
 }
 
-static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *inherit)
+/* The keys a step may hold: every action of the table, then these. */
+static const char *const step_extra_keys[] = { "session", "expect", "when", "note" };
+#define N_STEP_KEYS (STEP_KINDS + sizeof step_extra_keys / sizeof step_extra_keys[0])
+
+static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n)
 {
 	if (!n || n->type != YAML_MAPPING_NODE)
 		return lerr(c, s, n, "a step must be a mapping with one action (connect, send, raw, ...), found %s",
 		            ltype(n));
-	if (lkeys(c, s, n, step_keys, "step") < 0)
+	const char *keys[N_STEP_KEYS + 1];
+	size_t nk = 0;
+	for (size_t i = 0; i < STEP_KINDS; i++)
+		keys[nk++] = step_kinds[i].name;
+	for (size_t i = 0; i < sizeof step_extra_keys / sizeof step_extra_keys[0]; i++)
+		keys[nk++] = step_extra_keys[i];
+	keys[nk] = NULL;
+	if (lkeys(c, s, n, keys, "step") < 0)
 		return -1;
 	yaml_node_t *akey = NULL, *aval = NULL;
-	size_t ai = 0;
-	for (size_t i = 0; actions[i]; i++) {
-		yaml_node_t *k = NULL, *v = lget(s, n, actions[i], &k);
+	const struct step_type *t = NULL;
+	for (size_t i = 0; i < STEP_KINDS; i++) {
+		const char *name = step_kinds[i].name;
+		yaml_node_t *k = NULL, *v = lget(s, n, name, &k);
 		if (!k || !v)
 			continue;
 		if (akey && k->start_mark.index < akey->start_mark.index)
-			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", actions[i],
+			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", name,
 			            sval(akey));
 		if (akey)
-			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps", sval(akey),
-			            actions[i]);
+			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps",
+			            sval(akey), name);
 		akey = k;
 		aval = v;
-		ai = i;
+		t = &step_kinds[i];
 	}
-	if (!akey)
-		return lerr(c, s, n,
-		            "step has no action; expected one of connect, send, raw, read, login, auth, starttls, "
-		            "expect_close, drop, sleep, find, assert, include");
-	enum step_kind kind = action_kinds[ai];
+	if (!akey) {
+		char list[400];
+		size_t off = 0;
+		for (size_t i = 0; i < STEP_KINDS && off < sizeof list; i++) {
+			int w = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
+			                 step_kinds[i].name);
+			if (w < 0)
+				break;
+			off += (size_t)w;
+		}
+		return lerr(c, s, n, "step has no action; expected one of %s", list);
+	}
 	yaml_node_t *sess = lget(s, n, "session", NULL), *exp = lget(s, n, "expect", NULL),
 	            *when = lget(s, n, "when", NULL), *note = lget(s, n, "note", NULL);
-
-	if (kind == STEP_INCLUDE) {
-		if (exp || when)
-			return lerr(c, s, exp ? exp : when, "'include' takes no %s; put it in the included steps",
-			            exp ? "expect" : "when");
-		char *name = NULL;
-		if (sess && lname(c, s, sess, "session", &name) < 0)
-			return -1;
-		int rc = load_include(c, s, aval, name ? name : inherit);
-		free(name);
-		return rc;
-	}
 
 	struct step *st = new_step(c, s, n);
 	if (!st)
 		return -1;
-	st->kind = kind;
+	st->kind = (enum step_kind)(t - step_kinds);
 	if (sess && lname(c, s, sess, "session", &st->session) < 0)
 		return -1;
 	if (note && lstr(c, s, note, "note", &st->note) < 0)
 		return -1;
 	if (when && parse_when(c, s, when, st) < 0)
 		return -1;
-
-	int rc = 0;
-	switch (kind) {
-	case STEP_CONNECT:
-		rc = parse_connect(c, s, aval, st, &st->session);
-		break;
-	case STEP_SEND:
-		rc = lsstr(c, s, aval, "send", &st->u.text);
-		if (rc == 0 && (memchr(st->u.text.s, '\r', st->u.text.len) || memchr(st->u.text.s, '\n', st->u.text.len)))
-			rc = lerr(c, s, aval, "'send' adds CRLF itself; use 'raw' for line ends of your own");
-		break;
-	case STEP_RAW:
-		rc = lsstr(c, s, aval, "raw", &st->u.text);
-		if (rc == 0 && st->u.text.len == 0)
-			rc = lerr(c, s, aval, "'raw' needs at least one octet");
-		break;
-	case STEP_READ:
-		rc = parse_session_only(c, s, aval, "read", &st->session);
-		break;
-	case STEP_LOGIN:
-		rc = parse_login(c, s, aval, st, &st->session);
-		break;
-	case STEP_AUTH:
-		rc = parse_auth(c, s, aval, st, &st->session);
-		break;
-	case STEP_STARTTLS:
-		rc = parse_starttls(c, s, aval, st, &st->session);
-		break;
-	case STEP_EXPECT_CLOSE:
-		rc = parse_expect_close(c, s, aval, st, &st->session);
-		break;
-	case STEP_DROP:
-		rc = parse_drop(c, s, aval, st);
-		break;
-	case STEP_SLEEP:
-		rc = parse_sleep(c, s, aval, st);
-		break;
-	case STEP_FIND:
-		rc = parse_find(c, s, aval, st, &st->session);
-		break;
-	case STEP_ASSERT:
-		rc = parse_assert(c, s, aval, st);
-		break;
-	case STEP_INCLUDE:
-		break;
-	}
-	if (rc < 0)
+	if (t->parse(c, s, aval, st) < 0)
 		return -1;
 	if (!st->session) {
-		st->session = strdup(inherit ? inherit : "main");
+		st->session = strdup("main");
 		if (!st->session)
 			return p3err_set(c->err, "out of memory");
 	}
 	if (exp) {
-		if (!reads(kind))
-			return lerr(c, s, exp, "'expect' does not go with %s, which reads no response", sval(akey));
-		if (parse_expect(c, s, exp, st) < 0 || check_expect_fits(c, s, st, exp) < 0)
+		if (!t->reads)
+			return lerr(c, s, exp, "'expect' does not go with %s, which reads no response",
+			            t->name);
+		if (load_expect(c, s, exp, st) < 0 || check_expect_fits(c, s, st, t, exp) < 0)
 			return -1;
 	}
 	return 0;
 }
 
-int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq, const char *session)
+int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq)
 {
 	if (!seq || seq->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, seq, "'steps' must be a list of steps, found %s", ltype(seq));
 	if (seqlen(seq) == 0)
 		return lerr(c, s, seq, "'steps' is empty");
 	for (size_t i = 0; i < seqlen(seq); i++)
-		if (parse_step(c, s, seqitem(s, seq, i), session) < 0)
+		if (parse_step(c, s, seqitem(s, seq, i)) < 0)
 			return -1;
 	return 0;
 }

@@ -648,21 +648,3 @@ int linterp_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const
 	}
 	return 0;
 }
-
-const char *lkeep_path(struct lctx *c, const char *path)
-{
-	struct scenario *sc = c->sc;
-	if (sc->file && strcmp(sc->file, path) == 0)
-		return sc->file;
-	for (size_t i = 0; i < sc->nsrcfiles; i++)
-		if (strcmp(sc->srcfiles[i], path) == 0)
-			return sc->srcfiles[i];
-	char **nv = realloc(sc->srcfiles, (sc->nsrcfiles + 1) * sizeof *nv);
-	if (!nv)
-		return NULL;
-	sc->srcfiles = nv;
-	nv[sc->nsrcfiles] = strdup(path);
-	if (!nv[sc->nsrcfiles])
-		return NULL;
-	return nv[sc->nsrcfiles++];
-}

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "runner/step_kinds.h"
+
 const char *level_name(enum level l)
 {
 	switch (l) {
@@ -19,36 +21,7 @@ const char *level_name(enum level l)
 
 const char *step_kind_name(enum step_kind k)
 {
-	/* The action keys of docs/scenario-language.md. */
-	switch (k) {
-	case STEP_CONNECT:
-		return "connect";
-	case STEP_SEND:
-		return "send";
-	case STEP_RAW:
-		return "raw";
-	case STEP_READ:
-		return "read";
-	case STEP_LOGIN:
-		return "login";
-	case STEP_AUTH:
-		return "auth";
-	case STEP_STARTTLS:
-		return "starttls";
-	case STEP_EXPECT_CLOSE:
-		return "expect_close";
-	case STEP_DROP:
-		return "drop";
-	case STEP_SLEEP:
-		return "sleep";
-	case STEP_FIND:
-		return "find";
-	case STEP_ASSERT:
-		return "assert";
-	case STEP_INCLUDE:
-		return "include";
-	}
-	return "?";
+	return (unsigned)k < STEP_KINDS ? step_type(k)->name : "?";
 }
 
 bool scenario_has_tag(const struct scenario *sc, const char *tag)
@@ -112,41 +85,8 @@ static void step_free(struct step *st)
 	for (size_t i = 0; i < st->n_expect; i++)
 		expect_free(&st->expect[i]);
 	free(st->expect);
-	switch (st->kind) {
-	case STEP_CONNECT:
-		free(st->u.connect.min_version);
-		free(st->u.connect.max_version);
-		free(st->u.connect.ciphers);
-		break;
-	case STEP_SEND:
-	case STEP_RAW:
-		free(st->u.text.s);
-		break;
-	case STEP_AUTH:
-		free(st->u.auth.mechanism);
-		free(st->u.auth.password.s);
-		free(st->u.auth.authzid.s);
-		break;
-	case STEP_STARTTLS:
-		free(st->u.starttls.inject.s);
-		break;
-	case STEP_SLEEP:
-		free(st->u.sleep.s);
-		break;
-	case STEP_FIND:
-		free(st->u.find.message.s);
-		free(st->u.find.as);
-		break;
-	case STEP_ASSERT:
-		free(st->u.assert_.a.s);
-		free(st->u.assert_.b.s);
-		strv_free(st->u.assert_.ignore, st->u.assert_.nignore);
-		free(st->u.assert_.infinite);
-		free(st->u.assert_.ref);
-		break;
-	default:
-		break;
-	}
+	if (step_type(st->kind)->release)
+		step_type(st->kind)->release(st);
 }
 
 void scenario_free(struct scenario *sc)
@@ -164,7 +104,6 @@ void scenario_free(struct scenario *sc)
 	free(sc->fixture);
 	free(sc->fixture2);
 	strv_free(sc->requires, sc->nrequires);
-	strv_free(sc->srcfiles, sc->nsrcfiles);
 	if (sc->client && sc->client_free)
 		sc->client_free(sc->client);
 	free(sc->file);

@@ -63,10 +63,13 @@ struct expect {
 	double timeout;           /* seconds; 0: the step's */
 };
 
+/* What each kind means is its row of step_kinds[] (step_kinds.h). */
 enum step_kind {
 	STEP_CONNECT, STEP_SEND, STEP_RAW, STEP_READ, STEP_LOGIN, STEP_AUTH, STEP_STARTTLS,
-	STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT, STEP_INCLUDE
+	STEP_EXPECT_CLOSE, STEP_DROP, STEP_SLEEP, STEP_FIND, STEP_ASSERT,
+	STEP_KINDS /* the number of kinds */
 };
+/* The action key of the kind ("send"). */
 const char *step_kind_name(enum step_kind k);
 
 enum drop_mode { DROP_FIN, DROP_RST, DROP_HALF };
@@ -153,13 +156,10 @@ struct scenario {
 	char **requires;
 	size_t nrequires;
 	double timeout;           /* seconds; 0: the run's */
-	struct step *steps;       /* includes already expanded in place */
+	struct step *steps;
 	size_t nsteps;
-	/* Added by the loader (load.c): where `id:` was written, and the paths of included files that
-	 * steps' src_pos.file point into (owned here, freed by scenario_free). */
+	/* Added by the loader (load.c): where `id:` was written. */
 	struct src_pos id_pos;
-	char **srcfiles;
-	size_t nsrcfiles;
 	/* A client scenario's own part (runner/client/client.h), freed by client_free; NULL otherwise. */
 	void *client;
 	void (*client_free)(void *);

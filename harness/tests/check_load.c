@@ -1,6 +1,6 @@
 /* check_load.c — unit tests for the scenario loader: a full scenario into the model, every kind of bad
- * file with its exact "file:line:column: message", octet-exact raw strings (NUL, \xNN), includes expanded
- * in place, include cycles, and folders (recursion, common/ skipped, sorting, duplicate ids). */
+ * file with its exact "file:line:column: message", octet-exact raw strings (NUL, \xNN), and folders
+ * (recursion, sorting, duplicate ids). */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include <check.h>
 #include "runner/load.h"
+#include "runner/step_kinds.h"
 
 Suite *load_suite(void);
 
@@ -475,14 +476,14 @@ START_TEST(err_actions)
 {
 	load_bad(HEAD "steps:\n  - sned: NOOP\n", NULL,
 	         "t.yaml:6:5: unknown key 'sned' in step; allowed: connect, send, raw, read, login, auth, starttls, "
-	         "expect_close, drop, sleep, find, assert, include, session, expect, when, note");
+	         "expect_close, drop, sleep, find, assert, session, expect, when, note");
 	load_bad(HEAD "steps:\n  - send: NOOP\n    raw: \"x\"\n", NULL,
 	         "t.yaml:7:5: step has two actions, 'send' and 'raw'; write two steps");
 	load_bad(HEAD "steps:\n  - raw: \"x\"\n    send: NOOP\n", NULL,
 	         "t.yaml:7:5: step has two actions, 'raw' and 'send'; write two steps");
 	load_bad(HEAD "steps:\n  - note: hi\n", NULL,
 	         "t.yaml:6:5: step has no action; expected one of connect, send, raw, read, login, auth, starttls, "
-	         "expect_close, drop, sleep, find, assert, include");
+	         "expect_close, drop, sleep, find, assert");
 	load_bad(HEAD "steps:\n  - sleep: 1\n    expect: ok\n", NULL,
 	         "t.yaml:7:13: 'expect' does not go with sleep, which reads no response");
 	load_bad(HEAD "steps:\n  - send: X\n    expect: {one_of: [ok, err], status: ok}\n", NULL,
@@ -524,108 +525,15 @@ START_TEST(err_requirement_ids)
 }
 END_TEST
 
-/* ---------- includes ---------- */
-
-START_TEST(include_expanded_in_place)
-{
-	char *dir = temp_dir();
-	write_file(dir, "common/login.yaml", "- connect: plain\n- login: {}\n- include: common/stat.yaml\n");
-	write_file(dir, "common/stat.yaml", "steps:\n  - send: STAT\n    expect: ok\n");
-	write_file(dir, "rfc/x.yaml", HEAD "steps:\n  - send: CAPA\n  - include: common/login.yaml\n"
-	                                   "    session: other\n  - send: QUIT\n");
-	char path[PATH_MAX], inc[PATH_MAX];
-	snprintf(path, sizeof path, "%s/rfc/x.yaml", dir);
-	struct scenario *sc = NULL;
-	struct p3err err = { "" };
-	ck_assert_msg(load_scenario_file(path, NULL, &sc, &err) == 0, "%s", err.msg);
-	ck_assert_uint_eq(sc->nsteps, 5);
-	ck_assert_int_eq(sc->steps[0].kind, STEP_SEND);
-	ck_assert_str_eq(sc->steps[0].session, "main");
-	ck_assert_int_eq(sc->steps[1].kind, STEP_CONNECT);
-	ck_assert_int_eq(sc->steps[2].kind, STEP_LOGIN);
-	ck_assert_int_eq(sc->steps[3].kind, STEP_SEND);
-	ck_assert_str_eq(sc->steps[3].u.text.s, "STAT");
-	ck_assert_int_eq(sc->steps[4].kind, STEP_SEND);
-	ck_assert_str_eq(sc->steps[4].u.text.s, "QUIT");
-	/* The included steps run in the include's session and point into their own file. */
-	ck_assert_str_eq(sc->steps[1].session, "other");
-	ck_assert_str_eq(sc->steps[3].session, "other");
-	ck_assert_str_eq(sc->steps[4].session, "main");
-	snprintf(inc, sizeof inc, "%s/common/login.yaml", dir);
-	ck_assert_str_eq(sc->steps[1].pos.file, inc);
-	ck_assert_int_eq(sc->steps[2].pos.line, 2);
-	snprintf(inc, sizeof inc, "%s/common/stat.yaml", dir);
-	ck_assert_str_eq(sc->steps[3].pos.file, inc);
-	ck_assert_int_eq(sc->steps[3].pos.line, 2);
-	ck_assert_int_eq(sc->steps[3].expect[0].pos.line, 3);
-	ck_assert_str_eq(sc->steps[0].pos.file, path);
-	scenario_free(sc);
-
-	/* An error inside an included file names that file. */
-	write_file(dir, "common/bad.yaml", "- send: NOOP\n- frobnicate: 1\n");
-	write_file(dir, "rfc/y.yaml", HEAD "steps:\n  - include: common/bad.yaml\n");
-	snprintf(path, sizeof path, "%s/rfc/y.yaml", dir);
-	ck_assert_int_eq(load_scenario_file(path, NULL, &sc, &err), -1);
-	char want[PATH_MAX * 3];
-	snprintf(want, sizeof want, "%s/common/bad.yaml:2:3: unknown key 'frobnicate' in step; allowed: ", dir);
-	ck_assert_msg(strncmp(err.msg, want, strlen(want)) == 0, "%s", err.msg);
-
-	write_file(dir, "rfc/z.yaml", HEAD "steps:\n  - include: common/none.yaml\n");
-	snprintf(path, sizeof path, "%s/rfc/z.yaml", dir);
-	ck_assert_int_eq(load_scenario_file(path, NULL, &sc, &err), -1);
-	snprintf(want, sizeof want,
-	         "%s:6:14: include 'common/none.yaml' not found (looked from %s's folder upwards)", path, path);
-	ck_assert_str_eq(err.msg, want);
-	load_bad(HEAD "steps:\n  - include: ../etc/passwd\n", NULL,
-	         "t.yaml:6:14: bad include path '../etc/passwd'; give a relative path without '..', such as "
-	         "common/login.yaml");
-	rm_rf(dir);
-}
-END_TEST
-
-START_TEST(include_cycles)
-{
-	char *dir = temp_dir();
-	write_file(dir, "common/a.yaml", "- send: NOOP\n- include: common/b.yaml\n");
-	write_file(dir, "common/b.yaml", "- include: common/a.yaml\n");
-	write_file(dir, "x.yaml", HEAD "steps:\n  - include: common/a.yaml\n");
-	char path[PATH_MAX], want[PATH_MAX * 3];
-	snprintf(path, sizeof path, "%s/x.yaml", dir);
-	struct scenario *sc = NULL;
-	struct p3err err = { "" };
-	ck_assert_int_eq(load_scenario_file(path, NULL, &sc, &err), -1);
-	snprintf(want, sizeof want, "%s/common/b.yaml:1:12: include cycle: %s/common/a.yaml -> %s/common/b.yaml -> "
-	         "common/a.yaml", dir, dir, dir);
-	ck_assert_str_eq(err.msg, want);
-
-	/* A scenario including itself. */
-	write_file(dir, "self.yaml", HEAD "steps:\n  - include: self.yaml\n");
-	snprintf(path, sizeof path, "%s/self.yaml", dir);
-	ck_assert_int_eq(load_scenario_file(path, NULL, &sc, &err), -1);
-	snprintf(want, sizeof want, "%s:6:14: include cycle: %s -> self.yaml", path, path);
-	ck_assert_str_eq(err.msg, want);
-
-	/* The same file twice, one after the other, is no cycle. */
-	write_file(dir, "twice.yaml", HEAD "steps:\n  - include: common/b2.yaml\n  - include: common/b2.yaml\n");
-	write_file(dir, "common/b2.yaml", "- send: NOOP\n");
-	snprintf(path, sizeof path, "%s/twice.yaml", dir);
-	ck_assert_msg(load_scenario_file(path, NULL, &sc, &err) == 0, "%s", err.msg);
-	ck_assert_uint_eq(sc->nsteps, 2);
-	scenario_free(sc);
-	rm_rf(dir);
-}
-END_TEST
-
 /* ---------- folders ---------- */
 
-START_TEST(folder_sorted_common_skipped)
+START_TEST(folder_sorted)
 {
 	char *dir = temp_dir();
 	write_file(dir, "b/one.yaml", "id: z/last\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
 	write_file(dir, "a/two.yaml", "id: m/middle\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MAY\nsteps: [{send: NOOP}]\n");
 	write_file(dir, "a/three.yaml", "id: a/first\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
 	write_file(dir, "a/notes.txt", "not yaml: [");
-	write_file(dir, "common/frag.yaml", "- send: NOOP\n");
 	struct scenario_list l;
 	struct p3err err = { "" };
 	const char *paths[] = { dir };
@@ -677,13 +585,12 @@ START_TEST(sniff_kinds)
 	char *dir = temp_dir();
 	write_file(dir, "s.yaml", HEAD "steps: [{send: NOOP}]\n");
 	write_file(dir, "t.yaml", "name: x\nhost: 127.0.0.1\nport: 110\n");
-	write_file(dir, "common/f.yaml", "steps: [{send: NOOP}]\n");
 	write_file(dir, "l.yaml", "- send: NOOP\n");
 	write_file(dir, "u.yaml", "colour: red\n");
-	static const char *const names[] = { "s.yaml", "t.yaml", "common/f.yaml", "l.yaml", "u.yaml" };
-	static const enum load_kind want[] = { LOAD_KIND_SCENARIO, LOAD_KIND_TARGET, LOAD_KIND_FRAGMENT,
-		                                   LOAD_KIND_FRAGMENT, LOAD_KIND_UNKNOWN };
-	for (size_t i = 0; i < 5; i++) {
+	static const char *const names[] = { "s.yaml", "t.yaml", "l.yaml", "u.yaml" };
+	static const enum load_kind want[] = { LOAD_KIND_SCENARIO, LOAD_KIND_TARGET, LOAD_KIND_UNKNOWN,
+		                                   LOAD_KIND_UNKNOWN };
+	for (size_t i = 0; i < 4; i++) {
 		char p[PATH_MAX];
 		enum load_kind k;
 		struct p3err err = { "" };
@@ -691,11 +598,29 @@ START_TEST(sniff_kinds)
 		ck_assert_msg(load_sniff(p, &k, &err) == 0, "%s", err.msg);
 		ck_assert_msg(k == want[i], "%s: %d", names[i], (int)k);
 	}
-	char p[PATH_MAX];
-	struct p3err err = { "" };
-	snprintf(p, sizeof p, "%s/common/f.yaml", dir);
-	ck_assert_msg(load_fragment_file(p, NULL, &err) == 0, "%s", err.msg);
 	rm_rf(dir);
+}
+END_TEST
+
+/* The table of step kinds (step_kinds.h): one complete row per kind, found by its name. */
+START_TEST(step_table_complete)
+{
+	for (size_t k = 0; k < STEP_KINDS; k++) {
+		const struct step_type *t = step_type((enum step_kind)k);
+		ck_assert_ptr_nonnull(t->name);
+		ck_assert_ptr_nonnull(t->parse);
+		ck_assert_ptr_nonnull(t->run);
+		ck_assert_str_eq(step_kind_name((enum step_kind)k), t->name);
+		ck_assert_msg(!t->handshakes || t->reads, "%s: a handshake expectation needs a response", t->name);
+		ck_assert_msg(!t->pipelines || t->reads, "%s: pipelined expectations need responses", t->name);
+		for (size_t j = 0; j < k; j++)
+			ck_assert_str_ne(step_kinds[j].name, t->name);
+	}
+	/* A step kind's name is its action key: `read` loads into a step of kind STEP_READ. */
+	struct scenario *sc = load_ok(HEAD "steps: [{read: {}}, {drop: rst}]\n");
+	ck_assert_int_eq(sc->steps[0].kind, STEP_READ);
+	ck_assert_int_eq(sc->steps[1].kind, STEP_DROP);
+	scenario_free(sc);
 }
 END_TEST
 
@@ -709,6 +634,7 @@ Suite *load_suite(void)
 	tcase_add_test(tc, err_extension_keys);
 	tcase_add_test(tc, raw_keeps_nul_and_octets);
 	tcase_add_test(tc, raw_after_multibyte_text);
+	tcase_add_test(tc, step_table_complete);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("errors");
 	tcase_add_test(tc, err_yaml_syntax);
@@ -722,9 +648,7 @@ Suite *load_suite(void)
 	tcase_add_test(tc, err_requirement_ids);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("files");
-	tcase_add_test(tc, include_expanded_in_place);
-	tcase_add_test(tc, include_cycles);
-	tcase_add_test(tc, folder_sorted_common_skipped);
+	tcase_add_test(tc, folder_sorted);
 	tcase_add_test(tc, folder_reports_every_bad_file);
 	tcase_add_test(tc, sniff_kinds);
 	suite_add_tcase(s, tc);

@@ -136,7 +136,8 @@ static void count(const struct console *c, FILE *f, size_t n, const char *what, 
 }
 
 /* Whether the message already ends with "[ref]": the executor names a check's requirement in the reason
- * when it is not one of the scenario's own (exec.c, format_reason), so the summary must not repeat it. */
+ * when it is not one of the scenario's own (exec_verdict.c, xc_format_reason), so the summary must not
+ * repeat it. */
 static int names_ref(const char *message, const char *ref)
 {
 	size_t ml = message ? strlen(message) : 0, rl = strlen(ref);
