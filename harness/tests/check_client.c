@@ -218,6 +218,41 @@ START_TEST(overrides_and_close_after)
 }
 END_TEST
 
+/* A scripted login failure (LOGIN) meets every way to log in: PASS, APOP, and a SASL exchange at its final
+ * reply (curl and fetchmail log in with CRAM-MD5 or APOP and never sent PASS). */
+START_TEST(login_override_meets_apop_and_sasl)
+{
+	csrv_free(&s);
+	struct creply rep = { .command = "LOGIN", .reply = { "-ERR [IN-USE] locked\r\n", 22 }, .close = true };
+	opts.replies = &rep;
+	opts.nreplies = 1;
+	csrv_init(&s, &opts, &md, false, false);
+	enum csrv_action a;
+	/* AUTH alone lists mechanisms: no login, no override. */
+	ck_assert(strncmp(cmd("AUTH", NULL), "+OK", 3) == 0);
+	/* PLAIN with an initial response: the final reply is the scripted one. */
+	ck_assert_str_eq(cmd("AUTH PLAIN AHVzZXIwMQBwYXNzMDE=", &a), "-ERR [IN-USE] locked\r\n");
+	ck_assert_int_eq(a, CA_CLOSE);
+	ck_assert_int_eq(s.state, CS_AUTH);
+	/* PLAIN without: the challenge goes out as usual, the scripted reply ends the exchange. */
+	ck_assert_str_eq(cmd("AUTH PLAIN", &a), "+ \r\n");
+	ck_assert_int_eq(a, CA_AUTH_CONT);
+	ck_assert_str_eq(cmd("AHVzZXIwMQBwYXNzMDE=", &a), "-ERR [IN-USE] locked\r\n");
+	ck_assert_int_eq(a, CA_CLOSE);
+	/* CRAM-MD5: the challenge is not replaced (the client would take -ERR as "mechanism unsupported"). */
+	ck_assert(strncmp(cmd("AUTH CRAM-MD5", &a), "+ ", 2) == 0);
+	ck_assert_int_eq(a, CA_AUTH_CONT);
+	/* APOP, even with a wrong digest. */
+	char line[80];
+	snprintf(line, sizeof line, "APOP user01 %032d", 0);
+	cmd("*", NULL);
+	ck_assert_str_eq(cmd(line, &a), "-ERR [IN-USE] locked\r\n");
+	ck_assert_int_eq(s.state, CS_AUTH);
+	opts.replies = NULL;
+	opts.nreplies = 0;
+}
+END_TEST
+
 START_TEST(scenario_password)
 {
 	csrv_free(&s);
@@ -385,6 +420,7 @@ Suite *client_suite(void)
 	tcase_add_test(tc, overrides_and_close_after);
 	tcase_add_test(tc, pad_status_lines);
 	tcase_add_test(tc, scenario_password);
+	tcase_add_test(tc, login_override_meets_apop_and_sasl);
 	suite_add_tcase(su, tc);
 	TCase *tj = tcase_create("judge");
 	tcase_add_test(tj, judge_grammar_and_state);
