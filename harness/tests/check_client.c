@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
 #include "lib/b64.h"
@@ -338,6 +339,16 @@ START_TEST(placeholders)
 	ck_assert_str_eq(s1, "127.0.0.1:1100 {x} /w/m /c.pem");
 	free(s1);
 	ck_assert_ptr_null(cexpand("{nope}", &v, &err));
+	/* {bin}: the running binary's folder (check_unit's here: bin/ or build-asan/bin/). */
+	char bin[4096];
+	ck_assert(cbin_dir(bin, sizeof bin));
+	v.bin = bin;
+	char *s2 = cexpand("{bin}/pop3client", &v, &err);
+	char want[4200];
+	snprintf(want, sizeof want, "%s/pop3client", bin);
+	ck_assert_str_eq(s2, want);
+	free(s2);
+	ck_assert(strlen(bin) > 4 && strcmp(bin + strlen(bin) - 4, "/bin") == 0);
 }
 END_TEST
 
@@ -351,7 +362,8 @@ START_TEST(load_profile)
 	fputs("name: t\ncommand: [prog, \"{host}\"]\nmodes:\n  stls: [--stls]\n"
 	      "  implicit_tls: {command: [other], args: [-x], env: {A: b}}\n"
 	      "files:\n  rc: {mode: \"0640\", content: \"x {port}\"}\n"
-	      "delivery: {kind: mbox, path: \"{workdir}/m\", adds_headers: [Received]}\ndeletes: true\n", f);
+	      "delivery: {kind: mbox, path: \"{workdir}/m\", adds_headers: [Received]}\ndeletes: true\n"
+	      "success_exit: [0, 1]\nmkdirs: [\"{workdir}/Maildir/new\", md/cur]\n", f);
 	fclose(f);
 	struct cprofile p;
 	struct p3err err = { "" };
@@ -366,7 +378,35 @@ START_TEST(load_profile)
 	ck_assert_int_eq(p.delivery, DELIVERY_MBOX);
 	ck_assert(p.deletes);
 	ck_assert_str_eq(p.dir, dir);
+	ck_assert(cprofile_success(&p, 0) && cprofile_success(&p, 1) && !cprofile_success(&p, 2));
+	ck_assert_uint_eq(p.nmkdirs, 2);
+	ck_assert_str_eq(p.mkdirs[1], "md/cur");
+	/* mkdirs are made (with their parents) before the client starts. */
+	struct cvars v = { .workdir = dir, .profile_dir = dir, .bin = dir };
+	char out[160], errp[160], made[160];
+	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(errp, sizeof errp, "%s/err", dir);
+	free(p.command[1]);
+	p.command[1] = strdup("-c");
+	free(p.command[0]);
+	p.command[0] = strdup("true");
+	struct cproc proc;
+	ck_assert_msg(cproc_start(&p, NULL, 0, &v, out, errp, &proc, &err) == 0, "%s", err.msg);
+	while (!cproc_poll(&proc))
+		usleep(10000);
+	struct stat st;
+	snprintf(made, sizeof made, "%s/Maildir/new", dir);
+	ck_assert(stat(made, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(made, sizeof made, "%s/md/cur", dir);
+	ck_assert(stat(made, &st) == 0 && S_ISDIR(st.st_mode));
 	cprofile_free(&p);
+	char rm[200];
+	snprintf(rm, sizeof rm, "rm -rf '%s/Maildir' '%s/md'", dir, dir);
+	ck_assert_int_eq(system(rm), 0);
+	unlink(out);
+	unlink(errp);
+	snprintf(made, sizeof made, "%s/rc", dir);
+	unlink(made);
 	f = fopen(path, "w");
 	fputs("name: t\ncommand: [prog]\ndelivery: {kind: maildir}\n", f); /* maildir without path */
 	fclose(f);
