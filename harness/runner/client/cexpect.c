@@ -307,9 +307,17 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 		return;
 	case CEXP_NO_AFTER:
 		for (size_t i = 0; i < rec->ncmds; i++) {
-			if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text) || rec->cmds[i].reply_ok)
+			if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text))
 				continue;
-			for (size_t k = i + 1; k < rec->ncmds; k++) {
+			/* An AUTH's outcome is the final reply of its exchange (RFC 5034 §4): its challenges ("+ ...")
+			 * are no -ERR, and its SASL responses are no commands after one. */
+			size_t last = i;
+			while (last + 1 < rec->ncmds && rec->cmds[last + 1].sasl &&
+			       rec->cmds[last + 1].session == rec->cmds[i].session && rec->cmds[last + 1].run == rec->cmds[i].run)
+				last++;
+			if (rec->cmds[last].reply_ok)
+				continue;
+			for (size_t k = last + 1; k < rec->ncmds; k++) {
 				if (rec->cmds[k].session != rec->cmds[i].session || rec->cmds[k].run != rec->cmds[i].run)
 					continue;
 				if (kw_is(&rec->cmds[k], "QUIT"))
@@ -369,13 +377,16 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 	case CEXP_EXIT:
 		for (int r = 0; r < runs; r++) {
 			int st = rec->exit_status[r];
-			bool bad = (e->exit == EXIT_WANT_ZERO && st != 0) || (e->exit == EXIT_WANT_NONZERO && st == 0);
+			/* "zero" is the profile's success (success_exit: fetchmail exits 1 for "no mail"). */
+			bool ok = st >= 0 && cprofile_success(p, st);
+			bool bad = (e->exit == EXIT_WANT_ZERO && !ok) || (e->exit == EXIT_WANT_NONZERO && ok);
 			if (bad) {
 				snprintf(buf, sizeof buf, "%d", st);
 				finding(o, fv, ref,
 				        e->exit == EXIT_WANT_ZERO ? "the client reported failure for a session that went well"
 				                                  : "the client reported success although the session failed",
-				        e->exit == EXIT_WANT_ZERO ? "exit status 0" : "a non-zero exit status", buf);
+				        e->exit == EXIT_WANT_ZERO ? "a success exit status (0, or the profile's success_exit)"
+				                                  : "a failure exit status", buf);
 				return;
 			}
 		}
@@ -390,6 +401,19 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			if (rec->cmds[i].scripted && strcmp(rec->cmds[i].text, "*") != 0) {
 				finding(o, fv, ref, "the client answered a malformed SASL challenge instead of cancelling",
 				        "\"*\" (or closing the connection)", rec->cmds[i].text);
+				return;
+			}
+		}
+		return;
+	case CEXP_SESSIONS_MAX:
+		/* RFC 2449 §8.1.1-§8.1.2, RFC 3206 §4: after [IN-USE], [LOGIN-DELAY] or [SYS/TEMP] a client tries
+		 * later, not again at once: a bound on connections per run. */
+		for (int r = 0; r < runs && r < 2; r++) {
+			if (rec->run_sessions[r] > e->count) {
+				char exp[80], act[80];
+				snprintf(exp, sizeof exp, "at most %ld connection(s) in a run", e->count);
+				snprintf(act, sizeof act, "%d connections in run %d", rec->run_sessions[r], r + 1);
+				finding(o, fv, ref, "the client reconnected at once instead of trying later", exp, act);
 				return;
 			}
 		}

@@ -209,12 +209,15 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		conclude(r, VERDICT_ERROR, "cannot pin the TLS version", NULL, NULL, NULL);
 		goto out;
 	}
-	struct cvars v = { .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir };
+	char bindir[PATH_MAX];
+	if (!cbin_dir(bindir, sizeof bindir))
+		snprintf(bindir, sizeof bindir, "%s/../../bin", p->dir); /* no /proc: the build tree's */
+	struct cvars v = { .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir, .bin = bindir };
 	snprintf(v.host, sizeof v.host, "127.0.0.1");
 	snprintf(v.hostname, sizeof v.hostname, "localhost");
 	snprintf(v.port, sizeof v.port, "%d", port);
 	snprintf(v.tls_port, sizeof v.tls_port, "%d", tport);
-	snprintf(v.user, sizeof v.user, CLIENT_USER);
+	snprintf(v.user, sizeof v.user, "%s", cs->srv.user ? cs->srv.user : CLIENT_USER);
 	snprintf(v.password, sizeof v.password, "%s", cs->srv.password ? cs->srv.password : CLIENT_PASSWORD);
 	if (p->delivery_path && !(dpath = cexpand(p->delivery_path, &v, &err))) {
 		conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);

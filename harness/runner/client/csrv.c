@@ -210,9 +210,14 @@ static const char *password(const struct csrv *s)
 	return s->o->password ? s->o->password : CLIENT_PASSWORD;
 }
 
+static const char *account(const struct csrv *s)
+{
+	return s->o->user ? s->o->user : CLIENT_USER;
+}
+
 static bool login_ok(const struct csrv *s, const char *user, const char *pass)
 {
-	return strcmp(user, CLIENT_USER) == 0 && strcmp(pass, password(s)) == 0;
+	return strcmp(user, account(s)) == 0 && strcmp(pass, password(s)) == 0;
 }
 
 static void enter_trans(struct csrv *s, struct buf *b)
@@ -251,7 +256,7 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 			status(s, b, false, "[AUTH] authentication failed");
 	} else if (strcmp(s->sasl_mech, "LOGIN") == 0) {
 		if (s->sasl_step == 1) {
-			snprintf(s->user, sizeof s->user, "%.63s", (char *)dec);
+			snprintf(s->user, sizeof s->user, "%.512s", (char *)dec);
 			s->sasl_step = 2;
 			bput(b, "+ UGFzc3dvcmQ6\r\n", 16);
 		} else {
@@ -266,8 +271,8 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 		cram_md5_digest(s->cram_challenge, strlen(s->cram_challenge), password(s), want);
 		char *sp = strrchr((char *)dec, ' ');
 		s->sasl_step = 0;
-		if (sp && (size_t)(sp - (char *)dec) == strlen(CLIENT_USER) &&
-		    strncmp((char *)dec, CLIENT_USER, strlen(CLIENT_USER)) == 0 && strcmp(sp + 1, want) == 0)
+		if (sp && (size_t)(sp - (char *)dec) == strlen(account(s)) &&
+		    strncmp((char *)dec, account(s), strlen(account(s))) == 0 && strcmp(sp + 1, want) == 0)
 			enter_trans(s, b);
 		else
 			status(s, b, false, "[AUTH] authentication failed");
@@ -417,6 +422,22 @@ static void transaction(struct csrv *s, const char *kw, const char *arg, struct 
 	}
 }
 
+/* A SASL exchange that just logged in: a scenario's LOGIN reply (a scripted login failure such as
+ * [IN-USE] or [SYS/TEMP]) replaces its final +OK, so the failure reaches a client that logs in with SASL
+ * as it reaches one using PASS (RFC 5034 §4: the final reply may carry a response code). */
+static void sasl_login_override(struct csrv *s, struct buf *b, enum csrv_action *act)
+{
+	if (s->state != CS_TRANS || s->sasl_step)
+		return;
+	const struct creply *r = override(s, "LOGIN");
+	if (!r)
+		return;
+	s->state = CS_AUTH;
+	b->len = 0;
+	bput(b, r->reply.s, r->reply.len);
+	*act = r->close ? CA_CLOSE : CA_NONE;
+}
+
 char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum csrv_action *act, size_t *multi)
 {
 	struct buf b = { 0 };
@@ -428,6 +449,7 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		sasl_line(s, line, n, &b);
 		if (s->sasl_step)
 			*act = CA_AUTH_CONT;
+		sasl_login_override(s, &b, act);
 		goto out;
 	}
 	size_t k = 0;
@@ -444,11 +466,11 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		arg = argbuf;
 	}
 	const struct creply *r = override(s, kw);
-	/* LOGIN stands for whatever login the client chose: PASS, APOP or AUTH (clients prefer SASL when
-	 * CAPA offers it, APOP when the greeting has a timestamp), so a scripted login failure meets every
-	 * client. */
-	if (!r && s->state == CS_AUTH &&
-	    (strcmp(kw, "PASS") == 0 || strcmp(kw, "APOP") == 0 || strcmp(kw, "AUTH") == 0))
+	/* LOGIN stands for whatever login the client chose: PASS, APOP or a SASL exchange (clients prefer
+	 * SASL when CAPA offers it, APOP when the greeting has a timestamp), so a scripted login failure
+	 * meets every client. A SASL exchange gets it as its final reply (sasl_login_override): curl and
+	 * fetchmail treat an -ERR to the AUTH line itself as "mechanism unsupported", not as the answer. */
+	if (!r && s->state == CS_AUTH && (strcmp(kw, "PASS") == 0 || strcmp(kw, "APOP") == 0))
 		r = override(s, "LOGIN");
 	if (r) {
 		bput(&b, r->reply.s, r->reply.len);
@@ -475,7 +497,7 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		*act = CA_CLOSE;
 	} else if (s->state == CS_AUTH) {
 		if (strcmp(kw, "USER") == 0 && arg) {
-			snprintf(s->user, sizeof s->user, "%.63s", arg);
+			snprintf(s->user, sizeof s->user, "%.512s", arg);
 			s->user_ok = true;
 			status(s, &b, true, NULL);
 		} else if (strcmp(kw, "PASS") == 0 && s->user_ok && arg) {
@@ -485,15 +507,16 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 			else
 				status(s, &b, false, "[AUTH] invalid user name or password");
 		} else if (strcmp(kw, "APOP") == 0 && arg) {
-			char user[64] = "", dig[64] = "", want[DIGEST_MD5_HEX];
-			sscanf(arg, "%63s %63s", user, dig);
+			char user[CLIENT_MAX_USER + 1] = "", dig[64] = "", want[DIGEST_MD5_HEX];
+			sscanf(arg, "%512s %63s", user, dig);
 			apop_digest(s->timestamp, password(s), want);
-			if (strcmp(user, CLIENT_USER) == 0 && strcasecmp(dig, want) == 0)
+			if (strcmp(user, account(s)) == 0 && strcasecmp(dig, want) == 0)
 				enter_trans(s, &b);
 			else
 				status(s, &b, false, "[AUTH] authentication failed");
 		} else if (strcmp(kw, "AUTH") == 0) {
 			auth(s, arg, &b, act);
+			sasl_login_override(s, &b, act); /* an initial response can end the exchange at once */
 		} else if (strcmp(kw, "STLS") == 0 && !s->tls && s->tls_available && s->o->stls == STLS_OFFER) {
 			status(s, &b, true, "Begin TLS negotiation");
 			*act = CA_STARTTLS;
