@@ -962,10 +962,11 @@ static void judge_after(struct xctx *x, struct xsession *s, struct alt *a, doubl
 		}
 	}
 	if (e->silent_for > 0 && s->c) {
-		enum conn_status st = conn_poll_data(s->c, (int)(e->silent_for * 1000), &err);
+		double window = target_silence(x->t, e->silent_for); /* a slow link's profile lengthens it */
+		enum conn_status st = conn_poll_data(s->c, (int)(window * 1000), &err);
 		if (st == CONN_OK) {
 			char exp[80];
-			snprintf(exp, sizeof exp, "nothing more for %.1f s", e->silent_for);
+			snprintf(exp, sizeof exp, "nothing more for %.1f s", window);
 			const char *line;
 			struct line ln;
 			/* Show what came (one line, bounded). */
@@ -1031,8 +1032,9 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 			silent_alt = i;
 	if (silent_alt < nalts && s->c) {
 		struct p3err perr = {""};
-		if (conn_poll_data(s->c, (int)(alts_e[silent_alt].silent_for * 1000), &perr) == CONN_TIMEOUT) {
-			xtr_note(&x->tr, s->name, "no reply within %.1f s", alts_e[silent_alt].silent_for);
+		double window = target_silence(x->t, alts_e[silent_alt].silent_for);
+		if (conn_poll_data(s->c, (int)(window * 1000), &perr) == CONN_TIMEOUT) {
+			xtr_note(&x->tr, s->name, "no reply within %.1f s", window);
 			vars_set_str(&x->vars, "last.status", "");
 			vars_set_str(&x->vars, "last.line", "");
 			goto out;

@@ -7,6 +7,7 @@
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  *   delivery: verbatim|agent   redact: BOOL
  *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS   login_delay_max: SECONDS
+ *   silence_min: SECONDS
  * Relative paths (ca, maildirs) are taken from the profile's folder. Every key: docs/targets.md. */
 #include "runner/target.h"
 
@@ -307,7 +308,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 	                                   "tls_verify",    "ca",            "sni",          "accounts",
 	                                   "reset",         "maildirs",      "idle_timeout", "login_tls",
 	                                   "redact",        "delivery",      "reset_timeout", "login_timeout",
-	                                   "lock_retry",    "login_delay_max"};
+	                                   "lock_retry",    "login_delay_max", "silence_min"};
 	yaml_node_t *seen[sizeof keys / sizeof keys[0]] = {0}, *vals[sizeof keys / sizeof keys[0]] = {0};
 	int verify = -1;
 	for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
@@ -323,7 +324,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			    L, k,
 			    "unknown key '%s' (a target has name, host, port, tls_port, tls_verify, ca, "
 			    "sni, accounts, reset, maildirs, idle_timeout, login_tls, redact, delivery, "
-			    "reset_timeout, login_timeout, lock_retry, login_delay_max)",
+			    "reset_timeout, login_timeout, lock_retry, login_delay_max, silence_min)",
 			    ks ? ks : "?");
 		if (seen[i])
 			return at(L, k, "'%s' given twice (first at line %zu)", ks,
@@ -402,6 +403,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			break;
 		case 17:
 			rc = get_seconds(L, v, ks, &t->login_delay_max);
+			break;
+		case 18:
+			rc = get_seconds(L, v, ks, &t->silence_min);
 			break;
 		}
 		if (rc != 0)
@@ -558,6 +562,11 @@ double target_login_delay_max(const struct target *t)
 double target_lock_retry(const struct target *t)
 {
 	return t->lock_retry > 0 ? t->lock_retry : TARGET_DEFAULT_LOCK_RETRY;
+}
+
+double target_silence(const struct target *t, double seconds)
+{
+	return t != NULL && t->silence_min > seconds ? t->silence_min : seconds;
 }
 
 /* ---- reset ----------------------------------------------------------------------------------------- */
