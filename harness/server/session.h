@@ -31,8 +31,9 @@ enum pop3_state { ST_AUTHORIZATION = 1, ST_TRANSACTION = 2, ST_UPDATE = 4 };
  * in 200 writes, not 800 (fewer system calls and wake-ups of the reader, docs/performance.md). A client
  * that stops reading holds SESSION_OUT_HIGH, not this. */
 #define SESSION_STREAM_HIGH (256 * 1024)
-/* More than a socket's send buffer holds (Linux's tcp_wmem maximum is 4 MB by default): what a client that
- * reads nothing can never take. */
+/* More than the kernel buffers for a client that reads nothing, on default settings (Linux's tcp_wmem
+ * maximum is 4 MB). One that stops reading later, or has huge socket buffers, holds at most
+ * SESSION_STREAM_HIGH of output and STREAM_MAP_RELEASE of mapped file pages: bounded either way. */
 #define SESSION_STREAM_PROVEN (6 * 1024 * 1024)
 
 struct session {

@@ -21,7 +21,7 @@ enum stream_kind { STREAM_NONE, STREAM_MESSAGE, STREAM_SCAN, STREAM_UIDL };
 #define STREAM_MAP_MIN (256 * 1024)
 /* Mapped pages already sent are dropped from the process every this many octets, so its resident size
  * does not grow by the message's size. */
-#define STREAM_MAP_RELEASE (4 * 1024 * 1024)
+#define STREAM_MAP_RELEASE (1024 * 1024)
 /* Octets of a mapped message encoded into the output at a time: the reservation, twice that, and its chain
  * header fit a 64 kB chain (libevent rounds up to a power of two), below glibc's mmap threshold. */
 #define STREAM_MAP_STEP (30 * 1024)
