@@ -283,9 +283,9 @@ int fixture_prepare(const char *name, const char *src, const char *parent, struc
 
 struct cache_entry {
 	struct fixture fx;
-	char *name;                   /* the fixture's name, known before fx is ready */
+	char *name; /* the fixture's name, known before fx is ready */
 	enum { PREPARING, READY, FAILED } state;
-	char why[P3ERR_MAX];          /* FAILED: the preparer's error */
+	char why[P3ERR_MAX]; /* FAILED: the preparer's error */
 	struct cache_entry *next;
 };
 

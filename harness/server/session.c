@@ -378,8 +378,8 @@ static int pump(struct session *s)
 
 	for (;;) {
 		if (stream_active(&s->stream)) {
-			int rc = stream_fill(&s->stream, output(s), s->stream_high ? s->stream_high : SESSION_OUT_HIGH,
-			                     &err);
+			int rc = stream_fill(&s->stream, output(s),
+			                     s->stream_high ? s->stream_high : SESSION_OUT_HIGH, &err);
 			if (rc < 0) {
 				/* The +OK went out already; a truncated body must not look complete. */
 				log_msg(LOG_ERROR, "s%lu %s", s->id, err.msg);

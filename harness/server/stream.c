@@ -200,7 +200,8 @@ static int fill_mapped(struct stream *st, struct evbuffer *out, size_t high, str
 		st->map_off += n;
 		if (st->map_off - st->map_released >= STREAM_MAP_RELEASE) {
 			size_t upto = st->map_off & ~(size_t)4095;
-			(void)madvise((char *)st->map + st->map_released, upto - st->map_released, MADV_DONTNEED);
+			(void)madvise((char *)st->map + st->map_released, upto - st->map_released,
+			              MADV_DONTNEED);
 			st->map_released = upto;
 		}
 	}
