@@ -57,7 +57,7 @@ cleanup() {
 	local p
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
 	if [ "$use_dovecot" = 1 ]; then
-		DOVECOT_DIR=$dovecot_dir harness/peers/dovecot.sh stop >/dev/null 2>&1 || true
+		PEER_DIR=$dovecot_dir harness/peers/dovecot.sh stop >/dev/null 2>&1 || true
 	fi
 }
 trap cleanup EXIT
@@ -89,15 +89,17 @@ start trivcrlf "$bin/bench/trivial" --port 0 --maildir "$data/bigcrlf"
 
 if [ "$use_dovecot" = 1 ]; then
 	say "starting Dovecot (harness/peers/dovecot.sh) with the same maildrops"
-	if DOVECOT_DIR=$dovecot_dir DOVECOT_ACCOUNTS=67 harness/peers/dovecot.sh start >"$out/dovecot-start.log" 2>&1; then
-		eval "$(DOVECOT_DIR=$dovecot_dir harness/peers/dovecot.sh env)"
+	# The peers' harness (docs/peers): Debian's packages in a private root, users user01.. with passwords
+	# pass01.., each ~/Maildir under HOMES reset by maildir-reset.sh.
+	if PEER_DIR=$dovecot_dir PEER_ACCOUNTS=67 harness/peers/dovecot.sh start >"$out/dovecot-start.log" 2>&1; then
+		eval "$(PEER_DIR=$dovecot_dir harness/peers/dovecot.sh env)"
 		port_dove=$DOVECOT_PORT
 		pid_dove=$DOVECOT_PID
-		reset=harness/peers/dovecot-reset.sh
-		for i in $(seq -w 1 64); do "$reset" "user$i" "$data/session" "$dovecot_dir"; done
-		"$reset" user65 "$data/big" "$dovecot_dir"
-		"$reset" user66 "$data/huge" "$dovecot_dir"
-		"$reset" user67 "$data/bigcrlf" "$dovecot_dir"
+		reset=harness/peers/maildir-reset.sh homes=$dovecot_dir/home
+		for i in $(seq -w 1 64); do "$reset" "user$i" "$data/session" "$homes"; done
+		"$reset" user65 "$data/big" "$homes"
+		"$reset" user66 "$data/huge" "$homes"
+		"$reset" user67 "$data/bigcrlf" "$homes"
 	else
 		say "Dovecot did not start (see $out/dovecot-start.log): its column stays empty"
 		use_dovecot=0
@@ -171,11 +173,14 @@ done
 # Two stored forms: LF line ends with dot lines (encoded on the way: the usual Maildir case), and the
 # wire form itself (CRLF, nothing to stuff: sent as stored).
 say "RETR ${big_mb} MB"
-declare -A mb=()
+declare -A mb=() mcpu=()
 for r in $(seq 1 "$runs"); do
-	mb[refd]="${mb[refd]:-} $(kv "$(lg retr-refd retr -p "$port_refd" --first 65 -n 5)" mbps)"
-	mb[tls]="${mb[tls]:-} $(kv "$(lg retr-refd-tls retr -p "$tlsport_refd" --tls --first 65 -n 5)" mbps)"
-	mb[triv]="${mb[triv]:-} $(kv "$(lg retr-triv retr -p "$port_trivbig" -n 5)" mbps)"
+	line=$(lg retr-refd retr -p "$port_refd" --first 65 -n 5 --pid "$pid_refd")
+	mb[refd]="${mb[refd]:-} $(kv "$line" mbps)" mcpu[refd]="${mcpu[refd]:-} $(kv "$line" server_cpu_ms_per_100mb)"
+	line=$(lg retr-refd-tls retr -p "$tlsport_refd" --tls --first 65 -n 5 --pid "$pid_refd")
+	mb[tls]="${mb[tls]:-} $(kv "$line" mbps)" mcpu[tls]="${mcpu[tls]:-} $(kv "$line" server_cpu_ms_per_100mb)"
+	line=$(lg retr-triv retr -p "$port_trivbig" -n 5 --pid "$pid_trivbig")
+	mb[triv]="${mb[triv]:-} $(kv "$line" mbps)" mcpu[triv]="${mcpu[triv]:-} $(kv "$line" server_cpu_ms_per_100mb)"
 	mb[crlf]="${mb[crlf]:-} $(kv "$(lg retr-refd-crlf retr -p "$port_refd" --first 67 -n 5)" mbps)"
 	mb[trivcrlf]="${mb[trivcrlf]:-} $(kv "$(lg retr-triv-crlf retr -p "$port_trivcrlf" -n 5)" mbps)"
 	if [ "$use_dovecot" = 1 ]; then
@@ -191,6 +196,10 @@ row "RETR ${big_mb} MB CRLF-stored, plain, MB/s" "$m_crlf" "$m_trivcrlf" "${m_do
 	"refd/triv $(ratio "$m_crlf" "$m_trivcrlf")" ">= 0.8 triv" "$(verdict "$(ratio "$m_crlf" "$m_trivcrlf")" 0.8)"
 row "RETR ${big_mb} MB LF-stored, TLS, MB/s" "$m_tls" "-" "-" "tls/plain $(ratio "$m_tls" "$m_refd")" ">= 0.5 plain" \
 	"$(verdict "$(ratio "$m_tls" "$m_refd")" 0.5)"
+# The same by the server's CPU per 100 MB sent, which the machine's load moves less than MB/s.
+c_refd=$(median ${mcpu[refd]}) c_triv=$(median ${mcpu[triv]}) c_tls=$(median ${mcpu[tls]})
+row "server CPU per 100 MB of RETR, ms (LF-stored; TLS: ${c_tls})" "$c_refd" "$c_triv" "-" \
+	"triv/refd $(ratio "$c_triv" "$c_refd"), plain/tls $(ratio "$c_refd" "$c_tls")" "" ""
 
 # --- the 100,000-message maildrop ------------------------------------------------------------------------
 say "login to STAT, ${huge} messages"

@@ -22,14 +22,20 @@ SSL_CTX *tls_server_ctx(const char *cert_pem, const char *key_pem, struct p3err 
 		goto fail;
 	}
 	/* TLS 1.2 suites: forward-secret key exchange with AEAD only (RFC 9325 §4.2, formerly RFC 7525 §4.2,
-	 * the suites RFC 8314 §4.1 points to). TLS 1.3 suites are AEAD by definition; OpenSSL's defaults stay. */
+	 * the suites RFC 8314 §4.1 points to). TLS 1.3 suites are AEAD by definition: OpenSSL's three, the
+	 * fastest first. */
 	if (SSL_CTX_set_cipher_list(ctx, TLS_SERVER_CIPHERS_12) != 1) {
 		p3err_ssl(err, "cannot set the TLS 1.2 cipher list");
 		goto fail;
 	}
+	if (SSL_CTX_set_ciphersuites(ctx, TLS_SERVER_CIPHERS_13) != 1) {
+		p3err_ssl(err, "cannot set the TLS 1.3 cipher suites");
+		goto fail;
+	}
 	/* R8314-TLS-11: no client certificate is requested. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
+	                             SSL_OP_PRIORITIZE_CHACHA);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_pem) != 1) {
 		p3err_ssl(err, "%s: cannot load the certificate", cert_pem);

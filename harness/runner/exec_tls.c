@@ -327,6 +327,8 @@ static void starttls_on(struct xctx *x, struct xsession *s, const struct step *s
 		re = &step_want_ok;
 	int injected = st && st->kind == STEP_STARTTLS && st->u.starttls.inject.s;
 	double quiet = st && st->kind == STEP_STARTTLS ? st->u.starttls.quiet : 0;
+	if (quiet > 0)
+		quiet = target_silence(x->t, quiet); /* the profile's silence_min, for a slow link */
 	if (injected) {
 		char *val;
 		size_t len;

@@ -222,10 +222,11 @@ static void read_after(struct xctx *x, struct xsession *s, struct judge *j, size
 		}
 	}
 	if (e->silent_for > 0 && s->c) {
-		enum conn_status st = conn_poll_data(s->c, (int)(e->silent_for * 1000), &err);
+		double window = target_silence(x->t, e->silent_for); /* a slow link's profile lengthens it */
+		enum conn_status st = conn_poll_data(s->c, (int)(window * 1000), &err);
 		if (st == CONN_OK) {
 			char exp[80];
-			snprintf(exp, sizeof exp, "nothing more for %.1f s", e->silent_for);
+			snprintf(exp, sizeof exp, "nothing more for %.1f s", window);
 			const char *line;
 			struct line ln;
 			/* Show what came (one line, bounded). */
@@ -264,7 +265,7 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 	 * alternatives. */
 	if (j.silent_alt < j.nalts && s->c) {
 		struct p3err perr = {""};
-		double silent_for = j.alts_e[j.silent_alt].silent_for;
+		double silent_for = target_silence(x->t, j.alts_e[j.silent_alt].silent_for);
 		if (conn_poll_data(s->c, (int)(silent_for * 1000), &perr) == CONN_TIMEOUT) {
 			xtr_note(&x->tr, s->name, "no reply within %.1f s", silent_for);
 			vars_set_str(&x->vars, "last.status", "");

@@ -7,6 +7,7 @@
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  *   delivery: verbatim|agent   redact: BOOL
  *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS   login_delay_max: SECONDS
+ *   silence_min: SECONDS
  * Relative paths (ca, maildirs) are taken from the profile's folder. Every key: docs/targets.md. The YAML
  * layer (reading, parsing, file:line:column errors, typed values) is the scenario loader's (load_yaml.c). */
 #include "runner/target.h"
@@ -272,7 +273,7 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 	static const char *const keys[] = {
 	    "name",   "host",     "port",          "tls_port",      "tls_verify",   "ca",
 	    "sni",    "accounts", "reset",         "maildirs",      "idle_timeout", "login_tls",
-	    "redact", "delivery", "reset_timeout", "login_timeout", "lock_retry",   "login_delay_max",
+	    "redact", "delivery", "reset_timeout", "login_timeout", "lock_retry",   "login_delay_max", "silence_min",
 	    NULL};
 	enum { NKEYS = sizeof keys / sizeof keys[0] - 1 };
 	/* Unknown and repeated keys are refused here, so each key below is one of these, once. */
@@ -361,6 +362,9 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 			break;
 		case 17:
 			rc = get_seconds(L, v, ks, &t->login_delay_max);
+			break;
+		case 18:
+			rc = get_seconds(L, v, ks, &t->silence_min);
 			break;
 		}
 		if (rc != 0)
@@ -492,6 +496,11 @@ double target_login_delay_max(const struct target *t)
 double target_lock_retry(const struct target *t)
 {
 	return t->lock_retry > 0 ? t->lock_retry : TARGET_DEFAULT_LOCK_RETRY;
+}
+
+double target_silence(const struct target *t, double seconds)
+{
+	return t != NULL && t->silence_min > seconds ? t->silence_min : seconds;
 }
 
 /* ---- reset ----------------------------------------------------------------------------------------- */

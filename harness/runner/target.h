@@ -48,6 +48,7 @@ struct target {
 	double login_timeout;     /* seconds a reply to PASS, APOP or AUTH may take; 0: the default */
 	double login_delay_max;   /* seconds a login refused with [LOGIN-DELAY] may wait before its one retry */
 	double lock_retry;        /* seconds a login may be retried after [IN-USE] following a drop; 0: default */
+	double silence_min;       /* seconds: the shortest "nothing comes" window on this link; 0: none */
 };
 
 /* Defaults of the timing keys (docs/targets.md): a reset may take a minute; a login reply 30 s (servers
@@ -63,6 +64,10 @@ double target_reset_timeout(const struct target *t);
 double target_login_timeout(const struct target *t);
 double target_lock_retry(const struct target *t);
 double target_login_delay_max(const struct target *t);
+/* A "nothing comes" window (silent_for, a starttls quiet) of `seconds` as waited on this target: at least
+ * the profile's silence_min, for a slow link where a reply sent late by Nagle's algorithm or a long round
+ * trip would arrive after the scenario's short window. t may be NULL. */
+double target_silence(const struct target *t, double seconds);
 
 /* Load a target profile; errors are "file:line:column: message". Everything a run needs from the profile
  * alone is checked here (a `ca` file that is not readable, among the rest), so

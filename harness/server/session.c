@@ -302,7 +302,7 @@ static void setup_bev(struct session *s)
 	bufferevent_setwatermark(s->bev, EV_WRITE, SESSION_OUT_LOW, 0);
 	/* libevent writes at most 16 kB per call by default: a 50 MB RETR took 3,000 writes and as many
 	 * wake-ups of the reader. One write may take what the output may hold. */
-	bufferevent_set_max_single_write(s->bev, SESSION_OUT_HIGH);
+	bufferevent_set_max_single_write(s->bev, SESSION_STREAM_HIGH);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 }
 
@@ -378,7 +378,8 @@ static int pump(struct session *s)
 
 	for (;;) {
 		if (stream_active(&s->stream)) {
-			int rc = stream_fill(&s->stream, output(s), SESSION_OUT_HIGH, &err);
+			int rc = stream_fill(&s->stream, output(s),
+			                     s->stream_high ? s->stream_high : SESSION_OUT_HIGH, &err);
 			if (rc < 0) {
 				/* The +OK went out already; a truncated body must not look complete. */
 				log_msg(LOG_ERROR, "s%lu %s", s->id, err.msg);
@@ -387,6 +388,7 @@ static int pump(struct session *s)
 			}
 			if (rc == 0)
 				break; /* output full: on_write continues */
+			s->stream_high = 0;
 		}
 		if (!can_take_command(s) || evbuffer_get_length(output(s)) >= SESSION_OUT_HIGH)
 			break;
@@ -463,6 +465,13 @@ static void on_write(struct bufferevent *bev, void *arg)
 	touch(s);
 	if (s->lingering)
 		return;
+	/* More of the body has left than a socket buffer holds: the client reads, so the rest may be produced
+	 * in bigger fills, from a mapping. */
+	if (stream_active(&s->stream) && s->stream_high == 0 &&
+	    stream_taken(&s->stream, output(s)) > SESSION_STREAM_PROVEN) {
+		s->stream_high = SESSION_STREAM_HIGH;
+		stream_client_reading(&s->stream);
+	}
 	pump(s);
 }
 

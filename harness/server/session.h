@@ -26,6 +26,15 @@ enum pop3_state { ST_AUTHORIZATION = 1, ST_TRANSACTION = 2, ST_UPDATE = 4 };
  * the client has read some (R2449-PIPE-2: no deadlock, bounded memory). */
 #define SESSION_OUT_HIGH (64 * 1024)
 #define SESSION_OUT_LOW  (16 * 1024)
+/* A body being streamed to a client that has shown it reads (SESSION_STREAM_PROVEN octets have left the
+ * output) is produced up to this many queued octets, and one socket write may take that much: a 50 MB RETR
+ * in 200 writes, not 800 (fewer system calls and wake-ups of the reader, docs/performance.md). A client
+ * that stops reading holds SESSION_OUT_HIGH, not this. */
+#define SESSION_STREAM_HIGH (256 * 1024)
+/* More than the kernel buffers for a client that reads nothing, on default settings (Linux's tcp_wmem
+ * maximum is 4 MB). One that stops reading later, or has huge socket buffers, holds at most
+ * SESSION_STREAM_HIGH of output and STREAM_MAP_RELEASE of mapped file pages: bounded either way. */
+#define SESSION_STREAM_PROVEN (6 * 1024 * 1024)
 
 struct session {
 	struct server *srv;
@@ -51,6 +60,7 @@ struct session {
 	struct sasl *sasl;               /* an AUTH exchange in progress: lines are SASL responses */
 
 	struct stream stream;  /* a multi-line body being produced while the output drains */
+	size_t stream_high;    /* its output mark once the client has shown it reads; 0: SESSION_OUT_HIGH */
 	struct evbuffer *body; /* small multi-line bodies (CAPA, AUTH list) built by handlers */
 
 	int discarding;           /* inside an over-long line: drop input up to the next LF */

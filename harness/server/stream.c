@@ -4,6 +4,10 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +21,20 @@ void stream_init(struct stream *st)
 	st->store = NULL;
 	st->next = 0;
 	st->verbatim = 0;
+	st->map = NULL;
+	st->map_len = st->map_off = st->map_released = 0;
+	st->map_ok = st->map_tried = 0;
+	st->produced = 0;
+}
+
+/* The message's file and mapping, given back; st is STREAM_NONE after. */
+static void release(struct stream *st)
+{
+	if (st->map)
+		munmap((void *)st->map, st->map_len);
+	if (st->fd >= 0)
+		close(st->fd);
+	stream_init(st);
 }
 
 int stream_start_message(struct stream *st, const char *path, long body_lines, struct p3err *err)
@@ -83,12 +101,125 @@ static int fill_verbatim(struct stream *st, struct evbuffer *out, struct p3err *
 	return 1;
 }
 
+/* A mapped file that shrinks while it is sent (a program truncating a message file: Maildir files never
+ * change, but a careless reset or a user might) raises SIGBUS on the pages it lost. Only the encoding of a
+ * mapped chunk runs under this guard: the handler jumps back out of it, and that RETR ends like a failed
+ * read instead of the signal ending every session of the server. pop3refd has one thread. */
+static sigjmp_buf *bus_jump;
+static const char *bus_lo, *bus_hi;
+
+static void on_sigbus(int sig, siginfo_t *si, void *uc)
+{
+	const char *a = si->si_addr;
+
+	if (bus_jump && a >= bus_lo && a < bus_hi)
+		siglongjmp(*bus_jump, 1);
+	/* Not in a guarded mapping: what SIGBUS would have done without this handler. */
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static int bus_guard_install(void)
+{
+	static int installed;
+	struct sigaction sa = {0};
+
+	if (installed)
+		return 0;
+	sa.sa_sigaction = on_sigbus;
+	/* SA_NODEFER: the jump out skips the handler's return, which would unblock the signal. */
+	sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGBUS, &sa, NULL) < 0)
+		return -1;
+	installed = 1;
+	return 0;
+}
+
+/* Encode n octets of the mapping from map_off into dst; -1 when the file lost those pages. */
+static int encode_mapped(struct stream *st, size_t n, char *dst, size_t *len)
+{
+	sigjmp_buf jb;
+
+	if (sigsetjmp(jb, 0) != 0) {
+		bus_jump = NULL;
+		return -1;
+	}
+	bus_lo = st->map;
+	bus_hi = st->map + st->map_len;
+	bus_jump = &jb;
+	*len = ml_encode_into(&st->enc, st->map + st->map_off, n, dst);
+	bus_jump = NULL;
+	return 0;
+}
+
+/* Map the rest of a big message once: memchr and one copy straight from the page cache into the output,
+ * where read(2) would first copy all of it into a buffer (docs/performance.md). The file is mapped whole;
+ * encoding goes on where reading stopped (a multiple of STREAM_CHUNK). */
+static void try_map(struct stream *st)
+{
+	struct stat sb;
+	off_t at = lseek(st->fd, 0, SEEK_CUR);
+	void *p;
+
+	st->map_tried = 1;
+	if (at < 0 || fstat(st->fd, &sb) < 0 || !S_ISREG(sb.st_mode) || sb.st_size - at < STREAM_MAP_MIN ||
+	    (unsigned long long)sb.st_size > SIZE_MAX / 2 || bus_guard_install() < 0)
+		return;
+	p = mmap(NULL, (size_t)sb.st_size, PROT_READ, MAP_PRIVATE, st->fd, 0);
+	if (p == MAP_FAILED)
+		return; /* read on */
+	(void)madvise(p, (size_t)sb.st_size, MADV_SEQUENTIAL);
+	st->map = p;
+	st->map_len = (size_t)sb.st_size;
+	st->map_released = (size_t)at & ~(size_t)4095;
+	st->map_off = (size_t)at;
+}
+
+void stream_client_reading(struct stream *st)
+{
+	st->map_ok = 1;
+}
+
+static int fill_mapped(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err)
+{
+	while (evbuffer_get_length(out) < high) {
+		struct evbuffer_iovec v;
+		size_t n = st->map_len - st->map_off, len;
+		if (n == 0)
+			return 1;
+		if (n > STREAM_MAP_STEP)
+			n = STREAM_MAP_STEP;
+		if (evbuffer_reserve_space(out, (ev_ssize_t)ML_ENCODE_BOUND(n), &v, 1) < 1)
+			return p3err_set(err, "out of memory");
+		if (encode_mapped(st, n, v.iov_base, &len) < 0)
+			return p3err_set(err, "message file shrank while it was sent");
+		v.iov_len = len;
+		if (evbuffer_commit_space(out, &v, 1) < 0)
+			return p3err_set(err, "out of memory");
+		st->map_off += n;
+		if (st->map_off - st->map_released >= STREAM_MAP_RELEASE) {
+			size_t upto = st->map_off & ~(size_t)4095;
+			(void)madvise((char *)st->map + st->map_released, upto - st->map_released,
+			              MADV_DONTNEED);
+			st->map_released = upto;
+		}
+	}
+	return 0;
+}
+
 /* RETR: whole chunks encoded straight into the output buffer's memory (ml_encode_into), not one
- * evbuffer_add per line part. 1 at the end of the file, 0 when the output is full, -1 on error. The
- * reservation stays under 64 kB, so libevent's chains stay below glibc's mmap threshold. */
+ * evbuffer_add per line part; a big file from a mapping. 1 at the end of the file, 0 when the output is
+ * full, -1 on error. The reservation stays under 64 kB, so libevent's chains stay below glibc's mmap
+ * threshold. */
 static int fill_fast(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err)
 {
 	char buf[STREAM_CHUNK];
+
+	if (st->map_ok && !st->map_tried)
+		try_map(st);
+	if (st->map)
+		return fill_mapped(st, out, high, err);
 
 	while (evbuffer_get_length(out) < high) {
 		struct evbuffer_iovec v;
@@ -158,8 +289,7 @@ static int fill_message(struct stream *st, struct evbuffer *out, size_t high, st
 	 * ends with CRLF "." CRLF, P-MSG-1). */
 	if (encode(st, out, NULL, 0, 1) < 0)
 		return p3err_set(err, "out of memory");
-	close(st->fd);
-	stream_init(st);
+	release(st);
 	return 1;
 }
 
@@ -188,7 +318,7 @@ static int fill_listing(struct stream *st, struct evbuffer *out, size_t high, st
 	return 1;
 }
 
-int stream_fill(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err)
+static int fill(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err)
 {
 	switch (st->kind) {
 	case STREAM_MESSAGE:
@@ -202,9 +332,20 @@ int stream_fill(struct stream *st, struct evbuffer *out, size_t high, struct p3e
 	return 1;
 }
 
+int stream_fill(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err)
+{
+	size_t before = evbuffer_get_length(out);
+	int rc = fill(st, out, high, err);
+
+	if (rc == 0)
+		st->produced += evbuffer_get_length(out) - before;
+	return rc;
+}
+
 void stream_abort(struct stream *st)
 {
-	if (st->kind == STREAM_MESSAGE && st->fd >= 0)
-		close(st->fd);
-	stream_init(st);
+	if (st->kind == STREAM_MESSAGE)
+		release(st);
+	else
+		stream_init(st);
 }

@@ -15,6 +15,16 @@ enum stream_kind { STREAM_NONE, STREAM_MESSAGE, STREAM_SCAN, STREAM_UIDL };
 
 /* Octets read from a message file at a time. */
 #define STREAM_CHUNK (16 * 1024)
+/* RETR to a client that has shown it reads (stream_client_reading) goes on through a mapping of the file
+ * (no copy into a read buffer) when at least this much is left; less is read, where mmap, the page faults
+ * and munmap would cost more than the copy. */
+#define STREAM_MAP_MIN (256 * 1024)
+/* Mapped pages already sent are dropped from the process every this many octets, so its resident size
+ * does not grow by the message's size. */
+#define STREAM_MAP_RELEASE (1024 * 1024)
+/* Octets of a mapped message encoded into the output at a time: the reservation, twice that, and its chain
+ * header fit a 64 kB chain (libevent rounds up to a power of two), below glibc's mmap threshold. */
+#define STREAM_MAP_STEP (30 * 1024)
 
 struct stream {
 	enum stream_kind kind;
@@ -23,6 +33,12 @@ struct stream {
 	const struct store *store; /* listings */
 	size_t next;               /* next message number - 1 */
 	unsigned long long verbatim; /* STREAM_MESSAGE: octets to send as stored (sendfile), 0: encode */
+	const char *map;             /* STREAM_MESSAGE, RETR of a big file: the file mapped, or NULL */
+	size_t map_len, map_off;     /* its length, and how much of it is encoded */
+	size_t map_released;         /* pages below this offset are dropped (MADV_DONTNEED) */
+	int map_ok;                  /* the client reads: a mapping may be used (stream_client_reading) */
+	int map_tried;               /* whether mapping was tried (once) */
+	unsigned long long produced; /* octets appended to the output so far */
 };
 
 void stream_init(struct stream *st);
@@ -43,6 +59,18 @@ void stream_start_listing(struct stream *st, const struct store *store, enum str
  * ".CRLF". Returns 1 when complete (st is then STREAM_NONE), 0 when more remains, -1 when the message cannot
  * be read any more (the response cannot be completed; the caller must close the connection). */
 int stream_fill(struct stream *st, struct evbuffer *out, size_t high, struct p3err *err);
+
+/* The client has been reading this body (more of it has left the output than any socket buffer holds):
+ * the rest of a big RETR may come from a mapping. Not before: a client that never reads would keep mapped
+ * pages resident for nothing. */
+void stream_client_reading(struct stream *st);
+
+/* Octets of the body that have left `out` (taken by the socket), for the caller's judgement above. */
+static inline unsigned long long stream_taken(const struct stream *st, const struct evbuffer *out)
+{
+	size_t queued = evbuffer_get_length(out);
+	return st->produced > queued ? st->produced - queued : 0;
+}
 
 /* Stop and release (a session ending mid-response). */
 void stream_abort(struct stream *st);

@@ -1,9 +1,11 @@
 /* check_stream.c — unit tests for server/stream: bodies produced in bounded steps, byte-stuffed, CRLF, with
- * the terminator exactly once; a file in wire form sent as stored (and only when it still is); listings skip
- * marked messages. */
+ * the terminator exactly once; a big message through a mapping, the same octets, and a file truncated while
+ * mapped ends the body with an error, not the process; a file in wire form sent as stored (and only when it
+ * still is); listings skip marked messages. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <check.h>
 #include <event2/buffer.h>
 
@@ -195,6 +197,129 @@ START_TEST(missing_file)
 }
 END_TEST
 
+/* The wire form the reference way, octet by octet: a bare LF gets its CR, a line's leading '.' its twin
+ * (RFC 1939 §3), a last line without a line end gets one, then the terminator. */
+static char *encode_slowly(const char *in, size_t n)
+{
+	char *out = malloc(2 * n + 8), *o = out;
+	int bol = 1;
+
+	for (size_t i = 0; i < n; i++) {
+		if (bol && in[i] == '.')
+			*o++ = '.';
+		bol = in[i] == '\n';
+		if (in[i] == '\n' && (i == 0 || in[i - 1] != '\r'))
+			*o++ = '\r';
+		*o++ = in[i];
+	}
+	if (!bol) {
+		*o++ = '\r';
+		*o++ = '\n';
+	}
+	memcpy(o, ".\r\n", 4);
+	return out;
+}
+
+/* A message over STREAM_MAP_MIN: lines of every length around the step size, dot lines, CRLF and bare-LF
+ * ends mixed, a CR at the end of a step, no final line end. */
+static size_t write_big(char *path, size_t size, char **text)
+{
+	char *t = malloc(size);
+	size_t n = 0, k = 0;
+
+	while (n < size) {
+		size_t len = (k * 7919) % (STREAM_MAP_STEP + 100);
+		for (size_t i = 0; i < len && n < size; i++)
+			t[n++] = (char)(i == 0 && k % 3 == 0 ? '.' : 'a' + (char)(i % 26));
+		if (n < size && k % 2)
+			t[n++] = '\r';
+		if (n < size)
+			t[n++] = '\n';
+		k++;
+	}
+	t[STREAM_MAP_STEP - 1] = '\r';
+	t[size - 1] = 'z';
+	snprintf(path, 256, "%s/big-mapped", root);
+	tu_write(path, t, size);
+	*text = t;
+	return size;
+}
+
+START_TEST(mapped_message_same_octets)
+{
+	char path[256], *text, *want, *out;
+	size_t n = write_big(path, STREAM_MAP_MIN + 3 * STREAM_MAP_STEP + 17, &text);
+	struct stream st;
+	struct p3err err;
+	int steps;
+
+	want = encode_slowly(text, n);
+	stream_init(&st);
+	ck_assert_int_eq(stream_start_message(&st, path, -1, &err), 0);
+	stream_client_reading(&st); /* mapped from the start */
+	out = run(&st, 4096, &steps);
+	ck_assert_int_gt(steps, 5);
+	ck_assert_str_eq(out, want);
+	free(out);
+	/* Read first, mapped from where reading stopped. */
+	ck_assert_int_eq(stream_start_message(&st, path, -1, &err), 0);
+	{
+		struct evbuffer *part = evbuffer_new(), *all = evbuffer_new();
+		size_t len;
+		char *got;
+		ck_assert_int_eq(stream_fill(&st, part, 3 * STREAM_CHUNK, &err), 0);
+		ck_assert_ptr_null(st.map);
+		stream_client_reading(&st);
+		evbuffer_add_buffer(all, part);
+		while ((steps = stream_fill(&st, part, 4096, &err)) == 0) {
+			ck_assert_ptr_nonnull(st.map);
+			evbuffer_add_buffer(all, part);
+		}
+		ck_assert_int_eq(steps, 1);
+		evbuffer_add_buffer(all, part);
+		len = evbuffer_get_length(all);
+		got = malloc(len + 1);
+		evbuffer_remove(all, got, len);
+		got[len] = '\0';
+		ck_assert_str_eq(got, want);
+		free(got);
+		evbuffer_free(part);
+		evbuffer_free(all);
+	}
+	/* TOP never maps; the same lines come out. */
+	ck_assert_int_eq(stream_start_message(&st, path, 1000000, &err), 0);
+	out = run(&st, 1 << 20, &steps);
+	ck_assert_str_eq(out, want);
+	free(out);
+	free(want);
+	free(text);
+}
+END_TEST
+
+START_TEST(mapped_message_truncated_meanwhile)
+{
+	char path[256], *text;
+	size_t n = write_big(path, 4 * STREAM_MAP_MIN, &text);
+	struct evbuffer *out = evbuffer_new();
+	struct stream st;
+	struct p3err err;
+
+	stream_init(&st);
+	ck_assert_int_eq(stream_start_message(&st, path, -1, &err), 0);
+	stream_client_reading(&st);
+	ck_assert_int_eq(stream_fill(&st, out, 1, &err), 0);
+	ck_assert_ptr_nonnull(st.map); /* this one is mapped */
+	ck_assert_int_eq(truncate(path, 0), 0);
+	/* The pages past the new end are gone: SIGBUS, caught, and the body ends with an error. */
+	ck_assert_int_eq(stream_fill(&st, out, n * 3, &err), -1);
+	ck_assert_ptr_nonnull(strstr(err.msg, "shrank"));
+	stream_abort(&st);
+	ck_assert(!stream_active(&st));
+	evbuffer_free(out);
+	free(text);
+}
+END_TEST
+
 Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -206,6 +331,8 @@ Suite *stream_suite(void)
 	tcase_add_test(tc, listings);
 	tcase_add_test(tc, verbatim_sent_as_stored);
 	tcase_add_test(tc, missing_file);
+	tcase_add_test(tc, mapped_message_same_octets);
+	tcase_add_test(tc, mapped_message_truncated_meanwhile);
 	suite_add_tcase(s, tc);
 	return s;
 }

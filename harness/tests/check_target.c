@@ -267,6 +267,15 @@ START_TEST(reset_timeout_key)
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
 	ck_assert(target_login_delay_max(&t) > 6.9 && target_login_delay_max(&t) < 7.1);
 	target_free(&t);
+	/* silence_min: a floor under every "nothing comes" window; unset, the scenario's own window. */
+	ck_assert(target_silence(&d, 0.5) > 0.49 && target_silence(&d, 0.5) < 0.51);
+	ck_assert(target_silence(NULL, 0.5) > 0.49 && target_silence(NULL, 0.5) < 0.51);
+	write_profile("host: h\nport: 110\nsilence_min: 2.5\n" ACCOUNTS);
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert(target_silence(&t, 0.5) > 2.49 && target_silence(&t, 0.5) < 2.51);
+	ck_assert(target_silence(&t, 5) > 4.99 && target_silence(&t, 5) < 5.01);
+	target_free(&t);
+	bad("host: h\nport: 110\nsilence_min: 0\n" ACCOUNTS, "3:14: silence_min: expected a number");
 }
 END_TEST
 

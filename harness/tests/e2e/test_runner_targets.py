@@ -373,3 +373,17 @@ class LoginDelay(TargetsRunner):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SilenceMin(TargetsRunner):
+    def test_silence_min_lengthens_nothing_comes_windows(self):
+        """The profile's silence_min (docs/targets.md) is a floor under every "nothing comes" window: the
+        suite's 0.5 s after the greeting lasts 1.5 s with `silence_min: 1.5`, and the verdict stays a pass."""
+        ids = ["rfc1939/gen/server-speaks-first"]
+        with Proxy(self.srv.port) as px:
+            r, short = self.run_ids(px, ids, 0, jobs=1)
+            r, long_ = self.run_ids(px, ids, 0, jobs=1, extra=["silence_min: 1.5"])
+        self.assertEqual(short[ids[0]]["status"], "pass", self.transcript(short[ids[0]]))
+        self.assertEqual(long_[ids[0]]["status"], "pass", self.transcript(long_[ids[0]]))
+        self.assertLess(short[ids[0]]["duration_ms"], 1400)
+        self.assertGreaterEqual(long_[ids[0]]["duration_ms"], 1500)
