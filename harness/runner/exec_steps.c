@@ -755,7 +755,7 @@ static void login_once(struct xctx *x, const struct step *st, struct outcome *ou
 			return (void)out_set(out, OUT_SKIP, NULL, NULL,
 			                     "unsupported: the greeting carries no APOP timestamp");
 		char hex[DIGEST_MD5_HEX];
-		apop_digest(s->timestamp, a->password, hex);
+		apop_digest(s->timestamp, account_apop_secret(a), hex);
 		if (cmdf(x, s, out, "APOP %s %s", a->user, hex) != 0)
 			return;
 		break;

@@ -3,7 +3,7 @@
  *
  * Profile grammar (a YAML mapping):
  *   name: STR  host: STR  port: INT  tls_port: INT  tls_verify: BOOL  ca: PATH  sni: STR
- *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
+ *   accounts: [ {user: STR, password: STR, apop_secret: STR?}, ... ]   (at least two)
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  *   delivery: verbatim|agent   redact: BOOL
  *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS   login_delay_max: SECONDS
@@ -242,7 +242,7 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 {
 	if (n->type != YAML_MAPPING_NODE)
 		return at(L, n, "accounts: each account is a mapping {user: NAME, password: SECRET}");
-	yaml_node_t *user = NULL, *pass = NULL;
+	yaml_node_t *user = NULL, *pass = NULL, *apop = NULL;
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = yaml_document_get_node(L->doc, p->key);
 		yaml_node_t *v = yaml_document_get_node(L->doc, p->value);
@@ -251,8 +251,12 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 			user = v;
 		else if (ks && strcmp(ks, "password") == 0 && !pass)
 			pass = v;
+		else if (ks && strcmp(ks, "apop_secret") == 0 && !apop)
+			apop = v;
 		else
-			return at(L, k, "accounts: unexpected key '%s' (an account has user and password)",
+			return at(L, k,
+			          "accounts: unexpected key '%s' (an account has user, password and optionally "
+			          "apop_secret)",
 			          ks ? ks : "?");
 	}
 	if (!user)
@@ -270,7 +274,18 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 	for (const char *c = a->password; *c; c++)
 		if (*c == '\r' || *c == '\n')
 			return at(L, pass, "accounts: a password cannot hold CR or LF");
+	if (apop) {
+		if (get_str(L, apop, "apop_secret", &a->apop_secret) != 0)
+			return -1;
+		if (a->apop_secret[0] == '\0')
+			return at(L, apop, "accounts: empty apop_secret (leave it out to use the password)");
+	}
 	return 0;
+}
+
+const char *account_apop_secret(const struct account *a)
+{
+	return a->apop_secret ? a->apop_secret : a->password;
 }
 
 static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
@@ -519,6 +534,7 @@ void target_free(struct target *t)
 	for (size_t i = 0; i < t->naccounts; i++) {
 		free(t->accounts[i].user);
 		free(t->accounts[i].password);
+		free(t->accounts[i].apop_secret);
 	}
 	free(t->accounts);
 	free(t->reset);
