@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "runner/connlimit.h"
 #include "runner/fixture.h"
 #include "runner/pace.h"
 #include "runner/plan.h"
@@ -40,6 +41,7 @@ struct worker {
 	struct pool *pool;
 	const struct account *acct; /* [2] */
 	int last_failed;            /* its previous scenario failed a login on purpose */
+	size_t index;               /* 0 .. jobs-1 */
 	pthread_t tid;
 };
 
@@ -169,6 +171,11 @@ static void *worker_main(void *arg)
 	for (;;) {
 		/* A stop (runner/stop.h) ends the run between scenarios; the one running is cut by lib/conn. */
 		if (stop_requested() != STOP_NONE)
+			break;
+		/* The server showed a limit on connections per address (runner/connlimit.h): the workers beyond
+		 * the parallelism it allows take no new scenario; the others run the rest. Never the last one. */
+		size_t cj = connlimit_jobs();
+		if (cj > 0 && w->index >= cj && w->index > 0)
 			break;
 		int failing;
 		pthread_mutex_lock(&pl->lock);
@@ -317,6 +324,7 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 	for (size_t k = 0; k < jobs; k++) {
 		ws[k].pool = &pl;
 		ws[k].acct = &t->accounts[2 * k];
+		ws[k].index = k;
 		/* Every worker starts with a scenario whose logins succeed: the first failures then come one
 		 * by one, between successes, not all at once. */
 		ws[k].last_failed = 1;
