@@ -25,16 +25,20 @@ int connlimit_retry(long ours, long others, int attempt, long long *waited_ms)
 	if (others <= 0 || attempt >= CONNLIMIT_ATTEMPTS || stop_requested() != STOP_NONE)
 		return 0;
 	long zero = 0;
-	if (atomic_compare_exchange_strong(&seen, &zero, ours)) {
-		/* The limit is about ours + 1 (the refused one): a worker's scenario holds up to two. */
-		size_t j = (size_t)((ours + 1) / 2);
-		atomic_store(&jobs, j ? j : 1);
+	atomic_compare_exchange_strong(&seen, &zero, ours);
+	/* The limit is about ours + 1 (the refused one): a worker's scenario holds up to two sessions. Every
+	 * refusal may lower it further (sessions held longer than the wait: a paced login, a sleep). */
+	size_t j = (size_t)((ours + 1) / 2), cur = atomic_load(&jobs);
+	if (j == 0)
+		j = 1;
+	while ((cur == 0 || j < cur) && !atomic_compare_exchange_weak(&jobs, &cur, j))
+		;
+	if (cur == 0 || j < cur)
 		fprintf(stderr,
 		        "pop3spec: the server limits connections per address (it refused one while %ld of ours "
 		        "were open); running with -j %zu from now on, a refused connect retried when one of ours "
 		        "closes\n",
-		        ours, j ? j : 1);
-	}
+		        ours, j);
 	/* Wait for one of the other workers' sessions to close: this thread's own stay open while it waits. */
 	long long t0 = now_ms();
 	long mine = conn_open_count_thread();

@@ -8,8 +8,9 @@
 
 #include <stddef.h>
 
-/* Attempts of one connect step before the refusal stands (the first included). */
-#define CONNLIMIT_ATTEMPTS 8
+/* Attempts of one connect step before the refusal stands (the first included): with the wait below, up
+ * to a minute, longer than another worker holds a session (a paced login waits LOGIN-DELAY in it). */
+#define CONNLIMIT_ATTEMPTS 30
 /* The longest wait, per retry, for one of the other sessions to close (ms): a session between two
  * commands closes within a step's time; after this the connect is tried again anyway. */
 #define CONNLIMIT_WAIT_MS 2000
@@ -17,12 +18,12 @@
 /* A connect was refused while `ours` connections of this run were open, `others` of them another
  * worker's (they may close while this one waits). Returns 1 when the refusal may be the server's
  * per-address limit and another attempt is to be made (attempt: 1 for the first refusal): it has then
- * waited up to CONNLIMIT_WAIT_MS for one of the others to close (cut by a stop), set *waited_ms, and, the
- * first time in the run, lowered connlimit_jobs() and said so once on stderr. Returns 0 when the refusal
+ * waited up to CONNLIMIT_WAIT_MS for one of the others to close (cut by a stop), set *waited_ms, and
+ * lowered connlimit_jobs() to (ours + 1) / 2 when that is lower, saying so on stderr each time it drops. Returns 0 when the refusal
  * stands: no other worker's session was open, the bound is reached, or a stop was requested. */
 int connlimit_retry(long ours, long others, int attempt, long long *waited_ms);
 
-/* The workers the run goes on with once a limit was met (ours + 1 at the first refusal, halved: a
+/* The workers the run goes on with once a limit was met (ours + 1 at the refusals, halved, the lowest: a
  * worker's scenario holds up to two sessions at once; at least 1); 0 while none was. */
 size_t connlimit_jobs(void);
 /* The limit seen: our connections open at the first refusal; 0 none. */

@@ -21,7 +21,7 @@ START_TEST(own_sessions_do_not_excuse)
 }
 END_TEST
 
-/* Other workers' sessions open: retry, and the run goes on with (ours + 1) / 2 workers, learnt once. */
+/* Other workers' sessions open: retry, and the run goes on with (ours + 1) / 2 workers, the lowest seen. */
 START_TEST(others_open_retry_and_lower_once)
 {
 	long long waited = -1;
@@ -32,8 +32,11 @@ START_TEST(others_open_retry_and_lower_once)
 	ck_assert_int_lt(waited, CONNLIMIT_WAIT_MS);
 	ck_assert_uint_eq(connlimit_jobs(), 4);
 	ck_assert_int_eq(connlimit_seen(), 7);
-	ck_assert_int_eq(connlimit_retry(2, 1, 2, &waited), 1);
-	ck_assert_uint_eq(connlimit_jobs(), 4); /* the first refusal decides */
+	ck_assert_int_eq(connlimit_retry(9, 1, 2, &waited), 1);
+	ck_assert_uint_eq(connlimit_jobs(), 4); /* never raised again */
+	ck_assert_int_eq(connlimit_retry(4, 1, 2, &waited), 1);
+	ck_assert_uint_eq(connlimit_jobs(), 2); /* a refusal with fewer open lowers it */
+	ck_assert_int_eq(connlimit_seen(), 7);  /* the first refusal's count */
 	ck_assert_int_eq(connlimit_retry(1, 1, 1, &waited), 1);
 	connlimit_reset();
 	ck_assert_int_eq(connlimit_retry(1, 1, 1, &waited), 1);
