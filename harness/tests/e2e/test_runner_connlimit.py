@@ -41,7 +41,7 @@ class ConnLimit(unittest.TestCase):
         self.assertIn("refused the connection while 4 other sessions of this scenario",
                       res[NEEDS_FIVE]["message"])
         said = [ln for ln in r.stderr.splitlines() if "limits connections per address" in ln]
-        self.assertEqual(len(said), 1, r.stderr[-2000:])
+        self.assertTrue(1 <= len(said) <= 3, r.stderr[-2000:])   # said when -j drops, not per refusal
         self.assertIn("running with -j", said[0])
         self.assertEqual(r.rc, 1)   # the one error
 
