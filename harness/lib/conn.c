@@ -8,6 +8,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -170,6 +171,20 @@ static enum conn_status connect_one(const struct addrinfo *ai, long long deadlin
 	return CONN_OK;
 }
 
+/* Connections open in the process and in each thread (conn_open_count). */
+static atomic_long open_total;
+static _Thread_local long open_mine;
+
+long conn_open_count(void)
+{
+	return atomic_load(&open_total);
+}
+
+long conn_open_count_thread(void)
+{
+	return open_mine;
+}
+
 enum conn_status conn_open(struct conn **out, const char *host, int port, int timeout_ms, struct p3err *err)
 {
 	struct addrinfo hints, *res = NULL;
@@ -217,6 +232,8 @@ enum conn_status conn_open(struct conn **out, const char *host, int port, int ti
 	}
 	c->fd = fd;
 	c->cap = CONN_BUF_INITIAL;
+	atomic_fetch_add(&open_total, 1);
+	open_mine++;
 	*out = c;
 	return CONN_OK;
 }
@@ -615,6 +632,8 @@ void conn_shutdown_write(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
+	atomic_fetch_sub(&open_total, 1);
+	open_mine--;
 	SSL_free(c->ssl);
 	free(c->host);
 	free(c->buf);

@@ -35,6 +35,10 @@ void conn_pause(int ms);
 
 /* Connect to host:port (name or address) within timeout_ms. */
 enum conn_status conn_open(struct conn **out, const char *host, int port, int timeout_ms, struct p3err *err);
+/* Connections open now (conn_open'd, not yet closed): in the whole process, and opened by the calling
+ * thread. The runner tells a server's per-address connection limit from its own sessions by them. */
+long conn_open_count(void);
+long conn_open_count_thread(void);
 
 /* TLS client handshake on the open connection (implicit TLS right after connect, or after STLS +OK).
  * Octets already buffered in plaintext are discarded first and counted in *discarded (if not NULL).

@@ -44,17 +44,18 @@ server 127.0.0.1:$tls_port {
 };
 CONF
 	# The APOP database (/etc/apop.db, the default apop-database-file) as the admin fills it with popauth:
-	# one secret per user, the same as the password.
+	# one secret per user, apopNN, apart from the password; the profile lists it as apop_secret.
 	local i n
 	for i in $(seq 1 "$naccounts"); do
 		n=$(printf '%02d' "$i")
-		echo "popauth -a -u user$n -p pass$n"
+		echo "popauth -a -u user$n -p apop$n"
 	done >"$dir/prepare"
 	chmod 755 "$dir/prepare"
 	peer_launch /usr/sbin/pop3d --daemon --foreground
 	wait_port "$port" && wait_port "$tls_port" ||
 		{ peer_stop; die "pop3d did not listen on $port/$tls_port; log: $dir/log/server.log"; }
 	tls_ca=$tls_ca
+	apop_secret=apop
 	write_target "'$here/mbox-reset.sh' {user} {fixture_mbox} '$dir/spool'" "delivery: agent"
 	write_state
 	echo "mailutils $version: pop3 127.0.0.1:$port (STLS)  pop3s 127.0.0.1:$tls_port (mbox /var/mail)"

@@ -148,15 +148,16 @@ write_storage() {
 	done
 }
 
-# apop_secrets COMMAND: the lines for $dir/prepare that give every test user an APOP secret equal to
-# the password (COMMAND, run as the user with HOME set, reads the secret twice from stdin), as each user
-# of a server with per-user APOP secrets would set it. The suite logs in with the profile's password, for
-# USER/PASS and APOP alike.
+# apop_secrets COMMAND: the lines for $dir/prepare that give every test user an APOP secret of its own,
+# apopNN, apart from its password passNN (COMMAND, run as the user with HOME set, reads the secret twice
+# from stdin), as each user of a server with per-user APOP secrets would set it. The peer script sets
+# apop_secret=apop so write_target lists it as each account's apop_secret: the suite digests it for APOP
+# and logs in with the password for USER/PASS.
 apop_secrets() {
 	local i n
 	for i in $(seq 1 "$naccounts"); do
 		n=$(printf '%02d' "$i")
-		echo "printf 'pass$n\\npass$n\\n' | HOME=/home/user$n setpriv --reuid=$((uid_base + i)) --regid=8 --init-groups $1 >/dev/null"
+		echo "printf 'apop$n\\napop$n\\n' | HOME=/home/user$n setpriv --reuid=$((uid_base + i)) --regid=8 --init-groups $1 >/dev/null"
 	done
 }
 
@@ -255,7 +256,11 @@ write_target() {
 		echo "accounts:"
 		for i in $(seq 1 "$naccounts"); do
 			n=$(printf '%02d' "$i")
-			echo "  - {user: user$n, password: pass$n}"
+			if [ -n "${apop_secret:-}" ]; then
+				echo "  - {user: user$n, password: pass$n, apop_secret: $apop_secret$n}"
+			else
+				echo "  - {user: user$n, password: pass$n}"
+			fi
 		done
 		echo "reset: \"$reset\""
 		for i in "$@"; do echo "$i"; done

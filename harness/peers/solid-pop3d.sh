@@ -7,7 +7,7 @@
 # As Debian installs it by default: from inetd (`nowait root.mail /usr/sbin/solid-pop3d`), the package's
 # /etc/spop3d.conf (mailbox /var/mail/%s), PAM service "solid-pop3d" (common-auth: pam_unix on the
 # private /etc/shadow), system user spop3d in group mail. Each user has set an APOP secret with
-# pop_auth (~/.spop3d), the same as the password.
+# pop_auth (~/.spop3d), apopNN, apart from the password (the profile's apop_secret).
 # No TLS (solid-pop3d has none). Reset: mbox-reset.sh (one cp of the mbox file).
 set -eu
 name=solid-pop3d
@@ -21,7 +21,9 @@ cmd_start() {
 	echo "spop3d:x:4991:8:Solid POP3 Server:/var/lib/solid-pop3d:/usr/sbin/nologin" >>"$dir/etc/passwd"
 	echo "spop3d:*:19000:0:99999:7:::" >>"$dir/etc/shadow"
 	write_storage
-	# Every user sets an APOP secret with pop_auth (~/.spop3d), equal to the password the profile lists.
+	# Every user sets an APOP secret with pop_auth (~/.spop3d), apart from the password; the profile lists
+	# it as apop_secret.
+	apop_secret=apop
 	apop_secrets pop_auth >"$dir/prepare"
 	chmod 755 "$dir/prepare"
 	port=$(free_port)

@@ -283,6 +283,8 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	vars_set_str(&x->vars, "password", acct[0].password);
 	vars_set_str(&x->vars, "user2", acct[1].user);
 	vars_set_str(&x->vars, "password2", acct[1].password);
+	vars_set_str(&x->vars, "apop_secret", account_apop_secret(&acct[0]));
+	vars_set_str(&x->vars, "apop_secret2", account_apop_secret(&acct[1]));
 	vars_set_long(&x->vars, "idle_timeout", t->idle_timeout);
 	vars_set_str(&x->vars, "delivery", target_delivery(t) == DELIVERY_AGENT ? "agent" : "verbatim");
 	vars_set_str(&x->vars, "last.status", "");

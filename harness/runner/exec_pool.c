@@ -1,15 +1,17 @@
 /* exec_pool.c — running every scenario: -j N workers (pthreads), worker k owning accounts 2k and 2k+1, the
- * longest scenarios started first, each scenario's maildrops reset to its fixtures first, the observer told
- * as each starts and ends. */
+ * longest scenarios started first and the ones that fail a login on purpose spread among the others, each
+ * scenario's maildrops reset to its fixtures first, the observer told as each starts and ends. */
 #include "runner/exec.h"
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "runner/connlimit.h"
 #include "runner/fixture.h"
 #include "runner/pace.h"
 #include "runner/plan.h"
@@ -18,9 +20,14 @@
 
 struct pool {
 	pthread_mutex_t lock;
-	size_t next;
-	size_t *order; /* start order: indices into scenarios[] (plan_schedule: longest first, deliberate
-	               * login failures last) */
+	/* Start order, two queues of indices into scenarios[]: the scenarios that fail a login on purpose
+	 * (most failed logins first) and the others (plan_schedule: longest first). */
+	size_t *fail, nfail, next_fail;
+	size_t *rest, nrest, next_rest;
+	size_t fail_running; /* failing-login scenarios running now */
+	size_t fail_cap;     /* at most this many at once while others remain */
+	int penalty_seen;    /* one of them met a refusal that took a second or more */
+	int fail_done;       /* one of them has ended: penalty_seen says what the server does */
 	struct scenario *const *scenarios;
 	size_t n;
 	const struct target *t;
@@ -33,6 +40,8 @@ struct pool {
 struct worker {
 	struct pool *pool;
 	const struct account *acct; /* [2] */
+	int last_failed;            /* its previous scenario failed a login on purpose */
+	size_t index;               /* 0 .. jobs-1 */
 	pthread_t tid;
 };
 
@@ -61,7 +70,20 @@ static int reset_fixtures(const struct scenario *sc, const struct target *t, con
 	return 0;
 }
 
-static void run_one(struct pool *pl, const struct account *acct, size_t i)
+/* Whether a failing-login scenario starts with a successful login of its two accounts (and QUIT): where the
+ * server has shown it delays refusals, a success resets what pop3refd counts per address and per user and
+ * what Dovecot's auth penalty counts per address, so the scenario's first refusal costs the first delay,
+ * not one grown by other workers' refusals or by this account's in earlier scenarios. Not where logins
+ * are paced (LOGIN-DELAY, pace.h): there a login costs the delay. */
+static int settle_first(struct pool *pl)
+{
+	pthread_mutex_lock(&pl->lock);
+	int seen = pl->penalty_seen;
+	pthread_mutex_unlock(&pl->lock);
+	return seen && pace_max_delay(pace_global(), pl->t) == 0;
+}
+
+static void run_one(struct pool *pl, const struct account *acct, size_t i, int failing)
 {
 	const struct scenario *sc = pl->scenarios[i];
 	struct result *r = &pl->results[i];
@@ -81,7 +103,17 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i)
 		snprintf(msg, sizeof msg, "reset: %s", err.msg);
 		verdict_only(sc, VERDICT_ERROR, msg, r);
 	} else {
+		if (failing && settle_first(pl))
+			for (int k = 0; k < 2; k++)
+				exec_account_settle(pl->t, pl->o, pl->p, &acct[k]);
 		exec_scenario(sc, pl->t, acct, pl->p, pl->o, r);
+		if (failing) {
+			pthread_mutex_lock(&pl->lock);
+			pl->fail_done = 1;
+			if (r->login_delay_ms >= 1000)
+				pl->penalty_seen = 1;
+			pthread_mutex_unlock(&pl->lock);
+		}
 	}
 	if (pl->obs && pl->obs->finished) {
 		pthread_mutex_lock(&pl->lock);
@@ -90,12 +122,11 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i)
 	}
 }
 
-/* Whether the scenario asks the server to refuse a login (a wrong password, a bad digest, a cancelled
- * exchange): a login step or PASS/APOP/AUTH whose expectation is anything but a plain +OK. Servers delay
- * failed logins and slow every later login from the same address (Dovecot's auth penalty, cleared by a
- * success), so these run last: the penalty then delays them alone, not the whole suite. */
-static int fails_login(const struct scenario *sc)
+/* How many logins the scenario asks the server to refuse (a wrong password, a bad digest, a cancelled
+ * exchange): login steps or PASS/APOP/AUTH whose expectation is anything but a plain +OK. 0 for most. */
+static size_t failed_logins(const struct scenario *sc)
 {
+	size_t n = 0;
 	for (size_t i = 0; i < sc->nsteps; i++) {
 		const struct step *st = &sc->steps[i];
 		int login = st->kind == STEP_LOGIN || st->kind == STEP_AUTH;
@@ -106,9 +137,30 @@ static int fails_login(const struct scenario *sc)
 			continue;
 		const struct expect *e = &st->expect[0];
 		if (e->one_of || e->status != WANT_OK || e->code)
-			return 1;
+			n++;
 	}
-	return 0;
+	return n;
+}
+
+/* The next scenario for a worker (locked), or SIZE_MAX when none is left. Servers delay failed logins and
+ * grow the delay with failures from one address (or for one user) that no successful login has reset:
+ * pop3refd doubles it per failure, Dovecot's auth penalty grows from 2 s to 15 s. Run back to back, the
+ * suite's deliberate failures would each pay a grown delay. So a failing-login scenario starts only while
+ * fewer than fail_cap run, the other workers meanwhile running scenarios whose logins succeed (and reset
+ * the count), and a worker that just ran one takes another kind next (its own accounts' logins succeed
+ * again). They start first, most failures first: their delays overlap the rest of the run instead of
+ * adding to its end. When one queue is empty, the other goes on with every worker. */
+static size_t next_scenario(struct pool *pl, struct worker *w, int *failing)
+{
+	int fail_left = pl->next_fail < pl->nfail, rest_left = pl->next_rest < pl->nrest;
+	size_t cap = pl->fail_done ? pl->fail_cap : 1;
+	int take_fail = fail_left && (!rest_left || (!w->last_failed && pl->fail_running < cap));
+	*failing = take_fail;
+	if (take_fail) {
+		pl->fail_running++;
+		return pl->fail[pl->next_fail++];
+	}
+	return rest_left ? pl->rest[pl->next_rest++] : SIZE_MAX;
 }
 
 static void *worker_main(void *arg)
@@ -117,13 +169,27 @@ static void *worker_main(void *arg)
 	struct pool *pl = w->pool;
 	exec_worker_begin();
 	for (;;) {
-		pthread_mutex_lock(&pl->lock);
-		size_t k = pl->next++;
-		pthread_mutex_unlock(&pl->lock);
 		/* A stop (runner/stop.h) ends the run between scenarios; the one running is cut by lib/conn. */
-		if (k >= pl->n || stop_requested() != STOP_NONE)
+		if (stop_requested() != STOP_NONE)
 			break;
-		run_one(pl, w->acct, pl->order ? pl->order[k] : k);
+		/* The server showed a limit on connections per address (runner/connlimit.h): the workers beyond
+		 * the parallelism it allows take no new scenario; the others run the rest. Never the last one. */
+		size_t cj = connlimit_jobs();
+		if (cj > 0 && w->index >= cj && w->index > 0)
+			break;
+		int failing;
+		pthread_mutex_lock(&pl->lock);
+		size_t k = next_scenario(pl, w, &failing);
+		pthread_mutex_unlock(&pl->lock);
+		if (k == SIZE_MAX)
+			break;
+		run_one(pl, w->acct, k, failing);
+		w->last_failed = failing;
+		if (failing) {
+			pthread_mutex_lock(&pl->lock);
+			pl->fail_running--;
+			pthread_mutex_unlock(&pl->lock);
+		}
 	}
 	return NULL;
 }
@@ -171,6 +237,66 @@ double exec_pacing_estimate(struct scenario *const *scenarios, size_t n, const s
 	return d > 0 ? (double)*per_account * (double)(d + PACE_MARGIN_MS) / 1000.0 : 0;
 }
 
+/* How many failing-login scenarios may run at once while others remain (pool.fail_cap): half the
+ * workers, so the other half keeps logging in successfully between their failures. */
+static size_t fail_cap(size_t jobs)
+{
+	return jobs > 1 ? jobs / 2 : 1;
+}
+
+struct by_fails {
+	size_t fails, pos, i;
+};
+
+static int cmp_fails(const void *a, const void *b)
+{
+	const struct by_fails *x = a, *y = b;
+	if (x->fails != y->fails)
+		return x->fails > y->fails ? -1 : 1;
+	return x->pos < y->pos ? -1 : x->pos > y->pos;
+}
+
+/* The two start queues (results keep the plan's order). Several workers start the longest scenarios first,
+ * so no worker is left with a long one at the end while the others are idle; one worker keeps the plan's
+ * order. The failing-login scenarios are taken out of that order, most failed logins first (each failure
+ * may cost a delay: they are the long ones where the server has a penalty); next_scenario() interleaves. */
+static int build_queues(struct pool *pl, size_t jobs)
+{
+	size_t n = pl->n;
+	size_t *sched = malloc((n ? n : 1) * sizeof *sched);
+	struct by_fails *f = malloc((n ? n : 1) * sizeof *f);
+	pl->fail = malloc((n ? n : 1) * sizeof *pl->fail);
+	pl->rest = malloc((n ? n : 1) * sizeof *pl->rest);
+	if (!sched || !f || !pl->fail || !pl->rest) {
+		free(sched);
+		free(f);
+		free(pl->fail);
+		free(pl->rest);
+		return -1;
+	}
+	if (jobs > 1)
+		plan_schedule(pl->scenarios, n, sched);
+	else
+		for (size_t i = 0; i < n; i++)
+			sched[i] = i;
+	size_t nf = 0;
+	for (size_t k = 0; k < n; k++) {
+		size_t c = failed_logins(pl->scenarios[sched[k]]);
+		if (c > 0)
+			f[nf++] = (struct by_fails){.fails = c, .pos = k, .i = sched[k]};
+		else
+			pl->rest[pl->nrest++] = sched[k];
+	}
+	qsort(f, nf, sizeof *f, cmp_fails);
+	for (size_t k = 0; k < nf; k++)
+		pl->fail[k] = f[k].i;
+	pl->nfail = nf;
+	pl->fail_cap = fail_cap(jobs);
+	free(sched);
+	free(f);
+	return 0;
+}
+
 int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t, const struct probe *p,
                  const struct exec_opts *o, const struct exec_observer *obs, struct result *results,
                  struct p3err *err)
@@ -183,47 +309,25 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 		                 jobs, 2 * jobs, t->name ? t->name : "", t->naccounts);
 	if (jobs > n)
 		jobs = n ? n : 1;
-	struct pool pl = {.next = 0,
-	                  .scenarios = scenarios,
-	                  .n = n,
-	                  .t = t,
-	                  .p = p,
-	                  .o = o,
-	                  .obs = obs,
-	                  .results = results};
-	/* Start order (results keep the plan's order). Several workers start the longest scenarios first, so no
-	 * worker is left with a long one at the end while the others are idle; one worker keeps the plan's order.
-	 * Then, stably, the scenarios that fail a login on purpose go last, so a server's login penalty slows
-	 * as few of the others as possible. */
-	size_t *sched = n ? malloc(n * sizeof *sched) : NULL;
-	pl.order = n ? malloc(n * sizeof *pl.order) : NULL;
-	if (sched && pl.order) {
-		if (jobs > 1)
-			plan_schedule(scenarios, n, sched);
-		else
-			for (size_t i = 0; i < n; i++)
-				sched[i] = i;
-		size_t k = 0;
-		for (int pass = 0; pass < 2; pass++)
-			for (size_t i = 0; i < n; i++)
-				if (fails_login(scenarios[sched[i]]) == pass)
-					pl.order[k++] = sched[i];
-	} else {
-		free(pl.order);
-		pl.order = NULL;
-	}
-	free(sched);
+	struct pool pl = {.scenarios = scenarios, .n = n, .t = t, .p = p, .o = o, .obs = obs, .results = results};
+	if (build_queues(&pl, jobs) != 0)
+		return p3err_set(err, "out of memory");
 	pthread_mutex_init(&pl.lock, NULL);
 	struct worker *ws = calloc(jobs, sizeof *ws);
 	if (ws == NULL) {
 		pthread_mutex_destroy(&pl.lock);
-		free(pl.order);
+		free(pl.fail);
+		free(pl.rest);
 		return p3err_set(err, "out of memory");
 	}
 	size_t started = 0;
 	for (size_t k = 0; k < jobs; k++) {
 		ws[k].pool = &pl;
 		ws[k].acct = &t->accounts[2 * k];
+		ws[k].index = k;
+		/* Every worker starts with a scenario whose logins succeed: the first failures then come one
+		 * by one, between successes, not all at once. */
+		ws[k].last_failed = 1;
 	}
 	if (jobs == 1) {
 		worker_main(&ws[0]);
@@ -237,7 +341,8 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 			pthread_join(ws[k].tid, NULL);
 	}
 	free(ws);
-	free(pl.order);
+	free(pl.fail);
+	free(pl.rest);
 	pthread_mutex_destroy(&pl.lock);
 	fixture_cache_clear();
 	return 0;

@@ -147,7 +147,7 @@ static void login_once(struct xctx *x, const struct step *st, struct outcome *ou
 			return (void)out_set(out, OUT_SKIP, NULL, NULL,
 			                     "unsupported: the greeting carries no APOP timestamp");
 		char hex[DIGEST_MD5_HEX];
-		apop_digest(s->timestamp, a->password, hex);
+		apop_digest(s->timestamp, account_apop_secret(a), hex);
 		if (step_cmdf(x, s, out, "APOP %s %s", a->user, hex) != 0)
 			return;
 		break;
@@ -204,7 +204,7 @@ static int reconnect_and_login(struct xctx *x, const struct step *st, struct xse
 	again.session = st->session;
 	outcome_pass(out);
 	step_run_connect(x, &again, out);
-	/* do_connect remembers the step it connected with; `again` is gone when this returns. */
+	/* step_run_connect remembers the step it connected with; `again` is gone when this returns. */
 	struct xsession *now = xs_get(x, st->session, 0);
 	if (now)
 		now->connect_step = cs;

@@ -10,6 +10,7 @@
 #include "lib/tls.h"
 #include "lib/tls_inner.h"
 #include "runner/exec_steps.h"
+#include "runner/connlimit.h"
 #include "runner/expect.h"
 #include "runner/exec_int.h"
 #include "runner/step_kinds.h"
@@ -134,12 +135,16 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	}
 }
 
-void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
+/* A connect the server refused before or at its greeting, when nothing in the step asks for it: maybe its
+ * per-address limit meeting our other sessions (step_run_connect, runner/connlimit.h). */
+enum { CONNECT_DONE, CONNECT_REFUSED };
+
+static int connect_once(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	struct xsession *s = xs_get(x, st->session, 1);
 	if (s == NULL)
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions",
-		                     XC_MAX_SESSIONS);
+		return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions", XC_MAX_SESSIONS),
+		       CONNECT_DONE;
 	if (s->c)
 		xs_close(x, s, 0, "closing the session's previous connection");
 	free(s->greeting);
@@ -153,9 +158,9 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 	int tls = st->u.connect.tls;
 	int port = tls ? x->t->tls_port : x->t->port;
 	if (port == 0)
-		return (void)out_set(out, OUT_SKIP, NULL, NULL,
-		                     tls ? "unsupported: the target has no tls_port"
-		                         : "unsupported: the target has no plain port");
+		return out_set(out, OUT_SKIP, NULL, NULL,
+		               tls ? "unsupported: the target has no tls_port" : "unsupported: the target has no plain port"),
+		       CONNECT_DONE;
 	const struct expect *e = step_first_expect(st);
 	xtr_note(&x->tr, s->name, "connect to %s:%d%s", x->t->host, port, tls ? " (implicit TLS)" : "");
 	struct p3err err = {""};
@@ -163,17 +168,19 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 	if (cs != CONN_OK) {
 		s->c = NULL;
 		xtr_note(&x->tr, s->name, "connect failed: %s", cs == CONN_TIMEOUT ? "timed out" : err.msg);
-		return (void)out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host,
-		                     port, cs == CONN_TIMEOUT ? "timed out" : err.msg);
+		out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host, port,
+		        cs == CONN_TIMEOUT ? "timed out" : err.msg);
+		return cs != CONN_TIMEOUT && (strstr(err.msg, "refused") || strstr(err.msg, "reset")) ? CONNECT_REFUSED
+		                                                                                    : CONNECT_DONE;
 	}
 	if (tls) {
 		int want = e ? e->handshake : -1;
 		handshake(x, s, st, want, 0, NULL, e, out);
 		if (out->kind != OUT_PASS || s->c == NULL)
-			return;
+			return CONNECT_DONE;
 	}
 	if (!st->u.connect.read_greeting)
-		return;
+		return CONNECT_DONE;
 	/* An expectation that only speaks of the handshake leaves the greeting to the default. */
 	const struct expect *ge = e;
 	if (ge == NULL ||
@@ -184,17 +191,21 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 		/* Setting the session up ended before a complete greeting line, with nothing to judge: the
 		 * scenario could not run, as with a refused connection (docs/scenario-language.md
 		 * "Verdicts"). A line that came, however wrong, is judged instead. */
-		if (out->timed_out)
+		if (out->timed_out) {
 			out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host,
 			        port, x->timeout);
-		else {
-			char what[sizeof out->actual];
-			snprintf(what, sizeof what, "%s", out->actual);
-			out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d: %s", x->t->host, port,
-			        what);
+			return CONNECT_DONE;
 		}
-		return;
+		char what[sizeof out->actual];
+		snprintf(what, sizeof what, "%s", out->actual);
+		out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d: %s", x->t->host, port, what);
+		return CONNECT_REFUSED;
 	}
+	/* A -ERR greeting where the step expects +OK (by default, or with captures): a server refusing the
+	 * connection. Not where the step names -ERR or several outcomes: then it is what the step judges. */
+	int refused = out->kind == OUT_EXPECT && x->last_line &&
+	              check_status_kind(x->last_line, x->last_len) == STATUS_ERR && !ge->one_of &&
+	              (ge->status == WANT_UNSET || ge->status == WANT_OK);
 	if (x->last_line && (out->kind == OUT_PASS || out->kind == OUT_EXPECT)) {
 		/* Every octet of it, NUL included (the greeting variable and the report show them all). */
 		s->greeting = malloc(x->last_len + 1);
@@ -205,8 +216,10 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 		s->timestamp = xc_find_timestamp(x->last_line, x->last_len);
 		xc_set_session_vars(x, s);
 	}
+	if (refused)
+		return CONNECT_REFUSED;
 	if (out->kind != OUT_PASS || s->c == NULL)
-		return;
+		return CONNECT_DONE;
 	/* R1939-GEN-2: the greeting is the only thing the server sends before a command. Octets already
 	 * waiting are the cheap, certain sign (waiting would slow every scenario). */
 	if (check_status_kind(x->last_line, x->last_len) == STATUS_OK &&
@@ -218,6 +231,54 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 			line_escape(line, ln.len, shown, sizeof shown);
 		out_set(out, OUT_CHECK, "R1939-GEN-2", "one greeting line, then nothing until a command",
 		        "%s", shown);
+	}
+	return CONNECT_DONE;
+}
+
+/* A connect step. A refusal (connection refused or reset, closed before the greeting, a -ERR greeting the
+ * step did not ask for) while other workers' sessions of this run are open may be the server's limit on
+ * connections per address: retried after one of them closes, visibly, up to CONNLIMIT_ATTEMPTS; then, or
+ * with none open, the scenario ends in an error, never a pass (a server that greets nobody stays an error). */
+void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	for (int attempt = 1;; attempt++) {
+		if (connect_once(x, st, out) != CONNECT_REFUSED)
+			return;
+		struct xsession *s = xs_get(x, st->session, 0);
+		if (s && s->c)
+			xs_close(x, s, 0, NULL);
+		long mine = conn_open_count_thread(), ours = conn_open_count();
+		long long waited;
+		if (connlimit_retry(ours, ours - mine, attempt, &waited)) {
+			xtr_note(&x->tr, st->session,
+			         "the server refused the connection while %ld other session%s of this run were open "
+			         "(its limit of connections per address?): retry %d after %.1f s",
+			         ours, ours == 1 ? "" : "s", attempt, (double)waited / 1000.0);
+			outcome_pass(out);
+			continue;
+		}
+		if (attempt == 1 && ours > 0 && ours == mine) {
+			/* Only this scenario's own sessions were open: none will close while this one waits, and
+			 * a server may lawfully limit connections per address below what the scenario needs. */
+			char was[sizeof out->actual];
+			snprintf(was, sizeof was, "%s",
+			         out->kind == OUT_ERROR ? out->actual : x->last_line ? x->last_line : "");
+			out_set(out, OUT_ERROR, NULL, NULL,
+			        "the server refused the connection while %ld other session%s of this scenario were "
+			        "open (a limit on connections per address?): %s",
+			        mine, mine == 1 ? "" : "s", was);
+		} else if (attempt > 1) {
+			/* Retried and still refused: an error (the scenario could not run), never a verdict on
+			 * the server's greeting. */
+			char was[sizeof out->actual];
+			snprintf(was, sizeof was, "%s",
+			         out->kind == OUT_ERROR ? out->actual : x->last_line ? x->last_line : "");
+			out_set(out, OUT_ERROR, NULL, NULL,
+			        "the server refused the connection %d times while other sessions of this run were "
+			        "open (last: %s)",
+			        attempt, was);
+		}
+		return;
 	}
 }
 

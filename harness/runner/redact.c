@@ -45,13 +45,15 @@ int redactor_init(struct redactor *r, const struct target *t)
 	memset(r, 0, sizeof *r);
 	if (t->naccounts == 0)
 		return 0;
-	r->secrets = calloc(t->naccounts, sizeof *r->secrets);
-	r->b64 = calloc(t->naccounts, sizeof *r->b64);
-	r->cores = calloc(t->naccounts, sizeof *r->cores);
+	r->secrets = calloc(2 * t->naccounts, sizeof *r->secrets);
+	r->b64 = calloc(2 * t->naccounts, sizeof *r->b64);
+	r->cores = calloc(2 * t->naccounts, sizeof *r->cores);
 	if (!r->secrets || !r->b64 || !r->cores)
 		goto oom;
-	for (size_t i = 0; i < t->naccounts; i++) {
-		const char *p = t->accounts[i].password;
+	for (size_t i = 0; i < 2 * t->naccounts; i++) {
+		/* The passwords, and the APOP secrets a profile keeps apart (never sent, but a scenario could
+		 * put one on a line: ${apop_secret}). */
+		const char *p = i < t->naccounts ? t->accounts[i].password : t->accounts[i - t->naccounts].apop_secret;
 		if (!p || !*p)
 			continue;
 		int dup = 0;

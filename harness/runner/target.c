@@ -3,7 +3,7 @@
  *
  * Profile grammar (a YAML mapping):
  *   name: STR  host: STR  port: INT  tls_port: INT  tls_verify: BOOL  ca: PATH  sni: STR
- *   accounts: [ {user: STR, password: STR}, ... ]   (at least two)
+ *   accounts: [ {user: STR, password: STR, apop_secret: STR?}, ... ]   (at least two)
  *   reset: "command {user} {fixture}"   maildirs: DIR   idle_timeout: INT   login_tls: BOOL|auto
  *   delivery: verbatim|agent   redact: BOOL
  *   reset_timeout: SECONDS   login_timeout: SECONDS   lock_retry: SECONDS   login_delay_max: SECONDS
@@ -211,13 +211,14 @@ static int get_path(struct tload *L, const yaml_node_t *n, const char *key, char
 
 static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 {
-	static const char *const keys[] = {"user", "password", NULL};
+	static const char *const keys[] = {"user", "password", "apop_secret", NULL};
 	if (n->type != YAML_MAPPING_NODE)
 		return lerr(&L->c, &L->s, n,
 		            "accounts: each account is a mapping {user: NAME, password: SECRET}");
 	if (lkeys(&L->c, &L->s, n, keys, "an account") != 0)
 		return -1;
-	yaml_node_t *user = lget(&L->s, n, "user", NULL), *pass = lget(&L->s, n, "password", NULL);
+	yaml_node_t *user = lget(&L->s, n, "user", NULL), *pass = lget(&L->s, n, "password", NULL),
+	            *apop = lget(&L->s, n, "apop_secret", NULL);
 	if (!user)
 		return lerr(&L->c, &L->s, n, "accounts: an account needs a user");
 	if (!pass)
@@ -235,7 +236,18 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 	for (const char *c = a->password; *c; c++)
 		if (*c == '\r' || *c == '\n')
 			return lerr(&L->c, &L->s, pass, "accounts: a password cannot hold CR or LF");
+	if (apop) {
+		if (lstr(&L->c, &L->s, apop, "apop_secret", &a->apop_secret) != 0)
+			return -1;
+		if (a->apop_secret[0] == '\0')
+			return lerr(&L->c, &L->s, apop, "accounts: empty apop_secret (leave it out to use the password)");
+	}
 	return 0;
+}
+
+const char *account_apop_secret(const struct account *a)
+{
+	return a->apop_secret ? a->apop_secret : a->password;
 }
 
 static int load_accounts(struct tload *L, yaml_node_t *n, struct target *t)
@@ -457,6 +469,7 @@ void target_free(struct target *t)
 	for (size_t i = 0; i < t->naccounts; i++) {
 		free(t->accounts[i].user);
 		free(t->accounts[i].password);
+		free(t->accounts[i].apop_secret);
 	}
 	free(t->accounts);
 	free(t->reset);

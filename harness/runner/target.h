@@ -9,7 +9,13 @@
 struct account {
 	char *user;
 	char *password;
+	char *apop_secret; /* the secret APOP digests (RFC 1939 §7: "a shared secret known only to the POP3
+	                    * client and server"); NULL: the password. Servers with an APOP database of their
+	                    * own (solid-pop3d's ~/.spop3d, Mailutils's popauth) may keep another one */
 };
+
+/* The secret APOP uses for the account: apop_secret, else the password. */
+const char *account_apop_secret(const struct account *a);
 
 /* login_tls: whether the login and auth steps send STLS first (RFC 2595 §2.2 privacy mode). */
 enum login_tls {

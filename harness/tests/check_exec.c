@@ -206,7 +206,7 @@ static void run(struct scenario *sc, struct mini *m, enum login_tls lt, const st
 	t.host = (char *)"127.0.0.1";
 	t.port = peer.port;
 	t.login_tls = lt;
-	struct account acct[2] = {{(char *)"alice", (char *)"x"}, {(char *)"bob", (char *)"y"}};
+	struct account acct[2] = {{(char *)"alice", (char *)"x", NULL}, {(char *)"bob", (char *)"y", NULL}};
 	struct exec_opts o = {.step_timeout = 2.0, .jobs = 1, .fixtures_dir = "fixtures"};
 	struct probe none;
 	memset(&none, 0, sizeof none);

@@ -201,7 +201,7 @@ static void run_hostile(enum behaviour b, const char *cmd, int body, struct resu
 	t.name = (char *)"hostile";
 	t.host = (char *)"127.0.0.1";
 	t.port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x"}, {(char *)"b", (char *)"y"}};
+	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
 	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
 	struct expect e[1] = {ex(WANT_OK)};
 	e[0].multiline = body;
@@ -298,7 +298,7 @@ START_TEST(lower_case_status)
 	memset(&t, 0, sizeof t);
 	t.host = (char *)"127.0.0.1";
 	t.port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x"}, {(char *)"b", (char *)"y"}};
+	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
 	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1};
 	struct step st;
 	memset(&st, 0, sizeof st);
@@ -365,7 +365,7 @@ static void run_connect(enum behaviour b, const char *data, size_t len, int clos
 	t.host = (char *)"127.0.0.1";
 	t.port = sv.port;
 	t.tls_port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x"}, {(char *)"b", (char *)"y"}};
+	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
 	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1, .fixtures_dir = "fixtures"};
 	struct expect e[1] = {ex(WANT_UNSET)};
 	e[0].handshake = want;

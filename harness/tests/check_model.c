@@ -9,7 +9,7 @@
 Suite *model_suite(void);
 
 static struct fmsg fx[3] = {{"a", 100}, {"b", 200}, {"c", 300}};
-static struct account acc[1] = {{"user01", "pass01"}};
+static struct account acc[1] = {{"user01", "pass01", NULL}};
 static struct model M;
 
 static void setup(void)

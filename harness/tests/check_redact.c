@@ -10,7 +10,7 @@
 Suite *redact_suite(void);
 
 static struct account accts[] = {
-    {"alice", "wonderland"}, {"bob", "s3cret!"}, {"carol", "wonderland"}, {"dave", ""}};
+    {"alice", "wonderland", NULL}, {"bob", "s3cret!", NULL}, {"carol", "wonderland", NULL}, {"dave", "", NULL}};
 static struct target tgt = {.accounts = accts, .naccounts = 4};
 
 static char *b64(const char *s, size_t n)
@@ -107,9 +107,23 @@ START_TEST(every_text_of_a_run)
 END_TEST
 
 /* A password that holds another is replaced whole. */
+START_TEST(apop_secrets_too)
+{
+	/* A profile's apop_secret (never sent by the runner, only digested) is a secret like the password. */
+	struct account a[] = {{"u1", "abc1234", "opensesame"}, {"u2", "xyz9876", NULL}};
+	struct target t2 = {.accounts = a, .naccounts = 2};
+	struct redactor r;
+	ck_assert_int_eq(redactor_init(&r, &t2), 0);
+	ck_assert_uint_eq(r.n, 3);
+	ck_assert_str_eq(red(&r, "said opensesame"), "said " REDACT_MARK);
+	ck_assert_str_eq(red(&r, "PASS xyz9876"), "PASS " REDACT_MARK);
+	redactor_free(&r);
+}
+END_TEST
+
 START_TEST(longest_first)
 {
-	struct account a[] = {{"u1", "abc"}, {"u2", "xxabcxx"}};
+	struct account a[] = {{"u1", "abc", NULL}, {"u2", "xxabcxx", NULL}};
 	struct target t = {.accounts = a, .naccounts = 2};
 	struct redactor r;
 	ck_assert_int_eq(redactor_init(&r, &t), 0);
@@ -126,6 +140,7 @@ Suite *redact_suite(void)
 	tcase_add_test(tc, passwords_and_their_encodings);
 	tcase_add_test(tc, every_text_of_a_run);
 	tcase_add_test(tc, longest_first);
+	tcase_add_test(tc, apop_secrets_too);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -180,6 +180,33 @@ static char *slurp(const char *p)
 	return buf;
 }
 
+START_TEST(apop_secret_key)
+{
+	struct target t;
+	struct p3err err = {""};
+	/* RFC 1939 §7: APOP digests a shared secret, which a server with an APOP database of its own keeps
+	 * apart from the login password; without the key it is the password. */
+	write_profile("host: h\nport: 110\naccounts:\n"
+	              "  - {user: alice, password: wonderland, apop_secret: rabbit hole}\n"
+	              "  - {user: bob, password: builder}\n");
+	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
+	ck_assert_str_eq(account_apop_secret(&t.accounts[0]), "rabbit hole");
+	ck_assert_str_eq(t.accounts[0].password, "wonderland");
+	ck_assert_ptr_null(t.accounts[1].apop_secret);
+	ck_assert_str_eq(account_apop_secret(&t.accounts[1]), "builder");
+	target_free(&t);
+	bad("host: h\nport: 110\naccounts:\n  - {user: alice, password: w, apop_secret: ''}\n"
+	    "  - {user: bob, password: b}\n",
+	    "4:45: accounts: empty apop_secret");
+	bad("host: h\nport: 110\naccounts:\n  - {user: alice, password: w, apop_secret: [x]}\n"
+	    "  - {user: bob, password: b}\n",
+	    "4:45: 'apop_secret' must be a string, found a list");
+	bad("host: h\nport: 110\naccounts:\n  - {user: alice, password: w, apop: x}\n"
+	    "  - {user: bob, password: b}\n",
+	    "4:32: unknown key 'apop' in an account; allowed: user, password, apop_secret");
+}
+END_TEST
+
 START_TEST(reset_by_command)
 {
 	struct target t;
@@ -341,6 +368,7 @@ Suite *target_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, good_profile);
 	tcase_add_test(tc, bad_profiles);
+	tcase_add_test(tc, apop_secret_key);
 	tcase_add_test(tc, reset_by_command);
 	tcase_add_test(tc, reset_by_maildirs);
 	tcase_add_test(tc, reset_quoting_forms);

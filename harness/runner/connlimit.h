@@ -1,0 +1,35 @@
+/* connlimit.h — adapting to a server's limit on connections per client address (Courier's couriertcpd:
+ * MAXPERIP=4 by default; pop3refd --max-per-address with --limit-loopback): a connection refused, closed
+ * before its greeting or greeted with -ERR while other sessions of this run were open is retried after one
+ * of them closes, up to a bound, and the run goes on with fewer workers. Only our own concurrent sessions
+ * can excuse a refusal: with none open, or after the bound, the scenario ends in an error as before. */
+#ifndef POP3SPEC_CONNLIMIT_H
+#define POP3SPEC_CONNLIMIT_H
+
+#include <stddef.h>
+
+/* Attempts of one connect step before the refusal stands (the first included): with the wait below, up
+ * to a minute, longer than another worker holds a session (a paced login waits LOGIN-DELAY in it). */
+#define CONNLIMIT_ATTEMPTS 30
+/* The longest wait, per retry, for one of the other sessions to close (ms): a session between two
+ * commands closes within a step's time; after this the connect is tried again anyway. */
+#define CONNLIMIT_WAIT_MS 2000
+
+/* A connect was refused while `ours` connections of this run were open, `others` of them another
+ * worker's (they may close while this one waits). Returns 1 when the refusal may be the server's
+ * per-address limit and another attempt is to be made (attempt: 1 for the first refusal): it has then
+ * waited up to CONNLIMIT_WAIT_MS for one of the others to close (cut by a stop), set *waited_ms, and
+ * lowered connlimit_jobs() to (ours + 1) / 2 when that is lower, saying so on stderr each time it drops. Returns 0 when the refusal
+ * stands: no other worker's session was open, the bound is reached, or a stop was requested. */
+int connlimit_retry(long ours, long others, int attempt, long long *waited_ms);
+
+/* The workers the run goes on with once a limit was met (ours + 1 at the refusals, halved, the lowest: a
+ * worker's scenario holds up to two sessions at once; at least 1); 0 while none was. */
+size_t connlimit_jobs(void);
+/* The limit seen: our connections open at the first refusal; 0 none. */
+long connlimit_seen(void);
+
+/* Forget what an earlier run in this process learnt (a run against another target). */
+void connlimit_reset(void);
+
+#endif
