@@ -42,7 +42,7 @@ export BIN
 
 LIB_SRC    := $(sort $(wildcard harness/lib/*.c))
 SERVER_SRC := $(sort $(wildcard harness/server/*.c))
-RUNNER_SRC := $(sort $(wildcard harness/runner/*.c harness/runner/report/*.c harness/runner/stress/*.c harness/runner/client/*.c))
+RUNNER_SRC := $(sort $(wildcard harness/runner/*.c harness/runner/report/*.c harness/runner/stress/*.c harness/runner/client/*.c harness/runner/exec/*.c))
 TEST_SRC   := $(sort $(wildcard harness/tests/*.c))
 CLIENT_SRC := $(sort $(wildcard harness/client/*.c))
 

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "runner/datadir.h"
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 #include "runner/fixture.h"
 #include "runner/plan.h"
 #include "runner/redact.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "lib/line.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 
 /* ---- describe: the argument of "step 4 (send: RETR 1)" --------------------------------------------- */
 

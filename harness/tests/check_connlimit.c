@@ -5,7 +5,7 @@
 #include <netinet/in.h>
 #include <unistd.h>
 #include "lib/conn.h"
-#include "runner/connlimit.h"
+#include "runner/exec/connlimit.h"
 
 Suite *connlimit_suite(void);
 

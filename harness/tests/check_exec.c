@@ -13,7 +13,7 @@
 
 #include "lib/tls.h"
 #include "lib_testpeer.h"
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 #include "runner/load.h"
 #include "runner/target.h"
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 #include <check.h>
 
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 #include "runner/scenario.h"
 
 Suite *exec_hostile_suite(void);

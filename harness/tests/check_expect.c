@@ -14,10 +14,10 @@
 #include <check.h>
 
 #include "lib/multiline.h"
-#include "runner/exec.h"
-#include "runner/exec_int.h"
-#include "runner/expect.h"
-#include "runner/expect_judge.h"
+#include "runner/exec/exec.h"
+#include "runner/exec/exec_int.h"
+#include "runner/exec/expect.h"
+#include "runner/exec/expect_judge.h"
 #include "runner/fixture.h"
 
 Suite *expect_suite(void);

@@ -2,7 +2,7 @@
  * driven by a clock the tests pass in, and the LOGIN-DELAY argument read from CAPA lines. */
 #include <check.h>
 #include <string.h>
-#include "runner/pace.h"
+#include "runner/exec/pace.h"
 
 Suite *pace_suite(void);
 

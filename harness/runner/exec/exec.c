@@ -1,7 +1,7 @@
 /* exec.c — running one scenario: its context (variables, fixtures, sessions, transcript), its steps in
  * order through the table of step kinds, the end-of-scenario check, and the result, whose verdict comes
  * from exec_decide (exec_verdict.c). */
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,7 +9,7 @@
 
 #include "lib/conn.h"
 #include "lib/line.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 #define DEFAULT_STEP_TIMEOUT 5.0

@@ -7,8 +7,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "runner/exec_steps.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_steps.h"
+#include "runner/exec/exec_int.h"
 
 const struct expect step_want_ok = {.status = WANT_OK, .closes = -1, .handshake = -1, .level = -1};
 

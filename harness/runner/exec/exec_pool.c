@@ -1,7 +1,7 @@
 /* exec_pool.c — running every scenario: -j N workers (pthreads), worker k owning accounts 2k and 2k+1, the
  * longest scenarios started first and the ones that fail a login on purpose spread among the others, each
  * scenario's maildrops reset to its fixtures first, the observer told as each starts and ends. */
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -11,11 +11,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "runner/connlimit.h"
+#include "runner/exec/connlimit.h"
 #include "runner/fixture.h"
-#include "runner/pace.h"
+#include "runner/exec/pace.h"
 #include "runner/plan.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 #include "runner/stop.h"
 
 struct pool {

@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 
 /* The one place outcomes become verdicts (docs/scenario-language.md, "Verdicts"):
  *   a check on every response  → fail          the scenario could not run → error

@@ -1,7 +1,7 @@
 /* expect_judge.c — judging one response against an expectation, with no I/O (expect_judge.h): first-line
  * keys, body matchers fed one un-stuffed line at a time (never holding a body whole), a fixture message
  * compared as the body streams, and the verdict over one_of's alternatives judged side by side. */
-#include "runner/expect_judge.h"
+#include "runner/exec/expect_judge.h"
 
 #include <regex.h>
 #include <stdarg.h>
@@ -11,8 +11,8 @@
 #include <strings.h>
 
 #include "lib/line.h"
-#include "runner/expect.h"
-#include "runner/expect_msgcmp.h"
+#include "runner/exec/expect.h"
+#include "runner/exec/expect_msgcmp.h"
 #include "runner/rx.h"
 
 /* ---- describing expectations ----------------------------------------------------------------------- */

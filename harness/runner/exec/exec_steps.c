@@ -11,10 +11,10 @@
 #include "lib/b64.h"
 #include "lib/digest.h"
 #include "lib/line.h"
-#include "runner/exec_steps.h"
-#include "runner/expect.h"
-#include "runner/pace.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_steps.h"
+#include "runner/exec/expect.h"
+#include "runner/exec/pace.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 /* Read every expectation of a step in order; a soft failure lets the next response be read. */

@@ -6,7 +6,7 @@
 #define POP3SPEC_EXEC_STEPS_H
 
 #include <stddef.h>
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 
 /* The default expectation of a command: +OK. */
 extern const struct expect step_want_ok;

@@ -8,10 +8,10 @@
 
 #include "lib/b64.h"
 #include "runner/checks.h"
-#include "runner/exec_steps.h"
-#include "runner/expect.h"
+#include "runner/exec/exec_steps.h"
+#include "runner/exec/expect.h"
 #include "runner/sasl_client.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 /* An exchange longer than this is a server that never ends it. */

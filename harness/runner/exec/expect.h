@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include "runner/checks.h"
 #include "runner/scenario.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 
 /* Flags for expect_response. */
 #define EXP_QUIET_BODY 1 /* keep body lines out of the transcript (the find step reads many) */

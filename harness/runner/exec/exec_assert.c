@@ -9,7 +9,7 @@
 #include <strings.h>
 
 #include "runner/rx.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 static size_t first_word(const char *line, size_t len)

@@ -2,7 +2,7 @@
  * the checks on every response, a multi-line body line by line (un-stuffed, bounded, never held whole),
  * the server's close or silence after it, and what each read leaves in the context (last.*, the
  * transcript). */
-#include "runner/expect.h"
+#include "runner/exec/expect.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +10,7 @@
 
 #include "lib/line.h"
 #include "lib/multiline.h"
-#include "runner/expect_judge.h"
+#include "runner/exec/expect_judge.h"
 
 /* close_notify is judged only on TLS sessions; a session the server already closed is judged as usual
  * (it fails for having closed). */

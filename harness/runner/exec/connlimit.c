@@ -1,6 +1,6 @@
 /* connlimit.c — retrying a connect the server refused while other sessions of this run were open, and
  * lowering the run's parallelism to the limit it showed (connlimit.h). */
-#include "runner/connlimit.h"
+#include "runner/exec/connlimit.h"
 
 #include <stdatomic.h>
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /* exec_probe.c — what the runner learns about the target once (greeting, APOP timestamp, CAPA before and
  * after TLS), and which scenarios it therefore cannot run (`requires`, needs reset). The probe runs as
  * ordinary steps, so its responses get the same checks and bounds as any scenario's. */
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 
 #include <signal.h>
 #include <stdio.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "runner/pace.h"
-#include "runner/exec_int.h"
+#include "runner/exec/pace.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 static struct scenario probe_sc = {.id = (char *)"(probe)", .title = (char *)"probe", .level = LEVEL_MUST};

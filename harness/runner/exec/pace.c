@@ -1,7 +1,7 @@
 /* pace.c — the per-account login clocks of RFC 2449 §6.5 (LOGIN-DELAY): which delay applies to an
  * account, when it last logged in, how long its next login waits. Thread-safe: workers and the probe's
  * account checks share one table. */
-#include "runner/pace.h"
+#include "runner/exec/pace.h"
 
 #include <ctype.h>
 #include <stdlib.h>

@@ -3,7 +3,7 @@
  * every account of the profile logged in once that way (so a wrong password or a wrong login_tls stops the
  * run with one plain sentence instead of a hundred failures citing RFC rows), and on a server without CAPA
  * which optional commands (USER, TOP, UIDL) work when tried (RFC 1939 §7: -ERR means not implemented). */
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -15,9 +15,9 @@
 
 #include "lib/conn.h"
 #include "runner/fixture.h"
-#include "runner/pace.h"
+#include "runner/exec/pace.h"
 #include "runner/sasl_client.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 /* At most this many accounts are logged in at once (a server may limit connections per address). */

@@ -19,7 +19,7 @@
 #include <time.h>
 #include "lib/conn.h"
 #include "lib/limits.h"
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 #include "runner/fixture.h"
 #include "runner/result.h"
 #include "runner/scenario.h"

@@ -1,6 +1,6 @@
 /* exec_session.c — a scenario's sessions and transcript: named connections, reading and writing through
  * lib/conn with every line recorded (escaped, timed, bounded), and the context helpers the steps share. */
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -11,7 +11,7 @@
 #include <strings.h>
 
 #include "lib/line.h"
-#include "runner/pace.h"
+#include "runner/exec/pace.h"
 #include "runner/redact.h"
 #include "runner/stop.h"
 

@@ -2,13 +2,13 @@
  * whether a CAPA list holds a tag or a SASL mechanism, whether a login goes over TLS first (login_tls),
  * which way `login: {}` logs in, how long a login reply may take. The steps and the drivers above them
  * (exec.c, exec_probe.c, exec_account.c) all ask here, so none of them calls another for it. */
-#include "runner/exec.h"
+#include "runner/exec/exec.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 
 /* ---- CAPA lists (RFC 2449 §5: tags are case-insensitive) -------------------------------------------- */
 

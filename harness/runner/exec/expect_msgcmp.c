@@ -1,5 +1,5 @@
 /* expect_msgcmp.c — comparing a body with a fixture message as it streams (expect_msgcmp.h). */
-#include "runner/expect_msgcmp.h"
+#include "runner/exec/expect_msgcmp.h"
 
 #include <stdio.h>
 #include <stdlib.h>

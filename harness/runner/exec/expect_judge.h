@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include "runner/checks.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_int.h"
 #include "runner/scenario.h"
 
 struct alt; /* one alternative's matchers and the first reason it failed (expect_judge.c) */

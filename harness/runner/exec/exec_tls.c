@@ -9,10 +9,10 @@
 #include "lib/line.h"
 #include "lib/tls.h"
 #include "lib/tls_inner.h"
-#include "runner/exec_steps.h"
-#include "runner/connlimit.h"
-#include "runner/expect.h"
-#include "runner/exec_int.h"
+#include "runner/exec/exec_steps.h"
+#include "runner/exec/connlimit.h"
+#include "runner/exec/expect.h"
+#include "runner/exec/exec_int.h"
 #include "runner/step_kinds.h"
 
 /* ---- connect (plain, or implicit TLS on the TLS port) -------------------------------------------------- */
