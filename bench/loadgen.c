@@ -477,8 +477,8 @@ static void run_idle(void)
 				by_step[cs[i].step]++;
 		printf("mode=idle target=%d held=%d secs=%.3f rss_kb=%ld base_rss_kb=%ld errors=%llu "
 		       "stuck_connect=%d stuck_greeting=%d stuck_login=%d\n",
-		       opt.clients, held, t1 - t0, rss, base, n_errors, by_step[C_CONNECT], by_step[C_GREETING],
-		       by_step[C_USER] + by_step[C_PASS]);
+		       opt.clients, held, t1 - t0, rss, base, n_errors, by_step[C_CONNECT],
+		       by_step[C_GREETING], by_step[C_USER] + by_step[C_PASS]);
 	}
 	for (int i = 0; i < opt.clients; i++)
 		if (cs[i].fd >= 0)
@@ -655,7 +655,8 @@ static void run_retr(void)
 	conn_close(&k);
 	printf("mode=retr tls=%d times=%d bytes=%llu secs=%.3f mbps=%.1f", opt.tls, times, bytes, t1 - t0,
 	       (double)bytes / 1e6 / (t1 - t0));
-	/* The server's CPU per 100 MB sent: the machine's load moves it much less than the wall-clock rate. */
+	/* The server's CPU per 100 MB sent: the machine's load moves it much less than the wall-clock rate.
+	 */
 	if (cpu0 >= 0 && cpu1 >= 0 && bytes > 0)
 		printf(" server_cpu_ms_per_100mb=%.1f", (double)(cpu1 - cpu0) / 1e6 * 1e8 / (double)bytes);
 	putchar('\n');
@@ -763,7 +764,8 @@ static void run_pipeline(void)
 	conn_cmd(&k, "QUIT", 0, "QUIT\r\n");
 	conn_close(&k);
 	free(cmds);
-	printf("mode=pipeline cmds=%d secs=%.4f rate=%.0f pingpong_rate=%.0f\n", n, piped, n / piped, ping / pp);
+	printf("mode=pipeline cmds=%d secs=%.4f rate=%.0f pingpong_rate=%.0f\n", n, piped, n / piped,
+	       ping / pp);
 }
 
 static void run_flood(void)
@@ -784,22 +786,22 @@ static void run_flood(void)
 	while (now() < end) {
 		struct pollfd pfd = {k.fd, POLLOUT, 0};
 		ssize_t w;
-		if (poll(&pfd, 1, 100) > 0 &&
-		    (w = send(k.fd, cmds, sizeof cmds, MSG_NOSIGNAL)) > 0)
+		if (poll(&pfd, 1, 100) > 0 && (w = send(k.fd, cmds, sizeof cmds, MSG_NOSIGNAL)) > 0)
 			sent += (unsigned long long)w;
 		rss = rss_kb(opt.pid);
 		if (rss > peak)
 			peak = rss;
 	}
 	conn_close(&k);
-	printf("mode=flood secs=%.1f sent_kb=%llu base_rss_kb=%ld peak_rss_kb=%ld growth_kb=%ld\n", opt.seconds,
-	       sent / 1024, base, peak, peak - base);
+	printf("mode=flood secs=%.1f sent_kb=%llu base_rss_kb=%ld peak_rss_kb=%ld growth_kb=%ld\n",
+	       opt.seconds, sent / 1024, base, peak, peak - base);
 }
 
 static void usage(void)
 {
 	fputs("usage: loadgen sessions|idle|retr|login|pipeline|flood -p PORT [-H HOST] [-c CLIENTS]\n"
-	      "       [-t SECONDS] [-n COUNT] [-m MSG] [--user FMT] [--pass FMT] [--first N] [--tls] [--pid PID]\n",
+	      "       [-t SECONDS] [-n COUNT] [-m MSG] [--user FMT] [--pass FMT] [--first N] [--tls] [--pid "
+	      "PID]\n",
 	      stderr);
 	exit(2);
 }
@@ -807,7 +809,7 @@ static void usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"user", required_argument, NULL, 'U'}, {"pass", required_argument, NULL, 'W'},
+	    {"user", required_argument, NULL, 'U'},  {"pass", required_argument, NULL, 'W'},
 	    {"first", required_argument, NULL, 'F'}, {"tls", no_argument, NULL, 'T'},
 	    {"pid", required_argument, NULL, 'P'},   {NULL, 0, NULL, 0}};
 	const char *mode;
@@ -819,18 +821,41 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "H:p:c:t:n:m:", lo, NULL)) != -1) {
 		switch (c) {
-		case 'H': opt.host = optarg; break;
-		case 'p': opt.port = atoi(optarg); break;
-		case 'c': opt.clients = atoi(optarg); break;
-		case 't': opt.seconds = atof(optarg); break;
-		case 'n': opt.count = atoi(optarg); break;
-		case 'm': opt.msg = atoi(optarg); break;
-		case 'U': opt.user_fmt = optarg; break;
-		case 'W': opt.pass_fmt = optarg; break;
-		case 'F': opt.first = atoi(optarg); break;
-		case 'T': opt.tls = 1; break;
-		case 'P': opt.pid = atol(optarg); break;
-		default: usage();
+		case 'H':
+			opt.host = optarg;
+			break;
+		case 'p':
+			opt.port = atoi(optarg);
+			break;
+		case 'c':
+			opt.clients = atoi(optarg);
+			break;
+		case 't':
+			opt.seconds = atof(optarg);
+			break;
+		case 'n':
+			opt.count = atoi(optarg);
+			break;
+		case 'm':
+			opt.msg = atoi(optarg);
+			break;
+		case 'U':
+			opt.user_fmt = optarg;
+			break;
+		case 'W':
+			opt.pass_fmt = optarg;
+			break;
+		case 'F':
+			opt.first = atoi(optarg);
+			break;
+		case 'T':
+			opt.tls = 1;
+			break;
+		case 'P':
+			opt.pid = atol(optarg);
+			break;
+		default:
+			usage();
 		}
 	}
 	if (opt.port <= 0 || opt.clients <= 0)

@@ -71,9 +71,9 @@ int client_start_tls(struct client *cl, struct p3err *err)
 	size_t discarded = 0;
 
 	if (cfault_on(CF_KEEP_PRE_TLS_BYTES)) {
-		/* Whole lines that came after +OK, kept to be read as the first replies inside TLS. Like a reader
-		 * that drains the socket before switching, it waits a moment for more, so the fault shows
-		 * whether the injected octets came in +OK's segment or just after it. */
+		/* Whole lines that came after +OK, kept to be read as the first replies inside TLS. Like a
+		 * reader that drains the socket before switching, it waits a moment for more, so the fault
+		 * shows whether the injected octets came in +OK's segment or just after it. */
 		while (conn_buffered(cl->conn) > 0 || conn_poll_data(cl->conn, 200, err) == CONN_OK) {
 			const char *line;
 			struct line ln;

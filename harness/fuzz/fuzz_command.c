@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(c)                                                                                             \
 	do {                                                                                                 \
 		if (!(c)) {                                                                                  \
-			fprintf(stderr, "fuzz_command: %s (line %d)\n", #c, __LINE__);                      \
+			fprintf(stderr, "fuzz_command: %s (line %d)\n", #c, __LINE__);                       \
 			abort();                                                                             \
 		}                                                                                            \
 	} while (0)
@@ -83,7 +83,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t got = 0, want = 0;
 		long lines = 0;
 		int a = parse_msgnum(cl.argv[i], &got), b = model_msgnum(cl.argv[i], &want);
-		/* The parser may refuse a value within 9 of SIZE_MAX that would still fit: no message has it. */
+		/* The parser may refuse a value within 9 of SIZE_MAX that would still fit: no message has it.
+		 */
 		if (a == 0)
 			CHECK(b == 0 && got == want);
 		else

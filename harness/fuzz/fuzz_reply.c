@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(c)                                                                                             \
 	do {                                                                                                 \
 		if (!(c)) {                                                                                  \
-			fprintf(stderr, "fuzz_reply: %s (line %d)\n", #c, __LINE__);                        \
+			fprintf(stderr, "fuzz_reply: %s (line %d)\n", #c, __LINE__);                         \
 			abort();                                                                             \
 		}                                                                                            \
 	} while (0)
@@ -74,7 +74,8 @@ static void stream(const char *p, size_t size)
 			if (k == STATUS_CONT && ln.len >= 2)
 				(void)check_challenge_b64(p + pos + 2, ln.len - 2, &v);
 			if (k == STATUS_OK)
-				in_body = (ln.len & 1); /* some +OK replies are multi-line: both paths get exercised */
+				in_body = (ln.len &
+				           1); /* some +OK replies are multi-line: both paths get exercised */
 			in_auth = k == STATUS_CONT;
 		} else {
 			const char *d;

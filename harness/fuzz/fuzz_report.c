@@ -23,7 +23,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(c)                                                                                             \
 	do {                                                                                                 \
 		if (!(c)) {                                                                                  \
-			fprintf(stderr, "fuzz_report: %s (line %d)\n", #c, __LINE__);                       \
+			fprintf(stderr, "fuzz_report: %s (line %d)\n", #c, __LINE__);                        \
 			abort();                                                                             \
 		}                                                                                            \
 	} while (0)
@@ -75,7 +75,8 @@ static void build(struct run *run, const uint8_t *data, size_t size)
 		struct result *r = &run->results[i];
 		r->id = next(&s);
 		if (!r->id[0]) {
-			/* Ids must be distinct and non-empty for the read-back; keep fuzzed ones otherwise. */
+			/* Ids must be distinct and non-empty for the read-back; keep fuzzed ones otherwise.
+			 */
 			free(r->id);
 			CHECK(asprintf(&r->id, "x/%zu", i) > 0);
 		}
@@ -154,11 +155,12 @@ static char *slurp(const char *path, size_t *n)
 /* ---- HTML ------------------------------------------------------------------------------------------ */
 
 /* Every element the HTML reporter writes (runner/report/html*.c); nothing else may appear. */
-static const char *const allowed[] = {"a", "b", "body", "br", "button", "code", "dd", "details", "div", "dl",
-                                      "dt", "em", "footer", "form", "h1", "h2", "h3", "head", "header",
-                                      "html", "i", "input", "label", "li", "main", "mark", "meta", "option",
-                                      "output", "p", "pre", "script", "section", "select", "span", "style",
-                                      "summary", "table", "tbody", "td", "th", "thead", "title", "tr", "ul"};
+static const char *const allowed[] = {
+    "a",       "b",      "body",  "br",     "button", "code",    "dd",     "details", "div",
+    "dl",      "dt",     "em",    "footer", "form",   "h1",      "h2",     "h3",      "head",
+    "header",  "html",   "i",     "input",  "label",  "li",      "main",   "mark",    "meta",
+    "option",  "output", "p",     "pre",    "script", "section", "select", "span",    "style",
+    "summary", "table",  "tbody", "td",     "th",     "thead",   "title",  "tr",      "ul"};
 static const size_t nallowed = sizeof allowed / sizeof allowed[0];
 
 static size_t count(const char *hay, const char *needle)
@@ -194,7 +196,8 @@ static int html_walk(const char *h)
 				if (strcmp(allowed[i], name) == 0)
 					break;
 			if (i == nallowed) {
-				fprintf(stderr, "fuzz_report: tag <%s> the reporter never writes: %.60s\n", name, p);
+				fprintf(stderr, "fuzz_report: tag <%s> the reporter never writes: %.60s\n",
+				        name, p);
 				return -1;
 			}
 			/* Skip the script and the stylesheet bodies: constant text of the reporter. */
@@ -274,7 +277,8 @@ static void write_all(const struct run *run)
 		CHECK(x);
 		if (XML_Parse(x, buf, (int)n, 1) != XML_STATUS_OK) {
 			fprintf(stderr, "fuzz_report: JUnit XML does not parse: %s at line %lu\n",
-			        XML_ErrorString(XML_GetErrorCode(x)), (unsigned long)XML_GetCurrentLineNumber(x));
+			        XML_ErrorString(XML_GetErrorCode(x)),
+			        (unsigned long)XML_GetCurrentLineNumber(x));
 			abort();
 		}
 		XML_ParserFree(x);
@@ -294,9 +298,10 @@ static void write_all(const struct run *run)
 
 static void setup(void)
 {
-	static const uint8_t benign[] = "\x1f\x05t\0h\0+OK ready\0USER\0SASL PLAIN\0v1\0-j 2\0"
-	                                "rfc1939/a\0Title\0MUST\0f.yaml\0R1939-GEN-1\0tag\0msg\0step 1\0+OK\0-ERR\0"
-	                                "R1939-GEN-1\0main\0USER a\0s2\0+OK\0main\0note\0";
+	static const uint8_t benign[] =
+	    "\x1f\x05t\0h\0+OK ready\0USER\0SASL PLAIN\0v1\0-j 2\0"
+	    "rfc1939/a\0Title\0MUST\0f.yaml\0R1939-GEN-1\0tag\0msg\0step 1\0+OK\0-ERR\0"
+	    "R1939-GEN-1\0main\0USER a\0s2\0+OK\0main\0note\0";
 	struct run run;
 
 	dir = fz_tmpdir("report");

@@ -21,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 #define CHECK(c)                                                                                             \
 	do {                                                                                                 \
 		if (!(c)) {                                                                                  \
-			fprintf(stderr, "fuzz_sasl: %s (line %d)\n", #c, __LINE__);                         \
+			fprintf(stderr, "fuzz_sasl: %s (line %d)\n", #c, __LINE__);                          \
 			abort();                                                                             \
 		}                                                                                            \
 	} while (0)

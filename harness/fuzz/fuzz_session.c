@@ -44,12 +44,33 @@ static size_t cut_lines(const uint8_t *buf, size_t n, size_t *start, size_t *len
 
 size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max, unsigned int seed)
 {
-	static const char *const cmds[] = {
-	    "USER alice\r\n", "PASS wonderland\r\n", "STAT\r\n", "LIST\r\n", "LIST 2\r\n", "RETR 1\r\n",
-	    "TOP 3 1\r\n", "DELE 1\r\n", "DELE 3\r\n", "RSET\r\n", "NOOP\r\n", "UIDL\r\n", "UIDL 2\r\n",
-	    "QUIT\r\n", "CAPA\r\n", "AUTH\r\n", "AUTH PLAIN\r\n", "AGFsaWNlAHdvbmRlcmxhbmQ=\r\n", "*\r\n",
-	    "AUTH LOGIN YWxpY2U=\r\n", "AUTH CRAM-MD5\r\n", "AUTH SCRAM-SHA-1 biwsbj1hbGljZSxyPWFiYw==\r\n",
-	    "APOP alice 00000000000000000000000000000000\r\n", "UTF8\r\n", "LANG\r\n", "LANG *\r\n", "STLS\r\n"};
+	static const char *const cmds[] = {"USER alice\r\n",
+	                                   "PASS wonderland\r\n",
+	                                   "STAT\r\n",
+	                                   "LIST\r\n",
+	                                   "LIST 2\r\n",
+	                                   "RETR 1\r\n",
+	                                   "TOP 3 1\r\n",
+	                                   "DELE 1\r\n",
+	                                   "DELE 3\r\n",
+	                                   "RSET\r\n",
+	                                   "NOOP\r\n",
+	                                   "UIDL\r\n",
+	                                   "UIDL 2\r\n",
+	                                   "QUIT\r\n",
+	                                   "CAPA\r\n",
+	                                   "AUTH\r\n",
+	                                   "AUTH PLAIN\r\n",
+	                                   "AGFsaWNlAHdvbmRlcmxhbmQ=\r\n",
+	                                   "*\r\n",
+	                                   "AUTH LOGIN YWxpY2U=\r\n",
+	                                   "AUTH CRAM-MD5\r\n",
+	                                   "AUTH SCRAM-SHA-1 biwsbj1hbGljZSxyPWFiYw==\r\n",
+	                                   "APOP alice 00000000000000000000000000000000\r\n",
+	                                   "UTF8\r\n",
+	                                   "LANG\r\n",
+	                                   "LANG *\r\n",
+	                                   "STLS\r\n"};
 	static uint8_t tmp[1 << 16];
 	size_t start[MAX_LINES], len[MAX_LINES], n, a, b, out = 1;
 	unsigned r = seed;

@@ -213,7 +213,8 @@ static void settle(struct bufferevent *client, size_t *sent, int *cr)
 			for (size_t i = 0; i < n; i++) {
 				/* RFC 1939 §3: every line the server sends ends in CRLF, bodies included. */
 				if (p[i] == '\n' && !*cr) {
-					fprintf(stderr, "fuzz: bare LF in server output at octet %zu\n", *sent + i);
+					fprintf(stderr, "fuzz: bare LF in server output at octet %zu\n",
+					        *sent + i);
 					abort();
 				}
 				*cr = p[i] == '\r';

@@ -141,7 +141,8 @@ static int size_from_file(const char *path, unsigned long long *size, int *heade
 		}
 		ml_count(&c, buf, (size_t)n);
 		header_scan(&h, buf, (size_t)n);
-		/* A line starting with '.' would be stuffed (RFC 1939 §3): then the file is not its wire form. */
+		/* A line starting with '.' would be stuffed (RFC 1939 §3): then the file is not its wire
+		 * form. */
 		if (!dot_line) {
 			const char *p = buf, *end = buf + n, *lf;
 			if (at_start && buf[0] == '.')
@@ -266,7 +267,7 @@ static int dedup_uids(struct maildir *md, size_t dirlen)
  *   end <number of entries>
  * A file name holding a line end is never cached. The last line guards against a file cut short. */
 
-#define CACHE_MAGIC "pop3refd-sizes 1\n"
+#define CACHE_MAGIC      "pop3refd-sizes 1\n"
 #define CACHE_MAX_OCTETS (512u * 1024 * 1024) /* a bigger file is not a cache we wrote: ignored */
 
 /* What identifies one version of a file: Maildir messages never change (a new version is a new file),
@@ -290,11 +291,10 @@ struct cache {
 	struct cache_ent *e;
 	size_t *slot, nslot; /* hash index of e[] by name: entry index + 1, 0 empty (open addressing) */
 	size_t n, hits;
-	int dirty; /* a file was read: the cache misses something */
+	int dirty;             /* a file was read: the cache misses something */
 	struct file_key *keys; /* the key of each message of the scan, by index in md->msgs (0: not cached) */
 	size_t keycap;
 };
-
 
 /* Build the hash index; a failure leaves the cache empty (it is only an optimisation). */
 static void cache_index(struct cache *c)
@@ -345,8 +345,8 @@ static int cache_parse_line(char *line, struct cache_ent *e)
 			return -1;
 		p = q + 1;
 	}
-	if (*p == '\0' || v[3] > 999999999ull || v[5] > MAILDIR_HEADER_8BIT || v[5] == MAILDIR_HEADER_UNKNOWN ||
-	    v[6] > 1 || v[2] > (unsigned long long)LLONG_MAX)
+	if (*p == '\0' || v[3] > 999999999ull || v[5] > MAILDIR_HEADER_8BIT ||
+	    v[5] == MAILDIR_HEADER_UNKNOWN || v[6] > 1 || v[2] > (unsigned long long)LLONG_MAX)
 		return -1;
 	e->key.ino = v[0];
 	e->key.len = v[1];

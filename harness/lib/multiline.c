@@ -97,9 +97,9 @@ size_t ml_encode_into(struct ml_encoder *enc, const char *in, size_t len, char *
 	const char *p = in, *end = in + len;
 	char *o = out;
 
-	/* Each input octet gives at most two (a LF gets its CR, a leading '.' its twin), so the bound holds. A
-	 * CR is sent at once as data; when a LF follows it, no second CR is added (cr_sent carries that over a
-	 * chunk boundary), which gives exactly what ml_encode() sends. */
+	/* Each input octet gives at most two (a LF gets its CR, a leading '.' its twin), so the bound holds.
+	 * A CR is sent at once as data; when a LF follows it, no second CR is added (cr_sent carries that
+	 * over a chunk boundary), which gives exactly what ml_encode() sends. */
 	while (p < end) {
 		const char *lf;
 		size_t n;

@@ -12,19 +12,19 @@
  * ml_encode_finish() ends a last line that had no line end and appends the terminator ".\r\n". */
 struct ml_encoder {
 	bool at_line_start;
-	bool pending_cr;     /* a CR was the last octet of the previous chunk */
-	bool in_body;        /* passed the empty line that ends the header */
+	bool pending_cr;        /* a CR was the last octet of the previous chunk */
+	bool in_body;           /* passed the empty line that ends the header */
 	bool header_line_empty; /* the current line has no content yet (for header end detection) */
 	long body_lines_left;   /* -1: no limit (RETR); otherwise lines of body still to send (TOP) */
 	bool done;              /* TOP limit reached: ignore further input */
-	bool cr_sent;           /* ml_encode_into: the last octet of the previous chunk was a CR (already sent) */
+	bool cr_sent; /* ml_encode_into: the last octet of the previous chunk was a CR (already sent) */
 };
 
 /* body_lines < 0 means the whole message. */
 void ml_encoder_init(struct ml_encoder *enc, long body_lines);
 
-/* Encode `len` octets of `in`. Output is written through `emit(ctx, data, n)`, which returns 0 or -1 (to stop,
- * returned as is). Output per input octet is at most 3 octets. */
+/* Encode `len` octets of `in`. Output is written through `emit(ctx, data, n)`, which returns 0 or -1 (to
+ * stop, returned as is). Output per input octet is at most 3 octets. */
 typedef int (*ml_emit_fn)(void *ctx, const char *data, size_t n);
 int ml_encode(struct ml_encoder *enc, const char *in, size_t len, ml_emit_fn emit, void *ctx);
 int ml_encode_finish(struct ml_encoder *enc, ml_emit_fn emit, void *ctx);
@@ -53,8 +53,8 @@ unsigned long long ml_count_finish(struct ml_counter *c);
  * with a single '.' followed by other octets is a stuffing violation (R1939-ML-2): reported, and the '.'
  * is kept as data. */
 enum ml_line_kind {
-	ML_DATA,          /* ordinary data line, returned unchanged */
-	ML_DATA_UNSTUFFED,/* began with "..": one '.' removed */
+	ML_DATA,           /* ordinary data line, returned unchanged */
+	ML_DATA_UNSTUFFED, /* began with "..": one '.' removed */
 	ML_UNSTUFFED_DOT, /* began with '.' followed by something other than '.': not stuffed (a violation) */
 	ML_TERMINATOR     /* exactly "." */
 };

@@ -34,8 +34,8 @@ SSL_CTX *tls_server_ctx(const char *cert_pem, const char *key_pem, struct p3err 
 	}
 	/* R8314-TLS-11: no client certificate is requested. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);
-	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION |
-	                             SSL_OP_PRIORITIZE_CHACHA);
+	SSL_CTX_set_options(ctx, SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
+	                             SSL_OP_NO_COMPRESSION | SSL_OP_PRIORITIZE_CHACHA);
 	SSL_CTX_set_session_id_context(ctx, sid_ctx, sizeof sid_ctx - 1);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert_pem) != 1) {
 		p3err_ssl(err, "%s: cannot load the certificate", cert_pem);

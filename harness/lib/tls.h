@@ -23,11 +23,11 @@
 SSL_CTX *tls_server_ctx(const char *cert_pem, const char *key_pem, struct p3err *err);
 
 struct tls_client_opts {
-	int verify;              /* verify the server certificate chain and host name */
-	const char *ca_file;     /* trust anchors when verifying; NULL: the system store */
-	int min_version;         /* e.g. TLS1_2_VERSION; 0: TLS1_2_VERSION */
-	int max_version;         /* 0: library maximum */
-	const char *ciphers;     /* TLS 1.2 cipher list; NULL: library default */
+	int verify;          /* verify the server certificate chain and host name */
+	const char *ca_file; /* trust anchors when verifying; NULL: the system store */
+	int min_version;     /* e.g. TLS1_2_VERSION; 0: TLS1_2_VERSION */
+	int max_version;     /* 0: library maximum */
+	const char *ciphers; /* TLS 1.2 cipher list; NULL: library default */
 };
 
 SSL_CTX *tls_client_ctx(const struct tls_client_opts *opts, struct p3err *err);

@@ -10,9 +10,9 @@
 #include "runner/requirements.h"
 
 /* Exit statuses (a contract: docs/cli.md). */
-#define EXIT_PASSED 0  /* nothing failed (skips allowed) */
-#define EXIT_FAILED 1  /* a scenario failed or errored, or warned under --strict */
-#define EXIT_USAGE 2   /* usage, target or scenario-file errors with nothing run; or nothing selected */
+#define EXIT_PASSED 0 /* nothing failed (skips allowed) */
+#define EXIT_FAILED 1 /* a scenario failed or errored, or warned under --strict */
+#define EXIT_USAGE  2 /* usage, target or scenario-file errors with nothing run; or nothing selected */
 /* A run stopped by a signal exits 128 + its number: 130 SIGINT, 143 SIGTERM (the shell's convention). */
 
 #define CLI_MAX_LIST 256 /* --filter, --tag, --target, paths: more than any sane command line */
@@ -30,21 +30,21 @@ struct cli {
 	size_t nfilters;
 	const char *tags[CLI_MAX_LIST];
 	size_t ntags;
-	int jobs;                    /* -j N; 0: from the target's accounts (exec_default_jobs) */
+	int jobs; /* -j N; 0: from the target's accounts (exec_default_jobs) */
 	const char *json, *junit, *html, *baseline;
-	const char *requirements;    /* --requirements FILE */
-	const char *uncovered;       /* --uncovered FILE (coverage) */
-	const char *fixtures;        /* --fixtures DIR */
+	const char *requirements; /* --requirements FILE */
+	const char *uncovered;    /* --uncovered FILE (coverage) */
+	const char *fixtures;     /* --fixtures DIR */
 	bool strict, all, merge, compare;
-	bool redact;                 /* --redact: the accounts' secrets out of every report */
-	const char *rerun_failed;    /* --rerun-failed REPORT.json */
-	const char *client;          /* --client PROFILE: `pop3spec client run` (docs/clients.md) */
-	bool allow_partial;          /* report --merge --allow-partial */
-	double timeout;              /* --timeout SECONDS; 5 */
-	double login_timeout;        /* --login-timeout SECONDS; 0: the target's login_timeout */
+	bool redact;              /* --redact: the accounts' secrets out of every report */
+	const char *rerun_failed; /* --rerun-failed REPORT.json */
+	const char *client;       /* --client PROFILE: `pop3spec client run` (docs/clients.md) */
+	bool allow_partial;       /* report --merge --allow-partial */
+	double timeout;           /* --timeout SECONDS; 5 */
+	double login_timeout;     /* --login-timeout SECONDS; 0: the target's login_timeout */
 	int shard_index, shard_count;
-	int verbosity;               /* 0 -q, 1 normal, 2 -v */
-	char options[1024];          /* the options as given, for run_info.options */
+	int verbosity;      /* 0 -q, 1 normal, 2 -v */
+	char options[1024]; /* the options as given, for run_info.options */
 };
 
 /* Parse argv[0..argc) (the words after the command name) into c. Errors are usage errors. */
@@ -63,7 +63,8 @@ const char *cli_default_scenarios(void);
 /* Load the catalog: --requirements (must load), else the default place (a failure there is reported and
  * NULL returned, so commands that can do without it go on). *path is set to the file used. `required`
  * makes a missing catalog an error too. Returns 0, or -1 after printing the error. */
-int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path, size_t pathsize);
+int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have, char *path,
+                  size_t pathsize);
 /* Load the scenarios of c->paths (or the default folder), printing every error; -1 when any. */
 int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenario_list *l);
 /* Whether every path of c has a component `clients`: list and coverage then load client scenarios

@@ -23,9 +23,31 @@
 #define P (1u << CMD_REPORT)
 
 enum opt_id {
-	O_TARGET, O_REFERENCE, O_FILTER, O_TAG, O_JOBS, O_JSON, O_JUNIT, O_HTML, O_STRICT, O_TIMEOUT,
-	O_BASELINE, O_SHARD, O_ALL, O_QUIET, O_VERBOSE, O_REQS, O_UNCOVERED, O_FIXTURES, O_MERGE, O_COMPARE,
-	O_REDACT, O_RERUN_FAILED, O_ALLOW_PARTIAL, O_LOGIN_TIMEOUT, O_CLIENT
+	O_TARGET,
+	O_REFERENCE,
+	O_FILTER,
+	O_TAG,
+	O_JOBS,
+	O_JSON,
+	O_JUNIT,
+	O_HTML,
+	O_STRICT,
+	O_TIMEOUT,
+	O_BASELINE,
+	O_SHARD,
+	O_ALL,
+	O_QUIET,
+	O_VERBOSE,
+	O_REQS,
+	O_UNCOVERED,
+	O_FIXTURES,
+	O_MERGE,
+	O_COMPARE,
+	O_REDACT,
+	O_RERUN_FAILED,
+	O_ALLOW_PARTIAL,
+	O_LOGIN_TIMEOUT,
+	O_CLIENT
 };
 
 static const struct opt {
@@ -35,34 +57,34 @@ static const struct opt {
 	unsigned cmds;
 	enum opt_id id;
 } opts[] = {
-	{ "target", 0, true, R, O_TARGET },
-	{ "reference", 0, false, R, O_REFERENCE },
-	{ "filter", 0, true, R | L, O_FILTER },
-	{ "tag", 0, true, R | L, O_TAG },
-	{ "jobs", 'j', true, R, O_JOBS },
-	{ "json", 0, true, R | P, O_JSON },
-	{ "junit", 0, true, R | P, O_JUNIT },
-	{ "html", 0, true, R | P, O_HTML },
-	{ "strict", 0, false, R | P, O_STRICT },
-	{ "timeout", 0, true, R, O_TIMEOUT },
-	{ "baseline", 0, true, R, O_BASELINE },
-	{ "shard", 0, true, R | L, O_SHARD },
-	{ "all", 0, false, R | L, O_ALL },
-	{ "quiet", 'q', false, R, O_QUIET },
-	{ "verbose", 'v', false, R, O_VERBOSE },
-	{ "requirements", 0, true, R | L | K | C | P, O_REQS },
-	{ "uncovered", 0, true, C, O_UNCOVERED },
-	{ "fixtures", 0, true, R, O_FIXTURES },
-	{ "merge", 0, false, P, O_MERGE },
-	{ "compare", 0, false, P, O_COMPARE },
-	{ "redact", 0, false, R, O_REDACT },
-	{ "rerun-failed", 0, true, R, O_RERUN_FAILED },
-	{ "allow-partial", 0, false, P, O_ALLOW_PARTIAL },
-	{ "login-timeout", 0, true, R, O_LOGIN_TIMEOUT },
-	{ "client", 0, true, R, O_CLIENT }, /* pop3spec client run (docs/clients.md) */
+    {"target", 0, true, R, O_TARGET},
+    {"reference", 0, false, R, O_REFERENCE},
+    {"filter", 0, true, R | L, O_FILTER},
+    {"tag", 0, true, R | L, O_TAG},
+    {"jobs", 'j', true, R, O_JOBS},
+    {"json", 0, true, R | P, O_JSON},
+    {"junit", 0, true, R | P, O_JUNIT},
+    {"html", 0, true, R | P, O_HTML},
+    {"strict", 0, false, R | P, O_STRICT},
+    {"timeout", 0, true, R, O_TIMEOUT},
+    {"baseline", 0, true, R, O_BASELINE},
+    {"shard", 0, true, R | L, O_SHARD},
+    {"all", 0, false, R | L, O_ALL},
+    {"quiet", 'q', false, R, O_QUIET},
+    {"verbose", 'v', false, R, O_VERBOSE},
+    {"requirements", 0, true, R | L | K | C | P, O_REQS},
+    {"uncovered", 0, true, C, O_UNCOVERED},
+    {"fixtures", 0, true, R, O_FIXTURES},
+    {"merge", 0, false, P, O_MERGE},
+    {"compare", 0, false, P, O_COMPARE},
+    {"redact", 0, false, R, O_REDACT},
+    {"rerun-failed", 0, true, R, O_RERUN_FAILED},
+    {"allow-partial", 0, false, P, O_ALLOW_PARTIAL},
+    {"login-timeout", 0, true, R, O_LOGIN_TIMEOUT},
+    {"client", 0, true, R, O_CLIENT}, /* pop3spec client run (docs/clients.md) */
 };
 
-static const char *const cmd_names[] = { "run", "list", "check", "coverage", "report" };
+static const char *const cmd_names[] = {"run", "list", "check", "coverage", "report"};
 
 int cli_usage_error(const char *msg)
 {
@@ -72,32 +94,38 @@ int cli_usage_error(const char *msg)
 
 void cli_help(void)
 {
-	fputs("usage: pop3spec run [PATH...] (--target FILE | --reference) [--filter GLOB]... [--tag TAG]...\n"
-	      "                    [-j N] [--json FILE] [--junit FILE] [--html FILE] [--strict]\n"
-	      "                    [--timeout SECONDS] [--baseline FILE] [--shard I/N] [--all] [-q] [-v]\n"
-	      "                    [--requirements FILE] [--fixtures DIR] [--redact]\n"
-	      "                    [--rerun-failed REPORT.json] [--login-timeout SECONDS]\n"
-	      "       pop3spec client run [PATH...] --client PROFILE [the run options]   (docs/clients.md)\n"
-	      "       pop3spec list [PATH...] [--filter GLOB]... [--tag TAG]... [--shard I/N] [--all]\n"
-	      "       pop3spec check [--requirements FILE] FILE...\n"
-	      "       pop3spec coverage [PATH...] [--requirements FILE] [--uncovered FILE]\n"
-	      "       pop3spec report --merge A.json B.json... [--html FILE] [--junit FILE] [--json FILE] [--strict]\n"
-	      "                       [--allow-partial]\n"
-	      "       pop3spec report --compare A.json B.json... --html FILE\n"
-	      "       pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N] ...\n"
-	      "       pop3spec fuzz (--target FILE | --reference) [--duration S] [--cases N] [--seed N] ...\n"
-	      "       pop3spec --version | --help\n"
-	      "\n"
-	      "PATH defaults to ./scenarios, else the installed suite. --target may repeat: each target runs and\n"
-	      "--html writes one comparison. Scenarios tagged slow or config run only with --all, a --tag naming\n"
-	      "the tag, or a --filter that is exactly their id. FILE '-' is standard output (one report at most;\n"
-	      "the console then goes to standard error).\n"
-	      "Exit status: 0 nothing failed; 1 a scenario failed or errored (or warned, with --strict);\n"
-	      "2 usage, target or scenario-file errors with nothing run, or no scenario selected;\n"
-	      "130/143 stopped by SIGINT/SIGTERM (the reports then hold what ran, marked incomplete).\n"
-	      "'pop3spec load --help' and 'pop3spec fuzz --help' list their options (docs/stress.md).\n"
-	      "See pop3spec(1) and docs/cli.md.\n",
-	      stdout);
+	fputs(
+	    "usage: pop3spec run [PATH...] (--target FILE | --reference) [--filter GLOB]... [--tag TAG]...\n"
+	    "                    [-j N] [--json FILE] [--junit FILE] [--html FILE] [--strict]\n"
+	    "                    [--timeout SECONDS] [--baseline FILE] [--shard I/N] [--all] [-q] [-v]\n"
+	    "                    [--requirements FILE] [--fixtures DIR] [--redact]\n"
+	    "                    [--rerun-failed REPORT.json] [--login-timeout SECONDS]\n"
+	    "       pop3spec client run [PATH...] --client PROFILE [the run options]   (docs/clients.md)\n"
+	    "       pop3spec list [PATH...] [--filter GLOB]... [--tag TAG]... [--shard I/N] [--all]\n"
+	    "       pop3spec check [--requirements FILE] FILE...\n"
+	    "       pop3spec coverage [PATH...] [--requirements FILE] [--uncovered FILE]\n"
+	    "       pop3spec report --merge A.json B.json... [--html FILE] [--junit FILE] [--json FILE] "
+	    "[--strict]\n"
+	    "                       [--allow-partial]\n"
+	    "       pop3spec report --compare A.json B.json... --html FILE\n"
+	    "       pop3spec load (--target FILE | --reference) [--clients N] [--duration S | --sessions N] "
+	    "...\n"
+	    "       pop3spec fuzz (--target FILE | --reference) [--duration S] [--cases N] [--seed N] ...\n"
+	    "       pop3spec --version | --help\n"
+	    "\n"
+	    "PATH defaults to ./scenarios, else the installed suite. --target may repeat: each target runs "
+	    "and\n"
+	    "--html writes one comparison. Scenarios tagged slow or config run only with --all, a --tag "
+	    "naming\n"
+	    "the tag, or a --filter that is exactly their id. FILE '-' is standard output (one report at "
+	    "most;\n"
+	    "the console then goes to standard error).\n"
+	    "Exit status: 0 nothing failed; 1 a scenario failed or errored (or warned, with --strict);\n"
+	    "2 usage, target or scenario-file errors with nothing run, or no scenario selected;\n"
+	    "130/143 stopped by SIGINT/SIGTERM (the reports then hold what ran, marked incomplete).\n"
+	    "'pop3spec load --help' and 'pop3spec fuzz --help' list their options (docs/stress.md).\n"
+	    "See pop3spec(1) and docs/cli.md.\n",
+	    stdout);
 }
 
 int cli_check_output(const char *path, struct p3err *err)
@@ -180,7 +208,8 @@ static int apply(struct cli *c, const struct opt *o, const char *val, struct p3e
 	case O_TIMEOUT:
 		errno = 0;
 		c->timeout = strtod(val, &end);
-		if (end == val || *end || errno || !isfinite(c->timeout) || c->timeout <= 0 || c->timeout > 86400)
+		if (end == val || *end || errno || !isfinite(c->timeout) || c->timeout <= 0 ||
+		    c->timeout > 86400)
 			return p3err_set(err, "bad --timeout '%s'; expected seconds, more than 0", val);
 		return 0;
 	case O_LOGIN_TIMEOUT:
@@ -255,8 +284,8 @@ static void record(struct cli *c, const char *word)
 {
 	size_t off = strlen(c->options);
 	bool quote = word[0] == '\0' || strpbrk(word, " \t'\"\\$*?[") != NULL;
-	snprintf(c->options + off, sizeof c->options - off, "%s%s%s%s", off ? " " : "", quote ? "'" : "", word,
-	         quote ? "'" : "");
+	snprintf(c->options + off, sizeof c->options - off, "%s%s%s%s", off ? " " : "", quote ? "'" : "",
+	         word, quote ? "'" : "");
 }
 
 static int allowed(struct cli *c, const struct opt *o, struct p3err *err)
@@ -376,22 +405,25 @@ int cli_load_reqs(const struct cli *c, bool required, struct reqs *r, bool *have
 	struct stat st;
 	const char *h = cli_client_paths(c) ? strstr(c->paths[0], "clients") : NULL;
 	if (h)
-		snprintf(cpath, sizeof cpath, "%.*sclients/REQUIREMENTS.md", (int)(h - c->paths[0]), c->paths[0]);
+		snprintf(cpath, sizeof cpath, "%.*sclients/REQUIREMENTS.md", (int)(h - c->paths[0]),
+		         c->paths[0]);
 	if (c->requirements) {
 		snprintf(path, pathsize, "%s", c->requirements);
 	} else if (h && stat(cpath, &st) == 0) {
 		snprintf(path, pathsize, "%s", cpath);
 	} else if (!reqs_default_path(path, pathsize)) {
 		if (required) {
-			fprintf(stderr, "pop3spec: cannot find REQUIREMENTS.md (give --requirements FILE or set "
-			                "POP3SPEC_REQUIREMENTS)\n");
+			fprintf(stderr,
+			        "pop3spec: cannot find REQUIREMENTS.md (give --requirements FILE or set "
+			        "POP3SPEC_REQUIREMENTS)\n");
 			return -1;
 		}
 		return 0;
 	}
 	if (reqs_load(path, r, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		/* An explicit catalog that does not load is an error; a guessed one only when it is needed. */
+		/* An explicit catalog that does not load is an error; a guessed one only when it is needed.
+		 */
 		if (c->requirements || getenv("POP3SPEC_REQUIREMENTS") || required)
 			return -1;
 		path[0] = '\0';
@@ -409,12 +441,13 @@ static void print_error(void *ctx, const char *msg)
 
 int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenario_list *l)
 {
-	const char *def[1] = { cli_default_scenarios() };
+	const char *def[1] = {cli_default_scenarios()};
 	const char *const *paths = c->npaths ? c->paths : def;
 	size_t n = c->npaths ? c->npaths : 1;
 	/* `run` never runs a client scenario as a server one (it has no steps: it would pass). */
-	struct load_opts o = { .reqs = r, .on_error = print_error,
-		                   .client_parse = c->cmd != CMD_RUN && cli_client_paths(c) ? cscen_parse : NULL };
+	struct load_opts o = {.reqs = r,
+	                      .on_error = print_error,
+	                      .client_parse = c->cmd != CMD_RUN && cli_client_paths(c) ? cscen_parse : NULL};
 	struct p3err err;
 	if (load_scenarios(paths, n, &o, l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);

@@ -24,9 +24,13 @@ int cli_list(struct cli *c)
 	size_t nsel = l.n;
 	bool selecting = c->nfilters || c->ntags || c->shard_index || c->all;
 	if (selecting) {
-		struct plan_opts po = { .filters = c->filters, .nfilters = c->nfilters, .tags = c->tags,
-			                    .ntags = c->ntags, .all = c->all, .shard_index = c->shard_index,
-			                    .shard_count = c->shard_count };
+		struct plan_opts po = {.filters = c->filters,
+		                       .nfilters = c->nfilters,
+		                       .tags = c->tags,
+		                       .ntags = c->ntags,
+		                       .all = c->all,
+		                       .shard_index = c->shard_index,
+		                       .shard_count = c->shard_count};
 		struct p3err err;
 		if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
@@ -73,7 +77,8 @@ static void check_error(void *ctx, const char *msg)
 
 static int by_id(const void *a, const void *b)
 {
-	const struct scenario *x = *(const struct scenario *const *)a, *y = *(const struct scenario *const *)b;
+	const struct scenario *x = *(const struct scenario *const *)a,
+	                      *y = *(const struct scenario *const *)b;
 	return strcmp(x->id, y->id);
 }
 
@@ -125,10 +130,11 @@ static void check_file(const char *path, const struct load_opts *o, struct check
 		return;
 	}
 	case LOAD_KIND_UNKNOWN:
-		snprintf(err.msg, sizeof err.msg,
-		         "%s:1:1: neither a scenario (keys id, title, refs, level, steps) nor a target profile "
-		         "(keys name, host, port, accounts)",
-		         path);
+		snprintf(
+		    err.msg, sizeof err.msg,
+		    "%s:1:1: neither a scenario (keys id, title, refs, level, steps) nor a target profile "
+		    "(keys name, host, port, accounts)",
+		    path);
 		check_error(k, err.msg);
 		return;
 	}
@@ -137,17 +143,21 @@ static void check_file(const char *path, const struct load_opts *o, struct check
 int cli_check(struct cli *c)
 {
 	if (c->npaths == 0)
-		return cli_usage_error("check needs FILE... (scenario files, folders of them, or target profiles)");
+		return cli_usage_error(
+		    "check needs FILE... (scenario files, folders of them, or target profiles)");
 	struct reqs r;
 	bool have;
 	char rpath[PATH_MAX];
 	if (cli_load_reqs(c, false, &r, &have, rpath, sizeof rpath) < 0)
 		return EXIT_USAGE;
 	if (!have)
-		fprintf(stderr, "pop3spec: note: REQUIREMENTS.md not found; requirement ids checked for form only\n");
-	struct checked k = { 0 };
-	struct load_opts o = { .reqs = have ? &r : NULL, .on_error = check_error, .ctx = &k,
-		                   .client_parse = cli_client_paths(c) ? cscen_parse : NULL };
+		fprintf(stderr,
+		        "pop3spec: note: REQUIREMENTS.md not found; requirement ids checked for form only\n");
+	struct checked k = {0};
+	struct load_opts o = {.reqs = have ? &r : NULL,
+	                      .on_error = check_error,
+	                      .ctx = &k,
+	                      .client_parse = cli_client_paths(c) ? cscen_parse : NULL};
 	for (size_t i = 0; i < c->npaths; i++) {
 		struct stat st;
 		if (stat(c->paths[i], &st) == 0 && S_ISDIR(st.st_mode)) {
@@ -219,7 +229,7 @@ int cli_coverage(struct cli *c)
 		return EXIT_USAGE;
 	}
 	int rc = EXIT_USAGE;
-	struct cov_listed listed = { 0 };
+	struct cov_listed listed = {0};
 	struct coverage cov;
 	struct p3err err;
 	const char *lpath = find_listed(c, lbuf, sizeof lbuf);
@@ -266,8 +276,9 @@ int cli_report(struct cli *c)
 	if (c->allow_partial && !c->merge)
 		return cli_usage_error("--allow-partial goes with --merge");
 	if (cli_reports_on_stdout(c) > 1)
-		return cli_usage_error("only one report can go to standard output ('-'); give the others a file");
-	const char *outs[3] = { c->json, c->junit, c->html };
+		return cli_usage_error(
+		    "only one report can go to standard output ('-'); give the others a file");
+	const char *outs[3] = {c->json, c->junit, c->html};
 	for (int i = 0; i < 3; i++) {
 		struct p3err oerr;
 		if (outs[i] && cli_check_output(outs[i], &oerr) < 0)
@@ -305,7 +316,8 @@ int cli_report(struct cli *c)
 	char why[300];
 	bool partial = report_merge_check(runs, nread, why, sizeof why) < 0;
 	if (partial && !c->allow_partial) {
-		fprintf(stderr, "pop3spec: report --merge: %s; give --allow-partial to merge them anyway\n", why);
+		fprintf(stderr, "pop3spec: report --merge: %s; give --allow-partial to merge them anyway\n",
+		        why);
 		goto out;
 	}
 	if (partial)

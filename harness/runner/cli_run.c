@@ -69,7 +69,8 @@ static bool find_up(const char *path, const char *name, bool dir, char *out, siz
 	for (int up = 0; up < 5; up++) {
 		struct stat st;
 		int w = snprintf(out, size, "%s/%s", strcmp(abs, "/") == 0 ? "" : abs, name);
-		if (w > 0 && (size_t)w < size && stat(out, &st) == 0 && (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+		if (w > 0 && (size_t)w < size && stat(out, &st) == 0 &&
+		    (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
 			return true;
 		char *slash = strrchr(abs, '/');
 		if (!slash || slash == abs)
@@ -128,9 +129,10 @@ static void per_target_path(const char *file, const char *name, char *out, size_
 	char safe[64];
 	size_t k = 0;
 	for (const char *p = name; *p && k + 1 < sizeof safe; p++)
-		safe[k++] = (strchr("-_.", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))
-		                    ? *p
-		                    : '_';
+		safe[k++] =
+		    (strchr("-_.", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))
+		        ? *p
+		        : '_';
 	safe[k] = '\0';
 	const char *slash = strrchr(file, '/');
 	const char *dot = strrchr(file, '.');
@@ -186,14 +188,16 @@ static void obs_finished(void *ctx, struct result *r)
 	if (watch_result(&oc->watch, r)) {
 		struct p3err err;
 		if (watch_alive(oc->t, oc->timeout_ms, &err) < 0) {
-			fprintf(stderr,
-			        "pop3spec: %d scenarios in a row waited for the %.1f s timeout, and a new "
-			        "connection got no greeting (%s): the server stopped answering; ending the run\n",
-			        WATCH_STREAK, oc->timeout_ms / 1000.0, err.msg);
+			fprintf(
+			    stderr,
+			    "pop3spec: %d scenarios in a row waited for the %.1f s timeout, and a new "
+			    "connection got no greeting (%s): the server stopped answering; ending the run\n",
+			    WATCH_STREAK, oc->timeout_ms / 1000.0, err.msg);
 			stop_request(STOP_SERVER);
 		} else if (oc->verbose) {
-			fprintf(stderr, "pop3spec: %d scenarios in a row waited for the timeout, but the server "
-			                "answers a new connection: going on\n",
+			fprintf(stderr,
+			        "pop3spec: %d scenarios in a row waited for the timeout, but the server "
+			        "answers a new connection: going on\n",
 			        WATCH_STREAK);
 		}
 	}
@@ -332,7 +336,8 @@ static int settle_stop(struct run *run, struct scenario **sel, size_t nsel, cons
 		run->nresults = k;
 		run->info.incomplete = 1;
 		run->info.not_run = nsel - k;
-		snprintf(buf, sizeof buf, "interrupted (%s)", stop_signal() == SIGTERM ? "SIGTERM" : "SIGINT");
+		snprintf(buf, sizeof buf, "interrupted (%s)",
+		         stop_signal() == SIGTERM ? "SIGTERM" : "SIGINT");
 		return (run->info.stopped = strdup(buf)) ? 0 : -1;
 	}
 	for (size_t i = 0; i < nsel; i++) {
@@ -355,16 +360,20 @@ static int settle_stop(struct run *run, struct scenario **sel, size_t nsel, cons
 static int run_one(const struct cli *c, struct run_target *rt, struct scenario **sel, size_t nsel,
                    const struct exec_opts *eo, const struct run *baseline, const char *suite, bool several)
 {
-	struct obs_ctx oc = { .baseline = baseline };
+	struct obs_ctx oc = {.baseline = baseline};
 	struct console *con = &oc.con;
-	console_init(con, c->verbosity == 0 ? CONSOLE_QUIET : c->verbosity == 2 ? CONSOLE_VERBOSE : CONSOLE_NORMAL,
+	console_init(con,
+	             c->verbosity == 0   ? CONSOLE_QUIET
+	             : c->verbosity == 2 ? CONSOLE_VERBOSE
+	                                 : CONSOLE_NORMAL,
 	             nsel);
 	/* A report on stdout owns it: everything else goes to stderr, so `--json - | jq` reads JSON only. */
 	if (cli_reports_on_stdout(c))
 		console_set_out(con, stderr);
 	if (several && c->verbosity)
-		fprintf(con->out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host, rt->t.port);
-	struct exec_observer obs = { obs_started, obs_finished, &oc };
+		fprintf(con->out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host,
+		        rt->t.port);
+	struct exec_observer obs = {obs_started, obs_finished, &oc};
 	struct result *results = calloc(nsel, sizeof *results);
 	bool *cut = calloc(nsel, sizeof *cut);
 	struct redactor red;
@@ -395,13 +404,16 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 	size_t per_account, jobs;
 	double est = exec_pacing_estimate(sel, nsel, &rt->t, eo, &delay_s, &per_account, &jobs);
 	if (est >= EXEC_PACING_NOTE_S)
-		fprintf(stderr,
-		        "pop3spec: %s announces LOGIN-DELAY %ld (RFC 2449 §6.5): each account logs in at most once "
-		        "per %ld s, so this run takes at least %.0f min (about %zu logins per account over %zu "
-		        "worker%s). More accounts in the profile shorten it: -j uses two per worker (by default one "
-		        "worker per two accounts, up to %d while the server paces logins)\n",
-		        rt->t.name ? rt->t.name : rt->t.file, delay_s, delay_s, est / 60.0, per_account, jobs,
-		        jobs == 1 ? "" : "s", EXEC_DEFAULT_JOBS_PACED_MAX);
+		fprintf(
+		    stderr,
+		    "pop3spec: %s announces LOGIN-DELAY %ld (RFC 2449 §6.5): each account logs in at most "
+		    "once "
+		    "per %ld s, so this run takes at least %.0f min (about %zu logins per account over %zu "
+		    "worker%s). More accounts in the profile shorten it: -j uses two per worker (by default "
+		    "one "
+		    "worker per two accounts, up to %d while the server paces logins)\n",
+		    rt->t.name ? rt->t.name : rt->t.file, delay_s, delay_s, est / 60.0, per_account, jobs,
+		    jobs == 1 ? "" : "s", EXEC_DEFAULT_JOBS_PACED_MAX);
 	char *started = iso_now();
 	double t0 = now_ms();
 	struct p3err err;
@@ -427,7 +439,8 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 		goto fail;
 	}
 	if (baseline && c->verbosity)
-		fprintf(con->out, "baseline %s: %zu result%s differ\n", c->baseline, oc.diffs, oc.diffs == 1 ? "" : "s");
+		fprintf(con->out, "baseline %s: %zu result%s differ\n", c->baseline, oc.diffs,
+		        oc.diffs == 1 ? "" : "s");
 	console_summary(con, &rt->run);
 	free(cut);
 	if (redacting)
@@ -464,11 +477,13 @@ static int check_outputs(const struct cli *c, size_t ntargets)
 {
 	struct p3err err;
 	if (cli_reports_on_stdout(c) > 1)
-		return cli_usage_error("only one report can go to standard output ('-'); give the others a file");
-	if (ntargets > 1 && ((c->json && strcmp(c->json, "-") == 0) || (c->junit && strcmp(c->junit, "-") == 0)))
+		return cli_usage_error(
+		    "only one report can go to standard output ('-'); give the others a file");
+	if (ntargets > 1 &&
+	    ((c->json && strcmp(c->json, "-") == 0) || (c->junit && strcmp(c->junit, "-") == 0)))
 		return cli_usage_error("with several targets --json and --junit write one report per target; "
 		                       "give a file name, not '-'");
-	const char *outs[3] = { c->json, c->junit, c->html };
+	const char *outs[3] = {c->json, c->junit, c->html};
 	for (int i = 0; i < 3; i++) {
 		if (!outs[i])
 			continue;
@@ -513,13 +528,16 @@ static void report_warnings(const char *what, const char *path, const struct run
 	bool same_name = b->info.target_name && name && strcmp(b->info.target_name, name) == 0;
 	bool same_host = !b->info.target_host || !t->host || strcmp(b->info.target_host, t->host) == 0;
 	if (!same_name || !same_host)
-		fprintf(stderr, "pop3spec: warning: the %s %s is a report of target \"%s\" (%s), this run's target "
-		                "is \"%s\" (%s); its verdicts may not apply\n",
+		fprintf(stderr,
+		        "pop3spec: warning: the %s %s is a report of target \"%s\" (%s), this run's target "
+		        "is \"%s\" (%s); its verdicts may not apply\n",
 		        what, path, b->info.target_name ? b->info.target_name : "?",
-		        b->info.target_host ? b->info.target_host : "?", name ? name : "?", t->host ? t->host : "?");
+		        b->info.target_host ? b->info.target_host : "?", name ? name : "?",
+		        t->host ? t->host : "?");
 	if (b->info.incomplete)
-		fprintf(stderr, "pop3spec: warning: the %s %s is of a run stopped early (%zu scenarios not run)\n", what,
-		        path, b->info.not_run);
+		fprintf(stderr,
+		        "pop3spec: warning: the %s %s is of a run stopped early (%zu scenarios not run)\n",
+		        what, path, b->info.not_run);
 }
 
 static int jobs_fit(const struct cli *c, const char *name, size_t naccounts)
@@ -543,7 +561,8 @@ int cli_run(struct cli *c)
 		return cli_usage_error("--baseline goes with one target only");
 #ifndef HAVE_REFERENCE
 	if (c->reference)
-		return cli_usage_error("--reference is not available in this build (runner/reference.h missing)");
+		return cli_usage_error(
+		    "--reference is not available in this build (runner/reference.h missing)");
 #else
 	if (c->reference && jobs_fit(c, "pop3refd (reference)", REFERENCE_ACCOUNTS) != 0)
 		return EXIT_USAGE;
@@ -561,7 +580,7 @@ int cli_run(struct cli *c)
 	struct reqs r;
 	bool have_reqs = false;
 	char reqmd[PATH_MAX], fxbuf[PATH_MAX];
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 	struct scenario **sel = NULL;
 	size_t nsel = 0;
 	struct run baseline, rerun;
@@ -584,15 +603,22 @@ int cli_run(struct cli *c)
 		if (failed_ids(c->rerun_failed, &rerun, &only, &nonly) < 0)
 			goto out;
 		if (nonly == 0) {
-			fprintf(stderr, "pop3spec: --rerun-failed: nothing failed or errored in %s; nothing to run\n",
+			fprintf(stderr,
+			        "pop3spec: --rerun-failed: nothing failed or errored in %s; nothing to run\n",
 			        c->rerun_failed);
 			rc = EXIT_PASSED;
 			goto out;
 		}
 	}
-	struct plan_opts po = { .filters = c->filters, .nfilters = c->nfilters, .tags = c->tags, .ntags = c->ntags,
-		                    .all = c->all, .shard_index = c->shard_index, .shard_count = c->shard_count,
-		                    .only = only, .nonly = nonly };
+	struct plan_opts po = {.filters = c->filters,
+	                       .nfilters = c->nfilters,
+	                       .tags = c->tags,
+	                       .ntags = c->ntags,
+	                       .all = c->all,
+	                       .shard_index = c->shard_index,
+	                       .shard_count = c->shard_count,
+	                       .only = only,
+	                       .nonly = nonly};
 	if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
 		goto out;
@@ -604,8 +630,10 @@ int cli_run(struct cli *c)
 		goto out;
 	}
 	if (c->rerun_failed && nsel < nonly)
-		fprintf(stderr, "pop3spec: --rerun-failed: %zu of the %zu failed scenarios are not in this selection\n",
-		        nonly - nsel, nonly);
+		fprintf(
+		    stderr,
+		    "pop3spec: --rerun-failed: %zu of the %zu failed scenarios are not in this selection\n",
+		    nonly - nsel, nonly);
 	if (c->baseline) {
 		if (report_json_read(c->baseline, &baseline, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
@@ -643,29 +671,31 @@ int cli_run(struct cli *c)
 	const char *first = c->npaths ? c->paths[0] : cli_default_scenarios();
 	suite = suite_version(first);
 	struct exec_opts eo = {
-		.step_timeout = c->timeout,
-		.login_timeout = c->login_timeout,
-		.jobs = c->jobs,
-		.fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
-		.live_transcript = c->verbosity == 2,
+	    .step_timeout = c->timeout,
+	    .login_timeout = c->login_timeout,
+	    .jobs = c->jobs,
+	    .fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
+	    .live_transcript = c->verbosity == 2,
 	};
 	for (size_t i = 0; i < ntargets && !stop_signal(); i++) {
 		if (exec_probe(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
 			if (!stop_signal())
-				fprintf(stderr, "pop3spec: target %s: %s\n", rts[i].t.name ? rts[i].t.name : rts[i].t.file,
-				        err.msg);
+				fprintf(stderr, "pop3spec: target %s: %s\n",
+				        rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
 			goto out;
 		}
 		rts[i].probed = true;
 		/* A profile mistake (a wrong password, login_tls false on a TLS-only server) is not the
 		 * server's deviation: one sentence and exit 2, before any scenario. */
 		if (exec_probe_accounts(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
-			fprintf(stderr, "pop3spec: target %s: %s\n", rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
+			fprintf(stderr, "pop3spec: target %s: %s\n",
+			        rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
 			goto out;
 		}
 		if (rts[i].p.gap != GAP_NONE)
-			fprintf(stderr, "pop3spec: target %s: the probe could not learn the capabilities (%s); "
-			                "scenarios that require one it would have shown are errors\n",
+			fprintf(stderr,
+			        "pop3spec: target %s: the probe could not learn the capabilities (%s); "
+			        "scenarios that require one it would have shown are errors\n",
 			        rts[i].t.name ? rts[i].t.name : rts[i].t.file,
 			        rts[i].p.gap_why ? rts[i].p.gap_why : "no usable answer");
 	}
@@ -676,7 +706,8 @@ int cli_run(struct cli *c)
 	rc = EXIT_PASSED;
 	size_t ran = 0;
 	for (size_t i = 0; i < ntargets && !stop_signal(); i++, ran++) {
-		if (run_one(c, &rts[i], sel, nsel, &eo, have_baseline ? &baseline : NULL, suite, ntargets > 1) < 0) {
+		if (run_one(c, &rts[i], sel, nsel, &eo, have_baseline ? &baseline : NULL, suite,
+		            ntargets > 1) < 0) {
 			rc = EXIT_FAILED;
 			continue;
 		}

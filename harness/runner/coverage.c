@@ -132,8 +132,8 @@ static int cite_expect(struct coverage *c, const struct reqs *r, const struct ex
 	return 0;
 }
 
-int coverage_compute(const struct reqs *r, struct scenario *const *sc, size_t n, const struct cov_listed *listed,
-                     struct coverage *c, struct p3err *err)
+int coverage_compute(const struct reqs *r, struct scenario *const *sc, size_t n,
+                     const struct cov_listed *listed, struct coverage *c, struct p3err *err)
 {
 	memset(c, 0, sizeof *c);
 	c->rows = calloc(r->n ? r->n : 1, sizeof *c->rows);
@@ -195,8 +195,8 @@ void coverage_print(FILE *out, FILE *warn, const struct coverage *c, struct scen
 {
 	for (size_t i = 0; listed && i < listed->n; i++)
 		if (!reqs_find(r, listed->ids[i]))
-			fprintf(warn, "%s:%d:1: warning: %s is not a requirement of %s\n", listed->file, listed->lines[i],
-			        listed->ids[i], r->file);
+			fprintf(warn, "%s:%d:1: warning: %s is not a requirement of %s\n", listed->file,
+			        listed->lines[i], listed->ids[i], r->file);
 
 	fprintf(out, "%-16s %-19s %s\n", "REQUIREMENT", "LEVEL", "SCENARIOS");
 	for (size_t i = 0; i < c->nrows; i++) {
@@ -212,10 +212,10 @@ void coverage_print(FILE *out, FILE *warn, const struct coverage *c, struct scen
 			fputs("  (also listed as uncovered)", out);
 		fputc('\n', out);
 	}
-	fprintf(out, "\nrequirements: %zu (%zu RFC, %zu practice); cited by a scenario: %zu\n", c->nrows, c->rfc_rows,
-	        c->practice_rows, c->covered);
-	fprintf(out, "observable MUST/SHOULD: %zu; covered: %zu; uncovered by design: %zu; missing: %zu\n", c->gating,
-	        c->gating_covered, c->gating_listed, c->gating_missing);
+	fprintf(out, "\nrequirements: %zu (%zu RFC, %zu practice); cited by a scenario: %zu\n", c->nrows,
+	        c->rfc_rows, c->practice_rows, c->covered);
+	fprintf(out, "observable MUST/SHOULD: %zu; covered: %zu; uncovered by design: %zu; missing: %zu\n",
+	        c->gating, c->gating_covered, c->gating_listed, c->gating_missing);
 	if (c->gating_missing) {
 		fputs("missing:", out);
 		for (size_t i = 0; i < c->nrows; i++)

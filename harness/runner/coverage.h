@@ -1,5 +1,6 @@
 /* coverage.h — `pop3spec coverage`: which scenarios cite each requirement of the catalog, and which
- * observable MUST/SHOULD rows nobody covers (minus those docs/coverage.md lists as deliberately uncovered). */
+ * observable MUST/SHOULD rows nobody covers (minus those docs/coverage.md lists as deliberately uncovered).
+ */
 #ifndef POP3SPEC_COVERAGE_H
 #define POP3SPEC_COVERAGE_H
 
@@ -17,7 +18,7 @@
 struct cov_listed {
 	char *file;
 	char **ids;
-	int *lines;        /* 1-based line of each id */
+	int *lines; /* 1-based line of each id */
 	size_t n;
 };
 int coverage_read_listed(const char *path, struct cov_listed *l, struct p3err *err);
@@ -25,25 +26,25 @@ void coverage_listed_free(struct cov_listed *l);
 
 struct cov_row {
 	const struct requirement *req;
-	size_t *scenarios;   /* indexes into the scenario array given to coverage_compute */
+	size_t *scenarios; /* indexes into the scenario array given to coverage_compute */
 	size_t n;
-	bool gating;         /* req_is_gating */
-	bool listed;         /* in docs/coverage.md */
+	bool gating; /* req_is_gating */
+	bool listed; /* in docs/coverage.md */
 };
 
 struct coverage {
-	struct cov_row *rows;       /* one per catalog row, in catalog order */
+	struct cov_row *rows; /* one per catalog row, in catalog order */
 	size_t nrows;
 	size_t rfc_rows, practice_rows;
-	size_t covered;             /* rows cited by at least one scenario */
+	size_t covered; /* rows cited by at least one scenario */
 	size_t gating, gating_covered, gating_listed, gating_missing;
-	size_t listed_unknown;      /* ids in docs/coverage.md that the catalog lacks */
+	size_t listed_unknown; /* ids in docs/coverage.md that the catalog lacks */
 };
 
 /* A scenario cites a requirement through `refs`, an expectation's `ref` (one_of alternatives included) or
  * an assert's `ref`. `listed` may be NULL. */
-int coverage_compute(const struct reqs *r, struct scenario *const *sc, size_t n, const struct cov_listed *listed,
-                     struct coverage *out, struct p3err *err);
+int coverage_compute(const struct reqs *r, struct scenario *const *sc, size_t n,
+                     const struct cov_listed *listed, struct coverage *out, struct p3err *err);
 void coverage_free(struct coverage *c);
 
 /* The report: a header line, one line per row "ID  LEVEL  SCENARIOS[  NOTE]" (scenario ids joined by ", ",

@@ -18,12 +18,14 @@ static const char *sval(const yaml_node_t *n)
 
 /* ---------- one scenario ---------- */
 
-static const char *const top_keys[] = { "id", "title", "refs", "level", "tags", "fixture", "fixture2",
-	"modifies", "requires", "timeout", "description", "steps", NULL };
+static const char *const top_keys[] = {"id",          "title",    "refs",     "level",    "tags",
+                                       "fixture",     "fixture2", "modifies", "requires", "timeout",
+                                       "description", "steps",    NULL};
 /* A client scenario (docs/clients.md): the same metadata, and instead of steps what the built-in server
  * does and what the client must do; runner/client parses those keys through load_opts.client_parse. */
-static const char *const client_top_keys[] = { "id", "title", "refs", "level", "tags", "fixture",
-	"timeout", "description", "modes", "runs", "server", "expect", NULL };
+static const char *const client_top_keys[] = {"id",      "title",   "refs",        "level", "tags",
+                                              "fixture", "timeout", "description", "modes", "runs",
+                                              "server",  "expect",  NULL};
 
 static bool id_ok(const char *id)
 {
@@ -49,15 +51,18 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 {
 	struct scenario *sc = c->sc;
 	if (!root)
-		return p3err_set(c->err, "%s:1:1: empty file; a scenario needs id, title, refs, level and steps",
-		                 s->path);
+		return p3err_set(
+		    c->err, "%s:1:1: empty file; a scenario needs id, title, refs, level and steps", s->path);
 	bool client = c->o && c->o->client_parse;
-	if (!client && root->type == YAML_MAPPING_NODE && lget(s, root, "expect", NULL) && !lget(s, root, "steps", NULL))
-		return lerr(c, s, root, "a client scenario (expect, no steps): run it with 'pop3spec client run' "
-		                        "(docs/clients.md)");
-	if (lkeys(c, s, root, client ? client_top_keys : top_keys, client ? "a client scenario" : "a scenario") < 0)
+	if (!client && root->type == YAML_MAPPING_NODE && lget(s, root, "expect", NULL) &&
+	    !lget(s, root, "steps", NULL))
+		return lerr(c, s, root,
+		            "a client scenario (expect, no steps): run it with 'pop3spec client run' "
+		            "(docs/clients.md)");
+	if (lkeys(c, s, root, client ? client_top_keys : top_keys,
+	          client ? "a client scenario" : "a scenario") < 0)
 		return -1;
-	static const char *const required[] = { "id", "title", "refs", "level", "steps" };
+	static const char *const required[] = {"id", "title", "refs", "level", "steps"};
 	for (size_t i = 0; i < (client ? 4u : 5u); i++)
 		if (!lget(s, root, required[i], NULL))
 			return lerr(c, s, root, "missing required key '%s'", required[i]);
@@ -66,8 +71,10 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 	if (lstr(c, s, x, "id", &sc->id) < 0)
 		return -1;
 	if (!id_ok(sc->id))
-		return lerr(c, s, x, "bad id '%.80s'; use letters, digits, '-', '_', '.' and '/' like "
-		                     "rfc1939/dele/marked-not-retrievable", sc->id);
+		return lerr(c, s, x,
+		            "bad id '%.80s'; use letters, digits, '-', '_', '.' and '/' like "
+		            "rfc1939/dele/marked-not-retrievable",
+		            sc->id);
 	sc->id_pos.file = sc->file;
 	sc->id_pos.line = (int)x->start_mark.line + 1;
 	sc->id_pos.column = (int)x->start_mark.column + 1;
@@ -80,7 +87,8 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 
 	x = lget(s, root, "refs", NULL);
 	if (!x || x->type != YAML_SEQUENCE_NODE || x->data.sequence.items.top == x->data.sequence.items.start)
-		return lerr(c, s, x, "'refs' must be a non-empty list of requirement ids, found %s", ltype(x));
+		return lerr(c, s, x, "'refs' must be a non-empty list of requirement ids, found %s",
+		            ltype(x));
 	size_t nref = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
 	sc->refs = calloc(nref, sizeof *sc->refs);
 	if (!sc->refs)
@@ -113,16 +121,18 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 				return lerr(c, s, lnode(s, x->data.sequence.items.start[i]),
 				            "bad tag '%.40s'; use letters, digits, '-' and '_'", sc->tags[i]);
 	}
-	const char *fx[] = { "fixture", "fixture2" };
-	char **fxv[] = { &sc->fixture, &sc->fixture2 };
+	const char *fx[] = {"fixture", "fixture2"};
+	char **fxv[] = {&sc->fixture, &sc->fixture2};
 	for (size_t i = 0; i < 2; i++) {
 		if (!(x = lget(s, root, fx[i], NULL)))
 			continue;
 		if (lstr(c, s, x, fx[i], fxv[i]) < 0)
 			return -1;
 		if (!word_ok(*fxv[i], "-_.") || (*fxv[i])[0] == '.')
-			return lerr(c, s, x, "bad %s '%.40s'; name a folder of fixtures/maildrops/ or fixtures/generated/",
-			            fx[i], *fxv[i]);
+			return lerr(
+			    c, s, x,
+			    "bad %s '%.40s'; name a folder of fixtures/maildrops/ or fixtures/generated/",
+			    fx[i], *fxv[i]);
 	}
 	if ((x = lget(s, root, "modifies", NULL)) && lbool(c, s, x, "modifies", &sc->modifies) < 0)
 		return -1;
@@ -131,7 +141,8 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 			return -1;
 		for (size_t i = 0; i < sc->nrequires; i++)
 			if (!sc->requires[i][0])
-				return lerr(c, s, lnode(s, x->data.sequence.items.start[i]), "empty capability in 'requires'");
+				return lerr(c, s, lnode(s, x->data.sequence.items.start[i]),
+				            "empty capability in 'requires'");
 	}
 	if ((x = lget(s, root, "timeout", NULL))) {
 		if (lnum(c, s, x, "timeout", &sc->timeout) < 0)
@@ -158,7 +169,7 @@ static int load_any(const char *path, const char *buf, size_t len, const struct 
 		free(sc);
 		return p3err_set(err, "out of memory");
 	}
-	struct lctx c = { .sc = sc, .o = o, .err = err };
+	struct lctx c = {.sc = sc, .o = o, .err = err};
 	struct lsrc s;
 	int rc = lsrc_open(&c, &s, sc->file, buf, len);
 	if (rc == 0)
@@ -185,11 +196,11 @@ int load_scenario_mem(const char *name, const char *buf, size_t len, const struc
 
 int load_sniff(const char *path, enum load_kind *kind, struct p3err *err)
 {
-	static const char *const sc_keys[] = { "id", "title", "refs", "level", "steps" };
-	static const char *const tg_keys[] = { "host", "port", "tls_port", "accounts", "reset", "maildirs" };
+	static const char *const sc_keys[] = {"id", "title", "refs", "level", "steps"};
+	static const char *const tg_keys[] = {"host", "port", "tls_port", "accounts", "reset", "maildirs"};
 	*kind = LOAD_KIND_UNKNOWN;
-	struct scenario dummy = { 0 };
-	struct lctx c = { .sc = &dummy, .err = err };
+	struct scenario dummy = {0};
+	struct lctx c = {.sc = &dummy, .err = err};
 	struct lsrc s;
 	if (lsrc_open(&c, &s, path, NULL, 0) < 0) {
 		lsrc_close(&s);
@@ -266,8 +277,8 @@ static int walk(const char *dir, struct pathv *pv, int depth, bool client, struc
 		if (stat(p, &st) < 0)
 			continue; /* a dangling link is not a scenario */
 		if (S_ISDIR(st.st_mode)) {
-			/* scenarios/clients/ holds client scenarios (docs/clients.md): only `client run` loads
-			 * them, and it loads nothing else. */
+			/* scenarios/clients/ holds client scenarios (docs/clients.md): only `client run`
+			 * loads them, and it loads nothing else. */
 			if (client || strcmp(e->d_name, "clients") != 0)
 				rc = walk(p, pv, depth + 1, client, err);
 		} else if (S_ISREG(st.st_mode) && has_suffix(e->d_name, ".yaml")) {
@@ -286,7 +297,8 @@ static int cmp_str(const void *a, const void *b)
 
 static int cmp_sc(const void *a, const void *b)
 {
-	const struct scenario *x = *(const struct scenario *const *)a, *y = *(const struct scenario *const *)b;
+	const struct scenario *x = *(const struct scenario *const *)a,
+	                      *y = *(const struct scenario *const *)b;
 	int c = strcmp(x->id, y->id);
 	return c ? c : strcmp(x->file, y->file);
 }
@@ -307,7 +319,7 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 {
 	out->v = NULL;
 	out->n = 0;
-	struct pathv files = { 0 };
+	struct pathv files = {0};
 	size_t nbad = 0;
 	int rc = 0;
 	for (size_t i = 0; i < npaths && rc == 0; i++) {
@@ -315,7 +327,7 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 		if (stat(paths[i], &st) < 0) {
 			rc = p3err_errno(err, "%s", paths[i]);
 		} else if (S_ISDIR(st.st_mode)) {
-			struct pathv sub = { 0 };
+			struct pathv sub = {0};
 			rc = walk(paths[i], &sub, 0, o && o->client_parse, err);
 			if (sub.n > 1)
 				qsort(sub.v, sub.n, sizeof *sub.v, cmp_str);

@@ -14,7 +14,7 @@
 #define LOAD_MAX_ONE_OF_DEPTH 8
 /* Steps and expectations in one scenario, YAML aliases expanded: bounds the work a hostile
  * file with aliases of aliases can cause. */
-#define LOAD_MAX_STEPS 10000
+#define LOAD_MAX_STEPS   10000
 #define LOAD_MAX_EXPECTS 20000
 
 struct lctx;
@@ -29,7 +29,8 @@ struct load_opts {
 	void *ctx;
 	/* Client scenarios (docs/clients.md, runner/client): when set, a scenario has no steps; its keys
 	 * modes/runs/server/expect are parsed by this (root is the yaml_node_t of the file's mapping), which
-	 * sets sc->client. A folder walk then also enters folders named `clients`, which it skips otherwise. */
+	 * sets sc->client. A folder walk then also enters folders named `clients`, which it skips otherwise.
+	 */
 	int (*client_parse)(struct lctx *c, const struct lsrc *s, const void *root);
 };
 

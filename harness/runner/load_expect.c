@@ -46,8 +46,8 @@ static void expect_init(struct expect *e, const struct lsrc *s, const yaml_node_
 static int parse_status(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
                         enum status_want *out)
 {
-	static const char *const names[] = { "ok", "err", "any", "cont" };
-	static const enum status_want vals[] = { WANT_OK, WANT_ERR, WANT_ANY, WANT_CONT };
+	static const char *const names[] = {"ok", "err", "any", "cont"};
+	static const enum status_want vals[] = {WANT_OK, WANT_ERR, WANT_ANY, WANT_CONT};
 	if (lscalar(n) && !lnull(n))
 		for (size_t i = 0; i < 4; i++)
 			if (strcmp(sval(n), names[i]) == 0) {
@@ -61,8 +61,8 @@ static int parse_status(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 
 static int parse_level(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, int *out)
 {
-	static const char *const names[] = { "MUST", "SHOULD", "MAY" };
-	static const enum level vals[] = { LEVEL_MUST, LEVEL_SHOULD, LEVEL_MAY };
+	static const char *const names[] = {"MUST", "SHOULD", "MAY"};
+	static const enum level vals[] = {LEVEL_MUST, LEVEL_SHOULD, LEVEL_MAY};
 	if (lscalar(n) && !lnull(n))
 		for (size_t i = 0; i < 3; i++)
 			if (strcmp(sval(n), names[i]) == 0) {
@@ -70,14 +70,16 @@ static int parse_level(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 				return 0;
 			}
 	if (lscalar(n) && !lnull(n))
-		return lerr(c, s, n, "bad level '%.40s' for '%s'; expected MUST, SHOULD or MAY", sval(n), what);
+		return lerr(c, s, n, "bad level '%.40s' for '%s'; expected MUST, SHOULD or MAY", sval(n),
+		            what);
 	return lerr(c, s, n, "'%s' must be MUST, SHOULD or MAY, found %s", what, ltype(n));
 }
 
 static int parse_expectation(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e,
                              int depth);
 
-static int parse_one_of(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e, int depth)
+static int parse_one_of(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e,
+                        int depth)
 {
 	if (depth >= LOAD_MAX_ONE_OF_DEPTH)
 		return lerr(c, s, n, "one_of nested more than %d deep", LOAD_MAX_ONE_OF_DEPTH);
@@ -124,7 +126,7 @@ static int parse_captures(struct lctx *c, const struct lsrc *s, const yaml_node_
 
 static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct expect *e)
 {
-	static const char *const keys[] = { "message", "lines", NULL };
+	static const char *const keys[] = {"message", "lines", NULL};
 	if (lkeys(c, s, n, keys, "top") < 0)
 		return -1;
 	yaml_node_t *m = lget(s, n, "message", NULL), *l = lget(s, n, "lines", NULL);
@@ -132,13 +134,15 @@ static int parse_top(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 		return lerr(c, s, n, "'top' needs 'message' and 'lines'; 'message' is missing");
 	if (!l)
 		return lerr(c, s, n, "'top' needs 'message' and 'lines'; 'lines' is missing");
-	return (lcount(c, s, m, "message", &e->top_message) < 0 || lcount(c, s, l, "lines", &e->top_lines) < 0)
-	               ? -1
-	               : 0;
+	return (lcount(c, s, m, "message", &e->top_message) < 0 ||
+	        lcount(c, s, l, "lines", &e->top_lines) < 0)
+	           ? -1
+	           : 0;
 }
 
 /* A response code as RFC 2449 §8 writes it, brackets optional here: "IN-USE", "SYS/TEMP", "none". */
-static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, char **out)
+static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
+                      char **out)
 {
 	if (lstr(c, s, n, what, out) < 0)
 		return -1;
@@ -150,11 +154,12 @@ static int parse_code(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 	}
 	bool ok = v[0] != '\0';
 	for (size_t i = 0; v[i]; i++)
-		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') || (v[i] >= '0' && v[i] <= '9') ||
-		      v[i] == '-' || v[i] == '/' || v[i] == '.'))
+		if (!((v[i] >= 'A' && v[i] <= 'Z') || (v[i] >= 'a' && v[i] <= 'z') ||
+		      (v[i] >= '0' && v[i] <= '9') || v[i] == '-' || v[i] == '/' || v[i] == '.'))
 			ok = false;
 	if (!ok)
-		return lerr(c, s, n, "bad response code '%.40s' for '%s'; write it like IN-USE or SYS/TEMP", v, what);
+		return lerr(c, s, n, "bad response code '%.40s' for '%s'; write it like IN-USE or SYS/TEMP",
+		            v, what);
 	return 0;
 }
 
@@ -457,7 +462,8 @@ int load_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, stru
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ? seqitem(s, n, i) : (yaml_node_t *)n;
 		if (it && it->type == YAML_SEQUENCE_NODE)
-			return lerr(c, s, it, "an expectation in a list must be a shorthand or a mapping, not a list");
+			return lerr(c, s, it,
+			            "an expectation in a list must be a shorthand or a mapping, not a list");
 		expect_init(&st->expect[i], s, it);
 		st->n_expect++;
 		if (parse_expectation(c, s, it, &st->expect[i], 0) < 0)

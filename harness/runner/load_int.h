@@ -10,10 +10,10 @@
 
 /* One parsed YAML file, with its text kept to map libyaml's marks back to octets. */
 struct lsrc {
-	const char *path;       /* as written in messages; owned by the scenario (its file) */
+	const char *path; /* as written in messages; owned by the scenario (its file) */
 	char *buf;
 	size_t len;
-	size_t *line_off;       /* octet offset of each line's start */
+	size_t *line_off; /* octet offset of each line's start */
 	size_t nlines;
 	yaml_document_t doc;
 	bool have_doc;
@@ -37,15 +37,15 @@ void lsrc_close(struct lsrc *s);
 
 /* "path:line:col: message" at a node or a mark; always -1. */
 int lerr(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int lerr_mark(struct lctx *c, const struct lsrc *s, yaml_mark_t m, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 
 yaml_node_t *lnode(const struct lsrc *s, int id);
 yaml_node_t *lroot(const struct lsrc *s);
 bool lnull(const yaml_node_t *n);
 bool lscalar(const yaml_node_t *n);
-const char *ltype(const yaml_node_t *n);   /* "a mapping", "a list", "a string", "nothing" */
+const char *ltype(const yaml_node_t *n); /* "a mapping", "a list", "a string", "nothing" */
 
 /* Every key of mapping `map` must be a scalar in `allowed` (NULL-terminated), and none twice. `what`
  * names the mapping in messages ("step", "expectation"). Non-mappings are an error too. */
@@ -72,7 +72,6 @@ int lreqid(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const cha
 int lname(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, char **out);
 /* Whether ${...} references in a string are closed; the message names the first that is not. */
 int linterp_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *str, size_t len);
-
 
 /* --- load_expect.c --- */
 

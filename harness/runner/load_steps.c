@@ -49,20 +49,21 @@ static int action_session(struct lctx *c, const struct lsrc *s, const yaml_node_
 static int parse_tls_version(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
                              char **out)
 {
-	static const char *const ok[] = { "1.0", "1.1", "1.2", "1.3" };
+	static const char *const ok[] = {"1.0", "1.1", "1.2", "1.3"};
 	if (lstr(c, s, n, what, out) < 0)
 		return -1;
 	for (size_t i = 0; i < 4; i++)
 		if (strcmp(*out, ok[i]) == 0)
 			return 0;
-	return lerr(c, s, n, "bad TLS version '%.20s' for '%s'; expected \"1.0\", \"1.1\", \"1.2\" or \"1.3\"",
-	            *out, what);
+	return lerr(c, s, n,
+	            "bad TLS version '%.20s' for '%s'; expected \"1.0\", \"1.1\", \"1.2\" or \"1.3\"", *out,
+	            what);
 }
 
 int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "tls", "plain", "greeting", "min_version", "max_version", "ciphers",
-		"verify", "session", NULL };
+	static const char *const keys[] = {"tls",     "plain",  "greeting", "min_version", "max_version",
+	                                   "ciphers", "verify", "session",  NULL};
 	st->u.connect.read_greeting = true;
 	st->u.connect.verify = -1;
 	if (lnull(v) || is(v, "plain"))
@@ -92,13 +93,14 @@ int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 		if (!b && !tls)
 			st->u.connect.tls = true;
 	}
-	if ((x = lget(s, v, "greeting", NULL)) && lbool(c, s, x, "greeting", &st->u.connect.read_greeting) < 0)
+	if ((x = lget(s, v, "greeting", NULL)) &&
+	    lbool(c, s, x, "greeting", &st->u.connect.read_greeting) < 0)
 		return -1;
-	if ((x = lget(s, v, "min_version", NULL)) && parse_tls_version(c, s, x, "min_version",
-	                                                               &st->u.connect.min_version) < 0)
+	if ((x = lget(s, v, "min_version", NULL)) &&
+	    parse_tls_version(c, s, x, "min_version", &st->u.connect.min_version) < 0)
 		return -1;
-	if ((x = lget(s, v, "max_version", NULL)) && parse_tls_version(c, s, x, "max_version",
-	                                                               &st->u.connect.max_version) < 0)
+	if ((x = lget(s, v, "max_version", NULL)) &&
+	    parse_tls_version(c, s, x, "max_version", &st->u.connect.max_version) < 0)
 		return -1;
 	if ((x = lget(s, v, "ciphers", NULL)) && lstr(c, s, x, "ciphers", &st->u.connect.ciphers) < 0)
 		return -1;
@@ -107,7 +109,8 @@ int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 			return -1;
 		st->u.connect.verify = b ? 1 : 0;
 	}
-	if (!st->u.connect.tls && (st->u.connect.min_version || st->u.connect.max_version || st->u.connect.ciphers))
+	if (!st->u.connect.tls &&
+	    (st->u.connect.min_version || st->u.connect.max_version || st->u.connect.ciphers))
 		return lerr(c, s, v, "TLS versions and ciphers need 'tls: implicit'");
 	return 0;
 }
@@ -133,7 +136,7 @@ static int parse_tls_first(struct lctx *c, const struct lsrc *s, const yaml_node
 
 int step_parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "account", "method", "tls", "session", NULL };
+	static const char *const keys[] = {"account", "method", "tls", "session", NULL};
 	st->u.login.method = LOGIN_OFFERED;
 	st->u.login.account = 1;
 	if (lnull(v))
@@ -160,8 +163,8 @@ int step_parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v,
 
 int step_parse_auth(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "mechanism", "account", "password", "authzid", "initial", "tls",
-		"session", NULL };
+	static const char *const keys[] = {"mechanism", "account", "password", "authzid",
+	                                   "initial",   "tls",     "session",  NULL};
 	st->u.auth.account = 1;
 	st->u.auth.initial = -1;
 	if (lscalar(v) && !lnull(v)) /* `auth: PLAIN` */
@@ -211,7 +214,7 @@ int step_parse_raw(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, s
 /* `read:` takes nothing but, optionally, its session. */
 int step_parse_read(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "session", NULL };
+	static const char *const keys[] = {"session", NULL};
 	if (lnull(v))
 		return 0;
 	if (lkeys(c, s, v, keys, "read") < 0)
@@ -221,7 +224,7 @@ int step_parse_read(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, 
 
 int step_parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "inject", "quiet", "for_login", "session", NULL };
+	static const char *const keys[] = {"inject", "quiet", "for_login", "session", NULL};
 	if (lnull(v))
 		return 0;
 	if (lkeys(c, s, v, keys, "starttls") < 0 || action_session(c, s, v, st) < 0)
@@ -247,7 +250,7 @@ int step_parse_starttls(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 
 int step_parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "within", "silent", "session", NULL };
+	static const char *const keys[] = {"within", "silent", "session", NULL};
 	if (lnull(v))
 		return 0;
 	if (lkeys(c, s, v, keys, "expect_close") < 0 || action_session(c, s, v, st) < 0)
@@ -287,7 +290,7 @@ int step_parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *v,
 
 int step_parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "message", "as", "session", NULL };
+	static const char *const keys[] = {"message", "as", "session", NULL};
 	if (lkeys(c, s, v, keys, "find") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *m = lget(s, v, "message", NULL), *as = lget(s, v, "as", NULL);
@@ -307,17 +310,20 @@ static int parse_pair(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 		return lerr(c, s, n, "'%s' must be a list of two values, found %zu", what, seqlen(n));
 	if (!n || n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, n, "'%s' must be a list of two values, found %s", what, ltype(n));
-	return (lsstr(c, s, seqitem(s, n, 0), what, a) < 0 || lsstr(c, s, seqitem(s, n, 1), what, b) < 0) ? -1 : 0;
+	return (lsstr(c, s, seqitem(s, n, 0), what, a) < 0 || lsstr(c, s, seqitem(s, n, 1), what, b) < 0) ? -1
+	                                                                                                  : 0;
 }
 
 int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct",
-		"le", "ge", "lt", "gt", "ignore", "infinite", "ref", NULL };
-	static const char *const ops[] = { "equal", "not_equal", "match", "not_match", "subset", "distinct",
-		"le", "ge", "lt", "gt" };
-	static const enum assert_op opv[] = { ASSERT_EQUAL, ASSERT_NOT_EQUAL, ASSERT_MATCH, ASSERT_NOT_MATCH,
-		ASSERT_SUBSET, ASSERT_DISTINCT, ASSERT_LE, ASSERT_GE, ASSERT_LT, ASSERT_GT };
+	static const char *const keys[] = {"equal",    "not_equal", "match", "not_match", "subset",
+	                                   "distinct", "le",        "ge",    "lt",        "gt",
+	                                   "ignore",   "infinite",  "ref",   NULL};
+	static const char *const ops[] = {"equal",    "not_equal", "match", "not_match", "subset",
+	                                  "distinct", "le",        "ge",    "lt",        "gt"};
+	static const enum assert_op opv[] = {ASSERT_EQUAL,  ASSERT_NOT_EQUAL, ASSERT_MATCH, ASSERT_NOT_MATCH,
+	                                     ASSERT_SUBSET, ASSERT_DISTINCT,  ASSERT_LE,    ASSERT_GE,
+	                                     ASSERT_LT,     ASSERT_GT};
 	if (lkeys(c, s, v, keys, "assert") < 0)
 		return -1;
 	yaml_node_t *opnode = NULL, *opkey = NULL;
@@ -327,14 +333,16 @@ int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 		if (!x)
 			continue;
 		if (opnode)
-			return lerr(c, s, k, "'assert' has two comparisons, '%s' and '%s'", sval(opkey), ops[i]);
+			return lerr(c, s, k, "'assert' has two comparisons, '%s' and '%s'", sval(opkey),
+			            ops[i]);
 		opnode = x;
 		opkey = k;
 		op = (int)i;
 	}
 	if (!opnode)
 		return lerr(c, s, v,
-		            "'assert' needs one of equal, not_equal, match, not_match, subset, distinct, le, ge, lt, gt");
+		            "'assert' needs one of equal, not_equal, match, not_match, subset, distinct, le, "
+		            "ge, lt, gt");
 	st->u.assert_.op = opv[op];
 	yaml_node_t *x;
 	switch (opv[op]) {
@@ -360,13 +368,14 @@ int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	}
 	case ASSERT_SUBSET: {
 		if (!opnode || opnode->type != YAML_SEQUENCE_NODE || seqlen(opnode) != 2)
-			return lerr(c, s, opnode, "'subset' must be a list of two capture names, found %s", ltype(opnode));
+			return lerr(c, s, opnode, "'subset' must be a list of two capture names, found %s",
+			            ltype(opnode));
 		char *a = NULL, *b = NULL;
 		int rc = lname(c, s, seqitem(s, opnode, 0), "subset", &a);
 		if (rc == 0)
 			rc = lname(c, s, seqitem(s, opnode, 1), "subset", &b);
-		st->u.assert_.a = (struct sstr){ a, a ? strlen(a) : 0 };
-		st->u.assert_.b = (struct sstr){ b, b ? strlen(b) : 0 };
+		st->u.assert_.a = (struct sstr){a, a ? strlen(a) : 0};
+		st->u.assert_.b = (struct sstr){b, b ? strlen(b) : 0};
 		if (rc < 0)
 			return -1;
 		break;
@@ -374,7 +383,7 @@ int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 	case ASSERT_DISTINCT: {
 		char *a = NULL;
 		int rc = lname(c, s, opnode, "distinct", &a);
-		st->u.assert_.a = (struct sstr){ a, a ? strlen(a) : 0 };
+		st->u.assert_.a = (struct sstr){a, a ? strlen(a) : 0};
 		if (rc < 0)
 			return -1;
 		break;
@@ -401,7 +410,7 @@ int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 
 static int parse_when(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	static const char *const keys[] = { "equal", "not_equal", NULL };
+	static const char *const keys[] = {"equal", "not_equal", NULL};
 	if (lkeys(c, s, v, keys, "when") < 0)
 		return -1;
 	yaml_node_t *eq = lget(s, v, "equal", NULL), *ne = lget(s, v, "not_equal", NULL);
@@ -455,13 +464,14 @@ static int check_expect_fits(struct lctx *c, const struct lsrc *s, const struct 
 }
 
 /* The keys a step may hold: every action of the table, then these. */
-static const char *const step_extra_keys[] = { "session", "expect", "when", "note" };
+static const char *const step_extra_keys[] = {"session", "expect", "when", "note"};
 #define N_STEP_KEYS (STEP_KINDS + sizeof step_extra_keys / sizeof step_extra_keys[0])
 
 static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n)
 {
 	if (!n || n->type != YAML_MAPPING_NODE)
-		return lerr(c, s, n, "a step must be a mapping with one action (connect, send, raw, ...), found %s",
+		return lerr(c, s, n,
+		            "a step must be a mapping with one action (connect, send, raw, ...), found %s",
 		            ltype(n));
 	const char *keys[N_STEP_KEYS + 1];
 	size_t nk = 0;

@@ -139,14 +139,14 @@ static int parse_error(struct lctx *c, const struct lsrc *s, yaml_parser_t *p)
 		for (size_t i = s->line_off[line]; i < off && i < s->len; i++)
 			if (((unsigned char)s->buf[i] & 0xC0) != 0x80)
 				col++;
-		yaml_mark_t m = { off, line, col };
+		yaml_mark_t m = {off, line, col};
 		return lerr_mark(c, s, m, "YAML error: %s", problem);
 	}
 	if (p->error == YAML_MEMORY_ERROR)
 		return p3err_set(c->err, "%s: out of memory while parsing", s->path);
 	if (p->context)
-		return lerr_mark(c, s, p->problem_mark, "YAML syntax error: %s (%s at line %zu, column %zu)", problem,
-		                 p->context, p->context_mark.line + 1, p->context_mark.column + 1);
+		return lerr_mark(c, s, p->problem_mark, "YAML syntax error: %s (%s at line %zu, column %zu)",
+		                 problem, p->context, p->context_mark.line + 1, p->context_mark.column + 1);
 	return lerr_mark(c, s, p->problem_mark, "YAML syntax error: %s", problem);
 }
 
@@ -274,7 +274,8 @@ int lkeys(struct lctx *c, const struct lsrc *s, const yaml_node_t *map, const ch
 			char list[400];
 			size_t off = 0;
 			for (size_t i = 0; allowed[i] && off < sizeof list; i++) {
-				int w = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", allowed[i]);
+				int w = snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "",
+				                 allowed[i]);
 				if (w < 0)
 					break;
 				off += (size_t)w;
@@ -284,8 +285,8 @@ int lkeys(struct lctx *c, const struct lsrc *s, const yaml_node_t *map, const ch
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
 			yaml_node_t *k2 = lnode(s, q->key);
 			if (lscalar(k2) && strcmp(sval(k2), sval(k)) == 0)
-				return lerr(c, s, k, "duplicate key '%s' in %s (first on line %zu)", sval(k), what,
-				            k2->start_mark.line + 1);
+				return lerr(c, s, k, "duplicate key '%s' in %s (first on line %zu)", sval(k),
+				            what, k2->start_mark.line + 1);
 		}
 	}
 	return 0;
@@ -377,27 +378,69 @@ static int decode_dq(const char *p, size_t n, struct sstr *out)
 		unsigned long cp = 0;
 		int digits = 0;
 		switch (p[i]) {
-		case '0': o[k++] = '\0'; break;
-		case 'a': o[k++] = '\a'; break;
-		case 'b': o[k++] = '\b'; break;
-		case 't': case '\t': o[k++] = '\t'; break;
-		case 'n': o[k++] = '\n'; break;
-		case 'v': o[k++] = '\v'; break;
-		case 'f': o[k++] = '\f'; break;
-		case 'r': o[k++] = '\r'; break;
-		case 'e': o[k++] = '\x1b'; break;
-		case ' ': o[k++] = ' '; break;
-		case '"': o[k++] = '"'; break;
-		case '/': o[k++] = '/'; break;
-		case '\\': o[k++] = '\\'; break;
-		case 'N': k += put_utf8(o + k, 0x85); break;
-		case '_': k += put_utf8(o + k, 0xA0); break;
-		case 'L': k += put_utf8(o + k, 0x2028); break;
-		case 'P': k += put_utf8(o + k, 0x2029); break;
-		case 'x': digits = 2; break;
-		case 'u': digits = 4; break;
-		case 'U': digits = 8; break;
-		default: goto bad;
+		case '0':
+			o[k++] = '\0';
+			break;
+		case 'a':
+			o[k++] = '\a';
+			break;
+		case 'b':
+			o[k++] = '\b';
+			break;
+		case 't':
+		case '\t':
+			o[k++] = '\t';
+			break;
+		case 'n':
+			o[k++] = '\n';
+			break;
+		case 'v':
+			o[k++] = '\v';
+			break;
+		case 'f':
+			o[k++] = '\f';
+			break;
+		case 'r':
+			o[k++] = '\r';
+			break;
+		case 'e':
+			o[k++] = '\x1b';
+			break;
+		case ' ':
+			o[k++] = ' ';
+			break;
+		case '"':
+			o[k++] = '"';
+			break;
+		case '/':
+			o[k++] = '/';
+			break;
+		case '\\':
+			o[k++] = '\\';
+			break;
+		case 'N':
+			k += put_utf8(o + k, 0x85);
+			break;
+		case '_':
+			k += put_utf8(o + k, 0xA0);
+			break;
+		case 'L':
+			k += put_utf8(o + k, 0x2028);
+			break;
+		case 'P':
+			k += put_utf8(o + k, 0x2029);
+			break;
+		case 'x':
+			digits = 2;
+			break;
+		case 'u':
+			digits = 4;
+			break;
+		case 'U':
+			digits = 8;
+			break;
+		default:
+			goto bad;
 		}
 		if (!digits)
 			continue;
@@ -457,8 +500,8 @@ int lsstr(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 
 int lbool(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what, bool *out)
 {
-	static const char *const yes[] = { "true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON" };
-	static const char *const no[] = { "false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF" };
+	static const char *const yes[] = {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"};
+	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
 	if (lscalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
 		for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
 			if (strcmp(sval(n), yes[i]) == 0) {
@@ -499,7 +542,8 @@ int lcount(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const cha
 		while (isdigit((unsigned char)v[i]))
 			i++;
 		if (i == 0 || v[i] || i > 18)
-			return lerr(c, s, n, "'%s' must be a whole number or a ${...} value, found '%.60s'", what, v);
+			return lerr(c, s, n, "'%s' must be a whole number or a ${...} value, found '%.60s'",
+			            what, v);
 	}
 	return lsstr(c, s, n, what, out);
 }
@@ -589,7 +633,8 @@ int lreqid(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const cha
 	if (lstr(c, s, n, what, out) < 0)
 		return -1;
 	if (!req_id_valid(*out))
-		return lerr(c, s, n, "bad requirement id '%.60s' in '%s'; ids look like R1939-DELE-3 or P-LINE-2",
+		return lerr(c, s, n,
+		            "bad requirement id '%.60s' in '%s'; ids look like R1939-DELE-3 or P-LINE-2",
 		            *out, what);
 	if (c->o && c->o->reqs && !reqs_find(c->o->reqs, *out))
 		return lerr(c, s, n, "unknown requirement id '%s' (not in %s)", *out, c->o->reqs->file);
@@ -606,7 +651,8 @@ int lname(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 		ok = isalnum((unsigned char)v[i]) || v[i] == '_' || v[i] == '-';
 	if (!ok || strlen(v) > 64)
 		return lerr(c, s, n,
-		            "bad name '%.60s' for '%s'; use letters, digits, '_' and '-', starting with a letter or '_'",
+		            "bad name '%.60s' for '%s'; use letters, digits, '_' and '-', starting with a "
+		            "letter or '_'",
 		            v, what);
 	return 0;
 }
@@ -641,7 +687,8 @@ int linterp_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const
 				break;
 		}
 		if (j >= len)
-			return lerr(c, s, n, "unterminated ${ in '%.60s' (write $${ for a literal ${)", str + i);
+			return lerr(c, s, n, "unterminated ${ in '%.60s' (write $${ for a literal ${)",
+			            str + i);
 		if (j == i + 2)
 			return lerr(c, s, n, "empty ${} in '%.60s'", str);
 		i = j;

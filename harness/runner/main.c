@@ -23,7 +23,8 @@ int main(int argc, char **argv)
 		printf("pop3spec %s\n", POP3SPEC_VERSION);
 		return EXIT_PASSED;
 	}
-	/* The stress commands parse their own options (docs/stress.md); merging load summaries is theirs too. */
+	/* The stress commands parse their own options (docs/stress.md); merging load summaries is theirs too.
+	 */
 	if (strcmp(cmd, "load") == 0)
 		return stress_load_main(argc - 2, argv + 2);
 	if (strcmp(cmd, "fuzz") == 0)
@@ -35,7 +36,8 @@ int main(int argc, char **argv)
 	/* `pop3spec client run`: pop3spec plays the server for a client under test (docs/clients.md). */
 	if (strcmp(cmd, "client") == 0) {
 		if (argc < 3 || strcmp(argv[2], "run") != 0)
-			return cli_usage_error("'client' needs the subcommand run: pop3spec client run --client PROFILE");
+			return cli_usage_error(
+			    "'client' needs the subcommand run: pop3spec client run --client PROFILE");
 		for (int k = 3; k < argc; k++)
 			if (strcmp(argv[k], "--help") == 0 || strcmp(argv[k], "-h") == 0) {
 				cli_help();
@@ -52,11 +54,9 @@ int main(int argc, char **argv)
 		enum cli_cmd cmd;
 		int (*fn)(struct cli *);
 	} cmds[] = {
-		{ "run", CMD_RUN, cli_run },
-		{ "list", CMD_LIST, cli_list },
-		{ "check", CMD_CHECK, cli_check },
-		{ "coverage", CMD_COVERAGE, cli_coverage },
-		{ "report", CMD_REPORT, cli_report },
+	    {"run", CMD_RUN, cli_run},          {"list", CMD_LIST, cli_list},
+	    {"check", CMD_CHECK, cli_check},    {"coverage", CMD_COVERAGE, cli_coverage},
+	    {"report", CMD_REPORT, cli_report},
 	};
 	for (size_t i = 0; i < sizeof cmds / sizeof cmds[0]; i++) {
 		if (strcmp(cmd, cmds[i].name) != 0)
@@ -73,6 +73,7 @@ int main(int argc, char **argv)
 		return cmds[i].fn(&c);
 	}
 	char msg[160];
-	snprintf(msg, sizeof msg, "unknown command '%.60s' (run, list, check, coverage, report, load, fuzz)", cmd);
+	snprintf(msg, sizeof msg, "unknown command '%.60s' (run, list, check, coverage, report, load, fuzz)",
+	         cmd);
 	return cli_usage_error(msg);
 }

@@ -94,7 +94,8 @@ static bool selected(const struct scenario *sc, const struct plan_opts *o)
 
 static int by_id(const void *a, const void *b)
 {
-	const struct scenario *x = *(const struct scenario *const *)a, *y = *(const struct scenario *const *)b;
+	const struct scenario *x = *(const struct scenario *const *)a,
+	                      *y = *(const struct scenario *const *)b;
 	return strcmp(x->id, y->id);
 }
 

@@ -9,18 +9,21 @@
 #include "runner/scenario.h"
 
 /* Tags left out unless asked for (docs/scenario-language.md, Metadata). */
-#define PLAN_DEFAULT_EXCLUDED { "slow", "config" }
+#define PLAN_DEFAULT_EXCLUDED                                                                                \
+	{                                                                                                    \
+		"slow", "config"                                                                             \
+	}
 
 struct plan_opts {
 	const char *const *filters; /* fnmatch(3) globs on the id; several: any may match */
 	size_t nfilters;
-	const char *const *tags;    /* several: any may be carried */
+	const char *const *tags; /* several: any may be carried */
 	size_t ntags;
-	bool all;                   /* also the scenarios tagged slow or config */
-	int shard_index;            /* 1-based I of --shard I/N; 0: no sharding */
-	int shard_count;            /* N */
-	const char *const *only;    /* when not NULL: only these exact ids (--rerun-failed), tagged slow or
-	                             * config or not; the filters, tags and shard still apply */
+	bool all;                /* also the scenarios tagged slow or config */
+	int shard_index;         /* 1-based I of --shard I/N; 0: no sharding */
+	int shard_count;         /* N */
+	const char *const *only; /* when not NULL: only these exact ids (--rerun-failed), tagged slow or
+	                          * config or not; the filters, tags and shard still apply */
 	size_t nonly;
 };
 

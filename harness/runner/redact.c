@@ -53,7 +53,8 @@ int redactor_init(struct redactor *r, const struct target *t)
 	for (size_t i = 0; i < 2 * t->naccounts; i++) {
 		/* The passwords, and the APOP secrets a profile keeps apart (never sent, but a scenario could
 		 * put one on a line: ${apop_secret}). */
-		const char *p = i < t->naccounts ? t->accounts[i].password : t->accounts[i - t->naccounts].apop_secret;
+		const char *p =
+		    i < t->naccounts ? t->accounts[i].password : t->accounts[i - t->naccounts].apop_secret;
 		if (!p || !*p)
 			continue;
 		int dup = 0;

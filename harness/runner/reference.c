@@ -77,8 +77,10 @@ static int find_server(char *path, size_t n, struct p3err *err)
 		return 0;
 	}
 	if (datadir_server(path, n) != 0)
-		return p3err_set(err, "pop3refd not found (looked at %s): build it with `make`, install it, or "
-		                      "set POP3REFD", path);
+		return p3err_set(err,
+		                 "pop3refd not found (looked at %s): build it with `make`, install it, or "
+		                 "set POP3REFD",
+		                 path);
 	return 0;
 }
 

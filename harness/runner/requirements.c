@@ -12,7 +12,7 @@
 #include "runner/datadir.h"
 
 /* The catalog is a few hundred kilobytes; anything far larger is not a catalog. */
-#define REQS_MAX_FILE (16L * 1024 * 1024)
+#define REQS_MAX_FILE  (16L * 1024 * 1024)
 #define REQS_MAX_CELLS 16
 
 bool req_id_valid(const char *id)
@@ -172,8 +172,8 @@ static int build_index(struct reqs *r, struct p3err *err)
 		if (strcmp(a->id, b->id) == 0) {
 			const struct requirement *later = a->line > b->line ? a : b;
 			const struct requirement *first = a->line > b->line ? b : a;
-			return p3err_set(err, "%s:%d:1: duplicate requirement id %s (first on line %d)", r->file,
-			                 later->line, later->id, first->line);
+			return p3err_set(err, "%s:%d:1: duplicate requirement id %s (first on line %d)",
+			                 r->file, later->line, later->id, first->line);
 		}
 	}
 	return 0;
@@ -270,8 +270,9 @@ int reqs_load(const char *path, struct reqs *r, struct p3err *err)
 			if (cap >= (size_t)REQS_MAX_FILE) {
 				fclose(f);
 				free(buf);
-				return p3err_set(err, "%s: larger than %ld octets; not a requirements catalog", path,
-				                 REQS_MAX_FILE);
+				return p3err_set(err,
+				                 "%s: larger than %ld octets; not a requirements catalog",
+				                 path, REQS_MAX_FILE);
 			}
 			size_t ncap = cap ? cap * 2 : 131072;
 			char *nb = realloc(buf, ncap);
@@ -333,8 +334,8 @@ const char *reqs_default_path(char *buf, size_t bufsize)
 	}
 	/* The team's catalog in ../shared/ first; scenarios/REQUIREMENTS.md is the copy that ships with the
 	 * suite (a clean clone or an installed suite has no ../shared). */
-	static const char *const rel[] = { "REQUIREMENTS.md", "../shared/REQUIREMENTS.md",
-		                           "scenarios/REQUIREMENTS.md" };
+	static const char *const rel[] = {"REQUIREMENTS.md", "../shared/REQUIREMENTS.md",
+	                                  "scenarios/REQUIREMENTS.md"};
 	for (size_t i = 0; i < sizeof rel / sizeof rel[0]; i++) {
 		if (readable(rel[i])) {
 			snprintf(buf, bufsize, "%s", rel[i]);

@@ -11,22 +11,22 @@
 /* One table row. Every string is owned by the catalog, unescaped (markdown `\|` and `\*` undone) and
  * trimmed; a cell that is missing is "". */
 struct requirement {
-	char *id;           /* "R1939-DELE-3", "P-LINE-2" */
-	char *section;      /* "RFC §" column ("1939 §5") or, for practice rows, the "Source" column */
-	char *level;        /* as written, `\*` undone: "MUST*", "SHOULD NOT", "implied-by-example", "practice" */
-	char *text;         /* the requirement ("Requirement" / "Behaviour" column) */
-	char *observation;  /* "Black-box observation" */
-	char *needs;        /* "—", "FIX", "2S, CFG", "NO" ... */
-	char *heading;      /* the nearest heading above the table, without the #s ("1.11 DELE (§5)") */
-	int line;           /* 1-based line in the file */
-	bool practice;      /* a P- row (advice or practice, not RFC conformance) */
+	char *id;      /* "R1939-DELE-3", "P-LINE-2" */
+	char *section; /* "RFC §" column ("1939 §5") or, for practice rows, the "Source" column */
+	char *level;   /* as written, `\*` undone: "MUST*", "SHOULD NOT", "implied-by-example", "practice" */
+	char *text;    /* the requirement ("Requirement" / "Behaviour" column) */
+	char *observation; /* "Black-box observation" */
+	char *needs;       /* "—", "FIX", "2S, CFG", "NO" ... */
+	char *heading;     /* the nearest heading above the table, without the #s ("1.11 DELE (§5)") */
+	int line;          /* 1-based line in the file */
+	bool practice;     /* a P- row (advice or practice, not RFC conformance) */
 };
 
 struct reqs {
 	char *file;
-	struct requirement *v;   /* in file order */
+	struct requirement *v; /* in file order */
 	size_t n;
-	size_t *sorted;          /* indexes into v, sorted by id, for reqs_find */
+	size_t *sorted; /* indexes into v, sorted by id, for reqs_find */
 };
 
 /* Parse a REQUIREMENTS.md-format file: every markdown table row whose first cell is a requirement id
@@ -51,8 +51,8 @@ bool req_is_gating(const struct requirement *q);
 
 /* Where the catalog is when no --requirements is given, first that exists: $POP3SPEC_REQUIREMENTS,
  * ./REQUIREMENTS.md, ../shared/REQUIREMENTS.md (relative to the working directory, then to the folder
- * above the executable's bin/), then the installed suite's datadir()/scenarios/REQUIREMENTS.md. Writes the path into buf and returns it,
- * or returns NULL when none exists. */
+ * above the executable's bin/), then the installed suite's datadir()/scenarios/REQUIREMENTS.md. Writes the
+ * path into buf and returns it, or returns NULL when none exists. */
 const char *reqs_default_path(char *buf, size_t bufsize);
 
 #endif

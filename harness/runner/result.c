@@ -75,7 +75,8 @@ void run_shared_reason(const struct run *run, struct shared_reason *sr)
 		const char *ri = reason_of(&run->results[i]);
 		size_t n = 0;
 		for (size_t j = i; j < run->nresults; j++)
-			n += counts_as_failure(&run->results[j]) && same_reason(ri, reason_of(&run->results[j]));
+			n += counts_as_failure(&run->results[j]) &&
+			     same_reason(ri, reason_of(&run->results[j]));
 		if (n >= RUN_SHARED_MIN && 2 * n >= sr->of) {
 			sr->example = ri;
 			sr->count = n;

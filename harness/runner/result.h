@@ -19,18 +19,18 @@ enum tline_kind {
 };
 
 struct tline {
-	double t_ms;       /* milliseconds since the scenario started */
-	char kind;         /* enum tline_kind */
-	char *session;     /* session name ("main" unless the scenario names others) */
-	char *text;        /* escaped: bytes outside printable ASCII as \xNN, CR LF shown as \r\n when bare */
+	double t_ms;   /* milliseconds since the scenario started */
+	char kind;     /* enum tline_kind */
+	char *session; /* session name ("main" unless the scenario names others) */
+	char *text;    /* escaped: bytes outside printable ASCII as \xNN, CR LF shown as \r\n when bare */
 };
 
 struct result {
-	char *id;          /* scenario id, e.g. "rfc1939/dele/marked-not-retrievable" */
+	char *id; /* scenario id, e.g. "rfc1939/dele/marked-not-retrievable" */
 	char *title;
-	char *level;       /* "MUST", "SHOULD", "MAY" */
-	char *file;        /* scenario file path */
-	char **refs;       /* requirement ids */
+	char *level; /* "MUST", "SHOULD", "MAY" */
+	char *file;  /* scenario file path */
+	char **refs; /* requirement ids */
 	size_t nrefs;
 	char **tags;
 	size_t ntags;
@@ -43,33 +43,34 @@ struct result {
 	char *failed_ref;  /* the requirement id the failing check belongs to, else NULL */
 	struct tline *transcript;
 	size_t ntranscript;
-	long login_delay_ms; /* the longest reply to PASS, APOP or AUTH when it took a second or more, else 0 */
+	long login_delay_ms; /* the longest reply to PASS, APOP or AUTH when it took a second or more, else 0
+	                      */
 };
 
 struct run_info {
 	char *target_name;
 	char *target_host;
 	int target_port;
-	int target_tls_port;     /* 0 when none */
-	char *greeting;          /* the server's greeting line, if one was seen */
-	char **capa;             /* CAPA lines seen before login, if any */
+	int target_tls_port; /* 0 when none */
+	char *greeting;      /* the server's greeting line, if one was seen */
+	char **capa;         /* CAPA lines seen before login, if any */
 	size_t ncapa;
 	char *runner_version;
 	char *suite_version;
-	char *options;           /* the command line options of the run, as one string */
-	char *started;           /* ISO 8601 UTC */
+	char *options; /* the command line options of the run, as one string */
+	char *started; /* ISO 8601 UTC */
 	long duration_ms;
-	int strict;              /* --strict was given: a warning fails the run (JUnit then shows it as a failure) */
-	int incomplete;          /* the run was stopped (SIGINT/SIGTERM): results holds only what ran */
-	size_t not_run;          /* with incomplete: how many selected scenarios have no result */
-	char *stopped;           /* why the run ended early ("interrupted (SIGINT)", "the server stopped
-	                          * answering"), or NULL */
-	int shard_index;         /* --shard I/N of the run; 0 and 0 when not sharded */
+	int strict;      /* --strict was given: a warning fails the run (JUnit then shows it as a failure) */
+	int incomplete;  /* the run was stopped (SIGINT/SIGTERM): results holds only what ran */
+	size_t not_run;  /* with incomplete: how many selected scenarios have no result */
+	char *stopped;   /* why the run ended early ("interrupted (SIGINT)", "the server stopped
+	                  * answering"), or NULL */
+	int shard_index; /* --shard I/N of the run; 0 and 0 when not sharded */
 	int shard_count;
-	int redacted;            /* the accounts' secrets were replaced (--redact, or the profile's redact) */
-	char *login_method;      /* how `login: {}` logged in: "USER/PASS", "APOP", "AUTH MECH"; NULL unknown */
-	char *mode;              /* "client" for `pop3spec client run` (target_name is then the client
-	                          * profile's name); NULL for a server run */
+	int redacted;       /* the accounts' secrets were replaced (--redact, or the profile's redact) */
+	char *login_method; /* how `login: {}` logged in: "USER/PASS", "APOP", "AUTH MECH"; NULL unknown */
+	char *mode;         /* "client" for `pop3spec client run` (target_name is then the client
+	                     * profile's name); NULL for a server run */
 };
 
 struct run {
@@ -90,9 +91,10 @@ void run_summarize(const struct run *run, struct run_summary *sum);
  * counted as equal ("no response within 5.0 s", "user03's maildrop"). */
 #define RUN_SHARED_MIN 5
 struct shared_reason {
-	const char *example; /* the first result's reason, as it came (points into the run); NULL: none shared */
-	size_t count;        /* failures and errors with it */
-	size_t of;           /* failures and errors in all */
+	const char
+	    *example; /* the first result's reason, as it came (points into the run); NULL: none shared */
+	size_t count; /* failures and errors with it */
+	size_t of;    /* failures and errors in all */
 };
 void run_shared_reason(const struct run *run, struct shared_reason *sr);
 

@@ -49,14 +49,16 @@ int rx_pattern_ok(const char *re, char *why, size_t whysize)
 			i++;
 			after_op = 0;
 		} else if (c == '[') {
-			/* A bracket expression: ']' first is literal, and so is everything up to the closing ']'. */
+			/* A bracket expression: ']' first is literal, and so is everything up to the closing
+			 * ']'. */
 			size_t j = i + 1;
 			if (re[j] == '^')
 				j++;
 			if (re[j] == ']')
 				j++;
 			while (re[j] && re[j] != ']') {
-				if (re[j] == '[' && (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
+				if (re[j] == '[' &&
+				    (re[j + 1] == ':' || re[j + 1] == '.' || re[j + 1] == '=')) {
 					const char *end = strstr(re + j + 2, (char[]){re[j + 1], ']', 0});
 					j = end ? (size_t)(end - re) + 2 : strlen(re);
 				} else {
@@ -69,7 +71,9 @@ int rx_pattern_ok(const char *re, char *why, size_t whysize)
 		           (c == '{' && isdigit((unsigned char)re[i + 1]))) {
 			unsigned long lo = 0, hi = 0;
 			if (after_op) {
-				snprintf(why, whysize, "a repetition of a repetition at offset %zu (undefined in POSIX)", i);
+				snprintf(why, whysize,
+				         "a repetition of a repetition at offset %zu (undefined in POSIX)",
+				         i);
 				return -1;
 			}
 			if (c == '{') {
@@ -77,14 +81,17 @@ int rx_pattern_ok(const char *re, char *why, size_t whysize)
 				lo = strtoul(re + i + 1, &end, 10);
 				hi = lo;
 				if (*end == ',')
-					hi = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10) : (end++, lo + 1);
+					hi = isdigit((unsigned char)end[1]) ? strtoul(end + 1, &end, 10)
+					                                    : (end++, lo + 1);
 				if (lo > RX_MAX_BOUND || hi > RX_MAX_BOUND) {
-					snprintf(why, whysize, "a repetition bound above %d at offset %zu", RX_MAX_BOUND, i);
+					snprintf(why, whysize, "a repetition bound above %d at offset %zu",
+					         RX_MAX_BOUND, i);
 					return -1;
 				}
 				expansion *= hi > 1 ? hi : 1;
 				if (expansion > RX_MAX_EXPANSION) {
-					snprintf(why, whysize, "counted repetitions that multiply past %d", RX_MAX_EXPANSION);
+					snprintf(why, whysize, "counted repetitions that multiply past %d",
+					         RX_MAX_EXPANSION);
 					return -1;
 				}
 				while (re[i + 1] && re[i] != '}')

@@ -240,7 +240,8 @@ static int load_account(struct tload *L, yaml_node_t *n, struct account *a)
 		if (lstr(&L->c, &L->s, apop, "apop_secret", &a->apop_secret) != 0)
 			return -1;
 		if (a->apop_secret[0] == '\0')
-			return lerr(&L->c, &L->s, apop, "accounts: empty apop_secret (leave it out to use the password)");
+			return lerr(&L->c, &L->s, apop,
+			            "accounts: empty apop_secret (leave it out to use the password)");
 	}
 	return 0;
 }
@@ -283,10 +284,10 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		return lerr(&L->c, &L->s, root,
 		            "a target profile is a mapping (name, host, port, accounts, ...)");
 	static const char *const keys[] = {
-	    "name",   "host",     "port",          "tls_port",      "tls_verify",   "ca",
-	    "sni",    "accounts", "reset",         "maildirs",      "idle_timeout", "login_tls",
-	    "redact", "delivery", "reset_timeout", "login_timeout", "lock_retry",   "login_delay_max", "silence_min",
-	    NULL};
+	    "name",        "host",     "port",          "tls_port",      "tls_verify",   "ca",
+	    "sni",         "accounts", "reset",         "maildirs",      "idle_timeout", "login_tls",
+	    "redact",      "delivery", "reset_timeout", "login_timeout", "lock_retry",   "login_delay_max",
+	    "silence_min", NULL};
 	enum { NKEYS = sizeof keys / sizeof keys[0] - 1 };
 	/* Unknown and repeated keys are refused here, so each key below is one of these, once. */
 	if (lkeys(&L->c, &L->s, root, keys, "a target profile") != 0)
@@ -392,8 +393,8 @@ static int load_root(struct tload *L, yaml_node_t *root, struct target *t)
 		return lerr(&L->c, &L->s, root, "missing 'accounts' (at least two {user, password})");
 	if (t->reset && t->maildirs)
 		return lerr(&L->c, &L->s, seen[9], "give 'reset' or 'maildirs', not both");
-	if (t->reset && (strstr(t->reset, "{user}") == NULL ||
-	                 (strstr(t->reset, "{fixture}") == NULL && strstr(t->reset, "{fixture_mbox}") == NULL)))
+	if (t->reset && (strstr(t->reset, "{user}") == NULL || (strstr(t->reset, "{fixture}") == NULL &&
+	                                                        strstr(t->reset, "{fixture_mbox}") == NULL)))
 		return lerr(&L->c, &L->s, vals[8],
 		            "reset: the command must use {user} and {fixture} (or {fixture_mbox})");
 	if (t->reset && quote_state(t->reset, strlen(t->reset)) != Q_NONE)

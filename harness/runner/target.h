@@ -26,35 +26,36 @@ enum login_tls {
 
 /* delivery: how the target's maildrop gets a fixture's messages, hence how content and sizes are judged. */
 enum delivery {
-	DELIVERY_DEFAULT = 0, /* not given: verbatim with `maildirs` (the runner copies files), agent with `reset` */
-	DELIVERY_VERBATIM,    /* the files are placed byte for byte: sizes and content equal the fixture's */
-	DELIVERY_AGENT        /* through a delivery agent (LMTP, an LDA, an import tool) that may add header
-	                       * lines in front (Return-Path, Received): sizes are judged by the server's own
-	                       * consistency, content by the fixture's lines with added header lines tolerated */
+	DELIVERY_DEFAULT =
+	    0, /* not given: verbatim with `maildirs` (the runner copies files), agent with `reset` */
+	DELIVERY_VERBATIM, /* the files are placed byte for byte: sizes and content equal the fixture's */
+	DELIVERY_AGENT     /* through a delivery agent (LMTP, an LDA, an import tool) that may add header
+	                    * lines in front (Return-Path, Received): sizes are judged by the server's own
+	                    * consistency, content by the fixture's lines with added header lines tolerated */
 };
 
 struct target {
-	char *file;          /* profile path, or "(reference)" */
+	char *file; /* profile path, or "(reference)" */
 	char *name;
 	char *host;
-	int port;            /* 0 when none */
-	int tls_port;        /* 0 when none */
-	int tls_verify;      /* verify the server certificate */
-	char *ca;            /* CA file when verifying */
-	char *sni;           /* server name for TLS; default: host */
+	int port;       /* 0 when none */
+	int tls_port;   /* 0 when none */
+	int tls_verify; /* verify the server certificate */
+	char *ca;       /* CA file when verifying */
+	char *sni;      /* server name for TLS; default: host */
 	struct account *accounts;
 	size_t naccounts;
-	char *reset;         /* command template with {user} and {fixture} or {fixture_mbox}; NULL when none */
-	char *maildirs;      /* extension: the runner resets DIR/USER itself by copying; NULL when none */
-	long idle_timeout;   /* seconds; 0 unknown */
+	char *reset;       /* command template with {user} and {fixture} or {fixture_mbox}; NULL when none */
+	char *maildirs;    /* extension: the runner resets DIR/USER itself by copying; NULL when none */
+	long idle_timeout; /* seconds; 0 unknown */
 	enum login_tls login_tls; /* default auto */
-	int redact;          /* the reports replace the accounts' secrets (as --redact) */
+	int redact;               /* the reports replace the accounts' secrets (as --redact) */
 	enum delivery delivery;   /* as given; target_delivery() resolves the default */
 	double reset_timeout;     /* seconds a reset command may take; 0: TARGET_DEFAULT_RESET_TIMEOUT */
 	double login_timeout;     /* seconds a reply to PASS, APOP or AUTH may take; 0: the default */
-	double login_delay_max;   /* seconds a login refused with [LOGIN-DELAY] may wait before its one retry */
-	double lock_retry;        /* seconds a login may be retried after [IN-USE] following a drop; 0: default */
-	double silence_min;       /* seconds: the shortest "nothing comes" window on this link; 0: none */
+	double login_delay_max; /* seconds a login refused with [LOGIN-DELAY] may wait before its one retry */
+	double lock_retry;  /* seconds a login may be retried after [IN-USE] following a drop; 0: default */
+	double silence_min; /* seconds: the shortest "nothing comes" window on this link; 0: none */
 };
 
 /* Defaults of the timing keys (docs/targets.md): a reset may take a minute; a login reply 30 s (servers

@@ -9,7 +9,8 @@
 #include "runner/result.h"
 #include "runner/target.h"
 
-/* Consecutive timed-out scenarios (failed, warned or errored after a whole step timeout) (in the order they end) before the liveness check. */
+/* Consecutive timed-out scenarios (failed, warned or errored after a whole step timeout) (in the order they
+ * end) before the liveness check. */
 #define WATCH_STREAK 3
 
 struct watch {

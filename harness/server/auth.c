@@ -231,7 +231,8 @@ void cmd_apop(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	u = st == CRED_OK ? users_find(&s->srv->users, name) : NULL;
 	if (!u || !is_md5_hex(digest)) {
-		/* The digest an existing user would cost, for an unknown one too: the same work either way. */
+		/* The digest an existing user would cost, for an unknown one too: the same work either way.
+		 */
 		apop_digest(s->timestamp, AUTH_DUMMY_SECRET, expect);
 		(void)digest_equal(expect, digest);
 		auth_fail(s, st == CRED_OK ? name : cl->argv[0], "APOP", r);

@@ -464,7 +464,7 @@ int fault_server_start(struct server *srv, struct p3err *err)
 	if (fault_on(F_TLS_1_0_ALLOWED) && srv->tls &&
 	    (SSL_CTX_set_security_level(srv->tls, 0),
 	     SSL_CTX_set_cipher_list(srv->tls, "DEFAULT:@SECLEVEL=0") != 1 || /* TLS 1.0 has no AEAD suite */
-	     SSL_CTX_set_min_proto_version(srv->tls, TLS1_VERSION) != 1))
+	         SSL_CTX_set_min_proto_version(srv->tls, TLS1_VERSION) != 1))
 		return p3err_set(err, "cannot allow TLS 1.0");
 	return 0;
 }

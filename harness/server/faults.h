@@ -40,9 +40,9 @@
 	      "QUIT answers +OK but removes none of the marked messages")                                    \
 	FAULT(F_RENUMBER_AFTER_DELE, "renumber-after-dele", SUITE,                                           \
 	      "after DELE, message numbers shift down to close the gap")                                     \
-	FAULT(F_RESCAN_MID_SESSION, "rescan-mid-session", LOAD,                                             \
-	      "every command in TRANSACTION re-reads the maildrop: mail delivered during the session shows "   \
-	      "up in it, and numbers shift when it sorts first")                                              \
+	FAULT(F_RESCAN_MID_SESSION, "rescan-mid-session", LOAD,                                              \
+	      "every command in TRANSACTION re-reads the maildrop: mail delivered during the session shows " \
+	      "up in it, and numbers shift when it sorts first")                                             \
 	/* message data and sizes (RFC 1939 §3, §7, §11) */                                               \
 	FAULT(F_NO_BYTE_STUFFING, "no-byte-stuffing", SUITE,                                                 \
 	      "lines of RETR and TOP that begin with '.' are sent without the extra '.'")                    \
@@ -230,8 +230,9 @@
 	    F_USER_OUTLIVES_SESSION, "user-outlives-session", SUITE,                                         \
 	    "a USER left pending by a session that ended in AUTHORIZATION lets the next PASS without USER "  \
 	    "log in")                                                                                        \
-	FAULT(F_AUTH_OUTLIVES_SESSION, "auth-outlives-session", SUITE,                                       \
-	      "an AUTH PLAIN exchange left half-done by a dropped connection goes on in the next connection")      \
+	FAULT(                                                                                               \
+	    F_AUTH_OUTLIVES_SESSION, "auth-outlives-session", SUITE,                                         \
+	    "an AUTH PLAIN exchange left half-done by a dropped connection goes on in the next connection")  \
 	FAULT(F_DROP_LOSES_MESSAGE, "drop-loses-message", SUITE,                                             \
 	      "a session that ends without QUIT in TRANSACTION removes the last message it retrieved")       \
 	/* CAPA and the response codes agree with what the server does (RFC 2449 §5, §6, §8) */           \

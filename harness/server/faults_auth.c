@@ -260,8 +260,8 @@ void fault_sasl_line(struct session *s, const char *line, size_t len, int flags,
 void fault_auth_after(struct session *s, const struct command *c, const struct cmdline *cl, struct result *r)
 {
 	if (strcmp(c->name, "AUTH") == 0) {
-		/* PLAIN only: with several workers, other scenarios leave CRAM-MD5 or SCRAM exchanges half-done
-		 * too, and the one taken up would then be a matter of timing. */
+		/* PLAIN only: with several workers, other scenarios leave CRAM-MD5 or SCRAM exchanges
+		 * half-done too, and the one taken up would then be a matter of timing. */
 		if (r->status == RES_CONT && s->sasl && fault_on(F_AUTH_OUTLIVES_SESSION) &&
 		    strcasecmp(cl->argv[0], "PLAIN") == 0)
 			fault_stash_set(s, STASH_MECH, cl->argv[0], strlen(cl->argv[0]) + 1);

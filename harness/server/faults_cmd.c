@@ -482,8 +482,10 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 		len = strlen(line); /* the command ends at the NUL */
 		flags &= ~LINE_HAS_NUL;
 	}
-	if (fault_on(F_AUTH_OUTLIVES_SESSION) && s->state == ST_AUTHORIZATION && !(flags & (LINE_HAS_NUL | LINE_HAS_CR)) &&
-	    (cmd_parse(line, len, &cl) != CMD_PARSE_OK || !cmd_find(cl.keyword)) && fault_resume_auth(s, line, len)) {
+	if (fault_on(F_AUTH_OUTLIVES_SESSION) && s->state == ST_AUTHORIZATION &&
+	    !(flags & (LINE_HAS_NUL | LINE_HAS_CR)) &&
+	    (cmd_parse(line, len, &cl) != CMD_PARSE_OK || !cmd_find(cl.keyword)) &&
+	    fault_resume_auth(s, line, len)) {
 		fault_sasl_line(s, line, len, flags, r);
 		return;
 	}

@@ -38,7 +38,8 @@ void guard_peer_address(const char *peer, char *addr, size_t size)
 
 int guard_is_loopback(const char *addr)
 {
-	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 || strncmp(addr, "::ffff:127.", 11) == 0;
+	return strncmp(addr, "127.", 4) == 0 || strcmp(addr, "::1") == 0 ||
+	       strncmp(addr, "::ffff:127.", 11) == 0;
 }
 
 int guard_accept_allowed(const struct server *srv, const char *addr)

@@ -113,7 +113,8 @@ static void on_accept(struct evconnlistener *evl, evutil_socket_t fd, struct soc
 	guard_peer_address(peer, addr, sizeof addr);
 	if (!guard_accept_allowed(l->srv, addr)) {
 		static const char busy[] = "-ERR [SYS/TEMP] too many connections from your address\r\n";
-		log_msg(LOG_WARN, "refused %s: --max-per-address %zu reached", peer, l->srv->guard.max_per_address);
+		log_msg(LOG_WARN, "refused %s: --max-per-address %zu reached", peer,
+		        l->srv->guard.max_per_address);
 		if (!l->tls && send(fd, busy, sizeof busy - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
 			/* nothing more to do */
 		}

@@ -43,7 +43,8 @@ static const char usage_text[] =
     "never)\n"
     "  --plaintext-auth MODE       compat (default): USER/PASS and APOP in cleartext, PLAIN/LOGIN need TLS;\n"
     "                              always: everything in cleartext; tls-only: no password login before TLS\n"
-    "  --auth-failure-delay SECS   wait before answering a failed login (default 1; 0 for tests); it doubles\n"
+    "  --auth-failure-delay SECS   wait before answering a failed login (default 1; 0 for tests); it "
+    "doubles\n"
     "                              with each failure from the same address or for the same user\n"
     "  --auth-failure-delay-max S  the longest such wait (default 30)\n"
     "  --max-connections N         refuse connections beyond N (default 0: no limit)\n"
@@ -214,8 +215,8 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 			break;
 		case OPT_DELAY_MAX:
 			if (parse_seconds_ms(optarg, &srv->guard.delay_max_ms) < 0)
-				return usage_error("--auth-failure-delay-max: '%s' is not a number of seconds",
-				                   optarg);
+				return usage_error(
+				    "--auth-failure-delay-max: '%s' is not a number of seconds", optarg);
 			break;
 		case OPT_PER_ADDRESS:
 			if (parse_long(optarg, 0, LONG_MAX, &v) < 0)
@@ -333,7 +334,8 @@ static int loopback_only(const struct args *a)
 		struct p3err err;
 		if (listener_parse(spec, host, sizeof host, port, sizeof port, &err) < 0)
 			return 0;
-		if (!(strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 || strcmp(host, "localhost") == 0))
+		if (!(strncmp(host, "127.", 4) == 0 || strcmp(host, "::1") == 0 ||
+		      strcmp(host, "localhost") == 0))
 			return 0;
 	}
 	return 1;
@@ -348,7 +350,8 @@ static int drop_privileges(const char *name, const char *maildirs, struct p3err 
 	errno = 0;
 	pw = getpwnam(name);
 	if (!pw)
-		return errno ? p3err_errno(err, "--user %s", name) : p3err_set(err, "--user %s: no such user", name);
+		return errno ? p3err_errno(err, "--user %s", name)
+		             : p3err_set(err, "--user %s: no such user", name);
 	if (pw->pw_uid == 0)
 		return p3err_set(err, "--user %s: that is root", name);
 	if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 || setuid(pw->pw_uid) < 0)
@@ -410,8 +413,9 @@ int main(int argc, char **argv)
 	if (a.run_as && geteuid() != 0)
 		return usage_error("--user %s: only root can change user", a.run_as);
 	if (geteuid() == 0 && !a.run_as && !a.allow_root && !loopback_only(&a)) {
-		fprintf(stderr, "pop3refd: refusing to run as root on a non-loopback address: give --user NAME "
-		                "(drop privileges after binding) or --allow-root\n");
+		fprintf(stderr,
+		        "pop3refd: refusing to run as root on a non-loopback address: give --user NAME "
+		        "(drop privileges after binding) or --allow-root\n");
 		return 2;
 	}
 	/* A writer that vanishes must be an error return, not a signal that kills every session. */

@@ -52,7 +52,8 @@ static int callback(Gsasl *ctx, Gsasl_session *gs, Gsasl_property prop)
 		if (authzid && *authzid && strcmp(authzid, authid) != 0 && !fault_on(F_PLAIN_AUTHZID_IGNORED))
 			return GSASL_AUTHENTICATION_ERROR;
 		/* GNU SASL prepared the given password with SASLprep; prepare the stored one the same way. An
-		 * unknown user costs the same work against the dummy secret (nothing tells which names exist). */
+		 * unknown user costs the same work against the dummy secret (nothing tells which names
+		 * exist). */
 		if (gsasl_saslprep(stored ? stored : dummy_secret, GSASL_ALLOW_UNASSIGNED, &prepared, NULL) !=
 		    GSASL_OK)
 			return GSASL_AUTHENTICATION_ERROR;

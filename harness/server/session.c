@@ -598,8 +598,8 @@ static struct session *session_create(struct server *srv, int fd, struct buffere
 	} else {
 		s->bev = bufferevent_socket_new(srv->base, fd, 0);
 	}
-	if (!s->body || !s->idle_timer || !s->delay_timer || !s->linger_timer || !s->kick || !s->handshake_timer ||
-	    !s->bev) {
+	if (!s->body || !s->idle_timer || !s->delay_timer || !s->linger_timer || !s->kick ||
+	    !s->handshake_timer || !s->bev) {
 		ERR_clear_error();
 		session_free(s, "out of memory");
 		return NULL;

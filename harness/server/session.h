@@ -63,17 +63,17 @@ struct session {
 	size_t stream_high;    /* its output mark once the client has shown it reads; 0: SESSION_OUT_HIGH */
 	struct evbuffer *body; /* small multi-line bodies (CAPA, AUTH list) built by handlers */
 
-	int discarding;           /* inside an over-long line: drop input up to the next LF */
-	int closing;              /* no more commands; close once the output is flushed */
-	int stls_pending;         /* +OK to STLS queued; handshake starts when it is flushed */
-	int delay_pending;        /* a failed-authentication reply waits for delay_timer */
-	int lingering;            /* output flushed and write side shut: waiting for the peer's close */
-	int peer_eof;             /* the client closed its side: answer what it sent, then end */
-	struct result delayed;    /* that reply */
-	long delay_ms;            /* how long it waits (guard_failure: grows with repeated failures) */
+	int discarding;        /* inside an over-long line: drop input up to the next LF */
+	int closing;           /* no more commands; close once the output is flushed */
+	int stls_pending;      /* +OK to STLS queued; handshake starts when it is flushed */
+	int delay_pending;     /* a failed-authentication reply waits for delay_timer */
+	int lingering;         /* output flushed and write side shut: waiting for the peer's close */
+	int peer_eof;          /* the client closed its side: answer what it sent, then end */
+	struct result delayed; /* that reply */
+	long delay_ms;         /* how long it waits (guard_failure: grows with repeated failures) */
 	char failed_user[SESSION_NAME_MAX + 1]; /* the name that failed, for --max-sessions-per-user */
 	struct event *handshake_timer;          /* --tls-handshake-timeout, while a handshake runs */
-	struct event *idle_timer; /* RFC 1939 §3 autologout */
+	struct event *idle_timer;               /* RFC 1939 §3 autologout */
 	struct event *delay_timer;
 	struct event *linger_timer;
 	struct event *kick; /* switches to TLS outside the plain bufferevent's own callbacks */

@@ -18,7 +18,8 @@ struct store {
 	struct maildir md;
 	unsigned char *deleted; /* one flag per message */
 	int lock_fd;
-	char *dir; /* DIR/USER, allocated to its length: with ten thousand idle sessions PATH_MAX each adds up */
+	char *dir; /* DIR/USER, allocated to its length: with ten thousand idle sessions PATH_MAX each adds up
+	            */
 };
 
 /* Whether an errno from opening or creating things means "try again later" rather than "broken". */

@@ -30,8 +30,8 @@ struct stream {
 	enum stream_kind kind;
 	int fd; /* STREAM_MESSAGE */
 	struct ml_encoder enc;
-	const struct store *store; /* listings */
-	size_t next;               /* next message number - 1 */
+	const struct store *store;   /* listings */
+	size_t next;                 /* next message number - 1 */
 	unsigned long long verbatim; /* STREAM_MESSAGE: octets to send as stored (sendfile), 0: encode */
 	const char *map;             /* STREAM_MESSAGE, RETR of a big file: the file mapped, or NULL */
 	size_t map_len, map_off;     /* its length, and how much of it is encoded */

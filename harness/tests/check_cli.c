@@ -18,11 +18,35 @@ static int parse(enum cli_cmd cmd, int argc, char **argv, struct p3err *err)
 
 START_TEST(run_options)
 {
-	char *argv[] = { "scenarios/rfc1939", "--target", "a.yaml", "--target=b.yaml", "--filter", "rfc1939/*",
-		             "--filter=x", "--tag", "dele", "-j4", "-qv", "--json", "r.json", "--junit", "-",
-		             "--html", "r.html", "--strict", "--timeout", "2.5", "--baseline", "b.json",
-		             "--shard", "2/3", "--all", "--reference", "--", "--odd-path" };
-	struct p3err err = { "" };
+	char *argv[] = {"scenarios/rfc1939",
+	                "--target",
+	                "a.yaml",
+	                "--target=b.yaml",
+	                "--filter",
+	                "rfc1939/*",
+	                "--filter=x",
+	                "--tag",
+	                "dele",
+	                "-j4",
+	                "-qv",
+	                "--json",
+	                "r.json",
+	                "--junit",
+	                "-",
+	                "--html",
+	                "r.html",
+	                "--strict",
+	                "--timeout",
+	                "2.5",
+	                "--baseline",
+	                "b.json",
+	                "--shard",
+	                "2/3",
+	                "--all",
+	                "--reference",
+	                "--",
+	                "--odd-path"};
+	struct p3err err = {""};
 	ck_assert_msg(parse(CMD_RUN, (int)(sizeof argv / sizeof argv[0]), argv, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(c.npaths, 2);
 	ck_assert_str_eq(c.paths[0], "scenarios/rfc1939");
@@ -42,21 +66,23 @@ START_TEST(run_options)
 	ck_assert_str_eq(c.baseline, "b.json");
 	ck_assert_int_eq(c.shard_index, 2);
 	ck_assert_int_eq(c.shard_count, 3);
-	ck_assert_msg(strncmp(c.options, "scenarios/rfc1939 --target a.yaml --target=b.yaml --filter 'rfc1939/*'",
-	                      70) == 0, "%s", c.options);
+	ck_assert_msg(strncmp(c.options,
+	                      "scenarios/rfc1939 --target a.yaml --target=b.yaml --filter 'rfc1939/*'",
+	                      70) == 0,
+	              "%s", c.options);
 }
 END_TEST
 
 START_TEST(defaults)
 {
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(parse(CMD_RUN, 0, NULL, &err), 0);
 	ck_assert_int_eq(c.jobs, 0); /* from the target's accounts, at run time (exec_default_jobs) */
 	ck_assert(c.timeout == 5);
 	ck_assert_int_eq(c.verbosity, 1);
 	ck_assert_int_eq(c.shard_index, 0);
 	ck_assert_uint_eq(c.npaths, 0);
-	char *argv[] = { "-j", "8" };
+	char *argv[] = {"-j", "8"};
 	ck_assert_int_eq(parse(CMD_RUN, 2, argv, &err), 0);
 	ck_assert_int_eq(c.jobs, 8);
 }
@@ -69,25 +95,25 @@ START_TEST(usage_errors)
 		const char *arg1, *arg2;
 		const char *msg;
 	} cases[] = {
-		{ CMD_RUN, "--colour", NULL, "unknown option '--colour'" },
-		{ CMD_RUN, "-x", NULL, "unknown option '-x'" },
-		{ CMD_RUN, "--target", NULL, "option --target needs a value" },
-		{ CMD_RUN, "-j", NULL, "option -j needs a value" },
-		{ CMD_RUN, "-j", "0", "bad -j '0'; expected a number of workers from 1 to 256" },
-		{ CMD_RUN, "--jobs=many", NULL, "bad -j 'many'; expected a number of workers from 1 to 256" },
-		{ CMD_RUN, "--timeout", "-1", "bad --timeout '-1'; expected seconds, more than 0" },
-		{ CMD_RUN, "--shard", "3/2", "bad --shard '3/2'; expected I/N with 1 <= I <= N, such as 2/4" },
-		{ CMD_RUN, "--strict=yes", NULL, "option --strict takes no value" },
-		{ CMD_LIST, "--json", "x", "option --json does not go with 'list'" },
-		{ CMD_CHECK, "--target", "x", "option --target does not go with 'check'" },
-		{ CMD_COVERAGE, "-j", "2", "option --jobs does not go with 'coverage'" },
-		{ CMD_RUN, "--allow-partial", NULL, "option --allow-partial does not go with 'run'" },
-		{ CMD_REPORT, "--redact", NULL, "option --redact does not go with 'report'" },
-		{ CMD_RUN, "--rerun-failed", NULL, "option --rerun-failed needs a value" },
+	    {CMD_RUN, "--colour", NULL, "unknown option '--colour'"},
+	    {CMD_RUN, "-x", NULL, "unknown option '-x'"},
+	    {CMD_RUN, "--target", NULL, "option --target needs a value"},
+	    {CMD_RUN, "-j", NULL, "option -j needs a value"},
+	    {CMD_RUN, "-j", "0", "bad -j '0'; expected a number of workers from 1 to 256"},
+	    {CMD_RUN, "--jobs=many", NULL, "bad -j 'many'; expected a number of workers from 1 to 256"},
+	    {CMD_RUN, "--timeout", "-1", "bad --timeout '-1'; expected seconds, more than 0"},
+	    {CMD_RUN, "--shard", "3/2", "bad --shard '3/2'; expected I/N with 1 <= I <= N, such as 2/4"},
+	    {CMD_RUN, "--strict=yes", NULL, "option --strict takes no value"},
+	    {CMD_LIST, "--json", "x", "option --json does not go with 'list'"},
+	    {CMD_CHECK, "--target", "x", "option --target does not go with 'check'"},
+	    {CMD_COVERAGE, "-j", "2", "option --jobs does not go with 'coverage'"},
+	    {CMD_RUN, "--allow-partial", NULL, "option --allow-partial does not go with 'run'"},
+	    {CMD_REPORT, "--redact", NULL, "option --redact does not go with 'report'"},
+	    {CMD_RUN, "--rerun-failed", NULL, "option --rerun-failed needs a value"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		char *argv[] = { (char *)cases[i].arg1, (char *)cases[i].arg2 };
-		struct p3err err = { "" };
+		char *argv[] = {(char *)cases[i].arg1, (char *)cases[i].arg2};
+		struct p3err err = {""};
 		ck_assert_int_eq(parse(cases[i].cmd, cases[i].arg2 ? 2 : 1, argv, &err), -1);
 		ck_assert_str_eq(err.msg, cases[i].msg);
 	}
@@ -97,13 +123,13 @@ END_TEST
 /* The new options, and the checks run makes of report paths before anything runs. */
 START_TEST(redact_rerun_partial_and_report_paths)
 {
-	char *argv[] = { "--redact", "--rerun-failed=r.json", "--json", "-", "--html", "-" };
-	struct p3err err = { "" };
+	char *argv[] = {"--redact", "--rerun-failed=r.json", "--json", "-", "--html", "-"};
+	struct p3err err = {""};
 	ck_assert_msg(parse(CMD_RUN, 6, argv, &err) == 0, "%s", err.msg);
 	ck_assert(c.redact);
 	ck_assert_str_eq(c.rerun_failed, "r.json");
 	ck_assert_int_eq(cli_reports_on_stdout(&c), 2);
-	char *margv[] = { "--merge", "--allow-partial", "a.json" };
+	char *margv[] = {"--merge", "--allow-partial", "a.json"};
 	ck_assert_msg(parse(CMD_REPORT, 3, margv, &err) == 0, "%s", err.msg);
 	ck_assert(c.allow_partial && c.merge);
 	ck_assert_int_eq(cli_reports_on_stdout(&c), 0);

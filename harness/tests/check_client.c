@@ -199,8 +199,8 @@ END_TEST
 START_TEST(overrides_and_close_after)
 {
 	csrv_free(&s);
-	struct creply rep = { .command = "PASS", .reply = { "-ERR [IN-USE] locked\r\n", 22 }, .close = true,
-		                  .times = 1 };
+	struct creply rep = {
+	    .command = "PASS", .reply = {"-ERR [IN-USE] locked\r\n", 22}, .close = true, .times = 1};
 	opts.replies = &rep;
 	opts.nreplies = 1;
 	opts.close_after = "LIST";
@@ -224,7 +224,7 @@ END_TEST
 START_TEST(login_override_meets_apop_and_sasl)
 {
 	csrv_free(&s);
-	struct creply rep = { .command = "LOGIN", .reply = { "-ERR [IN-USE] locked\r\n", 22 }, .close = true };
+	struct creply rep = {.command = "LOGIN", .reply = {"-ERR [IN-USE] locked\r\n", 22}, .close = true};
 	opts.replies = &rep;
 	opts.nreplies = 1;
 	csrv_init(&s, &opts, &md, false, false);
@@ -288,30 +288,31 @@ START_TEST(judge_grammar_and_state)
 	ck_assert_ptr_null(cjudge_command("TOP 1 0", 7, CS_TRANS));
 	ck_assert_ptr_null(cjudge_command("AUTH PLAIN dGVzdA==", 19, CS_AUTH));
 	ck_assert_ptr_null(cjudge_command("PASS with spaces", 16, CS_AUTH));
-	ck_assert_ptr_nonnull(cjudge_command("RETR 1", 6, CS_AUTH));     /* before login */
-	ck_assert_ptr_nonnull(cjudge_command("USER x", 6, CS_TRANS));    /* after login */
-	ck_assert_ptr_nonnull(cjudge_command("RETR", 4, CS_TRANS));      /* no number */
+	ck_assert_ptr_nonnull(cjudge_command("RETR 1", 6, CS_AUTH));  /* before login */
+	ck_assert_ptr_nonnull(cjudge_command("USER x", 6, CS_TRANS)); /* after login */
+	ck_assert_ptr_nonnull(cjudge_command("RETR", 4, CS_TRANS));   /* no number */
 	ck_assert_ptr_nonnull(cjudge_command("RETR x", 6, CS_TRANS));
-	ck_assert_ptr_nonnull(cjudge_command("RETR  1", 7, CS_TRANS));   /* two spaces */
-	ck_assert_ptr_nonnull(cjudge_command("STAT ", 5, CS_TRANS));     /* trailing space */
+	ck_assert_ptr_nonnull(cjudge_command("RETR  1", 7, CS_TRANS)); /* two spaces */
+	ck_assert_ptr_nonnull(cjudge_command("STAT ", 5, CS_TRANS));   /* trailing space */
 	ck_assert_ptr_nonnull(cjudge_command("XYZZY", 5, CS_TRANS));
 	ck_assert_ptr_nonnull(cjudge_command("NOOP\x01", 5, CS_TRANS));
 	ck_assert_ptr_nonnull(cjudge_command("APOP user01 short", 17, CS_AUTH));
 	ck_assert_ptr_nonnull(cjudge_command("NOOP", 4, CS_UPDATE));
-	ck_assert_ptr_null(cjudge_command("noop", 4, CS_TRANS));          /* keywords are case-insensitive */
-	ck_assert_ptr_null(cjudge_command("AUTH", 4, CS_AUTH));           /* RFC 1734 practice: list */
-	ck_assert_ptr_null(cjudge_command("LAST", 4, CS_TRANS));          /* obsolete, harmless */
-	ck_assert_ptr_nonnull(cjudge_command("RSET", 4, CS_AUTH));        /* getmail after a failed login */
+	ck_assert_ptr_null(cjudge_command("noop", 4, CS_TRANS));   /* keywords are case-insensitive */
+	ck_assert_ptr_null(cjudge_command("AUTH", 4, CS_AUTH));    /* RFC 1734 practice: list */
+	ck_assert_ptr_null(cjudge_command("LAST", 4, CS_TRANS));   /* obsolete, harmless */
+	ck_assert_ptr_nonnull(cjudge_command("RSET", 4, CS_AUTH)); /* getmail after a failed login */
 }
 END_TEST
 
 START_TEST(delivery_comparison)
 {
-	struct cprofile p = { 0 };
+	struct cprofile p = {0};
 	const char *fx = "Subject: a\r\n\r\nbody\r\n";
 	ck_assert(cdeliver_equal(&p, "Subject: a\n\nbody\n", 17, fx, strlen(fx)));
 	ck_assert(!cdeliver_equal(&p, "Subject: a\n\n.body\n", 18, "Subject: a\n\nbody\n", 17));
-	ck_assert(cdeliver_equal(&p, "Subject: a\n\nbody", 16, "Subject: a\n\nbody\n", 17)); /* final line end */
+	ck_assert(
+	    cdeliver_equal(&p, "Subject: a\n\nbody", 16, "Subject: a\n\nbody\n", 17)); /* final line end */
 	const char *got = "Received: from x\n\tby y\nSubject: a\n\nbody\n";
 	ck_assert(!cdeliver_equal(&p, got, strlen(got), fx, strlen(fx)));
 	p.adds_headers[0] = "Received";
@@ -331,7 +332,7 @@ END_TEST
 
 START_TEST(placeholders)
 {
-	struct cvars v = { .cafile = "/c.pem", .workdir = "/w", .profile_dir = "/p" };
+	struct cvars v = {.cafile = "/c.pem", .workdir = "/w", .profile_dir = "/p"};
 	snprintf(v.host, sizeof v.host, "127.0.0.1");
 	snprintf(v.port, sizeof v.port, "1100");
 	struct p3err err;
@@ -363,10 +364,11 @@ START_TEST(load_profile)
 	      "  implicit_tls: {command: [other], args: [-x], env: {A: b}}\n"
 	      "files:\n  rc: {mode: \"0640\", content: \"x {port}\"}\n"
 	      "delivery: {kind: mbox, path: \"{workdir}/m\", adds_headers: [Received]}\ndeletes: true\n"
-	      "success_exit: [0, 1]\nmkdirs: [\"{workdir}/Maildir/new\", md/cur]\n", f);
+	      "success_exit: [0, 1]\nmkdirs: [\"{workdir}/Maildir/new\", md/cur]\n",
+	      f);
 	fclose(f);
 	struct cprofile p;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(cprofile_load(path, &p, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(p.name, "t");
 	ck_assert_uint_eq(p.ncommand, 2);
@@ -382,7 +384,7 @@ START_TEST(load_profile)
 	ck_assert_uint_eq(p.nmkdirs, 2);
 	ck_assert_str_eq(p.mkdirs[1], "md/cur");
 	/* mkdirs are made (with their parents) before the client starts. */
-	struct cvars v = { .workdir = dir, .profile_dir = dir, .bin = dir };
+	struct cvars v = {.workdir = dir, .profile_dir = dir, .bin = dir};
 	char out[160], errp[160], made[160];
 	snprintf(out, sizeof out, "%s/out", dir);
 	snprintf(errp, sizeof errp, "%s/err", dir);
@@ -423,9 +425,9 @@ START_TEST(load_client_scenario)
 	                "modes: [delete]\nserver: {chunk: 1, stls: refuse, cert: expired,\n"
 	                "  replies: [{command: pass, reply: \"-ERR [IN-USE] x\\r\\n\", close: true}]}\n"
 	                "expect: [{dele_after_retr: true}, {exit: zero}, {delivered: [1, 2]}]\n";
-	struct load_opts o = { .client_parse = cscen_parse };
+	struct load_opts o = {.client_parse = cscen_parse};
 	struct scenario *sc = NULL;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(load_scenario_mem("x.yaml", y, strlen(y), &o, &sc, &err) == 0, "%s", err.msg);
 	const struct cscen *cs = sc->client;
 	ck_assert_uint_eq(cs->srv.chunk, 1);
@@ -437,7 +439,8 @@ START_TEST(load_client_scenario)
 	ck_assert_uint_eq(cs->expect[2].nmsgs, 2);
 	scenario_free(sc);
 	/* Two checks in one expectation, and steps in a client scenario, are errors. */
-	const char *bad = "id: a/b\ntitle: T\nrefs: [C1939-DELE-1]\nlevel: MUST\nexpect: [{quit: true, exit: zero}]\n";
+	const char *bad =
+	    "id: a/b\ntitle: T\nrefs: [C1939-DELE-1]\nlevel: MUST\nexpect: [{quit: true, exit: zero}]\n";
 	ck_assert_int_eq(load_scenario_mem("b.yaml", bad, strlen(bad), &o, &sc, &err), -1);
 	const char *steps = "id: a/b\ntitle: T\nrefs: [C1939-DELE-1]\nlevel: MUST\nsteps: []\nexpect: []\n";
 	ck_assert_int_eq(load_scenario_mem("c.yaml", steps, strlen(steps), &o, &sc, &err), -1);

@@ -14,27 +14,25 @@
 
 Suite *coverage_suite(void);
 
-static const char catalog[] =
-	"| ID | RFC § | Level | Requirement | Black-box observation | Needs |\n"
-	"|---|---|---|---|---|---|\n"
-	"| R1939-DELE-1 | 1939 §5 | MUST\\* | a | b | — |\n"
-	"| R1939-DELE-2 | 1939 §5 | MUST | a | b | — |\n"
-	"| R1939-DELE-3 | 1939 §5 | SHOULD | a | b | RL |\n"
-	"| R1939-DELE-4 | 1939 §5 | MAY | a | b | — |\n"
-	"| R1939-OPS-1 | 1939 §8 | MUST | a | b | NO |\n"
-	"| R1939-STAT-1 | 1939 §5 | MUST | a | b | — |\n"
-	"| P-LINE-1 | practice | practice | a | b | — |\n";
+static const char catalog[] = "| ID | RFC § | Level | Requirement | Black-box observation | Needs |\n"
+                              "|---|---|---|---|---|---|\n"
+                              "| R1939-DELE-1 | 1939 §5 | MUST\\* | a | b | — |\n"
+                              "| R1939-DELE-2 | 1939 §5 | MUST | a | b | — |\n"
+                              "| R1939-DELE-3 | 1939 §5 | SHOULD | a | b | RL |\n"
+                              "| R1939-DELE-4 | 1939 §5 | MAY | a | b | — |\n"
+                              "| R1939-OPS-1 | 1939 §8 | MUST | a | b | NO |\n"
+                              "| R1939-STAT-1 | 1939 §5 | MUST | a | b | — |\n"
+                              "| P-LINE-1 | practice | practice | a | b | — |\n";
 
-static const char listed_md[] =
-	"# Coverage\n\n"
-	"## Deliberately uncovered\n\n"
-	"| Requirement | Why |\n"
-	"|---|---|\n"
-	"| `R1939-DELE-3` | needs a restart |\n"
-	"| R9999-NOPE-1 | typo |\n\n"
-	"| Scenario | Faults |\n"
-	"|---|---|\n"
-	"| rfc1939/dele/x | F1 |\n";
+static const char listed_md[] = "# Coverage\n\n"
+                                "## Deliberately uncovered\n\n"
+                                "| Requirement | Why |\n"
+                                "|---|---|\n"
+                                "| `R1939-DELE-3` | needs a restart |\n"
+                                "| R9999-NOPE-1 | typo |\n\n"
+                                "| Scenario | Faults |\n"
+                                "|---|---|\n"
+                                "| rfc1939/dele/x | F1 |\n";
 
 static char dir[64];
 
@@ -60,8 +58,9 @@ static void setup(void)
 	write_file("sc/a.yaml", "id: a\ntitle: T\nrefs: [R1939-DELE-1]\nlevel: MUST\nsteps:\n"
 	                        "  - send: X\n    expect: {one_of: [ok, {status: err, ref: R1939-DELE-4}]}\n"
 	                        "  - assert: {equal: [a, a], ref: P-LINE-1}\n");
-	write_file("sc/b.yaml", "id: b\ntitle: T\nrefs: [R1939-DELE-1, R1939-STAT-1, R1939-DELE-1]\nlevel: MUST\n"
-	                        "steps: [{send: X}]\n");
+	write_file("sc/b.yaml",
+	           "id: b\ntitle: T\nrefs: [R1939-DELE-1, R1939-STAT-1, R1939-DELE-1]\nlevel: MUST\n"
+	           "steps: [{send: X}]\n");
 }
 
 static void teardown(void)
@@ -73,12 +72,12 @@ static void teardown(void)
 
 static void load_all(struct reqs *r, struct scenario_list *l)
 {
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(reqs_parse("REQ.md", catalog, strlen(catalog), r, &err), 0);
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/sc", dir);
-	const char *paths[] = { p };
-	struct load_opts o = { .reqs = r };
+	const char *paths[] = {p};
+	struct load_opts o = {.reqs = r};
 	ck_assert_msg(load_scenarios(paths, 1, &o, l, &err) == 0, "%s", err.msg);
 }
 
@@ -88,7 +87,7 @@ START_TEST(citations_and_counts)
 	struct scenario_list l;
 	load_all(&r, &l);
 	struct coverage c;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(coverage_compute(&r, l.v, l.n, NULL, &c, &err), 0);
 	ck_assert_uint_eq(c.nrows, 7);
 	ck_assert_uint_eq(c.rfc_rows, 6);
@@ -116,7 +115,7 @@ START_TEST(listed_rows_and_report)
 	struct scenario_list l;
 	load_all(&r, &l);
 	struct cov_listed listed;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/coverage.md", dir);
 	ck_assert_msg(coverage_read_listed(p, &listed, &err) == 0, "%s", err.msg);
@@ -138,10 +137,12 @@ START_TEST(listed_rows_and_report)
 	fclose(fw);
 	ck_assert_msg(strstr(out, "R1939-DELE-1     MUST*               a, b\n") != NULL, "%s", out);
 	ck_assert_msg(strstr(out, "R1939-DELE-2     MUST                -  MISSING\n") != NULL, "%s", out);
-	ck_assert_msg(strstr(out, "R1939-DELE-3     SHOULD              -  uncovered by design\n") != NULL, "%s", out);
+	ck_assert_msg(strstr(out, "R1939-DELE-3     SHOULD              -  uncovered by design\n") != NULL,
+	              "%s", out);
 	ck_assert_msg(strstr(out, "R1939-OPS-1      MUST                -\n") != NULL, "%s", out);
-	ck_assert_msg(strstr(out, "observable MUST/SHOULD: 4; covered: 2; uncovered by design: 1; missing: 1\n"), "%s",
-	              out);
+	ck_assert_msg(
+	    strstr(out, "observable MUST/SHOULD: 4; covered: 2; uncovered by design: 1; missing: 1\n"), "%s",
+	    out);
 	ck_assert_msg(strstr(out, "missing: R1939-DELE-2\n") != NULL, "%s", out);
 	char want[PATH_MAX + 100];
 	snprintf(want, sizeof want, "%s:8:1: warning: R9999-NOPE-1 is not a requirement of REQ.md\n", p);
@@ -162,9 +163,9 @@ static int run_coverage(const char *listed)
 	char req[PATH_MAX], sc[PATH_MAX];
 	snprintf(req, sizeof req, "%s/REQ.md", dir);
 	snprintf(sc, sizeof sc, "%s/sc", dir);
-	char *argv[] = { "--requirements", req, "--uncovered", (char *)listed, sc };
+	char *argv[] = {"--requirements", req, "--uncovered", (char *)listed, sc};
 	static struct cli c;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(cli_parse(CMD_COVERAGE, 5, argv, &c, &err) == 0, "%s", err.msg);
 	fflush(stdout);
 	fflush(stderr);

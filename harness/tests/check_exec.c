@@ -1,9 +1,10 @@
 /* check_exec.c — unit tests for the executor's steps against a small scripted POP3 server (plain and STLS,
  * lib_testpeer): STLS with injected octets (P-STLS-1) against a server that discards them, one that
  * runs them inside TLS and one whose handshake reads them and fails; a second STLS over TLS refused, lied
- * about (+OK and no handshake) and really negotiated inside TLS; close_notify after QUIT over TLS; the target's login_tls (STLS before a login) in its three settings and a step's
- * `tls:`; the suite's LOGIN-DELAY and EXPIRE scenarios, loaded from scenarios/, against announced values
- * that keep and break the rules; and `requires` matched case-insensitively, CLEARTEXT-LOGIN included. */
+ * about (+OK and no handshake) and really negotiated inside TLS; close_notify after QUIT over TLS; the
+ * target's login_tls (STLS before a login) in its three settings and a step's `tls:`; the suite's LOGIN-DELAY
+ * and EXPIRE scenarios, loaded from scenarios/, against announced values that keep and break the rules; and
+ * `requires` matched case-insensitively, CLEARTEXT-LOGIN included. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,10 @@ struct mini {
 	int capa_mute;         /* CAPA gets no answer at all */
 	int stat_twice;        /* STAT is answered twice (a reply nobody asked for) */
 	int greet_twice;       /* the greeting is sent twice */
-	int stls_again;        /* STLS with TLS active: 0 -ERR, 1 +OK and nothing (a lie), 2 +OK and TLS in TLS */
-	int inject_to_tls;     /* octets after STLS go to the handshake, which fails (Dovecot's way) */
-	int quit_notify;       /* QUIT over TLS ends with close_notify (RFC 8314 §3.4) */
-	char log[1024];        /* commands received, '|'-separated; "TLS" where the handshake happened */
+	int stls_again;    /* STLS with TLS active: 0 -ERR, 1 +OK and nothing (a lie), 2 +OK and TLS in TLS */
+	int inject_to_tls; /* octets after STLS go to the handshake, which fails (Dovecot's way) */
+	int quit_notify;   /* QUIT over TLS ends with close_notify (RFC 8314 §3.4) */
+	char log[1024];    /* commands received, '|'-separated; "TLS" where the handshake happened */
 };
 
 static void mini_log(struct mini *m, const char *what)
@@ -285,8 +286,8 @@ START_TEST(injection_into_handshake_passes)
 	result_free(&r);
 	/* A scenario that says the handshake must work still fails there. */
 	struct scenario *ok = load_text(HEAD "steps:\n  - connect: plain\n"
-	                                      "  - starttls: {inject: \"CAPA\\r\\n\"}\n"
-	                                      "    expect: {status: ok, handshake: ok}\n");
+	                                     "  - starttls: {inject: \"CAPA\\r\\n\"}\n"
+	                                     "    expect: {status: ok, handshake: ok}\n");
 	struct mini m2 = {.inject_to_tls = 1, .capa_pre = "", .capa_post = ""};
 	run(ok, &m2, LOGIN_TLS_NO, NULL, &r);
 	ck_assert_int_eq(r.status, VERDICT_WARN);
@@ -651,8 +652,8 @@ static const char *skip_of(const char *req, const struct target *t, const struct
 	const char *why = exec_skip_reason(&sc, t, p, &v, buf, sizeof buf);
 	/* An unknown requirement errors; an absent one skips. */
 	if (why)
-		ck_assert_msg(v == (strncmp(why, "requires ", 9) == 0 ? VERDICT_ERROR : VERDICT_SKIP), "%d %s", v,
-		              why);
+		ck_assert_msg(v == (strncmp(why, "requires ", 9) == 0 ? VERDICT_ERROR : VERDICT_SKIP),
+		              "%d %s", v, why);
 	return why ? why : "runs";
 }
 

@@ -49,7 +49,7 @@ START_TEST(delay_grows_per_address_and_user)
 {
 	/* 100, 200, 400, 800, then capped at 1000. */
 	ck_assert_int_eq(guard_failure(g, "192.0.2.1", "alice", 1000), 100);
-	ck_assert_int_eq(guard_failure(g, "192.0.2.1", "bob", 1000), 200);  /* the address's second */
+	ck_assert_int_eq(guard_failure(g, "192.0.2.1", "bob", 1000), 200);   /* the address's second */
 	ck_assert_int_eq(guard_failure(g, "192.0.2.2", "alice", 1000), 200); /* alice's second */
 	ck_assert_int_eq(guard_failure(g, "192.0.2.1", "carol", 1000), 400);
 	ck_assert_int_eq(guard_failure(g, "192.0.2.1", "carol", 1000), 800);

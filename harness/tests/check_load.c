@@ -18,7 +18,7 @@ Suite *load_suite(void);
 static struct scenario *load_ok(const char *yaml)
 {
 	struct scenario *sc = NULL;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(load_scenario_mem("t.yaml", yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	ck_assert_ptr_nonnull(sc);
 	return sc;
@@ -27,7 +27,7 @@ static struct scenario *load_ok(const char *yaml)
 static void load_bad(const char *yaml, const struct load_opts *o, const char *want)
 {
 	struct scenario *sc = (struct scenario *)1;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(load_scenario_mem("t.yaml", yaml, strlen(yaml), o, &sc, &err), -1);
 	ck_assert_ptr_null(sc);
 	ck_assert_str_eq(err.msg, want);
@@ -67,47 +67,47 @@ static void rm_rf(const char *dir)
 START_TEST(full_scenario)
 {
 	struct scenario *sc = load_ok(
-		"id: rfc1939/dele/marked-not-retrievable\n"
-		"title: A message marked deleted cannot be retrieved\n"
-		"refs: [R1939-DELE-4, R1939-RETR-2]\n"
-		"level: SHOULD\n"
-		"tags: [dele, slow]\n"
-		"fixture: three\n"
-		"fixture2: empty\n"
-		"requires: [UIDL, \"SASL PLAIN\"]\n"
-		"timeout: 12\n"
-		"description: free text\n"
-		"steps:\n"
-		"  - connect: plain\n"                                                   /* 12 */
-		"  - connect: {tls: implicit, max_version: \"1.0\", session: old}\n"     /* 13 */
-		"    expect: {handshake: fail}\n"
-		"  - login: {account: 2, session: b, method: apop}\n"                    /* 15 */
-		"    expect: {status: err, code: \"[IN-USE]\"}\n"
-		"  - send: LIST 1\n"                                                     /* 17 */
-		"    expect: {status: ok, match: '^\\+OK 1 [0-9]+', capture: {size: '^\\+OK 1 ([0-9]+)'}}\n"
-		"  - raw: \"STAT\\r\\nLIST\\r\\nNOOP\\r\\n\"\n"                          /* 19 */
-		"    expect: [ok, {count: \"${fixture.count}\", each_line: '^[0-9]+ [0-9]+$'}, ok]\n"
-		"  - send: USER nosuchuser\n"                                            /* 21 */
-		"    expect:\n"
-		"      one_of:\n"
-		"        - ok\n"
-		"        - {status: err, not_code: AUTH}\n"
-		"      level: MAY\n"
-		"      ref: R1939-RETR-2\n"
-		"  - auth: {mechanism: CRAM-MD5, password: wrong, initial: false}\n"    /* 28 */
-		"    expect: err\n"
-		"  - starttls: {}\n"                                                     /* 30 */
-		"  - expect_close: {within: 2, silent: true}\n"                          /* 31 */
-		"  - drop: rst\n"                                                        /* 32 */
-		"  - sleep: 1.5\n"                                                       /* 33 */
-		"  - find: {message: 2, as: second}\n"                                   /* 34 */
-		"  - send: RETR ${second}\n"                                             /* 35 */
-		"    expect: {message: 2, top: {message: 1, lines: 0}, lines: ['^a$'], capture_body: body}\n"
-		"    when: {not_equal: [\"${last.status}\", \"-ERR\"]}\n"
-		"    note: the number found\n"
-		"  - assert: {subset: [capa_before, capa_after], ignore: [STLS], ref: R1939-DELE-4}\n" /* 39 */
-		"  - read: {session: b}\n"                                               /* 40 */
-		"    expect: {silent_for: 1, closes: true, timeout: 15}\n");
+	    "id: rfc1939/dele/marked-not-retrievable\n"
+	    "title: A message marked deleted cannot be retrieved\n"
+	    "refs: [R1939-DELE-4, R1939-RETR-2]\n"
+	    "level: SHOULD\n"
+	    "tags: [dele, slow]\n"
+	    "fixture: three\n"
+	    "fixture2: empty\n"
+	    "requires: [UIDL, \"SASL PLAIN\"]\n"
+	    "timeout: 12\n"
+	    "description: free text\n"
+	    "steps:\n"
+	    "  - connect: plain\n"                                               /* 12 */
+	    "  - connect: {tls: implicit, max_version: \"1.0\", session: old}\n" /* 13 */
+	    "    expect: {handshake: fail}\n"
+	    "  - login: {account: 2, session: b, method: apop}\n" /* 15 */
+	    "    expect: {status: err, code: \"[IN-USE]\"}\n"
+	    "  - send: LIST 1\n" /* 17 */
+	    "    expect: {status: ok, match: '^\\+OK 1 [0-9]+', capture: {size: '^\\+OK 1 ([0-9]+)'}}\n"
+	    "  - raw: \"STAT\\r\\nLIST\\r\\nNOOP\\r\\n\"\n" /* 19 */
+	    "    expect: [ok, {count: \"${fixture.count}\", each_line: '^[0-9]+ [0-9]+$'}, ok]\n"
+	    "  - send: USER nosuchuser\n" /* 21 */
+	    "    expect:\n"
+	    "      one_of:\n"
+	    "        - ok\n"
+	    "        - {status: err, not_code: AUTH}\n"
+	    "      level: MAY\n"
+	    "      ref: R1939-RETR-2\n"
+	    "  - auth: {mechanism: CRAM-MD5, password: wrong, initial: false}\n" /* 28 */
+	    "    expect: err\n"
+	    "  - starttls: {}\n"                            /* 30 */
+	    "  - expect_close: {within: 2, silent: true}\n" /* 31 */
+	    "  - drop: rst\n"                               /* 32 */
+	    "  - sleep: 1.5\n"                              /* 33 */
+	    "  - find: {message: 2, as: second}\n"          /* 34 */
+	    "  - send: RETR ${second}\n"                    /* 35 */
+	    "    expect: {message: 2, top: {message: 1, lines: 0}, lines: ['^a$'], capture_body: body}\n"
+	    "    when: {not_equal: [\"${last.status}\", \"-ERR\"]}\n"
+	    "    note: the number found\n"
+	    "  - assert: {subset: [capa_before, capa_after], ignore: [STLS], ref: R1939-DELE-4}\n" /* 39 */
+	    "  - read: {session: b}\n"                                                             /* 40 */
+	    "    expect: {silent_for: 1, closes: true, timeout: 15}\n");
 	ck_assert_str_eq(sc->id, "rfc1939/dele/marked-not-retrievable");
 	ck_assert_str_eq(sc->title, "A message marked deleted cannot be retrieved");
 	ck_assert_uint_eq(sc->nrefs, 2);
@@ -262,26 +262,28 @@ START_TEST(shorthand_forms)
 }
 END_TEST
 
-/* ---------- extension steps: starttls inject, login/auth tls, capture_line, icase, numeric asserts ---------- */
+/* ---------- extension steps: starttls inject, login/auth tls, capture_line, icase, numeric asserts
+ * ---------- */
 
 START_TEST(extension_keys)
 {
-	struct scenario *sc = load_ok(HEAD "steps:\n"
-	                                   "  - starttls: {inject: \"CAPA\\r\\n\"}\n"
-	                                   "  - starttls: {inject: \"NOOP\\r\\n\", quiet: 2.5, session: b}\n"
-	                                   "  - starttls:\n"
-	                                   "  - login: {tls: false}\n"
-	                                   "  - auth: {mechanism: PLAIN, tls: true}\n"
-	                                   "  - send: CAPA\n"
-	                                   "    expect: {icase: true, capture_line: {ld: '^LOGIN-DELAY ([0-9]+)',"
-	                                   " ex: '^EXPIRE (.*)$'}}\n"
-	                                   "  - assert: {le: [\"${ld}\", 300]}\n"
-	                                   "  - assert: {ge: [\"${ex}\", \"${ex0}\"], infinite: NEVER, "
-	                                   "ref: R2449-EXPIRE-4}\n"
-	                                   "  - assert: {lt: [1, 2]}\n"
-	                                   "  - assert: {gt: [2, 1]}\n"
-	                                   "  - login:\n"
-	                                   "  - starttls: {for_login: true}\n");
+	struct scenario *sc =
+	    load_ok(HEAD "steps:\n"
+	                 "  - starttls: {inject: \"CAPA\\r\\n\"}\n"
+	                 "  - starttls: {inject: \"NOOP\\r\\n\", quiet: 2.5, session: b}\n"
+	                 "  - starttls:\n"
+	                 "  - login: {tls: false}\n"
+	                 "  - auth: {mechanism: PLAIN, tls: true}\n"
+	                 "  - send: CAPA\n"
+	                 "    expect: {icase: true, capture_line: {ld: '^LOGIN-DELAY ([0-9]+)',"
+	                 " ex: '^EXPIRE (.*)$'}}\n"
+	                 "  - assert: {le: [\"${ld}\", 300]}\n"
+	                 "  - assert: {ge: [\"${ex}\", \"${ex0}\"], infinite: NEVER, "
+	                 "ref: R2449-EXPIRE-4}\n"
+	                 "  - assert: {lt: [1, 2]}\n"
+	                 "  - assert: {gt: [2, 1]}\n"
+	                 "  - login:\n"
+	                 "  - starttls: {for_login: true}\n");
 	const struct step *st = sc->steps;
 	ck_assert_uint_eq(sc->nsteps, 12);
 	ck_assert(st[11].u.starttls.for_login);
@@ -321,7 +323,8 @@ START_TEST(err_extension_keys)
 	         "t.yaml:6:23: 'quiet' must be more than 0 and at most 600 seconds");
 	load_bad(HEAD "steps:\n  - starttls: {then: x}\n", NULL,
 	         "t.yaml:6:16: unknown key 'then' in starttls; allowed: inject, quiet, for_login, session");
-	load_bad(HEAD "steps:\n  - login: {tls: maybe}\n", NULL, "t.yaml:6:18: 'tls' must be true or false, found 'maybe'");
+	load_bad(HEAD "steps:\n  - login: {tls: maybe}\n", NULL,
+	         "t.yaml:6:18: 'tls' must be true or false, found 'maybe'");
 	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {capture_line: x}\n", NULL,
 	         "t.yaml:7:28: 'capture_line' must be a mapping of names to regexes, found a string");
 	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {capture_line: {a: '['}}\n", NULL,
@@ -330,7 +333,8 @@ START_TEST(err_extension_keys)
 	         "t.yaml:7:13: 'a' is both a capture and a capture_line");
 	load_bad(HEAD "steps:\n  - send: CAPA\n    expect: {multiline: false, capture_line: {a: y}}\n", NULL,
 	         "t.yaml:7:13: 'multiline: false' with a body check (count, lines, message ...)");
-	load_bad(HEAD "steps:\n  - assert: {le: [1]}\n", NULL, "t.yaml:6:18: 'le' must be a list of two values, found 1");
+	load_bad(HEAD "steps:\n  - assert: {le: [1]}\n", NULL,
+	         "t.yaml:6:18: 'le' must be a list of two values, found 1");
 	load_bad(HEAD "steps:\n  - assert: {equal: [1, 1], infinite: NEVER}\n", NULL,
 	         "t.yaml:6:39: 'infinite' goes only with le, ge, lt or gt");
 	load_bad(HEAD "steps:\n  - assert: {ge: [1, 1], infinite: 9}\n", NULL,
@@ -375,14 +379,16 @@ END_TEST
 
 START_TEST(err_yaml_syntax)
 {
-	load_bad("id: [x\ntitle: y\n", NULL,
-	         "t.yaml:2:6: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence "
-	         "at line 1, column 5)");
+	load_bad(
+	    "id: [x\ntitle: y\n", NULL,
+	    "t.yaml:2:6: YAML syntax error: did not find expected ',' or ']' (while parsing a flow sequence "
+	    "at line 1, column 5)");
 	load_bad(HEAD "steps:\n  - send: NOOP\n    note: a: b\n", NULL,
 	         "t.yaml:7:12: YAML syntax error: mapping values are not allowed in this context");
 	load_bad("id: a\xff\n", NULL, "t.yaml:1:6: YAML error: invalid leading UTF-8 octet");
 	load_bad("", NULL, "t.yaml:1:1: empty file; a scenario needs id, title, refs, level and steps");
-	load_bad(HEAD "steps: [{send: NOOP}]\n---\nx: 1\n", NULL, "t.yaml:7:1: a second YAML document; a file holds one");
+	load_bad(HEAD "steps: [{send: NOOP}]\n---\nx: 1\n", NULL,
+	         "t.yaml:7:1: a second YAML document; a file holds one");
 	load_bad("- a\n", NULL, "t.yaml:1:1: a scenario must be a mapping, found a list");
 }
 END_TEST
@@ -390,7 +396,8 @@ END_TEST
 /* Found by fuzz_yaml: glibc's regcomp needs memory exponential in stacked or nested repetitions. */
 START_TEST(err_regex_blowup)
 {
-	struct scenario *sc = load_ok(HEAD "steps:\n  - send: NOOP\n    expect: {match: '^([A-Za-z0-9+/]{4})*[0-9]{0,510}\\++$'}\n");
+	struct scenario *sc = load_ok(
+	    HEAD "steps:\n  - send: NOOP\n    expect: {match: '^([A-Za-z0-9+/]{4})*[0-9]{0,510}\\++$'}\n");
 	scenario_free(sc);
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a+++'}\n", NULL,
 	         "t.yaml:7:21: regex for 'match' 'a+++' refused: a repetition of a repetition at offset 2 "
@@ -398,24 +405,30 @@ START_TEST(err_regex_blowup)
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: '((a{100}){100}){100}'}\n", NULL,
 	         "t.yaml:7:21: regex for 'match' '((a{100}){100}){100}' refused: counted repetitions that "
 	         "multiply past 131072");
-	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a{2000}'}\n", NULL,
-	         "t.yaml:7:21: regex for 'match' 'a{2000}' refused: a repetition bound above 1000 at offset 1");
+	load_bad(
+	    HEAD "steps:\n  - send: NOOP\n    expect: {match: 'a{2000}'}\n", NULL,
+	    "t.yaml:7:21: regex for 'match' 'a{2000}' refused: a repetition bound above 1000 at offset 1");
 }
 END_TEST
 
 START_TEST(err_unknown_key)
 {
-	load_bad(HEAD "colour: red\nsteps: [{send: NOOP}]\n", NULL,
-	         "t.yaml:5:1: unknown key 'colour' in a scenario; allowed: id, title, refs, level, tags, fixture, "
-	         "fixture2, modifies, requires, timeout, description, steps");
-	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {status: ok, mach: x}\n", NULL,
-	         "t.yaml:7:26: unknown key 'mach' in expectation; allowed: status, code, not_code, match, not_match, "
-	         "multiline, count, octets, lines, each_line, contains, not_contains, message, top, capture, capture_line, "
-	         "capture_body, icase, closes, close_notify, silent_for, handshake, one_of, level, ref, timeout");
+	load_bad(
+	    HEAD "colour: red\nsteps: [{send: NOOP}]\n", NULL,
+	    "t.yaml:5:1: unknown key 'colour' in a scenario; allowed: id, title, refs, level, tags, fixture, "
+	    "fixture2, modifies, requires, timeout, description, steps");
+	load_bad(
+	    HEAD "steps:\n  - send: NOOP\n    expect: {status: ok, mach: x}\n", NULL,
+	    "t.yaml:7:26: unknown key 'mach' in expectation; allowed: status, code, not_code, match, "
+	    "not_match, "
+	    "multiline, count, octets, lines, each_line, contains, not_contains, message, top, capture, "
+	    "capture_line, "
+	    "capture_body, icase, closes, close_notify, silent_for, handshake, one_of, level, ref, timeout");
 	/* close_notify judges a close: it needs closes: true beside it. */
 	load_bad(HEAD "steps:\n  - send: QUIT\n    expect: {status: ok, close_notify: true}\n", NULL,
 	         "t.yaml:7:13: 'close_notify' goes with 'closes: true' (it judges how the server closes)");
-	scenario_free(load_ok(HEAD "steps:\n  - send: QUIT\n    expect: {status: ok, closes: true, close_notify: true}\n"));
+	scenario_free(load_ok(
+	    HEAD "steps:\n  - send: QUIT\n    expect: {status: ok, closes: true, close_notify: true}\n"));
 	load_bad(HEAD "steps:\n  - login: {acount: 2}\n", NULL,
 	         "t.yaml:6:13: unknown key 'acount' in login; allowed: account, method, tls, session");
 	load_bad(HEAD "title: again\nsteps: [{send: NOOP}]\n", NULL,
@@ -425,25 +438,30 @@ END_TEST
 
 START_TEST(err_wrong_type)
 {
-	load_bad(HEAD "tags: dele\nsteps: [{send: NOOP}]\n", NULL, "t.yaml:5:7: 'tags' must be a list, found a string");
+	load_bad(HEAD "tags: dele\nsteps: [{send: NOOP}]\n", NULL,
+	         "t.yaml:5:7: 'tags' must be a list, found a string");
 	load_bad(HEAD "timeout: soon\nsteps: [{send: NOOP}]\n", NULL,
 	         "t.yaml:5:10: 'timeout' must be a non-negative number, found 'soon'");
 	load_bad(HEAD "modifies: maybe\nsteps: [{send: NOOP}]\n", NULL,
 	         "t.yaml:5:11: 'modifies' must be true or false, found 'maybe'");
-	load_bad(HEAD "steps: {send: NOOP}\n", NULL, "t.yaml:5:8: 'steps' must be a list of steps, found a mapping");
-	load_bad(HEAD "steps:\n  - send: [NOOP]\n", NULL, "t.yaml:6:11: 'send' must be a string, found a list");
+	load_bad(HEAD "steps: {send: NOOP}\n", NULL,
+	         "t.yaml:5:8: 'steps' must be a list of steps, found a mapping");
+	load_bad(HEAD "steps:\n  - send: [NOOP]\n", NULL,
+	         "t.yaml:6:11: 'send' must be a string, found a list");
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {count: many}\n", NULL,
 	         "t.yaml:7:21: 'count' must be a whole number or a ${...} value, found 'many'");
 	load_bad("id: a/b\ntitle: T\nrefs: R1939-DELE-4\nlevel: MUST\nsteps: [{send: NOOP}]\n", NULL,
 	         "t.yaml:3:7: 'refs' must be a non-empty list of requirement ids, found a string");
-	load_bad(HEAD "steps:\n  - NOOP\n", NULL,
-	         "t.yaml:6:5: a step must be a mapping with one action (connect, send, raw, ...), found a string");
+	load_bad(
+	    HEAD "steps:\n  - NOOP\n", NULL,
+	    "t.yaml:6:5: a step must be a mapping with one action (connect, send, raw, ...), found a string");
 }
 END_TEST
 
 START_TEST(err_missing_key)
 {
-	load_bad("id: a/b\ntitle: T\nlevel: MUST\nsteps: [{send: NOOP}]\n", NULL, "t.yaml:1:1: missing required key 'refs'");
+	load_bad("id: a/b\ntitle: T\nlevel: MUST\nsteps: [{send: NOOP}]\n", NULL,
+	         "t.yaml:1:1: missing required key 'refs'");
 	load_bad(HEAD "\n", NULL, "t.yaml:1:1: missing required key 'steps'");
 	load_bad(HEAD "steps:\n  - find: {as: n}\n", NULL,
 	         "t.yaml:6:11: 'find' needs 'message' (a fixture message number)");
@@ -467,7 +485,8 @@ START_TEST(err_bad_regex)
 	load_bad(HEAD "steps:\n  - send: NOOP\n    expect: {lines: ['ok', 'a[']}\n", NULL,
 	         "t.yaml:7:28: bad regex for 'lines' 'a[': Invalid regular expression");
 	/* ${...} parts stand for a word, so a pattern around them is still checked. */
-	struct scenario *sc = load_ok(HEAD "steps:\n  - send: NOOP\n    expect: {match: '^\\+OK ${n} [0-9]+$'}\n");
+	struct scenario *sc =
+	    load_ok(HEAD "steps:\n  - send: NOOP\n    expect: {match: '^\\+OK ${n} [0-9]+$'}\n");
 	scenario_free(sc);
 }
 END_TEST
@@ -475,20 +494,23 @@ END_TEST
 START_TEST(err_actions)
 {
 	load_bad(HEAD "steps:\n  - sned: NOOP\n", NULL,
-	         "t.yaml:6:5: unknown key 'sned' in step; allowed: connect, send, raw, read, login, auth, starttls, "
+	         "t.yaml:6:5: unknown key 'sned' in step; allowed: connect, send, raw, read, login, auth, "
+	         "starttls, "
 	         "expect_close, drop, sleep, find, assert, session, expect, when, note");
 	load_bad(HEAD "steps:\n  - send: NOOP\n    raw: \"x\"\n", NULL,
 	         "t.yaml:7:5: step has two actions, 'send' and 'raw'; write two steps");
 	load_bad(HEAD "steps:\n  - raw: \"x\"\n    send: NOOP\n", NULL,
 	         "t.yaml:7:5: step has two actions, 'raw' and 'send'; write two steps");
 	load_bad(HEAD "steps:\n  - note: hi\n", NULL,
-	         "t.yaml:6:5: step has no action; expected one of connect, send, raw, read, login, auth, starttls, "
+	         "t.yaml:6:5: step has no action; expected one of connect, send, raw, read, login, auth, "
+	         "starttls, "
 	         "expect_close, drop, sleep, find, assert");
 	load_bad(HEAD "steps:\n  - sleep: 1\n    expect: ok\n", NULL,
 	         "t.yaml:7:13: 'expect' does not go with sleep, which reads no response");
-	load_bad(HEAD "steps:\n  - send: X\n    expect: {one_of: [ok, err], status: ok}\n", NULL,
-	         "t.yaml:7:33: 'status' cannot stand beside 'one_of' (only level, ref and timeout can); put it in "
-	         "each alternative");
+	load_bad(
+	    HEAD "steps:\n  - send: X\n    expect: {one_of: [ok, err], status: ok}\n", NULL,
+	    "t.yaml:7:33: 'status' cannot stand beside 'one_of' (only level, ref and timeout can); put it in "
+	    "each alternative");
 	load_bad(HEAD "steps:\n  - send: \"A\\r\\nB\"\n", NULL,
 	         "t.yaml:6:11: 'send' adds CRLF itself; use 'raw' for line ends of your own");
 	load_bad(HEAD "steps:\n  - send: \"USER ${user\"\n", NULL,
@@ -499,24 +521,28 @@ START_TEST(err_actions)
 	load_bad(HEAD "steps:\n  - send: X\n    expect: okay\n", NULL,
 	         "t.yaml:7:13: bad expectation 'okay'; expected ok, err, any or cont");
 	load_bad(HEAD "steps:\n  - connect: {tls: implicit, max_version: 1.4}\n", NULL,
-	         "t.yaml:6:43: bad TLS version '1.4' for 'max_version'; expected \"1.0\", \"1.1\", \"1.2\" or \"1.3\"");
+	         "t.yaml:6:43: bad TLS version '1.4' for 'max_version'; expected \"1.0\", \"1.1\", \"1.2\" "
+	         "or \"1.3\"");
 }
 END_TEST
 
 START_TEST(err_requirement_ids)
 {
-	load_bad("id: a/b\ntitle: T\nrefs: [R1939-DELE-4, dele-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n", NULL,
-	         "t.yaml:3:22: bad requirement id 'dele-4' in 'refs'; ids look like R1939-DELE-3 or P-LINE-2");
-	load_bad(HEAD "steps:\n  - send: X\n    expect: {status: ok, ref: R1939-X}\n", NULL,
-	         "t.yaml:7:31: bad requirement id 'R1939-X' in 'ref'; ids look like R1939-DELE-3 or P-LINE-2");
+	load_bad(
+	    "id: a/b\ntitle: T\nrefs: [R1939-DELE-4, dele-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n", NULL,
+	    "t.yaml:3:22: bad requirement id 'dele-4' in 'refs'; ids look like R1939-DELE-3 or P-LINE-2");
+	load_bad(
+	    HEAD "steps:\n  - send: X\n    expect: {status: ok, ref: R1939-X}\n", NULL,
+	    "t.yaml:7:31: bad requirement id 'R1939-X' in 'ref'; ids look like R1939-DELE-3 or P-LINE-2");
 	/* With a catalog, the id must also be one of its rows. */
 	static const char cat[] = "| R1939-DELE-4 | 1939 §5 | MUST | t | o | — |\n";
 	struct reqs r;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(reqs_parse("REQ.md", cat, strlen(cat), &r, &err), 0);
-	struct load_opts o = { .reqs = &r };
-	load_bad("id: a/b\ntitle: T\nrefs: [R1939-DELE-4, R1939-DELE-99]\nlevel: MUST\nsteps: [{send: NOOP}]\n", &o,
-	         "t.yaml:3:22: unknown requirement id 'R1939-DELE-99' (not in REQ.md)");
+	struct load_opts o = {.reqs = &r};
+	load_bad(
+	    "id: a/b\ntitle: T\nrefs: [R1939-DELE-4, R1939-DELE-99]\nlevel: MUST\nsteps: [{send: NOOP}]\n",
+	    &o, "t.yaml:3:22: unknown requirement id 'R1939-DELE-99' (not in REQ.md)");
 	struct scenario *sc = NULL;
 	const char *good = HEAD "steps: [{send: NOOP}]\n";
 	ck_assert_int_eq(load_scenario_mem("t.yaml", good, strlen(good), &o, &sc, &err), 0);
@@ -530,13 +556,16 @@ END_TEST
 START_TEST(folder_sorted)
 {
 	char *dir = temp_dir();
-	write_file(dir, "b/one.yaml", "id: z/last\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
-	write_file(dir, "a/two.yaml", "id: m/middle\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MAY\nsteps: [{send: NOOP}]\n");
-	write_file(dir, "a/three.yaml", "id: a/first\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
+	write_file(dir, "b/one.yaml",
+	           "id: z/last\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
+	write_file(dir, "a/two.yaml",
+	           "id: m/middle\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MAY\nsteps: [{send: NOOP}]\n");
+	write_file(dir, "a/three.yaml",
+	           "id: a/first\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
 	write_file(dir, "a/notes.txt", "not yaml: [");
 	struct scenario_list l;
-	struct p3err err = { "" };
-	const char *paths[] = { dir };
+	struct p3err err = {""};
+	const char *paths[] = {dir};
 	ck_assert_msg(load_scenarios(paths, 1, NULL, &l, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(l.n, 3);
 	ck_assert_str_eq(l.v[0]->id, "a/first");
@@ -544,11 +573,13 @@ START_TEST(folder_sorted)
 	ck_assert_str_eq(l.v[2]->id, "z/last");
 	scenario_list_free(&l);
 
-	write_file(dir, "b/dup.yaml", "id: m/middle\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
+	write_file(dir, "b/dup.yaml",
+	           "id: m/middle\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
 	ck_assert_int_eq(load_scenarios(paths, 1, NULL, &l, &err), -1);
 	ck_assert_uint_eq(l.n, 0);
 	char want[PATH_MAX * 2];
-	snprintf(want, sizeof want, "%s/b/dup.yaml:1:5: duplicate scenario id 'm/middle' (also in %s/a/two.yaml)", dir, dir);
+	snprintf(want, sizeof want,
+	         "%s/b/dup.yaml:1:5: duplicate scenario id 'm/middle' (also in %s/a/two.yaml)", dir, dir);
 	ck_assert_str_eq(err.msg, want);
 	rm_rf(dir);
 }
@@ -569,9 +600,9 @@ START_TEST(folder_reports_every_bad_file)
 	write_file(dir, "a/bad2.yaml", HEAD "steps: []\n");
 	write_file(dir, "a/good.yaml", HEAD "steps: [{send: NOOP}]\n");
 	struct scenario_list l;
-	struct p3err err = { "" };
-	const char *paths[] = { dir };
-	struct load_opts o = { .on_error = count_error };
+	struct p3err err = {""};
+	const char *paths[] = {dir};
+	struct load_opts o = {.on_error = count_error};
 	nerrors = 0;
 	ck_assert_int_eq(load_scenarios(paths, 1, &o, &l, &err), -1);
 	ck_assert_int_eq(nerrors, 2);
@@ -587,13 +618,13 @@ START_TEST(sniff_kinds)
 	write_file(dir, "t.yaml", "name: x\nhost: 127.0.0.1\nport: 110\n");
 	write_file(dir, "l.yaml", "- send: NOOP\n");
 	write_file(dir, "u.yaml", "colour: red\n");
-	static const char *const names[] = { "s.yaml", "t.yaml", "l.yaml", "u.yaml" };
-	static const enum load_kind want[] = { LOAD_KIND_SCENARIO, LOAD_KIND_TARGET, LOAD_KIND_UNKNOWN,
-		                                   LOAD_KIND_UNKNOWN };
+	static const char *const names[] = {"s.yaml", "t.yaml", "l.yaml", "u.yaml"};
+	static const enum load_kind want[] = {LOAD_KIND_SCENARIO, LOAD_KIND_TARGET, LOAD_KIND_UNKNOWN,
+	                                      LOAD_KIND_UNKNOWN};
 	for (size_t i = 0; i < 4; i++) {
 		char p[PATH_MAX];
 		enum load_kind k;
-		struct p3err err = { "" };
+		struct p3err err = {""};
 		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
 		ck_assert_msg(load_sniff(p, &k, &err) == 0, "%s", err.msg);
 		ck_assert_msg(k == want[i], "%s: %d", names[i], (int)k);
@@ -611,8 +642,10 @@ START_TEST(step_table_complete)
 		ck_assert_ptr_nonnull(t->parse);
 		ck_assert_ptr_nonnull(t->run);
 		ck_assert_str_eq(step_kind_name((enum step_kind)k), t->name);
-		ck_assert_msg(!t->handshakes || t->reads, "%s: a handshake expectation needs a response", t->name);
-		ck_assert_msg(!t->pipelines || t->reads, "%s: pipelined expectations need responses", t->name);
+		ck_assert_msg(!t->handshakes || t->reads, "%s: a handshake expectation needs a response",
+		              t->name);
+		ck_assert_msg(!t->pipelines || t->reads, "%s: pipelined expectations need responses",
+		              t->name);
 		for (size_t j = 0; j < k; j++)
 			ck_assert_str_ne(step_kinds[j].name, t->name);
 	}

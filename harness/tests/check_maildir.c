@@ -515,10 +515,11 @@ static void doctor_cache(const char *name, unsigned long long size)
 		long long cs;
 		long cns;
 		int h, v, off = 0;
-		if (sscanf(line, "%llu %llu %lld %ld %llu %d %d %n", &ino, &len, &cs, &cns, &sz, &h, &v, &off) == 7 &&
+		if (sscanf(line, "%llu %llu %lld %ld %llu %d %d %n", &ino, &len, &cs, &cns, &sz, &h, &v,
+		           &off) == 7 &&
 		    strncmp(line + off, name, strlen(name)) == 0 && line[off + strlen(name)] == '\n')
-			snprintf(line, sizeof line, "%llu %llu %lld %ld %llu %d %d %s\n", ino, len, cs, cns, size, h, v,
-			         name);
+			snprintf(line, sizeof line, "%llu %llu %lld %ld %llu %d %d %s\n", ino, len, cs, cns,
+			         size, h, v, name);
 		strcat(out, line);
 	}
 	fclose(f);
@@ -569,12 +570,12 @@ END_TEST
 START_TEST(cache_damaged_is_ignored_and_replaced)
 {
 	static const char *const bad[] = {
-	    "",                                                   /* empty */
-	    "pop3refd-sizes 1\n",                                 /* cut short: no end line */
-	    "pop3refd-sizes 1\n1 2 3 4 5 1 0 2.lf\nend 2\n",      /* count does not match */
-	    "pop3refd-sizes 1\nx 2 3 4 5 1 0 2.lf\nend 1\n",      /* not a number */
-	    "pop3refd-sizes 1\n1 2 3 4 5 9 0 2.lf\nend 1\n",      /* header_8bit out of range */
-	    "pop3refd-sizes 2\nend 0\n",                          /* another version */
+	    "",                                              /* empty */
+	    "pop3refd-sizes 1\n",                            /* cut short: no end line */
+	    "pop3refd-sizes 1\n1 2 3 4 5 1 0 2.lf\nend 2\n", /* count does not match */
+	    "pop3refd-sizes 1\nx 2 3 4 5 1 0 2.lf\nend 1\n", /* not a number */
+	    "pop3refd-sizes 1\n1 2 3 4 5 9 0 2.lf\nend 1\n", /* header_8bit out of range */
+	    "pop3refd-sizes 2\nend 0\n",                     /* another version */
 	    "garbage",
 	};
 	struct maildir plain, md;

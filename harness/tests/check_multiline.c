@@ -316,7 +316,9 @@ START_TEST(encode_into_matches_encode_random)
 		size_t len = (size_t)(iter % (int)sizeof msg), cuts[3];
 		for (size_t i = 0; i < len; i++) {
 			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
-			msg[i] = iter % 50 == 1 ? '\n' : iter % 50 == 2 ? ".\n"[i % 2] : alpha[(seed >> 33) % 4];
+			msg[i] = iter % 50 == 1   ? '\n'
+			         : iter % 50 == 2 ? ".\n"[i % 2]
+			                          : alpha[(seed >> 33) % 4];
 		}
 		for (size_t k = 0; k < 3; k++) {
 			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
@@ -331,7 +333,8 @@ START_TEST(encode_into_matches_encode_random)
 					cuts[y] = t;
 				}
 		struct out want = encode(msg, len, -1), got = encode_into_cut(msg, len, cuts, 3);
-		ck_assert_msg(got.len == want.len && memcmp(got.buf, want.buf, got.len) == 0, "iteration %d", iter);
+		ck_assert_msg(got.len == want.len && memcmp(got.buf, want.buf, got.len) == 0, "iteration %d",
+		              iter);
 		free(want.buf);
 		free(got.buf);
 	}

@@ -22,7 +22,8 @@ START_TEST(next_login_waits_for_the_delay)
 	ck_assert_int_eq(pace_wait(&pc, &target_a, "alice", 12000 + PACE_MARGIN_MS), 0);
 	ck_assert_int_eq(pace_wait(&pc, &target_a, "alice", 99999), 0);
 	ck_assert_int_eq(pace_since(&pc, &target_a, "alice", 10400), 400);
-	/* Per account: bob's clock has not started; per target: the same name elsewhere is another account. */
+	/* Per account: bob's clock has not started; per target: the same name elsewhere is another account.
+	 */
 	ck_assert_int_eq(pace_wait(&pc, &target_a, "bob", 10000), 0);
 	ck_assert_int_eq(pace_since(&pc, &target_a, "bob", 10000), -1);
 	pace_set_delay(&pc, &target_b, "alice", 5000);

@@ -13,10 +13,12 @@ Suite *plan_suite(void);
 static struct scenario *mk(const char *id, const char *tags)
 {
 	char yaml[512];
-	snprintf(yaml, sizeof yaml, "id: %s\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\ntags: [%s]\n"
-	                            "steps: [{send: NOOP}]\n", id, tags);
+	snprintf(yaml, sizeof yaml,
+	         "id: %s\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\ntags: [%s]\n"
+	         "steps: [{send: NOOP}]\n",
+	         id, tags);
 	struct scenario *sc = NULL;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(load_scenario_mem(id, yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	return sc;
 }
@@ -50,7 +52,7 @@ static const char *sel(const struct plan_opts *o)
 	static char buf[1024];
 	struct scenario **v;
 	size_t n;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(plan_select(all, nall, o, &v, &n, &err) == 0, "%s", err.msg);
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
@@ -63,38 +65,39 @@ static const char *sel(const struct plan_opts *o)
 
 START_TEST(default_selection_sorted_without_slow_and_config)
 {
-	struct plan_opts o = { 0 };
+	struct plan_opts o = {0};
 	ck_assert_str_eq(sel(&o), "rfc1939/apop/digest rfc1939/dele/not-listed rfc1939/dele/not-retrievable "
 	                          "rfc2595/stls/once");
 	o.all = true;
-	ck_assert_str_eq(sel(&o), "rfc1939/apop/digest rfc1939/dele/not-listed rfc1939/dele/not-retrievable "
-	                          "rfc1939/timer/config-and-slow rfc1939/timer/ten-minutes rfc2449/ldelay/enforced "
-	                          "rfc2595/stls/once");
+	ck_assert_str_eq(sel(&o),
+	                 "rfc1939/apop/digest rfc1939/dele/not-listed rfc1939/dele/not-retrievable "
+	                 "rfc1939/timer/config-and-slow rfc1939/timer/ten-minutes rfc2449/ldelay/enforced "
+	                 "rfc2595/stls/once");
 }
 END_TEST
 
 START_TEST(filters_are_or)
 {
-	const char *f[] = { "rfc1939/dele/*", "rfc2595/*" };
-	struct plan_opts o = { .filters = f, .nfilters = 2 };
+	const char *f[] = {"rfc1939/dele/*", "rfc2595/*"};
+	struct plan_opts o = {.filters = f, .nfilters = 2};
 	ck_assert_str_eq(sel(&o), "rfc1939/dele/not-listed rfc1939/dele/not-retrievable rfc2595/stls/once");
 	/* A glob that matches slow scenarios does not bring them in ... */
-	const char *g[] = { "rfc1939/timer/*" };
-	struct plan_opts o2 = { .filters = g, .nfilters = 1 };
+	const char *g[] = {"rfc1939/timer/*"};
+	struct plan_opts o2 = {.filters = g, .nfilters = 1};
 	ck_assert_str_eq(sel(&o2), "");
 	/* ... naming one exactly does. */
-	const char *h[] = { "rfc1939/timer/ten-minutes", "rfc1939/apop/*" };
-	struct plan_opts o3 = { .filters = h, .nfilters = 2 };
+	const char *h[] = {"rfc1939/timer/ten-minutes", "rfc1939/apop/*"};
+	struct plan_opts o3 = {.filters = h, .nfilters = 2};
 	ck_assert_str_eq(sel(&o3), "rfc1939/apop/digest rfc1939/timer/ten-minutes");
 }
 END_TEST
 
 START_TEST(tags_are_or_and_and_with_filters)
 {
-	const char *t[] = { "retr", "tls" };
-	struct plan_opts o = { .tags = t, .ntags = 2 };
+	const char *t[] = {"retr", "tls"};
+	struct plan_opts o = {.tags = t, .ntags = 2};
 	ck_assert_str_eq(sel(&o), "rfc1939/dele/not-retrievable rfc2595/stls/once");
-	const char *f[] = { "rfc1939/*" };
+	const char *f[] = {"rfc1939/*"};
 	o.filters = f;
 	o.nfilters = 1;
 	ck_assert_str_eq(sel(&o), "rfc1939/dele/not-retrievable");
@@ -103,15 +106,16 @@ END_TEST
 
 START_TEST(naming_slow_or_config_lifts_the_exclusion)
 {
-	const char *slow[] = { "slow" };
-	struct plan_opts o = { .tags = slow, .ntags = 1 };
+	const char *slow[] = {"slow"};
+	struct plan_opts o = {.tags = slow, .ntags = 1};
 	/* config-and-slow also carries config, which was not asked for. */
 	ck_assert_str_eq(sel(&o), "rfc1939/timer/ten-minutes");
-	const char *both[] = { "slow", "config" };
+	const char *both[] = {"slow", "config"};
 	o.tags = both;
 	o.ntags = 2;
-	ck_assert_str_eq(sel(&o), "rfc1939/timer/config-and-slow rfc1939/timer/ten-minutes rfc2449/ldelay/enforced");
-	const char *timer[] = { "timer" };
+	ck_assert_str_eq(sel(&o),
+	                 "rfc1939/timer/config-and-slow rfc1939/timer/ten-minutes rfc2449/ldelay/enforced");
+	const char *timer[] = {"timer"};
 	o.tags = timer;
 	o.ntags = 1;
 	ck_assert_str_eq(sel(&o), "");
@@ -124,13 +128,13 @@ END_TEST
 
 START_TEST(shards_partition_exactly)
 {
-	struct plan_opts base = { .all = true };
+	struct plan_opts base = {.all = true};
 	struct scenario **whole;
 	size_t nwhole;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(plan_select(all, nall, &base, &whole, &nwhole, &err), 0);
 	for (int n = 1; n <= 9; n++) {
-		size_t seen[16] = { 0 };
+		size_t seen[16] = {0};
 		size_t total = 0;
 		for (int i = 1; i <= n; i++) {
 			struct plan_opts o = base;
@@ -158,7 +162,7 @@ START_TEST(shards_partition_exactly)
 	}
 	free(whole);
 	/* Shard 2/3 of the default selection (4 scenarios): position 1 only. */
-	struct plan_opts o = { .shard_index = 2, .shard_count = 3 };
+	struct plan_opts o = {.shard_index = 2, .shard_count = 3};
 	ck_assert_str_eq(sel(&o), "rfc1939/dele/not-listed");
 	/* Input order does not matter. */
 	struct scenario *tmp = all[0];
@@ -171,12 +175,13 @@ END_TEST
 START_TEST(shard_parsing)
 {
 	int i = 0, n = 0;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_int_eq(plan_parse_shard("2/4", &i, &n, &err), 0);
 	ck_assert_int_eq(i, 2);
 	ck_assert_int_eq(n, 4);
 	ck_assert_int_eq(plan_parse_shard("1/1", &i, &n, &err), 0);
-	static const char *const bad[] = { "0/4", "5/4", "2/", "/4", "a/b", "2/4x", "1/0", "-1/4", " 1/4", "2" };
+	static const char *const bad[] = {"0/4",  "5/4", "2/",   "/4",   "a/b",
+	                                  "2/4x", "1/0", "-1/4", " 1/4", "2"};
 	for (size_t k = 0; k < sizeof bad / sizeof bad[0]; k++)
 		ck_assert_msg(plan_parse_shard(bad[k], &i, &n, &err) == -1, "%s accepted", bad[k]);
 	ck_assert_str_eq(err.msg, "bad --shard '2'; expected I/N with 1 <= I <= N, such as 2/4");
@@ -186,10 +191,10 @@ END_TEST
 /* --rerun-failed: exactly the ids given, slow or config ones too, and still within the filters. */
 START_TEST(only_selects_exact_ids_even_slow)
 {
-	const char *only[] = { "rfc1939/timer/ten-minutes", "rfc1939/apop/digest", "rfc1939/gone/away" };
-	struct plan_opts o = { .only = only, .nonly = 3 };
+	const char *only[] = {"rfc1939/timer/ten-minutes", "rfc1939/apop/digest", "rfc1939/gone/away"};
+	struct plan_opts o = {.only = only, .nonly = 3};
 	ck_assert_str_eq(sel(&o), "rfc1939/apop/digest rfc1939/timer/ten-minutes");
-	const char *f[] = { "rfc1939/apop/*" };
+	const char *f[] = {"rfc1939/apop/*"};
 	o.filters = f;
 	o.nfilters = 1;
 	ck_assert_str_eq(sel(&o), "rfc1939/apop/digest");
@@ -201,10 +206,10 @@ END_TEST
 static struct scenario *mk_steps(const char *id, const char *extra, const char *steps)
 {
 	char yaml[1024];
-	snprintf(yaml, sizeof yaml, "id: %s\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\n%s\nsteps:\n%s", id, extra,
-	         steps);
+	snprintf(yaml, sizeof yaml, "id: %s\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\n%s\nsteps:\n%s", id,
+	         extra, steps);
 	struct scenario *sc = NULL;
-	struct p3err err = { "" };
+	struct p3err err = {""};
 	ck_assert_msg(load_scenario_mem(id, yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	return sc;
 }
@@ -214,8 +219,8 @@ START_TEST(estimates_count_the_waits)
 	struct scenario *quick = mk_steps("a/quick", "", "  - send: NOOP\n");
 	struct scenario *sleep2 = mk_steps("a/sleep", "", "  - send: NOOP\n  - sleep: 2\n");
 	struct scenario *computed = mk_steps("a/computed", "", "  - sleep: ${add(idle_timeout, 5)}\n");
-	struct scenario *silent = mk_steps("a/silent", "",
-	                                   "  - send: NOOP\n    expect: {one_of: [ok, err, {silent_for: 3}]}\n");
+	struct scenario *silent =
+	    mk_steps("a/silent", "", "  - send: NOOP\n    expect: {one_of: [ok, err, {silent_for: 3}]}\n");
 	struct scenario *big = mk_steps("a/big", "fixture: large", "  - send: NOOP\n");
 	struct scenario *slow = mk_steps("a/slow", "tags: [slow]", "  - send: NOOP\n");
 

@@ -9,8 +9,10 @@
 
 Suite *redact_suite(void);
 
-static struct account accts[] = {
-    {"alice", "wonderland", NULL}, {"bob", "s3cret!", NULL}, {"carol", "wonderland", NULL}, {"dave", "", NULL}};
+static struct account accts[] = {{"alice", "wonderland", NULL},
+                                 {"bob", "s3cret!", NULL},
+                                 {"carol", "wonderland", NULL},
+                                 {"dave", "", NULL}};
 static struct target tgt = {.accounts = accts, .naccounts = 4};
 
 static char *b64(const char *s, size_t n)

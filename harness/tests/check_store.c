@@ -84,11 +84,12 @@ START_TEST(login_scan_keeps_a_size_cache)
 			long long cs;
 			long cns;
 			int h, v;
-			ck_assert_int_eq(sscanf(line, "%llu %llu %lld %ld %llu %d %d", &ino, &len, &cs, &cns, &sz, &h,
-			                        &v), 7);
+			ck_assert_int_eq(
+			    sscanf(line, "%llu %llu %lld %ld %llu %d %d", &ino, &len, &cs, &cns, &sz, &h, &v),
+			    7);
 			ck_assert_uint_eq(sz, before);
-			snprintf(changed, sizeof changed, "%llu %llu %lld %ld %llu %d %d 1002.c", ino, len, cs, cns,
-			         sz + 100, h, v);
+			snprintf(changed, sizeof changed, "%llu %llu %lld %ld %llu %d %d 1002.c", ino, len,
+			         cs, cns, sz + 100, h, v);
 			line = changed;
 		}
 		strcat(out, line);

@@ -89,7 +89,8 @@ START_TEST(good_profile)
 	ck_assert_int_eq(t.redact, 1);
 	target_free(&t);
 
-	write_profile("host: h\nport: 110\nreset: \"cp -r {fixture} /m/{user}\"\ndelivery: verbatim\n" ACCOUNTS);
+	write_profile(
+	    "host: h\nport: 110\nreset: \"cp -r {fixture} /m/{user}\"\ndelivery: verbatim\n" ACCOUNTS);
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
 	ck_assert_int_eq(target_delivery(&t), DELIVERY_VERBATIM);
 	target_free(&t);
@@ -144,7 +145,8 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\naccounts: alice\n", "3:11: accounts: expected a list");
 	bad("host: h\nport: 110\ntls_verify: maybe\n" ACCOUNTS,
 	    "3:13: 'tls_verify' must be true or false, found 'maybe'");
-	bad("host: h\nport: 110\nlogin_tls: sometimes\n" ACCOUNTS, "3:12: login_tls: expected true, false or auto");
+	bad("host: h\nport: 110\nlogin_tls: sometimes\n" ACCOUNTS,
+	    "3:12: login_tls: expected true, false or auto");
 	bad("host: h\nport: 110\ndelivery: lmtp\n" ACCOUNTS, "3:11: delivery: expected verbatim or agent");
 	bad("host: h\nport: 110\nreset: ./reset {user}\n" ACCOUNTS, "3:8: reset: the command must use");
 	bad("host: h\nport: 110\nreset: x {user} {fixture}\nmaildirs: /tmp\n" ACCOUNTS,
@@ -244,10 +246,9 @@ START_TEST(reset_quoting_forms)
 	    "printf '%%s|%%s' '{user}' '{fixture}' > %s/out",
 	    "printf '%%s|%%s' \\\"u={user}\\\" 'f={fixture}' > %s/out",
 	};
-	static const char *const want[] = {"o'hara|/tmp/a b;$HOME\"`id`'x'\\",
-	                                   "o'hara|/tmp/a b;$HOME\"`id`'x'\\",
-	                                   "o'hara|/tmp/a b;$HOME\"`id`'x'\\",
-	                                   "u=o'hara|f=/tmp/a b;$HOME\"`id`'x'\\"};
+	static const char *const want[] = {
+	    "o'hara|/tmp/a b;$HOME\"`id`'x'\\", "o'hara|/tmp/a b;$HOME\"`id`'x'\\",
+	    "o'hara|/tmp/a b;$HOME\"`id`'x'\\", "u=o'hara|f=/tmp/a b;$HOME\"`id`'x'\\"};
 	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
 		struct target t;
 		struct p3err err = {""};
@@ -276,7 +277,8 @@ START_TEST(reset_timeout_key)
 {
 	struct target t;
 	struct p3err err = {""};
-	write_profile("host: h\nport: 110\nreset_timeout: 0.3\nreset: \"sleep 20 # {user} {fixture}\"\n" ACCOUNTS);
+	write_profile(
+	    "host: h\nport: 110\nreset_timeout: 0.3\nreset: \"sleep 20 # {user} {fixture}\"\n" ACCOUNTS);
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
 	ck_assert(t.reset_timeout > 0.29 && t.reset_timeout < 0.31);
 	ck_assert(target_reset_timeout(&t) < 1);
@@ -287,7 +289,8 @@ START_TEST(reset_timeout_key)
 	target_free(&t);
 	bad("host: h\nport: 110\nlogin_timeout: 0\n" ACCOUNTS, "3:16: login_timeout: expected a number");
 	bad("host: h\nport: 110\nlock_retry: soon\n" ACCOUNTS, "3:13: lock_retry: expected a number");
-	bad("host: h\nport: 110\nlogin_delay_max: never\n" ACCOUNTS, "3:18: login_delay_max: expected a number");
+	bad("host: h\nport: 110\nlogin_delay_max: never\n" ACCOUNTS,
+	    "3:18: login_delay_max: expected a number");
 	struct target d = {0};
 	ck_assert(target_login_delay_max(&d) >= 120); /* unset: the default */
 	write_profile("host: h\nport: 110\nlogin_delay_max: 7\n" ACCOUNTS);
@@ -323,14 +326,15 @@ START_TEST(reset_fixture_mbox)
 	ck_assert_ptr_nonnull(f);
 	fputs("From: A <a@example.org>\r\nSubject: s\r\n\r\nFrom here\r\n>From there\r\nend", f);
 	fclose(f);
-	snprintf(text, sizeof text, "host: h\nport: 110\nreset: \"cp {fixture_mbox} %s/{user}.mbox\"\n" ACCOUNTS,
-	         dir);
+	snprintf(text, sizeof text,
+	         "host: h\nport: 110\nreset: \"cp {fixture_mbox} %s/{user}.mbox\"\n" ACCOUNTS, dir);
 	write_profile(text);
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
 	ck_assert_msg(target_reset(&t, &t.accounts[1], fx, &err) == 0, "%s", err.msg);
 	ck_assert_int_lt(snprintf(out, sizeof out, "%s/bob.mbox", dir), (int)sizeof out);
-	ck_assert_str_eq(slurp(out), "From a@example.org Tue Nov 14 22:13:20 2023\n"
-	                             "From: A <a@example.org>\nSubject: s\n\n>From here\n>>From there\nend\n\n");
+	ck_assert_str_eq(slurp(out),
+	                 "From a@example.org Tue Nov 14 22:13:20 2023\n"
+	                 "From: A <a@example.org>\nSubject: s\n\n>From here\n>>From there\nend\n\n");
 	target_free(&t);
 	/* A template without {fixture} but with {fixture_mbox} is complete. */
 	write_profile("host: h\nport: 110\nreset: \"cp {fixture_mbox} /var/mail/{user}\"\n" ACCOUNTS);

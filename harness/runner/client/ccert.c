@@ -38,8 +38,8 @@ static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
 
 /* A certificate for `cn` with key `key`, signed by (issuer, ikey), or self-signed when issuer is NULL.
  * Valid from `from` to `to` seconds relative to now. */
-static X509 *make_cert(const char *cn, const char *san, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey, long from,
-                       long to, bool ca, long serial)
+static X509 *make_cert(const char *cn, const char *san, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
+                       long from, long to, bool ca, long serial)
 {
 	X509 *x = X509_new();
 	if (!x)
@@ -50,7 +50,8 @@ static X509 *make_cert(const char *cn, const char *san, EVP_PKEY *key, X509 *iss
 	X509_gmtime_adj(X509_getm_notAfter(x), to);
 	X509_set_pubkey(x, key);
 	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"pop3spec client run", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"pop3spec client run", -1,
+	                           -1, 0);
 	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
 	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
 	X509 *iss = issuer ? issuer : x;
@@ -119,20 +120,25 @@ int ccerts_make(struct ccerts *c, struct p3err *err)
 		bool other_ca;
 		long from, to;
 	} kinds[CERT_NKINDS] = {
-		[CERT_GOOD] = { "good", "localhost", "DNS:localhost,IP:127.0.0.1", false, -86400, 86400 * 30 },
-		[CERT_UNKNOWN_CA] = { "unknown-ca", "localhost", "DNS:localhost,IP:127.0.0.1", true, -86400, 86400 * 30 },
-		[CERT_WRONG_NAME] = { "wrong-name", "wrong.invalid", "DNS:wrong.invalid", false, -86400, 86400 * 30 },
-		[CERT_EXPIRED] = { "expired", "localhost", "DNS:localhost,IP:127.0.0.1", false, -86400 * 30, -86400 },
+	    [CERT_GOOD] = {"good", "localhost", "DNS:localhost,IP:127.0.0.1", false, -86400, 86400 * 30},
+	    [CERT_UNKNOWN_CA] = {"unknown-ca", "localhost", "DNS:localhost,IP:127.0.0.1", true, -86400,
+	                         86400 * 30},
+	    [CERT_WRONG_NAME] = {"wrong-name", "wrong.invalid", "DNS:wrong.invalid", false, -86400,
+	                         86400 * 30},
+	    [CERT_EXPIRED] = {"expired", "localhost", "DNS:localhost,IP:127.0.0.1", false, -86400 * 30,
+	                      -86400},
 	};
 	for (int i = 0; i < CERT_NKINDS; i++) {
 		EVP_PKEY *k = newkey();
 		X509 *x = k ? make_cert(kinds[i].cn, kinds[i].san, k, kinds[i].other_ca ? other : ca,
-		                        kinds[i].other_ca ? otherkey : cakey, kinds[i].from, kinds[i].to, false, 10 + i)
+		                        kinds[i].other_ca ? otherkey : cakey, kinds[i].from, kinds[i].to,
+		                        false, 10 + i)
 		            : NULL;
 		char cn[64], kn[64];
 		snprintf(cn, sizeof cn, "%s.pem", kinds[i].name);
 		snprintf(kn, sizeof kn, "%s.key", kinds[i].name);
-		int w = x ? write_pem(c->dir, cn, x, NULL, &c->cert[i], err) : p3err_set(err, "cannot make a certificate");
+		int w = x ? write_pem(c->dir, cn, x, NULL, &c->cert[i], err)
+		          : p3err_set(err, "cannot make a certificate");
 		if (w == 0)
 			w = write_pem(c->dir, kn, NULL, k, &c->key[i], err);
 		X509_free(x);

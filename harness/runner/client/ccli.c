@@ -108,7 +108,7 @@ static void *worker(void *arg)
 		p->done[i] = stop_requested() == STOP_NONE;
 		if (p->done[i]) {
 			if (p->baseline) {
-				struct run one = { .results = &p->results[i], .nresults = 1 };
+				struct run one = {.results = &p->results[i], .nresults = 1};
 				p->diffs += report_apply_baseline(&one, p->baseline);
 			}
 			console_result(p->con, &p->results[i]);
@@ -156,7 +156,7 @@ int cli_client_run(struct cli *c)
 		return cli_usage_error("--rerun-failed does not go with client run yet");
 	if (cli_reports_on_stdout(c) > 1)
 		return cli_usage_error("at most one report can go to standard output ('-')");
-	const char *outs[3] = { c->json, c->junit, c->html };
+	const char *outs[3] = {c->json, c->junit, c->html};
 	struct p3err err;
 	for (int i = 0; i < 3; i++)
 		if (outs[i] && cli_check_output(outs[i], &err) < 0)
@@ -164,17 +164,17 @@ int cli_client_run(struct cli *c)
 	stop_init();
 	int rc = EXIT_USAGE;
 	char defbuf[PATH_MAX], reqmd[PATH_MAX], fxbuf[PATH_MAX];
-	const char *def[1] = { default_path(defbuf, sizeof defbuf) };
+	const char *def[1] = {default_path(defbuf, sizeof defbuf)};
 	const char *const *paths = c->npaths ? c->paths : def;
 	size_t npaths = c->npaths ? c->npaths : 1;
 	struct reqs r;
 	bool have_reqs = false, have_prof = false, have_certs = false, have_baseline = false;
-	struct scenario_list l = { 0 };
+	struct scenario_list l = {0};
 	struct scenario **sel = NULL;
 	size_t nsel = 0;
 	struct cprofile prof;
 	struct ccerts certs;
-	struct run run = { 0 }, baseline;
+	struct run run = {0}, baseline;
 	struct result *results = NULL;
 	bool *done = NULL;
 	char *suite = NULL;
@@ -190,13 +190,19 @@ int cli_client_run(struct cli *c)
 		snprintf(reqmd, sizeof reqmd, "%s", rq);
 		have_reqs = true;
 	}
-	struct load_opts lo = { .reqs = have_reqs ? &r : NULL, .on_error = print_error, .client_parse = cscen_parse };
+	struct load_opts lo = {
+	    .reqs = have_reqs ? &r : NULL, .on_error = print_error, .client_parse = cscen_parse};
 	if (load_scenarios(paths, npaths, &lo, &l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
 		goto out;
 	}
-	struct plan_opts po = { .filters = c->filters, .nfilters = c->nfilters, .tags = c->tags, .ntags = c->ntags,
-		                    .all = c->all, .shard_index = c->shard_index, .shard_count = c->shard_count };
+	struct plan_opts po = {.filters = c->filters,
+	                       .nfilters = c->nfilters,
+	                       .tags = c->tags,
+	                       .ntags = c->ntags,
+	                       .all = c->all,
+	                       .shard_index = c->shard_index,
+	                       .shard_count = c->shard_count};
 	if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
 		goto out;
@@ -226,16 +232,21 @@ int cli_client_run(struct cli *c)
 
 	rc = EXIT_PASSED;
 	struct console con;
-	console_init(&con, c->verbosity == 0 ? CONSOLE_QUIET : c->verbosity == 2 ? CONSOLE_VERBOSE : CONSOLE_NORMAL,
+	console_init(&con,
+	             c->verbosity == 0   ? CONSOLE_QUIET
+	             : c->verbosity == 2 ? CONSOLE_VERBOSE
+	                                 : CONSOLE_NORMAL,
 	             nsel);
 	if (cli_reports_on_stdout(c))
 		console_set_out(&con, stderr);
 	/* --timeout is per step for servers; a client run is one step, so its default is longer. */
 	bool timeout_given = strstr(c->options, "--timeout") != NULL;
-	struct crun_ctx x = { .prof = &prof, .certs = &certs, .fixtures_dir = fixtures_dir(c, fxbuf, sizeof fxbuf),
-		                  .timeout = timeout_given ? c->timeout : CLIENT_DEFAULT_TIMEOUT,
-		                  .timeout_given = timeout_given,
-		                  .live = c->verbosity == 2 };
+	struct crun_ctx x = {.prof = &prof,
+	                     .certs = &certs,
+	                     .fixtures_dir = fixtures_dir(c, fxbuf, sizeof fxbuf),
+	                     .timeout = timeout_given ? c->timeout : CLIENT_DEFAULT_TIMEOUT,
+	                     .timeout_given = timeout_given,
+	                     .live = c->verbosity == 2};
 	results = calloc(nsel, sizeof *results);
 	done = calloc(nsel, sizeof *done);
 	if (!results || !done) {
@@ -243,8 +254,13 @@ int cli_client_run(struct cli *c)
 		rc = EXIT_FAILED;
 		goto out;
 	}
-	struct pool pool = { .x = &x, .sel = sel, .nsel = nsel, .results = results, .done = done, .con = &con,
-		                 .baseline = have_baseline ? &baseline : NULL };
+	struct pool pool = {.x = &x,
+	                    .sel = sel,
+	                    .nsel = nsel,
+	                    .results = results,
+	                    .done = done,
+	                    .con = &con,
+	                    .baseline = have_baseline ? &baseline : NULL};
 	pthread_mutex_init(&pool.mu, NULL);
 	int jobs = c->jobs > 0 ? c->jobs : 1;
 	if ((size_t)jobs > nsel)
@@ -295,7 +311,8 @@ int cli_client_run(struct cli *c)
 		in->stopped = strdup("interrupted");
 	}
 	if (have_baseline && c->verbosity)
-		fprintf(con.out, "baseline %s: %zu result%s differ\n", c->baseline, pool.diffs, pool.diffs == 1 ? "" : "s");
+		fprintf(con.out, "baseline %s: %zu result%s differ\n", c->baseline, pool.diffs,
+		        pool.diffs == 1 ? "" : "s");
 	console_summary(&con, &run);
 	if (c->json && report_json_write(&run, c->json, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);

@@ -42,7 +42,7 @@ static int wait_fd(struct tc *c, short ev)
 	double left = c->deadline - cnow_ms();
 	if (left <= 0)
 		return -1;
-	struct pollfd p = { c->fd, ev, 0 };
+	struct pollfd p = {c->fd, ev, 0};
 	int r = poll(&p, 1, left > 200 ? 200 : (int)left + 1);
 	return r < 0 && errno != EINTR ? -1 : 0;
 }
@@ -135,7 +135,7 @@ static int write_reply(struct tc *c, const char *p, size_t n, size_t chunk, size
 	for (size_t off = 0; off < n; off += chunk) {
 		if (put(c, p + off, n - off < chunk ? n - off : chunk) < 0)
 			return -1;
-		struct timespec ts = { 0, CLIENT_CHUNK_PAUSE_US * 1000L };
+		struct timespec ts = {0, CLIENT_CHUNK_PAUSE_US * 1000L};
 		nanosleep(&ts, NULL);
 		if (off + chunk < n && !*early) {
 			size_t before = c->inlen;
@@ -176,7 +176,7 @@ static int handshake(struct tc *c, SSL_CTX *ctx, char *why, size_t whysize)
 }
 
 static void note(const struct cconn_ctx *x, const char *sess, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void note(const struct cconn_ctx *x, const char *sess, const char *fmt, ...)
 {
 	char buf[600];
@@ -220,7 +220,7 @@ static void violation(struct crecord *rec, const char *ref, const char *why, con
 
 static bool is_cred(const char *line, size_t n)
 {
-	static const char *const kws[] = { "USER", "PASS", "APOP", "AUTH" };
+	static const char *const kws[] = {"USER", "PASS", "APOP", "AUTH"};
 	for (size_t i = 0; i < 4; i++)
 		if (n >= 4 && strncasecmp(line, kws[i], 4) == 0 && (n == 4 || line[4] == ' '))
 			return true;
@@ -265,8 +265,8 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 	if (g) {
 		sent(x, sess, g, glen);
 		bool early;
-		write_reply(c, g, glen, x->o->chunk, (size_t)-1, &early); /* a command before the greeting ends
-		                                                            * shows as pipelined on it */
+		write_reply(c, g, glen, x->o->chunk, (size_t)-1, &early); /* a command before the greeting
+		                                                           * ends shows as pipelined on it */
 		free(g);
 	}
 	if (gclose) {
@@ -285,7 +285,8 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			}
 			if (r == 0 && c->eof) {
 				if (c->inlen)
-					violation(rec, "C1939-CMD-2", "the client closed in the middle of a command line", c->in,
+					violation(rec, "C1939-CMD-2",
+					          "the client closed in the middle of a command line", c->in,
 					          c->inlen);
 				note(x, sess, "the client closed the connection");
 				goto done;
@@ -317,22 +318,26 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		}
 		/* The built-in checks every command gets. */
 		if (!(ln.flags & LINE_CRLF))
-			violation(rec, "C1939-CMD-2", "a command line not ended by CRLF (RFC 1939 §3)", line, ln.consumed);
+			violation(rec, "C1939-CMD-2", "a command line not ended by CRLF (RFC 1939 §3)", line,
+			          ln.consumed);
 		/* RFC 2449 §4: commands, keyword and arguments with the CRLF, are at most 255 octets; SASL
 		 * responses are not commands (RFC 5034 §4 lets them be longer). */
 		if (!sasl && ln.consumed > POP3_MAX_COMMAND_LINE)
-			violation(rec, "C2449-LEN-1", "a command line longer than 255 octets (RFC 2449 §4)", line, ln.consumed);
+			violation(rec, "C2449-LEN-1", "a command line longer than 255 octets (RFC 2449 §4)",
+			          line, ln.consumed);
 		const char *bad = sasl ? NULL : cjudge_command(line, ln.len, s.state);
 		if (bad)
 			violation(rec, "C1939-CMD-1", bad, line, ln.len);
 		if (!sasl && rec->tls_required && !c->ssl && is_cred(line, ln.len))
-			violation(rec, "C2595-TLS-1", "credentials sent without TLS where the profile mode requires TLS "
-			                              "(RFC 2595 §4, RFC 8314 §3)", line, ln.len);
+			violation(rec, "C2595-TLS-1",
+			          "credentials sent without TLS where the profile mode requires TLS "
+			          "(RFC 2595 §4, RFC 8314 §3)",
+			          line, ln.len);
 		char *owned = strndup(line, ln.len);
 		memmove(c->in, c->in + ln.consumed, c->inlen - ln.consumed);
 		c->inlen -= ln.consumed;
-		/* Pipelining: octets of a next command that arrived before this one's reply was written (RFC 2449
-		 * §6.6: only when the server announced PIPELINING). QUIT ends the exchange. */
+		/* Pipelining: octets of a next command that arrived before this one's reply was written (RFC
+		 * 2449 §6.6: only when the server announced PIPELINING). QUIT ends the exchange. */
 		bool is_quit = ln.len == 4 && strncasecmp(owned ? owned : "", "QUIT", 4) == 0;
 		if (!is_quit) {
 			/* Read while waiting: a client that answers injected replies may be gone (and its
@@ -340,15 +345,17 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			double until = cnow_ms() + x->o->reply_delay * 1000.0;
 			fill(c, false);
 			while (!c->inlen && !c->eof && cnow_ms() < until) {
-				struct timespec ts = { 0, 5 * 1000 * 1000L };
+				struct timespec ts = {0, 5 * 1000 * 1000L};
 				nanosleep(&ts, NULL);
 				fill(c, false);
 			}
 			if (c->inlen && !csrv_announces(&s, "PIPELINING")) {
 				if (cmd)
 					cmd->pipelined = true;
-				violation(rec, "C2449-PIPE-1", "a command sent before the reply to the previous one, and "
-				                               "PIPELINING was not announced (RFC 2449 §6.6)", c->in, c->inlen);
+				violation(rec, "C2449-PIPE-1",
+				          "a command sent before the reply to the previous one, and "
+				          "PIPELINING was not announced (RFC 2449 §6.6)",
+				          c->in, c->inlen);
 			}
 		}
 		size_t rlen, multi;
@@ -363,26 +370,28 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		}
 		size_t limit = (size_t)-1;
 		/* The message a RETR n or TOP n m carries (fetchmail retrieves with TOP n 99999999). */
-		bool carries = cmd && multi != (size_t)-1 && x->o->close_mid_message &&
-		               (strncasecmp(cmd->text, "RETR ", 5) == 0 || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
-		               strtol(cmd->text + 4 + (cmd->text[0] == 'R' || cmd->text[0] == 'r'), NULL, 10) ==
-		                       x->o->close_mid_message;
+		bool carries =
+		    cmd && multi != (size_t)-1 && x->o->close_mid_message &&
+		    (strncasecmp(cmd->text, "RETR ", 5) == 0 || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
+		    strtol(cmd->text + 4 + (cmd->text[0] == 'R' || cmd->text[0] == 'r'), NULL, 10) ==
+		        x->o->close_mid_message;
 		if ((carries || (x->o->close_mid && multi != (size_t)-1 && cmd &&
 		                 strncasecmp(cmd->text, x->o->close_mid, strlen(x->o->close_mid)) == 0)) &&
 		    !(x->o->close_mid_once && rec->close_mid_done)) {
 			rec->close_mid_done = true;
 			limit = multi + x->o->close_mid_after;
 			if (limit >= rlen)
-				limit = rlen > 1 ? rlen - 1 : 0; /* never the whole reply: the terminator is cut */
+				limit = rlen > 1 ? rlen - 1
+				                 : 0; /* never the whole reply: the terminator is cut */
 			act = CA_CLOSE;
 		}
 		sent(x, sess, reply, limit < rlen ? limit : rlen);
 		size_t inject = act == CA_STARTTLS ? x->o->inject.len : 0;
 		if (inject) {
-			/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947), in the
-			 * same write as STLS's +OK: a separate write raced the client's ClientHello, so a correct
-			 * client saw them inside its handshake about one run in two. The client must discard them
-			 * (or end the session). */
+			/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947), in
+			 * the same write as STLS's +OK: a separate write raced the client's ClientHello, so a
+			 * correct client saw them inside its handshake about one run in two. The client must
+			 * discard them (or end the session). */
 			char *both = realloc(reply, rlen + inject);
 			if (!both) {
 				free(reply);
@@ -392,7 +401,8 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			memcpy(reply + rlen, x->o->inject.s, inject);
 			rlen += inject;
 			ctrans_add(x->tr, TLINE_SERVER, sess, x->o->inject.s, x->o->inject.len);
-			note(x, sess, "injected before the TLS handshake, in the write of STLS's +OK (scenario)");
+			note(x, sess,
+			     "injected before the TLS handshake, in the write of STLS's +OK (scenario)");
 		}
 		bool early;
 		int w = write_reply(c, reply, rlen, x->o->chunk, limit, &early);
@@ -400,8 +410,10 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		if (cmd)
 			cmd->reply_complete = w == 0 && limit == (size_t)-1 && !early;
 		if (early && !is_quit && !csrv_announces(&s, "PIPELINING"))
-			violation(rec, "C2449-PIPE-1", "a command sent before the end of the reply to the previous one, and "
-			                               "PIPELINING was not announced (RFC 2449 §6.6)", c->in, c->inlen);
+			violation(rec, "C2449-PIPE-1",
+			          "a command sent before the end of the reply to the previous one, and "
+			          "PIPELINING was not announced (RFC 2449 §6.6)",
+			          c->in, c->inlen);
 		if (s.state == CS_TRANS)
 			trans = true;
 		if (w < 0) {
@@ -411,7 +423,9 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		if (act == CA_CLOSE) {
 			server_closed = !is_quit;
 			if (limit != (size_t)-1)
-				note(x, sess, "the server closes the connection in the middle of the reply (scenario)");
+				note(
+				    x, sess,
+				    "the server closes the connection in the middle of the reply (scenario)");
 			else if (!is_quit)
 				note(x, sess, "the server closes the connection (scenario)");
 			goto done;

@@ -14,8 +14,8 @@
 
 #include "lib/line.h"
 
-static void finding(struct cverdict *o, enum verdict v, const char *ref, const char *msg, const char *expected,
-                    const char *actual)
+static void finding(struct cverdict *o, enum verdict v, const char *ref, const char *msg,
+                    const char *expected, const char *actual)
 {
 	/* The worst wins; among equals, the first. */
 	if (o->v == VERDICT_FAIL || (o->v == VERDICT_WARN && v != VERDICT_FAIL))
@@ -67,12 +67,12 @@ static void dadd(struct dset *d, char *p, size_t n)
 		d->v = v;
 		d->cap = cap;
 	}
-	d->v[d->n++] = (struct dmsg){ p, n, false };
+	d->v[d->n++] = (struct dmsg){p, n, false};
 }
 
 static void read_maildir(const char *dir, struct dset *d)
 {
-	static const char *const subs[] = { "new", "cur" };
+	static const char *const subs[] = {"new", "cur"};
 	for (size_t s = 0; s < 2; s++) {
 		char path[4096];
 		snprintf(path, sizeof path, "%s/%s", dir, subs[s]);
@@ -156,22 +156,23 @@ static size_t wanted(const struct cexpect *e, const struct cprofile *p, const st
 			w[k++] = (int)i + 1;
 	} else if (e->delivered >= 0) {
 		for (size_t i = 0; i < e->nmsgs && k < max; i++)
-			if ((size_t)e->msgs[i] <= fx->n && (!p->delivery_messages || (size_t)e->msgs[i] <= p->delivery_messages))
+			if ((size_t)e->msgs[i] <= fx->n &&
+			    (!p->delivery_messages || (size_t)e->msgs[i] <= p->delivery_messages))
 				w[k++] = e->msgs[i];
 	}
 	return k;
 }
 
-static void judge_delivery(const struct cexpect *e, const char *ref, enum verdict fv, const struct cprofile *p,
-                           const struct cmaildrop *fx, const char *dpath, const char *const *outs, int runs,
-                           struct cverdict *o)
+static void judge_delivery(const struct cexpect *e, const char *ref, enum verdict fv,
+                           const struct cprofile *p, const struct cmaildrop *fx, const char *dpath,
+                           const char *const *outs, int runs, struct cverdict *o)
 {
 	int w[1024];
 	size_t nw = wanted(e, p, fx, w, 1024);
 	char exp[300], act[600];
 	if (p->delivery == DELIVERY_NONE) {
-		finding(o, VERDICT_SKIP, ref, "the client profile says nothing of where it delivers (delivery: none)",
-		        NULL, NULL);
+		finding(o, VERDICT_SKIP, ref,
+		        "the client profile says nothing of where it delivers (delivery: none)", NULL, NULL);
 		return;
 	}
 	if (p->delivery == DELIVERY_STDOUT) {
@@ -202,19 +203,25 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 			free(s);
 		}
 		/* delivered_within on standard output: nothing, or all of them. */
-		bool ok = want && (cdeliver_equal(p, got ? got : "", gl, want, wl) || (e->delivered == 1 && gl == 0));
+		bool ok = want &&
+		          (cdeliver_equal(p, got ? got : "", gl, want, wl) || (e->delivered == 1 && gl == 0));
 		if (!ok) {
-			snprintf(exp, sizeof exp, "%zu message(s) on standard output, equal to the fixture's after un-stuffing", nw);
+			snprintf(
+			    exp, sizeof exp,
+			    "%zu message(s) on standard output, equal to the fixture's after un-stuffing",
+			    nw);
 			char esc[400];
 			line_escape(got ? got : "", gl > 300 ? 300 : gl, esc, sizeof esc);
 			snprintf(act, sizeof act, "%zu octets: %s", gl, esc);
-			finding(o, fv, ref, "what the client wrote on standard output differs from the fixture", exp, act);
+			finding(o, fv, ref,
+			        "what the client wrote on standard output differs from the fixture", exp,
+			        act);
 		}
 		free(want);
 		free(got);
 		return;
 	}
-	struct dset d = { 0 };
+	struct dset d = {0};
 	if (p->delivery == DELIVERY_MAILDIR)
 		read_maildir(dpath, &d);
 	else
@@ -224,7 +231,8 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 	for (size_t i = 0; i < nw && !bad; i++) {
 		const struct cmsg *m = &fx->msgs[w[i] - 1];
 		if (e->delivered == 1) {
-			/* delivered_within: each delivered message one of these, whole, once; none required. */
+			/* delivered_within: each delivered message one of these, whole, once; none required.
+			 */
 			for (size_t k = 0; k < d.n; k++)
 				if (!d.v[k].used && cdeliver_equal(p, d.v[k].p, d.v[k].n, m->data, m->len)) {
 					d.v[k].used = true;
@@ -238,7 +246,8 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 				found = d.v[k].used = true;
 		if (!found) {
 			bad = true;
-			snprintf(why, sizeof why, "message %d was not delivered, or not byte for byte as stored", w[i]);
+			snprintf(why, sizeof why,
+			         "message %d was not delivered, or not byte for byte as stored", w[i]);
 		}
 	}
 	for (size_t k = 0; k < d.n && !bad; k++)
@@ -246,8 +255,10 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 			bad = true;
 			char esc[200];
 			line_escape(d.v[k].p, d.v[k].n > 120 ? 120 : d.v[k].n, esc, sizeof esc);
-			snprintf(why, sizeof why, "a delivered message matches no wanted fixture message (a duplicate, "
-			                          "a deleted or changed one): %s", esc);
+			snprintf(why, sizeof why,
+			         "a delivered message matches no wanted fixture message (a duplicate, "
+			         "a deleted or changed one): %s",
+			         esc);
 		}
 	if (bad) {
 		if (e->delivered == -2)
@@ -255,7 +266,8 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 		else if (e->delivered == 1)
 			snprintf(exp, sizeof exp, "at most message(s) of the list, each whole and once");
 		else
-			snprintf(exp, sizeof exp, "%zu message(s) delivered, each equal to its fixture message", nw);
+			snprintf(exp, sizeof exp,
+			         "%zu message(s) delivered, each equal to its fixture message", nw);
 		snprintf(act, sizeof act, "%zu delivered; %s", d.n, why);
 		finding(o, fv, ref, why, exp, act);
 	}
@@ -281,7 +293,8 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			for (size_t i = 0; i < rec->ncmds; i++)
 				quit |= rec->cmds[i].session == s && kw_is(&rec->cmds[i], "QUIT");
 			if (!quit) {
-				snprintf(buf, sizeof buf, "connection %d logged in and ended without QUIT", s + 1);
+				snprintf(buf, sizeof buf, "connection %d logged in and ended without QUIT",
+				         s + 1);
 				finding(o, fv, ref, buf, "QUIT at the end of the session", "no QUIT");
 				return;
 			}
@@ -300,7 +313,8 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 				snprintf(buf, sizeof buf, "no command matching /%s/", e->regex);
 				char act[300];
 				line_escape(rec->cmds[i].text, strlen(rec->cmds[i].text), act, sizeof act);
-				finding(o, fv, ref, "the client sent a command it must not send here", buf, act);
+				finding(o, fv, ref, "the client sent a command it must not send here", buf,
+				        act);
 				return;
 			}
 		}
@@ -309,23 +323,28 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 		for (size_t i = 0; i < rec->ncmds; i++) {
 			if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text))
 				continue;
-			/* An AUTH's outcome is the final reply of its exchange (RFC 5034 §4): its challenges ("+ ...")
-			 * are no -ERR, and its SASL responses are no commands after one. */
+			/* An AUTH's outcome is the final reply of its exchange (RFC 5034 §4): its challenges
+			 * ("+ ...") are no -ERR, and its SASL responses are no commands after one. */
 			size_t last = i;
 			while (last + 1 < rec->ncmds && rec->cmds[last + 1].sasl &&
-			       rec->cmds[last + 1].session == rec->cmds[i].session && rec->cmds[last + 1].run == rec->cmds[i].run)
+			       rec->cmds[last + 1].session == rec->cmds[i].session &&
+			       rec->cmds[last + 1].run == rec->cmds[i].run)
 				last++;
 			if (rec->cmds[last].reply_ok)
 				continue;
 			for (size_t k = last + 1; k < rec->ncmds; k++) {
-				if (rec->cmds[k].session != rec->cmds[i].session || rec->cmds[k].run != rec->cmds[i].run)
+				if (rec->cmds[k].session != rec->cmds[i].session ||
+				    rec->cmds[k].run != rec->cmds[i].run)
 					continue;
 				if (kw_is(&rec->cmds[k], "QUIT"))
 					continue; /* ending the session politely is allowed */
-				snprintf(buf, sizeof buf, "nothing but QUIT after the -ERR to /%s/", e->regex);
+				snprintf(buf, sizeof buf, "nothing but QUIT after the -ERR to /%s/",
+				         e->regex);
 				char act[300];
 				line_escape(rec->cmds[k].text, strlen(rec->cmds[k].text), act, sizeof act);
-				finding(o, fv, ref, "the client went on after a failure that must end the session", buf, act);
+				finding(o, fv, ref,
+				        "the client went on after a failure that must end the session", buf,
+				        act);
 				return;
 			}
 		}
@@ -340,11 +359,15 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			for (size_t k = 0; k < i && !ok; k++) {
 				const struct ccmd *r = &rec->cmds[k];
 				/* RETR n, or TOP n with every line: the whole message, its reply complete. */
-				ok = r->session == d->session && r->run == d->run && (kw_is(r, "RETR") || kw_is(r, "TOP")) &&
-				     r->reply_ok && r->reply_complete && r->whole_message && strtol(r->text + 4, NULL, 10) == dn;
+				ok = r->session == d->session && r->run == d->run &&
+				     (kw_is(r, "RETR") || kw_is(r, "TOP")) && r->reply_ok &&
+				     r->reply_complete && r->whole_message &&
+				     strtol(r->text + 4, NULL, 10) == dn;
 			}
 			if (!ok) {
-				finding(o, fv, ref, "DELE of a message the client had not completely retrieved in this session",
+				finding(o, fv, ref,
+				        "DELE of a message the client had not completely retrieved in this "
+				        "session",
 				        "DELE n only after the whole reply to RETR n", d->text);
 				return;
 			}
@@ -363,10 +386,15 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 					tls = true;
 					if (kw_is(c, "CAPA"))
 						again = true;
-					if (!again && before && (kw_is(c, "AUTH") || kw_is(c, "USER") || kw_is(c, "APOP"))) {
-						/* RFC 2595 §4: capabilities learned before TLS must be discarded. */
-						finding(o, fv, ref, "the client logged in over TLS without asking CAPA again",
-						        "CAPA after the TLS handshake, before the login", c->text);
+					if (!again && before &&
+					    (kw_is(c, "AUTH") || kw_is(c, "USER") || kw_is(c, "APOP"))) {
+						/* RFC 2595 §4: capabilities learned before TLS must be
+						 * discarded. */
+						finding(
+						    o, fv, ref,
+						    "the client logged in over TLS without asking CAPA again",
+						    "CAPA after the TLS handshake, before the login",
+						    c->text);
 						return;
 					}
 				}
@@ -383,10 +411,13 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			if (bad) {
 				snprintf(buf, sizeof buf, "%d", st);
 				finding(o, fv, ref,
-				        e->exit == EXIT_WANT_ZERO ? "the client reported failure for a session that went well"
-				                                  : "the client reported success although the session failed",
-				        e->exit == EXIT_WANT_ZERO ? "a success exit status (0, or the profile's success_exit)"
-				                                  : "a failure exit status", buf);
+				        e->exit == EXIT_WANT_ZERO
+				            ? "the client reported failure for a session that went well"
+				            : "the client reported success although the session failed",
+				        e->exit == EXIT_WANT_ZERO
+				            ? "a success exit status (0, or the profile's success_exit)"
+				            : "a failure exit status",
+				        buf);
 				return;
 			}
 		}
@@ -395,25 +426,29 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 		judge_delivery(e, ref, fv, p, fx, dpath, outs, runs, o);
 		return;
 	case CEXP_SASL_CANCEL:
-		/* RFC 5034 §4 / RFC 4422 §3.5: a client that cannot use a challenge cancels with "*" (or gives
-		 * up and closes); it never answers a challenge it could not decode. */
+		/* RFC 5034 §4 / RFC 4422 §3.5: a client that cannot use a challenge cancels with "*" (or
+		 * gives up and closes); it never answers a challenge it could not decode. */
 		for (size_t i = 0; i < rec->ncmds; i++) {
 			if (rec->cmds[i].scripted && strcmp(rec->cmds[i].text, "*") != 0) {
-				finding(o, fv, ref, "the client answered a malformed SASL challenge instead of cancelling",
-				        "\"*\" (or closing the connection)", rec->cmds[i].text);
+				finding(
+				    o, fv, ref,
+				    "the client answered a malformed SASL challenge instead of cancelling",
+				    "\"*\" (or closing the connection)", rec->cmds[i].text);
 				return;
 			}
 		}
 		return;
 	case CEXP_SESSIONS_MAX:
-		/* RFC 2449 §8.1.1-§8.1.2, RFC 3206 §4: after [IN-USE], [LOGIN-DELAY] or [SYS/TEMP] a client tries
-		 * later, not again at once: a bound on connections per run. */
+		/* RFC 2449 §8.1.1-§8.1.2, RFC 3206 §4: after [IN-USE], [LOGIN-DELAY] or [SYS/TEMP] a client
+		 * tries later, not again at once: a bound on connections per run. */
 		for (int r = 0; r < runs && r < 2; r++) {
 			if (rec->run_sessions[r] > e->count) {
 				char exp[80], act[80];
 				snprintf(exp, sizeof exp, "at most %ld connection(s) in a run", e->count);
-				snprintf(act, sizeof act, "%d connections in run %d", rec->run_sessions[r], r + 1);
-				finding(o, fv, ref, "the client reconnected at once instead of trying later", exp, act);
+				snprintf(act, sizeof act, "%d connections in run %d", rec->run_sessions[r],
+				         r + 1);
+				finding(o, fv, ref, "the client reconnected at once instead of trying later",
+				        exp, act);
 				return;
 			}
 		}
@@ -426,7 +461,8 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			char exp[64], act[64];
 			snprintf(exp, sizeof exp, "at most %ld RETR in the second run", e->count);
 			snprintf(act, sizeof act, "%ld RETR", n);
-			finding(o, fv, ref, "the second run fetched messages the first had fetched already", exp, act);
+			finding(o, fv, ref, "the second run fetched messages the first had fetched already",
+			        exp, act);
 		}
 		return;
 	}
@@ -444,13 +480,15 @@ void cexpect_judge(const struct scenario *sc, const struct cprofile *p, const st
 	 * missing program), which is no verdict on the client. */
 	if (rec->nsessions == 0) {
 		o->v = VERDICT_ERROR;
-		snprintf(o->msg, sizeof o->msg, "the client never connected (%s): check the profile; its standard "
-		                                "error is in the transcript",
+		snprintf(o->msg, sizeof o->msg,
+		         "the client never connected (%s): check the profile; its standard "
+		         "error is in the transcript",
 		         rec->timed_out ? "killed at the timeout" : "it exited first");
 		return;
 	}
 	if (rec->violation)
-		finding(o, VERDICT_FAIL, rec->violation_ref, rec->violation, "a well-formed command", rec->violation_text);
+		finding(o, VERDICT_FAIL, rec->violation_ref, rec->violation, "a well-formed command",
+		        rec->violation_text);
 	if (rec->timed_out) {
 		char buf[120];
 		snprintf(buf, sizeof buf, "the client did not exit within the timeout and was killed");

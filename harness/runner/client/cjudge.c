@@ -15,17 +15,28 @@ static const struct cmdrule {
 	enum where where;
 	enum argf arg;
 } rules[] = {
-	/* RFC 1939 §4-§7 */
-	{ "USER", W_AUTH, A_WORD }, { "PASS", W_AUTH, A_TEXT }, { "APOP", W_AUTH, A_APOP },
-	{ "QUIT", W_ANY, A_NONE }, { "STAT", W_TRANS, A_NONE }, { "LIST", W_TRANS, A_OPTMSG },
-	{ "RETR", W_TRANS, A_MSG }, { "DELE", W_TRANS, A_MSG }, { "NOOP", W_TRANS, A_NONE },
-	{ "RSET", W_TRANS, A_NONE }, { "TOP", W_TRANS, A_TOP }, { "UIDL", W_TRANS, A_OPTMSG },
-	/* RFC 2449 §5 (any state), RFC 2595 §4, RFC 5034 §4, RFC 6856 */
-	{ "CAPA", W_ANY, A_NONE }, { "STLS", W_AUTH, A_NONE }, { "AUTH", W_AUTH, A_AUTH },
-	{ "UTF8", W_AUTH, A_NONE }, { "LANG", W_ANY, A_OPTWORD },
-	/* Tolerated, never a deviation by itself: AUTH alone lists the mechanisms (RFC 1734 practice), LAST
-	 * is RFC 1460's, removed by RFC 1939 but harmless (the server answers -ERR). */
-	{ "LAST", W_TRANS, A_NONE },
+    /* RFC 1939 §4-§7 */
+    {"USER", W_AUTH, A_WORD},
+    {"PASS", W_AUTH, A_TEXT},
+    {"APOP", W_AUTH, A_APOP},
+    {"QUIT", W_ANY, A_NONE},
+    {"STAT", W_TRANS, A_NONE},
+    {"LIST", W_TRANS, A_OPTMSG},
+    {"RETR", W_TRANS, A_MSG},
+    {"DELE", W_TRANS, A_MSG},
+    {"NOOP", W_TRANS, A_NONE},
+    {"RSET", W_TRANS, A_NONE},
+    {"TOP", W_TRANS, A_TOP},
+    {"UIDL", W_TRANS, A_OPTMSG},
+    /* RFC 2449 §5 (any state), RFC 2595 §4, RFC 5034 §4, RFC 6856 */
+    {"CAPA", W_ANY, A_NONE},
+    {"STLS", W_AUTH, A_NONE},
+    {"AUTH", W_AUTH, A_AUTH},
+    {"UTF8", W_AUTH, A_NONE},
+    {"LANG", W_ANY, A_OPTWORD},
+    /* Tolerated, never a deviation by itself: AUTH alone lists the mechanisms (RFC 1734 practice), LAST
+     * is RFC 1460's, removed by RFC 1939 but harmless (the server answers -ERR). */
+    {"LAST", W_TRANS, A_NONE},
 };
 
 static bool digits(const char *p, size_t n)
@@ -99,9 +110,10 @@ const char *cjudge_command(const char *line, size_t n, enum csrv_state st)
 	case A_OPTMSG:
 		return nw == 0 || (nw == 1 && digits(w[0], wl[0])) ? NULL : "a bad optional message number";
 	case A_TOP:
-		return nw == 2 && digits(w[0], wl[0]) && (digits(w[1], wl[1]) || (wl[1] == 1 && w[1][0] == '0'))
-		               ? NULL
-		               : "TOP needs a message number and a line count (RFC 1939 §7)";
+		return nw == 2 && digits(w[0], wl[0]) &&
+		               (digits(w[1], wl[1]) || (wl[1] == 1 && w[1][0] == '0'))
+		           ? NULL
+		           : "TOP needs a message number and a line count (RFC 1939 §7)";
 	case A_WORD:
 		return nw == 1 ? NULL : "not exactly one argument";
 	case A_OPTWORD:
@@ -116,7 +128,8 @@ const char *cjudge_command(const char *line, size_t n, enum csrv_state st)
 				return "APOP's digest is not hexadecimal (RFC 1939 §7)";
 		return NULL;
 	case A_AUTH:
-		return nw <= 2 ? NULL : "AUTH takes a mechanism and at most an initial response (RFC 5034 §4)";
+		return nw <= 2 ? NULL
+		               : "AUTH takes a mechanism and at most an initial response (RFC 5034 §4)";
 	}
 	return NULL;
 }
@@ -131,7 +144,7 @@ struct nbuf {
 /* LF line ends, a final LF (the server adds the CRLF a stored message lacked: RFC 1939 §11 practice). */
 static struct nbuf normalize(const char *s, size_t n)
 {
-	struct nbuf b = { malloc(n + 2), 0 };
+	struct nbuf b = {malloc(n + 2), 0};
 	if (!b.p)
 		return b;
 	for (size_t i = 0; i < n; i++) {
@@ -161,8 +174,8 @@ bool cdeliver_equal(const struct cprofile *p, const char *got, size_t glen, cons
 	if (g.p && w.p) {
 		size_t off = 0;
 		/* Header fields the client adds on top (Received, Return-Path, ...), with continuation lines:
-		 * skipped one at a time until the rest is the message, which may itself start with one of them
-		 * (a stored Return-Path). */
+		 * skipped one at a time until the rest is the message, which may itself start with one of
+		 * them (a stored Return-Path). */
 		for (;;) {
 			if (g.n - off == w.n && memcmp(g.p + off, w.p, w.n) == 0) {
 				eq = true;

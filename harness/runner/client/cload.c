@@ -53,7 +53,7 @@ static int parse_replies(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	o->replies = calloc(cnt ? cnt : 1, sizeof *o->replies);
 	if (!o->replies)
 		return p3err_set(c->err, "out of memory");
-	static const char *const keys[] = { "command", "reply", "close", "times", NULL };
+	static const char *const keys[] = {"command", "reply", "close", "times", NULL};
 	for (size_t i = 0; i < cnt; i++) {
 		yaml_node_t *it = lnode(s, n->data.sequence.items.start[i]), *x;
 		struct creply *r = &o->replies[o->nreplies++];
@@ -78,10 +78,10 @@ static int parse_replies(struct lctx *c, const struct lsrc *s, const yaml_node_t
 
 static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct csrv_opts *o)
 {
-	static const char *const keys[] = { "greeting", "capa", "stls", "cert", "chunk", "inject_before_tls",
-		                                "replies", "close_after", "close_mid", "pad_status", "tls_max",
-		                                "between_runs_delete", "between_runs_add", "reply_delay", "password",
-		                                "user", NULL };
+	static const char *const keys[] = {
+	    "greeting",         "capa",        "stls",      "cert",       "chunk",   "inject_before_tls",
+	    "replies",          "close_after", "close_mid", "pad_status", "tls_max", "between_runs_delete",
+	    "between_runs_add", "reply_delay", "password",  "user",       NULL};
 	if (lkeys(c, s, n, keys, "server") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -94,13 +94,13 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return -1;
 		o->capa_set = true;
 	}
-	static const char *const stls[] = { "offer", "refuse", "absent" };
+	static const char *const stls[] = {"offer", "refuse", "absent"};
 	if ((x = lget(s, n, "stls", NULL))) {
 		if (enum_of(c, s, x, "stls", stls, 3, &e) < 0)
 			return lerr(c, s, x, "'stls' must be offer, refuse or absent");
 		o->stls = (enum stls_mode)e;
 	}
-	static const char *const certs[] = { "good", "unknown_ca", "wrong_name", "expired" };
+	static const char *const certs[] = {"good", "unknown_ca", "wrong_name", "expired"};
 	if ((x = lget(s, n, "cert", NULL))) {
 		if (enum_of(c, s, x, "cert", certs, 4, &e) < 0)
 			return lerr(c, s, x, "'cert' must be good, unknown_ca, wrong_name or expired");
@@ -124,7 +124,8 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		for (size_t i = 0; i < pl; i++)
 			ok = ok && o->password[i] > 0x20 && o->password[i] < 0x7f;
 		if (!ok)
-			return lerr(c, s, x, "'password' must be 1 to %d printable ASCII characters without spaces",
+			return lerr(c, s, x,
+			            "'password' must be 1 to %d printable ASCII characters without spaces",
 			            CLIENT_MAX_PASSWORD);
 	}
 	if ((x = lget(s, n, "user", NULL))) {
@@ -136,10 +137,12 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		for (size_t i = 0; i < ul; i++)
 			ok = ok && o->user[i] > 0x20 && o->user[i] < 0x7f;
 		if (!ok)
-			return lerr(c, s, x, "'user' must be 1 to %d printable ASCII characters without spaces",
+			return lerr(c, s, x,
+			            "'user' must be 1 to %d printable ASCII characters without spaces",
 			            CLIENT_MAX_USER);
 	}
-	if ((x = lget(s, n, "between_runs_add", NULL)) && lstr(c, s, x, "between_runs_add", &o->between_runs_add) < 0)
+	if ((x = lget(s, n, "between_runs_add", NULL)) &&
+	    lstr(c, s, x, "between_runs_add", &o->between_runs_add) < 0)
 		return -1;
 	if (o->between_runs_add && (strchr(o->between_runs_add, '/') || o->between_runs_add[0] == '.'))
 		return lerr(c, s, x, "'between_runs_add' names a fixture maildrop");
@@ -157,19 +160,21 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		if (!o->between_runs_delete)
 			return p3err_set(c->err, "out of memory");
 		for (size_t i = 0; i < cnt; i++) {
-			if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "between_runs_delete", 1, 100000, &d) < 0)
+			if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "between_runs_delete",
+			             1, 100000, &d) < 0)
 				return -1;
 			o->between_runs_delete[o->nbetween++] = (int)d;
 		}
 	}
 	if ((x = lget(s, n, "tls_max", NULL))) {
-		static const char *const v[] = { "1.0", "1.1", "1.2", "1.3" };
-		static const int ver[] = { TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION };
+		static const char *const v[] = {"1.0", "1.1", "1.2", "1.3"};
+		static const int ver[] = {TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION};
 		if (enum_of(c, s, x, "tls_max", v, 4, &e) < 0)
 			return lerr(c, s, x, "'tls_max' must be \"1.0\", \"1.1\", \"1.2\" or \"1.3\"");
 		o->tls_max = ver[e];
 	}
-	if ((x = lget(s, n, "inject_before_tls", NULL)) && lsstr(c, s, x, "inject_before_tls", &o->inject) < 0)
+	if ((x = lget(s, n, "inject_before_tls", NULL)) &&
+	    lsstr(c, s, x, "inject_before_tls", &o->inject) < 0)
 		return -1;
 	if ((x = lget(s, n, "replies", NULL)) && parse_replies(c, s, x, o) < 0)
 		return -1;
@@ -179,7 +184,7 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		upcase(o->close_after);
 	}
 	if ((x = lget(s, n, "close_mid", NULL))) {
-		static const char *const mk[] = { "command", "message", "after", "once", NULL };
+		static const char *const mk[] = {"command", "message", "after", "once", NULL};
 		yaml_node_t *y;
 		if (lkeys(c, s, x, mk, "close_mid") < 0)
 			return -1;
@@ -187,7 +192,8 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			if (count_of(c, s, y, "message", 1, 100000, &d) < 0)
 				return -1;
 			o->close_mid_message = (long)d;
-		} else if (!(y = lget(s, x, "command", NULL)) || lstr(c, s, y, "command", &o->close_mid) < 0) {
+		} else if (!(y = lget(s, x, "command", NULL)) ||
+		           lstr(c, s, y, "command", &o->close_mid) < 0) {
 			return y ? -1 : lerr(c, s, x, "missing 'message' (or 'command')");
 		} else {
 			upcase(o->close_mid);
@@ -214,17 +220,28 @@ static int regex_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, 
 
 static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *it, struct cexpect *e)
 {
-	static const char *const keys[] = { "quit", "sent", "not_sent", "no_command_after", "dele_after_retr",
-		                                "capa_after_tls", "exit", "delivered", "delivered_within",
-		                                "retr_second_run", "sasl_cancel", "sessions_at_most", "ref",
-		                                "level", NULL };
+	static const char *const keys[] = {"quit",
+	                                   "sent",
+	                                   "not_sent",
+	                                   "no_command_after",
+	                                   "dele_after_retr",
+	                                   "capa_after_tls",
+	                                   "exit",
+	                                   "delivered",
+	                                   "delivered_within",
+	                                   "retr_second_run",
+	                                   "sasl_cancel",
+	                                   "sessions_at_most",
+	                                   "ref",
+	                                   "level",
+	                                   NULL};
 	if (lkeys(c, s, it, keys, "client expectation") < 0)
 		return -1;
 	e->level = -1;
 	yaml_node_t *x;
 	if ((x = lget(s, it, "ref", NULL)) && lreqid(c, s, x, "ref", &e->ref) < 0)
 		return -1;
-	static const char *const levels[] = { "MUST", "SHOULD", "MAY" };
+	static const char *const levels[] = {"MUST", "SHOULD", "MAY"};
 	if ((x = lget(s, it, "level", NULL)) && enum_of(c, s, x, "level", levels, 3, &e->level) < 0)
 		return -1;
 	int found = 0;
@@ -232,7 +249,7 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	static const struct {
 		const char *key;
 		enum cexp_kind kind;
-	} re_keys[] = { { "sent", CEXP_SENT }, { "not_sent", CEXP_NOT_SENT }, { "no_command_after", CEXP_NO_AFTER } };
+	} re_keys[] = {{"sent", CEXP_SENT}, {"not_sent", CEXP_NOT_SENT}, {"no_command_after", CEXP_NO_AFTER}};
 	for (size_t i = 0; i < 3; i++) {
 		if (!(x = lget(s, it, re_keys[i].key, NULL)))
 			continue;
@@ -244,8 +261,10 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	static const struct {
 		const char *key;
 		enum cexp_kind kind;
-	} b_keys[] = { { "quit", CEXP_QUIT }, { "dele_after_retr", CEXP_DELE_AFTER_RETR },
-		           { "capa_after_tls", CEXP_CAPA_AFTER_TLS }, { "sasl_cancel", CEXP_SASL_CANCEL } };
+	} b_keys[] = {{"quit", CEXP_QUIT},
+	              {"dele_after_retr", CEXP_DELE_AFTER_RETR},
+	              {"capa_after_tls", CEXP_CAPA_AFTER_TLS},
+	              {"sasl_cancel", CEXP_SASL_CANCEL}};
 	for (size_t i = 0; i < 4; i++) {
 		if (!(x = lget(s, it, b_keys[i].key, NULL)))
 			continue;
@@ -257,7 +276,7 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return lerr(c, s, x, "'%s' can only be true (leave it out otherwise)", b_keys[i].key);
 	}
 	if ((x = lget(s, it, "exit", NULL))) {
-		static const char *const ex[] = { "any", "zero", "nonzero" };
+		static const char *const ex[] = {"any", "zero", "nonzero"};
 		int v = 0;
 		found++;
 		e->kind = CEXP_EXIT;
@@ -279,15 +298,17 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 				return p3err_set(c->err, "out of memory");
 			for (size_t i = 0; i < cnt; i++) {
 				double d;
-				if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "delivered", 1, 100000, &d) < 0)
+				if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "delivered", 1,
+				             100000, &d) < 0)
 					return -1;
 				e->msgs[e->nmsgs++] = (int)d;
 			}
 		} else {
-			static const char *const dv[] = { "all", "none" };
+			static const char *const dv[] = {"all", "none"};
 			int v = 0;
 			if (enum_of(c, s, x, "delivered", dv, 2, &v) < 0)
-				return lerr(c, s, x, "'delivered' must be all, none or a list of message numbers");
+				return lerr(c, s, x,
+				            "'delivered' must be all, none or a list of message numbers");
 			e->delivered = v == 0 ? -1 : -2;
 		}
 	}
@@ -308,9 +329,11 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		e->count = (long)d;
 	}
 	if (found != 1)
-		return lerr(c, s, it, "a client expectation holds exactly one check (quit, sent, not_sent, "
-		                      "no_command_after, dele_after_retr, capa_after_tls, exit, delivered, retr_second_run, "
-		                      "sessions_at_most)");
+		return lerr(
+		    c, s, it,
+		    "a client expectation holds exactly one check (quit, sent, not_sent, "
+		    "no_command_after, dele_after_retr, capa_after_tls, exit, delivered, retr_second_run, "
+		    "sessions_at_most)");
 	return 0;
 }
 

@@ -84,4 +84,3 @@ void cmaildrop_free(struct cmaildrop *m)
 	free(m->msgs);
 	memset(m, 0, sizeof *m);
 }
-

@@ -27,21 +27,24 @@ char *cexpand(const char *t, const struct cvars *v, struct p3err *err)
 	for (const char *p = t; *p;) {
 		const char *val = NULL;
 		size_t skip = 1;
-		char one[2] = { *p, 0 };
+		char one[2] = {*p, 0};
 		if (p[0] == '{' && p[1] == '{') {
 			val = "{";
 			skip = 2;
 		} else if (p[0] == '{') {
 			const char *e = strchr(p, '}');
-			static const char *const names[] = { "host", "hostname", "port", "tls_port", "user", "password",
-				                                 "cafile", "workdir", "profile_dir", "bin" };
-			const char *vals[] = { v->host, v->hostname, v->port, v->tls_port, v->user, v->password,
-				                   v->cafile, v->workdir, v->profile_dir, v->bin };
+			static const char *const names[] = {"host",        "hostname", "port",   "tls_port",
+			                                    "user",        "password", "cafile", "workdir",
+			                                    "profile_dir", "bin"};
+			const char *vals[] = {v->host,     v->hostname, v->port,    v->tls_port,    v->user,
+			                      v->password, v->cafile,   v->workdir, v->profile_dir, v->bin};
 			for (size_t i = 0; e && i < sizeof names / sizeof *names; i++)
-				if (strlen(names[i]) == (size_t)(e - p - 1) && strncmp(names[i], p + 1, (size_t)(e - p - 1)) == 0)
+				if (strlen(names[i]) == (size_t)(e - p - 1) &&
+				    strncmp(names[i], p + 1, (size_t)(e - p - 1)) == 0)
 					val = vals[i] ? vals[i] : "";
 			if (!val) {
-				p3err_set(err, "unknown placeholder in '%.100s' (docs/clients.md lists them)", t);
+				p3err_set(err, "unknown placeholder in '%.100s' (docs/clients.md lists them)",
+				          t);
 				free(o);
 				return NULL;
 			}
@@ -90,14 +93,17 @@ static int write_files(const struct cfile *f, size_t nf, const struct cvars *v, 
 		int rc = -1;
 		if (content) {
 			snprintf(path, sizeof path, "%s/%s", v->workdir, rel);
-			int fd = mkdirs_for(path) == 0 ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
+			int fd = mkdirs_for(path) == 0
+			             ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)
+			             : -1;
 			if (fd < 0) {
 				p3err_errno(err, "%s", path);
 			} else {
 				size_t len = strlen(content);
-				/* fchmod: the mode exactly as the profile says, whatever the umask (fetchmail insists
-				 * on 0600 or stricter for its rc file). */
-				if (write(fd, content, len) == (ssize_t)len && fchmod(fd, (mode_t)f[i].mode) == 0)
+				/* fchmod: the mode exactly as the profile says, whatever the umask (fetchmail
+				 * insists on 0600 or stricter for its rc file). */
+				if (write(fd, content, len) == (ssize_t)len &&
+				    fchmod(fd, (mode_t)f[i].mode) == 0)
 					rc = 0;
 				else
 					p3err_errno(err, "%s", path);
@@ -208,8 +214,9 @@ static void freev(char **v, size_t n)
 		free(v[i]);
 }
 
-int cproc_start(const struct cprofile *p, const struct cmode *const *modes, size_t nmodes, const struct cvars *v,
-                const char *out_path, const char *err_path, struct cproc *c, struct p3err *err)
+int cproc_start(const struct cprofile *p, const struct cmode *const *modes, size_t nmodes,
+                const struct cvars *v, const char *out_path, const char *err_path, struct cproc *c,
+                struct p3err *err)
 {
 	enum { MAXV = CLIENT_MAX_ARGS * 4, MAXE = 4096 };
 	char *argv[MAXV + 1], *envp[MAXE + 1];
@@ -248,7 +255,7 @@ int cproc_start(const struct cprofile *p, const struct cmode *const *modes, size
 	int out = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int errf = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	int nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	int pfd[2] = { -1, -1 };
+	int pfd[2] = {-1, -1};
 	if (out < 0 || errf < 0 || nul < 0 || pipe2(pfd, O_CLOEXEC) < 0) {
 		p3err_errno(err, "cannot prepare the client's standard files");
 		goto close_out;
@@ -324,7 +331,7 @@ void cproc_kill(struct cproc *c)
 		c->killed = true;
 		kill(-c->pid, SIGTERM);
 		for (int i = 0; i < CLIENT_KILL_GRACE_MS / 10 && !cproc_poll(c); i++) {
-			struct timespec ts = { 0, 10 * 1000 * 1000 };
+			struct timespec ts = {0, 10 * 1000 * 1000};
 			nanosleep(&ts, NULL);
 		}
 		if (!c->exited) {

@@ -38,8 +38,9 @@ static int env_map(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, s
 static int files_map(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct cfile *f, size_t *nf)
 {
 	if (n->type != YAML_MAPPING_NODE)
-		return lerr(c, s, n, "'files' must be a mapping of paths to {mode, content}, found %s", ltype(n));
-	static const char *const keys[] = { "mode", "content", NULL };
+		return lerr(c, s, n, "'files' must be a mapping of paths to {mode, content}, found %s",
+		            ltype(n));
+	static const char *const keys[] = {"mode", "content", NULL};
 	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
 		if (*nf >= CLIENT_MAX_FILES)
 			return lerr(c, s, n, "more than %d entries in 'files'", CLIENT_MAX_FILES);
@@ -49,7 +50,8 @@ static int files_map(struct lctx *c, const struct lsrc *s, const yaml_node_t *n,
 		if (lstr(c, s, lnode(s, p->key), "files", &e->path) < 0)
 			return -1;
 		if (e->path[0] == '/' || strstr(e->path, ".."))
-			return lerr(c, s, lnode(s, p->key), "a file of 'files' is relative to {workdir}, without '..'");
+			return lerr(c, s, lnode(s, p->key),
+			            "a file of 'files' is relative to {workdir}, without '..'");
 		if (lscalar(v)) {
 			if (lstr(c, s, v, "content", &e->content) < 0)
 				return -1;
@@ -87,7 +89,7 @@ static int parse_mode(struct lctx *c, const struct lsrc *s, const yaml_node_t *k
 		return 0;
 	if (v->type == YAML_SEQUENCE_NODE)
 		return strlist(c, s, v, m->name, &m->args, &m->nargs);
-	static const char *const keys[] = { "command", "args", "env", "files", NULL };
+	static const char *const keys[] = {"command", "args", "env", "files", NULL};
 	if (lkeys(c, s, v, keys, "mode") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -104,14 +106,14 @@ static int parse_mode(struct lctx *c, const struct lsrc *s, const yaml_node_t *k
 
 static int parse_delivery(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct cprofile *p)
 {
-	static const char *const keys[] = { "kind", "path", "adds_headers", "messages", NULL };
+	static const char *const keys[] = {"kind", "path", "adds_headers", "messages", NULL};
 	if (lkeys(c, s, v, keys, "delivery") < 0)
 		return -1;
 	yaml_node_t *x = lget(s, v, "kind", NULL);
 	char *kind = NULL;
 	if (!x || lstr(c, s, x, "kind", &kind) < 0)
 		return x ? -1 : lerr(c, s, v, "missing 'kind' (maildir, mbox, stdout or none)");
-	static const char *const kinds[] = { "none", "maildir", "mbox", "stdout" };
+	static const char *const kinds[] = {"none", "maildir", "mbox", "stdout"};
 	int k = -1;
 	for (int i = 0; i < 4; i++)
 		if (strcmp(kind, kinds[i]) == 0)
@@ -123,7 +125,8 @@ static int parse_delivery(struct lctx *c, const struct lsrc *s, const yaml_node_
 	if ((x = lget(s, v, "path", NULL)) && lstr(c, s, x, "path", &p->delivery_path) < 0)
 		return -1;
 	if ((p->delivery == DELIVERY_MAILDIR || p->delivery == DELIVERY_MBOX) && !p->delivery_path)
-		return lerr(c, s, v, "a %s delivery needs 'path'", p->delivery == DELIVERY_MAILDIR ? "maildir" : "mbox");
+		return lerr(c, s, v, "a %s delivery needs 'path'",
+		            p->delivery == DELIVERY_MAILDIR ? "maildir" : "mbox");
 	if ((x = lget(s, v, "adds_headers", NULL))) {
 		char **h;
 		size_t nh;
@@ -150,10 +153,12 @@ static int parse_delivery(struct lctx *c, const struct lsrc *s, const yaml_node_
 
 static int parse_profile(struct lctx *c, const struct lsrc *s, const yaml_node_t *root, struct cprofile *p)
 {
-	static const char *const keys[] = { "name", "command", "modes", "env", "files", "delivery", "state",
-		                                "deletes", "timeout", "description", "success_exit", "mkdirs", NULL };
+	static const char *const keys[] = {"name",         "command", "modes",   "env",     "files",
+	                                   "delivery",     "state",   "deletes", "timeout", "description",
+	                                   "success_exit", "mkdirs",  NULL};
 	if (!root)
-		return p3err_set(c->err, "%s:1:1: empty file; a client profile needs name and command", s->path);
+		return p3err_set(c->err, "%s:1:1: empty file; a client profile needs name and command",
+		                 s->path);
 	if (lkeys(c, s, root, keys, "a client profile") < 0)
 		return -1;
 	yaml_node_t *x = lget(s, root, "name", NULL);
@@ -162,7 +167,8 @@ static int parse_profile(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	if (lstr(c, s, x, "name", &p->name) < 0)
 		return -1;
 	if (!(x = lget(s, root, "command", NULL)))
-		return lerr(c, s, root, "missing required key 'command' (a list: the program and its arguments)");
+		return lerr(c, s, root,
+		            "missing required key 'command' (a list: the program and its arguments)");
 	if (strlist(c, s, x, "command", &p->command, &p->ncommand) < 0)
 		return -1;
 	if (p->ncommand == 0)
@@ -173,7 +179,8 @@ static int parse_profile(struct lctx *c, const struct lsrc *s, const yaml_node_t
 		for (yaml_node_pair_t *q = x->data.mapping.pairs.start; q < x->data.mapping.pairs.top; q++) {
 			if (p->nmodes >= CLIENT_MAX_MODES)
 				return lerr(c, s, x, "more than %d modes", CLIENT_MAX_MODES);
-			if (parse_mode(c, s, lnode(s, q->key), lnode(s, q->value), &p->modes[p->nmodes++]) < 0)
+			if (parse_mode(c, s, lnode(s, q->key), lnode(s, q->value), &p->modes[p->nmodes++]) <
+			    0)
 				return -1;
 		}
 	}
@@ -195,10 +202,12 @@ static int parse_profile(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	}
 	if ((x = lget(s, root, "success_exit", NULL))) {
 		if (x->type != YAML_SEQUENCE_NODE)
-			return lerr(c, s, x, "'success_exit' must be a list of exit statuses, found %s", ltype(x));
+			return lerr(c, s, x, "'success_exit' must be a list of exit statuses, found %s",
+			            ltype(x));
 		size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
 		if (cnt == 0 || cnt > CLIENT_MAX_SUCCESS)
-			return lerr(c, s, x, "'success_exit' needs 1 to %d exit statuses", CLIENT_MAX_SUCCESS);
+			return lerr(c, s, x, "'success_exit' needs 1 to %d exit statuses",
+			            CLIENT_MAX_SUCCESS);
 		for (size_t i = 0; i < cnt; i++) {
 			yaml_node_t *it = lnode(s, x->data.sequence.items.start[i]);
 			double d;
@@ -231,7 +240,7 @@ bool cprofile_success(const struct cprofile *p, int st)
 int cprofile_load(const char *path, struct cprofile *p, struct p3err *err)
 {
 	memset(p, 0, sizeof *p);
-	struct lctx c = { .err = err };
+	struct lctx c = {.err = err};
 	char real[PATH_MAX];
 	p->file = strdup(path);
 	if (!p->file || !realpath(path, real)) {

@@ -54,7 +54,7 @@ static int listen_on(int *port)
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t al = sizeof a;
 	if (bind(fd, (struct sockaddr *)&a, sizeof a) < 0 || listen(fd, 16) < 0 ||
 	    getsockname(fd, (struct sockaddr *)&a, &al) < 0) {
@@ -109,7 +109,8 @@ static size_t pick_modes(const struct cprofile *p, const struct cscen *cs, const
 	*tls_required = false;
 	for (size_t i = 0; i < cs->nmodes; i++) {
 		const char *m = cs->modes[i];
-		transport |= strcmp(m, "plain") == 0 || strcmp(m, "stls") == 0 || strcmp(m, "implicit_tls") == 0;
+		transport |=
+		    strcmp(m, "plain") == 0 || strcmp(m, "stls") == 0 || strcmp(m, "implicit_tls") == 0;
 		*tls_required |= strcmp(m, "stls") == 0 || strcmp(m, "implicit_tls") == 0;
 	}
 	const char *names[CLIENT_MAX_MODES + 1];
@@ -139,12 +140,12 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	const struct cscen *cs = sc->client;
 	const struct cprofile *p = x->prof;
 	double t0 = cnow_ms();
-	struct ctrans tr = { .t0 = t0 };
+	struct ctrans tr = {.t0 = t0};
 	struct crecord *rec = calloc(1, sizeof *rec);
-	struct cmaildrop md = { 0 }, fx = { 0 }, added = { 0 };
+	struct cmaildrop md = {0}, fx = {0}, added = {0};
 	struct p3err err;
-	char workdir[PATH_MAX] = "", outp[2][PATH_MAX] = { "", "" }, errp[2][PATH_MAX] = { "", "" };
-	const char *outs[2] = { outp[0], outp[1] };
+	char workdir[PATH_MAX] = "", outp[2][PATH_MAX] = {"", ""}, errp[2][PATH_MAX] = {"", ""};
+	const char *outs[2] = {outp[0], outp[1]};
 	int lp = -1, lt = -1;
 	SSL_CTX *tls = NULL;
 	char *dpath = NULL;
@@ -186,7 +187,8 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	snprintf(errp[1], sizeof errp[1], "%s/w%03d.err2", x->certs->dir, index);
 	int port = 0, tport = 0;
 	if (!mkdtemp(workdir) || (lp = listen_on(&port)) < 0 || (lt = listen_on(&tport)) < 0) {
-		conclude(r, VERDICT_ERROR, "cannot make the work folder or listen on 127.0.0.1", NULL, NULL, NULL);
+		conclude(r, VERDICT_ERROR, "cannot make the work folder or listen on 127.0.0.1", NULL, NULL,
+		         NULL);
 		workdir[0] = workdir[0] == '/' && strstr(workdir, "XXXXXX") ? '\0' : workdir[0];
 		goto out;
 	}
@@ -202,7 +204,8 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		if (SSL_CTX_set_min_proto_version(tls, TLS1_VERSION) != 1 ||
 		    SSL_CTX_set_max_proto_version(tls, cs->srv.tls_max) != 1 ||
 		    SSL_CTX_set_cipher_list(tls, "ALL:@SECLEVEL=0") != 1) {
-			conclude(r, VERDICT_ERROR, "this OpenSSL cannot serve TLS older than 1.2", NULL, NULL, NULL);
+			conclude(r, VERDICT_ERROR, "this OpenSSL cannot serve TLS older than 1.2", NULL, NULL,
+			         NULL);
 			goto out;
 		}
 	} else if (cs->srv.tls_max && SSL_CTX_set_max_proto_version(tls, cs->srv.tls_max) != 1) {
@@ -212,7 +215,8 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	char bindir[PATH_MAX];
 	if (!cbin_dir(bindir, sizeof bindir))
 		snprintf(bindir, sizeof bindir, "%s/../../bin", p->dir); /* no /proc: the build tree's */
-	struct cvars v = { .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir, .bin = bindir };
+	struct cvars v = {
+	    .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir, .bin = bindir};
 	snprintf(v.host, sizeof v.host, "127.0.0.1");
 	snprintf(v.hostname, sizeof v.hostname, "localhost");
 	snprintf(v.port, sizeof v.port, "%d", port);
@@ -224,15 +228,15 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		goto out;
 	}
 	/* The scenario's own timeout, else --timeout as given, else the profile's, else the default. */
-	double timeout = sc->timeout > 0                  ? sc->timeout
+	double timeout = sc->timeout > 0                   ? sc->timeout
 	                 : x->timeout_given || !p->timeout ? x->timeout
 	                                                   : p->timeout;
 	for (int run = 0; run < cs->runs; run++) {
 		struct cproc proc;
 		char buf[300];
 		if (run == 1 && cs->srv.nbetween) {
-			/* New numbers for the same messages: a client must follow unique-ids, not numbers (RFC
-			 * 1939 §7). Removed ones are gone, as if another client had deleted them. */
+			/* New numbers for the same messages: a client must follow unique-ids, not numbers
+			 * (RFC 1939 §7). Removed ones are gone, as if another client had deleted them. */
 			for (size_t i = 0; i < cs->srv.nbetween; i++)
 				if ((size_t)cs->srv.between_runs_delete[i] <= md.n)
 					md.msgs[cs->srv.between_runs_delete[i] - 1].deleted = true;
@@ -245,8 +249,10 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 				md.msgs[k++] = md.msgs[i];
 			}
 			md.n = k;
-			snprintf(buf, sizeof buf, "between the runs the server removed %zu message(s): the others have new numbers",
-			         cs->srv.nbetween);
+			snprintf(
+			    buf, sizeof buf,
+			    "between the runs the server removed %zu message(s): the others have new numbers",
+			    cs->srv.nbetween);
 			ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
 		}
 		if (run == 1 && added.n) {
@@ -263,10 +269,16 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 			conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);
 			goto out;
 		}
-		struct cconn_ctx cc = { .o = &cs->srv, .md = &md, .tls = tls, .rec = rec, .tr = &tr, .run = run,
-			                    .deadline_ms = cnow_ms() + timeout * 1000.0, .live = x->live };
+		struct cconn_ctx cc = {.o = &cs->srv,
+		                       .md = &md,
+		                       .tls = tls,
+		                       .rec = rec,
+		                       .tr = &tr,
+		                       .run = run,
+		                       .deadline_ms = cnow_ms() + timeout * 1000.0,
+		                       .live = x->live};
 		for (;;) {
-			struct pollfd pf[2] = { { lp, POLLIN, 0 }, { lt, POLLIN, 0 } };
+			struct pollfd pf[2] = {{lp, POLLIN, 0}, {lt, POLLIN, 0}};
 			int pr = poll(pf, 2, 50);
 			for (int i = 0; pr > 0 && i < 2; i++) {
 				if (!(pf[i].revents & POLLIN))
@@ -283,14 +295,17 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 			}
 			if (cnow_ms() >= cc.deadline_ms) {
 				rec->timed_out = true;
-				snprintf(buf, sizeof buf, "the client did not exit within %.1f s: killed", timeout);
+				snprintf(buf, sizeof buf, "the client did not exit within %.1f s: killed",
+				         timeout);
 				ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
 				break;
 			}
 		}
 		cproc_kill(&proc);
 		int st = proc.status;
-		rec->exit_status[run] = rec->timed_out ? -1 : WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		rec->exit_status[run] = rec->timed_out  ? -1
+		                        : WIFEXITED(st) ? WEXITSTATUS(st)
+		                                        : 128 + WTERMSIG(st);
 		snprintf(buf, sizeof buf, "the client exited with status %d", rec->exit_status[run]);
 		ctrans_add(&tr, TLINE_NOTE, "client", buf, strlen(buf));
 		/* The client's own words, for the reader of a failure. */

@@ -78,7 +78,8 @@ static int emit(void *ctx, const char *data, size_t n)
 	return 0;
 }
 
-int csrv_init(struct csrv *s, const struct csrv_opts *o, struct cmaildrop *md, bool tls_available, bool implicit_tls)
+int csrv_init(struct csrv *s, const struct csrv_opts *o, struct cmaildrop *md, bool tls_available,
+              bool implicit_tls)
 {
 	memset(s, 0, sizeof *s);
 	/* RFC 1939 §5: a session numbers the maildrop's messages from 1; what an earlier session deleted
@@ -97,7 +98,8 @@ int csrv_init(struct csrv *s, const struct csrv_opts *o, struct cmaildrop *md, b
 	s->tls = implicit_tls;
 	s->tls_available = tls_available;
 	s->state = CS_AUTH;
-	snprintf(s->timestamp, sizeof s->timestamp, "<%ld.%ld@pop3spec.invalid>", (long)getpid(), (long)time(NULL));
+	snprintf(s->timestamp, sizeof s->timestamp, "<%ld.%ld@pop3spec.invalid>", (long)getpid(),
+	         (long)time(NULL));
 	s->marked = calloc(md->n ? md->n : 1, sizeof *s->marked);
 	s->reply_used = calloc(o->nreplies ? o->nreplies : 1, sizeof *s->reply_used);
 	return s->marked && s->reply_used ? 0 : -1;
@@ -112,7 +114,7 @@ void csrv_free(struct csrv *s)
 }
 
 /* The scenario's replacement for this keyword, if one is left. */
-static const struct creply *override(struct csrv *s, const char *kw)
+static const struct creply * override(struct csrv *s, const char *kw)
 {
 	for (size_t i = 0; i < s->o->nreplies; i++) {
 		const struct creply *r = &s->o->replies[i];
@@ -126,7 +128,7 @@ static const struct creply *override(struct csrv *s, const char *kw)
 
 char *csrv_greeting(struct csrv *s, size_t *len)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	const struct creply *r = override(s, "GREETING");
 	if (r) {
 		bput(&b, r->reply.s, r->reply.len);
@@ -145,8 +147,14 @@ char *csrv_greeting(struct csrv *s, size_t *len)
 	return b.p;
 }
 
-static const char *const default_capa[] = { "TOP", "UIDL", "USER", "RESP-CODES", "AUTH-RESP-CODE",
-	                                        "SASL PLAIN LOGIN CRAM-MD5", "IMPLEMENTATION pop3spec", NULL };
+static const char *const default_capa[] = {"TOP",
+                                           "UIDL",
+                                           "USER",
+                                           "RESP-CODES",
+                                           "AUTH-RESP-CODE",
+                                           "SASL PLAIN LOGIN CRAM-MD5",
+                                           "IMPLEMENTATION pop3spec",
+                                           NULL};
 
 static bool is_stls(const char *c)
 {
@@ -160,7 +168,8 @@ bool csrv_announces(const struct csrv *s, const char *cap)
 		if (strcasecmp(cap, "STLS") == 0)
 			return s->tls_available && !s->tls && s->o->stls != STLS_ABSENT;
 		for (size_t i = 0; default_capa[i]; i++)
-			if (strncasecmp(default_capa[i], cap, n) == 0 && (!default_capa[i][n] || default_capa[i][n] == ' '))
+			if (strncasecmp(default_capa[i], cap, n) == 0 &&
+			    (!default_capa[i][n] || default_capa[i][n] == ' '))
 				return true;
 		return false;
 	}
@@ -295,7 +304,8 @@ static void auth(struct csrv *s, const char *arg, struct buf *b, enum csrv_actio
 	if (strcmp(mech, "PLAIN") == 0) {
 		s->sasl_step = 1;
 		if (init[0]) /* RFC 5034 §4: "=" is an empty initial response */
-			sasl_line(s, strcmp(init, "=") == 0 ? "" : init, strcmp(init, "=") == 0 ? 0 : strlen(init), b);
+			sasl_line(s, strcmp(init, "=") == 0 ? "" : init,
+			          strcmp(init, "=") == 0 ? 0 : strlen(init), b);
 		else
 			bput(b, "+ \r\n", 4);
 	} else if (strcmp(mech, "LOGIN") == 0) {
@@ -397,7 +407,7 @@ static void transaction(struct csrv *s, const char *kw, const char *arg, struct 
 		 * would (the same octets). */
 		s->last_whole = true;
 		if (lines >= 0) {
-			struct buf whole = { 0 };
+			struct buf whole = {0};
 			ml_encoder_init(&enc, -1);
 			ml_encode(&enc, s->md->msgs[n - 1].data, s->md->msgs[n - 1].len, emit, &whole);
 			ml_encode_finish(&enc, emit, &whole);
@@ -438,9 +448,10 @@ static void sasl_login_override(struct csrv *s, struct buf *b, enum csrv_action 
 	*act = r->close ? CA_CLOSE : CA_NONE;
 }
 
-char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum csrv_action *act, size_t *multi)
+char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum csrv_action *act,
+                   size_t *multi)
 {
-	struct buf b = { 0 };
+	struct buf b = {0};
 	char kw[8] = "", argbuf[1400];
 	*act = CA_NONE;
 	*multi = (size_t)-1;
@@ -477,7 +488,8 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		if (r->close)
 			*act = CA_CLOSE;
 		else if (strcmp(kw, "AUTH") == 0 && r->reply.len >= 1 && r->reply.s[0] == '+') {
-			/* A scripted challenge (a malformed one): the next line is the client's SASL response. */
+			/* A scripted challenge (a malformed one): the next line is the client's SASL
+			 * response. */
 			snprintf(s->sasl_mech, sizeof s->sasl_mech, "SCRIPTED");
 			s->sasl_step = 1;
 			*act = CA_AUTH_CONT;
@@ -516,8 +528,10 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 				status(s, &b, false, "[AUTH] authentication failed");
 		} else if (strcmp(kw, "AUTH") == 0) {
 			auth(s, arg, &b, act);
-			sasl_login_override(s, &b, act); /* an initial response can end the exchange at once */
-		} else if (strcmp(kw, "STLS") == 0 && !s->tls && s->tls_available && s->o->stls == STLS_OFFER) {
+			sasl_login_override(s, &b,
+			                    act); /* an initial response can end the exchange at once */
+		} else if (strcmp(kw, "STLS") == 0 && !s->tls && s->tls_available &&
+		           s->o->stls == STLS_OFFER) {
 			status(s, &b, true, "Begin TLS negotiation");
 			*act = CA_STARTTLS;
 		} else {

@@ -9,7 +9,7 @@
 #include "lib/conn.h"
 #include "runner/stop.h"
 
-static atomic_long seen;  /* our connections open at the first refusal; 0 none */
+static atomic_long seen;   /* our connections open at the first refusal; 0 none */
 static atomic_size_t jobs; /* the workers to go on with; 0 unchanged */
 
 static long long now_ms(void)
@@ -34,12 +34,14 @@ int connlimit_retry(long ours, long others, int attempt, long long *waited_ms)
 	while ((cur == 0 || j < cur) && !atomic_compare_exchange_weak(&jobs, &cur, j))
 		;
 	if (cur == 0 || j < cur)
-		fprintf(stderr,
-		        "pop3spec: the server limits connections per address (it refused one while %ld of ours "
-		        "were open); running with -j %zu from now on, a refused connect retried when one of ours "
-		        "closes\n",
-		        ours, j);
-	/* Wait for one of the other workers' sessions to close: this thread's own stay open while it waits. */
+		fprintf(
+		    stderr,
+		    "pop3spec: the server limits connections per address (it refused one while %ld of ours "
+		    "were open); running with -j %zu from now on, a refused connect retried when one of ours "
+		    "closes\n",
+		    ours, j);
+	/* Wait for one of the other workers' sessions to close: this thread's own stay open while it waits.
+	 */
 	long long t0 = now_ms();
 	long mine = conn_open_count_thread();
 	while (now_ms() - t0 < CONNLIMIT_WAIT_MS && stop_requested() == STOP_NONE &&

@@ -19,8 +19,9 @@
  * worker's (they may close while this one waits). Returns 1 when the refusal may be the server's
  * per-address limit and another attempt is to be made (attempt: 1 for the first refusal): it has then
  * waited up to CONNLIMIT_WAIT_MS for one of the others to close (cut by a stop), set *waited_ms, and
- * lowered connlimit_jobs() to (ours + 1) / 2 when that is lower, saying so on stderr each time it drops. Returns 0 when the refusal
- * stands: no other worker's session was open, the bound is reached, or a stop was requested. */
+ * lowered connlimit_jobs() to (ours + 1) / 2 when that is lower, saying so on stderr each time it drops.
+ * Returns 0 when the refusal stands: no other worker's session was open, the bound is reached, or a stop was
+ * requested. */
 int connlimit_retry(long ours, long others, int attempt, long long *waited_ms);
 
 /* The workers the run goes on with once a limit was met (ours + 1 at the refusals, halved, the lowest: a

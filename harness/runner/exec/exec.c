@@ -152,7 +152,8 @@ static void note_step(struct xctx *x, const struct step *st)
 {
 	enum step_leaves leaves = step_type(st->kind)->leaves;
 	if (leaves == LEAVES_ALL_UNSETTLED) {
-		/* A sleep waits for the server's timers (autologout, LOGIN-DELAY): what they send is theirs. */
+		/* A sleep waits for the server's timers (autologout, LOGIN-DELAY): what they send is theirs.
+		 */
 		for (size_t i = 0; i < x->nsess; i++)
 			x->sess[i].settled = 0;
 		return;
@@ -311,15 +312,17 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 		double took = exec_account_settle(t, o, p, &acct[k]);
 		if (took < 0) {
 			x->lock_stuck[k] = 1;
-			xtr_note(&x->tr, NULL,
-			         "set-up: %s's maildrop, whose session the previous scenario dropped, stayed busy "
-			         "for lock_retry (%.0f s)",
-			         acct[k].user, target_lock_retry(t));
+			xtr_note(
+			    &x->tr, NULL,
+			    "set-up: %s's maildrop, whose session the previous scenario dropped, stayed busy "
+			    "for lock_retry (%.0f s)",
+			    acct[k].user, target_lock_retry(t));
 		} else {
 			x->dropped[k] = 0;
 			if (took >= 0.5)
 				xtr_note(&x->tr, NULL,
-				         "set-up: %s's maildrop, whose session the previous scenario dropped, was free "
+				         "set-up: %s's maildrop, whose session the previous scenario "
+				         "dropped, was free "
 				         "after %.1f s",
 				         acct[k].user, took);
 		}

@@ -10,11 +10,11 @@
 #include "runner/target.h"
 
 struct exec_opts {
-	double step_timeout;        /* seconds a step may take (--timeout, default 5) */
-	double login_timeout;       /* seconds a login reply may take (--login-timeout); 0: the target's */
-	int jobs;                   /* -j N; 0: exec_default_jobs() */
-	const char *fixtures_dir;   /* where fixture maildrops live (fixtures/) */
-	int live_transcript;        /* -v: print transcript lines as they happen (stderr) */
+	double step_timeout;      /* seconds a step may take (--timeout, default 5) */
+	double login_timeout;     /* seconds a login reply may take (--login-timeout); 0: the target's */
+	int jobs;                 /* -j N; 0: exec_default_jobs() */
+	const char *fixtures_dir; /* where fixture maildrops live (fixtures/) */
+	int live_transcript;      /* -v: print transcript lines as they happen (stderr) */
 };
 
 /* Seconds a reply to PASS, APOP or AUTH may take: --login-timeout, else the target's login_timeout, and
@@ -32,26 +32,26 @@ enum probe_gap {
 
 /* What the runner learns about the target once, before any scenario. */
 struct probe {
-	int reachable;              /* a greeting arrived */
-	char *greeting;             /* the greeting line: greeting_len octets (a NUL is one of them) */
+	int reachable;  /* a greeting arrived */
+	char *greeting; /* the greeting line: greeting_len octets (a NUL is one of them) */
 	size_t greeting_len;
-	char *timestamp;            /* APOP timestamp of that greeting, or NULL */
-	int capa_ok;                /* CAPA answered +OK */
-	char **capa;                /* CAPA lines before TLS */
+	char *timestamp; /* APOP timestamp of that greeting, or NULL */
+	int capa_ok;     /* CAPA answered +OK */
+	char **capa;     /* CAPA lines before TLS */
 	size_t ncapa;
-	char **capa_tls;            /* CAPA lines after STLS or on the TLS port (NULL if no TLS) */
+	char **capa_tls; /* CAPA lines after STLS or on the TLS port (NULL if no TLS) */
 	size_t ncapa_tls;
-	int stls_ok;                /* STLS + handshake worked */
-	int tls_port_ok;            /* implicit TLS handshake worked */
-	long login_delay;           /* LOGIN-DELAY seconds CAPA announced before login (the larger of before and
-	                             * after TLS; RFC 2449 §6.5: the largest for any user); -1 none */
-	int login_delay_user;       /* it was followed by USER: CAPA after login says more */
-	enum probe_gap gap;         /* what it could not learn; GAP_NONE when it learnt all */
-	char *gap_why;              /* why, one line ("CAPA: no response within 5.0 s"), or NULL */
+	int stls_ok;          /* STLS + handshake worked */
+	int tls_port_ok;      /* implicit TLS handshake worked */
+	long login_delay;     /* LOGIN-DELAY seconds CAPA announced before login (the larger of before and
+	                       * after TLS; RFC 2449 §6.5: the largest for any user); -1 none */
+	int login_delay_user; /* it was followed by USER: CAPA after login says more */
+	enum probe_gap gap;   /* what it could not learn; GAP_NONE when it learnt all */
+	char *gap_why;        /* why, one line ("CAPA: no response within 5.0 s"), or NULL */
 	/* What logging in taught (exec_probe_accounts): */
-	int user_refused;           /* USER got -ERR where login_tls sends it: USER/PASS not offered */
-	char *login_mech;           /* the SASL mechanism logins use when neither USER nor APOP is there */
-	char **learned;             /* without CAPA: optional commands that worked when tried (USER, TOP, UIDL) */
+	int user_refused; /* USER got -ERR where login_tls sends it: USER/PASS not offered */
+	char *login_mech; /* the SASL mechanism logins use when neither USER nor APOP is there */
+	char **learned;   /* without CAPA: optional commands that worked when tried (USER, TOP, UIDL) */
 	size_t nlearned;
 };
 
@@ -65,7 +65,8 @@ void probe_free(struct probe *p);
  * (p->learned). Returns -1 with a plain sentence naming the account when a login is refused (a wrong
  * password, login_tls false on a TLS-only server, no login way at all): a profile mistake, exit 2. A
  * server that does not answer or answers badly is not refused: the scenarios report it. */
-int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struct probe *p, struct p3err *err);
+int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struct probe *p,
+                        struct p3err *err);
 
 /* Before a scenario on an account a dropped session of the worker's previous scenario may still hold
  * (exec_account.c): log in the way the probe chose and QUIT, retrying [IN-USE] with backoff up to
@@ -125,8 +126,8 @@ double exec_pacing_estimate(struct scenario *const *scenarios, size_t n, const s
 
 /* Run every scenario with o->jobs workers (0: exec_default_jobs()); results[i] belongs to scenarios[i].
  * One worker runs them in the given order; several start them longest first (plan_schedule()). */
-int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t,
-                 const struct probe *p, const struct exec_opts *o, const struct exec_observer *obs,
-                 struct result *results, struct p3err *err);
+int exec_run_all(struct scenario *const *scenarios, size_t n, const struct target *t, const struct probe *p,
+                 const struct exec_opts *o, const struct exec_observer *obs, struct result *results,
+                 struct p3err *err);
 
 #endif

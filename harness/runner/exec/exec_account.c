@@ -167,8 +167,8 @@ static void learn_delay(struct xctx *x, const struct probe *p, const struct acco
 	if (d >= 0) {
 		pace_set_delay(pace_global(), x->t, acct->user, d * 1000);
 		if (d != p->login_delay)
-			xtr_note(&x->tr, "account", "LOGIN-DELAY %ld s applies to %s (before login: %ld s)", d,
-			         acct->user, p->login_delay);
+			xtr_note(&x->tr, "account", "LOGIN-DELAY %ld s applies to %s (before login: %ld s)",
+			         d, acct->user, p->login_delay);
 	}
 }
 
@@ -186,7 +186,8 @@ static int delay_again(const struct target *t, const struct account *acct, const
 	double wait = d > 0 ? (double)(d + PACE_MARGIN_MS) / 1000.0 : max;
 	if (wait > max)
 		wait = max;
-	fprintf(stderr, "pop3spec: %s: login refused with [LOGIN-DELAY]: waiting %.0f s before trying again\n",
+	fprintf(stderr,
+	        "pop3spec: %s: login refused with [LOGIN-DELAY]: waiting %.0f s before trying again\n",
 	        acct->user, wait);
 	return xc_sleep_ms((long long)(wait * 1000)) == 0;
 }
@@ -261,11 +262,12 @@ static void busy_sentence(const struct target *t, const struct account *acct, ch
 {
 	if (strcasestr(why, "[IN-USE]") == NULL)
 		return;
-	snprintf(why, whysize,
-	         "cannot log in as %.100s: its maildrop stayed locked by another session for %.0f s (the server "
-	         "kept answering [IN-USE]; lock_retry). Close the account's other clients, or wait for a session "
-	         "an interrupted run left, and run again",
-	         acct->user, target_lock_retry(t));
+	snprintf(
+	    why, whysize,
+	    "cannot log in as %.100s: its maildrop stayed locked by another session for %.0f s (the server "
+	    "kept answering [IN-USE]; lock_retry). Close the account's other clients, or wait for a session "
+	    "an interrupted run left, and run again",
+	    acct->user, target_lock_retry(t));
 }
 
 struct pool {
@@ -441,7 +443,9 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			/* RFC 2449 §8.1.1: USER may be refused for a login too soon; that says nothing about
 			 * USER/PASS being offered. */
 			ctx_free(x);
-			return snprintf(why, whysize, "cannot log in as %.100s: USER got '%.200s'", acct->user, got), -1;
+			return snprintf(why, whysize, "cannot log in as %.100s: USER got '%.200s'",
+			                acct->user, got),
+			       -1;
 		}
 		if (!in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER") &&
 		    !tag_in(p->capa, p->ncapa, "USER")) {
@@ -455,11 +459,13 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			                acct->user, got),
 			       -1;
 		}
-		if (tag_in(p->capa, p->ncapa, "USER") || (in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER"))) {
+		if (tag_in(p->capa, p->ncapa, "USER") ||
+		    (in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER"))) {
 			/* USER is offered: the name is what the server refused. */
 			ctx_free(x);
 			return snprintf(why, whysize,
-			                "cannot log in as %.100s: USER got '%.200s', though CAPA lists USER. Check "
+			                "cannot log in as %.100s: USER got '%.200s', though CAPA lists USER. "
+			                "Check "
 			                "the account's user name in the profile",
 			                acct->user, got),
 			       -1;
@@ -562,7 +568,8 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 	/* Every account's login clock (pace.h), by the delay announced before login until its own login
 	 * says which applies to it. */
 	for (size_t i = 0; i < t->naccounts; i++)
-		pace_set_delay(pace_global(), t, t->accounts[i].user, p->login_delay > 0 ? p->login_delay * 1000 : 0);
+		pace_set_delay(pace_global(), t, t->accounts[i].user,
+		               p->login_delay > 0 ? p->login_delay * 1000 : 0);
 	long long t0 = xc_now_ms();
 	double wait = 0.25;
 	int first, delayed = 0;

@@ -1,7 +1,7 @@
-/* exec_int.h — the executor's private header and internal API: one scenario's execution context (its named sessions, client
- * connections from lib/conn.h; the wire transcript every byte goes into; its variables), the outcome of a
- * step, the verdict (exec_verdict.c) and what the probe found (exec_facts.c). Nothing outside the executor
- * includes it.
+/* exec_int.h — the executor's private header and internal API: one scenario's execution context (its named
+ * sessions, client connections from lib/conn.h; the wire transcript every byte goes into; its variables), the
+ * outcome of a step, the verdict (exec_verdict.c) and what the probe found (exec_facts.c). Nothing outside
+ * the executor includes it.
  *
  * Who calls whom, one way only (docs/architecture.md):
  *   drivers   exec.c (a scenario), exec_probe.c (the probe), exec_account.c (the accounts); exec_pool.c above
@@ -10,8 +10,8 @@
  *      ↓
  *   steps     exec_steps.c (wire steps) → exec_auth.c → exec_tls.c → exec_wire.c; exec_assert.c
  *      ↓
- *   base      exec_session.c, expect (reader, judge), checks.c, values.c, exec_verdict.c, exec_facts.c; lib/ (conn, tls_inner)
- * Nothing below calls up. */
+ *   base      exec_session.c, expect (reader, judge), checks.c, values.c, exec_verdict.c, exec_facts.c; lib/
+ * (conn, tls_inner) Nothing below calls up. */
 #ifndef POP3SPEC_EXEC_INT_H
 #define POP3SPEC_EXEC_INT_H
 
@@ -68,10 +68,10 @@ void xtr_note(struct transcript *tr, const char *session, const char *fmt, ...)
 
 struct xsession {
 	char *name;
-	struct conn *c;  /* NULL when not connected (never connected, dropped, or closed) */
-	int eof;         /* the server closed the connection */
-	int in_auth;     /* an AUTH exchange runs: "+ " lines are allowed (RFC 5034 §4) */
-	char *greeting;  /* first line of the greeting (greeting_len octets, NUL included), NULL before it */
+	struct conn *c; /* NULL when not connected (never connected, dropped, or closed) */
+	int eof;        /* the server closed the connection */
+	int in_auth;    /* an AUTH exchange runs: "+ " lines are allowed (RFC 5034 §4) */
+	char *greeting; /* first line of the greeting (greeting_len octets, NUL included), NULL before it */
 	size_t greeting_len;
 	char *timestamp; /* its APOP timestamp (RFC 1939 §7), NULL when none */
 	/* For the end-of-scenario check (exec.c): every response the steps asked for has been read, so any
@@ -85,9 +85,9 @@ struct xsession {
 	char login_cmd[8]; /* "PASS", "APOP", "AUTH": the last login command sent */
 	int login_replies; /* replies still to come up to and including that command's (pipelining) */
 	/* How the session ends (xs_end_sessions) and what a drop leaves behind (RFC 1939 §6). */
-	int account;       /* 1 or 2: whose name USER, APOP or the login step last gave; 0 none */
-	int logged_in;     /* a login command got +OK: the server holds the account's maildrop lock */
-	int quit_ok;       /* QUIT got +OK: the server releases the lock and closes (awaited before logins) */
+	int account;   /* 1 or 2: whose name USER, APOP or the login step last gave; 0 none */
+	int logged_in; /* a login command got +OK: the server holds the account's maildrop lock */
+	int quit_ok;   /* QUIT got +OK: the server releases the lock and closes (awaited before logins) */
 	/* The connect step that opened it, for a login retry to reconnect the same way: a scenario's step
 	 * (lives as long as the scenario); the probe's are on its stack and never used so (no drops). */
 	const struct step *connect_step;
@@ -132,10 +132,10 @@ struct xctx {
 	struct transcript tr;
 	struct xsession sess[XC_MAX_SESSIONS];
 	size_t nsess;
-	double timeout;  /* seconds a step (a response) may take */
+	double timeout;       /* seconds a step (a response) may take */
 	double login_timeout; /* seconds a reply to a login command may take (never less than timeout) */
 	long login_delay_ms;  /* the longest login reply of the scenario, when it took LOGIN_DELAY_NOTE_MS+ */
-	char *last_line; /* first line of the last response read (escaped-free copy) */
+	char *last_line;      /* first line of the last response read (escaped-free copy) */
 	size_t last_len;
 	/* Soft failures that let the scenario go on: the first warning, for the verdict. */
 	int warned;
@@ -144,13 +144,14 @@ struct xctx {
 	char warn_expected[1024], warn_actual[1024];
 	const char *warn_req;
 	char step_desc[160]; /* "step 4 (send: RETR 1)" of the running step */
-	/* Per account (1, 2): a logged-in session of it was dropped or abandoned, in this scenario or at the end
-	 * of the worker's previous one, so the server may hold its lock until it notices: a login meeting
+	/* Per account (1, 2): a logged-in session of it was dropped or abandoned, in this scenario or at the
+	 * end of the worker's previous one, so the server may hold its lock until it notices: a login meeting
 	 * [IN-USE] is then retried (lock_retry). lock_stuck: such retries ran out once; not again. */
 	int dropped[2];
 	int lock_stuck[2];
 	/* LOGIN-DELAY pacing (pace.h): a scenario about LOGIN-DELAY itself (tag login-delay) sends its own
-	 * USER, PASS, APOP and AUTH inside the delay on purpose, so only its login and auth steps are paced. */
+	 * USER, PASS, APOP and AUTH inside the delay on purpose, so only its login and auth steps are paced.
+	 */
 	int unpaced_sends;
 	int in_login_step; /* a login or auth step is running */
 };
@@ -182,7 +183,8 @@ void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_
 /* For the first line of the reply now awaited on s: when it may answer a login command (s->login_replies),
  * push *deadline_ms and *timeout out to the login deadline (x->login_timeout from now) if that is later;
  * returns whether it did. */
-int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms, double *timeout);
+int xs_login_deadline(const struct xctx *x, const struct xsession *s, long long *deadline_ms,
+                      double *timeout);
 /* After the first line of a reply (or its timeout) on s, awaited since start_ms (ok: it was +OK): note a
  * slow login reply (transcript and x->login_delay_ms), count the reply off s->login_replies, and mark the
  * session logged in when it was the login's +OK. */

@@ -131,7 +131,8 @@ static size_t failed_logins(const struct scenario *sc)
 		const struct step *st = &sc->steps[i];
 		int login = st->kind == STEP_LOGIN || st->kind == STEP_AUTH;
 		if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4)
-			login = strncasecmp(st->u.text.s, "PASS", 4) == 0 || strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
+			login = strncasecmp(st->u.text.s, "PASS", 4) == 0 ||
+			        strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
 			        strncasecmp(st->u.text.s, "AUTH", 4) == 0;
 		if (!login || st->n_expect == 0)
 			continue;
@@ -169,11 +170,13 @@ static void *worker_main(void *arg)
 	struct pool *pl = w->pool;
 	exec_worker_begin();
 	for (;;) {
-		/* A stop (runner/stop.h) ends the run between scenarios; the one running is cut by lib/conn. */
+		/* A stop (runner/stop.h) ends the run between scenarios; the one running is cut by lib/conn.
+		 */
 		if (stop_requested() != STOP_NONE)
 			break;
-		/* The server showed a limit on connections per address (runner/connlimit.h): the workers beyond
-		 * the parallelism it allows take no new scenario; the others run the rest. Never the last one. */
+		/* The server showed a limit on connections per address (runner/connlimit.h): the workers
+		 * beyond the parallelism it allows take no new scenario; the others run the rest. Never the
+		 * last one. */
 		size_t cj = connlimit_jobs();
 		if (cj > 0 && w->index >= cj && w->index > 0)
 			break;
@@ -198,7 +201,8 @@ size_t exec_default_jobs(const struct target *t)
 {
 	size_t jobs = t->naccounts / 2;
 	/* Paced by LOGIN-DELAY, workers mostly sleep: every pair of accounts shortens the run. */
-	size_t max = pace_max_delay(pace_global(), t) > 0 ? EXEC_DEFAULT_JOBS_PACED_MAX : EXEC_DEFAULT_JOBS_MAX;
+	size_t max =
+	    pace_max_delay(pace_global(), t) > 0 ? EXEC_DEFAULT_JOBS_PACED_MAX : EXEC_DEFAULT_JOBS_MAX;
 
 	if (jobs > max)
 		jobs = max;
@@ -215,8 +219,10 @@ static void count_logins(const struct scenario *sc, size_t acct[2])
 			acct[st->u.login.account == 2 ? 1 : 0]++;
 		else if (st->kind == STEP_AUTH)
 			acct[st->u.auth.account == 2 ? 1 : 0]++;
-		else if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4 &&
-		         (strncasecmp(st->u.text.s, "PASS", 4) == 0 || strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
+		else if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s &&
+		         st->u.text.len >= 4 &&
+		         (strncasecmp(st->u.text.s, "PASS", 4) == 0 ||
+		          strncasecmp(st->u.text.s, "APOP", 4) == 0 ||
 		          strncasecmp(st->u.text.s, "AUTH", 4) == 0))
 			acct[0]++;
 	}
@@ -309,7 +315,8 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 		                 jobs, 2 * jobs, t->name ? t->name : "", t->naccounts);
 	if (jobs > n)
 		jobs = n ? n : 1;
-	struct pool pl = {.scenarios = scenarios, .n = n, .t = t, .p = p, .o = o, .obs = obs, .results = results};
+	struct pool pl = {
+	    .scenarios = scenarios, .n = n, .t = t, .p = p, .o = o, .obs = obs, .results = results};
 	if (build_queues(&pl, jobs) != 0)
 		return p3err_set(err, "out of memory");
 	pthread_mutex_init(&pl.lock, NULL);

@@ -249,7 +249,8 @@ int exec_probe(const struct target *t, const struct exec_opts *o, struct probe *
 	free(x);
 	/* RFC 2449 §6.5: the delay between logins the server enforces; the runner paces by it (pace.h). */
 	int u1 = 0, u2 = 0;
-	long d1 = pace_capa_delay(p->capa, p->ncapa, &u1), d2 = pace_capa_delay(p->capa_tls, p->ncapa_tls, &u2);
+	long d1 = pace_capa_delay(p->capa, p->ncapa, &u1),
+	     d2 = pace_capa_delay(p->capa_tls, p->ncapa_tls, &u2);
 	p->login_delay = d1 > d2 ? d1 : d2;
 	p->login_delay_user = u1 || u2;
 	if (!p->reachable) {
@@ -298,9 +299,11 @@ static int requirement_met(const char *r, const struct target *t, const struct p
 	if (strcasecmp(r, "CLEARTEXT-LOGIN") == 0)
 		/* A login without TLS: the profile does not say logins need TLS, and USER is offered before
 		 * TLS (or CAPA is not there to say otherwise). */
-		return t->login_tls != LOGIN_TLS_YES && (!p->capa_ok || capa_lists(p->capa, p->ncapa, "USER"));
+		return t->login_tls != LOGIN_TLS_YES &&
+		       (!p->capa_ok || capa_lists(p->capa, p->ncapa, "USER"));
 	if (strncasecmp(r, "SASL ", 5) == 0)
-		return capa_lists_sasl(p->capa, p->ncapa, r + 5) || capa_lists_sasl(p->capa_tls, p->ncapa_tls, r + 5);
+		return capa_lists_sasl(p->capa, p->ncapa, r + 5) ||
+		       capa_lists_sasl(p->capa_tls, p->ncapa_tls, r + 5);
 	return capa_lists(p->capa, p->ncapa, r) || capa_lists(p->capa_tls, p->ncapa_tls, r);
 }
 
@@ -328,7 +331,8 @@ static int about_user_pass(const struct scenario *sc)
 		if (st->kind == STEP_LOGIN && st->u.login.method == LOGIN_USER)
 			return 1;
 		if ((st->kind == STEP_SEND || st->kind == STEP_RAW) && st->u.text.s && st->u.text.len >= 4 &&
-		    (strncasecmp(st->u.text.s, "USER", 4) == 0 || strncasecmp(st->u.text.s, "PASS", 4) == 0) &&
+		    (strncasecmp(st->u.text.s, "USER", 4) == 0 ||
+		     strncasecmp(st->u.text.s, "PASS", 4) == 0) &&
 		    (st->u.text.len == 4 || st->u.text.s[4] == ' ' || st->u.text.s[4] == '\r'))
 			return 1;
 	}
@@ -345,8 +349,9 @@ const char *exec_skip_reason(const struct scenario *sc, const struct target *t, 
 		return buf;
 	}
 	if (p->user_refused && about_user_pass(sc)) {
-		snprintf(buf, bufsize, "unsupported: USER/PASS (USER got -ERR in the probe; RFC 1939 §7 makes it "
-		                       "optional, and logins here use %s)",
+		snprintf(buf, bufsize,
+		         "unsupported: USER/PASS (USER got -ERR in the probe; RFC 1939 §7 makes it "
+		         "optional, and logins here use %s)",
 		         exec_login_way_name(p, (char[64]){0}, 64));
 		return buf;
 	}

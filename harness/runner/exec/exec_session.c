@@ -53,7 +53,10 @@ static void xtr_push(struct transcript *tr, char kind, const char *session, cons
 		char *shown = redact_text(redact_live(), text, &failed);
 		pthread_mutex_lock(&live_lock);
 		fprintf(stderr, "%s %8.1f %-6s %c: %s\n", tr->id ? tr->id : "", t, session ? session : "",
-		        kind, failed ? REDACT_MARK : shown ? shown : text);
+		        kind,
+		        failed  ? REDACT_MARK
+		        : shown ? shown
+		                : text);
 		pthread_mutex_unlock(&live_lock);
 		free(shown);
 	}
@@ -181,8 +184,8 @@ void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_
 		         xc_now_ms() - t0);
 	} else {
 		atomic_store(&quit_left_open, 1);
-		xtr_note(&x->tr, s->name, "%s: the server did not close the connection within %.1f s of QUIT", why,
-		         (double)ms / 1000.0);
+		xtr_note(&x->tr, s->name, "%s: the server did not close the connection within %.1f s of QUIT",
+		         why, (double)ms / 1000.0);
 	}
 	s->eof = 1;
 	xs_close(x, s, 0, NULL);
@@ -206,14 +209,15 @@ void xs_end_sessions(struct xctx *x, int abandon)
 			continue;
 		}
 		if (!abandon && s->settled && !s->in_auth && !s->eof && s->login_replies <= 0) {
-			/* RFC 1939 §6: QUIT releases the maildrop now; a dropped connection only when the server
-			 * notices. Not part of the verdict, which is already decided. */
+			/* RFC 1939 §6: QUIT releases the maildrop now; a dropped connection only when the
+			 * server notices. Not part of the verdict, which is already decided. */
 			struct p3err err = {""};
 			const char *line;
 			struct line ln;
 			long long deadline = xc_now_ms() + (long long)(x->timeout * 1000);
 			if (conn_write(s->c, "QUIT\r\n", 6, xc_left(deadline), &err) == CONN_OK &&
-			    conn_read_line(s->c, XC_MAX_LINE, xc_left(deadline), &line, &ln, &err) == CONN_OK &&
+			    conn_read_line(s->c, XC_MAX_LINE, xc_left(deadline), &line, &ln, &err) ==
+			        CONN_OK &&
 			    ln.len >= 3 && memcmp(line, "+OK", 3) == 0) {
 				xs_await_close(x, s, "end of scenario: QUIT answered +OK", 1);
 				continue;
@@ -300,7 +304,8 @@ void xs_reply_read(struct xctx *x, struct xsession *s, long long start_ms, int o
 		return;
 	/* No RFC bounds how fast a server answers; delaying failed logins is standard defence against
 	 * password guessing (Dovecot's auth penalty). Shown, never judged. */
-	xtr_note(&x->tr, s->name, "the server took %.1f s to answer %s (login replies may take %.0f s: login_timeout)",
+	xtr_note(&x->tr, s->name,
+	         "the server took %.1f s to answer %s (login replies may take %.0f s: login_timeout)",
 	         (double)took / 1000.0, s->login_cmd, x->login_timeout);
 	if (took > x->login_delay_ms)
 		x->login_delay_ms = (long)took;
@@ -360,7 +365,8 @@ long long xs_pace(struct xctx *x, struct xsession *s)
 	long long w = pace_wait(pace_global(), x->t, user, xc_now_ms());
 	if (w <= 0)
 		return 0;
-	xtr_note(&x->tr, s->name, "waiting %.1f s: the server's LOGIN-DELAY (%ld s since %s's last login, RFC 2449 §6.5)",
+	xtr_note(&x->tr, s->name,
+	         "waiting %.1f s: the server's LOGIN-DELAY (%ld s since %s's last login, RFC 2449 §6.5)",
 	         (double)w / 1000.0, pace_delay(pace_global(), x->t, user) / 1000, user);
 	long long t0 = xc_now_ms();
 	xc_sleep_ms(w);

@@ -103,12 +103,14 @@ static void login_once(struct xctx *x, const struct step *st, struct outcome *ou
 	const struct expect *e = step_first_expect(st);
 	enum login_method method = st->u.login.method;
 	if (method == LOGIN_OFFERED) {
-		/* RFC 1939 §7: USER/PASS is optional; log in the way the target offers (the probe learnt it). */
+		/* RFC 1939 §7: USER/PASS is optional; log in the way the target offers (the probe learnt it).
+		 */
 		const char *mech;
 		enum login_way way = exec_login_way(x->p, &mech);
 		if (way != LOGIN_WAY_USER) {
 			char buf[64];
-			xtr_note(&x->tr, s->name, "login with %s: the server offers no USER/PASS (RFC 1939 §7)",
+			xtr_note(&x->tr, s->name,
+			         "login with %s: the server offers no USER/PASS (RFC 1939 §7)",
 			         exec_login_way_name(x->p, buf, sizeof buf));
 		}
 		if (way == LOGIN_WAY_SASL) {
@@ -231,9 +233,10 @@ static void login_delay_retry(struct xctx *x, const struct step *st, struct outc
 	double wait = d > 0 ? (double)(d + PACE_MARGIN_MS) / 1000.0 : max;
 	if (wait > max)
 		wait = max;
-	xtr_note(&x->tr, s->name,
-	         "login refused with [LOGIN-DELAY]: waiting %.1f s (%s, login_delay_max %.0f s), then one retry",
-	         wait, d > 0 ? "the LOGIN-DELAY that applies" : "no LOGIN-DELAY announced", max);
+	xtr_note(
+	    &x->tr, s->name,
+	    "login refused with [LOGIN-DELAY]: waiting %.1f s (%s, login_delay_max %.0f s), then one retry",
+	    wait, d > 0 ? "the LOGIN-DELAY that applies" : "no LOGIN-DELAY announced", max);
 	xs_close(x, s, 0, NULL);
 	if (xc_sleep_ms((long long)(wait * 1000)) != 0)
 		return;
@@ -261,15 +264,18 @@ void step_run_login(struct xctx *x, const struct step *st, struct outcome *out)
 			x->lock_stuck[acc] = 1;
 			char was[sizeof out->actual];
 			snprintf(was, sizeof was, "%s", out->actual);
-			xtr_note(&x->tr, s->name, "the maildrop stayed busy %.1f s after the drop (lock_retry %.0f s)",
-			         spent, limit);
-			snprintf(out->actual, sizeof out->actual,
-			         "%.900s (still after %d retries over %.1f s since a dropped session: lock_retry)", was,
-			         tries, spent);
+			xtr_note(&x->tr, s->name,
+			         "the maildrop stayed busy %.1f s after the drop (lock_retry %.0f s)", spent,
+			         limit);
+			snprintf(
+			    out->actual, sizeof out->actual,
+			    "%.900s (still after %d retries over %.1f s since a dropped session: lock_retry)",
+			    was, tries, spent);
 			return;
 		}
 		xtr_note(&x->tr, s->name,
-		         "login refused while a dropped session of this account may still hold the maildrop: retry "
+		         "login refused while a dropped session of this account may still hold the maildrop: "
+		         "retry "
 		         "%d in %.2f s",
 		         tries + 1, wait);
 		xs_close(x, s, 0, NULL);
@@ -281,8 +287,8 @@ void step_run_login(struct xctx *x, const struct step *st, struct outcome *out)
 			return;
 	}
 	if (out->kind == OUT_PASS)
-		xtr_note(&x->tr, s->name, "logged in after %d retries (%.1f s after the first refusal)", tries,
-		         (double)(xc_now_ms() - t0) / 1000.0);
+		xtr_note(&x->tr, s->name, "logged in after %d retries (%.1f s after the first refusal)",
+		         tries, (double)(xc_now_ms() - t0) / 1000.0);
 }
 
 /* ---- expect_close, drop, sleep ---------------------------------------------------------------------- */
@@ -307,8 +313,9 @@ void step_run_expect_close(struct xctx *x, const struct step *st, struct outcome
 		s->eof = 1;
 		xs_close(x, s, 0,
 		         clean < 0 ? "the server closed the connection"
-		         : clean   ? "the server closed the connection (TLS close_notify first)"
-		                   : "the server closed the connection (TCP closed without a TLS close_notify)");
+		         : clean
+		             ? "the server closed the connection (TLS close_notify first)"
+		             : "the server closed the connection (TCP closed without a TLS close_notify)");
 		if (st->u.close.silent && data)
 			out_set(out, OUT_EXPECT, e ? e->ref : NULL, "a close with nothing sent before it",
 			        "%zu octets came first", data);

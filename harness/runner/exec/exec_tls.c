@@ -94,11 +94,11 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 		             strstr(err.msg, "reset by peer") != NULL;
 		xs_close(x, s, 0, NULL);
 		if (at_connect && (cs == CONN_TIMEOUT || (silent && want != 0)))
-			return (void)out_set(out, OUT_ERROR, NULL, NULL,
-			                     "no TLS session with %s:%d: the handshake %s", x->t->host,
-			                     x->t->tls_port,
-			                     cs == CONN_TIMEOUT ? "got no answer within the timeout"
-			                                        : "ended with the connection closed, unanswered");
+			return (void)out_set(
+			    out, OUT_ERROR, NULL, NULL, "no TLS session with %s:%d: the handshake %s",
+			    x->t->host, x->t->tls_port,
+			    cs == CONN_TIMEOUT ? "got no answer within the timeout"
+			                       : "ended with the connection closed, unanswered");
 		if (want == 0)
 			return; /* refused (a close is a refusal too): what the step wants */
 		if (strstr(err.msg, "certificate verify failed"))
@@ -111,9 +111,10 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 			/* STLS with injected octets: a server that takes them as the first octets of the
 			 * client's handshake (RFC 2595 §4: the negotiation begins right after the +OK) fails
 			 * the handshake and closes; the injected command was not run (P-STLS-1 holds). */
-			xtr_note(&x->tr, s->name,
-			         "the octets sent after STLS went into the TLS handshake, which failed: they were "
-			         "not run as a command");
+			xtr_note(
+			    &x->tr, s->name,
+			    "the octets sent after STLS went into the TLS handshake, which failed: they were "
+			    "not run as a command");
 			return;
 		}
 		out_set(out, OUT_EXPECT, NULL, "a TLS handshake", "it failed: %s", why);
@@ -143,7 +144,8 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
 {
 	struct xsession *s = xs_get(x, st->session, 1);
 	if (s == NULL)
-		return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions", XC_MAX_SESSIONS),
+		return out_set(out, OUT_ERROR, NULL, NULL, "scenario error: more than %d sessions",
+		               XC_MAX_SESSIONS),
 		       CONNECT_DONE;
 	if (s->c)
 		xs_close(x, s, 0, "closing the session's previous connection");
@@ -159,7 +161,8 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
 	int port = tls ? x->t->tls_port : x->t->port;
 	if (port == 0)
 		return out_set(out, OUT_SKIP, NULL, NULL,
-		               tls ? "unsupported: the target has no tls_port" : "unsupported: the target has no plain port"),
+		               tls ? "unsupported: the target has no tls_port"
+		                   : "unsupported: the target has no plain port"),
 		       CONNECT_DONE;
 	const struct expect *e = step_first_expect(st);
 	xtr_note(&x->tr, s->name, "connect to %s:%d%s", x->t->host, port, tls ? " (implicit TLS)" : "");
@@ -170,8 +173,9 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
 		xtr_note(&x->tr, s->name, "connect failed: %s", cs == CONN_TIMEOUT ? "timed out" : err.msg);
 		out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host, port,
 		        cs == CONN_TIMEOUT ? "timed out" : err.msg);
-		return cs != CONN_TIMEOUT && (strstr(err.msg, "refused") || strstr(err.msg, "reset")) ? CONNECT_REFUSED
-		                                                                                    : CONNECT_DONE;
+		return cs != CONN_TIMEOUT && (strstr(err.msg, "refused") || strstr(err.msg, "reset"))
+		           ? CONNECT_REFUSED
+		           : CONNECT_DONE;
 	}
 	if (tls) {
 		int want = e ? e->handshake : -1;
@@ -192,8 +196,8 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
 		 * scenario could not run, as with a refused connection (docs/scenario-language.md
 		 * "Verdicts"). A line that came, however wrong, is judged instead. */
 		if (out->timed_out) {
-			out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s", x->t->host,
-			        port, x->timeout);
+			out_set(out, OUT_ERROR, NULL, NULL, "no greeting from %s:%d within %.1f s",
+			        x->t->host, port, x->timeout);
 			return CONNECT_DONE;
 		}
 		char what[sizeof out->actual];
@@ -238,7 +242,8 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
 /* A connect step. A refusal (connection refused or reset, closed before the greeting, a -ERR greeting the
  * step did not ask for) while other workers' sessions of this run are open may be the server's limit on
  * connections per address: retried after one of them closes, visibly, up to CONNLIMIT_ATTEMPTS; then, or
- * with none open, the scenario ends in an error, never a pass (a server that greets nobody stays an error). */
+ * with none open, the scenario ends in an error, never a pass (a server that greets nobody stays an error).
+ */
 void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	for (int attempt = 1;; attempt++) {
@@ -251,30 +256,38 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 		long long waited;
 		if (connlimit_retry(ours, ours - mine, attempt, &waited)) {
 			xtr_note(&x->tr, st->session,
-			         "the server refused the connection while %ld other session%s of this run were open "
+			         "the server refused the connection while %ld other session%s of this run "
+			         "were open "
 			         "(its limit of connections per address?): retry %d after %.1f s",
 			         ours, ours == 1 ? "" : "s", attempt, (double)waited / 1000.0);
 			outcome_pass(out);
 			continue;
 		}
 		if (attempt == 1 && ours > 0 && ours == mine) {
-			/* Only this scenario's own sessions were open: none will close while this one waits, and
-			 * a server may lawfully limit connections per address below what the scenario needs. */
+			/* Only this scenario's own sessions were open: none will close while this one waits,
+			 * and a server may lawfully limit connections per address below what the scenario
+			 * needs. */
 			char was[sizeof out->actual];
 			snprintf(was, sizeof was, "%s",
-			         out->kind == OUT_ERROR ? out->actual : x->last_line ? x->last_line : "");
+			         out->kind == OUT_ERROR ? out->actual
+			         : x->last_line         ? x->last_line
+			                                : "");
 			out_set(out, OUT_ERROR, NULL, NULL,
-			        "the server refused the connection while %ld other session%s of this scenario were "
+			        "the server refused the connection while %ld other session%s of this "
+			        "scenario were "
 			        "open (a limit on connections per address?): %s",
 			        mine, mine == 1 ? "" : "s", was);
 		} else if (attempt > 1) {
-			/* Retried and still refused: an error (the scenario could not run), never a verdict on
-			 * the server's greeting. */
+			/* Retried and still refused: an error (the scenario could not run), never a verdict
+			 * on the server's greeting. */
 			char was[sizeof out->actual];
 			snprintf(was, sizeof was, "%s",
-			         out->kind == OUT_ERROR ? out->actual : x->last_line ? x->last_line : "");
+			         out->kind == OUT_ERROR ? out->actual
+			         : x->last_line         ? x->last_line
+			                                : "");
 			out_set(out, OUT_ERROR, NULL, NULL,
-			        "the server refused the connection %d times while other sessions of this run were "
+			        "the server refused the connection %d times while other sessions of this run "
+			        "were "
 			        "open (last: %s)",
 			        attempt, was);
 		}
@@ -335,8 +348,9 @@ static void nested_handshake(struct xctx *x, struct xsession *s, int want, const
 	size_t early = conn_buffered(s->c);
 	if (early) {
 		/* The server spoke before the client's handshake: not the negotiation of R2595-STLS-5. */
-		out_set(out, OUT_CHECK, "R2595-STLS-5", "nothing after STLS's +OK before the client's handshake",
-		        "%zu octets after the +OK", early);
+		out_set(out, OUT_CHECK, "R2595-STLS-5",
+		        "nothing after STLS's +OK before the client's handshake", "%zu octets after the +OK",
+		        early);
 		out->desync = 1;
 		return;
 	}

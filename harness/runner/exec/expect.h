@@ -33,5 +33,4 @@ void expect_judge_last(struct xctx *x, const struct expect *e, struct outcome *o
 void expect_read_first(struct xctx *x, struct xsession *s, double timeout, enum status_kind *kind,
                        struct outcome *out);
 
-
 #endif

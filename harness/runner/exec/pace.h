@@ -17,10 +17,10 @@
 #define PACE_MAX_ACCOUNTS 256
 
 struct pace_acct {
-	const void *owner;   /* the target */
+	const void *owner; /* the target */
 	char *user;
-	long delay_ms;       /* the delay that applies to this account (0 none) */
-	long long last_ok;   /* monotonic ms of its last successful login; -1 never (in this run) */
+	long delay_ms;     /* the delay that applies to this account (0 none) */
+	long long last_ok; /* monotonic ms of its last successful login; -1 never (in this run) */
 };
 
 struct pace {

@@ -213,10 +213,11 @@ static void login_delays(FILE *f, const struct run *run)
 				most = run->results[i].login_delay_ms;
 		}
 	if (n)
-		fprintf(f,
-		        "Slow logins: the server took up to %.1f s to answer PASS, APOP or AUTH (%zu scenario%s; "
-		        "allowed: login_timeout)\n",
-		        (double)most / 1000.0, n, n == 1 ? "" : "s");
+		fprintf(
+		    f,
+		    "Slow logins: the server took up to %.1f s to answer PASS, APOP or AUTH (%zu scenario%s; "
+		    "allowed: login_timeout)\n",
+		    (double)most / 1000.0, n, n == 1 ? "" : "s");
 }
 
 void console_summary(struct console *c, const struct run *run)
@@ -242,8 +243,9 @@ void console_summary(struct console *c, const struct run *run)
 	list(c, run, VERDICT_WARN, run->info.strict ? "Warnings (failing: --strict)" : "Warnings");
 	login_delays(f, run);
 	if (run->info.login_method && strcmp(run->info.login_method, "USER/PASS") != 0)
-		fprintf(f, "Logins used %s: the server offers no USER/PASS (RFC 1939 §7); scenarios about them "
-		           "skip\n",
+		fprintf(f,
+		        "Logins used %s: the server offers no USER/PASS (RFC 1939 §7); scenarios about them "
+		        "skip\n",
 		        run->info.login_method);
 	if (c->verbosity != CONSOLE_QUIET)
 		slowest(c, run);

@@ -1,5 +1,5 @@
-/* html.c — the HTML report of one run (docs/reports.md): header, RFC group × verdict matrix, then every scenario,
- * failed first, each with its failure, requirement texts and wire transcript. */
+/* html.c — the HTML report of one run (docs/reports.md): header, RFC group × verdict matrix, then every
+ * scenario, failed first, each with its failure, requirement texts and wire transcript. */
 #include <stdlib.h>
 #include <string.h>
 #include "runner/report/report.h"
@@ -156,8 +156,9 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 	esc_text(f, run->info.target_name);
 	fputs("</code></h1>\n", f);
 	if (run->info.incomplete)
-		fprintf(f, "<p class=\"incomplete\"><strong>Incomplete run</strong>: stopped before %zu of the "
-		           "selected scenarios ran; only what ran is shown.</p>\n",
+		fprintf(f,
+		        "<p class=\"incomplete\"><strong>Incomplete run</strong>: stopped before %zu of the "
+		        "selected scenarios ran; only what ran is shown.</p>\n",
 		        run->info.not_run);
 	html_run_meta(f, run);
 	counts(f, run);
@@ -165,11 +166,16 @@ int report_html_write(const struct run *run, const char *requirements_md, const 
 	run_shared_reason(run, &sr);
 	if (sr.example) {
 		/* Read first: one cause behind many failures is usually the set-up, not many deviations. */
-		fprintf(f, "<p class=\"shared\" id=\"_shared\"><b>Shared reason:</b> %zu of %zu failures and errors got "
-		           "<code>", sr.count, sr.of);
+		fprintf(f,
+		        "<p class=\"shared\" id=\"_shared\"><b>Shared reason:</b> %zu of %zu failures and "
+		        "errors got "
+		        "<code>",
+		        sr.count, sr.of);
 		esc_text(f, sr.example);
-		fputs("</code>. One cause behind most failures: check the target profile and the server's set-up "
-		      "first.</p>\n", f);
+		fputs("</code>. One cause behind most failures: check the target profile and the server's "
+		      "set-up "
+		      "first.</p>\n",
+		      f);
 	}
 	fputs("</header>\n", f);
 	matrix(f, run, &groups);

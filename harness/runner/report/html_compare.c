@@ -91,7 +91,8 @@ static int cmp_build(struct cmp *c, const struct run *runs, size_t nruns)
 
 static void servers(FILE *f, const struct cmp *c)
 {
-	fputs("<h2>Servers</h2>\n<table class=\"grid servers\">\n<thead><tr><th>Server</th><th>Host</th><th>Greeting"
+	fputs("<h2>Servers</h2>\n<table class=\"grid "
+	      "servers\">\n<thead><tr><th>Server</th><th>Host</th><th>Greeting"
 	      "</th><th>Date</th>",
 	      f);
 	for (int i = 0; i < 5; i++) {

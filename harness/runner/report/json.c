@@ -111,10 +111,12 @@ static json_t *jrun(const struct run *run)
 		      put(o, "strict", json_boolean(in->strict)) || put_opt(o, "started", in->started) ||
 		      put(o, "duration_ms", json_integer(in->duration_ms)) ||
 		      put_opt(o, "greeting", in->greeting) || put(o, "capa", jstrv(in->capa, in->ncapa)) ||
-		      put(o, "incomplete", json_boolean(in->incomplete)) || put_opt(o, "stopped", in->stopped) ||
+		      put(o, "incomplete", json_boolean(in->incomplete)) ||
+		      put_opt(o, "stopped", in->stopped) ||
 		      (in->incomplete && put(o, "not_run", json_integer((json_int_t)in->not_run))) ||
-		      (in->shard_count && put(o, "shard", json_pack("{s:i,s:i}", "index", in->shard_index,
-		                                                    "count", in->shard_count))) ||
+		      (in->shard_count &&
+		       put(o, "shard",
+		           json_pack("{s:i,s:i}", "index", in->shard_index, "count", in->shard_count))) ||
 		      put(o, "redacted", json_boolean(in->redacted)) ||
 		      put_opt(o, "login_method", in->login_method) || put_opt(o, "mode", in->mode);
 		struct shared_reason sr;
@@ -368,7 +370,8 @@ int report_json_read(const char *path, struct run *run, struct p3err *err)
 	if (json_is_object(shard)) {
 		in->shard_index = (int)get_int(&rd, shard, "index", "$.shard");
 		in->shard_count = (int)get_int(&rd, shard, "count", "$.shard");
-		if (!rd.failed && (in->shard_count < 1 || in->shard_index < 1 || in->shard_index > in->shard_count))
+		if (!rd.failed &&
+		    (in->shard_count < 1 || in->shard_index < 1 || in->shard_index > in->shard_count))
 			rd_fail(&rd, "$.shard", "index must be from 1 to count");
 	}
 

@@ -58,8 +58,8 @@ static int shard_of(const struct run_info *in, int *count)
 	}
 	const char *o = in->options ? strstr(in->options, "--shard") : NULL;
 	int i, n;
-	if (o && (sscanf(o, "--shard %d/%d", &i, &n) == 2 || sscanf(o, "--shard=%d/%d", &i, &n) == 2) && n >= 1 &&
-	    i >= 1 && i <= n) {
+	if (o && (sscanf(o, "--shard %d/%d", &i, &n) == 2 || sscanf(o, "--shard=%d/%d", &i, &n) == 2) &&
+	    n >= 1 && i >= 1 && i <= n) {
 		*count = n;
 		return i;
 	}
@@ -71,8 +71,9 @@ int report_merge_check(const struct run *runs, size_t nruns, char *why, size_t w
 	why[0] = '\0';
 	for (size_t i = 0; i < nruns; i++)
 		if (runs[i].info.incomplete) {
-			snprintf(why, whysize, "report %zu of %zu is incomplete (%s; %zu scenarios not run)", i + 1, nruns,
-			         runs[i].info.stopped ? runs[i].info.stopped : "stopped", runs[i].info.not_run);
+			snprintf(why, whysize, "report %zu of %zu is incomplete (%s; %zu scenarios not run)",
+			         i + 1, nruns, runs[i].info.stopped ? runs[i].info.stopped : "stopped",
+			         runs[i].info.not_run);
 			return -1;
 		}
 	for (size_t i = 1; i < nruns; i++)
@@ -88,7 +89,8 @@ int report_merge_check(const struct run *runs, size_t nruns, char *why, size_t w
 		int count, idx = shard_of(&runs[i].info, &count);
 		if ((idx == 0) != (idx0 == 0) || count != count0) {
 			snprintf(why, whysize, "the reports are not shards of one run (%s%d/%d and %s%d/%d)",
-			         idx0 ? "shard " : "unsharded ", idx0, count0, idx ? "shard " : "unsharded ", idx, count);
+			         idx0 ? "shard " : "unsharded ", idx0, count0, idx ? "shard " : "unsharded ",
+			         idx, count);
 			return -1;
 		}
 		if (idx == 0)

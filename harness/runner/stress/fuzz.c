@@ -69,9 +69,9 @@ struct fuzz {
 	long run, skipped_checks;
 	struct finding found[FUZZ_MAX_FINDINGS];
 	size_t nfound;
-	SSL_CTX *tls;      /* for the TLS-in-fragments case; NULL when the target has no TLS */
-	int tls_implicit;  /* a tls_port */
-	int tls_stls;      /* CAPA announces STLS on the plain port */
+	SSL_CTX *tls;     /* for the TLS-in-fragments case; NULL when the target has no TLS */
+	int tls_implicit; /* a tls_port */
+	int tls_stls;     /* CAPA announces STLS on the plain port */
 	long tls_cases, slow_cases;
 	/* STAT right after each reset: what the checks compare with. The count must be the fixture's, and
 	 * with `delivery: verbatim` the size too; with `delivery: agent` the size is not judged. */
@@ -144,7 +144,7 @@ static void gen(const struct fuzz *F, struct rng *r, struct fcase *c)
 		c->gen = "tls-fragments";
 		c->state = FS_AUTH;
 		c->special = F->tls_implicit && (!F->tls_stls || (c->subseed & 1)) ? FS_SPECIAL_TLS_IMPLICIT
-		                                                                  : FS_SPECIAL_TLS_STLS;
+		                                                                   : FS_SPECIAL_TLS_STLS;
 		return;
 	}
 	const char *w = words[rng_below(r, sizeof words / sizeof words[0])];
@@ -460,11 +460,13 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 		enum fuzz_io_result r;
 		if (c->special == FS_SPECIAL_SLOW) {
 			long took;
-			r = fuzz_slow_client(&ft, c->state == FS_TRANS, &sub, slow_check, F, w, sizeof w, &took);
+			r = fuzz_slow_client(&ft, c->state == FS_TRANS, &sub, slow_check, F, w, sizeof w,
+			                     &took);
 			F->slow_cases++;
 		} else {
 			size_t writes;
-			r = fuzz_tls_fragments(&ft, c->special == FS_SPECIAL_TLS_STLS, &sub, w, sizeof w, &writes);
+			r = fuzz_tls_fragments(&ft, c->special == FS_SPECIAL_TLS_STLS, &sub, w, sizeof w,
+			                       &writes);
 			F->tls_cases++;
 		}
 		if (r != FUZZ_IO_OK && r != FUZZ_IO_SKIP)
@@ -479,7 +481,8 @@ static int run_case(struct fuzz *F, const struct fcase *c, struct finding *f)
 	}
 	if (c->state == FS_USER && cmd(F, s, "USER fuzz", line, sizeof line, &st) < 0) {
 		conn_abort(s);
-		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "USER before the case: %s", why_(st));
+		return finding(f, st == CONN_TIMEOUT ? "hang" : "crash", "USER before the case: %s",
+		               why_(st));
 	}
 	if (c->split) {
 		for (size_t i = 0; i < c->len; i++) {
@@ -548,11 +551,12 @@ static int reset(struct fuzz *F)
 	if (login(F, &s, &f)) {
 		/* RFC 2449 §8.1.1: a server may refuse logins that come too soon; fuzz needs one after every
 		 * case, so such a target cannot be fuzzed as configured (Cyrus's popminpoll). */
-		fprintf(stderr, "pop3spec fuzz: after the reset: %s%s\n", f.message,
-		        strstr(f.message, "[LOGIN-DELAY]")
-		            ? " (the server paces logins; fuzz logs in after every case: lift the delay for this "
-		              "account)"
-		            : "");
+		fprintf(
+		    stderr, "pop3spec fuzz: after the reset: %s%s\n", f.message,
+		    strstr(f.message, "[LOGIN-DELAY]")
+		        ? " (the server paces logins; fuzz logs in after every case: lift the delay for this "
+		          "account)"
+		        : "");
 		return -1;
 	}
 	int rc = cmd(F, s, "STAT", line, sizeof line, &st);
@@ -562,10 +566,11 @@ static int reset(struct fuzz *F)
 	unsigned long long n, total;
 	if (rc != 1 || sscanf(line, "+OK %llu %llu", &n, &total) != 2 || n != F->fx->count ||
 	    (target_delivery(&F->t) == DELIVERY_VERBATIM && total != F->fx->total)) {
-		fprintf(stderr,
-		        "pop3spec fuzz: after the reset STAT is \"%.100s\", the fixture has %zu messages (%llu "
-		        "octets)\n",
-		        rc >= 0 ? line : why_(st), F->fx->count, F->fx->total);
+		fprintf(
+		    stderr,
+		    "pop3spec fuzz: after the reset STAT is \"%.100s\", the fixture has %zu messages (%llu "
+		    "octets)\n",
+		    rc >= 0 ? line : why_(st), F->fx->count, F->fx->total);
 		return -1;
 	}
 	F->base_count = n;
@@ -644,7 +649,8 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 		return;
 	if (f->c.special != FS_SPECIAL_NONE) {
 		/* Timing, not bytes: the scenario language has no step that cuts a handshake or trickles a
-		 * line, so the reproducer is the command that replays the case (case i of a seed is fixed). */
+		 * line, so the reproducer is the command that replays the case (case i of a seed is fixed).
+		 */
 		snprintf(y, cap,
 		         "# Found by pop3spec fuzz --seed %" PRIu64 " (case %ld, %s in %s): %s\n"
 		         "# %s\n# Replay: pop3spec fuzz --target PROFILE --seed %" PRIu64 " --cases %ld "
@@ -669,10 +675,11 @@ static void make_yaml(struct fuzz *F, struct finding *f, long index)
 	len += (size_t)snprintf(y + len, cap - len, "  - raw: \"");
 	yaml_bytes(&y, &len, &cap, f->c.data, f->c.len);
 	char tail[600];
-	snprintf(tail, sizeof tail,
-	         "\"\n  - sleep: 0.5\n  - drop: rst\n  - connect: {plain: true, session: check}\n"
-	         "  - login: {session: check}\n  - send: STAT\n    session: check\n"
-	         "    expect: {status: ok, match: '^\\+OK ${fixture.count} ${size_re(fixture.total)}( |$)'}\n");
+	snprintf(
+	    tail, sizeof tail,
+	    "\"\n  - sleep: 0.5\n  - drop: rst\n  - connect: {plain: true, session: check}\n"
+	    "  - login: {session: check}\n  - send: STAT\n    session: check\n"
+	    "    expect: {status: ok, match: '^\\+OK ${fixture.count} ${size_re(fixture.total)}( |$)'}\n");
 	if (len + strlen(tail) + 1 > cap) {
 		char *n = realloc(y, len + strlen(tail) + 1);
 		if (n == NULL) {
@@ -706,7 +713,8 @@ static int probe_tls(struct fuzz *F)
 					break;
 				if (ln.len == 1 && p[0] == '.')
 					break;
-				if (ln.len >= 4 && strncasecmp(p, "STLS", 4) == 0 && (ln.len == 4 || p[4] == ' '))
+				if (ln.len >= 4 && strncasecmp(p, "STLS", 4) == 0 &&
+				    (ln.len == 4 || p[4] == ' '))
 					F->tls_stls = 1;
 			}
 		}
@@ -730,8 +738,8 @@ static int usage(const char *msg)
 	return 2;
 }
 
-static const char *const gen_names[] = {"over-long", "bytes",    "numbers",       "base64",      "arguments",
-                                        "split",     "flood",    "mutation",      "tls-fragments", "slow-client"};
+static const char *const gen_names[] = {"over-long", "bytes", "numbers",  "base64",        "arguments",
+                                        "split",     "flood", "mutation", "tls-fragments", "slow-client"};
 
 /* Whether name is in the comma-separated list. */
 static int in_list(const char *list, const char *name)
@@ -909,7 +917,8 @@ int stress_fuzz_main(int argc, char **argv)
 		if (index % F.shard_count != F.shard_index - 1)
 			continue;
 		if (F.gens && !in_list(F.gens, c.gen))
-			continue; /* --gen: the other generators' cases are drawn, not run (case i stays case i) */
+			continue; /* --gen: the other generators' cases are drawn, not run (case i stays case
+			             i) */
 		struct finding f = {0};
 		F.run++;
 		if (run_case(&F, &c, &f)) {

@@ -356,7 +356,8 @@ enum fuzz_io_result fuzz_tls_fragments(const struct fuzz_io_target *ft, int use_
 	if (r != FUZZ_IO_FOUND && r != FUZZ_IO_HANG)
 		return r;
 	/* The control: the same, written whole. When that fails too, the failure is not about fragments
-	 * (a connection limit, the TLS set-up): not this case's finding; the liveness check judges the rest. */
+	 * (a connection limit, the TLS set-up): not this case's finding; the liveness check judges the rest.
+	 */
 	char w[400];
 	size_t n;
 	enum fuzz_io_result c = tls_try(ft, use_stls, rng, 0, w, sizeof w, &n);
@@ -380,8 +381,8 @@ enum fuzz_io_result fuzz_slow_client(const struct fuzz_io_target *ft, int logged
 	int timed_out = 0;
 	enum fuzz_io_result res = FUZZ_IO_OK;
 	if (plain_status(fd, tmo, line, sizeof line, &timed_out) != 1) {
-		/* Closed or -ERR before the greeting (a per-address connection limit): the liveness check after
-		 * the case, which retries, judges the server. */
+		/* Closed or -ERR before the greeting (a per-address connection limit): the liveness check
+		 * after the case, which retries, judges the server. */
 		res = timed_out ? FUZZ_IO_HANG : FUZZ_IO_SKIP;
 		say(why, whysize, "no +OK greeting: %s", timed_out ? "no reply in time" : line);
 		goto out;

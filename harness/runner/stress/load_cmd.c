@@ -77,8 +77,10 @@ static int parse_mix(const char *s, struct load_mix *m, char *why, size_t whysiz
 		snprintf(why, whysize, "--mix: unknown name '%s'", w);
 		return -1;
 	}
-	if (m->drop > 100 || m->tls > 100 || m->stls > 100 || m->sasl > 100 || m->pipeline > 100 || m->apop > 100) {
-		snprintf(why, whysize, "--mix: drop, tls, stls, sasl, apop and pipeline are percentages (0-100)");
+	if (m->drop > 100 || m->tls > 100 || m->stls > 100 || m->sasl > 100 || m->pipeline > 100 ||
+	    m->apop > 100) {
+		snprintf(why, whysize,
+		         "--mix: drop, tls, stls, sasl, apop and pipeline are percentages (0-100)");
 		return -1;
 	}
 	return 0;
@@ -357,7 +359,8 @@ static int deliver_one(struct load *L, const struct account *acct, size_t k, uns
 		char tmp[PATH_MAX], dst[PATH_MAX];
 		if (snprintf(tmp, sizeof tmp, "%s/%s/tmp/%s", L->t->maildirs, acct->user, name) >=
 		        (int)sizeof tmp ||
-		    snprintf(dst, sizeof dst, "%s/%s/new/%s", L->t->maildirs, acct->user, name) >= (int)sizeof dst)
+		    snprintf(dst, sizeof dst, "%s/%s/new/%s", L->t->maildirs, acct->user, name) >=
+		        (int)sizeof dst)
 			return p3err_set(err, "delivery to %s: path too long", acct->user);
 		FILE *fp = fopen(tmp, "wb");
 		if (fp == NULL)
@@ -530,9 +533,10 @@ int stress_load_main(int argc, char **argv)
 	for (int c = 0; c < C_COUNT; c++)
 		hist_init(&L.st.h[c]);
 	if (L.o.deliver_every > 0 && L.o.deliver_cmd == NULL && T.maildirs == NULL) {
-		fprintf(stderr, "pop3spec load: --deliver-every: the profile has no maildirs; give --deliver CMD "
-		                "(a command that delivers the messages of {fixture} or {fixture_mbox} to {user}'s "
-		                "maildrop)\n");
+		fprintf(stderr,
+		        "pop3spec load: --deliver-every: the profile has no maildirs; give --deliver CMD "
+		        "(a command that delivers the messages of {fixture} or {fixture_mbox} to {user}'s "
+		        "maildrop)\n");
 		goto out;
 	}
 	if (!target_can_reset(&T)) {

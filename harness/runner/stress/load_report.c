@@ -14,7 +14,8 @@
 
 /* The counters every summary has, in this order (merged by adding). */
 #define LOAD_COUNTERS(X)                                                                                     \
-	X(sessions) X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared) X(deliveries)
+	X(sessions)                                                                                          \
+	X(commands) X(dropped) X(quits) X(logins) X(refused) X(resets) X(pipelined) X(shared) X(deliveries)
 
 static json_t *jstr(const char *s)
 {

@@ -343,9 +343,10 @@ static int login(struct lsess *s)
 	    s->cap_plain && ((int)rng_below(s->rng, 100) < L->o.mix.sasl || (s->caps_known && !s->cap_user));
 	int rc;
 	/* APOP (RFC 1939 §7) with the account's shared secret (the profile's apop_secret, else the password),
-	 * when the greeting has a timestamp, some of the time. A -ERR without [IN-USE] may mean that the secret
-	 * is still not the right one, or that APOP is not allowed here (without TLS, say): APOP is then left alone for the rest of the run
-	 * and the session ends as a refused login that proves nothing. */
+	 * when the greeting has a timestamp, some of the time. A -ERR without [IN-USE] may mean that the
+	 * secret is still not the right one, or that APOP is not allowed here (without TLS, say): APOP is
+	 * then left alone for the rest of the run and the session ends as a refused login that proves
+	 * nothing. */
 	if (!use_plain && s->timestamp[0] && !atomic_load(&L->apop_off) &&
 	    (int)rng_below(s->rng, 100) < L->o.mix.apop) {
 		char hex[DIGEST_MD5_HEX], line[600];

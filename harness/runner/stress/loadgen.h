@@ -20,30 +20,51 @@
 #define LOAD_MAX_DELIVER  20 /* messages one account can be delivered between two resets (--deliver-every) */
 
 /* The commands whose latency is measured (one histogram each). */
+/* clang-format off */
 #define LOAD_CMDS(X)                                                                                         \
 	X(C_CONNECT, "connect")                                                                              \
 	X(C_TLS, "tls")                                                                                      \
-	X(C_CAPA, "CAPA") X(C_STLS, "STLS") X(C_USER, "USER") X(C_PASS, "PASS") X(C_APOP, "APOP")            \
-	    X(C_AUTH, "AUTH") X(C_STAT, "STAT") X(C_LIST, "LIST") X(C_UIDL, "UIDL") X(C_RETR, "RETR") X(C_TOP, "TOP")          \
-	        X(C_DELE, "DELE") X(C_RSET, "RSET") X(C_NOOP, "NOOP") X(C_QUIT, "QUIT")                      \
-	            X(C_SESSION, "session")
+	X(C_CAPA, "CAPA")                                                                                    \
+	X(C_STLS, "STLS")                                                                                    \
+	X(C_USER, "USER")                                                                                    \
+	X(C_PASS, "PASS")                                                                                    \
+	X(C_APOP, "APOP")                                                                                    \
+	X(C_AUTH, "AUTH")                                                                                    \
+	X(C_STAT, "STAT")                                                                                    \
+	X(C_LIST, "LIST")                                                                                    \
+	X(C_UIDL, "UIDL")                                                                                    \
+	X(C_RETR, "RETR")                                                                                    \
+	X(C_TOP, "TOP")                                                                                      \
+	X(C_DELE, "DELE")                                                                                    \
+	X(C_RSET, "RSET")                                                                                    \
+	X(C_NOOP, "NOOP")                                                                                    \
+	X(C_QUIT, "QUIT")                                                                                    \
+	X(C_SESSION, "session")
+/* clang-format on */
 #define LOAD_CMD_ENUM(id, name) id,
 enum load_cmd { LOAD_CMDS(LOAD_CMD_ENUM) C_COUNT };
 #undef LOAD_CMD_ENUM
 extern const char *const load_cmd_names[C_COUNT];
 
 /* --mix: relative weights of what a session does (docs/stress.md). */
+/* clang-format off */
 #define LOAD_MIX(X)                                                                                          \
 	X(stat, 1)                                                                                           \
 	X(list, 2)                                                                                           \
-	X(uidl, 1) X(retr, 3) X(top, 2) X(dele, 3) X(rset, 1) X(noop, 1)                                     \
-	    X(bad, 1)       /* a command on a deleted or missing message number: -ERR expected */            \
-	    X(drop, 25)     /* percent of sessions that end without QUIT (half of them with an RST) */       \
-	    X(tls, 20)      /* percent that use the implicit-TLS port, when the profile has one */           \
-	    X(stls, 20)     /* percent that start with STLS, when CAPA offers it */                          \
-	    X(sasl, 30)     /* percent that log in with AUTH PLAIN, when CAPA offers it */                   \
-	    X(apop, 20)     /* percent that log in with APOP, when the greeting has a timestamp */           \
-	    X(pipeline, 30) /* percent of command groups sent in one write, when PIPELINING is announced */
+	X(uidl, 1)                                                                                           \
+	X(retr, 3)                                                                                           \
+	X(top, 2)                                                                                            \
+	X(dele, 3)                                                                                           \
+	X(rset, 1)                                                                                           \
+	X(noop, 1)                                                                                           \
+	X(bad, 1)       /* a command on a deleted or missing message number: -ERR expected */                \
+	X(drop, 25)     /* percent of sessions that end without QUIT (half of them with an RST) */           \
+	X(tls, 20)      /* percent that use the implicit-TLS port, when the profile has one */               \
+	X(stls, 20)     /* percent that start with STLS, when CAPA offers it */                              \
+	X(sasl, 30)     /* percent that log in with AUTH PLAIN, when CAPA offers it */                       \
+	X(apop, 20)     /* percent that log in with APOP, when the greeting has a timestamp */               \
+	X(pipeline, 30) /* percent of command groups sent in one write, when PIPELINING is announced */
+/* clang-format on */
 #define LOAD_MIX_FIELD(name, def) int name;
 struct load_mix {
 	LOAD_MIX(LOAD_MIX_FIELD)
@@ -75,7 +96,7 @@ struct load_stats {
 	struct hist h[C_COUNT];
 	uint64_t ok[C_COUNT], err[C_COUNT];
 	uint64_t sessions, commands, dropped, quits, logins, refused, resets, errors, pipelined;
-	uint64_t shared; /* sessions ended because a concurrent deletion showed (--shared-ok) */
+	uint64_t shared;     /* sessions ended because a concurrent deletion showed (--shared-ok) */
 	uint64_t deliveries; /* messages delivered during the run (--deliver-every) */
 };
 

@@ -329,11 +329,13 @@ int model_snapshot(struct model *M, struct srec *r, const unsigned long long *sz
 		v->idx[k] = f;
 		const struct mmsg *m = &a->m[f];
 		if (m->st == M_ABSENT) {
-			/* A message of the delivery pool whose delivery had not begun: nothing put it there. */
-			snprintf(msg, sizeof msg,
-			         "%s: message %zu has %llu octets: the size of a message not delivered to this "
-			         "maildrop (yet): sizes inconsistent with the maildrop (RFC 1939 §5, §11)",
-			         a->a->user, k + 1, sz[k]);
+			/* A message of the delivery pool whose delivery had not begun: nothing put it there.
+			 */
+			snprintf(
+			    msg, sizeof msg,
+			    "%s: message %zu has %llu octets: the size of a message not delivered to this "
+			    "maildrop (yet): sizes inconsistent with the maildrop (RFC 1939 §5, §11)",
+			    a->a->user, k + 1, sz[k]);
 			violation_locked(M, r, NULL, "unknown-message", msg);
 			bad = 1;
 			break;

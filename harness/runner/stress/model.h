@@ -83,7 +83,8 @@ struct model {
 	unsigned long next_id;
 	const struct fmsg *fx;
 	size_t nfx;
-	size_t ninit; /* fx[0..ninit) are the fixture a reset puts in; the rest are delivered during the run */
+	size_t
+	    ninit; /* fx[0..ninit) are the fixture a reset puts in; the rest are delivered during the run */
 	struct macct *acct;
 	size_t nacct;
 	long long grace_quit_ms, grace_drop_ms;
