@@ -11,11 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static const char *sval(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
 /* ---------- one scenario ---------- */
 
 static const char *const top_keys[] = {"id",          "title",    "refs",     "level",    "tags",
@@ -104,14 +99,14 @@ static int parse_meta(struct lctx *c, const struct lsrc *s, const yaml_node_t *r
 	x = lget(s, root, "level", NULL);
 	if (!lscalar(x) || lnull(x))
 		return lerr(c, s, x, "'level' must be MUST, SHOULD or MAY, found %s", ltype(x));
-	if (strcmp(sval(x), "MUST") == 0)
+	if (strcmp(lsval(x), "MUST") == 0)
 		sc->level = LEVEL_MUST;
-	else if (strcmp(sval(x), "SHOULD") == 0)
+	else if (strcmp(lsval(x), "SHOULD") == 0)
 		sc->level = LEVEL_SHOULD;
-	else if (strcmp(sval(x), "MAY") == 0)
+	else if (strcmp(lsval(x), "MAY") == 0)
 		sc->level = LEVEL_MAY;
 	else
-		return lerr(c, s, x, "bad level '%.40s'; expected MUST, SHOULD or MAY", sval(x));
+		return lerr(c, s, x, "bad level '%.40s'; expected MUST, SHOULD or MAY", lsval(x));
 
 	if ((x = lget(s, root, "tags", NULL))) {
 		if (lstrlist(c, s, x, "tags", &sc->tags, &sc->ntags) < 0)

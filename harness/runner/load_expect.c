@@ -12,26 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *sval(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-static bool is(const yaml_node_t *n, const char *v)
-{
-	return lscalar(n) && strcmp(sval(n), v) == 0;
-}
-
-static size_t seqlen(const yaml_node_t *n)
-{
-	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-static yaml_node_t *seqitem(const struct lsrc *s, const yaml_node_t *n, size_t i)
-{
-	return lnode(s, n->data.sequence.items.start[i]);
-}
-
 static void expect_init(struct expect *e, const struct lsrc *s, const yaml_node_t *n)
 {
 	memset(e, 0, sizeof *e);
@@ -50,12 +30,12 @@ static int parse_status(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	static const enum status_want vals[] = {WANT_OK, WANT_ERR, WANT_ANY, WANT_CONT};
 	if (lscalar(n) && !lnull(n))
 		for (size_t i = 0; i < 4; i++)
-			if (strcmp(sval(n), names[i]) == 0) {
+			if (strcmp(lsval(n), names[i]) == 0) {
 				*out = vals[i];
 				return 0;
 			}
 	if (lscalar(n) && !lnull(n))
-		return lerr(c, s, n, "bad %s '%.40s'; expected ok, err, any or cont", what, sval(n));
+		return lerr(c, s, n, "bad %s '%.40s'; expected ok, err, any or cont", what, lsval(n));
 	return lerr(c, s, n, "%s must be ok, err, any or cont, found %s", what, ltype(n));
 }
 
@@ -65,12 +45,12 @@ static int parse_level(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 	static const enum level vals[] = {LEVEL_MUST, LEVEL_SHOULD, LEVEL_MAY};
 	if (lscalar(n) && !lnull(n))
 		for (size_t i = 0; i < 3; i++)
-			if (strcmp(sval(n), names[i]) == 0) {
+			if (strcmp(lsval(n), names[i]) == 0) {
 				*out = (int)vals[i];
 				return 0;
 			}
 	if (lscalar(n) && !lnull(n))
-		return lerr(c, s, n, "bad level '%.40s' for '%s'; expected MUST, SHOULD or MAY", sval(n),
+		return lerr(c, s, n, "bad level '%.40s' for '%s'; expected MUST, SHOULD or MAY", lsval(n),
 		            what);
 	return lerr(c, s, n, "'%s' must be MUST, SHOULD or MAY, found %s", what, ltype(n));
 }
@@ -83,14 +63,14 @@ static int parse_one_of(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 {
 	if (depth >= LOAD_MAX_ONE_OF_DEPTH)
 		return lerr(c, s, n, "one_of nested more than %d deep", LOAD_MAX_ONE_OF_DEPTH);
-	if (!n || n->type != YAML_SEQUENCE_NODE || seqlen(n) == 0)
+	if (!n || n->type != YAML_SEQUENCE_NODE || lseqlen(n) == 0)
 		return lerr(c, s, n, "'one_of' must be a non-empty list of expectations, found %s", ltype(n));
-	size_t cnt = seqlen(n);
+	size_t cnt = lseqlen(n);
 	e->one_of = calloc(cnt, sizeof *e->one_of);
 	if (!e->one_of)
 		return p3err_set(c->err, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = seqitem(s, n, i);
+		yaml_node_t *it = lseqitem(s, n, i);
 		if (it && it->type == YAML_SEQUENCE_NODE)
 			return lerr(c, s, it, "a one_of alternative must be one expectation, not a list");
 		expect_init(&e->one_of[i], s, it);
@@ -223,12 +203,12 @@ static int ekey_lines(struct eparse *p, const yaml_node_t *v, const char *key)
 	if (!v || v->type != YAML_SEQUENCE_NODE)
 		return lerr(p->c, p->s, v, "'%s' must be a list of regexes, found %s", key, ltype(v));
 	e->lines_set = true;
-	e->lines = calloc(seqlen(v) ? seqlen(v) : 1, sizeof *e->lines);
+	e->lines = calloc(lseqlen(v) ? lseqlen(v) : 1, sizeof *e->lines);
 	if (!e->lines)
 		return p3err_set(p->c->err, "out of memory");
 	int rc = 0;
-	for (size_t i = 0; i < seqlen(v) && rc == 0; i++) {
-		rc = lregex(p->c, p->s, seqitem(p->s, v, i), key, &e->lines[i]);
+	for (size_t i = 0; i < lseqlen(v) && rc == 0; i++) {
+		rc = lregex(p->c, p->s, lseqitem(p->s, v, i), key, &e->lines[i]);
 		e->nlines++; /* counted even on error: the string may be allocated */
 	}
 	return rc;
@@ -309,9 +289,9 @@ static int ekey_silent_for(struct eparse *p, const yaml_node_t *v, const char *k
 static int ekey_handshake(struct eparse *p, const yaml_node_t *v, const char *key)
 {
 	(void)key;
-	if (is(v, "ok"))
+	if (lis(v, "ok"))
 		p->e->handshake = 1;
-	else if (is(v, "fail"))
+	else if (lis(v, "fail"))
 		p->e->handshake = 0;
 	else
 		return lerr(p->c, p->s, v, "'handshake' must be ok or fail");
@@ -404,9 +384,9 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 	yaml_node_t *one_of_key = NULL, *checking_key = NULL;
 	for (yaml_node_pair_t *pr = n->data.mapping.pairs.start; pr < n->data.mapping.pairs.top; pr++) {
 		yaml_node_t *k = lnode(s, pr->key), *v = lnode(s, pr->value);
-		const struct expect_key *ek = expect_key_named(sval(k));
+		const struct expect_key *ek = expect_key_named(lsval(k));
 		if (!ek)
-			return lerr(c, s, k, "unknown key '%.60s' in expectation", sval(k));
+			return lerr(c, s, k, "unknown key '%.60s' in expectation", lsval(k));
 		if (ek->parse == ekey_one_of)
 			one_of_key = k;
 		else if (!ek->beside_one_of && !checking_key)
@@ -425,7 +405,7 @@ static int parse_expect_map(struct lctx *c, const struct lsrc *s, const yaml_nod
 		    c, s, checking_key,
 		    "'%s' cannot stand beside 'one_of' (only level, ref and timeout can); put it in each "
 		    "alternative",
-		    sval(checking_key));
+		    lsval(checking_key));
 	if (e->close_notify && e->closes != 1)
 		return lerr(c, s, n,
 		            "'close_notify' goes with 'closes: true' (it judges how the server closes)");
@@ -452,7 +432,7 @@ int load_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, stru
 {
 	size_t cnt = 1;
 	if (n && n->type == YAML_SEQUENCE_NODE) {
-		cnt = seqlen(n);
+		cnt = lseqlen(n);
 		if (cnt == 0)
 			return lerr(c, s, n, "'expect' is an empty list; give one expectation per response");
 	}
@@ -460,7 +440,7 @@ int load_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, stru
 	if (!st->expect)
 		return p3err_set(c->err, "out of memory");
 	for (size_t i = 0; i < cnt; i++) {
-		yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ? seqitem(s, n, i) : (yaml_node_t *)n;
+		yaml_node_t *it = n->type == YAML_SEQUENCE_NODE ? lseqitem(s, n, i) : (yaml_node_t *)n;
 		if (it && it->type == YAML_SEQUENCE_NODE)
 			return lerr(c, s, it,
 			            "an expectation in a list must be a shorthand or a mapping, not a list");

@@ -45,6 +45,10 @@ yaml_node_t *lnode(const struct lsrc *s, int id);
 yaml_node_t *lroot(const struct lsrc *s);
 bool lnull(const yaml_node_t *n);
 bool lscalar(const yaml_node_t *n);
+const char *lsval(const yaml_node_t *n);       /* a scalar's text (lscalar first) */
+bool lis(const yaml_node_t *n, const char *v); /* a scalar equal to v */
+size_t lseqlen(const yaml_node_t *n);          /* a sequence's length */
+yaml_node_t *lseqitem(const struct lsrc *s, const yaml_node_t *n, size_t i);
 const char *ltype(const yaml_node_t *n); /* "a mapping", "a list", "a string", "nothing" */
 
 /* Every key of mapping `map` must be a scalar in `allowed` (NULL-terminated), and none twice. `what`

@@ -13,26 +13,6 @@
 
 #include "runner/step_kinds.h"
 
-static const char *sval(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
-static bool is(const yaml_node_t *n, const char *v)
-{
-	return lscalar(n) && strcmp(sval(n), v) == 0;
-}
-
-static size_t seqlen(const yaml_node_t *n)
-{
-	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
-}
-
-static yaml_node_t *seqitem(const struct lsrc *s, const yaml_node_t *n, size_t i)
-{
-	return lnode(s, n->data.sequence.items.start[i]);
-}
-
 /* ---------- actions ---------- */
 
 /* The `session` key an action's mapping may carry (`connect: {tls: implicit, session: old}`). */
@@ -66,20 +46,20 @@ int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 	                                   "ciphers", "verify", "session",  NULL};
 	st->u.connect.read_greeting = true;
 	st->u.connect.verify = -1;
-	if (lnull(v) || is(v, "plain"))
+	if (lnull(v) || lis(v, "plain"))
 		return 0;
-	if (is(v, "tls")) {
+	if (lis(v, "tls")) {
 		st->u.connect.tls = true;
 		return 0;
 	}
 	if (lscalar(v))
-		return lerr(c, s, v, "bad connect '%.40s'; expected plain, tls or a mapping", sval(v));
+		return lerr(c, s, v, "bad connect '%.40s'; expected plain, tls or a mapping", lsval(v));
 	if (lkeys(c, s, v, keys, "connect") < 0 || action_session(c, s, v, st) < 0)
 		return -1;
 	yaml_node_t *tls = lget(s, v, "tls", NULL), *plain = lget(s, v, "plain", NULL), *x;
 	bool b;
 	if (tls) {
-		if (is(tls, "implicit"))
+		if (lis(tls, "implicit"))
 			b = true;
 		else if (lbool(c, s, tls, "tls", &b) < 0)
 			return lerr(c, s, tls, "'tls' must be implicit, true or false");
@@ -117,8 +97,8 @@ int step_parse_connect(struct lctx *c, const struct lsrc *s, const yaml_node_t *
 
 static int parse_account(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, int *out)
 {
-	if (is(n, "1") || is(n, "2")) {
-		*out = sval(n)[0] - '0';
+	if (lis(n, "1") || lis(n, "2")) {
+		*out = lsval(n)[0] - '0';
 		return 0;
 	}
 	return lerr(c, s, n, "'account' must be 1 or 2 (each worker owns two accounts)");
@@ -149,11 +129,11 @@ int step_parse_login(struct lctx *c, const struct lsrc *s, const yaml_node_t *v,
 	if ((x = lget(s, v, "tls", NULL)) && parse_tls_first(c, s, x, &st->u.login.tls) < 0)
 		return -1;
 	if ((x = lget(s, v, "method", NULL))) {
-		if (is(x, "user"))
+		if (lis(x, "user"))
 			st->u.login.method = LOGIN_USER;
-		else if (is(x, "apop"))
+		else if (lis(x, "apop"))
 			st->u.login.method = LOGIN_APOP;
-		else if (is(x, "plain"))
+		else if (lis(x, "plain"))
 			st->u.login.method = LOGIN_PLAIN;
 		else
 			return lerr(c, s, x, "bad login method; expected user, apop or plain");
@@ -265,11 +245,11 @@ int step_parse_expect_close(struct lctx *c, const struct lsrc *s, const yaml_nod
 
 int step_parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	if (lnull(v) || is(v, "fin"))
+	if (lnull(v) || lis(v, "fin"))
 		st->u.drop = DROP_FIN;
-	else if (is(v, "rst"))
+	else if (lis(v, "rst"))
 		st->u.drop = DROP_RST;
-	else if (is(v, "half"))
+	else if (lis(v, "half"))
 		st->u.drop = DROP_HALF;
 	else
 		return lerr(c, s, v, "'drop' must be fin, rst or half");
@@ -278,7 +258,7 @@ int step_parse_drop(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, 
 
 int step_parse_sleep(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
 {
-	if (lscalar(v) && !lnull(v) && !strstr(sval(v), "${")) {
+	if (lscalar(v) && !lnull(v) && !strstr(lsval(v), "${")) {
 		double d;
 		if (lnum(c, s, v, "sleep", &d) < 0)
 			return -1;
@@ -306,12 +286,13 @@ int step_parse_find(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, 
 static int parse_pair(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char *what,
                       struct sstr *a, struct sstr *b)
 {
-	if (n && n->type == YAML_SEQUENCE_NODE && seqlen(n) != 2)
-		return lerr(c, s, n, "'%s' must be a list of two values, found %zu", what, seqlen(n));
+	if (n && n->type == YAML_SEQUENCE_NODE && lseqlen(n) != 2)
+		return lerr(c, s, n, "'%s' must be a list of two values, found %zu", what, lseqlen(n));
 	if (!n || n->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, n, "'%s' must be a list of two values, found %s", what, ltype(n));
-	return (lsstr(c, s, seqitem(s, n, 0), what, a) < 0 || lsstr(c, s, seqitem(s, n, 1), what, b) < 0) ? -1
-	                                                                                                  : 0;
+	return (lsstr(c, s, lseqitem(s, n, 0), what, a) < 0 || lsstr(c, s, lseqitem(s, n, 1), what, b) < 0)
+	           ? -1
+	           : 0;
 }
 
 int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v, struct step *st)
@@ -333,7 +314,7 @@ int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 		if (!x)
 			continue;
 		if (opnode)
-			return lerr(c, s, k, "'assert' has two comparisons, '%s' and '%s'", sval(opkey),
+			return lerr(c, s, k, "'assert' has two comparisons, '%s' and '%s'", lsval(opkey),
 			            ops[i]);
 		opnode = x;
 		opkey = k;
@@ -360,20 +341,20 @@ int step_parse_assert(struct lctx *c, const struct lsrc *s, const yaml_node_t *v
 		if (parse_pair(c, s, opnode, ops[op], &st->u.assert_.a, &st->u.assert_.b) < 0)
 			return -1;
 		char *re = NULL;
-		int rc = lregex(c, s, seqitem(s, opnode, 1), ops[op], &re);
+		int rc = lregex(c, s, lseqitem(s, opnode, 1), ops[op], &re);
 		free(re);
 		if (rc < 0)
 			return -1;
 		break;
 	}
 	case ASSERT_SUBSET: {
-		if (!opnode || opnode->type != YAML_SEQUENCE_NODE || seqlen(opnode) != 2)
+		if (!opnode || opnode->type != YAML_SEQUENCE_NODE || lseqlen(opnode) != 2)
 			return lerr(c, s, opnode, "'subset' must be a list of two capture names, found %s",
 			            ltype(opnode));
 		char *a = NULL, *b = NULL;
-		int rc = lname(c, s, seqitem(s, opnode, 0), "subset", &a);
+		int rc = lname(c, s, lseqitem(s, opnode, 0), "subset", &a);
 		if (rc == 0)
-			rc = lname(c, s, seqitem(s, opnode, 1), "subset", &b);
+			rc = lname(c, s, lseqitem(s, opnode, 1), "subset", &b);
 		st->u.assert_.a = (struct sstr){a, a ? strlen(a) : 0};
 		st->u.assert_.b = (struct sstr){b, b ? strlen(b) : 0};
 		if (rc < 0)
@@ -491,10 +472,10 @@ static int parse_step(struct lctx *c, const struct lsrc *s, const yaml_node_t *n
 			continue;
 		if (akey && k->start_mark.index < akey->start_mark.index)
 			return lerr(c, s, akey, "step has two actions, '%s' and '%s'; write two steps", name,
-			            sval(akey));
+			            lsval(akey));
 		if (akey)
 			return lerr(c, s, k, "step has two actions, '%s' and '%s'; write two steps",
-			            sval(akey), name);
+			            lsval(akey), name);
 		akey = k;
 		aval = v;
 		t = &step_kinds[i];
@@ -545,10 +526,10 @@ int load_steps(struct lctx *c, const struct lsrc *s, const yaml_node_t *seq)
 {
 	if (!seq || seq->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, seq, "'steps' must be a list of steps, found %s", ltype(seq));
-	if (seqlen(seq) == 0)
+	if (lseqlen(seq) == 0)
 		return lerr(c, s, seq, "'steps' is empty");
-	for (size_t i = 0; i < seqlen(seq); i++)
-		if (parse_step(c, s, seqitem(s, seq, i)) < 0)
+	for (size_t i = 0; i < lseqlen(seq); i++)
+		if (parse_step(c, s, lseqitem(s, seq, i)) < 0)
 			return -1;
 	return 0;
 }

@@ -226,6 +226,26 @@ bool lscalar(const yaml_node_t *n)
 	return n && n->type == YAML_SCALAR_NODE;
 }
 
+const char *lsval(const yaml_node_t *n)
+{
+	return (const char *)n->data.scalar.value;
+}
+
+bool lis(const yaml_node_t *n, const char *v)
+{
+	return lscalar(n) && strcmp(lsval(n), v) == 0;
+}
+
+size_t lseqlen(const yaml_node_t *n)
+{
+	return (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+}
+
+yaml_node_t *lseqitem(const struct lsrc *s, const yaml_node_t *n, size_t i)
+{
+	return lnode(s, n->data.sequence.items.start[i]);
+}
+
 /* A plain `~`, `null` or nothing at all. Quoted "" is a string, not null. */
 bool lnull(const yaml_node_t *n)
 {
@@ -252,11 +272,6 @@ const char *ltype(const yaml_node_t *n)
 	}
 }
 
-static const char *sval(const yaml_node_t *n)
-{
-	return (const char *)n->data.scalar.value;
-}
-
 int lkeys(struct lctx *c, const struct lsrc *s, const yaml_node_t *map, const char *const allowed[],
           const char *what)
 {
@@ -268,7 +283,7 @@ int lkeys(struct lctx *c, const struct lsrc *s, const yaml_node_t *map, const ch
 			return lerr(c, s, k, "%s keys must be strings, found %s", what, ltype(k));
 		bool ok = false;
 		for (size_t i = 0; allowed[i]; i++)
-			if (strcmp(sval(k), allowed[i]) == 0)
+			if (strcmp(lsval(k), allowed[i]) == 0)
 				ok = true;
 		if (!ok) {
 			char list[400];
@@ -280,12 +295,12 @@ int lkeys(struct lctx *c, const struct lsrc *s, const yaml_node_t *map, const ch
 					break;
 				off += (size_t)w;
 			}
-			return lerr(c, s, k, "unknown key '%.60s' in %s; allowed: %s", sval(k), what, list);
+			return lerr(c, s, k, "unknown key '%.60s' in %s; allowed: %s", lsval(k), what, list);
 		}
 		for (yaml_node_pair_t *q = map->data.mapping.pairs.start; q < p; q++) {
 			yaml_node_t *k2 = lnode(s, q->key);
-			if (lscalar(k2) && strcmp(sval(k2), sval(k)) == 0)
-				return lerr(c, s, k, "duplicate key '%s' in %s (first on line %zu)", sval(k),
+			if (lscalar(k2) && strcmp(lsval(k2), lsval(k)) == 0)
+				return lerr(c, s, k, "duplicate key '%s' in %s (first on line %zu)", lsval(k),
 				            what, k2->start_mark.line + 1);
 		}
 	}
@@ -298,7 +313,7 @@ yaml_node_t *lget(const struct lsrc *s, const yaml_node_t *map, const char *key,
 		return NULL;
 	for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top; p++) {
 		yaml_node_t *k = lnode(s, p->key);
-		if (lscalar(k) && strcmp(sval(k), key) == 0) {
+		if (lscalar(k) && strcmp(lsval(k), key) == 0) {
 			if (keynode)
 				*keynode = k;
 			return lnode(s, p->value);
@@ -313,9 +328,9 @@ int lstr(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char 
 {
 	if (!lscalar(n) || lnull(n))
 		return lerr(c, s, n, "'%s' must be a string, found %s", what, ltype(n));
-	if (memchr(sval(n), '\0', n->data.scalar.length))
+	if (memchr(lsval(n), '\0', n->data.scalar.length))
 		return lerr(c, s, n, "'%s' must not contain a NUL octet (only send and raw may)", what);
-	*out = strdup(sval(n));
+	*out = strdup(lsval(n));
 	if (!*out)
 		return p3err_set(c->err, "out of memory");
 	return 0;
@@ -491,7 +506,7 @@ int lsstr(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 		out->s = malloc(len + 1);
 		if (!out->s)
 			return p3err_set(c->err, "out of memory");
-		memcpy(out->s, sval(n), len);
+		memcpy(out->s, lsval(n), len);
 		out->s[len] = '\0';
 		out->len = len;
 	}
@@ -504,18 +519,18 @@ int lbool(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char
 	static const char *const no[] = {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"};
 	if (lscalar(n) && n->data.scalar.style == YAML_PLAIN_SCALAR_STYLE) {
 		for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-			if (strcmp(sval(n), yes[i]) == 0) {
+			if (strcmp(lsval(n), yes[i]) == 0) {
 				*out = true;
 				return 0;
 			}
-			if (strcmp(sval(n), no[i]) == 0) {
+			if (strcmp(lsval(n), no[i]) == 0) {
 				*out = false;
 				return 0;
 			}
 		}
 	}
 	if (lscalar(n) && !lnull(n))
-		return lerr(c, s, n, "'%s' must be true or false, found '%.60s'", what, sval(n));
+		return lerr(c, s, n, "'%s' must be true or false, found '%.60s'", what, lsval(n));
 	return lerr(c, s, n, "'%s' must be true or false, found %s", what, ltype(n));
 }
 
@@ -525,9 +540,9 @@ int lnum(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const char 
 		return lerr(c, s, n, "'%s' must be a number, found %s", what, ltype(n));
 	char *end;
 	errno = 0;
-	double v = strtod(sval(n), &end);
-	if (end == sval(n) || *end || errno || !isfinite(v) || v < 0 || isspace((unsigned char)*sval(n)))
-		return lerr(c, s, n, "'%s' must be a non-negative number, found '%.60s'", what, sval(n));
+	double v = strtod(lsval(n), &end);
+	if (end == lsval(n) || *end || errno || !isfinite(v) || v < 0 || isspace((unsigned char)*lsval(n)))
+		return lerr(c, s, n, "'%s' must be a non-negative number, found '%.60s'", what, lsval(n));
 	*out = v;
 	return 0;
 }
@@ -536,7 +551,7 @@ int lcount(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, const cha
 {
 	if (!lscalar(n) || lnull(n))
 		return lerr(c, s, n, "'%s' must be a whole number, found %s", what, ltype(n));
-	const char *v = sval(n);
+	const char *v = lsval(n);
 	if (!strstr(v, "${")) {
 		size_t i = 0;
 		while (isdigit((unsigned char)v[i]))
