@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
 #include "lib/b64.h"
@@ -218,6 +219,41 @@ START_TEST(overrides_and_close_after)
 }
 END_TEST
 
+/* A scripted login failure (LOGIN) meets every way to log in: PASS, APOP, and a SASL exchange at its final
+ * reply (curl and fetchmail log in with CRAM-MD5 or APOP and never sent PASS). */
+START_TEST(login_override_meets_apop_and_sasl)
+{
+	csrv_free(&s);
+	struct creply rep = { .command = "LOGIN", .reply = { "-ERR [IN-USE] locked\r\n", 22 }, .close = true };
+	opts.replies = &rep;
+	opts.nreplies = 1;
+	csrv_init(&s, &opts, &md, false, false);
+	enum csrv_action a;
+	/* AUTH alone lists mechanisms: no login, no override. */
+	ck_assert(strncmp(cmd("AUTH", NULL), "+OK", 3) == 0);
+	/* PLAIN with an initial response: the final reply is the scripted one. */
+	ck_assert_str_eq(cmd("AUTH PLAIN AHVzZXIwMQBwYXNzMDE=", &a), "-ERR [IN-USE] locked\r\n");
+	ck_assert_int_eq(a, CA_CLOSE);
+	ck_assert_int_eq(s.state, CS_AUTH);
+	/* PLAIN without: the challenge goes out as usual, the scripted reply ends the exchange. */
+	ck_assert_str_eq(cmd("AUTH PLAIN", &a), "+ \r\n");
+	ck_assert_int_eq(a, CA_AUTH_CONT);
+	ck_assert_str_eq(cmd("AHVzZXIwMQBwYXNzMDE=", &a), "-ERR [IN-USE] locked\r\n");
+	ck_assert_int_eq(a, CA_CLOSE);
+	/* CRAM-MD5: the challenge is not replaced (the client would take -ERR as "mechanism unsupported"). */
+	ck_assert(strncmp(cmd("AUTH CRAM-MD5", &a), "+ ", 2) == 0);
+	ck_assert_int_eq(a, CA_AUTH_CONT);
+	/* APOP, even with a wrong digest. */
+	char line[80];
+	snprintf(line, sizeof line, "APOP user01 %032d", 0);
+	cmd("*", NULL);
+	ck_assert_str_eq(cmd(line, &a), "-ERR [IN-USE] locked\r\n");
+	ck_assert_int_eq(s.state, CS_AUTH);
+	opts.replies = NULL;
+	opts.nreplies = 0;
+}
+END_TEST
+
 START_TEST(scenario_password)
 {
 	csrv_free(&s);
@@ -303,6 +339,16 @@ START_TEST(placeholders)
 	ck_assert_str_eq(s1, "127.0.0.1:1100 {x} /w/m /c.pem");
 	free(s1);
 	ck_assert_ptr_null(cexpand("{nope}", &v, &err));
+	/* {bin}: the running binary's folder (check_unit's here: bin/ or build-asan/bin/). */
+	char bin[4096];
+	ck_assert(cbin_dir(bin, sizeof bin));
+	v.bin = bin;
+	char *s2 = cexpand("{bin}/pop3client", &v, &err);
+	char want[4200];
+	snprintf(want, sizeof want, "%s/pop3client", bin);
+	ck_assert_str_eq(s2, want);
+	free(s2);
+	ck_assert(strlen(bin) > 4 && strcmp(bin + strlen(bin) - 4, "/bin") == 0);
 }
 END_TEST
 
@@ -316,7 +362,8 @@ START_TEST(load_profile)
 	fputs("name: t\ncommand: [prog, \"{host}\"]\nmodes:\n  stls: [--stls]\n"
 	      "  implicit_tls: {command: [other], args: [-x], env: {A: b}}\n"
 	      "files:\n  rc: {mode: \"0640\", content: \"x {port}\"}\n"
-	      "delivery: {kind: mbox, path: \"{workdir}/m\", adds_headers: [Received]}\ndeletes: true\n", f);
+	      "delivery: {kind: mbox, path: \"{workdir}/m\", adds_headers: [Received]}\ndeletes: true\n"
+	      "success_exit: [0, 1]\nmkdirs: [\"{workdir}/Maildir/new\", md/cur]\n", f);
 	fclose(f);
 	struct cprofile p;
 	struct p3err err = { "" };
@@ -331,7 +378,35 @@ START_TEST(load_profile)
 	ck_assert_int_eq(p.delivery, DELIVERY_MBOX);
 	ck_assert(p.deletes);
 	ck_assert_str_eq(p.dir, dir);
+	ck_assert(cprofile_success(&p, 0) && cprofile_success(&p, 1) && !cprofile_success(&p, 2));
+	ck_assert_uint_eq(p.nmkdirs, 2);
+	ck_assert_str_eq(p.mkdirs[1], "md/cur");
+	/* mkdirs are made (with their parents) before the client starts. */
+	struct cvars v = { .workdir = dir, .profile_dir = dir, .bin = dir };
+	char out[160], errp[160], made[160];
+	snprintf(out, sizeof out, "%s/out", dir);
+	snprintf(errp, sizeof errp, "%s/err", dir);
+	free(p.command[1]);
+	p.command[1] = strdup("-c");
+	free(p.command[0]);
+	p.command[0] = strdup("true");
+	struct cproc proc;
+	ck_assert_msg(cproc_start(&p, NULL, 0, &v, out, errp, &proc, &err) == 0, "%s", err.msg);
+	while (!cproc_poll(&proc))
+		usleep(10000);
+	struct stat st;
+	snprintf(made, sizeof made, "%s/Maildir/new", dir);
+	ck_assert(stat(made, &st) == 0 && S_ISDIR(st.st_mode));
+	snprintf(made, sizeof made, "%s/md/cur", dir);
+	ck_assert(stat(made, &st) == 0 && S_ISDIR(st.st_mode));
 	cprofile_free(&p);
+	char rm[200];
+	snprintf(rm, sizeof rm, "rm -rf '%s/Maildir' '%s/md'", dir, dir);
+	ck_assert_int_eq(system(rm), 0);
+	unlink(out);
+	unlink(errp);
+	snprintf(made, sizeof made, "%s/rc", dir);
+	unlink(made);
 	f = fopen(path, "w");
 	fputs("name: t\ncommand: [prog]\ndelivery: {kind: maildir}\n", f); /* maildir without path */
 	fclose(f);
@@ -385,6 +460,7 @@ Suite *client_suite(void)
 	tcase_add_test(tc, overrides_and_close_after);
 	tcase_add_test(tc, pad_status_lines);
 	tcase_add_test(tc, scenario_password);
+	tcase_add_test(tc, login_override_meets_apop_and_sasl);
 	suite_add_tcase(su, tc);
 	TCase *tj = tcase_create("judge");
 	tcase_add_test(tj, judge_grammar_and_state);

@@ -363,6 +363,23 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			act = CA_CLOSE;
 		}
 		sent(x, sess, reply, limit < rlen ? limit : rlen);
+		size_t inject = act == CA_STARTTLS ? x->o->inject.len : 0;
+		if (inject) {
+			/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947), in the
+			 * same write as STLS's +OK: a separate write raced the client's ClientHello, so a correct
+			 * client saw them inside its handshake about one run in two. The client must discard them
+			 * (or end the session). */
+			char *both = realloc(reply, rlen + inject);
+			if (!both) {
+				free(reply);
+				goto done;
+			}
+			reply = both;
+			memcpy(reply + rlen, x->o->inject.s, inject);
+			rlen += inject;
+			ctrans_add(x->tr, TLINE_SERVER, sess, x->o->inject.s, x->o->inject.len);
+			note(x, sess, "injected before the TLS handshake, in the write of STLS's +OK (scenario)");
+		}
 		int w = write_reply(c, reply, rlen, x->o->chunk, limit);
 		free(reply);
 		if (cmd)
@@ -382,13 +399,6 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			goto done;
 		}
 		if (act == CA_STARTTLS) {
-			if (x->o->inject.len) {
-				/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947): the
-				 * client must discard them. */
-				put(c, x->o->inject.s, x->o->inject.len);
-				ctrans_add(x->tr, TLINE_SERVER, sess, x->o->inject.s, x->o->inject.len);
-				note(x, sess, "injected before the TLS handshake (scenario)");
-			}
 			/* RFC 2595 §4: what the client sent before the handshake is discarded. */
 			c->inlen = 0;
 			char why[300];

@@ -369,13 +369,16 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 	case CEXP_EXIT:
 		for (int r = 0; r < runs; r++) {
 			int st = rec->exit_status[r];
-			bool bad = (e->exit == EXIT_WANT_ZERO && st != 0) || (e->exit == EXIT_WANT_NONZERO && st == 0);
+			/* "zero" is the profile's success (success_exit: fetchmail exits 1 for "no mail"). */
+			bool ok = st >= 0 && cprofile_success(p, st);
+			bool bad = (e->exit == EXIT_WANT_ZERO && !ok) || (e->exit == EXIT_WANT_NONZERO && ok);
 			if (bad) {
 				snprintf(buf, sizeof buf, "%d", st);
 				finding(o, fv, ref,
 				        e->exit == EXIT_WANT_ZERO ? "the client reported failure for a session that went well"
 				                                  : "the client reported success although the session failed",
-				        e->exit == EXIT_WANT_ZERO ? "exit status 0" : "a non-zero exit status", buf);
+				        e->exit == EXIT_WANT_ZERO ? "a success exit status (0, or the profile's success_exit)"
+				                                  : "a failure exit status", buf);
 				return;
 			}
 		}

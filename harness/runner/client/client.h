@@ -17,6 +17,8 @@
 #define CLIENT_MAX_ENV 32
 #define CLIENT_MAX_CMDS 4096    /* commands recorded per scenario */
 #define CLIENT_MAX_HEADERS 16   /* delivery.adds_headers */
+#define CLIENT_MAX_SUCCESS 8    /* success_exit */
+#define CLIENT_MAX_MKDIRS 16    /* mkdirs */
 #define CLIENT_DEFAULT_TIMEOUT 20.0
 #define CLIENT_USER "user01"
 #define CLIENT_PASSWORD "pass01"
@@ -61,7 +63,13 @@ struct cprofile {
 	char *state;
 	bool deletes;
 	double timeout;           /* 0: the run's */
+	int success_exit[CLIENT_MAX_SUCCESS]; /* exit statuses that mean success (fetchmail: 1 is "no mail") */
+	size_t nsuccess_exit;     /* 0: only 0 */
+	char **mkdirs;            /* folders (templates) made before the client starts (mpop's Maildir) */
+	size_t nmkdirs;
 };
+/* Whether exit status st is one the profile counts as success (`success_exit`, default [0]). */
+bool cprofile_success(const struct cprofile *p, int st);
 int cprofile_load(const char *path, struct cprofile *p, struct p3err *err);
 void cprofile_free(struct cprofile *p);
 const struct cmode *cprofile_mode(const struct cprofile *p, const char *name);

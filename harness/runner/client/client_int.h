@@ -17,7 +17,12 @@
 struct cvars {
 	char host[32], hostname[32], port[8], tls_port[8], user[32], password[CLIENT_MAX_PASSWORD + 1];
 	const char *cafile, *workdir, *profile_dir;
+	const char *bin;  /* {bin}: cbin_dir() */
 };
+/* The folder of pop3spec's helper programs ({bin}): the running pop3spec's own folder (bin/, build-asan/bin/),
+ * or, in an installed tree (PREFIX/bin/pop3spec), PREFIX/libexec/pop3spec when it exists. Into out; false
+ * when /proc/self/exe cannot be read. */
+bool cbin_dir(char *out, size_t size);
 /* Expand {name} placeholders ({{ for '{'); NULL on an unknown name (err says which) or no memory. */
 char *cexpand(const char *tmpl, const struct cvars *v, struct p3err *err);
 struct cproc {

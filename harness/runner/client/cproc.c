@@ -34,9 +34,9 @@ char *cexpand(const char *t, const struct cvars *v, struct p3err *err)
 		} else if (p[0] == '{') {
 			const char *e = strchr(p, '}');
 			static const char *const names[] = { "host", "hostname", "port", "tls_port", "user", "password",
-				                                 "cafile", "workdir", "profile_dir" };
+				                                 "cafile", "workdir", "profile_dir", "bin" };
 			const char *vals[] = { v->host, v->hostname, v->port, v->tls_port, v->user, v->password,
-				                   v->cafile, v->workdir, v->profile_dir };
+				                   v->cafile, v->workdir, v->profile_dir, v->bin };
 			for (size_t i = 0; e && i < sizeof names / sizeof *names; i++)
 				if (strlen(names[i]) == (size_t)(e - p - 1) && strncmp(names[i], p + 1, (size_t)(e - p - 1)) == 0)
 					val = vals[i] ? vals[i] : "";
@@ -112,6 +112,55 @@ static int write_files(const struct cfile *f, size_t nf, const struct cvars *v, 
 	return 0;
 }
 
+/* The profile's `mkdirs`, with their parents (mpop delivers only into an existing Maildir; its new/,
+ * cur/ and tmp/ are listed as three entries). A relative path is taken under {workdir}. */
+static int make_dirs(const struct cprofile *p, const struct cvars *v, struct p3err *err)
+{
+	for (size_t i = 0; i < p->nmkdirs; i++) {
+		char *d = cexpand(p->mkdirs[i], v, err);
+		if (!d)
+			return -1;
+		char path[PATH_MAX];
+		if (d[0] == '/')
+			snprintf(path, sizeof path, "%s/", d);
+		else
+			snprintf(path, sizeof path, "%s/%s/", v->workdir, d);
+		int rc = mkdirs_for(path);
+		if (rc < 0)
+			p3err_errno(err, "mkdirs: %s", d);
+		free(d);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+bool cbin_dir(char *out, size_t size)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	char *slash = strrchr(self, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	/* Installed: helper programs are not commands a user runs, so they live in libexec (FHS 4.7). */
+	char libexec[PATH_MAX + 32];
+	struct stat st;
+	size_t l = strlen(self);
+	if (l >= 4 && strcmp(self + l - 4, "/bin") == 0) {
+		snprintf(libexec, sizeof libexec, "%.*s/libexec/pop3spec", (int)(l - 4), self);
+		if (stat(libexec, &st) == 0 && S_ISDIR(st.st_mode)) {
+			snprintf(out, size, "%s", libexec);
+			return true;
+		}
+	}
+	snprintf(out, size, "%s", self);
+	return true;
+}
+
 static int push(char **v, size_t *n, size_t max, char *s, struct p3err *err)
 {
 	if (!s)
@@ -169,7 +218,7 @@ int cproc_start(const struct cprofile *p, const struct cmode *const *modes, size
 	memset(c, 0, sizeof *c);
 	c->pid = -1;
 	argv[0] = envp[0] = NULL;
-	if (write_files(p->files, p->nfiles, v, err) < 0)
+	if (write_files(p->files, p->nfiles, v, err) < 0 || make_dirs(p, v, err) < 0)
 		return -1;
 	char *const *cmd = p->command;
 	size_t ncmd = p->ncommand;

@@ -151,7 +151,7 @@ static int parse_delivery(struct lctx *c, const struct lsrc *s, const yaml_node_
 static int parse_profile(struct lctx *c, const struct lsrc *s, const yaml_node_t *root, struct cprofile *p)
 {
 	static const char *const keys[] = { "name", "command", "modes", "env", "files", "delivery", "state",
-		                                "deletes", "timeout", "description", NULL };
+		                                "deletes", "timeout", "description", "success_exit", "mkdirs", NULL };
 	if (!root)
 		return p3err_set(c->err, "%s:1:1: empty file; a client profile needs name and command", s->path);
 	if (lkeys(c, s, root, keys, "a client profile") < 0)
@@ -193,7 +193,39 @@ static int parse_profile(struct lctx *c, const struct lsrc *s, const yaml_node_t
 		if (p->timeout <= 0 || p->timeout > 3600)
 			return lerr(c, s, x, "'timeout' must be seconds, more than 0");
 	}
+	if ((x = lget(s, root, "success_exit", NULL))) {
+		if (x->type != YAML_SEQUENCE_NODE)
+			return lerr(c, s, x, "'success_exit' must be a list of exit statuses, found %s", ltype(x));
+		size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
+		if (cnt == 0 || cnt > CLIENT_MAX_SUCCESS)
+			return lerr(c, s, x, "'success_exit' needs 1 to %d exit statuses", CLIENT_MAX_SUCCESS);
+		for (size_t i = 0; i < cnt; i++) {
+			yaml_node_t *it = lnode(s, x->data.sequence.items.start[i]);
+			double d;
+			if (lnum(c, s, it, "success_exit", &d) < 0)
+				return -1;
+			if (d < 0 || d > 255 || d != (double)(int)d)
+				return lerr(c, s, it, "an exit status is a whole number from 0 to 255");
+			p->success_exit[p->nsuccess_exit++] = (int)d;
+		}
+	}
+	if ((x = lget(s, root, "mkdirs", NULL))) {
+		if (lstrlist(c, s, x, "mkdirs", &p->mkdirs, &p->nmkdirs) < 0)
+			return -1;
+		if (p->nmkdirs > CLIENT_MAX_MKDIRS)
+			return lerr(c, s, x, "more than %d folders in 'mkdirs'", CLIENT_MAX_MKDIRS);
+	}
 	return 0;
+}
+
+bool cprofile_success(const struct cprofile *p, int st)
+{
+	if (!p->nsuccess_exit)
+		return st == 0;
+	for (size_t i = 0; i < p->nsuccess_exit; i++)
+		if (p->success_exit[i] == st)
+			return true;
+	return false;
 }
 
 int cprofile_load(const char *path, struct cprofile *p, struct p3err *err)
@@ -258,6 +290,7 @@ void cprofile_free(struct cprofile *p)
 	for (size_t i = 0; i < p->nadds_headers; i++)
 		free(p->adds_headers[i]);
 	free(p->state);
+	strv(p->mkdirs, p->nmkdirs);
 	memset(p, 0, sizeof *p);
 }
 

@@ -209,7 +209,10 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 		conclude(r, VERDICT_ERROR, "cannot pin the TLS version", NULL, NULL, NULL);
 		goto out;
 	}
-	struct cvars v = { .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir };
+	char bindir[PATH_MAX];
+	if (!cbin_dir(bindir, sizeof bindir))
+		snprintf(bindir, sizeof bindir, "%s/../../bin", p->dir); /* no /proc: the build tree's */
+	struct cvars v = { .cafile = x->certs->cafile, .workdir = workdir, .profile_dir = p->dir, .bin = bindir };
 	snprintf(v.host, sizeof v.host, "127.0.0.1");
 	snprintf(v.hostname, sizeof v.hostname, "localhost");
 	snprintf(v.port, sizeof v.port, "%d", port);

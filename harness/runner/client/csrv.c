@@ -417,6 +417,22 @@ static void transaction(struct csrv *s, const char *kw, const char *arg, struct 
 	}
 }
 
+/* A SASL exchange that just logged in: a scenario's LOGIN reply (a scripted login failure such as
+ * [IN-USE] or [SYS/TEMP]) replaces its final +OK, so the failure reaches a client that logs in with SASL
+ * as it reaches one using PASS (RFC 5034 §4: the final reply may carry a response code). */
+static void sasl_login_override(struct csrv *s, struct buf *b, enum csrv_action *act)
+{
+	if (s->state != CS_TRANS || s->sasl_step)
+		return;
+	const struct creply *r = override(s, "LOGIN");
+	if (!r)
+		return;
+	s->state = CS_AUTH;
+	b->len = 0;
+	bput(b, r->reply.s, r->reply.len);
+	*act = r->close ? CA_CLOSE : CA_NONE;
+}
+
 char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum csrv_action *act, size_t *multi)
 {
 	struct buf b = { 0 };
@@ -428,6 +444,7 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		sasl_line(s, line, n, &b);
 		if (s->sasl_step)
 			*act = CA_AUTH_CONT;
+		sasl_login_override(s, &b, act);
 		goto out;
 	}
 	size_t k = 0;
@@ -444,11 +461,11 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		arg = argbuf;
 	}
 	const struct creply *r = override(s, kw);
-	/* LOGIN stands for whatever login the client chose: PASS, APOP or AUTH (clients prefer SASL when
-	 * CAPA offers it, APOP when the greeting has a timestamp), so a scripted login failure meets every
-	 * client. */
-	if (!r && s->state == CS_AUTH &&
-	    (strcmp(kw, "PASS") == 0 || strcmp(kw, "APOP") == 0 || strcmp(kw, "AUTH") == 0))
+	/* LOGIN stands for whatever login the client chose: PASS, APOP or a SASL exchange (clients prefer
+	 * SASL when CAPA offers it, APOP when the greeting has a timestamp), so a scripted login failure
+	 * meets every client. A SASL exchange gets it as its final reply (sasl_login_override): curl and
+	 * fetchmail treat an -ERR to the AUTH line itself as "mechanism unsupported", not as the answer. */
+	if (!r && s->state == CS_AUTH && (strcmp(kw, "PASS") == 0 || strcmp(kw, "APOP") == 0))
 		r = override(s, "LOGIN");
 	if (r) {
 		bput(&b, r->reply.s, r->reply.len);
@@ -494,6 +511,7 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 				status(s, &b, false, "[AUTH] authentication failed");
 		} else if (strcmp(kw, "AUTH") == 0) {
 			auth(s, arg, &b, act);
+			sasl_login_override(s, &b, act); /* an initial response can end the exchange at once */
 		} else if (strcmp(kw, "STLS") == 0 && !s->tls && s->tls_available && s->o->stls == STLS_OFFER) {
 			status(s, &b, true, "Begin TLS negotiation");
 			*act = CA_STARTTLS;
