@@ -123,8 +123,11 @@ static int put(struct tc *c, const char *p, size_t n)
 
 /* Write a reply: in pieces of `chunk` octets with a pause between them (so a client sees every split),
  * and only the first `limit` octets when limit != (size_t)-1. */
-static int write_reply(struct tc *c, const char *p, size_t n, size_t chunk, size_t limit)
+/* *early: octets of a next command arrived while a reply written in pieces was still being written (a
+ * client that sends DELE on RETR's status line, before the body: RFC 1939 §6, RFC 2449 §6.6). */
+static int write_reply(struct tc *c, const char *p, size_t n, size_t chunk, size_t limit, bool *early)
 {
+	*early = false;
 	if (limit < n)
 		n = limit;
 	if (!chunk)
@@ -134,6 +137,11 @@ static int write_reply(struct tc *c, const char *p, size_t n, size_t chunk, size
 			return -1;
 		struct timespec ts = { 0, CLIENT_CHUNK_PAUSE_US * 1000L };
 		nanosleep(&ts, NULL);
+		if (off + chunk < n && !*early) {
+			size_t before = c->inlen;
+			fill(c, false);
+			*early = c->inlen > before;
+		}
 	}
 	return 0;
 }
@@ -225,6 +233,8 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 	struct tc *c = calloc(1, sizeof *c);
 	struct csrv s;
 	int sn = rec->nsessions++;
+	if (x->run >= 0 && x->run < 2)
+		rec->run_sessions[x->run]++;
 	char sess[48];
 	snprintf(sess, sizeof sess, "run%d.conn%d", x->run + 1, sn + 1);
 	if (!c || csrv_init(&s, x->o, x->md, x->tls != NULL, implicit) < 0) {
@@ -254,7 +264,9 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		gclose |= strcmp(x->o->replies[i].command, "GREETING") == 0 && x->o->replies[i].close;
 	if (g) {
 		sent(x, sess, g, glen);
-		write_reply(c, g, glen, x->o->chunk, (size_t)-1);
+		bool early;
+		write_reply(c, g, glen, x->o->chunk, (size_t)-1, &early); /* a command before the greeting ends
+		                                                            * shows as pipelined on it */
 		free(g);
 	}
 	if (gclose) {
@@ -355,8 +367,10 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 		               (strncasecmp(cmd->text, "RETR ", 5) == 0 || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
 		               strtol(cmd->text + 4 + (cmd->text[0] == 'R' || cmd->text[0] == 'r'), NULL, 10) ==
 		                       x->o->close_mid_message;
-		if (carries || (x->o->close_mid && multi != (size_t)-1 && cmd &&
-		                strncasecmp(cmd->text, x->o->close_mid, strlen(x->o->close_mid)) == 0)) {
+		if ((carries || (x->o->close_mid && multi != (size_t)-1 && cmd &&
+		                 strncasecmp(cmd->text, x->o->close_mid, strlen(x->o->close_mid)) == 0)) &&
+		    !(x->o->close_mid_once && rec->close_mid_done)) {
+			rec->close_mid_done = true;
 			limit = multi + x->o->close_mid_after;
 			if (limit >= rlen)
 				limit = rlen > 1 ? rlen - 1 : 0; /* never the whole reply: the terminator is cut */
@@ -380,10 +394,14 @@ void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 			ctrans_add(x->tr, TLINE_SERVER, sess, x->o->inject.s, x->o->inject.len);
 			note(x, sess, "injected before the TLS handshake, in the write of STLS's +OK (scenario)");
 		}
-		int w = write_reply(c, reply, rlen, x->o->chunk, limit);
+		bool early;
+		int w = write_reply(c, reply, rlen, x->o->chunk, limit, &early);
 		free(reply);
 		if (cmd)
-			cmd->reply_complete = w == 0 && limit == (size_t)-1;
+			cmd->reply_complete = w == 0 && limit == (size_t)-1 && !early;
+		if (early && !is_quit && !csrv_announces(&s, "PIPELINING"))
+			violation(rec, "C2449-PIPE-1", "a command sent before the end of the reply to the previous one, and "
+			                               "PIPELINING was not announced (RFC 2449 §6.6)", c->in, c->inlen);
 		if (s.state == CS_TRANS)
 			trans = true;
 		if (w < 0) {

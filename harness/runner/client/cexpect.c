@@ -397,6 +397,19 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 			}
 		}
 		return;
+	case CEXP_SESSIONS_MAX:
+		/* RFC 2449 §8.1.1-§8.1.2, RFC 3206 §4: after [IN-USE], [LOGIN-DELAY] or [SYS/TEMP] a client tries
+		 * later, not again at once: a bound on connections per run. */
+		for (int r = 0; r < runs && r < 2; r++) {
+			if (rec->run_sessions[r] > e->count) {
+				char exp[80], act[80];
+				snprintf(exp, sizeof exp, "at most %ld connection(s) in a run", e->count);
+				snprintf(act, sizeof act, "%d connections in run %d", rec->run_sessions[r], r + 1);
+				finding(o, fv, ref, "the client reconnected at once instead of trying later", exp, act);
+				return;
+			}
+		}
+		return;
 	case CEXP_RETR_SECOND: {
 		long n = 0;
 		for (size_t i = 0; i < rec->ncmds; i++)

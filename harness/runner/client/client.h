@@ -23,6 +23,7 @@
 #define CLIENT_USER "user01"
 #define CLIENT_PASSWORD "pass01"
 #define CLIENT_MAX_PASSWORD 512 /* a scenario's server.password */
+#define CLIENT_MAX_USER 512     /* a scenario's server.user */
 
 /* ---- profile (fixtures/clients/NAME.yaml) ---- */
 
@@ -87,6 +88,7 @@ struct creply {
 struct csrv_opts {
 	char *greeting;          /* NULL: the default with an APOP timestamp */
 	char *password;          /* the account's password ({password}); NULL: CLIENT_PASSWORD */
+	char *user;              /* the account's name ({user}); NULL: CLIENT_USER */
 	int tls_max;             /* 0: library maximum; else e.g. TLS1_1_VERSION (a server the client must refuse) */
 	char **capa;             /* NULL: the default list */
 	size_t ncapa;
@@ -101,6 +103,7 @@ struct csrv_opts {
 	char *close_mid;         /* command prefix of a multi-line reply cut, or NULL */
 	long close_mid_message;  /* or: the first reply carrying this message (RETR n, TOP n m); 0: none */
 	size_t close_mid_after;  /* octets of it */
+	bool close_mid_once;     /* only the first such reply of the scenario (a second run gets it whole) */
 	size_t pad_status;       /* 0: none */
 	double reply_delay;      /* seconds to wait before each reply (so a too-early next command shows) */
 	int *between_runs_delete; /* messages removed before the second run (numbers then shift) */
@@ -108,7 +111,7 @@ struct csrv_opts {
 	char *between_runs_add;  /* a fixture whose messages arrive before the second run (new unique-ids) */
 };
 enum cexp_kind { CEXP_QUIT, CEXP_SENT, CEXP_NOT_SENT, CEXP_NO_AFTER, CEXP_DELE_AFTER_RETR, CEXP_CAPA_AFTER_TLS,
-	CEXP_EXIT, CEXP_DELIVERED, CEXP_RETR_SECOND, CEXP_SASL_CANCEL };
+	CEXP_EXIT, CEXP_DELIVERED, CEXP_RETR_SECOND, CEXP_SASL_CANCEL, CEXP_SESSIONS_MAX };
 enum exit_want { EXIT_WANT_ANY, EXIT_WANT_ZERO, EXIT_WANT_NONZERO };
 struct cexpect {
 	enum cexp_kind kind;
@@ -117,7 +120,7 @@ struct cexpect {
 	int delivered;           /* -1 all, -2 none, 0 the list, 1 at most the list (delivered_within) */
 	int *msgs;
 	size_t nmsgs;
-	long count;              /* RETR_SECOND */
+	long count;              /* RETR_SECOND; SESSIONS_MAX: connections per run */
 	char *ref;               /* NULL: the scenario's first */
 	int level;               /* -1: the scenario's */
 };
@@ -160,7 +163,7 @@ struct csrv {
 	bool tls;                /* the session runs over TLS now */
 	bool tls_available;
 	char timestamp[80];      /* APOP's, <...> */
-	char user[64];
+	char user[CLIENT_MAX_USER + 1];
 	bool user_ok;
 	bool *marked;            /* DELE marks of this session */
 	char sasl_mech[24];      /* an AUTH exchange in progress */

@@ -15,7 +15,7 @@
 
 /* ---- cproc.c ---- */
 struct cvars {
-	char host[32], hostname[32], port[8], tls_port[8], user[32], password[CLIENT_MAX_PASSWORD + 1];
+	char host[32], hostname[32], port[8], tls_port[8], user[CLIENT_MAX_USER + 1], password[CLIENT_MAX_PASSWORD + 1];
 	const char *cafile, *workdir, *profile_dir;
 	const char *bin;  /* {bin}: cbin_dir() */
 };
@@ -53,6 +53,8 @@ struct crecord {
 	size_t ncmds;
 	bool truncated;
 	int nsessions;
+	int run_sessions[2];         /* connections per run (a retry storm shows here) */
+	bool close_mid_done;         /* close_mid with once: it cut a reply already */
 	bool session_trans[64];      /* reached TRANSACTION */
 	bool session_server_closed[64]; /* the server ended it (close_after, a reply with close, close_mid) */
 	bool session_stls_ok[64];

@@ -81,7 +81,7 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	static const char *const keys[] = { "greeting", "capa", "stls", "cert", "chunk", "inject_before_tls",
 		                                "replies", "close_after", "close_mid", "pad_status", "tls_max",
 		                                "between_runs_delete", "between_runs_add", "reply_delay", "password",
-		                                NULL };
+		                                "user", NULL };
 	if (lkeys(c, s, n, keys, "server") < 0)
 		return -1;
 	yaml_node_t *x;
@@ -127,6 +127,18 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return lerr(c, s, x, "'password' must be 1 to %d printable ASCII characters without spaces",
 			            CLIENT_MAX_PASSWORD);
 	}
+	if ((x = lget(s, n, "user", NULL))) {
+		/* A long name provokes RFC 2449 §4's 255-octet limit on USER (and APOP) lines. */
+		if (lstr(c, s, x, "user", &o->user) < 0)
+			return -1;
+		size_t ul = strlen(o->user);
+		bool ok = ul > 0 && ul <= CLIENT_MAX_USER;
+		for (size_t i = 0; i < ul; i++)
+			ok = ok && o->user[i] > 0x20 && o->user[i] < 0x7f;
+		if (!ok)
+			return lerr(c, s, x, "'user' must be 1 to %d printable ASCII characters without spaces",
+			            CLIENT_MAX_USER);
+	}
 	if ((x = lget(s, n, "between_runs_add", NULL)) && lstr(c, s, x, "between_runs_add", &o->between_runs_add) < 0)
 		return -1;
 	if (o->between_runs_add && (strchr(o->between_runs_add, '/') || o->between_runs_add[0] == '.'))
@@ -167,7 +179,7 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		upcase(o->close_after);
 	}
 	if ((x = lget(s, n, "close_mid", NULL))) {
-		static const char *const mk[] = { "command", "message", "after", NULL };
+		static const char *const mk[] = { "command", "message", "after", "once", NULL };
 		yaml_node_t *y;
 		if (lkeys(c, s, x, mk, "close_mid") < 0)
 			return -1;
@@ -180,6 +192,8 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		} else {
 			upcase(o->close_mid);
 		}
+		if ((y = lget(s, x, "once", NULL)) && lbool(c, s, y, "once", &o->close_mid_once) < 0)
+			return -1;
 		if ((y = lget(s, x, "after", NULL))) {
 			if (count_of(c, s, y, "after", 0, 1e9, &d) < 0)
 				return -1;
@@ -202,7 +216,7 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 {
 	static const char *const keys[] = { "quit", "sent", "not_sent", "no_command_after", "dele_after_retr",
 		                                "capa_after_tls", "exit", "delivered", "delivered_within",
-		                                "retr_second_run", "sasl_cancel", "ref",
+		                                "retr_second_run", "sasl_cancel", "sessions_at_most", "ref",
 		                                "level", NULL };
 	if (lkeys(c, s, it, keys, "client expectation") < 0)
 		return -1;
@@ -285,9 +299,18 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return -1;
 		e->count = (long)d;
 	}
+	if ((x = lget(s, it, "sessions_at_most", NULL))) {
+		double d;
+		found++;
+		e->kind = CEXP_SESSIONS_MAX;
+		if (count_of(c, s, x, "sessions_at_most", 1, 100000, &d) < 0)
+			return -1;
+		e->count = (long)d;
+	}
 	if (found != 1)
 		return lerr(c, s, it, "a client expectation holds exactly one check (quit, sent, not_sent, "
-		                      "no_command_after, dele_after_retr, capa_after_tls, exit, delivered, retr_second_run)");
+		                      "no_command_after, dele_after_retr, capa_after_tls, exit, delivered, retr_second_run, "
+		                      "sessions_at_most)");
 	return 0;
 }
 
@@ -338,6 +361,7 @@ void cscen_free(void *p)
 	struct csrv_opts *o = &cs->srv;
 	free(o->greeting);
 	free(o->password);
+	free(o->user);
 	for (size_t i = 0; i < o->ncapa; i++)
 		free(o->capa[i]);
 	free(o->capa);

@@ -217,7 +217,7 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	snprintf(v.hostname, sizeof v.hostname, "localhost");
 	snprintf(v.port, sizeof v.port, "%d", port);
 	snprintf(v.tls_port, sizeof v.tls_port, "%d", tport);
-	snprintf(v.user, sizeof v.user, CLIENT_USER);
+	snprintf(v.user, sizeof v.user, "%s", cs->srv.user ? cs->srv.user : CLIENT_USER);
 	snprintf(v.password, sizeof v.password, "%s", cs->srv.password ? cs->srv.password : CLIENT_PASSWORD);
 	if (p->delivery_path && !(dpath = cexpand(p->delivery_path, &v, &err))) {
 		conclude(r, VERDICT_ERROR, err.msg, NULL, NULL, NULL);

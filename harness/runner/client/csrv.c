@@ -210,9 +210,14 @@ static const char *password(const struct csrv *s)
 	return s->o->password ? s->o->password : CLIENT_PASSWORD;
 }
 
+static const char *account(const struct csrv *s)
+{
+	return s->o->user ? s->o->user : CLIENT_USER;
+}
+
 static bool login_ok(const struct csrv *s, const char *user, const char *pass)
 {
-	return strcmp(user, CLIENT_USER) == 0 && strcmp(pass, password(s)) == 0;
+	return strcmp(user, account(s)) == 0 && strcmp(pass, password(s)) == 0;
 }
 
 static void enter_trans(struct csrv *s, struct buf *b)
@@ -251,7 +256,7 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 			status(s, b, false, "[AUTH] authentication failed");
 	} else if (strcmp(s->sasl_mech, "LOGIN") == 0) {
 		if (s->sasl_step == 1) {
-			snprintf(s->user, sizeof s->user, "%.63s", (char *)dec);
+			snprintf(s->user, sizeof s->user, "%.512s", (char *)dec);
 			s->sasl_step = 2;
 			bput(b, "+ UGFzc3dvcmQ6\r\n", 16);
 		} else {
@@ -266,8 +271,8 @@ static void sasl_line(struct csrv *s, const char *line, size_t n, struct buf *b)
 		cram_md5_digest(s->cram_challenge, strlen(s->cram_challenge), password(s), want);
 		char *sp = strrchr((char *)dec, ' ');
 		s->sasl_step = 0;
-		if (sp && (size_t)(sp - (char *)dec) == strlen(CLIENT_USER) &&
-		    strncmp((char *)dec, CLIENT_USER, strlen(CLIENT_USER)) == 0 && strcmp(sp + 1, want) == 0)
+		if (sp && (size_t)(sp - (char *)dec) == strlen(account(s)) &&
+		    strncmp((char *)dec, account(s), strlen(account(s))) == 0 && strcmp(sp + 1, want) == 0)
 			enter_trans(s, b);
 		else
 			status(s, b, false, "[AUTH] authentication failed");
@@ -492,7 +497,7 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 		*act = CA_CLOSE;
 	} else if (s->state == CS_AUTH) {
 		if (strcmp(kw, "USER") == 0 && arg) {
-			snprintf(s->user, sizeof s->user, "%.63s", arg);
+			snprintf(s->user, sizeof s->user, "%.512s", arg);
 			s->user_ok = true;
 			status(s, &b, true, NULL);
 		} else if (strcmp(kw, "PASS") == 0 && s->user_ok && arg) {
@@ -502,10 +507,10 @@ char *csrv_command(struct csrv *s, const char *line, size_t n, size_t *len, enum
 			else
 				status(s, &b, false, "[AUTH] invalid user name or password");
 		} else if (strcmp(kw, "APOP") == 0 && arg) {
-			char user[64] = "", dig[64] = "", want[DIGEST_MD5_HEX];
-			sscanf(arg, "%63s %63s", user, dig);
+			char user[CLIENT_MAX_USER + 1] = "", dig[64] = "", want[DIGEST_MD5_HEX];
+			sscanf(arg, "%512s %63s", user, dig);
 			apop_digest(s->timestamp, password(s), want);
-			if (strcmp(user, CLIENT_USER) == 0 && strcasecmp(dig, want) == 0)
+			if (strcmp(user, account(s)) == 0 && strcasecmp(dig, want) == 0)
 				enter_trans(s, &b);
 			else
 				status(s, &b, false, "[AUTH] authentication failed");
