@@ -5,7 +5,7 @@
 #
 #   harness/scripts/clients-matrix.sh [NAME...]     (default: every shipped client)
 #
-# Writes reports/clients/NAME.{json,html} and reports/clients/compare.html. Exit 1 when a client's verdicts
+# Writes reports/clients/NAME.{json,html} and "$reports/compare.html". Exit 1 when a client's verdicts
 # differ from its baseline, a client has no baseline, or a fail/warn/error of a baseline has no reason in
 # docs/clients/reasons.json (client-findings.py --check); else 0.
 #   CLIENTS_NO_BASELINE=1  run without the gate (to see, or re-record, the raw verdicts)
@@ -13,6 +13,8 @@
 #                          findings tables in docs/clients/NAME.md
 #   CLIENTS_PUBLISH=1      also copy the comparison to docs/clients/compare.html and its screenshot to
 #                          docs/images/clients-compare.png
+#   CLIENTS_DOCS=DIR       baselines, pages and reasons.json from DIR, not docs/clients (the tests' scratch copy)
+#   CLIENTS_REPORTS=DIR    reports into DIR, not reports/clients
 # Runs niced: mpop's drop-mid-message scenario alone waits out its 30 s timeout.
 set -u
 
@@ -20,20 +22,24 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/../.." && pwd)
 cd "$root" || exit 2
 BIN=${BIN:-bin}
+case $BIN in /*) pop3spec=$BIN/pop3spec ;; *) pop3spec=./$BIN/pop3spec ;; esac
 JOBS=${JOBS:-2}
 # The real clients Debian ships or people script, and pop3client, the harness's own reference client.
 all=(fetchmail mpop getmail6 curl poplib netpop3 pop3client)
 [ $# -gt 0 ] && all=("$@")
 
-mkdir -p reports/clients
+docs=${CLIENTS_DOCS:-docs/clients}
+reports=${CLIENTS_REPORTS:-reports/clients}
+export CLIENTS_DOCS=$docs
+mkdir -p "$reports"
 rc=0
 declare -A result
 for n in "${all[@]}"; do
 	profile=fixtures/clients/$n.yaml
-	baseline=docs/clients/$n-baseline.json
+	baseline=$docs/$n-baseline.json
 	[ -f "$profile" ] || { echo "clients: no profile $profile" >&2; result[$n]="NO PROFILE"; rc=1; continue; }
 	echo "=== client $n"
-	opts=(--client "$profile" -j "$JOBS" -q --json "reports/clients/$n.json" --html "reports/clients/$n.html")
+	opts=(--client "$profile" -j "$JOBS" -q --json "$reports/$n.json" --html "$reports/$n.html")
 	gated=
 	if [ -z "${CLIENTS_NO_BASELINE:-}" ] && [ -z "${CLIENTS_RECORD:-}" ]; then
 		if [ -f "$baseline" ]; then
@@ -43,10 +49,10 @@ for n in "${all[@]}"; do
 			echo "clients: $n has no $baseline (CLIENTS_RECORD=1 $0 $n)" >&2
 		fi
 	fi
-	nice "./$BIN/pop3spec" client run "${opts[@]}"
+	nice "$pop3spec" client run "${opts[@]}"
 	st=$?
 	if [ -n "${CLIENTS_RECORD:-}" ]; then
-		if python3 harness/peers/baseline-from-report.py "reports/clients/$n.json" "$baseline"; then
+		if python3 harness/peers/baseline-from-report.py "$reports/$n.json" "$baseline"; then
 			result[$n]="recorded"
 		else
 			result[$n]="NOT RECORDED"; rc=1
@@ -61,21 +67,21 @@ done
 
 baselines=()
 for n in "${all[@]}"; do
-	[ -f "docs/clients/$n-baseline.json" ] && baselines+=("docs/clients/$n-baseline.json")
+	[ -f "$docs/$n-baseline.json" ] && baselines+=("$docs/$n-baseline.json")
 done
 if [ ${#baselines[@]} -gt 0 ]; then
-	"./$BIN/pop3spec" report --compare "${baselines[@]}" --html reports/clients/compare.html || rc=1
+	"$pop3spec" report --compare "${baselines[@]}" --html "$reports/compare.html" || rc=1
 	if [ -n "${CLIENTS_RECORD:-}" ]; then
 		"$here/client-findings.py" "${all[@]}" || rc=1
 	fi
 	if [ -n "${CLIENTS_PUBLISH:-}" ]; then
-		cp reports/clients/compare.html docs/clients/compare.html
-		harness/peers/screenshot.sh docs/clients/compare.html docs/images/clients-compare.png || rc=1
+		cp "$reports/compare.html" "$docs/compare.html"
+		harness/peers/screenshot.sh "$docs/compare.html" docs/images/clients-compare.png || rc=1
 	fi
 	# Every fail, warn and error of every baseline must have its reason (docs/clients/reasons.json).
 	"$here/client-findings.py" --check "${all[@]}" || rc=1
 fi
 echo "=== clients: verdicts against the baselines"
 for n in "${all[@]}"; do printf '  %-12s %s\n' "$n" "${result[$n]}"; done
-echo "comparison: reports/clients/compare.html"
+echo "comparison: $reports/compare.html"
 exit $rc
