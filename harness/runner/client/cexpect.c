@@ -307,9 +307,17 @@ static void judge_one(const struct cexpect *e, const struct scenario *sc, const 
 		return;
 	case CEXP_NO_AFTER:
 		for (size_t i = 0; i < rec->ncmds; i++) {
-			if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text) || rec->cmds[i].reply_ok)
+			if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text))
 				continue;
-			for (size_t k = i + 1; k < rec->ncmds; k++) {
+			/* An AUTH's outcome is the final reply of its exchange (RFC 5034 §4): its challenges ("+ ...")
+			 * are no -ERR, and its SASL responses are no commands after one. */
+			size_t last = i;
+			while (last + 1 < rec->ncmds && rec->cmds[last + 1].sasl &&
+			       rec->cmds[last + 1].session == rec->cmds[i].session && rec->cmds[last + 1].run == rec->cmds[i].run)
+				last++;
+			if (rec->cmds[last].reply_ok)
+				continue;
+			for (size_t k = last + 1; k < rec->ncmds; k++) {
 				if (rec->cmds[k].session != rec->cmds[i].session || rec->cmds[k].run != rec->cmds[i].run)
 					continue;
 				if (kw_is(&rec->cmds[k], "QUIT"))

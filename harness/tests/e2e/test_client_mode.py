@@ -201,5 +201,107 @@ delivery: {{kind: stdout}}
         self.assertEqual((v["status"], v["failed_ref"]), ("fail", "C5034-AUTH-2"), v)
 
 
+def pop3client_profile(tmp, name="pop3client-faults", extra=""):
+    """bin/pop3client-faults through {bin} (the running pop3spec's folder), so the profile works for
+    build-asan/bin as for bin/."""
+    path = os.path.join(tmp, f"{name}.yaml")
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(f"""name: {name}
+command: ["{{bin}}/pop3client-faults", --host, "{{host}}", --port, "{{port}}", --user, "{{user}}",
+          --password, "{{password}}", --maildir, "{{workdir}}/Maildir", --timeout, "10"]
+modes:
+  plain: []
+  stls: [--tls, stls, --cafile, "{{cafile}}", --servername, "{{hostname}}"]
+  delete: [--delete]
+  keep: []
+  uidl: [--state, "{{workdir}}/uidl"]
+delivery: {{kind: maildir, path: "{{workdir}}/Maildir"}}
+timeout: 20
+{extra}""")
+    return path
+
+
+# The scenario added for each client fault the suite missed (docs/client-faults.md), and its verdict.
+FAULT_SCENARIOS = [
+    ("keep-pre-tls-bytes", "clients/rfc2595/tls/pre-handshake-capa-injection", "fail"),
+    ("dele-before-retr-complete", "clients/rfc1939/dele/after-slow-body", "fail"),
+    ("dele-unasked", "clients/rfc1939/dele/keep-sends-no-dele", "fail"),
+    ("ignore-greeting-err", "clients/rfc1939/err/greeting-err-open", "fail"),
+    ("long-command", "clients/rfc2449/len/long-user-name", "fail"),
+    ("state-before-delivery", "clients/rfc1939/uidl/dropped-message-refetched", "fail"),
+    ("retry-storm-on-in-use", "clients/rfc2449/code/in-use", "warn"),
+]
+
+
+class ClientFaults(unittest.TestCase):
+    def test_each_fault_caught_by_its_scenario_and_the_correct_client_passes(self):
+        ids = [sid for _, sid, _ in FAULT_SCENARIOS]
+        filters = [a for sid in ids for a in ("--filter", sid)]
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-cfault-") as tmp:
+            prof = pop3client_profile(tmp)
+            env = dict(os.environ)
+            env.pop("POP3CLIENT_FAULT", None)
+            with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-client-") as t2:
+                js = os.path.join(t2, "r.json")
+                r = run_pop3spec(["client", "run", "--client", prof, "-j", "2", "-q", "--json", js, *filters],
+                                 limit=240, env=env)
+                with open(js, encoding="utf-8") as f:
+                    res = by_id(json.load(f))
+            self.assertEqual({k: v["status"] for k, v in res.items()}, {k: "pass" for k in ids}, res)
+            self.assertEqual(r.rc, 0)
+            for fault, sid, want in FAULT_SCENARIOS:
+                env["POP3CLIENT_FAULT"] = fault
+                with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-client-") as t2:
+                    js = os.path.join(t2, "r.json")
+                    run_pop3spec(["client", "run", "--client", prof, "-q", "--json", js, "--filter", sid],
+                                 limit=120, env=env)
+                    with open(js, encoding="utf-8") as f:
+                        v = by_id(json.load(f))[sid]
+                self.assertEqual(v["status"], want, (fault, v))
+
+    def test_mkdirs_and_success_exit(self):
+        # The wrapper exits 9 unless mkdirs made the folder before the start, and turns the client's 0
+        # into 1 (fetchmail's "no mail"): with success_exit [0, 1] `exit: zero` passes, without it fails.
+        sid = "clients/rfc1939/retr/three-messages"
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-cprof-") as tmp:
+            verdicts = {}
+            for name, extra in (("with", 'mkdirs: [box/cur, "{workdir}/box/new"]\nsuccess_exit: [0, 1]\n'),
+                                ("without", 'mkdirs: [box/cur, "{workdir}/box/new"]\n'),
+                                ("nodirs", "success_exit: [0, 1]\n")):
+                path = os.path.join(tmp, f"{name}.yaml")
+                with open(path, "w", encoding="utf-8") as f:
+                    f.write(f"""name: wrap-{name}
+command: [sh, -c, 'test -d "$0/box/cur" && test -d "$0/box/new" || exit 9; "$@"; s=$?; [ $s -eq 0 ] && exit 1; exit $s',
+          "{{workdir}}", "{{bin}}/pop3client", --host, "{{host}}", --port, "{{port}}", --user, "{{user}}",
+          --password, "{{password}}", --maildir, "{{workdir}}/Maildir", --timeout, "10"]
+delivery: {{kind: maildir, path: "{{workdir}}/Maildir"}}
+{extra}""")
+                _, doc, _ = client_run(path, "--filter", sid)
+                verdicts[name] = by_id(doc)[sid]
+            self.assertEqual(verdicts["with"]["status"], "pass", verdicts["with"])
+            self.assertEqual(verdicts["without"]["status"], "fail", verdicts["without"])
+            self.assertIn("1", verdicts["without"].get("actual", "") + verdicts["without"].get("message", ""))
+            self.assertEqual(verdicts["nodirs"]["status"], "error", verdicts["nodirs"])  # never connected
+
+    def test_login_failure_reaches_a_sasl_client(self):
+        # [IN-USE] scripted for the login meets a client that logs in with CRAM-MD5 at its final reply:
+        # the exchange runs, then the -ERR; the client ends without another login.
+        sid = "clients/rfc2449/code/in-use"
+        with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-csasl-") as tmp:
+            path = os.path.join(tmp, "cram.yaml")
+            with open(path, "w", encoding="utf-8") as f:
+                f.write("""name: cram-only
+command: ["{bin}/pop3client", --host, "{host}", --port, "{port}", --user, "{user}", --password, "{password}",
+          --maildir, "{workdir}/Maildir", --timeout, "10", --sasl, CRAM-MD5]
+delivery: {kind: maildir, path: "{workdir}/Maildir"}
+""")
+            _, doc, _ = client_run(path, "--filter", sid)
+            v = by_id(doc)[sid]
+            self.assertEqual(v["status"], "pass", v)
+            text = json.dumps(v)
+            self.assertIn("AUTH CRAM-MD5", text)
+            self.assertIn("[IN-USE]", text)
+
+
 if __name__ == "__main__":
     unittest.main()
