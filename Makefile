@@ -12,6 +12,7 @@ sbindir    ?= $(prefix)/sbin
 datadir    ?= $(prefix)/share/pop3spec
 mandir     ?= $(prefix)/share/man
 docdir     ?= $(prefix)/share/doc/pop3spec
+libexecdir ?= $(prefix)/libexec
 DESTDIR    ?=
 
 VERSION    := 0.1.0
@@ -260,6 +261,18 @@ dovecot: peer-dovecot
 peers-smoke: fixtures
 	$(Q)./harness/peers/smoke.sh $(PEERS)
 
+# Every shipped real-client profile (fixtures/clients/) through `pop3spec client run`, each gated on
+# docs/clients/NAME-baseline.json, every fail/warn explained in docs/clients/reasons.json, then one comparison
+# page (harness/scripts/clients-matrix.sh, docs/clients/README.md). Needs fetchmail, mpop, getmail6, curl and
+# Net::POP3 installed: not part of check. clients-smoke: poplib and pop3client only, seconds.
+CLIENTS = fetchmail mpop getmail6 curl poplib netpop3 pop3client
+.PHONY: clients clients-smoke
+clients: all $(BIN)/pop3client
+	$(Q)./harness/scripts/clients-matrix.sh $(CLIENTS)
+
+clients-smoke: all $(BIN)/pop3client
+	$(Q)./harness/scripts/clients-matrix.sh poplib pop3client
+
 coverage: $(BIN)/pop3spec
 	$(Q)./$(BIN)/pop3spec coverage scenarios
 
@@ -283,7 +296,9 @@ bench-smoke: all fixtures $(BENCH_BIN)
 
 # Everything a run needs, from any working folder: pop3spec in bindir, pop3refd in sbindir (a daemon, page
 # in section 8), the suite (scenarios/ with REQUIREMENTS.md and VERSION) and the fixtures (the committed
-# maildrops and what `make fixtures` generates) in datadir, an example target profile in docdir. The
+# maildrops and what `make fixtures` generates, and the client profiles of fixtures/clients/ with their helper
+# scripts) in datadir, the test client pop3client in libexecdir/pop3spec (where a profile's {bin} points in an
+# installed tree, docs/clients.md), an example target profile in docdir. The
 # generated TLS files are left out: a private key that every install shares is no CA anyone should trust;
 # `--reference` makes a fresh certificate per run and a target profile names the user's own CA.
 # An installed pop3spec also looks beside itself (BIN/../share/pop3spec, BIN/../sbin/pop3refd) before the
@@ -291,10 +306,11 @@ bench-smoke: all fixtures $(BENCH_BIN)
 INSTALL      ?= install
 INSTALL_DATA := $(INSTALL) -m 644
 
-install: all fixtures
+install: all $(BIN)/pop3client fixtures
 	$(INSTALL) -d $(DESTDIR)$(bindir) $(DESTDIR)$(sbindir) $(DESTDIR)$(mandir)/man1 $(DESTDIR)$(mandir)/man8 \
-	    $(DESTDIR)$(docdir)/examples
+	    $(DESTDIR)$(docdir)/examples $(DESTDIR)$(libexecdir)/pop3spec
 	$(INSTALL) -m 755 $(BIN)/pop3spec $(DESTDIR)$(bindir)/pop3spec
+	$(INSTALL) -m 755 $(BIN)/pop3client $(DESTDIR)$(libexecdir)/pop3spec/pop3client
 	$(INSTALL) -m 755 $(BIN)/pop3refd $(DESTDIR)$(sbindir)/pop3refd
 	rm -rf $(DESTDIR)$(datadir)/scenarios $(DESTDIR)$(datadir)/fixtures $(DESTDIR)$(datadir)/docs
 	$(INSTALL) -d $(DESTDIR)$(datadir)/fixtures/generated
@@ -303,6 +319,7 @@ install: all fixtures
 	rm -f $(DESTDIR)$(datadir)/fixtures/maildrops/.gitattributes
 	for d in fixtures/generated/*; do [ ! -d "$$d" ] || [ "$$d" = fixtures/generated/tls ] || \
 	    cp -R "$$d" $(DESTDIR)$(datadir)/fixtures/generated/; done
+	cp -R fixtures/clients $(DESTDIR)$(datadir)/fixtures/clients
 	$(INSTALL_DATA) docs/examples/target.yaml $(DESTDIR)$(docdir)/examples/target.yaml
 	$(INSTALL) -d $(DESTDIR)$(datadir)/docs
 	$(INSTALL_DATA) docs/coverage.md $(DESTDIR)$(datadir)/docs/coverage.md
@@ -314,7 +331,7 @@ install: all fixtures
 uninstall:
 	rm -f $(DESTDIR)$(bindir)/pop3spec $(DESTDIR)$(sbindir)/pop3refd
 	rm -f $(DESTDIR)$(mandir)/man1/pop3spec.1 $(DESTDIR)$(mandir)/man8/pop3refd.8
-	rm -rf $(DESTDIR)$(datadir) $(DESTDIR)$(docdir)
+	rm -rf $(DESTDIR)$(datadir) $(DESTDIR)$(docdir) $(DESTDIR)$(libexecdir)/pop3spec
 
 clean:
 	rm -rf build build-asan bin build-fuzz

@@ -78,7 +78,9 @@ class Profiles(unittest.TestCase):
     def run_profile(self, prof, modes, workdir):
         ph = {"host": "127.0.0.1", "hostname": "localhost", "port": str(self.srv.port),
               "tls_port": str(self.srv.tls_port or 1), "user": USER, "password": PASSWORD, "cafile": test_ca(),
-              "workdir": workdir, "profile_dir": PROFILES}
+              "workdir": workdir, "profile_dir": PROFILES,
+              # {bin}: where pop3spec finds its helper programs, the folder of the pop3spec in use (docs/clients.md)
+              "bin": os.path.join(ROOT, os.environ.get("BIN", "bin"))}
         cmd = subst(prof["command"], ph)
         env = dict(os.environ, **subst(prof.get("env") or {}, ph))
         files = dict(subst(prof.get("files") or {}, ph))

@@ -118,6 +118,31 @@ class Install(unittest.TestCase):
         self.assertIn("catalog: " + os.path.join(self.data, "scenarios", "REQUIREMENTS.md"), last)
         self.assertIn(os.path.join(self.data, "scenarios", "..", "docs", "coverage.md"), last)
 
+    def test_4c_client_profiles(self):
+        # Every file of fixtures/clients installed with the same content, the helper scripts still executable;
+        # pop3client in libexec/pop3spec, where the installed pop3client profile's {bin} leads.
+        src = os.path.join(ROOT, "fixtures", "clients")
+        names = sorted(os.listdir(src))
+        self.assertIn("poplib.yaml", names)
+        for f in names:
+            inst = os.path.join(self.data, "fixtures", "clients", f)
+            with open(os.path.join(src, f), "rb") as a, open(inst, "rb") as b:
+                self.assertEqual(a.read(), b.read(), f)
+            if os.access(os.path.join(src, f), os.X_OK):
+                self.assertTrue(os.access(inst, os.X_OK), f)
+        self.assertTrue(os.access(os.path.join(self.root, "libexec", "pop3spec", "pop3client"), os.X_OK))
+        # The installed client suite (no scenarios/ in the working folder) against two installed profiles.
+        for prof in ("pop3client", "poplib"):
+            report = os.path.join(self.work, prof + ".json")
+            r = self.run_installed("client", "run", "--client",
+                                   os.path.join(self.data, "fixtures", "clients", prof + ".yaml"),
+                                   "-q", "-j", "2", "--filter", "clients/rfc1939/*", "--json", report)
+            self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+            with open(report) as f:
+                s = json.load(f)["summary"]
+            self.assertEqual((s["failed"], s["errors"]), (0, 0), (prof, s))
+            self.assertGreater(s["passed"], 5, (prof, s))
+
     def test_5_uninstall_leaves_nothing(self):
         make("uninstall", self.dest)
         left = []
@@ -128,7 +153,7 @@ class Install(unittest.TestCase):
         self.assertEqual(left, [])
         # Only the standard folders install made may remain, and they are empty.
         dirs = sorted(os.path.relpath(d, self.root) for d, _, _ in os.walk(self.root))
-        self.assertEqual(dirs, [".", "bin", "sbin", "share", "share/doc", "share/man", "share/man/man1",
+        self.assertEqual(dirs, [".", "bin", "libexec", "sbin", "share", "share/doc", "share/man", "share/man/man1",
                                 "share/man/man8"])
 
 
