@@ -239,6 +239,37 @@ START_TEST(compare_links_every_cell_to_a_transcript)
 }
 END_TEST
 
+/* Client runs (`pop3spec client run`) compare as clients: their heading, no Host or Greeting column (the
+ * host is pop3spec's own listener); a mix with a server run stays a server comparison. */
+START_TEST(compare_of_client_runs_names_clients)
+{
+	struct run runs[2];
+	struct p3err err;
+	char *path = rd_tmpname(".html");
+	rd_run(&runs[0], "fetchmail");
+	rd_run(&runs[1], "mpop");
+	for (int i = 0; i < 2; i++)
+		runs[i].info.mode = strdup("client");
+	ck_assert_msg(report_html_compare(runs, 2, NULL, path, &err) == 0, "%s", err.msg);
+	char *h = rd_slurp(path, NULL);
+	ck_assert_ptr_nonnull(strstr(h, "<h1>POP3 conformance: 2 clients compared</h1>"));
+	ck_assert_ptr_nonnull(strstr(h, "<th>Client</th><th>Date</th>"));
+	ck_assert_ptr_null(strstr(h, "<th>Host</th>"));
+	free(h);
+	free(runs[1].info.mode);
+	runs[1].info.mode = NULL;
+	ck_assert_msg(report_html_compare(runs, 2, NULL, path, &err) == 0, "%s", err.msg);
+	h = rd_slurp(path, NULL);
+	ck_assert_ptr_nonnull(strstr(h, "<h1>POP3 conformance: 2 servers compared</h1>"));
+	ck_assert_ptr_nonnull(strstr(h, "<th>Host</th>"));
+	free(h);
+	for (int i = 0; i < 2; i++)
+		run_free(&runs[i]);
+	unlink(path);
+	free(path);
+}
+END_TEST
+
 Suite *report_html_suite(void)
 {
 	Suite *s = suite_create("report_html");
@@ -248,6 +279,7 @@ Suite *report_html_suite(void)
 	tcase_add_test(tc, html_marks_each_of_several_failing_requirements);
 	tcase_add_test(tc, html_with_unreadable_requirements_still_writes);
 	tcase_add_test(tc, html_of_an_empty_run);
+	tcase_add_test(tc, compare_of_client_runs_names_clients);
 	tcase_add_test(tc, compare_links_every_cell_to_a_transcript);
 	suite_add_tcase(s, tc);
 	return s;

@@ -89,12 +89,25 @@ static int cmp_build(struct cmp *c, const struct run *runs, size_t nruns)
 	return 0;
 }
 
+/* Every run is a `pop3spec client run`: the columns are clients, and host and greeting (pop3spec's own
+ * listener) say nothing about them. */
+static int all_clients(const struct cmp *c)
+{
+	for (size_t k = 0; k < c->nruns; k++)
+		if (c->runs[k].info.mode == NULL || strcmp(c->runs[k].info.mode, "client") != 0)
+			return 0;
+	return c->nruns > 0;
+}
+
 static void servers(FILE *f, const struct cmp *c)
 {
-	fputs("<h2>Servers</h2>\n<table class=\"grid "
-	      "servers\">\n<thead><tr><th>Server</th><th>Host</th><th>Greeting"
-	      "</th><th>Date</th>",
-	      f);
+	int clients = all_clients(c);
+	fputs(
+	    clients
+	        ? "<h2>Clients</h2>\n<table class=\"grid servers\">\n<thead><tr><th>Client</th><th>Date</th>"
+	        : "<h2>Servers</h2>\n<table class=\"grid servers\">\n<thead><tr><th>Server</th><th>Host</th>"
+	          "<th>Greeting</th><th>Date</th>",
+	    f);
 	for (int i = 0; i < 5; i++) {
 		fputs("<th>", f);
 		html_badge(f, html_verdict_order[i]);
@@ -112,7 +125,10 @@ static void servers(FILE *f, const struct cmp *c)
 		                    [VERDICT_ERROR] = s.errors};
 		fprintf(f, "<tr><td class=\"l\"><a href=\"#_t%zu\"><b>", k);
 		esc_text(f, c->label[k]);
-		fputs("</b></a></td><td class=\"l\"><code>", f);
+		fputs("</b></a></td>", f);
+		if (clients)
+			goto date;
+		fputs("<td class=\"l\"><code>", f);
 		esc_text(f, in->target_host);
 		if (in->target_port)
 			fprintf(f, ":%d", in->target_port);
@@ -127,7 +143,9 @@ static void servers(FILE *f, const struct cmp *c)
 			}
 			fputs("</pre></details>", f);
 		}
-		fputs("</td><td class=\"l\">", f);
+		fputs("</td>", f);
+	date:
+		fputs("<td class=\"l\">", f);
 		esc_text(f, in->started);
 		if (in->stopped) {
 			fputs("<br><span class=\"incomplete\">", f);
@@ -283,11 +301,13 @@ int report_html_compare(const struct run *runs, size_t nruns, const char *requir
 		reqs_free(&req);
 		return -1;
 	}
-	html_begin(f, "pop3spec: comparison of POP3 servers");
-	fprintf(f, "<header>\n<h1>POP3 conformance: %zu servers compared</h1>\n</header>\n", nruns);
+	const char *what = all_clients(&c) ? "client" : "server";
+	html_begin(f, all_clients(&c) ? "pop3spec: comparison of POP3 clients"
+	                              : "pop3spec: comparison of POP3 servers");
+	fprintf(f, "<header>\n<h1>POP3 conformance: %zu %ss compared</h1>\n</header>\n", nruns, what);
 	servers(f, &c);
 	scores(f, &c, &groups);
-	fputs("<h2>Scenario by server</h2>\n", f);
+	fprintf(f, "<h2>Scenario by %s</h2>\n", what);
 	html_filters(f, &groups, &tags, 1);
 	fputs("<main id=\"_results\">\n<table class=\"cmp\">\n<thead><tr><th>Scenario</th><th>Level</th>", f);
 	for (size_t k = 0; k < nruns; k++) {
