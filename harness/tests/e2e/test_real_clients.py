@@ -232,8 +232,32 @@ received = false
 """)
         gdir = self.path("getmail")
         os.makedirs(gdir, exist_ok=True)
-        self.run_client(["getmail", "--rcfile", rc, "--getmaildir", gdir])
+        # getmail_racefix.py: getmail6 with its lost SIGCHLD wakeup closed (a race in getmail's local
+        # delivery that left it waiting 60 s on a loaded machine; the file says more).
+        argv = [os.path.join(ROOT, "fixtures", "clients", "getmail_racefix.py"), "--rcfile", rc,
+                "--getmaildir", gdir]
+        before = self.maildir_files(d)
+        saved = self.path("getmail.saved")
+        shutil.rmtree(saved, ignore_errors=True)
+        shutil.copytree(gdir, saved)
+        try:
+            self.run_client(argv)
+        except subprocess.TimeoutExpired:
+            # getmail6 still hangs now and then inside itself on a loaded machine (about 1 TLS fetch in
+            # 25 under a CPU hog; nothing unread on its socket). Killed before QUIT, its session deleted
+            # nothing on the server (RFC 1939 §6, checked by the suite): undo what it delivered and kept,
+            # and fetch once more, so the byte-for-byte checks below judge one whole fetch.
+            for f in self.maildir_files(d) - before:
+                os.unlink(f)
+            shutil.rmtree(gdir)
+            shutil.copytree(saved, gdir)
+            self.run_client(argv)
         return clientmail.maildir_messages(d)
+
+    @staticmethod
+    def maildir_files(d):
+        return {os.path.join(root, f) for sub in ("tmp", "new", "cur")
+                for root, _, files in os.walk(os.path.join(d, sub)) for f in files}
 
     def test_pop3_maildir_then_nothing_new(self):
         self.assertDelivered(self.fetch(), unfold=True)
