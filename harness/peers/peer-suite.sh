@@ -38,7 +38,7 @@ mkdir -p reports/peers
 opts=(--target "$dir/target.yaml" --json "reports/peers/$name.json" --html "reports/peers/$name.html")
 # Courier's couriertcpd takes at most MAXPERIP=4 connections from one address (Debian's default) and closes
 # the rest before the greeting: the runner notices, retries, and goes on with fewer workers by itself
-# (runner/connlimit.h), so Courier runs with the default -j like every peer.
+# (runner/exec/connlimit.h), so Courier runs with the default -j like every peer.
 if [ -f "$baseline" ] && [ -z "${PEERS_NO_BASELINE:-}" ]; then
 	opts+=(--baseline "$baseline")
 fi

@@ -1,4 +1,4 @@
-/* check_connlimit.c — unit tests for runner/connlimit: a refused connect is retried only while other
+/* check_connlimit.c — unit tests for runner/exec/connlimit: a refused connect is retried only while other
  * workers' sessions are open and within the bound; the first refusal lowers the run's workers once. */
 #include <check.h>
 #include <sys/socket.h>

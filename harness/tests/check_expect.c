@@ -1,6 +1,6 @@
-/* check_expect.c — unit tests for judging a response (runner/expect_judge) on plain lines, with no socket:
- * status, codes, regexes, captures, body matchers, fixture message equality (verbatim and delivery:
- * agent), octets, one_of, levels, NUL octets; and for the reader (runner/expect_read) over a loopback
+/* check_expect.c — unit tests for judging a response (runner/exec/expect_judge) on plain lines, with no
+ * socket: status, codes, regexes, captures, body matchers, fixture message equality (verbatim and delivery:
+ * agent), octets, one_of, levels, NUL octets; and for the reader (runner/exec/expect_read) over a loopback
  * connection the test writes into itself (no thread): last.* variables, un-stuffing, the checks on every
  * response, a body read whole after a failed judgement, closes, silence, close_notify. The executor
  * against hostile servers is check_exec_hostile.c. */

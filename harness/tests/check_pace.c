@@ -1,5 +1,5 @@
-/* check_pace.c — unit tests for runner/pace: the per-account login clocks of RFC 2449 §6.5 (LOGIN-DELAY),
- * driven by a clock the tests pass in, and the LOGIN-DELAY argument read from CAPA lines. */
+/* check_pace.c — unit tests for runner/exec/pace: the per-account login clocks of RFC 2449 §6.5
+ * (LOGIN-DELAY), driven by a clock the tests pass in, and the LOGIN-DELAY argument read from CAPA lines. */
 #include <check.h>
 #include <string.h>
 #include "runner/exec/pace.h"
