@@ -83,6 +83,7 @@ class Load(unittest.TestCase):
                 r, doc = load(["--reference", "--clients", "8", "--duration", "10", "--seed", "7",
                                "--max-violations", "1"], env=env)
                 self.assertEqual(r.rc, 1, f"{fault}: exit {r.rc}\n{r.stdout[-2000:]}{r.stderr[-2000:]}")
+                self.assertIsNotNone(doc, f"{fault}: no JSON written\n{r.stdout[-2000:]}{r.stderr[-3000:]}")
                 self.assertTrue(set(kinds(doc)) & want, f"{fault}: found {kinds(doc)}, expected one of {want}")
                 self.assertLess(doc["duration_s"], 10.0)
                 v = doc["violations"][0]
