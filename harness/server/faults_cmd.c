@@ -326,7 +326,8 @@ static void edit_capa(struct session *s)
 			evbuffer_add_printf(out, "\r\n");
 		if (strncmp(line, "SASL ", 5) == 0 && fault_on(F_CAPA_DOUBLE_SPACE)) {
 			evbuffer_add_printf(out, "SASL");
-			for (char *w = strtok(line + 5, " "); w; w = strtok(NULL, " "))
+			char *save = NULL;
+			for (char *w = strtok_r(line + 5, " ", &save); w; w = strtok_r(NULL, " ", &save))
 				evbuffer_add_printf(out, "  %s", w);
 			evbuffer_add_printf(out, "\r\n");
 		} else if (implementation && fault_on(F_CAPA_LINE_TOO_LONG)) {

@@ -305,7 +305,8 @@ static int capa(struct lsess *s)
 		else if (strcasecmp(tag, "UIDL") == 0)
 			s->cap_uidl = 1;
 		else if (strcasecmp(tag, "SASL") == 0 && sp) {
-			for (char *w = strtok(sp + 1, " "); w; w = strtok(NULL, " "))
+			char *save = NULL; /* load's clients are threads: never strtok */
+			for (char *w = strtok_r(sp + 1, " ", &save); w; w = strtok_r(NULL, " ", &save))
 				if (strcasecmp(w, "PLAIN") == 0)
 					s->cap_plain = 1;
 		}

@@ -34,6 +34,9 @@ def load(args, env=None, limit=60):
         if os.path.exists(path):
             with open(path, encoding="utf-8") as f:
                 doc = json.load(f)
+        elif r.rc != 2:  # only a usage error writes no report; anything else (a sanitizer report) is shown
+            raise AssertionError(f"pop3spec load ended with status {r.rc} and wrote no JSON; stderr:\n"
+                                 + r.stderr[-4000:])
         return r, doc
 
 
@@ -211,7 +214,8 @@ class Load(unittest.TestCase):
             r = run_pop3spec(["report", "--merge"] + paths + ["--json", merged])
             self.assertEqual(r.rc, 0, r.stdout[-2000:] + r.stderr[-2000:])
             docs = [json.load(open(p)) for p in paths]
-            m = json.load(open(merged))
+            with open(merged, encoding="utf-8") as f:
+            m = json.load(f)
         self.assertEqual([d["sessions"] for d in docs], [41, 40])
         self.assertEqual(docs[0]["accounts"] + docs[1]["accounts"], 16)
         self.assertEqual(m["sessions"], 81)
