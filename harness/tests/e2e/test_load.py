@@ -215,7 +215,7 @@ class Load(unittest.TestCase):
             self.assertEqual(r.rc, 0, r.stdout[-2000:] + r.stderr[-2000:])
             docs = [json.load(open(p)) for p in paths]
             with open(merged, encoding="utf-8") as f:
-            m = json.load(f)
+                m = json.load(f)
         self.assertEqual([d["sessions"] for d in docs], [41, 40])
         self.assertEqual(docs[0]["accounts"] + docs[1]["accounts"], 16)
         self.assertEqual(m["sessions"], 81)
