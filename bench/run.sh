@@ -269,6 +269,35 @@ if [ "$use_suite" = 1 ]; then
 	done
 fi
 
+# --- the project's own load generator ----------------------------------------------------------------------
+# `pop3spec load` (docs/stress.md) side by side on pop3refd and Dovecot: randomised sessions checked against
+# a model of every maildrop, so slower per session than loadgen's fixed one (the model, the checks, resets
+# between sessions); what it adds is that the speed is measured on sessions whose every reply was right.
+# It resets the accounts to its own fixture, so it runs last. The row has no goal: the goal's sessions/s
+# are loadgen's fixed session above.
+say "pop3spec load"
+declare -A lr=() lv=()
+load_secs=$([ $smoke = 1 ] && echo 1 || echo "$secs")
+load_clients=$([ $smoke = 1 ] && echo 8 || echo 64)
+load_one() { # NAME TARGET-ARGS...: one run, its sessions/s and violation count into lr/lv
+	local name=$1 json=$out/load-$1.json
+	shift
+	rm -f "$json"
+	"$bin/pop3spec" load "$@" --clients "$load_clients" --duration "$load_secs" --seed 1 -q \
+		--json "$json" >"$out/load-$name.log" 2>&1 || true
+	[ -s "$json" ] || { say "pop3spec load on $name wrote no summary ($out/load-$name.log)"; return 0; }
+	lr[$name]="${lr[$name]:-} $(python3 -c 'import json,sys; print(round(json.load(open(sys.argv[1]))["sessions_per_s"], 1))' "$json")"
+	lv[$name]=$(( ${lv[$name]:-0} + $(python3 -c 'import json,sys; print(len(json.load(open(sys.argv[1]))["violations"]))' "$json") ))
+	echo "load-$name $(tail -c 300 "$json" | tr -d '\n')" >>"$raw"
+}
+for r in $(seq 1 "$runs"); do
+	load_one refd --reference
+	[ "$use_dovecot" = 1 ] && load_one dove --target "$dovecot_dir/target.yaml"
+done
+m_refd=$(median ${lr[refd]:-}) m_dove=$(median ${lr[dove]:-})
+row "pop3spec load sessions/s, ${load_clients} clients (violations: refd ${lv[refd]:-0}, dovecot ${lv[dove]:--})" \
+	"${m_refd:--}" "-" "${m_dove:--}" "refd/dovecot $(ratio "$m_refd" "$m_dove")" "" ""
+
 # --- the table -------------------------------------------------------------------------------------------
 {
 	echo "| measure | pop3refd | trivial | Dovecot | ratios | goal | |"
