@@ -67,7 +67,7 @@ CLIENT_FAULT_OBJ := $(patsubst %.c,$(BUILD)/cfaults/%.o,$(CLIENT_SRC))
 # so the real bin/pop3refd never carries a fault.
 FAULT_OBJ  := $(patsubst %.c,$(BUILD)/faults/%.o,$(LIB_SRC) $(SERVER_SRC))
 
-.PHONY: all check unit e2e browser suite run-suite asan valgrind mutation coverage lint fixtures bench bench-smoke fuzz fuzz-pop3 \
+.PHONY: all check unit e2e browser suite run-suite asan tsan valgrind mutation coverage lint fixtures bench bench-smoke fuzz fuzz-pop3 \
         install uninstall clean deps distclean
 
 # `all` writes the generated fixtures too (fixtures/generated: the TLS test CA and certificates, the `large`
@@ -175,6 +175,13 @@ asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin CC=clang E2E_SET=asan BROWSER=no \
 	    CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 	    LDFLAGS="-fsanitize=address,undefined" check
+
+# ThreadSanitizer over the runner's threads (the executor's workers, load's clients, client mode at -j 4):
+# pop3spec alone is instrumented; the servers and the test client it drives are single-threaded.
+tsan: all $(BIN)/pop3client fixtures
+	$(Q)$(MAKE) --no-print-directory BUILD=build-tsan BIN=build-tsan/bin CC=clang \
+	    CFLAGS="-O1 -g -fsanitize=thread -fno-omit-frame-pointer" LDFLAGS="-fsanitize=thread" build-tsan/bin/pop3spec
+	$(Q)BIN=$(BIN) ./harness/scripts/tsan.sh
 
 # libFuzzer targets (harness/fuzz/, docs/fuzzing.md): built with clang into their own tree, each run for
 # FUZZ_SECONDS from its committed seed corpus after replaying its committed regression inputs.
