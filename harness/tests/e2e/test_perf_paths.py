@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import time
 
 from pop3test import TIMEOUT, ServerTest, as_sent
 
@@ -78,6 +79,45 @@ class BigMessages(ServerTest):
             body = b"".join(l + b"\r\n" for l in c.body())
             self.assertEqual(body, stuffed(as_sent(BIG_CRLF)))
         self.ok(c.status())
+
+
+class TlsCoalesced(ServerTest):
+    """TLS records gather in a socket buffer under OpenSSL and leave in big writes (docs/performance.md,
+    round three): after STLS mid-session too, pipelined bodies keep their order, QUIT's reply and the
+    close_notify behind it arrive, and a client that never reads holds a bounded amount of ciphertext."""
+    maildrops = {"alice": [("2000.M1P1.test", BIG_CRLF), ("2001.M2P1.test", BIG_LF)]}
+
+    def test_stls_then_pipelined_bodies_and_close_notify(self):
+        c = self.srv.connect()
+        self.ok(c.cmd("STLS"))
+        c.starttls()
+        self.ok(c.cmd("USER alice"))
+        self.ok(c.cmd("PASS " + self.srv.users["alice"]))
+        c.send(b"RETR 2\r\nRETR 1\r\nRETR 2\r\nQUIT\r\n")
+        for raw in (BIG_LF, BIG_CRLF, BIG_LF):
+            self.ok(c.status())
+            self.assertEqual(b"".join(l + b"\r\n" for l in c.body()), stuffed(as_sent(raw)))
+        self.ok(c.status())
+        # RFC 8314 §3.4: close_notify after the last reply, so unwrap completes (no truncated stream).
+        c.sock.unwrap().close()
+
+    def test_never_reading_tls_client_is_bounded(self):
+        c = self.srv.login(tls=True)
+        base = self.srv.rss_kb()
+        # 3 MB bodies asked for 40 times (120 MB) and nothing read: the kernel's buffers, SESSION_OUT_HIGH
+        # of plaintext and as much sealed ciphertext are all the server may hold.
+        c.send(b"RETR 2\r\n" * 40)
+        deadline = time.monotonic() + 3
+        grown = 0
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            grown = max(grown, self.srv.rss_kb() - base)
+        self.assertLess(grown, 16 * 1024, f"RSS grew {grown} kB for one TLS client that never reads")
+        c.sock.close()
+        # The server is still serving.
+        d = self.srv.login_when_free()
+        self.ok(d.cmd("NOOP"))
+        d.close()
 
 
 class SizeCache(ServerTest):
