@@ -7,6 +7,7 @@ import os
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 
 from pop3test import TIMEOUT, ServerTest, as_sent
@@ -118,6 +119,78 @@ class TlsCoalesced(ServerTest):
         d = self.srv.login_when_free()
         self.ok(d.cmd("NOOP"))
         d.close()
+
+
+class WireCache(ServerTest):
+    """--wire-cache DIR: the first RETR of a big LF-stored message writes its wire form to DIR, later ones
+    send that copy; a copy is only ever of the message's current version, complete, and goes with DELE."""
+    maildrops = {"alice": [("2000.M1P1.test", BIG_CRLF), ("2001.M2P1.test", BIG_LF),
+                           ("2002.M3P1.test", b"Subject: small\n\n.dot\n")]}
+
+    def setUp(self):
+        self.cache = tempfile.mkdtemp(prefix="pop3refd-wire-")
+        self.addCleanup(shutil.rmtree, self.cache, True)
+        self.server_args = ("--wire-cache", self.cache)
+        super().setUp()
+
+    def copies(self):
+        return sorted(os.listdir(self.cache))
+
+    def retr_body(self, c, n):
+        self.ok(c.cmd(f"RETR {n}"))
+        return b"".join(l + b"\r\n" for l in c.body())
+
+    def test_copy_made_then_used(self):
+        c = self.srv.login()
+        self.assertEqual(self.retr_body(c, 2), stuffed(as_sent(BIG_LF)))
+        self.assertEqual(len(self.copies()), 1)  # only the big message not stored as sent
+        copy = os.path.join(self.cache, self.copies()[0])
+        self.assertTrue(copy.endswith(".wire"))
+        with open(copy, "rb") as f:
+            self.assertEqual(f.read(), stuffed(as_sent(BIG_LF)))  # the body as sent, no terminator
+        # The second RETR sends the copy: shown by a copy changed in place (same length).
+        with open(copy, "r+b") as f:
+            f.seek(100)
+            f.write(b"X")
+        want = bytearray(stuffed(as_sent(BIG_LF)))
+        want[100:101] = b"X"
+        self.assertEqual(self.retr_body(c, 2), bytes(want))
+        self.assertEqual(self.retr_body(c, 1), stuffed(as_sent(BIG_CRLF)))
+        self.assertEqual(self.retr_body(c, 3), b"Subject: small\r\n\r\n..dot\r\n")
+        self.assertEqual(len(self.copies()), 1)
+        self.ok(c.cmd("QUIT"))
+
+    def test_changed_message_is_never_sent_from_an_old_copy(self):
+        c = self.srv.login()
+        self.retr_body(c, 2)
+        self.ok(c.cmd("QUIT"))
+        c.close()
+        # The same name, other content of the same length: the copy belongs to the old version.
+        changed = BIG_LF.replace(b"quick", b"QUICK")
+        self.srv.add_message("alice", "2001.M2P1.test", changed)
+        c = self.srv.login_when_free()
+        self.assertEqual(self.retr_body(c, 2), stuffed(as_sent(changed)))
+        self.assertEqual(self.retr_body(c, 2), stuffed(as_sent(changed)))
+        self.ok(c.cmd("QUIT"))
+
+    def test_dele_removes_the_copy_and_a_dropped_retr_leaves_none(self):
+        c = self.srv.login()
+        c.send(b"RETR 2\r\n")
+        c.line()
+        c.sock.close()  # gone after the first octets: no copy, no temporary file left
+        c = self.srv.login_when_free()
+        self.assertEqual(self.copies(), [])
+        self.retr_body(c, 2)
+        self.assertEqual(len(self.copies()), 1)
+        self.ok(c.cmd("DELE 2"))
+        self.ok(c.cmd("QUIT"))
+        self.assertEqual(self.copies(), [])
+
+    def test_tls_neither_makes_nor_needs_a_copy(self):
+        c = self.srv.login(tls=True)
+        self.assertEqual(self.retr_body(c, 2), stuffed(as_sent(BIG_LF)))
+        self.assertEqual(self.copies(), [])
+        self.ok(c.cmd("QUIT"))
 
 
 class SizeCache(ServerTest):
