@@ -522,12 +522,34 @@ static void send_greeting(struct session *s)
 	send_result(s, &r);
 }
 
+/* The handshake is done: from here the session is TLS (RFC 2595 §4, RFC 8314 §3.1). Once only. */
+static void tls_established(struct session *s)
+{
+	char desc[128];
+
+	if (s->tls)
+		return;
+	evtimer_del(s->handshake_timer);
+	s->tls = 1;
+	log_msg(LOG_INFO, "s%lu TLS established: %s", s->id,
+	        tls_describe(bufferevent_openssl_get_ssl(s->bev), desc, sizeof desc));
+	/* RFC 8314 §3.1: on the implicit-TLS port the greeting comes once TLS is up. */
+	if (s->implicit_tls)
+		send_greeting(s);
+	(void)fault_event(s, FE_TLS_UP);
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
 	struct session *s = arg;
 	struct evbuffer *in = bufferevent_get_input(bev);
 
 	touch(s);
+	/* Over a socket bufferevent, libevent reads the first records of application data (a command sent
+	 * with the client's Finished) before it reports the handshake done: that command is already in
+	 * TLS. */
+	if (s->bev_owns_fd && !s->tls)
+		tls_established(s);
 	if (s->lingering || s->stls_pending) {
 		evbuffer_drain(in, evbuffer_get_length(in));
 		return;
@@ -572,15 +594,7 @@ static void on_event(struct bufferevent *bev, short what, void *arg)
 	struct session *s = arg;
 
 	if (what & BEV_EVENT_CONNECTED) {
-		char desc[128];
-		evtimer_del(s->handshake_timer);
-		s->tls = 1;
-		log_msg(LOG_INFO, "s%lu TLS established: %s", s->id,
-		        tls_describe(bufferevent_openssl_get_ssl(bev), desc, sizeof desc));
-		/* RFC 8314 §3.1: on the implicit-TLS port the greeting comes once TLS is up. */
-		if (s->implicit_tls)
-			send_greeting(s);
-		(void)fault_event(s, FE_TLS_UP);
+		tls_established(s);
 		pump(s);
 		return;
 	}

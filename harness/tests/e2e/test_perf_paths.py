@@ -6,11 +6,12 @@ all greeted. Correctness only: speed is measured by make bench, never here."""
 import os
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
 
-from pop3test import TIMEOUT, ServerTest, as_sent
+from pop3test import TIMEOUT, ServerTest, as_sent, client_tls_context
 
 
 def stuffed(wire):
@@ -101,6 +102,63 @@ class TlsCoalesced(ServerTest):
         self.ok(c.status())
         # RFC 8314 §3.4: close_notify after the last reply, so unwrap completes (no truncated stream).
         c.sock.unwrap().close()
+
+    def handshake_with_command(self, sock, command):
+        """A TLS 1.3 handshake through memory BIOs whose last flight (the client's Finished) leaves in one
+        write together with `command`: the server reads the command with the end of the handshake. Returns
+        (SSLObject, incoming BIO) for reading the replies."""
+        ctx = client_tls_context()
+        ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+        inc, outg = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, outg, server_hostname="localhost")
+        while True:
+            try:
+                obj.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                if outg.pending:
+                    sock.sendall(outg.read())
+                data = sock.recv(65536)
+                if not data:
+                    raise EOFError("closed during the handshake")
+                inc.write(data)
+        obj.write(command)
+        sock.sendall(outg.read())  # Finished and the command's record, one write
+        return obj, inc
+
+    def read_lines(self, sock, obj, inc, n=None):
+        """n lines, or (n None) up to a multi-line body's terminator."""
+        buf = b""
+        while (buf.count(b"\r\n") < n) if n else (b"\r\n.\r\n" not in buf):
+            try:
+                buf += obj.read(65536)
+            except ssl.SSLWantReadError:
+                data = sock.recv(65536)
+                if not data:
+                    break
+                inc.write(data)
+        return buf.split(b"\r\n")[:n] if n else buf.split(b"\r\n")
+
+    def test_command_with_the_finished_is_read_under_tls(self):
+        # After STLS: CAPA sent with the Finished is answered as a TLS session's (SASL PLAIN offered,
+        # docs/server.md: PLAIN needs TLS in the default mode), not as a cleartext one's.
+        sock = socket.create_connection(("127.0.0.1", self.srv.port), timeout=TIMEOUT)
+        self.assertTrue(sock.recv(512).startswith(b"+OK"))
+        sock.sendall(b"STLS\r\n")
+        self.assertTrue(sock.recv(512).startswith(b"+OK"))
+        obj, inc = self.handshake_with_command(sock, b"CAPA\r\n")
+        lines = self.read_lines(sock, obj, inc)
+        self.assertTrue(lines[0].startswith(b"+OK"), lines)
+        self.assertTrue(any(l.startswith(b"SASL") and b"PLAIN" in l.split() for l in lines), lines)
+        self.assertNotIn(b"STLS", lines)
+        sock.close()
+        # Implicit TLS: the greeting still comes first (RFC 8314 §3.1), then the answer.
+        sock = socket.create_connection(("127.0.0.1", self.srv.tls_port), timeout=TIMEOUT)
+        obj, inc = self.handshake_with_command(sock, b"NOOP\r\n")
+        greeting, reply = self.read_lines(sock, obj, inc, 2)
+        self.assertTrue(greeting.startswith(b"+OK pop3refd ready"), greeting)
+        self.assertTrue(reply.startswith(b"-ERR"), reply)  # NOOP in AUTHORIZATION
+        sock.close()
 
     def test_never_reading_tls_client_is_bounded(self):
         c = self.srv.login(tls=True)
