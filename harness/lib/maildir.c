@@ -544,7 +544,7 @@ static size_t paths_add(struct paths *p, size_t i, const char *prefix, size_t pl
 	size_t nlen = strlen(name), need = plen + 1 + nlen + 1, at = p->len;
 
 	if (p->len + need > p->cap) {
-		size_t ncap = p->cap ? p->cap : 4096;
+		size_t ncap = p->cap ? p->cap : 512;
 		while (p->len + need > ncap)
 			ncap *= 2;
 		char *nt = realloc(p->text, ncap);
@@ -799,6 +799,7 @@ static int scan(const char *dir, struct maildir *md, struct cache *cache, struct
 	for (size_t i = 0; i < md->count; i++)
 		md->total += md->msgs[i].size;
 	free(order);
+	free(pb.text); /* NULL unless no path was kept */
 	free(pb.off);
 	return 0;
 fail:

@@ -28,7 +28,6 @@
 #define LINGER_SECONDS 2
 
 static void on_read(struct bufferevent *bev, void *arg);
-static int pump(struct session *s);
 static struct evbuffer *sealed(struct session *s);
 static void on_sealed_drained(struct evbuffer *buf, const struct evbuffer_cb_info *info, void *arg);
 static void on_write(struct bufferevent *bev, void *arg);

@@ -25,7 +25,7 @@ void stream_init(struct stream *st)
 	st->map_len = st->map_off = st->map_released = 0;
 	st->map_ok = st->map_tried = 0;
 	st->produced = 0;
-	wirecache_tee_init(&st->tee);
+	st->tee = NULL;
 }
 
 /* The message's file and mapping, given back; st is STREAM_NONE after. */
@@ -80,7 +80,7 @@ void stream_wire_cache(struct stream *st, const char *dir, unsigned long long se
 		st->verbatim = len;
 		return;
 	}
-	(void)wirecache_tee_begin(&st->tee, dir, st->fd);
+	st->tee = wirecache_tee_begin(dir, st->fd);
 }
 
 void stream_start_listing(struct stream *st, const struct store *store, enum stream_kind kind)
@@ -315,7 +315,7 @@ static int fill_message(struct stream *st, struct evbuffer *out, size_t high, st
 	before = evbuffer_get_length(out);
 	if (encode(st, out, NULL, 0, 1) < 0)
 		return p3err_set(err, "out of memory");
-	if (st->tee.fd >= 0) {
+	if (st->tee) {
 		/* The copy ends with the body's last line end: what the finish added, minus ".CRLF". */
 		char tail[8];
 		size_t added = evbuffer_get_length(out) - before;

@@ -40,7 +40,7 @@ struct stream {
 	int map_ok;                  /* the client reads: a mapping may be used (stream_client_reading) */
 	int map_tried;               /* whether mapping was tried (once) */
 	unsigned long long produced; /* octets appended to the output so far */
-	struct wirecache_tee tee;    /* RETR: the wire form also written to a --wire-cache copy */
+	struct wirecache_tee *tee;   /* RETR: the wire form also written to a --wire-cache copy, or NULL */
 };
 
 void stream_init(struct stream *st);

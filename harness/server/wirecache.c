@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -51,38 +52,41 @@ int wirecache_open(const char *dir, int src_fd, unsigned long long sent, unsigne
 	return fd;
 }
 
-void wirecache_tee_init(struct wirecache_tee *t)
-{
-	t->fd = -1;
-	t->key[0] = '\0';
-	t->tmp[0] = '\0';
-	t->dir = NULL;
-}
+struct wirecache_tee {
+	int fd;
+	char key[WIRECACHE_KEY_MAX]; /* the source version it copies */
+	char tmp[4096];
+	const char *dir;
+};
 
-int wirecache_tee_begin(struct wirecache_tee *t, const char *dir, int src_fd)
+struct wirecache_tee *wirecache_tee_begin(const char *dir, int src_fd)
 {
 	static unsigned long counter;
+	struct wirecache_tee *t = malloc(sizeof *t);
 
-	wirecache_tee_init(t);
+	if (t == NULL)
+		return NULL;
 	if (wirecache_key(src_fd, t->key, sizeof t->key) < 0 ||
 	    (size_t)snprintf(t->tmp, sizeof t->tmp, "%s/.tmp.%ld.%lu", dir, (long)getpid(), ++counter) >=
-	        sizeof t->tmp)
-		return -1;
-	t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (t->fd < 0)
-		return -1;
+	        sizeof t->tmp ||
+	    (t->fd = open(t->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0) {
+		free(t);
+		return NULL;
+	}
 	t->dir = dir;
-	return 0;
+	return t;
 }
 
-void wirecache_tee_write(struct wirecache_tee *t, const char *data, size_t n)
+void wirecache_tee_write(struct wirecache_tee **tp, const char *data, size_t n)
 {
-	while (t->fd >= 0 && n > 0) {
+	struct wirecache_tee *t = *tp;
+
+	while (t && n > 0) {
 		ssize_t w = write(t->fd, data, n);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0) {
-			wirecache_tee_abort(t); /* a full disk costs the copy, never the RETR */
+			wirecache_tee_abort(tp); /* a full disk costs the copy, never the RETR */
 			return;
 		}
 		data += w;
@@ -90,31 +94,35 @@ void wirecache_tee_write(struct wirecache_tee *t, const char *data, size_t n)
 	}
 }
 
-void wirecache_tee_commit(struct wirecache_tee *t, int src_fd)
+void wirecache_tee_commit(struct wirecache_tee **tp, int src_fd)
 {
+	struct wirecache_tee *t = *tp;
 	char key[WIRECACHE_KEY_MAX], path[4096];
 	int ok;
 
-	if (t->fd < 0)
+	if (t == NULL)
 		return;
 	/* The source must still be the version the copy was made from (a file rewritten while it was sent
 	 * gave a body that is neither). */
 	ok = wirecache_key(src_fd, key, sizeof key) == 0 && strcmp(key, t->key) == 0 &&
 	     (size_t)snprintf(path, sizeof path, "%s/%s", t->dir, key) < sizeof path;
 	ok = close(t->fd) == 0 && ok;
-	t->fd = -1;
 	if (!ok || rename(t->tmp, path) < 0)
 		(void)unlink(t->tmp);
-	wirecache_tee_init(t);
+	free(t);
+	*tp = NULL;
 }
 
-void wirecache_tee_abort(struct wirecache_tee *t)
+void wirecache_tee_abort(struct wirecache_tee **tp)
 {
-	if (t->fd >= 0) {
-		close(t->fd);
-		(void)unlink(t->tmp);
-	}
-	wirecache_tee_init(t);
+	struct wirecache_tee *t = *tp;
+
+	if (t == NULL)
+		return;
+	close(t->fd);
+	(void)unlink(t->tmp);
+	free(t);
+	*tp = NULL;
 }
 
 void wirecache_forget(const char *dir, const char *path)

@@ -23,23 +23,19 @@ int wirecache_key(int src_fd, char *key, size_t size);
  * is none, or it cannot be the copy of a message of `sent` octets as sent (stuffing only adds octets). */
 int wirecache_open(const char *dir, int src_fd, unsigned long long sent, unsigned long long *len);
 
-/* A copy being written: a temporary file in DIR, made complete by wirecache_commit. */
-struct wirecache_tee {
-	int fd;                      /* -1: none */
-	char key[WIRECACHE_KEY_MAX]; /* the source version it copies */
-	char tmp[4096];
-	const char *dir;
-};
+/* A copy being written: a temporary file in DIR, made complete by wirecache_tee_commit. Allocated only
+ * while a copy is written (a session holds a pointer: ten thousand idle sessions hold nothing more). */
+struct wirecache_tee;
 
-void wirecache_tee_init(struct wirecache_tee *t);
-/* Start a copy of the file open as src_fd; 0, or -1 (no copy: t stays inactive). */
-int wirecache_tee_begin(struct wirecache_tee *t, const char *dir, int src_fd);
-/* Append n octets of the wire form; a failure drops the copy (the RETR goes on). */
-void wirecache_tee_write(struct wirecache_tee *t, const char *data, size_t n);
-/* The whole body is written: rename the copy into place, unless the source changed meanwhile. */
-void wirecache_tee_commit(struct wirecache_tee *t, int src_fd);
-/* Drop an unfinished copy (a RETR that ended early). */
-void wirecache_tee_abort(struct wirecache_tee *t);
+/* Start a copy of the file open as src_fd, or NULL (no copy). */
+struct wirecache_tee *wirecache_tee_begin(const char *dir, int src_fd);
+/* Append n octets of the wire form; a failure drops the copy (*t becomes NULL; the RETR goes on). */
+void wirecache_tee_write(struct wirecache_tee **t, const char *data, size_t n);
+/* The whole body is written: rename the copy into place, unless the source changed meanwhile. *t becomes
+ * NULL. */
+void wirecache_tee_commit(struct wirecache_tee **t, int src_fd);
+/* Drop an unfinished copy (a RETR that ended early); *t becomes NULL. Nothing when *t is NULL. */
+void wirecache_tee_abort(struct wirecache_tee **t);
 
 /* Remove the copy of the message file `path`, if any (the message is being deleted). */
 void wirecache_forget(const char *dir, const char *path);
