@@ -29,6 +29,7 @@ enum maildir_header {
 
 struct maildir {
 	struct maildir_msg *msgs;
+	char *paths; /* private: one block holding every message's path (and name) */
 	size_t count;
 	unsigned long long total; /* sum of sizes */
 };

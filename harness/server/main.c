@@ -31,7 +31,7 @@ static const char usage_text[] =
     "                [--auth-failure-delay SECONDS] [--auth-failure-delay-max SECONDS]\n"
     "                [--max-connections N] [--max-per-address N] [--limit-loopback]\n"
     "                [--max-sessions-per-user N] [--tls-handshake-timeout SECONDS]\n"
-    "                [--user NAME] [--allow-root] [--hostname NAME]\n"
+    "                [--user NAME] [--allow-root] [--hostname NAME] [--wire-cache DIR]\n"
     "                [--log-level error|warn|info|debug] [--quiet] [--version] [--help]\n"
     "\n"
     "  --listen ADDR:PORT          plain POP3 (and STLS); repeatable; port 0 picks a free port\n"
@@ -55,6 +55,8 @@ static const char usage_text[] =
     "  --user NAME                 after binding, drop root privileges to NAME's uid, gid and groups\n"
     "  --allow-root                keep running as root on a non-loopback address without --user\n"
     "  --hostname NAME             host name in the APOP timestamp (default: this host's name)\n"
+    "  --wire-cache DIR            keep wire-form copies of messages of 1 MB and more that are not stored\n"
+    "                              as sent, so RETR can send them with sendfile (docs/performance.md)\n"
     "  --log-level LEVEL           error, warn, info (default) or debug; --quiet is --log-level error\n";
 
 enum {
@@ -65,6 +67,7 @@ enum {
 	OPT_CERT,
 	OPT_KEY,
 	OPT_IDLE,
+	OPT_WIRE_CACHE,
 	OPT_PLAINTEXT,
 	OPT_DELAY,
 	OPT_MAXCONN,
@@ -94,6 +97,7 @@ static const struct option options[] = {
     {"cert", required_argument, NULL, OPT_CERT},
     {"key", required_argument, NULL, OPT_KEY},
     {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"wire-cache", required_argument, NULL, OPT_WIRE_CACHE},
     {"plaintext-auth", required_argument, NULL, OPT_PLAINTEXT},
     {"auth-failure-delay", required_argument, NULL, OPT_DELAY},
     {"max-connections", required_argument, NULL, OPT_MAXCONN},
@@ -193,6 +197,13 @@ static int parse_args(int argc, char **argv, struct args *a, struct server *srv)
 		case OPT_KEY:
 			a->key = optarg;
 			break;
+		case OPT_WIRE_CACHE: {
+			struct stat st;
+			if (stat(optarg, &st) < 0 || !S_ISDIR(st.st_mode) || access(optarg, W_OK | X_OK) < 0)
+				return usage_error("--wire-cache: '%s' is not a writable directory", optarg);
+			srv->wire_cache = optarg;
+			break;
+		}
 		case OPT_IDLE:
 			if (parse_long(optarg, 0, INT_MAX, &v) < 0)
 				return usage_error("--idle-timeout: '%s' is not a number of seconds", optarg);

@@ -32,8 +32,10 @@ struct server {
 	long auth_failure_delay_ms; /* wait before answering a failed authentication */
 	size_t max_connections;     /* 0: no limit */
 	int tls_handshake_timeout;  /* seconds a TLS handshake may take; 0: no limit */
-	struct guard guard;         /* per-address and per-user limits, failure counts (guard.h) */
-	char hostname[256];         /* for the APOP timestamp */
+	const char
+	    *wire_cache;    /* --wire-cache DIR: wire-form copies of big messages (wirecache.h), or NULL */
+	struct guard guard; /* per-address and per-user limits, failure counts (guard.h) */
+	char hostname[256]; /* for the APOP timestamp */
 	unsigned long next_session_id;
 	unsigned long greeting_counter; /* makes every APOP timestamp unique (RFC 1939 §7) */
 	size_t nsessions;

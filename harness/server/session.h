@@ -76,7 +76,8 @@ struct session {
 	struct event *idle_timer;               /* RFC 1939 §3 autologout */
 	struct event *delay_timer;
 	struct event *linger_timer;
-	struct event *kick; /* switches to TLS outside the plain bufferevent's own callbacks */
+	struct event *kick;    /* switches to TLS outside the plain bufferevent's own callbacks */
+	struct event *flushed; /* TLS: the sealed records are written, a waiting close may go on */
 };
 
 /* Start a session on an accepted socket (takes ownership of fd). Implicit TLS starts the handshake first

@@ -25,11 +25,13 @@ void stream_init(struct stream *st)
 	st->map_len = st->map_off = st->map_released = 0;
 	st->map_ok = st->map_tried = 0;
 	st->produced = 0;
+	st->tee = NULL;
 }
 
 /* The message's file and mapping, given back; st is STREAM_NONE after. */
 static void release(struct stream *st)
 {
+	wirecache_tee_abort(&st->tee); /* unfinished: never a copy */
 	if (st->map)
 		munmap((void *)st->map, st->map_len);
 	if (st->fd >= 0)
@@ -61,6 +63,24 @@ void stream_send_verbatim(struct stream *st, unsigned long long octets)
 	if (fstat(st->fd, &sb) < 0 || !S_ISREG(sb.st_mode) || (unsigned long long)sb.st_size != octets)
 		return;
 	st->verbatim = octets;
+}
+
+void stream_wire_cache(struct stream *st, const char *dir, unsigned long long sent)
+{
+	unsigned long long len;
+	int fd;
+
+	if (st->kind != STREAM_MESSAGE || st->enc.body_lines_left >= 0 || st->verbatim)
+		return;
+	fd = wirecache_open(dir, st->fd, sent, &len);
+	if (fd >= 0) {
+		/* The copy is the body, stuffed: sent as stored, like a file kept in its wire form. */
+		close(st->fd);
+		st->fd = fd;
+		st->verbatim = len;
+		return;
+	}
+	st->tee = wirecache_tee_begin(dir, st->fd);
 }
 
 void stream_start_listing(struct stream *st, const struct store *store, enum stream_kind kind)
@@ -197,6 +217,7 @@ static int fill_mapped(struct stream *st, struct evbuffer *out, size_t high, str
 		v.iov_len = len;
 		if (evbuffer_commit_space(out, &v, 1) < 0)
 			return p3err_set(err, "out of memory");
+		wirecache_tee_write(&st->tee, v.iov_base, len);
 		st->map_off += n;
 		if (st->map_off - st->map_released >= STREAM_MAP_RELEASE) {
 			size_t upto = st->map_off & ~(size_t)4095;
@@ -237,6 +258,7 @@ static int fill_fast(struct stream *st, struct evbuffer *out, size_t high, struc
 		v.iov_len = ml_encode_into(&st->enc, buf, (size_t)n, v.iov_base);
 		if (evbuffer_commit_space(out, &v, 1) < 0)
 			return p3err_set(err, "out of memory");
+		wirecache_tee_write(&st->tee, v.iov_base, v.iov_len);
 	}
 	return 0;
 }
@@ -257,7 +279,10 @@ static int fill_message(struct stream *st, struct evbuffer *out, size_t high, st
 {
 	char buf[STREAM_CHUNK];
 	int end = st->enc.done;
+	size_t before;
 
+	if (!end && !fast_path(st, out))
+		wirecache_tee_abort(&st->tee); /* what the fault build sends is not the wire form */
 	if (!end && fast_path(st, out)) {
 		int rc;
 		if (st->verbatim && (rc = fill_verbatim(st, out, err)) != 0)
@@ -287,8 +312,21 @@ static int fill_message(struct stream *st, struct evbuffer *out, size_t high, st
 		return 0;
 	/* End the last line if needed and add ".CRLF" (RFC 1939 §3; a message without a final line end still
 	 * ends with CRLF "." CRLF, P-MSG-1). */
+	before = evbuffer_get_length(out);
 	if (encode(st, out, NULL, 0, 1) < 0)
 		return p3err_set(err, "out of memory");
+	if (st->tee) {
+		/* The copy ends with the body's last line end: what the finish added, minus ".CRLF". */
+		char tail[8];
+		size_t added = evbuffer_get_length(out) - before;
+		struct evbuffer_ptr at;
+		if (added >= 3 && added - 3 <= sizeof tail &&
+		    evbuffer_ptr_set(out, &at, before, EVBUFFER_PTR_SET) == 0 &&
+		    evbuffer_copyout_from(out, &at, tail, added - 3) == (ev_ssize_t)(added - 3)) {
+			wirecache_tee_write(&st->tee, tail, added - 3);
+			wirecache_tee_commit(&st->tee, st->fd);
+		}
+	}
 	release(st);
 	return 1;
 }

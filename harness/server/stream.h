@@ -8,6 +8,7 @@
 #include <event2/buffer.h>
 #include "lib/err.h"
 #include "lib/multiline.h"
+#include "server/wirecache.h"
 
 struct store;
 
@@ -39,6 +40,7 @@ struct stream {
 	int map_ok;                  /* the client reads: a mapping may be used (stream_client_reading) */
 	int map_tried;               /* whether mapping was tried (once) */
 	unsigned long long produced; /* octets appended to the output so far */
+	struct wirecache_tee *tee;   /* RETR: the wire form also written to a --wire-cache copy, or NULL */
 };
 
 void stream_init(struct stream *st);
@@ -51,6 +53,12 @@ int stream_start_message(struct stream *st, const char *path, long body_lines, s
  * stored, handed to libevent, which uses sendfile(2) on a plain socket; then the terminator. Only after
  * stream_start_message() for RETR; ignored when the open file is not `octets` long. */
 void stream_send_verbatim(struct stream *st, unsigned long long octets);
+
+/* --wire-cache DIR, RETR on a plain connection of a message of `sent` octets that is not its own wire
+ * form: send the complete copy of the file's current version with sendfile(2) when DIR has one, or else
+ * write one while this RETR encodes the file (it becomes the copy when the body is complete). Only after
+ * stream_start_message() for RETR. */
+void stream_wire_cache(struct stream *st, const char *dir, unsigned long long sent);
 
 /* LIST (STREAM_SCAN) or UIDL (STREAM_UIDL) of every message not marked deleted, in ascending order. */
 void stream_start_listing(struct stream *st, const struct store *store, enum stream_kind kind);

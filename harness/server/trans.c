@@ -2,7 +2,9 @@
 #include "server/trans.h"
 
 #include "server/log.h"
+#include "server/server.h"
 #include "server/store.h"
+#include "server/wirecache.h"
 
 /* Validate a message-number argument: a number naming a message that exists and is not marked deleted
  * (RFC 1939 §5). Returns the message, or NULL with r set to the -ERR. */
@@ -102,6 +104,10 @@ static void send_message(struct session *s, const char *arg, long body_lines, st
 	 * octet in this process anyway, and encoding in chunks keeps its memory bounded). */
 	if (body_lines < 0 && m->verbatim && !s->tls)
 		stream_send_verbatim(&s->stream, m->size);
+	/* --wire-cache: a big message stored otherwise goes out from its wire-form copy, made by its first
+	 * RETR (plain only, for the reason above). */
+	else if (body_lines < 0 && !s->tls && s->srv->wire_cache && m->size >= WIRECACHE_MIN)
+		stream_wire_cache(&s->stream, s->srv->wire_cache, m->size);
 	if (body_lines < 0)
 		res_ok(r, "%llu octets", m->size);
 	else
@@ -172,6 +178,14 @@ void cmd_quit(struct session *s, const struct cmdline *cl, struct result *r)
 	}
 	/* RFC 1939 §6: only QUIT in TRANSACTION enters UPDATE. */
 	session_set_state(s, ST_UPDATE);
+	if (s->srv->wire_cache) {
+		/* A deleted message's wire-form copy goes with it (wirecache.h). */
+		for (size_t n = 1; n <= store_count(s->store); n++) {
+			const struct maildir_msg *m = store_get_any(s->store, n);
+			if (!store_get(s->store, n) && m && m->size >= WIRECACHE_MIN)
+				wirecache_forget(s->srv->wire_cache, m->path);
+		}
+	}
 	if (store_update(s->store, &removed, &err) < 0) {
 		log_msg(LOG_ERROR, "s%lu update %s: %s (%zu removed)", s->id, s->user, err.msg, removed);
 		res_err(r, CODE_SYS_TEMP, "some deleted messages were not removed");

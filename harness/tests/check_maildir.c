@@ -649,6 +649,159 @@ START_TEST(renamed_file_keeps_uid_and_size)
 }
 END_TEST
 
+/* The entry lines of the cache file, in file order, into names[] (at most max); returns how many. */
+static size_t cache_names(char names[][64], size_t max)
+{
+	char line[1024];
+	size_t n = 0;
+	FILE *f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+
+	ck_assert_ptr_nonnull(f);
+	while (fgets(line, sizeof line, f)) {
+		int off = 0;
+		unsigned long long v[7];
+		if (sscanf(line, "%llu %llu %llu %llu %llu %llu %llu %n", &v[0], &v[1], &v[2], &v[3], &v[4],
+		           &v[5], &v[6], &off) == 7 &&
+		    off > 0 && n < max) {
+			line[strcspn(line, "\n")] = '\0';
+			snprintf(names[n++], 64, "%s", line + off);
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+/* 300 messages, so the order of the directory entries is not the order of the names. */
+static void many_messages(void)
+{
+	char rel[64];
+
+	make_md("m");
+	for (int i = 0; i < 300; i++) {
+		snprintf(rel, sizeof rel, "m/%s/%d.m%d:2,S", i % 3 ? "cur" : "new", (i * 7919) % 1000, i);
+		puts_(rel, i % 2 ? "A: x\n\nbody\n" : "A: x\r\n\r\nbody\r\n");
+	}
+}
+
+START_TEST(cache_order_is_file_name_order)
+{
+	struct maildir plain, first, second;
+	struct p3err e;
+	char names[400][64];
+	size_t n;
+
+	many_messages();
+	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(at("m"), &first, &e) == 0, "%s", e.msg);
+	/* The cache lists the files in the order a scan returns them: the next scan takes it from there. */
+	n = cache_names(names, 400);
+	ck_assert_uint_eq(n, 300);
+	for (size_t i = 0; i < n; i++)
+		ck_assert_str_eq(names[i], plain.msgs[i].name);
+	ck_assert_msg(maildir_scan_cached(at("m"), &second, &e) == 0, "%s", e.msg);
+	same_scan(&plain, &first);
+	same_scan(&plain, &second);
+	maildir_free(&plain);
+	maildir_free(&first);
+	maildir_free(&second);
+}
+END_TEST
+
+START_TEST(cache_in_another_order_is_sorted_and_rewritten)
+{
+	struct maildir plain, md;
+	struct p3err e;
+	char names[400][64], line[1024], *lines[400];
+	size_t n = 0;
+	FILE *f;
+
+	many_messages();
+	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	maildir_free(&md);
+	/* Reverse the entry lines (as an older pop3refd, which wrote them in directory order, might have
+	 * left them): every file still has its entry, only the order is not file-name order. */
+	f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* the magic line */
+	while (fgets(line, sizeof line, f) && strncmp(line, "end ", 4) != 0)
+		lines[n++] = strdup(line);
+	fclose(f);
+	ck_assert_uint_eq(n, 300);
+	f = fopen(at("m/" MAILDIR_CACHE_NAME), "w");
+	ck_assert_ptr_nonnull(f);
+	fputs("pop3refd-sizes 1\n", f);
+	for (size_t i = n; i-- > 0;) {
+		fputs(lines[i], f);
+		free(lines[i]);
+	}
+	fprintf(f, "end %zu\n", n);
+	fclose(f);
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	same_scan(&plain, &md);
+	maildir_free(&md);
+	ck_assert_uint_eq(cache_names(names, 400), 300);
+	for (size_t i = 0; i < 300; i++)
+		ck_assert_str_eq(names[i], plain.msgs[i].name);
+	/* A file added since: sorted in. */
+	puts_("m/new/-first", "Z: z\n\nz\n");
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 301);
+	ck_assert_str_eq(md.msgs[0].name, "-first");
+	for (size_t i = 0; i < 300; i++)
+		ck_assert_str_eq(md.msgs[i + 1].path, plain.msgs[i].path);
+	maildir_free(&md);
+	maildir_free(&plain);
+}
+END_TEST
+
+START_TEST(hard_link_in_both_folders)
+{
+	struct maildir plain, first, second;
+	struct p3err e;
+
+	cache_fixture();
+	/* One file under the same name in new/ and cur/: both are messages, with the same key, and match
+	 * the same cache entry; the scan must not take the cache's order then. */
+	ck_assert_int_eq(link(at("m/cur/2.lf"), at("m/new/2.lf")), 0);
+	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(plain.count, 7);
+	ck_assert_msg(maildir_scan_cached(at("m"), &first, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(at("m"), &second, &e) == 0, "%s", e.msg);
+	same_scan(&plain, &first);
+	same_scan(&plain, &second);
+	ck_assert_str_eq(second.msgs[1].path, at("m/cur/2.lf"));
+	ck_assert_str_eq(second.msgs[2].path, at("m/new/2.lf"));
+	ck_assert_str_ne(second.msgs[1].uid, second.msgs[2].uid);
+	maildir_free(&plain);
+	maildir_free(&first);
+	maildir_free(&second);
+}
+END_TEST
+
+START_TEST(w_name_only_for_regular_files)
+{
+	struct maildir md;
+	struct p3err e;
+
+	make_md("m");
+	/* Sized by the name without being looked at when the directory entry says "regular file"; a folder
+	 * or a dangling link with such a name is no message, a link to a file is one. */
+	puts_("m/cur/1.a,W=40", "ab");
+	ck_assert_int_eq(mkdir(at("m/cur/2.dir,W=10"), 0700), 0);
+	ck_assert_int_eq(symlink("nowhere", at("m/cur/3.dangling,W=10")), 0);
+	ck_assert_int_eq(symlink(at("m/cur/1.a,W=40"), at("m/new/4.link,W=12")), 0);
+	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_uint_eq(md.count, 2);
+	ck_assert_str_eq(md.msgs[0].name, "1.a,W=40");
+	ck_assert_uint_eq(md.msgs[0].size, 40);
+	ck_assert_str_eq(md.msgs[1].name, "4.link,W=12");
+	ck_assert_uint_eq(md.msgs[1].size, 12);
+	ck_assert_uint_eq(md.total, 52);
+	maildir_free(&md);
+}
+END_TEST
+
 Suite *maildir_suite(void)
 {
 	Suite *s = suite_create("maildir");
@@ -678,6 +831,10 @@ Suite *maildir_suite(void)
 	tcase_add_test(tc, cache_damaged_is_ignored_and_replaced);
 	tcase_add_test(tc, cache_drops_removed_messages_and_survives_no_write);
 	tcase_add_test(tc, renamed_file_keeps_uid_and_size);
+	tcase_add_test(tc, cache_order_is_file_name_order);
+	tcase_add_test(tc, cache_in_another_order_is_sorted_and_rewritten);
+	tcase_add_test(tc, hard_link_in_both_folders);
+	tcase_add_test(tc, w_name_only_for_regular_files);
 	suite_add_tcase(s, tc);
 	return s;
 }

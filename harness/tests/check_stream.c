@@ -1,10 +1,14 @@
 /* check_stream.c — unit tests for server/stream: bodies produced in bounded steps, byte-stuffed, CRLF, with
  * the terminator exactly once; a big message through a mapping, the same octets, and a file truncated while
  * mapped ends the body with an error, not the process; a file in wire form sent as stored (and only when it
- * still is); listings skip marked messages. */
+ * still is); the --wire-cache copy made by a whole RETR and used by the next; listings skip marked messages.
+ */
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
 #include <event2/buffer.h>
@@ -35,6 +39,21 @@ static void setup(void)
 static void teardown(void)
 {
 	tu_rmrf(root);
+}
+
+/* Entries of dir other than "." and "..". */
+static int tu_count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)) != NULL)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
 }
 
 /* Run the stream to the end with a small high-water mark, draining between steps like a slow client. */
@@ -320,6 +339,87 @@ START_TEST(mapped_message_truncated_meanwhile)
 }
 END_TEST
 
+/* The --wire-cache copy: written while message 1 (LF, dot lines, no final line end) is encoded, then sent
+ * in its place; never made for TOP, nor by a RETR that did not finish. */
+START_TEST(wire_cache_copy_made_and_used)
+{
+	struct store *s = open_store();
+	const struct maildir_msg *m = store_get(s, 1);
+	const char *want = "Subject: dots\r\n\r\n..\r\n...\r\n..x\r\nend\r\n.\r\n";
+	char dir[160], key[WIRECACHE_KEY_MAX], path[512], buf[128];
+	struct stream st;
+	struct evbuffer *out = evbuffer_new();
+	struct p3err err;
+	int steps, fd;
+	char *body;
+	FILE *f;
+	size_t n;
+
+	snprintf(dir, sizeof dir, "%s/wire", root);
+	ck_assert_int_eq(mkdir(dir, 0700), 0);
+	stream_init(&st);
+	/* A RETR that ends early (the client went away): nothing left behind. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_wire_cache(&st, dir, m->size);
+	ck_assert_ptr_nonnull(st.tee);
+	ck_assert_int_eq(stream_fill(&st, out, 1, &err), 0);
+	stream_abort(&st);
+	ck_assert_int_eq(tu_count_files(dir), 0);
+	/* TOP: no copy. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, 1, &err), 0);
+	stream_wire_cache(&st, dir, m->size);
+	ck_assert_ptr_null(st.tee);
+	free(run(&st, 1, &steps));
+	/* A whole RETR leaves the body as sent, without the terminator, under the file version's key. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_wire_cache(&st, dir, m->size);
+	body = run(&st, 1, &steps);
+	ck_assert_str_eq(body, want);
+	free(body);
+	ck_assert_int_eq(tu_count_files(dir), 1);
+	fd = open(m->path, O_RDONLY);
+	ck_assert_int_eq(wirecache_key(fd, key, sizeof key), 0);
+	close(fd);
+	snprintf(path, sizeof path, "%s/%s", dir, key);
+	f = fopen(path, "rb");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof buf - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_str_eq(buf, "Subject: dots\r\n\r\n..\r\n...\r\n..x\r\nend\r\n");
+	/* The next RETR sends the copy as stored. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_wire_cache(&st, dir, m->size);
+	ck_assert_uint_eq(st.verbatim, n);
+	ck_assert_ptr_null(st.tee);
+	body = run(&st, 1, &steps);
+	ck_assert_str_eq(body, want);
+	free(body);
+	/* A copy of the wrong length for the message is not used (and a new one is written over it). */
+	f = fopen(path, "wb");
+	fputs("short", f);
+	fclose(f);
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_wire_cache(&st, dir, m->size);
+	ck_assert_uint_eq(st.verbatim, 0);
+	body = run(&st, 1, &steps);
+	ck_assert_str_eq(body, want);
+	free(body);
+	/* Deleting the message takes its copy along. */
+	wirecache_forget(dir, m->path);
+	ck_assert_int_eq(tu_count_files(dir), 0);
+	/* A file changed while it is sent (here only its ctime, by chmod) leaves no copy: the body sent is of
+	 * neither version for sure. */
+	ck_assert_int_eq(stream_start_message(&st, m->path, -1, &err), 0);
+	stream_wire_cache(&st, dir, m->size);
+	ck_assert_int_eq(chmod(m->path, 0640), 0);
+	free(run(&st, 1, &steps));
+	ck_assert_int_eq(tu_count_files(dir), 0);
+	evbuffer_free(out);
+	store_close(s);
+}
+END_TEST
+
 Suite *stream_suite(void)
 {
 	Suite *s = suite_create("stream");
@@ -333,6 +433,7 @@ Suite *stream_suite(void)
 	tcase_add_test(tc, missing_file);
 	tcase_add_test(tc, mapped_message_same_octets);
 	tcase_add_test(tc, mapped_message_truncated_meanwhile);
+	tcase_add_test(tc, wire_cache_copy_made_and_used);
 	suite_add_tcase(s, tc);
 	return s;
 }
