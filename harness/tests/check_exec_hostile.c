@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <check.h>
 
+#include "exec_testutil.h"
 #include "runner/exec/exec.h"
 #include "runner/scenario.h"
 
@@ -156,24 +157,6 @@ static void server_stop(struct server *sv)
 	close(sv->fd);
 }
 
-/* An expectation with nothing checked; fill in what a test needs. */
-static struct expect ex(enum status_want w)
-{
-	struct expect e;
-	memset(&e, 0, sizeof e);
-	e.status = w;
-	e.closes = -1;
-	e.handshake = -1;
-	e.level = -1;
-	return e;
-}
-
-static struct sstr ss(const char *str)
-{
-	struct sstr r = {(char *)str, strlen(str)};
-	return r;
-}
-
 static struct server sv;
 
 /* ---- hostile servers through exec_scenario ----------------------------------------------------------- */
@@ -203,7 +186,7 @@ static void run_hostile(enum behaviour b, const char *cmd, int body, struct resu
 	t.port = sv.port;
 	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
 	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
-	struct expect e[1] = {ex(WANT_OK)};
+	struct expect e[1] = {tu_expect(WANT_OK)};
 	e[0].multiline = body;
 	struct step steps[2];
 	memset(steps, 0, sizeof steps);
@@ -211,7 +194,7 @@ static void run_hostile(enum behaviour b, const char *cmd, int body, struct resu
 	steps[0].u.connect.read_greeting = true;
 	steps[0].u.connect.verify = -1;
 	steps[1].kind = STEP_SEND;
-	steps[1].u.text = ss(cmd);
+	steps[1].u.text = tu_sstr(cmd);
 	steps[1].expect = e;
 	steps[1].n_expect = 1;
 	struct scenario sc;
@@ -367,7 +350,7 @@ static void run_connect(enum behaviour b, const char *data, size_t len, int clos
 	t.tls_port = sv.port;
 	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
 	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1, .fixtures_dir = "fixtures"};
-	struct expect e[1] = {ex(WANT_UNSET)};
+	struct expect e[1] = {tu_expect(WANT_UNSET)};
 	e[0].handshake = want;
 	struct step st;
 	memset(&st, 0, sizeof st);

@@ -2,13 +2,13 @@
  * path, unique-id rules, what is ignored, errors that name the path, user names, creation, 8-bit header
  * sections, the verbatim flag and the size cache. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "testutil.h"
 #include "lib/digest.h"
 #include "lib/maildir.h"
 
@@ -16,40 +16,25 @@ Suite *maildir_suite(void);
 
 static char root[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void setup(void)
 {
-	strcpy(root, "/tmp/check_maildir.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	tu_tmpdir(root, sizeof root);
 }
 
 static void teardown(void)
 {
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmrf(root);
 }
 
 /* Path under the test root. */
 static const char *at(const char *rel)
 {
-	static char buf[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-	return buf[k];
+	return tu_path(root, rel);
 }
 
 static void put(const char *rel, const char *content, size_t len)
 {
-	FILE *f = fopen(at(rel), "wb");
-
-	ck_assert_msg(f != NULL, "create %s", rel);
-	ck_assert_uint_eq(fwrite(content, 1, len, f), len);
-	fclose(f);
+	tu_write(at(rel), content, len);
 }
 
 static void puts_(const char *rel, const char *content)

@@ -3,43 +3,33 @@
  * (nothing in new/ before the commit, nothing left in tmp/ after an abort). The protocol side is tested
  * end to end (e2e/test_pop3client.py). */
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "testutil.h"
 #include "client/client.h"
 
 Suite *pop3client_suite(void);
 
 static char root[64];
 
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
 static void setup(void)
 {
-	strcpy(root, "/tmp/check_pop3client.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
+	tu_tmpdir(root, sizeof root);
 }
 
 static void teardown(void)
 {
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tu_rmrf(root);
 }
 
+/* Path under the test root. */
 static const char *at(const char *rel)
 {
-	static char buf[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-	return buf[k];
+	return tu_path(root, rel);
 }
 
 /* Files in DIR (not . and ..). */
