@@ -8,6 +8,7 @@
 
 static size_t vformat(struct p3err *err, const char *fmt, va_list ap)
 {
+	err->errnum = 0;
 	int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	if (n < 0) {
 		err->msg[0] = '\0';
@@ -48,7 +49,21 @@ int p3err_errno(struct p3err *err, const char *fmt, ...)
 	va_end(ap);
 	append(err, len, ": ");
 	append(err, strlen(err->msg), strerror(saved));
+	err->errnum = saved;
 	errno = saved;
+	return -1;
+}
+
+int p3err_cause(struct p3err *err, const struct p3err *cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err == NULL)
+		return -1;
+	va_start(ap, fmt);
+	vformat(err, fmt, ap);
+	va_end(ap);
+	err->errnum = cause ? cause->errnum : 0;
 	return -1;
 }
 

@@ -29,7 +29,8 @@ enum behaviour {
 	TRICKLE,    /* greeting, then answer any command with "+OK " and one octet every 50 ms, forever */
 	FLOOD,      /* greeting, then answer any command with endless octets and no line end */
 	FLOOD_BODY, /* greeting, then "+OK" and a multi-line body whose one line never ends */
-	MID_CLOSE   /* greeting, then answer any command with two body lines and close */
+	MID_CLOSE,  /* greeting, then answer any command with two body lines and close */
+	ONE_ONLY /* as CANNED for the first connection, and close the listener: later connects are refused */
 };
 
 struct server {
@@ -77,6 +78,7 @@ static void serve(struct server *sv, int c)
 	char chunk[65536];
 	switch (sv->b) {
 	case CANNED:
+	case ONE_ONLY:
 		send_all(c, sv->data, sv->len);
 		if (!sv->close_after)
 			while (wait_line(sv, c) == 0)
@@ -125,6 +127,10 @@ static void *server_main(void *arg)
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		int c = accept(sv->fd, NULL, NULL);
+		if (c >= 0 && sv->b == ONE_ONLY) {
+			close(sv->fd);
+			sv->fd = -1;
+		}
 		if (c >= 0)
 			serve(sv, c);
 	}
@@ -154,7 +160,8 @@ static void server_stop(struct server *sv)
 {
 	sv->stop = 1;
 	pthread_join(sv->tid, NULL);
-	close(sv->fd);
+	if (sv->fd >= 0)
+		close(sv->fd);
 }
 
 static struct server sv;
@@ -335,6 +342,48 @@ START_TEST(refused_is_error)
 }
 END_TEST
 
+/* A connect the kernel refuses (ECONNREFUSED: nothing listens any more) while the scenario's own first
+ * session is open: the connect retry decides on the errno (exec_tls.c) and reports a possible limit on
+ * connections per address, an error; any other connect failure is reported as it is. */
+START_TEST(refused_second_connect_names_the_limit)
+{
+	server_start(&sv, ONE_ONLY, "+OK hi\r\n", 8, 0);
+	struct target t;
+	memset(&t, 0, sizeof t);
+	t.name = (char *)"one-only";
+	t.host = (char *)"127.0.0.1";
+	t.port = sv.port;
+	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
+	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
+	struct step steps[2];
+	memset(steps, 0, sizeof steps);
+	for (int i = 0; i < 2; i++) {
+		steps[i].kind = STEP_CONNECT;
+		steps[i].session = (char *)(i == 0 ? "a" : "b");
+		steps[i].u.connect.read_greeting = true;
+		steps[i].u.connect.verify = -1;
+	}
+	struct scenario sc;
+	memset(&sc, 0, sizeof sc);
+	sc.id = (char *)"test/one-only";
+	sc.title = (char *)"one-only";
+	sc.level = LEVEL_MUST;
+	sc.steps = steps;
+	sc.nsteps = 2;
+	struct probe p;
+	memset(&p, 0, sizeof p);
+	struct result r;
+	exec_scenario(&sc, &t, acct, &p, &o, &r);
+	server_stop(&sv);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	ck_assert_msg(strstr(r.message, "step 2") &&
+	                  strstr(r.message, "refused the connection while 1 other session") &&
+	                  strstr(r.message, "Connection refused"),
+	              "%s", r.message);
+	result_free(&r);
+}
+END_TEST
+
 /* The verdict rule for setting a session up (docs/scenario-language.md, "Verdicts"): nothing to judge
  * (no answer in time, a close or reset without a word) is an error, as a refused connection is; anything
  * the server did send is judged, and fails. */
@@ -421,6 +470,7 @@ Suite *exec_hostile_suite(void)
 	tcase_add_test(th, closes_mid_response);
 	tcase_add_test(th, lower_case_status);
 	tcase_add_test(th, refused_is_error);
+	tcase_add_test(th, refused_second_connect_names_the_limit);
 	tcase_add_test(th, setup_silence_errors_answers_fail);
 	suite_add_tcase(su, th);
 	return su;

@@ -208,7 +208,7 @@ static int end_check(struct xctx *x, struct outcome *out)
 		struct xsession *s = &x->sess[i];
 		if (s->c == NULL || !s->settled)
 			continue;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		/* A server that wrote twice may be holding the second write back (Nagle) until the first is
 		 * acknowledged: acknowledge now rather than after the delayed-ACK timer. */
 		conn_ack_now(s->c);
@@ -296,7 +296,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	outcome_pass(&oc);
 	enum verdict v = VERDICT_PASS;
 	int stopped = 0;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	const char *fixtures_dir = o->fixtures_dir ? o->fixtures_dir : "fixtures";
 	if ((sc->fixture && fixture_get(fixtures_dir, sc->fixture, &x->fx, &err) != 0) ||
 	    (sc->fixture2 && fixture_get(fixtures_dir, sc->fixture2, &x->fx2, &err) != 0)) {

@@ -402,7 +402,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	int nocapa = !p->capa_ok && p->gap == GAP_NONE;
 	if (nocapa && target_can_reset(t)) {
 		const struct fixture *fx;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		if (fixture_get(o->fixtures_dir ? o->fixtures_dir : "fixtures", "one", &fx, &err) == 0)
 			target_reset(t, acct, fx->dir, &err); /* best effort: TOP stays unknown without it */
 	}
