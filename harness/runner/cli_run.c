@@ -37,109 +37,9 @@ struct run_target {
 	struct run run;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static char *xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
-}
-
-static bool is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The first of PATH/NAME, PATH/../NAME, ... (up to 4 levels) that exists as a file (dir=false) or folder. */
-static bool find_up(const char *path, const char *name, bool dir, char *out, size_t size)
-{
-	char abs[PATH_MAX];
-	if (!realpath(path, abs))
-		return false;
-	if (!is_dir(abs)) {
-		char *slash = strrchr(abs, '/');
-		if (slash && slash != abs)
-			*slash = '\0';
-	}
-	for (int up = 0; up < 5; up++) {
-		struct stat st;
-		int w = snprintf(out, size, "%s/%s", strcmp(abs, "/") == 0 ? "" : abs, name);
-		if (w > 0 && (size_t)w < size && stat(out, &st) == 0 &&
-		    (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
-			return true;
-		char *slash = strrchr(abs, '/');
-		if (!slash || slash == abs)
-			return false;
-		*slash = '\0';
-	}
-	return false;
-}
-
-/* The suite's version: the first line of VERSION in the scenario folder (or above the path given). */
-static char *suite_version(const char *path)
-{
-	char vpath[PATH_MAX], line[80];
-	if (!find_up(path, "VERSION", false, vpath, sizeof vpath))
-		return strdup("unknown");
-	FILE *f = fopen(vpath, "r");
-	if (!f || !fgets(line, sizeof line, f)) {
-		if (f)
-			fclose(f);
-		return strdup("unknown");
-	}
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	return strdup(line[0] ? line : "unknown");
-}
-
-static const char *fixtures_dir(const struct cli *c, const char *scen_path, char *buf, size_t size)
-{
-	if (c->fixtures)
-		return c->fixtures;
-	if (find_up(scen_path, "fixtures", true, buf, size))
-		return buf;
-	if (is_dir("fixtures"))
-		return "fixtures";
-	snprintf(buf, size, "%s/fixtures", datadir());
-	return buf;
-}
-
-static char *iso_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return strdup(buf);
-}
-
-/* FILE with "-NAME" before its extension, for one report per target of a comparison run. */
-static void per_target_path(const char *file, const char *name, char *out, size_t size)
-{
-	if (strcmp(file, "-") == 0) {
-		snprintf(out, size, "-");
-		return;
-	}
-	char safe[64];
-	size_t k = 0;
-	for (const char *p = name; *p && k + 1 < sizeof safe; p++)
-		safe[k++] =
-		    (strchr("-_.", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))
-		        ? *p
-		        : '_';
-	safe[k] = '\0';
-	const char *slash = strrchr(file, '/');
-	const char *dot = strrchr(file, '.');
-	if (dot && (!slash || dot > slash + 1))
-		snprintf(out, size, "%.*s-%s%s", (int)(dot - file), file, safe, dot);
-	else
-		snprintf(out, size, "%s-%s", file, safe);
 }
 
 /* What the observer needs: the console, the baseline (or NULL) each result is judged against, the
@@ -279,40 +179,6 @@ static int fill_info(struct run_info *in, const struct run_target *rt, const str
 	return in->runner_version && in->suite_version && in->options && in->started ? 0 : -1;
 }
 
-static int write_reports(const struct cli *c, const struct run *run, const char *reqmd, bool several)
-{
-	struct p3err err;
-	char path[PATH_MAX];
-	int rc = 0;
-	if (c->json) {
-		const char *dst = c->json;
-		if (several) {
-			per_target_path(c->json, run->info.target_name, path, sizeof path);
-			dst = path;
-		}
-		if (report_json_write(run, dst, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			rc = -1;
-		}
-	}
-	if (c->junit) {
-		const char *dst = c->junit;
-		if (several) {
-			per_target_path(c->junit, run->info.target_name, path, sizeof path);
-			dst = path;
-		}
-		if (report_junit_write(run, dst, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			rc = -1;
-		}
-	}
-	if (c->html && !several && report_html_write(run, reqmd, c->html, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		rc = -1;
-	}
-	return rc;
-}
-
 /* After a stop: a signal keeps only the results that ended before it (the report is marked incomplete);
  * a server gone mute turns every scenario that did not end before it into an error, so the report still
  * covers the whole selection. */
@@ -362,14 +228,7 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 {
 	struct obs_ctx oc = {.baseline = baseline};
 	struct console *con = &oc.con;
-	console_init(con,
-	             c->verbosity == 0   ? CONSOLE_QUIET
-	             : c->verbosity == 2 ? CONSOLE_VERBOSE
-	                                 : CONSOLE_NORMAL,
-	             nsel);
-	/* A report on stdout owns it: everything else goes to stderr, so `--json - | jq` reads JSON only. */
-	if (cli_reports_on_stdout(c))
-		console_set_out(con, stderr);
+	cli_console_init(c, con, nsel);
 	if (several && c->verbosity)
 		fprintf(con->out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host,
 		        rt->t.port);
@@ -414,11 +273,11 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 		    "worker per two accounts, up to %d while the server paces logins)\n",
 		    rt->t.name ? rt->t.name : rt->t.file, delay_s, delay_s, est / 60.0, per_account, jobs,
 		    jobs == 1 ? "" : "s", EXEC_DEFAULT_JOBS_PACED_MAX);
-	char *started = iso_now();
-	double t0 = now_ms();
+	char *started = cli_iso_now();
+	double t0 = cli_now_ms();
 	struct p3err err;
 	int rc = exec_run_all(sel, nsel, &rt->t, &rt->p, eo, &obs, results, &err);
-	long duration = (long)(now_ms() - t0);
+	long duration = (long)(cli_now_ms() - t0);
 	redact_set_live(NULL);
 	rt->run.results = results;
 	rt->run.nresults = nsel;
@@ -438,9 +297,8 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 		fprintf(stderr, "pop3spec: out of memory while redacting; no report written\n");
 		goto fail;
 	}
-	if (baseline && c->verbosity)
-		fprintf(con->out, "baseline %s: %zu result%s differ\n", c->baseline, oc.diffs,
-		        oc.diffs == 1 ? "" : "s");
+	if (baseline)
+		cli_baseline_said(c, con, oc.diffs);
 	console_summary(con, &rt->run);
 	free(cut);
 	if (redacting)
@@ -569,7 +427,7 @@ int cli_run(struct cli *c)
 #endif
 	if (check_outputs(c, ntargets) != 0)
 		return EXIT_USAGE;
-	if (c->fixtures && !is_dir(c->fixtures)) {
+	if (c->fixtures && !cli_is_dir(c->fixtures)) {
 		char msg[PATH_MAX + 64];
 		snprintf(msg, sizeof msg, "--fixtures %s: not a folder", c->fixtures);
 		return cli_usage_error(msg);
@@ -610,19 +468,8 @@ int cli_run(struct cli *c)
 			goto out;
 		}
 	}
-	struct plan_opts po = {.filters = c->filters,
-	                       .nfilters = c->nfilters,
-	                       .tags = c->tags,
-	                       .ntags = c->ntags,
-	                       .all = c->all,
-	                       .shard_index = c->shard_index,
-	                       .shard_count = c->shard_count,
-	                       .only = only,
-	                       .nonly = nonly};
-	if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
+	if (cli_select(c, &l, only, nonly, &sel, &nsel) < 0)
 		goto out;
-	}
 	if (nsel == 0) {
 		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s%s); nothing to run\n", l.n,
 		        c->shard_index ? ", after sharding" : "",
@@ -635,12 +482,9 @@ int cli_run(struct cli *c)
 		    "pop3spec: --rerun-failed: %zu of the %zu failed scenarios are not in this selection\n",
 		    nonly - nsel, nonly);
 	if (c->baseline) {
-		if (report_json_read(c->baseline, &baseline, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
+		if (cli_load_baseline(c, &baseline) < 0)
 			goto out;
-		}
 		have_baseline = true;
-		report_sort(&baseline); /* applied result by result: index it once, in order */
 	}
 	/* The profiles before the reference server: a mistake in one must not cost starting it. */
 	size_t k = c->reference ? 1 : 0;
@@ -669,12 +513,12 @@ int cli_run(struct cli *c)
 		report_warnings("report", c->rerun_failed, &rerun, &rts[0].t);
 
 	const char *first = c->npaths ? c->paths[0] : cli_default_scenarios();
-	suite = suite_version(first);
+	suite = cli_suite_version(first);
 	struct exec_opts eo = {
 	    .step_timeout = c->timeout,
 	    .login_timeout = c->login_timeout,
 	    .jobs = c->jobs,
-	    .fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
+	    .fixtures_dir = cli_fixtures_dir(c, first, fxbuf, sizeof fxbuf),
 	    .live_transcript = c->verbosity == 2,
 	};
 	for (size_t i = 0; i < ntargets && !stop_signal(); i++) {
@@ -711,11 +555,9 @@ int cli_run(struct cli *c)
 			rc = EXIT_FAILED;
 			continue;
 		}
-		if (write_reports(c, &rts[i].run, have_reqs ? reqmd : NULL, ntargets > 1) < 0)
+		if (cli_write_reports(c, &rts[i].run, have_reqs ? reqmd : NULL, ntargets > 1) < 0)
 			rc = EXIT_FAILED;
-		struct run_summary s;
-		run_summarize(&rts[i].run, &s);
-		if (s.failed || s.errors || (c->strict && s.warnings))
+		if (cli_exit_status(&rts[i].run, c->strict) != EXIT_PASSED)
 			rc = EXIT_FAILED;
 	}
 	if (ntargets > 1 && c->html && ran) {
