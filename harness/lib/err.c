@@ -24,14 +24,22 @@ static void append(struct p3err *err, size_t len, const char *text)
 		snprintf(err->msg + len, sizeof err->msg - len, "%s", text);
 }
 
+/* The message, and the errno behind it (0: none). */
+static int vset(struct p3err *err, int errnum, const char *fmt, va_list ap)
+{
+	if (err == NULL)
+		return -1;
+	vformat(err, fmt, ap);
+	err->errnum = errnum;
+	return -1;
+}
+
 int p3err_set(struct p3err *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err == NULL)
-		return -1;
 	va_start(ap, fmt);
-	vformat(err, fmt, ap);
+	vset(err, 0, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -58,12 +66,9 @@ int p3err_cause(struct p3err *err, const struct p3err *cause, const char *fmt, .
 {
 	va_list ap;
 
-	if (err == NULL)
-		return -1;
 	va_start(ap, fmt);
-	vformat(err, fmt, ap);
+	vset(err, cause ? cause->errnum : 0, fmt, ap);
 	va_end(ap);
-	err->errnum = cause ? cause->errnum : 0;
 	return -1;
 }
 

@@ -116,27 +116,21 @@ static void per_target_path(const char *file, const char *name, char *out, size_
 
 int cli_write_reports(const struct cli *c, const struct run *run, const char *reqmd, bool several)
 {
+	static int (*const write[2])(const struct run *, const char *, struct p3err *) = {report_json_write,
+	                                                                                  report_junit_write};
+	const char *file[2] = {c->json, c->junit};
 	struct p3err err;
 	char path[PATH_MAX];
 	int rc = 0;
-	if (c->json) {
-		const char *dst = c->json;
+	for (int i = 0; i < 2; i++) {
+		if (!file[i])
+			continue;
+		const char *dst = file[i];
 		if (several) {
-			per_target_path(c->json, run->info.target_name, path, sizeof path);
+			per_target_path(file[i], run->info.target_name, path, sizeof path);
 			dst = path;
 		}
-		if (report_json_write(run, dst, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			rc = -1;
-		}
-	}
-	if (c->junit) {
-		const char *dst = c->junit;
-		if (several) {
-			per_target_path(c->junit, run->info.target_name, path, sizeof path);
-			dst = path;
-		}
-		if (report_junit_write(run, dst, &err) < 0) {
+		if (write[i](run, dst, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
 			rc = -1;
 		}

@@ -109,20 +109,8 @@ static int fill_identity(struct result *r, const struct scenario *sc, const char
 {
 	if (r->id)
 		return 0;
-	r->id = strdup(sc->id);
-	r->title = strdup(sc->title);
-	r->level = strdup(level_name(sc->level));
-	r->file = strdup(sc->file);
-	r->refs = calloc(sc->nrefs ? sc->nrefs : 1, sizeof *r->refs);
-	r->tags = calloc(sc->ntags ? sc->ntags : 1, sizeof *r->tags);
-	if (!r->id || !r->title || !r->level || !r->file || !r->refs || !r->tags)
+	if (result_identity(r, sc) < 0)
 		return -1;
-	for (; r->nrefs < sc->nrefs; r->nrefs++)
-		if (!(r->refs[r->nrefs] = strdup(sc->refs[r->nrefs])))
-			return -1;
-	for (; r->ntags < sc->ntags; r->ntags++)
-		if (!(r->tags[r->ntags] = strdup(sc->tags[r->ntags])))
-			return -1;
 	if (!r->message)
 		r->message = strdup(why);
 	r->status = VERDICT_ERROR;

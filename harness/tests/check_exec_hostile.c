@@ -182,17 +182,36 @@ static long maxrss_kb(void)
 	return ru.ru_maxrss;
 }
 
+/* Run steps as scenario test/NAME against 127.0.0.1:port (the TLS port too) with the step timeout. */
+static void run_steps(struct step *steps, size_t n, const char *name, int port, double timeout,
+                      struct result *r)
+{
+	char id[64];
+	snprintf(id, sizeof id, "test/%s", name);
+	struct target t;
+	memset(&t, 0, sizeof t);
+	t.name = (char *)name;
+	t.host = (char *)"127.0.0.1";
+	t.port = port;
+	t.tls_port = port;
+	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
+	struct exec_opts o = {.step_timeout = timeout, .jobs = 1, .fixtures_dir = "fixtures"};
+	struct scenario sc;
+	memset(&sc, 0, sizeof sc);
+	sc.id = id;
+	sc.title = (char *)name;
+	sc.level = LEVEL_MUST;
+	sc.steps = steps;
+	sc.nsteps = n;
+	struct probe p;
+	memset(&p, 0, sizeof p);
+	exec_scenario(&sc, &t, acct, &p, &o, r);
+}
+
 /* connect; send CMD (expecting `want`, multi-line when body); the result of exec_scenario. */
 static void run_hostile(enum behaviour b, const char *cmd, int body, struct result *r, double *elapsed)
 {
 	server_start(&sv, b, NULL, 0, 0);
-	struct target t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"hostile";
-	t.host = (char *)"127.0.0.1";
-	t.port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
-	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
 	struct expect e[1] = {tu_expect(WANT_OK)};
 	e[0].multiline = body;
 	struct step steps[2];
@@ -204,17 +223,8 @@ static void run_hostile(enum behaviour b, const char *cmd, int body, struct resu
 	steps[1].u.text = tu_sstr(cmd);
 	steps[1].expect = e;
 	steps[1].n_expect = 1;
-	struct scenario sc;
-	memset(&sc, 0, sizeof sc);
-	sc.id = (char *)"test/hostile";
-	sc.title = (char *)"hostile";
-	sc.level = LEVEL_MUST;
-	sc.steps = steps;
-	sc.nsteps = 2;
-	struct probe p;
-	memset(&p, 0, sizeof p);
 	double t0 = now_s();
-	exec_scenario(&sc, &t, acct, &p, &o, r);
+	run_steps(steps, 2, "hostile", sv.port, 1.0, r);
 	*elapsed = now_s() - t0;
 	server_stop(&sv);
 }
@@ -348,13 +358,6 @@ END_TEST
 START_TEST(refused_second_connect_names_the_limit)
 {
 	server_start(&sv, ONE_ONLY, "+OK hi\r\n", 8, 0);
-	struct target t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"one-only";
-	t.host = (char *)"127.0.0.1";
-	t.port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
-	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
 	struct step steps[2];
 	memset(steps, 0, sizeof steps);
 	for (int i = 0; i < 2; i++) {
@@ -363,17 +366,8 @@ START_TEST(refused_second_connect_names_the_limit)
 		steps[i].u.connect.read_greeting = true;
 		steps[i].u.connect.verify = -1;
 	}
-	struct scenario sc;
-	memset(&sc, 0, sizeof sc);
-	sc.id = (char *)"test/one-only";
-	sc.title = (char *)"one-only";
-	sc.level = LEVEL_MUST;
-	sc.steps = steps;
-	sc.nsteps = 2;
-	struct probe p;
-	memset(&p, 0, sizeof p);
 	struct result r;
-	exec_scenario(&sc, &t, acct, &p, &o, &r);
+	run_steps(steps, 2, "one-only", sv.port, 1.0, &r);
 	server_stop(&sv);
 	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
 	ck_assert_msg(strstr(r.message, "step 2") &&
@@ -391,14 +385,6 @@ static void run_connect(enum behaviour b, const char *data, size_t len, int clos
                         struct result *r)
 {
 	server_start(&sv, b, data, len, close_after);
-	struct target t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"setup";
-	t.host = (char *)"127.0.0.1";
-	t.port = sv.port;
-	t.tls_port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
-	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1, .fixtures_dir = "fixtures"};
 	struct expect e[1] = {tu_expect(WANT_UNSET)};
 	e[0].handshake = want;
 	struct step st;
@@ -409,16 +395,7 @@ static void run_connect(enum behaviour b, const char *data, size_t len, int clos
 	st.u.connect.verify = 0;
 	st.expect = e;
 	st.n_expect = want >= 0;
-	struct scenario sc;
-	memset(&sc, 0, sizeof sc);
-	sc.id = (char *)"test/setup";
-	sc.title = (char *)"setup";
-	sc.level = LEVEL_MUST;
-	sc.steps = &st;
-	sc.nsteps = 1;
-	struct probe p;
-	memset(&p, 0, sizeof p);
-	exec_scenario(&sc, &t, acct, &p, &o, r);
+	run_steps(&st, 1, "setup", sv.port, 0.5, r);
 	server_stop(&sv);
 }
 

@@ -74,20 +74,6 @@ static char *dupcat(const char *a, const char *b)
 	return s;
 }
 
-static void set_identity(struct result *r, const struct scenario *sc)
-{
-	r->id = strdup(sc->id);
-	r->title = strdup(sc->title);
-	r->level = strdup(level_name(sc->level));
-	r->file = strdup(sc->file);
-	r->refs = calloc(sc->nrefs ? sc->nrefs : 1, sizeof *r->refs);
-	r->tags = calloc(sc->ntags ? sc->ntags : 1, sizeof *r->tags);
-	for (; r->refs && r->nrefs < sc->nrefs; r->nrefs++)
-		r->refs[r->nrefs] = strdup(sc->refs[r->nrefs]);
-	for (; r->tags && r->ntags < sc->ntags; r->ntags++)
-		r->tags[r->ntags] = strdup(sc->tags[r->ntags]);
-}
-
 static void conclude(struct result *r, enum verdict v, const char *msg, const char *ref, const char *exp,
                      const char *act)
 {
@@ -259,15 +245,7 @@ static const char *between_runs(struct job *j)
 		for (size_t i = 0; i < cs->srv.nbetween; i++)
 			if ((size_t)cs->srv.between_runs_delete[i] <= md->n)
 				md->msgs[cs->srv.between_runs_delete[i] - 1].deleted = true;
-		size_t k = 0;
-		for (size_t i = 0; i < md->n; i++) {
-			if (md->msgs[i].deleted) {
-				free(md->msgs[i].data);
-				continue;
-			}
-			md->msgs[k++] = md->msgs[i];
-		}
-		md->n = k;
+		cmaildrop_compact(md);
 		snprintf(buf, sizeof buf,
 		         "between the runs the server removed %zu message(s): the others have new numbers",
 		         cs->srv.nbetween);
@@ -428,7 +406,7 @@ void crun_scenario(const struct crun_ctx *x, const struct scenario *sc, int inde
 	struct job *j = calloc(1, sizeof *j);
 	double t0 = cnow_ms();
 	memset(r, 0, sizeof *r);
-	set_identity(r, sc);
+	result_identity(r, sc);
 	if (j) {
 		j->x = x;
 		j->sc = sc;
