@@ -42,3 +42,20 @@ const char *tu_path(const char *root, const char *rel)
 	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
 	return buf[k];
 }
+
+static char root[64];
+
+void tu_root_setup(void)
+{
+	tu_tmpdir(root, sizeof root);
+}
+
+void tu_root_teardown(void)
+{
+	tu_rmrf(root);
+}
+
+const char *tu_at(const char *rel)
+{
+	return tu_path(root, rel);
+}

@@ -13,4 +13,10 @@ void tu_write(const char *path, const char *data, size_t len);
 /* root/rel in one of four rotating buffers, so a call may take several such paths at once. */
 const char *tu_path(const char *root, const char *rel);
 
+/* A fresh temporary folder per test: tu_root_setup and tu_root_teardown as a checked fixture
+ * (tcase_add_checked_fixture); tu_at(rel) is a path under it, as tu_path. */
+void tu_root_setup(void);
+void tu_root_teardown(void);
+const char *tu_at(const char *rel);
+
 #endif
