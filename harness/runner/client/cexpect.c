@@ -274,199 +274,272 @@ static void judge_delivery(const struct cexpect *e, const char *ref, enum verdic
 	dfree(&d);
 }
 
+/* What judging one expectation reads: the expectation and its scenario's facts, the requirement a
+ * finding cites and the verdict it gives (FAIL for a MUST, else WARN). */
+struct jctx {
+	const struct cexpect *e;
+	const struct cprofile *p;
+	const struct cmaildrop *fx;
+	const struct crecord *rec;
+	const char *dpath;
+	const char *const *outs;
+	int runs;
+	struct cverdict *o;
+	const char *ref;
+	enum verdict fv;
+};
+
+/* A finding of the expectation being judged, at its level and requirement. */
+static void found(const struct jctx *j, const char *msg, const char *expected, const char *actual)
+{
+	finding(j->o, j->fv, j->ref, msg, expected, actual);
+}
+
+static void judge_quit(const struct jctx *j)
+{
+	const struct crecord *rec = j->rec;
+	char buf[400];
+	/* RFC 1939 §6: only QUIT commits; a session that logged in and the server did not end must
+	 * end with QUIT. */
+	for (int s = 0; s < rec->nsessions && s < 64; s++) {
+		if (!rec->session_trans[s] || rec->session_server_closed[s])
+			continue;
+		bool quit = false;
+		for (size_t i = 0; i < rec->ncmds; i++)
+			quit |= rec->cmds[i].session == s && kw_is(&rec->cmds[i], "QUIT");
+		if (!quit) {
+			snprintf(buf, sizeof buf, "connection %d logged in and ended without QUIT", s + 1);
+			found(j, buf, "QUIT at the end of the session", "no QUIT");
+			return;
+		}
+	}
+}
+
+static void judge_sent(const struct jctx *j)
+{
+	const struct cexpect *e = j->e;
+	const struct crecord *rec = j->rec;
+	char buf[400];
+	for (size_t i = 0; i < rec->ncmds; i++)
+		if (!rec->cmds[i].sasl && rx(e->regex, rec->cmds[i].text))
+			return;
+	snprintf(buf, sizeof buf, "a command matching /%s/", e->regex);
+	found(j, "the client never sent the command the scenario expects", buf, "none");
+}
+
+static void judge_not_sent(const struct jctx *j)
+{
+	const struct cexpect *e = j->e;
+	const struct crecord *rec = j->rec;
+	char buf[400];
+	for (size_t i = 0; i < rec->ncmds; i++) {
+		if (!rec->cmds[i].sasl && rx(e->regex, rec->cmds[i].text)) {
+			snprintf(buf, sizeof buf, "no command matching /%s/", e->regex);
+			char act[300];
+			line_escape(rec->cmds[i].text, strlen(rec->cmds[i].text), act, sizeof act);
+			found(j, "the client sent a command it must not send here", buf, act);
+			return;
+		}
+	}
+}
+
+static void judge_no_after(const struct jctx *j)
+{
+	const struct cexpect *e = j->e;
+	const struct crecord *rec = j->rec;
+	char buf[400];
+	for (size_t i = 0; i < rec->ncmds; i++) {
+		if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text))
+			continue;
+		/* An AUTH's outcome is the final reply of its exchange (RFC 5034 §4): its challenges
+		 * ("+ ...") are no -ERR, and its SASL responses are no commands after one. */
+		size_t last = i;
+		while (last + 1 < rec->ncmds && rec->cmds[last + 1].sasl &&
+		       rec->cmds[last + 1].session == rec->cmds[i].session &&
+		       rec->cmds[last + 1].run == rec->cmds[i].run)
+			last++;
+		if (rec->cmds[last].reply_ok)
+			continue;
+		for (size_t k = last + 1; k < rec->ncmds; k++) {
+			if (rec->cmds[k].session != rec->cmds[i].session ||
+			    rec->cmds[k].run != rec->cmds[i].run)
+				continue;
+			if (kw_is(&rec->cmds[k], "QUIT"))
+				continue; /* ending the session politely is allowed */
+			snprintf(buf, sizeof buf, "nothing but QUIT after the -ERR to /%s/", e->regex);
+			char act[300];
+			line_escape(rec->cmds[k].text, strlen(rec->cmds[k].text), act, sizeof act);
+			found(j, "the client went on after a failure that must end the session", buf, act);
+			return;
+		}
+	}
+}
+
+static void judge_dele_after_retr(const struct jctx *j)
+{
+	const struct crecord *rec = j->rec;
+	for (size_t i = 0; i < rec->ncmds; i++) {
+		const struct ccmd *d = &rec->cmds[i];
+		if (!kw_is(d, "DELE"))
+			continue;
+		bool ok = false;
+		long dn = strtol(d->text + 5, NULL, 10);
+		for (size_t k = 0; k < i && !ok; k++) {
+			const struct ccmd *r = &rec->cmds[k];
+			/* RETR n, or TOP n with every line: the whole message, its reply complete. */
+			ok = r->session == d->session && r->run == d->run &&
+			     (kw_is(r, "RETR") || kw_is(r, "TOP")) && r->reply_ok && r->reply_complete &&
+			     r->whole_message && strtol(r->text + 4, NULL, 10) == dn;
+		}
+		if (!ok) {
+			found(j,
+			      "DELE of a message the client had not completely retrieved in this "
+			      "session",
+			      "DELE n only after the whole reply to RETR n", d->text);
+			return;
+		}
+	}
+}
+
+static void judge_capa_after_tls(const struct jctx *j)
+{
+	const struct crecord *rec = j->rec;
+	for (int s = 0; s < rec->nsessions && s < 64; s++) {
+		bool before = false, again = false;
+		for (size_t i = 0; i < rec->ncmds; i++) {
+			const struct ccmd *c = &rec->cmds[i];
+			if (c->session != s)
+				continue;
+			if (!c->tls && kw_is(c, "CAPA"))
+				before = true;
+			if (c->tls) {
+				if (kw_is(c, "CAPA"))
+					again = true;
+				if (!again && before &&
+				    (kw_is(c, "AUTH") || kw_is(c, "USER") || kw_is(c, "APOP"))) {
+					/* RFC 2595 §4: capabilities learned before TLS must be
+					 * discarded. */
+					found(j, "the client logged in over TLS without asking CAPA again",
+					      "CAPA after the TLS handshake, before the login", c->text);
+					return;
+				}
+			}
+		}
+	}
+}
+
+static void judge_exit(const struct jctx *j)
+{
+	const struct cexpect *e = j->e;
+	const struct cprofile *p = j->p;
+	const struct crecord *rec = j->rec;
+	int runs = j->runs;
+	char buf[400];
+	for (int r = 0; r < runs; r++) {
+		int st = rec->exit_status[r];
+		/* "zero" is the profile's success (success_exit: fetchmail exits 1 for "no mail"). */
+		bool ok = st >= 0 && cprofile_success(p, st);
+		bool bad = (e->exit == EXIT_WANT_ZERO && !ok) || (e->exit == EXIT_WANT_NONZERO && ok);
+		if (bad) {
+			snprintf(buf, sizeof buf, "%d", st);
+			found(j,
+			      e->exit == EXIT_WANT_ZERO
+			          ? "the client reported failure for a session that went well"
+			          : "the client reported success although the session failed",
+			      e->exit == EXIT_WANT_ZERO
+			          ? "a success exit status (0, or the profile's success_exit)"
+			          : "a failure exit status",
+			      buf);
+			return;
+		}
+	}
+}
+
+static void judge_delivered(const struct jctx *j)
+{
+	judge_delivery(j->e, j->ref, j->fv, j->p, j->fx, j->dpath, j->outs, j->runs, j->o);
+}
+
+static void judge_sasl_cancel(const struct jctx *j)
+{
+	const struct crecord *rec = j->rec;
+	/* RFC 5034 §4 / RFC 4422 §3.5: a client that cannot use a challenge cancels with "*" (or
+	 * gives up and closes); it never answers a challenge it could not decode. */
+	for (size_t i = 0; i < rec->ncmds; i++) {
+		if (rec->cmds[i].scripted && strcmp(rec->cmds[i].text, "*") != 0) {
+			found(j, "the client answered a malformed SASL challenge instead of cancelling",
+			      "\"*\" (or closing the connection)", rec->cmds[i].text);
+			return;
+		}
+	}
+}
+
+static void judge_sessions_max(const struct jctx *j)
+{
+	const struct cexpect *e = j->e;
+	const struct crecord *rec = j->rec;
+	int runs = j->runs;
+	/* RFC 2449 §8.1.1-§8.1.2, RFC 3206 §4: after [IN-USE], [LOGIN-DELAY] or [SYS/TEMP] a client
+	 * tries later, not again at once: a bound on connections per run. */
+	for (int r = 0; r < runs && r < 2; r++) {
+		if (rec->run_sessions[r] > e->count) {
+			char exp[80], act[80];
+			snprintf(exp, sizeof exp, "at most %ld connection(s) in a run", e->count);
+			snprintf(act, sizeof act, "%d connections in run %d", rec->run_sessions[r], r + 1);
+			found(j, "the client reconnected at once instead of trying later", exp, act);
+			return;
+		}
+	}
+}
+
+static void judge_retr_second(const struct jctx *j)
+{
+	const struct cexpect *e = j->e;
+	const struct crecord *rec = j->rec;
+	int runs = j->runs;
+	long n = 0;
+	for (size_t i = 0; i < rec->ncmds; i++)
+		n += rec->cmds[i].run == 1 && kw_is(&rec->cmds[i], "RETR");
+	if (runs == 2 && n > e->count) {
+		char exp[64], act[64];
+		snprintf(exp, sizeof exp, "at most %ld RETR in the second run", e->count);
+		snprintf(act, sizeof act, "%ld RETR", n);
+		found(j, "the second run fetched messages the first had fetched already", exp, act);
+	}
+}
+
+/* One judge per kind of expectation (client.h, enum cexp_kind). */
+static void (*const judges[])(const struct jctx *) = {
+    [CEXP_QUIT] = judge_quit,
+    [CEXP_SENT] = judge_sent,
+    [CEXP_NOT_SENT] = judge_not_sent,
+    [CEXP_NO_AFTER] = judge_no_after,
+    [CEXP_DELE_AFTER_RETR] = judge_dele_after_retr,
+    [CEXP_CAPA_AFTER_TLS] = judge_capa_after_tls,
+    [CEXP_EXIT] = judge_exit,
+    [CEXP_DELIVERED] = judge_delivered,
+    [CEXP_SASL_CANCEL] = judge_sasl_cancel,
+    [CEXP_SESSIONS_MAX] = judge_sessions_max,
+    [CEXP_RETR_SECOND] = judge_retr_second,
+};
+
 static void judge_one(const struct cexpect *e, const struct scenario *sc, const struct cprofile *p,
                       const struct cmaildrop *fx, const struct crecord *rec, const char *dpath,
                       const char *const *outs, int runs, struct cverdict *o)
 {
-	const char *ref = e->ref ? e->ref : sc->refs[0];
 	int level = e->level >= 0 ? e->level : (int)sc->level;
-	enum verdict fv = level == LEVEL_MUST ? VERDICT_FAIL : VERDICT_WARN;
-	char buf[400];
-	switch (e->kind) {
-	case CEXP_QUIT:
-		/* RFC 1939 §6: only QUIT commits; a session that logged in and the server did not end must
-		 * end with QUIT. */
-		for (int s = 0; s < rec->nsessions && s < 64; s++) {
-			if (!rec->session_trans[s] || rec->session_server_closed[s])
-				continue;
-			bool quit = false;
-			for (size_t i = 0; i < rec->ncmds; i++)
-				quit |= rec->cmds[i].session == s && kw_is(&rec->cmds[i], "QUIT");
-			if (!quit) {
-				snprintf(buf, sizeof buf, "connection %d logged in and ended without QUIT",
-				         s + 1);
-				finding(o, fv, ref, buf, "QUIT at the end of the session", "no QUIT");
-				return;
-			}
-		}
-		return;
-	case CEXP_SENT:
-		for (size_t i = 0; i < rec->ncmds; i++)
-			if (!rec->cmds[i].sasl && rx(e->regex, rec->cmds[i].text))
-				return;
-		snprintf(buf, sizeof buf, "a command matching /%s/", e->regex);
-		finding(o, fv, ref, "the client never sent the command the scenario expects", buf, "none");
-		return;
-	case CEXP_NOT_SENT:
-		for (size_t i = 0; i < rec->ncmds; i++) {
-			if (!rec->cmds[i].sasl && rx(e->regex, rec->cmds[i].text)) {
-				snprintf(buf, sizeof buf, "no command matching /%s/", e->regex);
-				char act[300];
-				line_escape(rec->cmds[i].text, strlen(rec->cmds[i].text), act, sizeof act);
-				finding(o, fv, ref, "the client sent a command it must not send here", buf,
-				        act);
-				return;
-			}
-		}
-		return;
-	case CEXP_NO_AFTER:
-		for (size_t i = 0; i < rec->ncmds; i++) {
-			if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text))
-				continue;
-			/* An AUTH's outcome is the final reply of its exchange (RFC 5034 §4): its challenges
-			 * ("+ ...") are no -ERR, and its SASL responses are no commands after one. */
-			size_t last = i;
-			while (last + 1 < rec->ncmds && rec->cmds[last + 1].sasl &&
-			       rec->cmds[last + 1].session == rec->cmds[i].session &&
-			       rec->cmds[last + 1].run == rec->cmds[i].run)
-				last++;
-			if (rec->cmds[last].reply_ok)
-				continue;
-			for (size_t k = last + 1; k < rec->ncmds; k++) {
-				if (rec->cmds[k].session != rec->cmds[i].session ||
-				    rec->cmds[k].run != rec->cmds[i].run)
-					continue;
-				if (kw_is(&rec->cmds[k], "QUIT"))
-					continue; /* ending the session politely is allowed */
-				snprintf(buf, sizeof buf, "nothing but QUIT after the -ERR to /%s/",
-				         e->regex);
-				char act[300];
-				line_escape(rec->cmds[k].text, strlen(rec->cmds[k].text), act, sizeof act);
-				finding(o, fv, ref,
-				        "the client went on after a failure that must end the session", buf,
-				        act);
-				return;
-			}
-		}
-		return;
-	case CEXP_DELE_AFTER_RETR:
-		for (size_t i = 0; i < rec->ncmds; i++) {
-			const struct ccmd *d = &rec->cmds[i];
-			if (!kw_is(d, "DELE"))
-				continue;
-			bool ok = false;
-			long dn = strtol(d->text + 5, NULL, 10);
-			for (size_t k = 0; k < i && !ok; k++) {
-				const struct ccmd *r = &rec->cmds[k];
-				/* RETR n, or TOP n with every line: the whole message, its reply complete. */
-				ok = r->session == d->session && r->run == d->run &&
-				     (kw_is(r, "RETR") || kw_is(r, "TOP")) && r->reply_ok &&
-				     r->reply_complete && r->whole_message &&
-				     strtol(r->text + 4, NULL, 10) == dn;
-			}
-			if (!ok) {
-				finding(o, fv, ref,
-				        "DELE of a message the client had not completely retrieved in this "
-				        "session",
-				        "DELE n only after the whole reply to RETR n", d->text);
-				return;
-			}
-		}
-		return;
-	case CEXP_CAPA_AFTER_TLS:
-		for (int s = 0; s < rec->nsessions && s < 64; s++) {
-			bool before = false, tls = false, again = false;
-			for (size_t i = 0; i < rec->ncmds; i++) {
-				const struct ccmd *c = &rec->cmds[i];
-				if (c->session != s)
-					continue;
-				if (!c->tls && kw_is(c, "CAPA"))
-					before = true;
-				if (c->tls) {
-					tls = true;
-					if (kw_is(c, "CAPA"))
-						again = true;
-					if (!again && before &&
-					    (kw_is(c, "AUTH") || kw_is(c, "USER") || kw_is(c, "APOP"))) {
-						/* RFC 2595 §4: capabilities learned before TLS must be
-						 * discarded. */
-						finding(
-						    o, fv, ref,
-						    "the client logged in over TLS without asking CAPA again",
-						    "CAPA after the TLS handshake, before the login",
-						    c->text);
-						return;
-					}
-				}
-			}
-			(void)tls;
-		}
-		return;
-	case CEXP_EXIT:
-		for (int r = 0; r < runs; r++) {
-			int st = rec->exit_status[r];
-			/* "zero" is the profile's success (success_exit: fetchmail exits 1 for "no mail"). */
-			bool ok = st >= 0 && cprofile_success(p, st);
-			bool bad = (e->exit == EXIT_WANT_ZERO && !ok) || (e->exit == EXIT_WANT_NONZERO && ok);
-			if (bad) {
-				snprintf(buf, sizeof buf, "%d", st);
-				finding(o, fv, ref,
-				        e->exit == EXIT_WANT_ZERO
-				            ? "the client reported failure for a session that went well"
-				            : "the client reported success although the session failed",
-				        e->exit == EXIT_WANT_ZERO
-				            ? "a success exit status (0, or the profile's success_exit)"
-				            : "a failure exit status",
-				        buf);
-				return;
-			}
-		}
-		return;
-	case CEXP_DELIVERED:
-		judge_delivery(e, ref, fv, p, fx, dpath, outs, runs, o);
-		return;
-	case CEXP_SASL_CANCEL:
-		/* RFC 5034 §4 / RFC 4422 §3.5: a client that cannot use a challenge cancels with "*" (or
-		 * gives up and closes); it never answers a challenge it could not decode. */
-		for (size_t i = 0; i < rec->ncmds; i++) {
-			if (rec->cmds[i].scripted && strcmp(rec->cmds[i].text, "*") != 0) {
-				finding(
-				    o, fv, ref,
-				    "the client answered a malformed SASL challenge instead of cancelling",
-				    "\"*\" (or closing the connection)", rec->cmds[i].text);
-				return;
-			}
-		}
-		return;
-	case CEXP_SESSIONS_MAX:
-		/* RFC 2449 §8.1.1-§8.1.2, RFC 3206 §4: after [IN-USE], [LOGIN-DELAY] or [SYS/TEMP] a client
-		 * tries later, not again at once: a bound on connections per run. */
-		for (int r = 0; r < runs && r < 2; r++) {
-			if (rec->run_sessions[r] > e->count) {
-				char exp[80], act[80];
-				snprintf(exp, sizeof exp, "at most %ld connection(s) in a run", e->count);
-				snprintf(act, sizeof act, "%d connections in run %d", rec->run_sessions[r],
-				         r + 1);
-				finding(o, fv, ref, "the client reconnected at once instead of trying later",
-				        exp, act);
-				return;
-			}
-		}
-		return;
-	case CEXP_RETR_SECOND: {
-		long n = 0;
-		for (size_t i = 0; i < rec->ncmds; i++)
-			n += rec->cmds[i].run == 1 && kw_is(&rec->cmds[i], "RETR");
-		if (runs == 2 && n > e->count) {
-			char exp[64], act[64];
-			snprintf(exp, sizeof exp, "at most %ld RETR in the second run", e->count);
-			snprintf(act, sizeof act, "%ld RETR", n);
-			finding(o, fv, ref, "the second run fetched messages the first had fetched already",
-			        exp, act);
-		}
-		return;
-	}
-	}
+	struct jctx j = {.e = e,
+	                 .p = p,
+	                 .fx = fx,
+	                 .rec = rec,
+	                 .dpath = dpath,
+	                 .outs = outs,
+	                 .runs = runs,
+	                 .o = o,
+	                 .ref = e->ref ? e->ref : sc->refs[0],
+	                 .fv = level == LEVEL_MUST ? VERDICT_FAIL : VERDICT_WARN};
+	if ((size_t)e->kind < sizeof judges / sizeof judges[0] && judges[e->kind])
+		judges[e->kind](&j);
 }
 
 void cexpect_judge(const struct scenario *sc, const struct cprofile *p, const struct cmaildrop *fx,
