@@ -396,9 +396,15 @@ static int jobs_fit(const struct cli *c, const char *name, size_t naccounts)
 	return cli_usage_error(msg);
 }
 
-int cli_run(struct cli *c)
+/* The target's name as messages give it. */
+static const char *target_name(const struct target *t)
 {
-	size_t ntargets = c->ntargets + (c->reference ? 1 : 0);
+	return t->name ? t->name : t->file;
+}
+
+/* What `run` checks before anything else (exit 2): the targets, the outputs, --fixtures. */
+static int check_args(const struct cli *c, size_t ntargets)
+{
 	if (c->client)
 		return cli_usage_error("--client goes with 'pop3spec client run' (docs/clients.md)");
 	if (ntargets == 0)
@@ -420,174 +426,226 @@ int cli_run(struct cli *c)
 		snprintf(msg, sizeof msg, "--fixtures %s: not a folder", c->fixtures);
 		return cli_usage_error(msg);
 	}
-	/* From here a signal stops the run cleanly (runner/stop.h); before, it ends pop3spec as usual. */
-	stop_init();
-	int rc = EXIT_USAGE;
-	struct reqs r;
-	bool have_reqs = false;
-	char reqmd[PATH_MAX], fxbuf[PATH_MAX];
-	struct scenario_list l = {0};
-	struct scenario **sel = NULL;
-	size_t nsel = 0;
-	struct run baseline, rerun;
-	bool have_baseline = false, have_rerun = false;
-	const char **only = NULL;
-	size_t nonly = 0;
-	struct run_target *rts = calloc(ntargets, sizeof *rts);
-	char *suite = NULL;
-	struct p3err err;
-	if (!rts)
-		return EXIT_USAGE;
+	return 0;
+}
 
-	/* Everything that can be wrong with the input is found before anything runs (exit 2). */
-	if (cli_load_reqs(c, false, &r, &have_reqs, reqmd, sizeof reqmd) < 0)
-		goto out;
-	if (cli_load_scenarios(c, have_reqs ? &r : NULL, &l) < 0)
-		goto out;
+/* What a run loads, starts and frees: the catalog, the selection, the reports it reads, the targets. */
+struct state {
+	size_t ntargets;
+	struct run_target *rts; /* the --reference server first, then the --target profiles */
+	struct reqs r;
+	char reqmd[PATH_MAX], fxbuf[PATH_MAX];
+	struct scenario_list l;
+	struct scenario **sel;
+	size_t nsel;
+	struct run baseline, rerun;
+	const char **only; /* --rerun-failed: the ids that failed */
+	size_t nonly;
+	char *suite;
+	struct exec_opts eo;
+	bool have_reqs, have_baseline, have_rerun;
+};
+
+/* The catalog, the scenarios, --rerun-failed's report and the selection. 0; -1 an input error (exit 2);
+ * 1 when the report has nothing to rerun (exit 0). */
+static int load_selection(const struct cli *c, struct state *st)
+{
+	if (cli_load_reqs(c, false, &st->r, &st->have_reqs, st->reqmd, sizeof st->reqmd) < 0)
+		return -1;
+	if (cli_load_scenarios(c, st->have_reqs ? &st->r : NULL, &st->l) < 0)
+		return -1;
 	if (c->rerun_failed) {
-		have_rerun = true;
-		if (failed_ids(c->rerun_failed, &rerun, &only, &nonly) < 0)
-			goto out;
-		if (nonly == 0) {
+		st->have_rerun = true;
+		if (failed_ids(c->rerun_failed, &st->rerun, &st->only, &st->nonly) < 0)
+			return -1;
+		if (st->nonly == 0) {
 			fprintf(stderr,
 			        "pop3spec: --rerun-failed: nothing failed or errored in %s; nothing to run\n",
 			        c->rerun_failed);
-			rc = EXIT_PASSED;
-			goto out;
+			return 1;
 		}
 	}
-	if (cli_select(c, &l, only, nonly, &sel, &nsel) < 0)
-		goto out;
-	if (nsel == 0) {
-		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s%s); nothing to run\n", l.n,
+	if (cli_select(c, &st->l, st->only, st->nonly, &st->sel, &st->nsel) < 0)
+		return -1;
+	if (st->nsel == 0) {
+		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s%s); nothing to run\n", st->l.n,
 		        c->shard_index ? ", after sharding" : "",
 		        c->rerun_failed ? ", of the ones that failed in the report" : "");
-		goto out;
+		return -1;
 	}
-	if (c->rerun_failed && nsel < nonly)
+	if (c->rerun_failed && st->nsel < st->nonly)
 		fprintf(
 		    stderr,
 		    "pop3spec: --rerun-failed: %zu of the %zu failed scenarios are not in this selection\n",
-		    nonly - nsel, nonly);
+		    st->nonly - st->nsel, st->nonly);
+	return 0;
+}
+
+/* The --target profiles, then the reference server (a mistake in a profile must not cost starting it),
+ * the warnings about reports of another target, and the executor's options. 0 or -1. */
+static int load_targets(const struct cli *c, struct state *st)
+{
+	struct p3err err;
+	struct run_target *rts = st->rts;
 	if (c->baseline) {
-		if (cli_load_baseline(c, &baseline) < 0)
-			goto out;
-		have_baseline = true;
+		if (cli_load_baseline(c, &st->baseline) < 0)
+			return -1;
+		st->have_baseline = true;
 	}
-	/* The profiles before the reference server: a mistake in one must not cost starting it. */
 	size_t k = c->reference ? 1 : 0;
 	for (size_t i = 0; i < c->ntargets; i++, k++) {
 		if (target_load(c->targets[i], &rts[k].t, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
-			goto out;
+			return -1;
 		}
 		rts[k].loaded = true;
-		if (jobs_fit(c, rts[k].t.name ? rts[k].t.name : rts[k].t.file, rts[k].t.naccounts) != 0)
-			goto out;
+		if (jobs_fit(c, target_name(&rts[k].t), rts[k].t.naccounts) != 0)
+			return -1;
 	}
 #ifdef HAVE_REFERENCE
 	/* runner/reference.h: start bin/pop3refd on free ports; see reference_start there. */
 	if (c->reference && !stop_signal()) {
 		if (reference_start(&rts[0].t, &err) < 0) {
 			fprintf(stderr, "pop3spec: --reference: %s\n", err.msg);
-			goto out;
+			return -1;
 		}
 		rts[0].loaded = rts[0].is_reference = true;
 	}
 #endif
-	if (have_baseline)
-		report_warnings("baseline", c->baseline, &baseline, &rts[0].t);
-	if (have_rerun && ntargets == 1)
-		report_warnings("report", c->rerun_failed, &rerun, &rts[0].t);
-
+	if (st->have_baseline)
+		report_warnings("baseline", c->baseline, &st->baseline, &rts[0].t);
+	if (st->have_rerun && st->ntargets == 1)
+		report_warnings("report", c->rerun_failed, &st->rerun, &rts[0].t);
 	const char *first = c->npaths ? c->paths[0] : cli_default_scenarios();
-	suite = cli_suite_version(first);
-	struct exec_opts eo = {
+	st->suite = cli_suite_version(first);
+	st->eo = (struct exec_opts){
 	    .step_timeout = c->timeout,
 	    .login_timeout = c->login_timeout,
 	    .jobs = c->jobs,
-	    .fixtures_dir = cli_fixtures_dir(c, first, fxbuf, sizeof fxbuf),
+	    .fixtures_dir = cli_fixtures_dir(c, first, st->fxbuf, sizeof st->fxbuf),
 	    .live_transcript = c->verbosity == 2,
 	};
-	for (size_t i = 0; i < ntargets && !stop_signal(); i++) {
-		if (exec_probe(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
+	return 0;
+}
+
+/* What the runner learns of each target once (greeting, CAPA, the accounts' logins). 0 or -1. */
+static int probe_targets(struct state *st)
+{
+	struct p3err err;
+	for (size_t i = 0; i < st->ntargets && !stop_signal(); i++) {
+		struct run_target *rt = &st->rts[i];
+		if (exec_probe(&rt->t, &st->eo, &rt->p, &err) < 0) {
 			if (!stop_signal())
-				fprintf(stderr, "pop3spec: target %s: %s\n",
-				        rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
-			goto out;
+				fprintf(stderr, "pop3spec: target %s: %s\n", target_name(&rt->t), err.msg);
+			return -1;
 		}
-		rts[i].probed = true;
+		rt->probed = true;
 		/* A profile mistake (a wrong password, login_tls false on a TLS-only server) is not the
 		 * server's deviation: one sentence and exit 2, before any scenario. */
-		if (exec_probe_accounts(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
-			fprintf(stderr, "pop3spec: target %s: %s\n",
-			        rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
-			goto out;
+		if (exec_probe_accounts(&rt->t, &st->eo, &rt->p, &err) < 0) {
+			fprintf(stderr, "pop3spec: target %s: %s\n", target_name(&rt->t), err.msg);
+			return -1;
 		}
-		if (rts[i].p.gap != GAP_NONE)
+		if (rt->p.gap != GAP_NONE)
 			fprintf(stderr,
 			        "pop3spec: target %s: the probe could not learn the capabilities (%s); "
 			        "scenarios that require one it would have shown are errors\n",
-			        rts[i].t.name ? rts[i].t.name : rts[i].t.file,
-			        rts[i].p.gap_why ? rts[i].p.gap_why : "no usable answer");
+			        target_name(&rt->t), rt->p.gap_why ? rt->p.gap_why : "no usable answer");
 	}
-	if (stop_signal())
-		goto out;
+	return stop_signal() ? -1 : 0;
+}
 
-	/* From here on scenarios run: failures are verdicts (exit 1), not input errors. */
-	rc = EXIT_PASSED;
+/* The selection against each target, its reports, and with several targets the comparison page. The
+ * exit status. */
+static int run_targets(const struct cli *c, struct state *st)
+{
+	const char *reqmd = st->have_reqs ? st->reqmd : NULL;
+	bool several = st->ntargets > 1;
+	int rc = EXIT_PASSED;
 	size_t ran = 0;
-	for (size_t i = 0; i < ntargets && !stop_signal(); i++, ran++) {
-		if (run_one(c, &rts[i], sel, nsel, &eo, have_baseline ? &baseline : NULL, suite,
-		            ntargets > 1) < 0) {
+	for (size_t i = 0; i < st->ntargets && !stop_signal(); i++, ran++) {
+		struct run_target *rt = &st->rts[i];
+		if (run_one(c, rt, st->sel, st->nsel, &st->eo, st->have_baseline ? &st->baseline : NULL,
+		            st->suite, several) < 0) {
 			rc = EXIT_FAILED;
 			continue;
 		}
-		if (cli_write_reports(c, &rts[i].run, have_reqs ? reqmd : NULL, ntargets > 1) < 0)
-			rc = EXIT_FAILED;
-		if (cli_exit_status(&rts[i].run, c->strict) != EXIT_PASSED)
+		if (cli_write_reports(c, &rt->run, reqmd, several) < 0 ||
+		    cli_exit_status(&rt->run, c->strict) != EXIT_PASSED)
 			rc = EXIT_FAILED;
 	}
-	if (ntargets > 1 && c->html && ran) {
-		struct run *runs = calloc(ran, sizeof *runs);
-		if (!runs) {
-			rc = EXIT_FAILED;
-		} else {
-			for (size_t i = 0; i < ran; i++)
-				runs[i] = rts[i].run; /* shallow: still owned by rts */
-			if (report_html_compare(runs, ran, have_reqs ? reqmd : NULL, c->html, &err) < 0) {
-				fprintf(stderr, "pop3spec: %s\n", err.msg);
-				rc = EXIT_FAILED;
-			}
-			free(runs);
-		}
+	if (!several || !c->html || !ran)
+		return rc;
+	struct run *runs = calloc(ran, sizeof *runs);
+	if (!runs)
+		return EXIT_FAILED;
+	for (size_t i = 0; i < ran; i++)
+		runs[i] = st->rts[i].run; /* shallow: still owned by rts */
+	struct p3err err;
+	if (report_html_compare(runs, ran, reqmd, c->html, &err) < 0) {
+		fprintf(stderr, "pop3spec: %s\n", err.msg);
+		rc = EXIT_FAILED;
 	}
-out:
-	for (size_t i = 0; i < ntargets; i++) {
-		if (rts[i].probed)
-			probe_free(&rts[i].p);
-		run_free(&rts[i].run);
+	free(runs);
+	return rc;
+}
+
+static void free_state(struct state *st)
+{
+	for (size_t i = 0; i < st->ntargets; i++) {
+		struct run_target *rt = &st->rts[i];
+		if (rt->probed)
+			probe_free(&rt->p);
+		run_free(&rt->run);
 #ifdef HAVE_REFERENCE
-		if (rts[i].is_reference) {
-			reference_stop(&rts[i].t);
+		if (rt->is_reference) {
+			reference_stop(&rt->t);
 			continue;
 		}
 #endif
-		if (rts[i].loaded)
-			target_free(&rts[i].t);
+		if (rt->loaded)
+			target_free(&rt->t);
 	}
-	free(rts);
+	free(st->rts);
 	fixture_cache_clear();
-	if (have_baseline)
-		run_free(&baseline);
-	free(suite);
-	free(sel);
-	free(only);
-	if (have_rerun)
-		run_free(&rerun);
-	scenario_list_free(&l);
-	if (have_reqs)
-		reqs_free(&r);
+	if (st->have_baseline)
+		run_free(&st->baseline);
+	free(st->suite);
+	free(st->sel);
+	free(st->only);
+	if (st->have_rerun)
+		run_free(&st->rerun);
+	scenario_list_free(&st->l);
+	if (st->have_reqs)
+		reqs_free(&st->r);
+}
+
+int cli_run(struct cli *c)
+{
+	size_t ntargets = c->ntargets + (c->reference ? 1 : 0);
+	if (check_args(c, ntargets) != 0)
+		return EXIT_USAGE;
+	/* From here a signal stops the run cleanly (runner/stop.h); before, it ends pop3spec as usual. */
+	stop_init();
+	struct state *st = calloc(1, sizeof *st);
+	struct run_target *rts = calloc(ntargets, sizeof *rts);
+	if (!st || !rts) {
+		free(st);
+		free(rts);
+		return EXIT_USAGE;
+	}
+	st->ntargets = ntargets;
+	st->rts = rts;
+	int rc = EXIT_USAGE;
+	/* Everything that can be wrong with the input is found before anything runs (exit 2); from the
+	 * scenarios' run on, failures are verdicts (exit 1). */
+	int loaded = load_selection(c, st);
+	if (loaded > 0)
+		rc = EXIT_PASSED;
+	else if (loaded == 0 && load_targets(c, st) == 0 && probe_targets(st) == 0)
+		rc = run_targets(c, st);
+	free_state(st);
+	free(st);
 	/* Stopped by a signal: everything is cleaned up (reports written for what ran, the reference server
 	 * stopped, temporary folders removed); exit as the shell expects of a process the signal ended. */
 	if (stop_signal()) {
