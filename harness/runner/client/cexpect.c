@@ -295,6 +295,15 @@ static void found(const struct jctx *j, const char *msg, const char *expected, c
 	finding(j->o, j->fv, j->ref, msg, expected, actual);
 }
 
+/* A finding on the command c (shown escaped); expected is `what` and the expectation's regex. */
+static void found_cmd(const struct jctx *j, const char *msg, const char *what, const struct ccmd *c)
+{
+	char exp[400], act[300];
+	snprintf(exp, sizeof exp, "%s /%s/", what, j->e->regex);
+	line_escape(c->text, strlen(c->text), act, sizeof act);
+	found(j, msg, exp, act);
+}
+
 static void judge_quit(const struct jctx *j)
 {
 	const struct crecord *rec = j->rec;
@@ -331,13 +340,10 @@ static void judge_not_sent(const struct jctx *j)
 {
 	const struct cexpect *e = j->e;
 	const struct crecord *rec = j->rec;
-	char buf[400];
 	for (size_t i = 0; i < rec->ncmds; i++) {
 		if (!rec->cmds[i].sasl && rx(e->regex, rec->cmds[i].text)) {
-			snprintf(buf, sizeof buf, "no command matching /%s/", e->regex);
-			char act[300];
-			line_escape(rec->cmds[i].text, strlen(rec->cmds[i].text), act, sizeof act);
-			found(j, "the client sent a command it must not send here", buf, act);
+			found_cmd(j, "the client sent a command it must not send here", "no command matching",
+			          &rec->cmds[i]);
 			return;
 		}
 	}
@@ -347,7 +353,6 @@ static void judge_no_after(const struct jctx *j)
 {
 	const struct cexpect *e = j->e;
 	const struct crecord *rec = j->rec;
-	char buf[400];
 	for (size_t i = 0; i < rec->ncmds; i++) {
 		if (rec->cmds[i].sasl || !rx(e->regex, rec->cmds[i].text))
 			continue;
@@ -366,10 +371,8 @@ static void judge_no_after(const struct jctx *j)
 				continue;
 			if (kw_is(&rec->cmds[k], "QUIT"))
 				continue; /* ending the session politely is allowed */
-			snprintf(buf, sizeof buf, "nothing but QUIT after the -ERR to /%s/", e->regex);
-			char act[300];
-			line_escape(rec->cmds[k].text, strlen(rec->cmds[k].text), act, sizeof act);
-			found(j, "the client went on after a failure that must end the session", buf, act);
+			found_cmd(j, "the client went on after a failure that must end the session",
+			          "nothing but QUIT after the -ERR to", &rec->cmds[k]);
 			return;
 		}
 	}
