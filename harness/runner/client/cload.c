@@ -92,23 +92,29 @@ static int token_of(struct lctx *c, const struct lsrc *s, yaml_node_t *x, const 
 	return 0;
 }
 
+/* A list of message numbers (the caller has checked it is a list); `key` names them in an error. */
+static int numbers_of(struct lctx *c, const struct lsrc *s, yaml_node_t *x, const char *key, int **out,
+                      size_t *n)
+{
+	size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
+	*out = calloc(cnt ? cnt : 1, sizeof **out);
+	if (!*out)
+		return p3err_set(c->err, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		double d;
+		if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), key, 1, 100000, &d) < 0)
+			return -1;
+		(*out)[(*n)++] = (int)d;
+	}
+	return 0;
+}
+
 /* between_runs_delete: the message numbers gone before the second run. */
 static int parse_between_delete(struct lctx *c, const struct lsrc *s, yaml_node_t *x, struct csrv_opts *o)
 {
-	double d;
 	if (x->type != YAML_SEQUENCE_NODE)
 		return lerr(c, s, x, "'between_runs_delete' must be a list of message numbers");
-	size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
-	o->between_runs_delete = calloc(cnt ? cnt : 1, sizeof *o->between_runs_delete);
-	if (!o->between_runs_delete)
-		return p3err_set(c->err, "out of memory");
-	for (size_t i = 0; i < cnt; i++) {
-		if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "between_runs_delete", 1,
-		             100000, &d) < 0)
-			return -1;
-		o->between_runs_delete[o->nbetween++] = (int)d;
-	}
-	return 0;
+	return numbers_of(c, s, x, "between_runs_delete", &o->between_runs_delete, &o->nbetween);
 }
 
 /* close_mid: cut a multi-line reply (a message's number, or a command prefix), `after` octets of its
@@ -229,6 +235,24 @@ static int regex_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, 
 	return 0;
 }
 
+/* delivered: all, none or a list of message numbers; delivered_within: at most those (a list). */
+static int parse_delivered(struct lctx *c, const struct lsrc *s, yaml_node_t *x, bool within,
+                           struct cexpect *e)
+{
+	e->kind = CEXP_DELIVERED;
+	if (within && x->type != YAML_SEQUENCE_NODE)
+		return lerr(c, s, x, "'delivered_within' must be a list of message numbers");
+	e->delivered = within ? 1 : 0;
+	if (x->type == YAML_SEQUENCE_NODE)
+		return numbers_of(c, s, x, "delivered", &e->msgs, &e->nmsgs);
+	static const char *const dv[] = {"all", "none"};
+	int v = 0;
+	if (enum_of(c, s, x, "delivered", dv, 2, &v) < 0)
+		return lerr(c, s, x, "'delivered' must be all, none or a list of message numbers");
+	e->delivered = v == 0 ? -1 : -2;
+	return 0;
+}
+
 static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t *it, struct cexpect *e)
 {
 	static const char *const keys[] = {"quit",
@@ -298,44 +322,21 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	yaml_node_t *within = lget(s, it, "delivered_within", NULL);
 	if ((x = within ? within : lget(s, it, "delivered", NULL))) {
 		found += within && lget(s, it, "delivered", NULL) ? 2 : 1;
-		e->kind = CEXP_DELIVERED;
-		if (within && x->type != YAML_SEQUENCE_NODE)
-			return lerr(c, s, x, "'delivered_within' must be a list of message numbers");
-		e->delivered = within ? 1 : 0;
-		if (x->type == YAML_SEQUENCE_NODE) {
-			size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
-			e->msgs = calloc(cnt ? cnt : 1, sizeof *e->msgs);
-			if (!e->msgs)
-				return p3err_set(c->err, "out of memory");
-			for (size_t i = 0; i < cnt; i++) {
-				double d;
-				if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "delivered", 1,
-				             100000, &d) < 0)
-					return -1;
-				e->msgs[e->nmsgs++] = (int)d;
-			}
-		} else {
-			static const char *const dv[] = {"all", "none"};
-			int v = 0;
-			if (enum_of(c, s, x, "delivered", dv, 2, &v) < 0)
-				return lerr(c, s, x,
-				            "'delivered' must be all, none or a list of message numbers");
-			e->delivered = v == 0 ? -1 : -2;
-		}
-	}
-	if ((x = lget(s, it, "retr_second_run", NULL))) {
-		double d;
-		found++;
-		e->kind = CEXP_RETR_SECOND;
-		if (count_of(c, s, x, "retr_second_run", 0, 100000, &d) < 0)
+		if (parse_delivered(c, s, x, within != NULL, e) < 0)
 			return -1;
-		e->count = (long)d;
 	}
-	if ((x = lget(s, it, "sessions_at_most", NULL))) {
+	static const struct {
+		const char *key;
+		enum cexp_kind kind;
+		double min;
+	} n_keys[] = {{"retr_second_run", CEXP_RETR_SECOND, 0}, {"sessions_at_most", CEXP_SESSIONS_MAX, 1}};
+	for (size_t i = 0; i < 2; i++) {
 		double d;
+		if (!(x = lget(s, it, n_keys[i].key, NULL)))
+			continue;
 		found++;
-		e->kind = CEXP_SESSIONS_MAX;
-		if (count_of(c, s, x, "sessions_at_most", 1, 100000, &d) < 0)
+		e->kind = n_keys[i].kind;
+		if (count_of(c, s, x, n_keys[i].key, n_keys[i].min, 100000, &d) < 0)
 			return -1;
 		e->count = (long)d;
 	}
