@@ -163,117 +163,6 @@ static size_t wanted(const struct cexpect *e, const struct cprofile *p, const st
 	return k;
 }
 
-static void judge_delivery(const struct cexpect *e, const char *ref, enum verdict fv,
-                           const struct cprofile *p, const struct cmaildrop *fx, const char *dpath,
-                           const char *const *outs, int runs, struct cverdict *o)
-{
-	int w[1024];
-	size_t nw = wanted(e, p, fx, w, 1024);
-	char exp[300], act[600];
-	if (p->delivery == DELIVERY_NONE) {
-		finding(o, VERDICT_SKIP, ref,
-		        "the client profile says nothing of where it delivers (delivery: none)", NULL, NULL);
-		return;
-	}
-	if (p->delivery == DELIVERY_STDOUT) {
-		/* In fixture order, concatenated; each run's standard output after the other. */
-		size_t tot = 0, gl = 0;
-		for (size_t i = 0; i < nw; i++)
-			tot += fx->msgs[w[i] - 1].len + 2;
-		char *want = malloc(tot + 1), *got = NULL;
-		size_t wl = 0;
-		for (size_t i = 0; want && i < nw; i++) {
-			const struct cmsg *m = &fx->msgs[w[i] - 1];
-			memcpy(want + wl, m->data, m->len);
-			wl += m->len;
-			if (m->len && m->data[m->len - 1] != '\n')
-				want[wl++] = '\n';
-		}
-		for (int r = 0; r < runs; r++) {
-			size_t n;
-			char *s = cread_file(outs[r], &n);
-			if (!s)
-				continue;
-			char *g = realloc(got, gl + n + 1);
-			if (g) {
-				memcpy(g + gl, s, n);
-				gl += n;
-				got = g;
-			}
-			free(s);
-		}
-		/* delivered_within on standard output: nothing, or all of them. */
-		bool ok = want &&
-		          (cdeliver_equal(p, got ? got : "", gl, want, wl) || (e->delivered == 1 && gl == 0));
-		if (!ok) {
-			snprintf(
-			    exp, sizeof exp,
-			    "%zu message(s) on standard output, equal to the fixture's after un-stuffing",
-			    nw);
-			char esc[400];
-			line_escape(got ? got : "", gl > 300 ? 300 : gl, esc, sizeof esc);
-			snprintf(act, sizeof act, "%zu octets: %s", gl, esc);
-			finding(o, fv, ref,
-			        "what the client wrote on standard output differs from the fixture", exp,
-			        act);
-		}
-		free(want);
-		free(got);
-		return;
-	}
-	struct dset d = {0};
-	if (p->delivery == DELIVERY_MAILDIR)
-		read_maildir(dpath, &d);
-	else
-		read_mbox(dpath, &d);
-	bool bad = false;
-	char why[400] = "";
-	for (size_t i = 0; i < nw && !bad; i++) {
-		const struct cmsg *m = &fx->msgs[w[i] - 1];
-		if (e->delivered == 1) {
-			/* delivered_within: each delivered message one of these, whole, once; none required.
-			 */
-			for (size_t k = 0; k < d.n; k++)
-				if (!d.v[k].used && cdeliver_equal(p, d.v[k].p, d.v[k].n, m->data, m->len)) {
-					d.v[k].used = true;
-					break;
-				}
-			continue;
-		}
-		bool found = false;
-		for (size_t k = 0; k < d.n && !found; k++)
-			if (!d.v[k].used && cdeliver_equal(p, d.v[k].p, d.v[k].n, m->data, m->len))
-				found = d.v[k].used = true;
-		if (!found) {
-			bad = true;
-			snprintf(why, sizeof why,
-			         "message %d was not delivered, or not byte for byte as stored", w[i]);
-		}
-	}
-	for (size_t k = 0; k < d.n && !bad; k++)
-		if (!d.v[k].used) {
-			bad = true;
-			char esc[200];
-			line_escape(d.v[k].p, d.v[k].n > 120 ? 120 : d.v[k].n, esc, sizeof esc);
-			snprintf(why, sizeof why,
-			         "a delivered message matches no wanted fixture message (a duplicate, "
-			         "a deleted or changed one): %s",
-			         esc);
-		}
-	if (bad) {
-		if (e->delivered == -2)
-			snprintf(exp, sizeof exp, "nothing delivered");
-		else if (e->delivered == 1)
-			snprintf(exp, sizeof exp, "at most message(s) of the list, each whole and once");
-		else
-			snprintf(exp, sizeof exp,
-			         "%zu message(s) delivered, each equal to its fixture message", nw);
-		snprintf(act, sizeof act, "%zu delivered; %s", d.n, why);
-		finding(o, fv, ref, why, exp, act);
-	}
-	dfree(&d);
-}
-
 /* What judging one expectation reads: the expectation and its scenario's facts, the requirement a
  * finding cites and the verdict it gives (FAIL for a MUST, else WARN). */
 struct jctx {
@@ -302,6 +191,117 @@ static void found_cmd(const struct jctx *j, const char *msg, const char *what, c
 	snprintf(exp, sizeof exp, "%s /%s/", what, j->e->regex);
 	line_escape(c->text, strlen(c->text), act, sizeof act);
 	found(j, msg, exp, act);
+}
+
+/* On standard output: the wanted fixture messages in order, concatenated, each run's output after the
+ * other's. */
+static void judge_stdout(const struct jctx *j, const int *w, size_t nw)
+{
+	const struct cmaildrop *fx = j->fx;
+	size_t tot = 0, gl = 0;
+	for (size_t i = 0; i < nw; i++)
+		tot += fx->msgs[w[i] - 1].len + 2;
+	char *want = malloc(tot + 1), *got = NULL;
+	size_t wl = 0;
+	for (size_t i = 0; want && i < nw; i++) {
+		const struct cmsg *m = &fx->msgs[w[i] - 1];
+		memcpy(want + wl, m->data, m->len);
+		wl += m->len;
+		if (m->len && m->data[m->len - 1] != '\n')
+			want[wl++] = '\n';
+	}
+	for (int r = 0; r < j->runs; r++) {
+		size_t n;
+		char *s = cread_file(j->outs[r], &n);
+		if (!s)
+			continue;
+		char *g = realloc(got, gl + n + 1);
+		if (g) {
+			memcpy(g + gl, s, n);
+			gl += n;
+			got = g;
+		}
+		free(s);
+	}
+	/* delivered_within on standard output: nothing, or all of them. */
+	bool ok =
+	    want && (cdeliver_equal(j->p, got ? got : "", gl, want, wl) || (j->e->delivered == 1 && gl == 0));
+	if (!ok) {
+		char exp[300], act[600], esc[400];
+		snprintf(exp, sizeof exp,
+		         "%zu message(s) on standard output, equal to the fixture's after un-stuffing", nw);
+		line_escape(got ? got : "", gl > 300 ? 300 : gl, esc, sizeof esc);
+		snprintf(act, sizeof act, "%zu octets: %s", gl, esc);
+		found(j, "what the client wrote on standard output differs from the fixture", exp, act);
+	}
+	free(want);
+	free(got);
+}
+
+/* Whether d holds fixture message m, unused: marked used when it does. */
+static bool take(const struct cprofile *p, struct dset *d, const struct cmsg *m)
+{
+	for (size_t k = 0; k < d->n; k++)
+		if (!d->v[k].used && cdeliver_equal(p, d->v[k].p, d->v[k].n, m->data, m->len))
+			return d->v[k].used = true;
+	return false;
+}
+
+/* In a Maildir or an mbox: each wanted message delivered whole and once, nothing else (delivered_within:
+ * each delivered one of the list, none required). */
+static void judge_files(const struct jctx *j, const int *w, size_t nw)
+{
+	const struct cexpect *e = j->e;
+	struct dset d = {0};
+	if (j->p->delivery == DELIVERY_MAILDIR)
+		read_maildir(j->dpath, &d);
+	else
+		read_mbox(j->dpath, &d);
+	bool bad = false;
+	char why[400] = "";
+	for (size_t i = 0; i < nw && !bad; i++) {
+		if (!take(j->p, &d, &j->fx->msgs[w[i] - 1]) && e->delivered != 1) {
+			bad = true;
+			snprintf(why, sizeof why,
+			         "message %d was not delivered, or not byte for byte as stored", w[i]);
+		}
+	}
+	for (size_t k = 0; k < d.n && !bad; k++)
+		if (!d.v[k].used) {
+			bad = true;
+			char esc[200];
+			line_escape(d.v[k].p, d.v[k].n > 120 ? 120 : d.v[k].n, esc, sizeof esc);
+			snprintf(why, sizeof why,
+			         "a delivered message matches no wanted fixture message (a duplicate, "
+			         "a deleted or changed one): %s",
+			         esc);
+		}
+	if (bad) {
+		char exp[300], act[600];
+		if (e->delivered == -2)
+			snprintf(exp, sizeof exp, "nothing delivered");
+		else if (e->delivered == 1)
+			snprintf(exp, sizeof exp, "at most message(s) of the list, each whole and once");
+		else
+			snprintf(exp, sizeof exp,
+			         "%zu message(s) delivered, each equal to its fixture message", nw);
+		snprintf(act, sizeof act, "%zu delivered; %s", d.n, why);
+		found(j, why, exp, act);
+	}
+	dfree(&d);
+}
+
+static void judge_delivered(const struct jctx *j)
+{
+	int w[1024];
+	size_t nw = wanted(j->e, j->p, j->fx, w, 1024);
+	if (j->p->delivery == DELIVERY_NONE)
+		finding(j->o, VERDICT_SKIP, j->ref,
+		        "the client profile says nothing of where it delivers (delivery: none)", NULL, NULL);
+	else if (j->p->delivery == DELIVERY_STDOUT)
+		judge_stdout(j, w, nw);
+	else
+		judge_files(j, w, nw);
 }
 
 static void judge_quit(const struct jctx *j)
@@ -456,11 +456,6 @@ static void judge_exit(const struct jctx *j)
 			return;
 		}
 	}
-}
-
-static void judge_delivered(const struct jctx *j)
-{
-	judge_delivery(j->e, j->ref, j->fv, j->p, j->fx, j->dpath, j->outs, j->runs, j->o);
 }
 
 static void judge_sasl_cancel(const struct jctx *j)
