@@ -65,104 +65,120 @@ static int sasl_cancel(struct client *cl, struct reply *r, const char *why, stru
 	return p3err_set(err, "AUTH: %s; exchange cancelled", why), -2;
 }
 
+/* The server's answer inside an AUTH exchange where a challenge is due: 1 a challenge (in r->text); else
+ * the exchange's end: -1 refused, -2 an error (a +OK here skipped the exchange; `early` says how).
+ * With mech, "AUTH mech" is sent first (RFC 5034 §4, no initial response). */
+static int sasl_challenge(struct client *cl, struct reply *r, const char *mech, const char *early,
+                          struct p3err *err)
+{
+	if (mech != NULL && client_send(cl, err, "AUTH %s", mech) < 0)
+		return -2;
+	int k = client_sasl_reply(cl, r, err);
+	if (k < 0)
+		return -2;
+	if (k == 1)
+		return 1;
+	return r->ok ? (p3err_set(err, "%s", early), -2) : -1;
+}
+
+/* The server's answer to the exchange's last response: 0 accepted, -1 refused, -2 an error; a further
+ * challenge (`why`) is cancelled. */
+static int sasl_outcome(struct client *cl, struct reply *r, const char *why, struct p3err *err)
+{
+	int k = client_sasl_reply(cl, r, err);
+	if (k < 0)
+		return -2;
+	if (k == 1)
+		return sasl_cancel(cl, r, why, err);
+	return r->ok ? 0 : -1;
+}
+
+/* Answer a challenge with data, base64-encoded (RFC 5034 §4). 0 or -2. */
+static int sasl_respond(struct client *cl, const void *data, size_t len, struct p3err *err)
+{
+	char *b64 = malloc(b64_encoded_len(len) + 1);
+	if (b64 == NULL)
+		return p3err_set(err, "out of memory"), -2;
+	b64_encode(data, len, b64);
+	int rc = client_send_sasl(cl, b64, err);
+	free(b64);
+	return rc < 0 ? -2 : 0;
+}
+
+/* The challenge in r->text decoded as strict base64 (RFC 4648 §3.3) into a new buffer (NUL-terminated,
+ * length in *len); *ok says whether it was valid. NULL when out of memory (err set). */
+static unsigned char *challenge_decode(const struct reply *r, size_t *len, int *ok, struct p3err *err)
+{
+	size_t n = strlen(r->text);
+	unsigned char *out = malloc(n / 4 * 3 + 4);
+	if (out == NULL)
+		return p3err_set(err, "out of memory"), NULL;
+	*len = 0;
+	*ok = b64_decode(r->text, n, out, len, 1) == B64_OK;
+	out[*len] = '\0';
+	return out;
+}
+
 static int login_plain(struct client *cl, struct reply *r, struct p3err *err)
 {
 	size_t ul = strlen(cl->o->user), pl = strlen(cl->o->password);
 	unsigned char *msg = malloc(ul + pl + 2);
-	char *b64 = malloc(b64_encoded_len(ul + pl + 2) + 1);
-	int k, rc = -2;
+	int rc;
 
-	if (msg == NULL || b64 == NULL) {
-		p3err_set(err, "out of memory");
-		goto out;
-	}
+	if (msg == NULL)
+		return p3err_set(err, "out of memory"), -2;
 	/* RFC 4616 §2: authzid (empty) NUL authcid NUL passwd. */
 	msg[0] = '\0';
 	memcpy(msg + 1, cl->o->user, ul);
 	msg[1 + ul] = '\0';
 	memcpy(msg + 2 + ul, cl->o->password, pl);
-	b64_encode(msg, ul + pl + 2, b64);
 	/* No initial response: the server's empty challenge comes first, so its form is checked too. */
-	if (client_send(cl, err, "AUTH PLAIN") < 0)
+	rc = sasl_challenge(cl, r, "PLAIN", "AUTH PLAIN: +OK before any credentials", err);
+	if (rc != 1)
 		goto out;
-	k = client_sasl_reply(cl, r, err);
-	if (k < 0)
-		goto out;
-	if (k == 0) {
-		rc = r->ok ? (p3err_set(err, "AUTH PLAIN: +OK before any credentials"), -2) : -1;
-		goto out;
-	}
 	/* PLAIN's first challenge is empty (RFC 4616 §2: the client sends first). */
 	if (r->text[0] != '\0' && !cfault_on(CF_SASL_NO_CANCEL)) {
 		rc = sasl_cancel(cl, r, "PLAIN got a non-empty challenge", err);
 		goto out;
 	}
-	if (client_send_sasl(cl, b64, err) < 0)
-		goto out;
-	k = client_sasl_reply(cl, r, err);
-	if (k < 0)
-		goto out;
-	if (k == 1) {
-		rc = sasl_cancel(cl, r, "PLAIN got a second challenge", err);
-		goto out;
-	}
-	rc = r->ok ? 0 : -1;
+	rc = sasl_respond(cl, msg, ul + pl + 2, err);
+	if (rc == 0)
+		rc = sasl_outcome(cl, r, "PLAIN got a second challenge", err);
 out:
 	free(msg);
-	free(b64);
 	return rc;
 }
 
 static int login_cram_md5(struct client *cl, struct reply *r, struct p3err *err)
 {
-	size_t n;
-	unsigned char *challenge;
 	char digest[DIGEST_MD5_HEX];
-	char *resp = NULL, *b64 = NULL;
-	int k, rc = -2;
+	char *resp = NULL;
+	size_t clen;
+	int ok, rc;
 
-	if (client_send(cl, err, "AUTH CRAM-MD5") < 0)
-		return -2;
-	k = client_sasl_reply(cl, r, err);
-	if (k <= 0)
-		return k < 0 ? -2
-		             : (r->ok ? (p3err_set(err, "AUTH CRAM-MD5: +OK without a challenge"), -2) : -1);
-	n = strlen(r->text);
-	challenge = malloc(n / 4 * 3 + 4);
+	if ((rc = sasl_challenge(cl, r, "CRAM-MD5", "AUTH CRAM-MD5: +OK without a challenge", err)) != 1)
+		return rc;
+	unsigned char *challenge = challenge_decode(r, &clen, &ok, err);
 	if (challenge == NULL)
-		return p3err_set(err, "out of memory"), -2;
-	size_t clen = 0;
-	/* RFC 4648 §3.3: a challenge that is not strict base64, or empty, is not answered. */
-	if ((b64_decode(r->text, n, challenge, &clen, 1) != B64_OK || clen == 0) &&
-	    !cfault_on(CF_SASL_NO_CANCEL)) {
+		return -2;
+	/* An invalid or empty challenge is not answered. */
+	if ((!ok || clen == 0) && !cfault_on(CF_SASL_NO_CANCEL)) {
 		rc = sasl_cancel(cl, r, "CRAM-MD5 challenge is not valid base64", err);
 		goto out;
 	}
 	cram_md5_digest((const char *)challenge, clen, cl->o->password, digest);
 	if (asprintf(&resp, "%s %s", cl->o->user, digest) < 0) {
+		resp = NULL;
 		p3err_set(err, "out of memory");
+		rc = -2;
 		goto out;
 	}
-	b64 = malloc(b64_encoded_len(strlen(resp)) + 1);
-	if (b64 == NULL) {
-		p3err_set(err, "out of memory");
-		goto out;
-	}
-	b64_encode(resp, strlen(resp), b64);
-	if (client_send_sasl(cl, b64, err) < 0)
-		goto out;
-	k = client_sasl_reply(cl, r, err);
-	if (k < 0)
-		goto out;
-	if (k == 1) {
-		rc = sasl_cancel(cl, r, "CRAM-MD5 got a second challenge", err);
-		goto out;
-	}
-	rc = r->ok ? 0 : -1;
+	rc = sasl_respond(cl, resp, strlen(resp), err);
+	if (rc == 0)
+		rc = sasl_outcome(cl, r, "CRAM-MD5 got a second challenge", err);
 out:
 	free(challenge);
 	free(resp);
-	free(b64);
 	return rc;
 }
 
@@ -171,39 +187,24 @@ out:
 static int login_login(struct client *cl, struct reply *r, struct p3err *err)
 {
 	const char *answers[2] = {cl->o->user, cl->o->password};
-	int k;
+	size_t plen;
+	int ok, rc;
 
-	if (client_send(cl, err, "AUTH LOGIN") < 0)
-		return -2;
 	for (int i = 0; i < 2; i++) {
-		k = client_sasl_reply(cl, r, err);
-		if (k < 0)
-			return -2;
-		if (k == 0)
-			return r->ok ? (p3err_set(err, "AUTH LOGIN: +OK before the credentials"), -2) : -1;
-		size_t n = strlen(r->text), plen = 0;
-		unsigned char *prompt = malloc(n / 4 * 3 + 4);
+		rc = sasl_challenge(cl, r, i == 0 ? "LOGIN" : NULL, "AUTH LOGIN: +OK before the credentials",
+		                    err);
+		if (rc != 1)
+			return rc;
+		unsigned char *prompt = challenge_decode(r, &plen, &ok, err);
 		if (prompt == NULL)
-			return p3err_set(err, "out of memory"), -2;
-		enum b64_status st = b64_decode(r->text, n, prompt, &plen, 1);
+			return -2;
 		free(prompt);
-		if (st != B64_OK && !cfault_on(CF_SASL_NO_CANCEL))
+		if (!ok && !cfault_on(CF_SASL_NO_CANCEL))
 			return sasl_cancel(cl, r, "LOGIN prompt is not valid base64", err);
-		char *b64 = malloc(b64_encoded_len(strlen(answers[i])) + 1);
-		if (b64 == NULL)
-			return p3err_set(err, "out of memory"), -2;
-		b64_encode(answers[i], strlen(answers[i]), b64);
-		int rc = client_send_sasl(cl, b64, err);
-		free(b64);
-		if (rc < 0)
+		if (sasl_respond(cl, answers[i], strlen(answers[i]), err) < 0)
 			return -2;
 	}
-	k = client_sasl_reply(cl, r, err);
-	if (k < 0)
-		return -2;
-	if (k == 1)
-		return sasl_cancel(cl, r, "LOGIN got a third challenge", err);
-	return r->ok ? 0 : -1;
+	return sasl_outcome(cl, r, "LOGIN got a third challenge", err);
 }
 
 int client_login(struct client *cl, struct reply *r, struct p3err *err)

@@ -318,7 +318,7 @@ out:
 /* One connection. Returns the exit status. */
 static int session(struct client *cl, struct uid_state *st)
 {
-	struct p3err err = {""};
+	struct p3err err = {0};
 	struct reply r;
 	int ex = CLIENT_FAIL, k;
 

@@ -108,7 +108,7 @@ int main(int argc, char **argv)
 {
 	struct client_opts o = {.tls = CT_NONE, .eol = EOL_LF, .timeout_ms = 30000};
 	static char pwbuf[1024];
-	struct p3err err = {""};
+	struct p3err err = {0};
 	long v;
 	int c;
 

@@ -49,7 +49,7 @@ static void setup(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct load_opts o = {0};
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	char path[512];
 	int rc = 0;
 

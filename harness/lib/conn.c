@@ -214,7 +214,7 @@ enum conn_status conn_open(struct conn **out, const char *host, int port, int ti
 	}
 	freeaddrinfo(res);
 	if (st != CONN_OK)
-		return p3err_set(err, "connect to %s port %d: %s", host, port, e.msg), st;
+		return p3err_cause(err, &e, "connect to %s port %d: %s", host, port, e.msg), st;
 
 	c = calloc(1, sizeof *c);
 	if (c != NULL) {

@@ -8,6 +8,7 @@
 
 static size_t vformat(struct p3err *err, const char *fmt, va_list ap)
 {
+	err->errnum = 0;
 	int n = vsnprintf(err->msg, sizeof err->msg, fmt, ap);
 	if (n < 0) {
 		err->msg[0] = '\0';
@@ -23,14 +24,22 @@ static void append(struct p3err *err, size_t len, const char *text)
 		snprintf(err->msg + len, sizeof err->msg - len, "%s", text);
 }
 
+/* The message, and the errno behind it (0: none). */
+static int vset(struct p3err *err, int errnum, const char *fmt, va_list ap)
+{
+	if (err == NULL)
+		return -1;
+	vformat(err, fmt, ap);
+	err->errnum = errnum;
+	return -1;
+}
+
 int p3err_set(struct p3err *err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (err == NULL)
-		return -1;
 	va_start(ap, fmt);
-	vformat(err, fmt, ap);
+	vset(err, 0, fmt, ap);
 	va_end(ap);
 	return -1;
 }
@@ -48,7 +57,18 @@ int p3err_errno(struct p3err *err, const char *fmt, ...)
 	va_end(ap);
 	append(err, len, ": ");
 	append(err, strlen(err->msg), strerror(saved));
+	err->errnum = saved;
 	errno = saved;
+	return -1;
+}
+
+int p3err_cause(struct p3err *err, const struct p3err *cause, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vset(err, cause ? cause->errnum : 0, fmt, ap);
+	va_end(ap);
 	return -1;
 }
 

@@ -8,6 +8,8 @@
 
 struct p3err {
 	char msg[P3ERR_MAX];
+	int errnum; /* the errno behind the message (p3err_errno, p3err_cause), 0 when none: callers decide on
+	             * it, never on the message's words (a strerror text is the C library's, not ours) */
 };
 
 /* Format a message into err (if err is not NULL). Always returns -1, so `return p3err_set(...)` works. */
@@ -18,5 +20,9 @@ int p3err_errno(struct p3err *err, const char *fmt, ...) __attribute__((format(p
 
 /* As p3err_set, appending the OpenSSL error queue (which it empties). */
 int p3err_ssl(struct p3err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* As p3err_set, keeping the errno of `cause` (an error this one wraps: its message is usually in fmt). */
+int p3err_cause(struct p3err *err, const struct p3err *cause, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 #endif

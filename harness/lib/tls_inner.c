@@ -89,7 +89,7 @@ int tls_inner_handshake(struct conn *c, SSL_CTX *ctx, const char *sni, int timeo
 	long long deadline = now_ms() + timeout_ms;
 	char seen[200];
 	size_t nseen = 0;
-	struct p3err e = {""};
+	struct p3err e = {0};
 	for (;;) {
 		ERR_clear_error();
 		int rc = SSL_do_handshake(in);

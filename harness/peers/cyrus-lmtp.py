@@ -13,19 +13,7 @@ import re
 import socket
 import sys
 
-
-def messages(maildir):
-    found = []
-    for sub in ("new", "cur"):
-        d = os.path.join(maildir, sub)
-        if not os.path.isdir(d):
-            continue
-        for n in os.listdir(d):
-            p = os.path.join(d, n)
-            if not n.startswith(".") and os.path.isfile(p):
-                found.append((n.split(":", 1)[0], p))
-    found.sort()
-    return [p for _, p in found]
+from maildir2mbox import messages  # the fixture's messages in order, one place for both scripts
 
 
 class Lmtp:

@@ -10,17 +10,13 @@ a baseline cannot grow a failure nobody has judged (docs/peers/README.md).
 reasons.json: {"NAME": {"scenario/id": "why, with the RFC sentence"}, "*": {...}} — "*" applies to every
 peer unless the peer has its own entry.
 """
-import json
 import os
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "scripts"))
+from findingslib import Kind, cell, main, reason  # noqa: E402  (the shared table writer)
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-DOCS = os.path.join(ROOT, "docs", "peers")
-
-
-def cell(s, n=110):
-    s = (s or "").replace("|", "\\|").replace("\n", " ")
-    return s if len(s) <= n else s[:n - 1] + "…"
 
 
 def evidence(r):
@@ -43,57 +39,18 @@ def evidence(r):
     return c, s or note
 
 
-def table(name, reasons):
-    b = json.load(open(os.path.join(DOCS, name + "-baseline.json")))
-    own, common = reasons.get(name, {}), reasons.get("*", {})
-    rows, missing = [], []
-    order = {"error": 0, "fail": 1, "warn": 2}
-    bad = sorted((r for r in b["results"] if r["status"] in order), key=lambda r: (order[r["status"]], r["id"]))
-    for r in bad:
-        why = own.get(r["id"]) or common.get(r["id"])
-        if not why:
-            missing.append(r["id"])
-            why = "**UNEXPLAINED**"
-        c, s = evidence(r)
-        shown = ("`C: %s` → `%s`" % (cell(c, 60), cell(s, 90))) if c else ("`S: %s`" % cell(s, 90))
-        rows.append("| %s | `%s` | %s | %s | %s |" % (
-            r["status"], r["id"], ", ".join(r.get("refs") or []), shown, why))
-    sm = b["summary"]
-    head = ("%d scenarios: %d passed, %d failed, %d warnings, %d skipped, %d errors (baseline of %s)\n\n"
-            % (len(b["results"]), sm["passed"], sm["failed"], sm["warnings"], sm["skipped"], sm["errors"],
-               b.get("started", "?")))
-    if not rows:
-        return head + "No fail, warn or error.\n", missing
-    return (head + "| verdict | scenario | requirements | transcript | why (the server's deviation, with the RFC text) |\n"
-            "|---|---|---|---|---|\n" + "\n".join(rows) + "\n"), missing
+def row(name, reasons, r):
+    why, missing = reason(name, reasons, r), None
+    if not why:
+        missing, why = r["id"], "**UNEXPLAINED**"
+    c, s = evidence(r)
+    shown = ("`C: %s` → `%s`" % (cell(c, 60), cell(s, 90))) if c else ("`S: %s`" % cell(s, 90))
+    return "| %s | `%s` | %s | %s | %s |" % (r["status"], r["id"], ", ".join(r.get("refs") or []), shown, why), missing
 
 
-def main():
-    args = sys.argv[1:]
-    check = "--check" in args
-    names = [a for a in args if not a.startswith("--")]
-    reasons = json.load(open(os.path.join(DOCS, "reasons.json")))
-    rc = 0
-    for n in names:
-        if not os.path.exists(os.path.join(DOCS, n + "-baseline.json")):
-            print("findings: %s: no docs/peers/%s-baseline.json (harness/peers/peer-baseline.sh %s)" % (n, n, n))
-            rc = 1
-            continue
-        text, missing = table(n, reasons)
-        for m in missing:
-            print("findings: %s: %s has no reason in docs/peers/reasons.json" % (n, m))
-            rc = 1
-        if check:
-            continue
-        md = os.path.join(DOCS, n + ".md")
-        doc = open(md).read()
-        a, z = "<!-- findings:begin -->\n", "<!-- findings:end -->"
-        if a not in doc or z not in doc:
-            sys.exit("findings: %s has no %s ... %s markers" % (md, a.strip(), z))
-        i, j = doc.index(a) + len(a), doc.index(z)
-        open(md, "w").write(doc[:i] + text + doc[j:])
-        print("findings: %s: table rewritten%s" % (md, ", %d UNEXPLAINED" % len(missing) if missing else ""))
-    return rc
+PEERS = Kind("findings", os.path.join(ROOT, "docs", "peers"), "docs/peers",
+             "| verdict | scenario | requirements | transcript | why (the server's deviation, with the RFC text) |\n"
+             "|---|---|---|---|---|\n", row, lambda n: "harness/peers/peer-baseline.sh %s" % n)
 
-
-sys.exit(main())
+if __name__ == "__main__":
+    sys.exit(main(PEERS, sys.argv[1:]))

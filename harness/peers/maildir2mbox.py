@@ -49,4 +49,5 @@ def main():
     os.replace(tmp, sys.argv[2])
 
 
-main()
+if __name__ == "__main__":
+    main()

@@ -71,6 +71,33 @@ int cli_load_scenarios(const struct cli *c, const struct reqs *r, struct scenari
  * (docs/clients.md) with scenarios/clients/REQUIREMENTS.md. */
 bool cli_client_paths(const struct cli *c);
 
+/* What `run` and `client run` share (cli_common.c). */
+struct console;
+struct run;
+/* Select from l by --filter, --tag, --all, --shard and, when only is not NULL, those ids; prints the
+ * error. 0 or -1. */
+int cli_select(const struct cli *c, const struct scenario_list *l, const char **only, size_t nonly,
+               struct scenario ***sel, size_t *nsel);
+/* Read --baseline, sorted for applying result by result; prints the error. 0 or -1. */
+int cli_load_baseline(const struct cli *c, struct run *b);
+/* The console at the verbosity of -q/-v; on stderr when a report goes to stdout. */
+void cli_console_init(const struct cli *c, struct console *con, size_t n);
+/* "baseline FILE: N results differ", unless -q. */
+void cli_baseline_said(const struct cli *c, const struct console *con, size_t diffs);
+/* --json, --junit and --html of run (several: one JSON/JUnit file per target, the HTML is the
+ * comparison's). 0, or -1 after saying why. */
+int cli_write_reports(const struct cli *c, const struct run *run, const char *reqmd, bool several);
+/* EXIT_FAILED when run failed, errored or (strict) warned; else EXIT_PASSED. */
+int cli_exit_status(const struct run *run, bool strict);
+double cli_now_ms(void);
+/* Now as an ISO 8601 UTC time, allocated. */
+char *cli_iso_now(void);
+bool cli_is_dir(const char *p);
+/* The suite's version: the first line of VERSION in the scenario folder or above it; "unknown". */
+char *cli_suite_version(const char *path);
+/* --fixtures, else a fixtures/ folder at or above the scenarios, else ./fixtures, else the installed one. */
+const char *cli_fixtures_dir(const struct cli *c, const char *scen_path, char *buf, size_t size);
+
 int cli_run(struct cli *c);
 int cli_list(struct cli *c);
 int cli_check(struct cli *c);

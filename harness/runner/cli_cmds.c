@@ -24,16 +24,7 @@ int cli_list(struct cli *c)
 	size_t nsel = l.n;
 	bool selecting = c->nfilters || c->ntags || c->shard_index || c->all;
 	if (selecting) {
-		struct plan_opts po = {.filters = c->filters,
-		                       .nfilters = c->nfilters,
-		                       .tags = c->tags,
-		                       .ntags = c->ntags,
-		                       .all = c->all,
-		                       .shard_index = c->shard_index,
-		                       .shard_count = c->shard_count};
-		struct p3err err;
-		if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
+		if (cli_select(c, &l, NULL, 0, &sel, &nsel) < 0) {
 			scenario_list_free(&l);
 			return EXIT_USAGE;
 		}
@@ -254,15 +245,6 @@ out:
 
 /* ---------- report ---------- */
 
-static int exit_for(const struct run *run, bool strict)
-{
-	struct run_summary s;
-	run_summarize(run, &s);
-	if (s.failed || s.errors || (strict && s.warnings))
-		return EXIT_FAILED;
-	return EXIT_PASSED;
-}
-
 int cli_report(struct cli *c)
 {
 	if (c->merge == c->compare)
@@ -342,7 +324,7 @@ int cli_report(struct cli *c)
 	    (c->html && report_html_write(&merged, reqmd, c->html, &err) < 0)) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
 	} else {
-		rc = exit_for(&merged, c->strict);
+		rc = cli_exit_status(&merged, c->strict);
 	}
 	run_free(&merged);
 out:

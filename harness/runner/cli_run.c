@@ -37,109 +37,9 @@ struct run_target {
 	struct run run;
 };
 
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
 static char *xstrdup(const char *s)
 {
 	return s ? strdup(s) : NULL;
-}
-
-static bool is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-/* The first of PATH/NAME, PATH/../NAME, ... (up to 4 levels) that exists as a file (dir=false) or folder. */
-static bool find_up(const char *path, const char *name, bool dir, char *out, size_t size)
-{
-	char abs[PATH_MAX];
-	if (!realpath(path, abs))
-		return false;
-	if (!is_dir(abs)) {
-		char *slash = strrchr(abs, '/');
-		if (slash && slash != abs)
-			*slash = '\0';
-	}
-	for (int up = 0; up < 5; up++) {
-		struct stat st;
-		int w = snprintf(out, size, "%s/%s", strcmp(abs, "/") == 0 ? "" : abs, name);
-		if (w > 0 && (size_t)w < size && stat(out, &st) == 0 &&
-		    (dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
-			return true;
-		char *slash = strrchr(abs, '/');
-		if (!slash || slash == abs)
-			return false;
-		*slash = '\0';
-	}
-	return false;
-}
-
-/* The suite's version: the first line of VERSION in the scenario folder (or above the path given). */
-static char *suite_version(const char *path)
-{
-	char vpath[PATH_MAX], line[80];
-	if (!find_up(path, "VERSION", false, vpath, sizeof vpath))
-		return strdup("unknown");
-	FILE *f = fopen(vpath, "r");
-	if (!f || !fgets(line, sizeof line, f)) {
-		if (f)
-			fclose(f);
-		return strdup("unknown");
-	}
-	fclose(f);
-	line[strcspn(line, "\r\n")] = '\0';
-	return strdup(line[0] ? line : "unknown");
-}
-
-static const char *fixtures_dir(const struct cli *c, const char *scen_path, char *buf, size_t size)
-{
-	if (c->fixtures)
-		return c->fixtures;
-	if (find_up(scen_path, "fixtures", true, buf, size))
-		return buf;
-	if (is_dir("fixtures"))
-		return "fixtures";
-	snprintf(buf, size, "%s/fixtures", datadir());
-	return buf;
-}
-
-static char *iso_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return strdup(buf);
-}
-
-/* FILE with "-NAME" before its extension, for one report per target of a comparison run. */
-static void per_target_path(const char *file, const char *name, char *out, size_t size)
-{
-	if (strcmp(file, "-") == 0) {
-		snprintf(out, size, "-");
-		return;
-	}
-	char safe[64];
-	size_t k = 0;
-	for (const char *p = name; *p && k + 1 < sizeof safe; p++)
-		safe[k++] =
-		    (strchr("-_.", *p) || (*p >= '0' && *p <= '9') || ((*p | 32) >= 'a' && (*p | 32) <= 'z'))
-		        ? *p
-		        : '_';
-	safe[k] = '\0';
-	const char *slash = strrchr(file, '/');
-	const char *dot = strrchr(file, '.');
-	if (dot && (!slash || dot > slash + 1))
-		snprintf(out, size, "%.*s-%s%s", (int)(dot - file), file, safe, dot);
-	else
-		snprintf(out, size, "%s-%s", file, safe);
 }
 
 /* What the observer needs: the console, the baseline (or NULL) each result is judged against, the
@@ -209,20 +109,8 @@ static int fill_identity(struct result *r, const struct scenario *sc, const char
 {
 	if (r->id)
 		return 0;
-	r->id = strdup(sc->id);
-	r->title = strdup(sc->title);
-	r->level = strdup(level_name(sc->level));
-	r->file = strdup(sc->file);
-	r->refs = calloc(sc->nrefs ? sc->nrefs : 1, sizeof *r->refs);
-	r->tags = calloc(sc->ntags ? sc->ntags : 1, sizeof *r->tags);
-	if (!r->id || !r->title || !r->level || !r->file || !r->refs || !r->tags)
+	if (result_identity(r, sc) < 0)
 		return -1;
-	for (; r->nrefs < sc->nrefs; r->nrefs++)
-		if (!(r->refs[r->nrefs] = strdup(sc->refs[r->nrefs])))
-			return -1;
-	for (; r->ntags < sc->ntags; r->ntags++)
-		if (!(r->tags[r->ntags] = strdup(sc->tags[r->ntags])))
-			return -1;
 	if (!r->message)
 		r->message = strdup(why);
 	r->status = VERDICT_ERROR;
@@ -279,40 +167,6 @@ static int fill_info(struct run_info *in, const struct run_target *rt, const str
 	return in->runner_version && in->suite_version && in->options && in->started ? 0 : -1;
 }
 
-static int write_reports(const struct cli *c, const struct run *run, const char *reqmd, bool several)
-{
-	struct p3err err;
-	char path[PATH_MAX];
-	int rc = 0;
-	if (c->json) {
-		const char *dst = c->json;
-		if (several) {
-			per_target_path(c->json, run->info.target_name, path, sizeof path);
-			dst = path;
-		}
-		if (report_json_write(run, dst, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			rc = -1;
-		}
-	}
-	if (c->junit) {
-		const char *dst = c->junit;
-		if (several) {
-			per_target_path(c->junit, run->info.target_name, path, sizeof path);
-			dst = path;
-		}
-		if (report_junit_write(run, dst, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			rc = -1;
-		}
-	}
-	if (c->html && !several && report_html_write(run, reqmd, c->html, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		rc = -1;
-	}
-	return rc;
-}
-
 /* After a stop: a signal keeps only the results that ended before it (the report is marked incomplete);
  * a server gone mute turns every scenario that did not end before it into an error, so the report still
  * covers the whole selection. */
@@ -362,14 +216,7 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 {
 	struct obs_ctx oc = {.baseline = baseline};
 	struct console *con = &oc.con;
-	console_init(con,
-	             c->verbosity == 0   ? CONSOLE_QUIET
-	             : c->verbosity == 2 ? CONSOLE_VERBOSE
-	                                 : CONSOLE_NORMAL,
-	             nsel);
-	/* A report on stdout owns it: everything else goes to stderr, so `--json - | jq` reads JSON only. */
-	if (cli_reports_on_stdout(c))
-		console_set_out(con, stderr);
+	cli_console_init(c, con, nsel);
 	if (several && c->verbosity)
 		fprintf(con->out, "== %s (%s:%d) ==\n", rt->t.name ? rt->t.name : rt->t.file, rt->t.host,
 		        rt->t.port);
@@ -414,11 +261,11 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 		    "worker per two accounts, up to %d while the server paces logins)\n",
 		    rt->t.name ? rt->t.name : rt->t.file, delay_s, delay_s, est / 60.0, per_account, jobs,
 		    jobs == 1 ? "" : "s", EXEC_DEFAULT_JOBS_PACED_MAX);
-	char *started = iso_now();
-	double t0 = now_ms();
+	char *started = cli_iso_now();
+	double t0 = cli_now_ms();
 	struct p3err err;
 	int rc = exec_run_all(sel, nsel, &rt->t, &rt->p, eo, &obs, results, &err);
-	long duration = (long)(now_ms() - t0);
+	long duration = (long)(cli_now_ms() - t0);
 	redact_set_live(NULL);
 	rt->run.results = results;
 	rt->run.nresults = nsel;
@@ -438,9 +285,8 @@ static int run_one(const struct cli *c, struct run_target *rt, struct scenario *
 		fprintf(stderr, "pop3spec: out of memory while redacting; no report written\n");
 		goto fail;
 	}
-	if (baseline && c->verbosity)
-		fprintf(con->out, "baseline %s: %zu result%s differ\n", c->baseline, oc.diffs,
-		        oc.diffs == 1 ? "" : "s");
+	if (baseline)
+		cli_baseline_said(c, con, oc.diffs);
 	console_summary(con, &rt->run);
 	free(cut);
 	if (redacting)
@@ -550,9 +396,15 @@ static int jobs_fit(const struct cli *c, const char *name, size_t naccounts)
 	return cli_usage_error(msg);
 }
 
-int cli_run(struct cli *c)
+/* The target's name as messages give it. */
+static const char *target_name(const struct target *t)
 {
-	size_t ntargets = c->ntargets + (c->reference ? 1 : 0);
+	return t->name ? t->name : t->file;
+}
+
+/* What `run` checks before anything else (exit 2): the targets, the outputs, --fixtures. */
+static int check_args(const struct cli *c, size_t ntargets)
+{
 	if (c->client)
 		return cli_usage_error("--client goes with 'pop3spec client run' (docs/clients.md)");
 	if (ntargets == 0)
@@ -569,195 +421,231 @@ int cli_run(struct cli *c)
 #endif
 	if (check_outputs(c, ntargets) != 0)
 		return EXIT_USAGE;
-	if (c->fixtures && !is_dir(c->fixtures)) {
+	if (c->fixtures && !cli_is_dir(c->fixtures)) {
 		char msg[PATH_MAX + 64];
 		snprintf(msg, sizeof msg, "--fixtures %s: not a folder", c->fixtures);
 		return cli_usage_error(msg);
 	}
-	/* From here a signal stops the run cleanly (runner/stop.h); before, it ends pop3spec as usual. */
-	stop_init();
-	int rc = EXIT_USAGE;
-	struct reqs r;
-	bool have_reqs = false;
-	char reqmd[PATH_MAX], fxbuf[PATH_MAX];
-	struct scenario_list l = {0};
-	struct scenario **sel = NULL;
-	size_t nsel = 0;
-	struct run baseline, rerun;
-	bool have_baseline = false, have_rerun = false;
-	const char **only = NULL;
-	size_t nonly = 0;
-	struct run_target *rts = calloc(ntargets, sizeof *rts);
-	char *suite = NULL;
-	struct p3err err;
-	if (!rts)
-		return EXIT_USAGE;
+	return 0;
+}
 
-	/* Everything that can be wrong with the input is found before anything runs (exit 2). */
-	if (cli_load_reqs(c, false, &r, &have_reqs, reqmd, sizeof reqmd) < 0)
-		goto out;
-	if (cli_load_scenarios(c, have_reqs ? &r : NULL, &l) < 0)
-		goto out;
+/* What a run loads, starts and frees: the catalog, the selection, the reports it reads, the targets. */
+struct state {
+	size_t ntargets;
+	struct run_target *rts; /* the --reference server first, then the --target profiles */
+	struct reqs r;
+	char reqmd[PATH_MAX], fxbuf[PATH_MAX];
+	struct scenario_list l;
+	struct scenario **sel;
+	size_t nsel;
+	struct run baseline, rerun;
+	const char **only; /* --rerun-failed: the ids that failed */
+	size_t nonly;
+	char *suite;
+	struct exec_opts eo;
+	bool have_reqs, have_baseline, have_rerun;
+};
+
+/* The catalog, the scenarios, --rerun-failed's report and the selection. 0; -1 an input error (exit 2);
+ * 1 when the report has nothing to rerun (exit 0). */
+static int load_selection(const struct cli *c, struct state *st)
+{
+	if (cli_load_reqs(c, false, &st->r, &st->have_reqs, st->reqmd, sizeof st->reqmd) < 0)
+		return -1;
+	if (cli_load_scenarios(c, st->have_reqs ? &st->r : NULL, &st->l) < 0)
+		return -1;
 	if (c->rerun_failed) {
-		have_rerun = true;
-		if (failed_ids(c->rerun_failed, &rerun, &only, &nonly) < 0)
-			goto out;
-		if (nonly == 0) {
+		st->have_rerun = true;
+		if (failed_ids(c->rerun_failed, &st->rerun, &st->only, &st->nonly) < 0)
+			return -1;
+		if (st->nonly == 0) {
 			fprintf(stderr,
 			        "pop3spec: --rerun-failed: nothing failed or errored in %s; nothing to run\n",
 			        c->rerun_failed);
-			rc = EXIT_PASSED;
-			goto out;
+			return 1;
 		}
 	}
-	struct plan_opts po = {.filters = c->filters,
-	                       .nfilters = c->nfilters,
-	                       .tags = c->tags,
-	                       .ntags = c->ntags,
-	                       .all = c->all,
-	                       .shard_index = c->shard_index,
-	                       .shard_count = c->shard_count,
-	                       .only = only,
-	                       .nonly = nonly};
-	if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		goto out;
-	}
-	if (nsel == 0) {
-		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s%s); nothing to run\n", l.n,
+	if (cli_select(c, &st->l, st->only, st->nonly, &st->sel, &st->nsel) < 0)
+		return -1;
+	if (st->nsel == 0) {
+		fprintf(stderr, "pop3spec: no scenario selected (%zu loaded%s%s); nothing to run\n", st->l.n,
 		        c->shard_index ? ", after sharding" : "",
 		        c->rerun_failed ? ", of the ones that failed in the report" : "");
-		goto out;
+		return -1;
 	}
-	if (c->rerun_failed && nsel < nonly)
+	if (c->rerun_failed && st->nsel < st->nonly)
 		fprintf(
 		    stderr,
 		    "pop3spec: --rerun-failed: %zu of the %zu failed scenarios are not in this selection\n",
-		    nonly - nsel, nonly);
+		    st->nonly - st->nsel, st->nonly);
+	return 0;
+}
+
+/* The --target profiles, then the reference server (a mistake in a profile must not cost starting it),
+ * the warnings about reports of another target, and the executor's options. 0 or -1. */
+static int load_targets(const struct cli *c, struct state *st)
+{
+	struct p3err err;
+	struct run_target *rts = st->rts;
 	if (c->baseline) {
-		if (report_json_read(c->baseline, &baseline, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			goto out;
-		}
-		have_baseline = true;
-		report_sort(&baseline); /* applied result by result: index it once, in order */
+		if (cli_load_baseline(c, &st->baseline) < 0)
+			return -1;
+		st->have_baseline = true;
 	}
-	/* The profiles before the reference server: a mistake in one must not cost starting it. */
 	size_t k = c->reference ? 1 : 0;
 	for (size_t i = 0; i < c->ntargets; i++, k++) {
 		if (target_load(c->targets[i], &rts[k].t, &err) < 0) {
 			fprintf(stderr, "%s\n", err.msg);
-			goto out;
+			return -1;
 		}
 		rts[k].loaded = true;
-		if (jobs_fit(c, rts[k].t.name ? rts[k].t.name : rts[k].t.file, rts[k].t.naccounts) != 0)
-			goto out;
+		if (jobs_fit(c, target_name(&rts[k].t), rts[k].t.naccounts) != 0)
+			return -1;
 	}
 #ifdef HAVE_REFERENCE
 	/* runner/reference.h: start bin/pop3refd on free ports; see reference_start there. */
 	if (c->reference && !stop_signal()) {
 		if (reference_start(&rts[0].t, &err) < 0) {
 			fprintf(stderr, "pop3spec: --reference: %s\n", err.msg);
-			goto out;
+			return -1;
 		}
 		rts[0].loaded = rts[0].is_reference = true;
 	}
 #endif
-	if (have_baseline)
-		report_warnings("baseline", c->baseline, &baseline, &rts[0].t);
-	if (have_rerun && ntargets == 1)
-		report_warnings("report", c->rerun_failed, &rerun, &rts[0].t);
-
+	if (st->have_baseline)
+		report_warnings("baseline", c->baseline, &st->baseline, &rts[0].t);
+	if (st->have_rerun && st->ntargets == 1)
+		report_warnings("report", c->rerun_failed, &st->rerun, &rts[0].t);
 	const char *first = c->npaths ? c->paths[0] : cli_default_scenarios();
-	suite = suite_version(first);
-	struct exec_opts eo = {
+	st->suite = cli_suite_version(first);
+	st->eo = (struct exec_opts){
 	    .step_timeout = c->timeout,
 	    .login_timeout = c->login_timeout,
 	    .jobs = c->jobs,
-	    .fixtures_dir = fixtures_dir(c, first, fxbuf, sizeof fxbuf),
+	    .fixtures_dir = cli_fixtures_dir(c, first, st->fxbuf, sizeof st->fxbuf),
 	    .live_transcript = c->verbosity == 2,
 	};
-	for (size_t i = 0; i < ntargets && !stop_signal(); i++) {
-		if (exec_probe(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
+	return 0;
+}
+
+/* What the runner learns of each target once (greeting, CAPA, the accounts' logins). 0 or -1. */
+static int probe_targets(struct state *st)
+{
+	struct p3err err;
+	for (size_t i = 0; i < st->ntargets && !stop_signal(); i++) {
+		struct run_target *rt = &st->rts[i];
+		if (exec_probe(&rt->t, &st->eo, &rt->p, &err) < 0) {
 			if (!stop_signal())
-				fprintf(stderr, "pop3spec: target %s: %s\n",
-				        rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
-			goto out;
+				fprintf(stderr, "pop3spec: target %s: %s\n", target_name(&rt->t), err.msg);
+			return -1;
 		}
-		rts[i].probed = true;
+		rt->probed = true;
 		/* A profile mistake (a wrong password, login_tls false on a TLS-only server) is not the
 		 * server's deviation: one sentence and exit 2, before any scenario. */
-		if (exec_probe_accounts(&rts[i].t, &eo, &rts[i].p, &err) < 0) {
-			fprintf(stderr, "pop3spec: target %s: %s\n",
-			        rts[i].t.name ? rts[i].t.name : rts[i].t.file, err.msg);
-			goto out;
+		if (exec_probe_accounts(&rt->t, &st->eo, &rt->p, &err) < 0) {
+			fprintf(stderr, "pop3spec: target %s: %s\n", target_name(&rt->t), err.msg);
+			return -1;
 		}
-		if (rts[i].p.gap != GAP_NONE)
+		if (rt->p.gap != GAP_NONE)
 			fprintf(stderr,
 			        "pop3spec: target %s: the probe could not learn the capabilities (%s); "
 			        "scenarios that require one it would have shown are errors\n",
-			        rts[i].t.name ? rts[i].t.name : rts[i].t.file,
-			        rts[i].p.gap_why ? rts[i].p.gap_why : "no usable answer");
+			        target_name(&rt->t), rt->p.gap_why ? rt->p.gap_why : "no usable answer");
 	}
-	if (stop_signal())
-		goto out;
+	return stop_signal() ? -1 : 0;
+}
 
-	/* From here on scenarios run: failures are verdicts (exit 1), not input errors. */
-	rc = EXIT_PASSED;
+/* The selection against each target, its reports, and with several targets the comparison page. The
+ * exit status. */
+static int run_targets(const struct cli *c, struct state *st)
+{
+	const char *reqmd = st->have_reqs ? st->reqmd : NULL;
+	bool several = st->ntargets > 1;
+	int rc = EXIT_PASSED;
 	size_t ran = 0;
-	for (size_t i = 0; i < ntargets && !stop_signal(); i++, ran++) {
-		if (run_one(c, &rts[i], sel, nsel, &eo, have_baseline ? &baseline : NULL, suite,
-		            ntargets > 1) < 0) {
+	for (size_t i = 0; i < st->ntargets && !stop_signal(); i++, ran++) {
+		struct run_target *rt = &st->rts[i];
+		if (run_one(c, rt, st->sel, st->nsel, &st->eo, st->have_baseline ? &st->baseline : NULL,
+		            st->suite, several) < 0) {
 			rc = EXIT_FAILED;
 			continue;
 		}
-		if (write_reports(c, &rts[i].run, have_reqs ? reqmd : NULL, ntargets > 1) < 0)
-			rc = EXIT_FAILED;
-		struct run_summary s;
-		run_summarize(&rts[i].run, &s);
-		if (s.failed || s.errors || (c->strict && s.warnings))
+		if (cli_write_reports(c, &rt->run, reqmd, several) < 0 ||
+		    cli_exit_status(&rt->run, c->strict) != EXIT_PASSED)
 			rc = EXIT_FAILED;
 	}
-	if (ntargets > 1 && c->html && ran) {
-		struct run *runs = calloc(ran, sizeof *runs);
-		if (!runs) {
-			rc = EXIT_FAILED;
-		} else {
-			for (size_t i = 0; i < ran; i++)
-				runs[i] = rts[i].run; /* shallow: still owned by rts */
-			if (report_html_compare(runs, ran, have_reqs ? reqmd : NULL, c->html, &err) < 0) {
-				fprintf(stderr, "pop3spec: %s\n", err.msg);
-				rc = EXIT_FAILED;
-			}
-			free(runs);
-		}
+	if (!several || !c->html || !ran)
+		return rc;
+	struct run *runs = calloc(ran, sizeof *runs);
+	if (!runs)
+		return EXIT_FAILED;
+	for (size_t i = 0; i < ran; i++)
+		runs[i] = st->rts[i].run; /* shallow: still owned by rts */
+	struct p3err err;
+	if (report_html_compare(runs, ran, reqmd, c->html, &err) < 0) {
+		fprintf(stderr, "pop3spec: %s\n", err.msg);
+		rc = EXIT_FAILED;
 	}
-out:
-	for (size_t i = 0; i < ntargets; i++) {
-		if (rts[i].probed)
-			probe_free(&rts[i].p);
-		run_free(&rts[i].run);
+	free(runs);
+	return rc;
+}
+
+static void free_state(struct state *st)
+{
+	for (size_t i = 0; i < st->ntargets; i++) {
+		struct run_target *rt = &st->rts[i];
+		if (rt->probed)
+			probe_free(&rt->p);
+		run_free(&rt->run);
 #ifdef HAVE_REFERENCE
-		if (rts[i].is_reference) {
-			reference_stop(&rts[i].t);
+		if (rt->is_reference) {
+			reference_stop(&rt->t);
 			continue;
 		}
 #endif
-		if (rts[i].loaded)
-			target_free(&rts[i].t);
+		if (rt->loaded)
+			target_free(&rt->t);
 	}
-	free(rts);
+	free(st->rts);
 	fixture_cache_clear();
-	if (have_baseline)
-		run_free(&baseline);
-	free(suite);
-	free(sel);
-	free(only);
-	if (have_rerun)
-		run_free(&rerun);
-	scenario_list_free(&l);
-	if (have_reqs)
-		reqs_free(&r);
+	if (st->have_baseline)
+		run_free(&st->baseline);
+	free(st->suite);
+	free(st->sel);
+	free(st->only);
+	if (st->have_rerun)
+		run_free(&st->rerun);
+	scenario_list_free(&st->l);
+	if (st->have_reqs)
+		reqs_free(&st->r);
+}
+
+int cli_run(struct cli *c)
+{
+	size_t ntargets = c->ntargets + (c->reference ? 1 : 0);
+	if (check_args(c, ntargets) != 0)
+		return EXIT_USAGE;
+	/* From here a signal stops the run cleanly (runner/stop.h); before, it ends pop3spec as usual. */
+	stop_init();
+	struct state *st = calloc(1, sizeof *st);
+	struct run_target *rts = calloc(ntargets, sizeof *rts);
+	if (!st || !rts) {
+		free(st);
+		free(rts);
+		return EXIT_USAGE;
+	}
+	st->ntargets = ntargets;
+	st->rts = rts;
+	int rc = EXIT_USAGE;
+	/* Everything that can be wrong with the input is found before anything runs (exit 2); from the
+	 * scenarios' run on, failures are verdicts (exit 1). */
+	int loaded = load_selection(c, st);
+	if (loaded > 0)
+		rc = EXIT_PASSED;
+	else if (loaded == 0 && load_targets(c, st) == 0 && probe_targets(st) == 0)
+		rc = run_targets(c, st);
+	free_state(st);
+	free(st);
 	/* Stopped by a signal: everything is cleaned up (reports written for what ran, the reference server
 	 * stopped, temporary folders removed); exit as the shell expects of a process the signal ended. */
 	if (stop_signal()) {

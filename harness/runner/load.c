@@ -309,6 +309,17 @@ void scenario_list_free(struct scenario_list *l)
 	l->n = 0;
 }
 
+/* An error in one file: with on_error it is reported and counted and loading goes on (true); without,
+ * the load ends on it (false). */
+static bool reported(const struct load_opts *o, const struct p3err *err, size_t *nbad)
+{
+	if (!o || !o->on_error)
+		return false;
+	o->on_error(o->ctx, err->msg);
+	(*nbad)++;
+	return true;
+}
+
 int load_scenarios(const char *const *paths, size_t npaths, const struct load_opts *o,
                    struct scenario_list *out, struct p3err *err)
 {
@@ -349,11 +360,8 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 	for (size_t i = 0; i < files.n; i++) {
 		struct scenario *sc;
 		if (load_scenario_file(files.v[i], o, &sc, err) < 0) {
-			if (o && o->on_error) {
-				o->on_error(o->ctx, err->msg);
-				nbad++;
+			if (reported(o, err, &nbad))
 				continue;
-			}
 			rc = -1;
 			goto fail;
 		}
@@ -367,11 +375,8 @@ int load_scenarios(const char *const *paths, size_t npaths, const struct load_op
 			continue;
 		p3err_set(err, "%s:%d:%d: duplicate scenario id '%s' (also in %s)", b->file, b->id_pos.line,
 		          b->id_pos.column, b->id, a->file);
-		if (o && o->on_error) {
-			o->on_error(o->ctx, err->msg);
-			nbad++;
+		if (reported(o, err, &nbad))
 			continue;
-		}
 		rc = -1;
 		goto fail;
 	}

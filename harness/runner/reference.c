@@ -16,12 +16,9 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
 #include "lib/maildir.h"
+#include "runner/certgen.h"
 #include "runner/datadir.h"
 #include "runner/fixture.h"
 #include "runner/stop.h"
@@ -106,79 +103,25 @@ static int find_tls(char *dir, size_t n)
 
 /* ---- certificate generation (when the build made none) ------------------------------------------- */
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (ext == NULL)
-		return -1;
-	int ok = X509_add_ext(cert, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok ? 0 : -1;
-}
-
-static X509 *make_cert(EVP_PKEY *key, const char *cn, X509 *issuer, EVP_PKEY *issuer_key, long serial, int ca)
-{
-	X509 *c = X509_new();
-	if (c == NULL)
-		return NULL;
-	X509_set_version(c, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(c), serial);
-	X509_gmtime_adj(X509_getm_notBefore(c), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(c), 7L * 24 * 3600);
-	X509_set_pubkey(c, key);
-	X509_NAME *name = X509_get_subject_name(c);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(c, issuer ? X509_get_subject_name(issuer) : name);
-	X509 *iss = issuer ? issuer : c;
-	int bad = 0;
-	if (ca) {
-		bad |= add_ext(c, iss, NID_basic_constraints, "critical,CA:TRUE");
-		bad |= add_ext(c, iss, NID_key_usage, "critical,keyCertSign,cRLSign");
-		bad |= add_ext(c, iss, NID_subject_key_identifier, "hash");
-	} else {
-		bad |= add_ext(c, iss, NID_basic_constraints, "critical,CA:FALSE");
-		bad |= add_ext(c, iss, NID_key_usage, "critical,digitalSignature,keyEncipherment");
-		bad |= add_ext(c, iss, NID_ext_key_usage, "serverAuth");
-		bad |= add_ext(c, iss, NID_subject_alt_name, "DNS:localhost,IP:127.0.0.1");
-		bad |= add_ext(c, iss, NID_authority_key_identifier, "keyid");
-	}
-	if (bad || !X509_sign(c, issuer_key ? issuer_key : key, EVP_sha256())) {
-		X509_free(c);
-		return NULL;
-	}
-	return c;
-}
-
-static int write_pem(const char *path, X509 *cert, EVP_PKEY *key)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	int ok = cert ? PEM_write_X509(f, cert) : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	return fclose(f) == 0 && ok ? 0 : -1;
-}
-
 static int generate_tls(const char *dir, struct p3err *err)
 {
 	char ca_pem[PATH_MAX], srv_pem[PATH_MAX], srv_key[PATH_MAX];
 	if (join(ca_pem, sizeof ca_pem, dir, "ca.pem") || join(srv_pem, sizeof srv_pem, dir, "server.pem") ||
 	    join(srv_key, sizeof srv_key, dir, "server.key"))
 		return p3err_set(err, "path too long: %s", dir);
-	EVP_PKEY *cak = EVP_EC_gen("P-256"), *sk = EVP_EC_gen("P-256");
-	X509 *ca = cak ? make_cert(cak, "pop3spec reference CA", NULL, NULL, 1, 1) : NULL;
-	X509 *srv = ca && sk ? make_cert(sk, "localhost", ca, cak, 2, 0) : NULL;
+	static const struct certspec ca_spec = {NULL, "pop3spec reference CA", NULL, -3600, 7L * 24 * 3600, 1,
+	                                        true};
+	static const struct certspec srv_spec = {
+	    NULL, "localhost", CERTGEN_SAN_LOOPBACK, -3600, 7L * 24 * 3600, 2, false};
+	EVP_PKEY *cak = certgen_key(), *sk = certgen_key();
+	X509 *ca = cak ? certgen_make(&ca_spec, cak, NULL, NULL) : NULL;
+	X509 *srv = ca && sk ? certgen_make(&srv_spec, sk, ca, cak) : NULL;
 	int rc = 0;
 	if (srv == NULL)
 		rc = p3err_ssl(err, "generating a test certificate");
-	else if (write_pem(ca_pem, ca, NULL) || write_pem(srv_pem, srv, NULL) || write_pem(srv_key, NULL, sk))
-		rc = p3err_errno(err, "writing the test certificate into %s", dir);
+	else if (certgen_write(ca_pem, ca, NULL, err) || certgen_write(srv_pem, srv, NULL, err) ||
+	         certgen_write(srv_key, NULL, sk, err))
+		rc = -1;
 	X509_free(srv);
 	X509_free(ca);
 	EVP_PKEY_free(sk);

@@ -1,8 +1,11 @@
-/* result.c — verdict names, run summaries, the RFC group of an id, and freeing results. */
+/* result.c — verdict names, a result's identity from its scenario, run summaries, the RFC group of an id,
+ * and freeing results. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "runner/result.h"
+#include "runner/scenario.h"
 
 static const char *const verdict_names[] = {
     [VERDICT_PASS] = "pass", [VERDICT_FAIL] = "fail",   [VERDICT_WARN] = "warn",
@@ -126,6 +129,36 @@ const char *result_group(const char *id, char *buf, size_t bufsize)
 	memcpy(buf, id, n);
 	buf[n] = '\0';
 	return buf;
+}
+
+static char **dupv(char *const *v, size_t n)
+{
+	if (n == 0)
+		return NULL;
+	char **r = calloc(n, sizeof *r);
+	for (size_t i = 0; r && i < n; i++)
+		if (!(r[i] = strdup(v[i]))) {
+			while (i > 0)
+				free(r[--i]);
+			free(r);
+			return NULL;
+		}
+	return r;
+}
+
+int result_identity(struct result *r, const struct scenario *sc)
+{
+	r->id = sc->id ? strdup(sc->id) : NULL;
+	r->title = sc->title ? strdup(sc->title) : NULL;
+	r->level = strdup(level_name(sc->level));
+	r->file = sc->file ? strdup(sc->file) : NULL;
+	r->refs = dupv(sc->refs, sc->nrefs);
+	r->nrefs = r->refs ? sc->nrefs : 0;
+	r->tags = dupv(sc->tags, sc->ntags);
+	r->ntags = r->tags ? sc->ntags : 0;
+	bool ok = (r->id || !sc->id) && (r->title || !sc->title) && r->level && (r->file || !sc->file) &&
+	          r->nrefs == sc->nrefs && r->ntags == sc->ntags;
+	return ok ? 0 : -1;
 }
 
 static void free_strv(char **v, size_t n)

@@ -101,6 +101,11 @@ void run_shared_reason(const struct run *run, struct shared_reason *sr);
 /* The RFC group of a scenario id: the part before the first '/' ("rfc1939"), or "other". Written into buf. */
 const char *result_group(const char *id, char *buf, size_t bufsize);
 
+struct scenario;
+/* Copy the scenario's identity (id, title, level, file, refs, tags) into r, as every way of running one
+ * reports it. 0, or -1 when memory ran out (what was copied stays for result_free). */
+int result_identity(struct result *r, const struct scenario *sc);
+
 void result_free(struct result *r);
 void run_free(struct run *run);
 

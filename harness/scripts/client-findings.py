@@ -15,18 +15,15 @@ to be the harness's own false verdicts (a check that assumed too much, being fix
 as the client's deviation. An error verdict is never explained away: a baseline
 holding one fails the check (every shipped profile must run to the end).
 """
-import json
 import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from findingslib import Kind, cell, main, reason  # noqa: E402  (the shared table writer)
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 # CLIENTS_DOCS: another folder of baselines, pages and reasons.json (the tests use a scratch copy).
 DOCS = os.environ.get("CLIENTS_DOCS") or os.path.join(ROOT, "docs", "clients")
-
-
-def cell(s, n=110):
-    s = (s or "").replace("|", "\\|").replace("\n", " ").replace("`", "'")
-    return s if len(s) <= n else s[:n - 1] + "…"
 
 
 def evidence(r):
@@ -41,71 +38,40 @@ def evidence(r):
             if k == "S":
                 prev = text
             elif k == "C" and text.startswith(act[:40]):
-                return ("`S: %s` `C: %s`" % (cell(prev, 70), cell(text, 70))) if prev else "`C: %s`" % cell(text, 70)
+                if prev:
+                    return "`S: %s` `C: %s`" % (cell(prev, 70, False), cell(text, 70, False))
+                return "`C: %s`" % cell(text, 70, False)
     notes = [t.get("text", "") for t in tr if t.get("kind") == "*" and not t.get("text", "").startswith("stderr")]
-    return "; ".join("`%s`" % cell(x, 70) for x in notes[-2:])
+    return "; ".join("`%s`" % cell(x, 70, False) for x in notes[-2:])
 
 
-def table(name, reasons):
-    b = json.load(open(os.path.join(DOCS, name + "-baseline.json")))
-    own, common = reasons.get(name, {}), reasons.get("*", {})
+def row(name, reasons, r):
+    why, missing = reason(name, reasons, r), None
     harness = reasons.get("!harness", {}).get(name, {})
-    rows, missing = [], []
-    order = {"error": 0, "fail": 1, "warn": 2}
-    bad = sorted((r for r in b["results"] if r["status"] in order), key=lambda r: (order[r["status"]], r["id"]))
-    for r in bad:
-        why = own.get(r["id"]) or common.get(r["id"])
-        if harness.get(r["id"]):
-            why = "**harness false verdict, being fixed:** " + harness[r["id"]]
-        if r["status"] == "error":
-            missing.append(r["id"] + " (an error verdict: the run did not reach its end)")
-            why = "**ERROR: not a finding**"
-        elif not why:
-            missing.append(r["id"])
-            why = "**UNEXPLAINED**"
-        rows.append("| %s | `%s` | %s | %s | %s | %s |" % (
-            r["status"], r["id"], ", ".join(r.get("refs") or []), cell(r.get("message"), 80), evidence(r), why))
-    sm = b["summary"]
-    head = ("%d scenarios: %d passed, %d failed, %d warnings, %d skipped, %d errors (baseline of %s)\n\n"
-            % (len(b["results"]), sm["passed"], sm["failed"], sm["warnings"], sm["skipped"], sm["errors"],
-               b.get("started", "?")))
-    if not rows:
-        return head + "No fail, warn or error.\n", missing
-    return (head + "| verdict | scenario | requirements | message | transcript | why (the client's deviation, "
-            "with the RFC text) |\n|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"), missing
+    if harness.get(r["id"]):
+        why = "**harness false verdict, being fixed:** " + harness[r["id"]]
+    if r["status"] == "error":
+        missing = r["id"] + " (an error verdict: the run did not reach its end)"
+        why = "**ERROR: not a finding**"
+    elif not why:
+        missing, why = r["id"], "**UNEXPLAINED**"
+    return "| %s | `%s` | %s | %s | %s | %s |" % (r["status"], r["id"], ", ".join(r.get("refs") or []),
+                                                 cell(r.get("message"), 80, False), evidence(r), why), missing
 
 
-def main():
-    args = sys.argv[1:]
-    check = "--check" in args
-    names = [a for a in args if not a.startswith("--")]
-    reasons = json.load(open(os.path.join(DOCS, "reasons.json")))
+def check(reasons):
+    """A verdict is either the client's deviation or the harness's own false verdict, never both."""
     for n, ids in reasons.get("!harness", {}).items():
         for i in ids:
             if i in reasons.get(n, {}):
-                sys.exit("client-findings: %s: %s is both the client's deviation and a harness false verdict" % (n, i))
-    rc = 0
-    for n in names:
-        if not os.path.exists(os.path.join(DOCS, n + "-baseline.json")):
-            print("client-findings: %s: no docs/clients/%s-baseline.json (CLIENTS_RECORD=1 "
-                  "harness/scripts/clients-matrix.sh %s)" % (n, n, n))
-            rc = 1
-            continue
-        text, missing = table(n, reasons)
-        for m in missing:
-            print("client-findings: %s: %s has no reason in docs/clients/reasons.json" % (n, m))
-            rc = 1
-        if check:
-            continue
-        md = os.path.join(DOCS, n + ".md")
-        doc = open(md).read()
-        a, z = "<!-- findings:begin -->\n", "<!-- findings:end -->"
-        if a not in doc or z not in doc:
-            sys.exit("client-findings: %s has no %s ... %s markers" % (md, a.strip(), z))
-        i, j = doc.index(a) + len(a), doc.index(z)
-        open(md, "w").write(doc[:i] + text + doc[j:])
-        print("client-findings: %s: table rewritten%s" % (md, ", %d UNEXPLAINED" % len(missing) if missing else ""))
-    return rc
+                return "%s: %s is both the client's deviation and a harness false verdict" % (n, i)
+    return None
 
 
-sys.exit(main())
+CLIENTS = Kind("client-findings", DOCS, "docs/clients",
+               "| verdict | scenario | requirements | message | transcript | why (the client's deviation, "
+               "with the RFC text) |\n|---|---|---|---|---|---|\n", row,
+               lambda n: "CLIENTS_RECORD=1 harness/scripts/clients-matrix.sh %s" % n, check)
+
+if __name__ == "__main__":
+    sys.exit(main(CLIENTS, sys.argv[1:]))

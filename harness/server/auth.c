@@ -58,7 +58,7 @@ static int user_busy(struct session *s, const char *user, const char *method, st
 
 void auth_login(struct session *s, const char *user, const char *method, struct result *r)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	struct store *st = NULL;
 	size_t count;
 	unsigned long long octets;
@@ -115,7 +115,7 @@ void auth_fail(struct session *s, const char *user, const char *method, struct r
 	count_failure(s, user, r);
 	if (fault_on(F_IN_USE_ON_WRONG_PASSWORD) && user && users_password(&s->srv->users, user)) {
 		/* The fault: the maildrop is locked before the credentials are checked. */
-		struct p3err err = {{0}};
+		struct p3err err = {0};
 		struct store *st = NULL;
 		if (store_open(s->srv->maildirs, user, &st, &err) == STORE_IN_USE)
 			res_err(r, CODE_IN_USE, "maildrop is locked by another session");

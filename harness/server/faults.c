@@ -258,7 +258,7 @@ static void lose_message(struct session *s)
 /* delete-on-drop, rst-as-update, autologout-updates: enter UPDATE where RFC 1939 §6 forbids it. */
 static void update_now(struct session *s)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	size_t removed = 0;
 
 	if (!s->store)

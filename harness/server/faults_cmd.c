@@ -268,7 +268,7 @@ static void ov_quit(struct session *s, const struct cmdline *cl, struct result *
 		if (h && fault_on(F_AUTHZ_QUIT_UPDATES_OTHER)) {
 			/* As a server that keeps the marks in a per-user file and applies them at any QUIT.
 			 */
-			struct p3err err = {{0}};
+			struct p3err err = {0};
 			size_t removed = 0;
 			(void)store_update(h->store, &removed, &err);
 		}
@@ -512,7 +512,7 @@ void fault_run_line(struct session *s, const char *line, size_t len, int flags, 
 		return;
 	}
 	if (fault_on(F_RESCAN_MID_SESSION) && s->store && s->state == ST_TRANSACTION) {
-		struct p3err err = {{0}};
+		struct p3err err = {0};
 		store_rescan(s->store, &err); /* on failure the old snapshot stays: nothing to see */
 	}
 	ov = *c;

@@ -391,7 +391,7 @@ int main(int argc, char **argv)
 {
 	struct server srv;
 	struct args a;
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	struct event *sigterm = NULL, *sigint = NULL;
 	struct stat st;
 	int rc = 1;

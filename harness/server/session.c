@@ -449,7 +449,7 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
  * high-water mark; finish a close or an STLS when the output is flushed. Returns -1 when s was freed. */
 static int pump(struct session *s)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 
 	for (;;) {
 		if (stream_active(&s->stream)) {

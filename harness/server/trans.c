@@ -73,7 +73,7 @@ void cmd_uidl(struct session *s, const struct cmdline *cl, struct result *r)
 /* RETR and TOP: open the file before answering, so a vanished message still gets a clean -ERR. */
 static void send_message(struct session *s, const char *arg, long body_lines, struct result *r)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	size_t n = 0;
 	const struct maildir_msg *m = message_arg(s, arg, &n, r);
 
@@ -167,7 +167,7 @@ void cmd_rset(struct session *s, const struct cmdline *cl, struct result *r)
 
 void cmd_quit(struct session *s, const struct cmdline *cl, struct result *r)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	size_t removed = 0;
 
 	r->after = AFTER_CLOSE;

@@ -46,7 +46,7 @@ START_TEST(run_options)
 	                "--reference",
 	                "--",
 	                "--odd-path"};
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(parse(CMD_RUN, (int)(sizeof argv / sizeof argv[0]), argv, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(c.npaths, 2);
 	ck_assert_str_eq(c.paths[0], "scenarios/rfc1939");
@@ -75,7 +75,7 @@ END_TEST
 
 START_TEST(defaults)
 {
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(parse(CMD_RUN, 0, NULL, &err), 0);
 	ck_assert_int_eq(c.jobs, 0); /* from the target's accounts, at run time (exec_default_jobs) */
 	ck_assert(c.timeout == 5);
@@ -113,7 +113,7 @@ START_TEST(usage_errors)
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		char *argv[] = {(char *)cases[i].arg1, (char *)cases[i].arg2};
-		struct p3err err = {""};
+		struct p3err err = {0};
 		ck_assert_int_eq(parse(cases[i].cmd, cases[i].arg2 ? 2 : 1, argv, &err), -1);
 		ck_assert_str_eq(err.msg, cases[i].msg);
 	}
@@ -124,7 +124,7 @@ END_TEST
 START_TEST(redact_rerun_partial_and_report_paths)
 {
 	char *argv[] = {"--redact", "--rerun-failed=r.json", "--json", "-", "--html", "-"};
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(parse(CMD_RUN, 6, argv, &err) == 0, "%s", err.msg);
 	ck_assert(c.redact);
 	ck_assert_str_eq(c.rerun_failed, "r.json");

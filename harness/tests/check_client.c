@@ -368,7 +368,7 @@ START_TEST(load_profile)
 	      f);
 	fclose(f);
 	struct cprofile p;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(cprofile_load(path, &p, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(p.name, "t");
 	ck_assert_uint_eq(p.ncommand, 2);
@@ -427,7 +427,7 @@ START_TEST(load_client_scenario)
 	                "expect: [{dele_after_retr: true}, {exit: zero}, {delivered: [1, 2]}]\n";
 	struct load_opts o = {.client_parse = cscen_parse};
 	struct scenario *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(load_scenario_mem("x.yaml", y, strlen(y), &o, &sc, &err) == 0, "%s", err.msg);
 	const struct cscen *cs = sc->client;
 	ck_assert_uint_eq(cs->srv.chunk, 1);

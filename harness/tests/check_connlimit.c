@@ -67,7 +67,7 @@ START_TEST(conn_counts_open_connections)
 	ck_assert_int_eq(getsockname(ls, (struct sockaddr *)&a, &al), 0);
 	long t0 = conn_open_count(), m0 = conn_open_count_thread();
 	struct conn *c1, *c2;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(conn_open(&c1, "127.0.0.1", ntohs(a.sin_port), 2000, &err), CONN_OK);
 	ck_assert_int_eq(conn_open(&c2, "127.0.0.1", ntohs(a.sin_port), 2000, &err), CONN_OK);
 	ck_assert_int_eq(conn_open_count(), t0 + 2);

@@ -72,7 +72,7 @@ static void teardown(void)
 
 static void load_all(struct reqs *r, struct scenario_list *l)
 {
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(reqs_parse("REQ.md", catalog, strlen(catalog), r, &err), 0);
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/sc", dir);
@@ -87,7 +87,7 @@ START_TEST(citations_and_counts)
 	struct scenario_list l;
 	load_all(&r, &l);
 	struct coverage c;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(coverage_compute(&r, l.v, l.n, NULL, &c, &err), 0);
 	ck_assert_uint_eq(c.nrows, 7);
 	ck_assert_uint_eq(c.rfc_rows, 6);
@@ -115,7 +115,7 @@ START_TEST(listed_rows_and_report)
 	struct scenario_list l;
 	load_all(&r, &l);
 	struct cov_listed listed;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	char p[PATH_MAX];
 	snprintf(p, sizeof p, "%s/coverage.md", dir);
 	ck_assert_msg(coverage_read_listed(p, &listed, &err) == 0, "%s", err.msg);
@@ -165,7 +165,7 @@ static int run_coverage(const char *listed)
 	snprintf(sc, sizeof sc, "%s/sc", dir);
 	char *argv[] = {"--requirements", req, "--uncovered", (char *)listed, sc};
 	static struct cli c;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(cli_parse(CMD_COVERAGE, 5, argv, &c, &err) == 0, "%s", err.msg);
 	fflush(stdout);
 	fflush(stderr);

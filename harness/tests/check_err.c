@@ -1,4 +1,5 @@
-/* check_err.c — unit tests for lib/err: formatting, errno and OpenSSL error-queue messages. */
+/* check_err.c — unit tests for lib/err: formatting, errno and OpenSSL error-queue messages, the errno kept
+ * with the message. */
 #include <errno.h>
 #include <string.h>
 #include <check.h>
@@ -40,6 +41,26 @@ START_TEST(errno_appends_strerror)
 	ck_assert_int_eq(p3err_errno(&e, "open %s", "/nonexistent"), -1);
 	ck_assert_str_eq(e.msg, "open /nonexistent: No such file or directory");
 	ck_assert_int_eq(errno, ENOENT);
+	ck_assert_int_eq(e.errnum, ENOENT);
+	/* A later message without an errno clears it. */
+	p3err_set(&e, "plain");
+	ck_assert_int_eq(e.errnum, 0);
+}
+END_TEST
+
+START_TEST(cause_keeps_the_errno)
+{
+	struct p3err inner, outer;
+
+	errno = ECONNREFUSED;
+	p3err_errno(&inner, "connect");
+	ck_assert_int_eq(p3err_cause(&outer, &inner, "connect to h port 1: %s", inner.msg), -1);
+	ck_assert_str_eq(outer.msg, "connect to h port 1: connect: Connection refused");
+	ck_assert_int_eq(outer.errnum, ECONNREFUSED);
+	p3err_set(&inner, "no address");
+	p3err_cause(&outer, &inner, "%s", inner.msg);
+	ck_assert_int_eq(outer.errnum, 0);
+	ck_assert_int_eq(p3err_cause(NULL, &inner, "x"), -1);
 }
 END_TEST
 
@@ -70,6 +91,7 @@ Suite *err_suite(void)
 	tcase_add_test(tc, set_formats_and_returns_minus_one);
 	tcase_add_test(tc, set_truncates_long_messages);
 	tcase_add_test(tc, errno_appends_strerror);
+	tcase_add_test(tc, cause_keeps_the_errno);
 	tcase_add_test(tc, ssl_appends_and_empties_queue);
 	suite_add_tcase(s, tc);
 	return s;

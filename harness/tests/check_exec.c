@@ -182,7 +182,7 @@ static void tls_down(void)
 static struct scenario *load_text(const char *yaml)
 {
 	struct scenario *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(load_scenario_mem("t.yaml", yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	return sc;
 }
@@ -190,7 +190,7 @@ static struct scenario *load_text(const char *yaml)
 static struct scenario *load_path(const char *path)
 {
 	struct scenario *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(load_scenario_file(path, NULL, &sc, &err) == 0, "%s", err.msg);
 	return sc;
 }
@@ -701,7 +701,7 @@ static void probe_mini(struct mini *m, struct probe *pr)
 	t.host = (char *)"127.0.0.1";
 	t.port = peer.port;
 	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1};
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(exec_probe(&t, &o, pr, &err) == 0, "%s", err.msg);
 	tp_join(&peer);
 }

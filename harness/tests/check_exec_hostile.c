@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include <check.h>
 
+#include "exec_testutil.h"
 #include "runner/exec/exec.h"
 #include "runner/scenario.h"
 
@@ -28,7 +29,8 @@ enum behaviour {
 	TRICKLE,    /* greeting, then answer any command with "+OK " and one octet every 50 ms, forever */
 	FLOOD,      /* greeting, then answer any command with endless octets and no line end */
 	FLOOD_BODY, /* greeting, then "+OK" and a multi-line body whose one line never ends */
-	MID_CLOSE   /* greeting, then answer any command with two body lines and close */
+	MID_CLOSE,  /* greeting, then answer any command with two body lines and close */
+	ONE_ONLY /* as CANNED for the first connection, and close the listener: later connects are refused */
 };
 
 struct server {
@@ -76,6 +78,7 @@ static void serve(struct server *sv, int c)
 	char chunk[65536];
 	switch (sv->b) {
 	case CANNED:
+	case ONE_ONLY:
 		send_all(c, sv->data, sv->len);
 		if (!sv->close_after)
 			while (wait_line(sv, c) == 0)
@@ -124,6 +127,10 @@ static void *server_main(void *arg)
 		if (poll(&p, 1, 50) <= 0)
 			continue;
 		int c = accept(sv->fd, NULL, NULL);
+		if (c >= 0 && sv->b == ONE_ONLY) {
+			close(sv->fd);
+			sv->fd = -1;
+		}
 		if (c >= 0)
 			serve(sv, c);
 	}
@@ -153,25 +160,8 @@ static void server_stop(struct server *sv)
 {
 	sv->stop = 1;
 	pthread_join(sv->tid, NULL);
-	close(sv->fd);
-}
-
-/* An expectation with nothing checked; fill in what a test needs. */
-static struct expect ex(enum status_want w)
-{
-	struct expect e;
-	memset(&e, 0, sizeof e);
-	e.status = w;
-	e.closes = -1;
-	e.handshake = -1;
-	e.level = -1;
-	return e;
-}
-
-static struct sstr ss(const char *str)
-{
-	struct sstr r = {(char *)str, strlen(str)};
-	return r;
+	if (sv->fd >= 0)
+		close(sv->fd);
 }
 
 static struct server sv;
@@ -192,18 +182,37 @@ static long maxrss_kb(void)
 	return ru.ru_maxrss;
 }
 
+/* Run steps as scenario test/NAME against 127.0.0.1:port (the TLS port too) with the step timeout. */
+static void run_steps(struct step *steps, size_t n, const char *name, int port, double timeout,
+                      struct result *r)
+{
+	char id[64];
+	snprintf(id, sizeof id, "test/%s", name);
+	struct target t;
+	memset(&t, 0, sizeof t);
+	t.name = (char *)name;
+	t.host = (char *)"127.0.0.1";
+	t.port = port;
+	t.tls_port = port;
+	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
+	struct exec_opts o = {.step_timeout = timeout, .jobs = 1, .fixtures_dir = "fixtures"};
+	struct scenario sc;
+	memset(&sc, 0, sizeof sc);
+	sc.id = id;
+	sc.title = (char *)name;
+	sc.level = LEVEL_MUST;
+	sc.steps = steps;
+	sc.nsteps = n;
+	struct probe p;
+	memset(&p, 0, sizeof p);
+	exec_scenario(&sc, &t, acct, &p, &o, r);
+}
+
 /* connect; send CMD (expecting `want`, multi-line when body); the result of exec_scenario. */
 static void run_hostile(enum behaviour b, const char *cmd, int body, struct result *r, double *elapsed)
 {
 	server_start(&sv, b, NULL, 0, 0);
-	struct target t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"hostile";
-	t.host = (char *)"127.0.0.1";
-	t.port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
-	struct exec_opts o = {.step_timeout = 1.0, .jobs = 1, .fixtures_dir = "fixtures"};
-	struct expect e[1] = {ex(WANT_OK)};
+	struct expect e[1] = {tu_expect(WANT_OK)};
 	e[0].multiline = body;
 	struct step steps[2];
 	memset(steps, 0, sizeof steps);
@@ -211,20 +220,11 @@ static void run_hostile(enum behaviour b, const char *cmd, int body, struct resu
 	steps[0].u.connect.read_greeting = true;
 	steps[0].u.connect.verify = -1;
 	steps[1].kind = STEP_SEND;
-	steps[1].u.text = ss(cmd);
+	steps[1].u.text = tu_sstr(cmd);
 	steps[1].expect = e;
 	steps[1].n_expect = 1;
-	struct scenario sc;
-	memset(&sc, 0, sizeof sc);
-	sc.id = (char *)"test/hostile";
-	sc.title = (char *)"hostile";
-	sc.level = LEVEL_MUST;
-	sc.steps = steps;
-	sc.nsteps = 2;
-	struct probe p;
-	memset(&p, 0, sizeof p);
 	double t0 = now_s();
-	exec_scenario(&sc, &t, acct, &p, &o, r);
+	run_steps(steps, 2, "hostile", sv.port, 1.0, r);
 	*elapsed = now_s() - t0;
 	server_stop(&sv);
 }
@@ -352,6 +352,32 @@ START_TEST(refused_is_error)
 }
 END_TEST
 
+/* A connect the kernel refuses (ECONNREFUSED: nothing listens any more) while the scenario's own first
+ * session is open: the connect retry decides on the errno (exec_tls.c) and reports a possible limit on
+ * connections per address, an error; any other connect failure is reported as it is. */
+START_TEST(refused_second_connect_names_the_limit)
+{
+	server_start(&sv, ONE_ONLY, "+OK hi\r\n", 8, 0);
+	struct step steps[2];
+	memset(steps, 0, sizeof steps);
+	for (int i = 0; i < 2; i++) {
+		steps[i].kind = STEP_CONNECT;
+		steps[i].session = (char *)(i == 0 ? "a" : "b");
+		steps[i].u.connect.read_greeting = true;
+		steps[i].u.connect.verify = -1;
+	}
+	struct result r;
+	run_steps(steps, 2, "one-only", sv.port, 1.0, &r);
+	server_stop(&sv);
+	ck_assert_msg(r.status == VERDICT_ERROR, "%d %s", r.status, r.message);
+	ck_assert_msg(strstr(r.message, "step 2") &&
+	                  strstr(r.message, "refused the connection while 1 other session") &&
+	                  strstr(r.message, "Connection refused"),
+	              "%s", r.message);
+	result_free(&r);
+}
+END_TEST
+
 /* The verdict rule for setting a session up (docs/scenario-language.md, "Verdicts"): nothing to judge
  * (no answer in time, a close or reset without a word) is an error, as a refused connection is; anything
  * the server did send is judged, and fails. */
@@ -359,15 +385,7 @@ static void run_connect(enum behaviour b, const char *data, size_t len, int clos
                         struct result *r)
 {
 	server_start(&sv, b, data, len, close_after);
-	struct target t;
-	memset(&t, 0, sizeof t);
-	t.name = (char *)"setup";
-	t.host = (char *)"127.0.0.1";
-	t.port = sv.port;
-	t.tls_port = sv.port;
-	struct account acct[2] = {{(char *)"a", (char *)"x", NULL}, {(char *)"b", (char *)"y", NULL}};
-	struct exec_opts o = {.step_timeout = 0.5, .jobs = 1, .fixtures_dir = "fixtures"};
-	struct expect e[1] = {ex(WANT_UNSET)};
+	struct expect e[1] = {tu_expect(WANT_UNSET)};
 	e[0].handshake = want;
 	struct step st;
 	memset(&st, 0, sizeof st);
@@ -377,16 +395,7 @@ static void run_connect(enum behaviour b, const char *data, size_t len, int clos
 	st.u.connect.verify = 0;
 	st.expect = e;
 	st.n_expect = want >= 0;
-	struct scenario sc;
-	memset(&sc, 0, sizeof sc);
-	sc.id = (char *)"test/setup";
-	sc.title = (char *)"setup";
-	sc.level = LEVEL_MUST;
-	sc.steps = &st;
-	sc.nsteps = 1;
-	struct probe p;
-	memset(&p, 0, sizeof p);
-	exec_scenario(&sc, &t, acct, &p, &o, r);
+	run_steps(&st, 1, "setup", sv.port, 0.5, r);
 	server_stop(&sv);
 }
 
@@ -438,6 +447,7 @@ Suite *exec_hostile_suite(void)
 	tcase_add_test(th, closes_mid_response);
 	tcase_add_test(th, lower_case_status);
 	tcase_add_test(th, refused_is_error);
+	tcase_add_test(th, refused_second_connect_names_the_limit);
 	tcase_add_test(th, setup_silence_errors_answers_fail);
 	suite_add_tcase(su, th);
 	return su;

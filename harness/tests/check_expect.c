@@ -14,6 +14,7 @@
 #include <check.h>
 
 #include "lib/multiline.h"
+#include "exec_testutil.h"
 #include "runner/exec/exec.h"
 #include "runner/exec/exec_int.h"
 #include "runner/exec/expect.h"
@@ -57,24 +58,6 @@ static void ctx_free(void)
 	free(x->last_line);
 	free(x);
 	x = NULL;
-}
-
-/* An expectation with nothing checked; fill in what a test needs. */
-static struct expect ex(enum status_want w)
-{
-	struct expect e;
-	memset(&e, 0, sizeof e);
-	e.status = w;
-	e.closes = -1;
-	e.handshake = -1;
-	e.level = -1;
-	return e;
-}
-
-static struct sstr ss(const char *str)
-{
-	struct sstr r = {(char *)str, strlen(str)};
-	return r;
 }
 
 static const char *var(const char *name)
@@ -130,7 +113,7 @@ static void judge_lines(const struct expect *e, struct outcome *out, struct ln f
 START_TEST(status_match_capture)
 {
 	ctx_new();
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	struct capture cap = {(char *)"size", (char *)"^\\+OK [0-9]+ ([0-9]+)$"};
 	e.match = (char *)"^\\+OK [0-9]+ [0-9]+$";
 	e.captures = &cap;
@@ -148,7 +131,7 @@ START_TEST(status_match_capture)
 	ck_assert_ptr_nonnull(strstr(out.expected, "(capture n2)"));
 	ck_assert_ptr_null(vars_get(&x->vars, "n2"));
 	/* match and not_match see the whole line, status included. */
-	e = ex(WANT_OK);
+	e = tu_expect(WANT_OK);
 	e.not_match = (char *)"320$";
 	judge_lines(&e, &out, L("+OK 2 320"), NULL);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
@@ -160,7 +143,7 @@ END_TEST
 START_TEST(status_mismatch)
 {
 	ctx_new();
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	e.ref = (char *)"R1939-RETR-1";
 	struct outcome out;
 	judge_lines(&e, &out, L("-ERR no such message"), NULL);
@@ -180,7 +163,7 @@ START_TEST(status_mismatch)
 	             {WANT_ANY, "+ x", 0},   {WANT_CONT, "+ x", 1},  {WANT_CONT, "+OK", 0},
 	             {WANT_UNSET, "+ x", 1}, {WANT_UNSET, "-ERR", 1}};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-		struct expect c = ex(cases[i].w);
+		struct expect c = tu_expect(cases[i].w);
 		struct ln l = {cases[i].line, strlen(cases[i].line)};
 		judge_lines(&c, &out, l, NULL);
 		ck_assert_msg((out.kind == OUT_PASS) == cases[i].ok, "case %zu: %s", i, out.actual);
@@ -193,7 +176,7 @@ START_TEST(response_codes)
 {
 	ctx_new();
 	struct outcome out;
-	struct expect e = ex(WANT_ERR);
+	struct expect e = tu_expect(WANT_ERR);
 	e.code = (char *)"IN-USE";
 	judge_lines(&e, &out, L("-ERR [IN-USE] locked"), NULL);
 	PASSES(out);
@@ -228,10 +211,10 @@ START_TEST(multiline_matchers)
 {
 	ctx_new();
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	char *lines[] = {(char *)"^1 [0-9]+$", (char *)"^2 [0-9]+$"};
 	e.multiline = true;
-	e.count = ss("${n}");
+	e.count = tu_sstr("${n}");
 	e.lines = lines;
 	e.nlines = 2;
 	e.each_line = (char *)"^[0-9]+ [0-9]+$";
@@ -266,7 +249,7 @@ START_TEST(multiline_matchers)
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_str_eq(out.expected, "no body line matching /^3 /");
 	/* The same body against a wrong count. */
-	e.count = ss("3");
+	e.count = tu_sstr("3");
 	judge_lines(&e, &out, L("+OK"), listing);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_str_eq(out.expected, "3 body lines");
@@ -275,13 +258,13 @@ START_TEST(multiline_matchers)
 	judge_lines(&e, &out, L("-ERR no"), NULL);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_str_eq(out.actual, "-ERR no");
-	struct expect any = ex(WANT_UNSET);
+	struct expect any = tu_expect(WANT_UNSET);
 	any.multiline = true;
 	judge_lines(&any, &out, L("-ERR no"), NULL);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_str_eq(out.expected, "+OK and a multi-line body");
 	/* A bad regex is the scenario's error, not the server's. */
-	struct expect bad = ex(WANT_OK);
+	struct expect bad = tu_expect(WANT_OK);
 	bad.multiline = true;
 	bad.contains = (char *)"(unclosed";
 	judge_lines(&bad, &out, L("+OK"), BODY(L("x")));
@@ -354,13 +337,13 @@ START_TEST(fixture_message_equality)
 	char *whole = file_text(fx->msgs[0].path, -1);
 	char *top = file_text(fx->msgs[1].path, 2);
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
-	e.message = ss("1");
+	struct expect e = tu_expect(WANT_OK);
+	e.message = tu_sstr("1");
 	judge_text(&e, &out, whole);
 	PASSES(out);
-	struct expect t = ex(WANT_OK);
-	t.top_message = ss("2");
-	t.top_lines = ss("2");
+	struct expect t = tu_expect(WANT_OK);
+	t.top_message = tu_sstr("2");
+	t.top_lines = tu_sstr("2");
 	judge_text(&t, &out, top);
 	PASSES(out);
 	/* One octet changed in the body's last line. */
@@ -387,7 +370,7 @@ START_TEST(fixture_message_equality)
 	judge_text(&t, &out, whole);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	/* A message the fixture lacks is the scenario's error. */
-	e.message = ss("9");
+	e.message = tu_sstr("9");
 	judge_text(&e, &out, whole);
 	ck_assert_int_eq(out.kind, OUT_ERROR);
 	ctx_free();
@@ -441,27 +424,27 @@ START_TEST(fixture_message_agent_delivery)
 	tgt.delivery = DELIVERY_AGENT;
 	x->fx = fx;
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
-	e.message = ss("1");
+	struct expect e = tu_expect(WANT_OK);
+	e.message = tu_sstr("1");
 	char octets[32];
 	/* The server's own size: the fixture's plus the lines added, minus the fixture's Return-Path. */
 	snprintf(octets, sizeof octets, "%llu",
 	         fx->msgs[0].size + (unsigned long long)(strlen(agent) - strlen(whole)));
-	e.octets = ss(octets);
+	e.octets = tu_sstr(octets);
 	judge_text(&e, &out, agent);
 	PASSES(out);
 	ck_assert_str_eq(var("last.added_headers"), "3");
 	ck_assert_str_eq(var("last.added_fields"), "return-path,received,x-uidl");
 	ck_assert_str_eq(var("last.octets"), octets);
-	struct expect t = ex(WANT_OK);
-	t.top_message = ss("1");
-	t.top_lines = ss("2");
+	struct expect t = tu_expect(WANT_OK);
+	t.top_message = tu_sstr("1");
+	t.top_lines = tu_sstr("2");
 	judge_text(&t, &out, agent_top);
 	PASSES(out);
 	ck_assert_str_eq(var("last.added_headers"), "1");
 	ck_assert_str_eq(var("last.added_fields"), "x-uidl");
-	struct expect m = ex(WANT_OK);
-	m.message = ss("1");
+	struct expect m = tu_expect(WANT_OK);
+	m.message = tu_sstr("1");
 	judge_text(&m, &out, bad);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_ptr_nonnull(strstr(out.expected, "Subject: Small"));
@@ -488,8 +471,8 @@ START_TEST(body_octets)
 {
 	ctx_new();
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
-	e.octets = ss("9"); /* "ab" CRLF "." CRLF CRLF */
+	struct expect e = tu_expect(WANT_OK);
+	e.octets = tu_sstr("9"); /* "ab" CRLF "." CRLF CRLF */
 	judge_lines(&e, &out, L("+OK"), BODY(L("ab"), L("."), L("")));
 	PASSES(out);
 	ck_assert_str_eq(var("last.octets"), "9");
@@ -505,8 +488,8 @@ START_TEST(one_of_alternatives)
 {
 	ctx_new();
 	struct outcome out;
-	struct expect alts[2] = {ex(WANT_OK), ex(WANT_ERR)};
-	struct expect e = ex(WANT_UNSET);
+	struct expect alts[2] = {tu_expect(WANT_OK), tu_expect(WANT_ERR)};
+	struct expect e = tu_expect(WANT_UNSET);
 	e.one_of = alts;
 	e.n_one_of = 2;
 	judge_lines(&e, &out, L("-ERR nope"), NULL);
@@ -517,7 +500,7 @@ START_TEST(one_of_alternatives)
 	judge_lines(&e, &out, L("-ERR nope"), NULL);
 	PASSES(out);
 	/* Neither: a -ERR wanted with a code, or +OK matching something else. */
-	struct expect no[2] = {ex(WANT_ERR), ex(WANT_OK)};
+	struct expect no[2] = {tu_expect(WANT_ERR), tu_expect(WANT_OK)};
 	no[1].match = (char *)"^\\+OK [0-9]+";
 	e.one_of = no;
 	judge_lines(&e, &out, L("+OK single"), NULL);
@@ -527,7 +510,7 @@ START_TEST(one_of_alternatives)
 	/* The first alternative that holds wins, and only its captures are stored. */
 	struct capture c1 = {(char *)"first", (char *)"^\\+OK (.*)$"},
 	               c2 = {(char *)"second", (char *)"(.*)"};
-	struct expect two[2] = {ex(WANT_OK), ex(WANT_ANY)};
+	struct expect two[2] = {tu_expect(WANT_OK), tu_expect(WANT_ANY)};
 	two[0].captures = &c1;
 	two[0].ncaptures = 1;
 	two[1].captures = &c2;
@@ -545,7 +528,7 @@ START_TEST(levels)
 {
 	ctx_new();
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	e.level = LEVEL_SHOULD;
 	judge_lines(&e, &out, L("-ERR"), NULL);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
@@ -568,7 +551,7 @@ START_TEST(levels)
 	ck_assert_int_eq(exec_decide(&out, &stop), VERDICT_ERROR);
 	/* Without its own level, an expectation takes the scenario's. */
 	scn.level = LEVEL_MAY;
-	struct expect f = ex(WANT_OK);
+	struct expect f = tu_expect(WANT_OK);
 	judge_lines(&f, &out, L("-ERR"), NULL);
 	ck_assert_int_eq(out.level, LEVEL_MAY);
 	ck_assert_int_eq(out.own_level, 0);
@@ -582,7 +565,7 @@ START_TEST(capture_line_and_icase)
 	struct outcome out;
 	struct capture caps[2] = {{(char *)"ld", (char *)"^LOGIN-DELAY ([0-9]+)"},
 	                          {(char *)"whole", (char *)"^login-delay [0-9]+ user$"}};
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	e.multiline = true;
 	e.icase = true;
 	e.line_captures = caps;
@@ -594,7 +577,7 @@ START_TEST(capture_line_and_icase)
 	ck_assert_str_eq(var("whole"), "login-delay 300 USER"); /* no group: all */
 	/* Case matters without icase: no line matches, and nothing is stored. */
 	struct capture one = {(char *)"ld2", (char *)"^LOGIN-DELAY ([0-9]+)"};
-	struct expect f = ex(WANT_OK);
+	struct expect f = tu_expect(WANT_OK);
 	f.multiline = true;
 	f.line_captures = &one;
 	f.nline_captures = 1;
@@ -605,7 +588,7 @@ START_TEST(capture_line_and_icase)
 	ck_assert_int_eq(out.desync, 0);
 	ck_assert_ptr_null(vars_get(&x->vars, "ld2"));
 	/* icase reaches the first line's regexes too. */
-	struct expect g = ex(WANT_OK);
+	struct expect g = tu_expect(WANT_OK);
 	g.match = (char *)"^\\+ok ready$";
 	judge_lines(&g, &out, L("+OK READY"), NULL);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
@@ -615,12 +598,12 @@ START_TEST(capture_line_and_icase)
 	/* In a one_of, only the winning alternative's captures are stored. */
 	struct capture lc = {(char *)"lc", (char *)"^LOGIN-DELAY (.*)"},
 	               ex2 = {(char *)"ex", (char *)"^EXPIRE (.*)"};
-	struct expect alts[2] = {ex(WANT_OK), ex(WANT_OK)};
+	struct expect alts[2] = {tu_expect(WANT_OK), tu_expect(WANT_OK)};
 	alts[0].line_captures = &lc;
 	alts[0].nline_captures = 1;
 	alts[1].line_captures = &ex2;
 	alts[1].nline_captures = 1;
-	struct expect both = ex(WANT_UNSET);
+	struct expect both = tu_expect(WANT_UNSET);
 	both.one_of = alts;
 	both.n_one_of = 2;
 	judge_lines(&both, &out, L("+OK"), BODY(L("EXPIRE NEVER")));
@@ -637,7 +620,7 @@ START_TEST(nul_octet_hides_nothing)
 	ctx_new();
 	struct outcome out;
 	/* First line: match sees past the NUL (and `.` matches it), not_match too, capture takes it whole. */
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	struct capture cap = {(char *)"ts", (char *)"(<[^>]*>) b$"};
 	e.match = (char *)"^\\+OK a. <x@y> b$";
 	e.not_match = (char *)"^\\+OK a[^<]*$";
@@ -647,7 +630,7 @@ START_TEST(nul_octet_hides_nothing)
 	PASSES(out);
 	ck_assert_str_eq(var("ts"), "<x@y>");
 	/* Body lines: lines, each_line, contains, capture_line all see the octets after the NUL. */
-	struct expect b = ex(WANT_OK);
+	struct expect b = tu_expect(WANT_OK);
 	char *lines[] = {(char *)"^first. tail$", (char *)"^second$"};
 	struct capture lc = {(char *)"tail", (char *)"^first.(.*)$"};
 	b.multiline = true;
@@ -663,7 +646,7 @@ START_TEST(nul_octet_hides_nothing)
 	ck_assert_str_eq(var("tail"), " tail");
 	ck_assert_uint_eq(vars_get(&x->vars, "body")->len, 18);
 	/* not_contains fails on what follows a NUL. */
-	struct expect n = ex(WANT_OK);
+	struct expect n = tu_expect(WANT_OK);
 	n.multiline = true;
 	n.not_contains = (char *)"^x.*y$";
 	judge_lines(&n, &out, L("+OK"), BODY(L("x\0 y")));
@@ -686,11 +669,11 @@ START_TEST(judge_last_line)
 	ck_assert_str_eq(out.expected, "+OK");
 	ck_assert_int_eq(out.level, LEVEL_MUST);
 	struct capture cap = {(char *)"code", (char *)"\\[([A-Z]+)\\]"};
-	struct expect alts[2] = {ex(WANT_OK), ex(WANT_ERR)};
+	struct expect alts[2] = {tu_expect(WANT_OK), tu_expect(WANT_ERR)};
 	alts[1].code = (char *)"AUTH";
 	alts[1].captures = &cap;
 	alts[1].ncaptures = 1;
-	struct expect e = ex(WANT_UNSET);
+	struct expect e = tu_expect(WANT_UNSET);
 	e.one_of = alts;
 	e.n_one_of = 2;
 	expect_judge_last(x, &e, &out);
@@ -720,23 +703,23 @@ static const char *described(const struct expect *e)
 START_TEST(describe)
 {
 	ctx_new();
-	struct expect e = ex(WANT_ERR);
+	struct expect e = tu_expect(WANT_ERR);
 	e.code = (char *)"IN-USE";
 	ck_assert_str_eq(described(&e), "-ERR with [IN-USE]");
-	struct expect s = ex(WANT_UNSET);
+	struct expect s = tu_expect(WANT_UNSET);
 	s.silent_for = 2;
 	ck_assert_str_eq(described(&s), "no reply within 2.0 s");
-	struct expect c = ex(WANT_OK);
+	struct expect c = tu_expect(WANT_OK);
 	c.closes = 1;
 	c.multiline = true;
 	ck_assert_str_eq(described(&c), "+OK and a multi-line body, then the server closes");
-	struct expect m = ex(WANT_OK);
+	struct expect m = tu_expect(WANT_OK);
 	m.match = (char *)"^\\+OK ${n} ";
 	vars_set_str(&x->vars, "n", "3");
 	ck_assert_str_eq(described(&m), "+OK matching /^\\+OK 3 /");
-	struct expect alts[2] = {ex(WANT_OK), ex(WANT_ERR)};
+	struct expect alts[2] = {tu_expect(WANT_OK), tu_expect(WANT_ERR)};
 	alts[1].not_code = (char *)"SYS";
-	struct expect o = ex(WANT_UNSET);
+	struct expect o = tu_expect(WANT_UNSET);
 	o.one_of = alts;
 	o.n_one_of = 2;
 	ck_assert_str_eq(described(&o), "one of: +OK | -ERR without [SYS]");
@@ -791,7 +774,7 @@ static void rd_close(void)
 START_TEST(read_sets_last)
 {
 	CANNED("+OK 2 320\r\n+OK a\0 b\r\n+OK\r\nx\0y\r\n.\r\n");
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	struct capture cap = {(char *)"size", (char *)"^\\+OK [0-9]+ ([0-9]+)$"};
 	e.captures = &cap;
 	e.ncaptures = 1;
@@ -807,7 +790,7 @@ START_TEST(read_sets_last)
 	ck_assert_uint_eq(vars_get(&x->vars, "last.line")->len, 8);
 	ck_assert_uint_eq(x->last_len, 8);
 	/* A NUL octet inside a body line reaches the judge with the rest of the line. */
-	struct expect b = ex(WANT_OK);
+	struct expect b = tu_expect(WANT_OK);
 	b.capture_body = (char *)"body";
 	expect_response(x, s, &b, 0, NULL, NULL, &out);
 	PASSES(out);
@@ -821,13 +804,13 @@ START_TEST(read_body_whole_after_failure)
 {
 	CANNED("+OK\r\nUSER\r\nTOP\r\n.\r\n-ERR [IN-USE] next\r\n");
 	struct outcome out;
-	struct expect c = ex(WANT_OK);
+	struct expect c = tu_expect(WANT_OK);
 	c.multiline = true;
 	c.contains = (char *)"^STLS$";
 	expect_response(x, s, &c, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_int_eq(out.desync, 0);
-	struct expect n = ex(WANT_ERR);
+	struct expect n = tu_expect(WANT_ERR);
 	n.code = (char *)"IN-USE";
 	expect_response(x, s, &n, 0, NULL, NULL, &out);
 	PASSES(out);
@@ -874,8 +857,8 @@ START_TEST(read_unstuffs)
 {
 	CANNED("+OK\r\nab\r\n..\r\n\r\n.\r\n+OK\r\n..x\r\n.\r\n");
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
-	e.octets = ss("9"); /* "ab" CRLF "." CRLF CRLF */
+	struct expect e = tu_expect(WANT_OK);
+	e.octets = tu_sstr("9"); /* "ab" CRLF "." CRLF CRLF */
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	PASSES(out);
 	char seen[256] = "";
@@ -892,8 +875,8 @@ START_TEST(read_unstuffs)
 	char *wire = wire_message(fx->msgs[0].path);
 	rd_open(wire, strlen(wire), 0);
 	x->fx = fx;
-	struct expect m = ex(WANT_OK);
-	m.message = ss("1");
+	struct expect m = tu_expect(WANT_OK);
+	m.message = tu_sstr("1");
 	expect_response(x, s, &m, 0, NULL, NULL, &out);
 	PASSES(out);
 	rd_close();
@@ -906,7 +889,7 @@ START_TEST(stuffing_and_termination_checks)
 {
 	CANNED("+OK\r\n..stuffed\r\n.unstuffed\r\n.\r\n");
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	e.multiline = true;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_CHECK);
@@ -939,7 +922,7 @@ START_TEST(stuffing_and_termination_checks)
 
 	CANNED("+ Zm9v\r\n+ Zm9=\r\n");
 	s->in_auth = 1;
-	e = ex(WANT_CONT);
+	e = tu_expect(WANT_CONT);
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_PASS);
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
@@ -953,7 +936,7 @@ START_TEST(closes_and_silence)
 {
 	rd_open("+OK bye\r\n", 9, 1);
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	e.closes = 1;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	PASSES(out);
@@ -967,7 +950,7 @@ START_TEST(closes_and_silence)
 	rd_close();
 
 	CANNED("+OK\r\n");
-	e = ex(WANT_OK);
+	e = tu_expect(WANT_OK);
 	e.silent_for = 0.3;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_PASS);
@@ -987,9 +970,9 @@ END_TEST
 START_TEST(silence_alone_is_no_reply)
 {
 	struct outcome out;
-	struct expect alts[3] = {ex(WANT_OK), ex(WANT_ERR), ex(WANT_UNSET)};
+	struct expect alts[3] = {tu_expect(WANT_OK), tu_expect(WANT_ERR), tu_expect(WANT_UNSET)};
 	alts[2].silent_for = 0.3;
-	struct expect e = ex(WANT_UNSET);
+	struct expect e = tu_expect(WANT_UNSET);
 	e.one_of = alts;
 	e.n_one_of = 3;
 
@@ -1020,15 +1003,15 @@ START_TEST(closes_keeps_what_came_instead)
 	 * while waiting for a close (P-LINE-2's phantom reply stays visible). */
 	CANNED("-ERR line too long\r\n-ERR unknown command\r\n");
 	struct outcome out;
-	struct expect alts[2] = {ex(WANT_ERR), ex(WANT_ERR)};
+	struct expect alts[2] = {tu_expect(WANT_ERR), tu_expect(WANT_ERR)};
 	alts[0].closes = 1;
-	struct expect e = ex(WANT_UNSET);
+	struct expect e = tu_expect(WANT_UNSET);
 	e.one_of = alts;
 	e.n_one_of = 2;
 	e.timeout = 0.5;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
 	PASSES(out);
-	struct expect next = ex(WANT_ANY);
+	struct expect next = tu_expect(WANT_ANY);
 	expect_response(x, s, &next, 0, NULL, NULL, &out);
 	PASSES(out);
 	ck_assert_str_eq(x->last_line, "-ERR unknown command");
@@ -1036,7 +1019,7 @@ START_TEST(closes_keeps_what_came_instead)
 
 	/* With closes alone the second reply fails it, named. */
 	CANNED("-ERR line too long\r\n-ERR unknown command\r\n");
-	struct expect c = ex(WANT_ERR);
+	struct expect c = tu_expect(WANT_ERR);
 	c.closes = 1;
 	expect_response(x, s, &c, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
@@ -1051,9 +1034,9 @@ START_TEST(last_closed_variable)
 {
 	rd_open("-ERR wrong password\r\n", 21, 1);
 	struct outcome out;
-	struct expect alts[2] = {ex(WANT_ERR), ex(WANT_UNSET)};
+	struct expect alts[2] = {tu_expect(WANT_ERR), tu_expect(WANT_UNSET)};
 	alts[1].closes = 1;
-	struct expect e = ex(WANT_UNSET);
+	struct expect e = tu_expect(WANT_UNSET);
 	e.one_of = alts;
 	e.n_one_of = 2;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);
@@ -1063,7 +1046,7 @@ START_TEST(last_closed_variable)
 	PASSES(out);
 	ck_assert_str_eq(var("last.closed"), "yes");
 	/* Closed already: a response wanted is a failure of the server, not an error. */
-	struct expect ok = ex(WANT_OK);
+	struct expect ok = tu_expect(WANT_OK);
 	expect_response(x, s, &ok, 0, NULL, NULL, &out);
 	ck_assert_int_eq(out.kind, OUT_EXPECT);
 	ck_assert_str_eq(out.actual, "the server had closed the connection");
@@ -1076,7 +1059,7 @@ START_TEST(close_notify_needs_tls)
 	/* close_notify on a session without TLS is the scenario's mistake, not the server's. */
 	rd_open("+OK bye\r\n", 9, 1);
 	struct outcome out;
-	struct expect e = ex(WANT_OK);
+	struct expect e = tu_expect(WANT_OK);
 	e.closes = 1;
 	e.close_notify = true;
 	expect_response(x, s, &e, 0, NULL, NULL, &out);

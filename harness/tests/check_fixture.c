@@ -31,7 +31,7 @@ static void write_file(const char *path, const char *text)
 START_TEST(facts_of_three)
 {
 	const struct fixture *fx;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(fixture_get("fixtures", "three", &fx, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(fx->count, 3);
 	/* Sizes as fixtures/README.md lists them (RFC 1939 §11 counting). */
@@ -59,7 +59,7 @@ END_TEST
 START_TEST(other_fixtures)
 {
 	const struct fixture *fx;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(fixture_get("fixtures", "empty", &fx, &err), 0);
 	ck_assert_uint_eq(fx->count, 0);
 	ck_assert_uint_eq(fx->total, 0);
@@ -80,7 +80,7 @@ START_TEST(copy_replaces_messages_only)
 	char tmp[] = "/tmp/check-fixture-XXXXXX";
 	ck_assert_ptr_nonnull(mkdtemp(tmp));
 	char dst[PATH_MAX], p[PATH_MAX];
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_lt(snprintf(dst, sizeof dst, "%s/user", tmp), (int)sizeof dst);
 	ck_assert_msg(fixture_copy_maildir("fixtures/maildrops/three", dst, &err) == 0, "%s", err.msg);
 	ck_assert(exists(dst, "new/1000000001.M1P1.fixture"));
@@ -106,7 +106,7 @@ START_TEST(message_id_reader)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	char id[256];
-	struct p3err err = {""};
+	struct p3err err = {0};
 
 	write_file(
 	    path,

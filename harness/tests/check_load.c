@@ -18,7 +18,7 @@ Suite *load_suite(void);
 static struct scenario *load_ok(const char *yaml)
 {
 	struct scenario *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(load_scenario_mem("t.yaml", yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	ck_assert_ptr_nonnull(sc);
 	return sc;
@@ -27,7 +27,7 @@ static struct scenario *load_ok(const char *yaml)
 static void load_bad(const char *yaml, const struct load_opts *o, const char *want)
 {
 	struct scenario *sc = (struct scenario *)1;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(load_scenario_mem("t.yaml", yaml, strlen(yaml), o, &sc, &err), -1);
 	ck_assert_ptr_null(sc);
 	ck_assert_str_eq(err.msg, want);
@@ -537,7 +537,7 @@ START_TEST(err_requirement_ids)
 	/* With a catalog, the id must also be one of its rows. */
 	static const char cat[] = "| R1939-DELE-4 | 1939 §5 | MUST | t | o | — |\n";
 	struct reqs r;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(reqs_parse("REQ.md", cat, strlen(cat), &r, &err), 0);
 	struct load_opts o = {.reqs = &r};
 	load_bad(
@@ -564,7 +564,7 @@ START_TEST(folder_sorted)
 	           "id: a/first\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\nsteps: [{send: NOOP}]\n");
 	write_file(dir, "a/notes.txt", "not yaml: [");
 	struct scenario_list l;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	const char *paths[] = {dir};
 	ck_assert_msg(load_scenarios(paths, 1, NULL, &l, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(l.n, 3);
@@ -600,7 +600,7 @@ START_TEST(folder_reports_every_bad_file)
 	write_file(dir, "a/bad2.yaml", HEAD "steps: []\n");
 	write_file(dir, "a/good.yaml", HEAD "steps: [{send: NOOP}]\n");
 	struct scenario_list l;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	const char *paths[] = {dir};
 	struct load_opts o = {.on_error = count_error};
 	nerrors = 0;
@@ -624,7 +624,7 @@ START_TEST(sniff_kinds)
 	for (size_t i = 0; i < 4; i++) {
 		char p[PATH_MAX];
 		enum load_kind k;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
 		ck_assert_msg(load_sniff(p, &k, &err) == 0, "%s", err.msg);
 		ck_assert_msg(k == want[i], "%s: %d", names[i], (int)k);

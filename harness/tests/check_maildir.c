@@ -2,54 +2,21 @@
  * path, unique-id rules, what is ignored, errors that name the path, user names, creation, 8-bit header
  * sections, the verbatim flag and the size cache. */
 #include <errno.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "testutil.h"
 #include "lib/digest.h"
 #include "lib/maildir.h"
 
 Suite *maildir_suite(void);
 
-static char root[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void setup(void)
-{
-	strcpy(root, "/tmp/check_maildir.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
-}
-
-static void teardown(void)
-{
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-/* Path under the test root. */
-static const char *at(const char *rel)
-{
-	static char buf[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-	return buf[k];
-}
-
 static void put(const char *rel, const char *content, size_t len)
 {
-	FILE *f = fopen(at(rel), "wb");
-
-	ck_assert_msg(f != NULL, "create %s", rel);
-	ck_assert_uint_eq(fwrite(content, 1, len, f), len);
-	fclose(f);
+	tu_write(tu_at(rel), content, len);
 }
 
 static void puts_(const char *rel, const char *content)
@@ -61,7 +28,7 @@ static void make_md(const char *rel)
 {
 	struct p3err e;
 
-	ck_assert_msg(maildir_create(at(rel), &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_create(tu_at(rel), &e) == 0, "%s", e.msg);
 }
 
 START_TEST(order_and_sizes)
@@ -74,15 +41,15 @@ START_TEST(order_and_sizes)
 	puts_("m/cur/1.a:2,S", "A: crlf\r\n\r\nx\r\n"); /* CRLF: 9 + 2 + 3 */
 	puts_("m/cur/2.b", "B: no end\n\nlast");        /* last line gets CRLF counted */
 	puts_("m/new/10.d", ".\n..\n");                 /* stuffing not counted */
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 4);
 	/* strcmp order of the file names, wherever they live. */
 	ck_assert_str_eq(md.msgs[0].name, "1.a:2,S");
 	ck_assert_str_eq(md.msgs[1].name, "10.d");
 	ck_assert_str_eq(md.msgs[2].name, "2.b");
 	ck_assert_str_eq(md.msgs[3].name, "3.c");
-	ck_assert_str_eq(md.msgs[0].path, at("m/cur/1.a:2,S"));
-	ck_assert_str_eq(md.msgs[1].path, at("m/new/10.d"));
+	ck_assert_str_eq(md.msgs[0].path, tu_at("m/cur/1.a:2,S"));
+	ck_assert_str_eq(md.msgs[1].path, tu_at("m/new/10.d"));
 	ck_assert_uint_eq(md.msgs[0].size, 14);
 	ck_assert_uint_eq(md.msgs[1].size, 7);
 	ck_assert_uint_eq(md.msgs[2].size, 19);
@@ -103,10 +70,10 @@ START_TEST(ignores_tmp_dotfiles_and_folders)
 	puts_("m/tmp/1.inflight", "X: y\n");
 	puts_("m/new/.hidden", "X: y\n");
 	puts_("m/cur/.nfs0001", "X: y\n");
-	ck_assert_int_eq(mkdir(at("m/cur/sub"), 0700), 0);
-	ck_assert_int_eq(symlink("nowhere", at("m/new/dangling")), 0); /* as if removed meanwhile */
+	ck_assert_int_eq(mkdir(tu_at("m/cur/sub"), 0700), 0);
+	ck_assert_int_eq(symlink("nowhere", tu_at("m/new/dangling")), 0); /* as if removed meanwhile */
 	puts_("m/new/real", "X: y\n");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 1);
 	ck_assert_str_eq(md.msgs[0].name, "real");
 	maildir_free(&md);
@@ -119,7 +86,7 @@ START_TEST(empty_maildir)
 	struct p3err e;
 
 	make_md("m");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 0);
 	ck_assert_uint_eq(md.total, 0);
 	maildir_free(&md);
@@ -140,7 +107,7 @@ START_TEST(w_field_fast_path)
 	puts_("m/cur/4.x,W=", "abc\n");
 	/* A W= inside the flags part is not a size. */
 	puts_("m/cur/5.x:2,W=99", "abc\n");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 5);
 	ck_assert_uint_eq(md.msgs[0].size, 1234);
 	ck_assert_uint_eq(md.msgs[1].size, 77);
@@ -169,7 +136,7 @@ START_TEST(header_8bit)
 	puts_("m/cur/5.x", "A: b\n\rC: \xc3\xa9\n\nx\n");
 	/* Sized by its name: not read, unknown; maildir_header_8bit reads it. */
 	puts_("m/cur/6.x,W=40", "Subject: \xc3\xa9\n\nbody\n");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 6);
 	ck_assert_int_eq(md.msgs[0].header_8bit, MAILDIR_HEADER_8BIT);
 	ck_assert_int_eq(md.msgs[1].header_8bit, MAILDIR_HEADER_ASCII);
@@ -180,7 +147,7 @@ START_TEST(header_8bit)
 	for (size_t i = 0; i < 5; i++)
 		ck_assert_int_eq(maildir_header_8bit(md.msgs[i].path, &e), md.msgs[i].header_8bit);
 	ck_assert_int_eq(maildir_header_8bit(md.msgs[5].path, &e), MAILDIR_HEADER_8BIT);
-	ck_assert_int_eq(maildir_header_8bit(at("m/cur/missing"), &e), -1);
+	ck_assert_int_eq(maildir_header_8bit(tu_at("m/cur/missing"), &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "missing"));
 	maildir_free(&md);
 }
@@ -234,7 +201,7 @@ START_TEST(uid_rules)
 	puts_(rel, "x\n");
 	snprintf(rel, sizeof rel, "m/new/%s", name71);
 	puts_(rel, "x\n");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 6);
 	ck_assert_str_eq(md.msgs[0].uid, "1.host");
 	ck_assert_str_eq(md.msgs[1].uid, "2.host");
@@ -258,12 +225,12 @@ START_TEST(uids_stable_and_distinct)
 	puts_("m/new/5.same", "x\n");
 	puts_("m/cur/5.same:2,S", "y\n"); /* same base name in new/ and cur/ */
 	puts_("m/cur/6.other", "z\n");
-	ck_assert_msg(maildir_scan(at("m"), &a, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &a, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(a.count, 3);
 	ck_assert_str_ne(a.msgs[0].uid, a.msgs[1].uid);
 	/* Moving a message from new/ to cur/ with flags keeps its id when the base name is unique. */
-	ck_assert_int_eq(rename(at("m/cur/6.other"), at("m/cur/6.other:2,RS")), 0);
-	ck_assert_msg(maildir_scan(at("m"), &b, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(rename(tu_at("m/cur/6.other"), tu_at("m/cur/6.other:2,RS")), 0);
+	ck_assert_msg(maildir_scan(tu_at("m"), &b, &e) == 0, "%s", e.msg);
 	ck_assert_str_eq(a.msgs[2].uid, "6.other");
 	ck_assert_str_eq(b.msgs[2].uid, "6.other");
 	ck_assert_str_eq(a.msgs[0].uid, b.msgs[0].uid);
@@ -282,7 +249,7 @@ START_TEST(three_copies_of_a_base_name_get_three_ids)
 	puts_("m/new/7.same", "a\n");
 	puts_("m/cur/7.same:2,RS", "b\n");
 	puts_("m/cur/7.same:2,S", "c\n");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 3);
 	ck_assert_str_eq(md.msgs[0].name, "7.same"); /* the first in file-name order keeps its id */
 	ck_assert_str_eq(md.msgs[0].uid, "7.same");
@@ -309,12 +276,12 @@ START_TEST(uids_distinct_for_many_equal_bases)
 	puts_("m/new/:x", "d\n");
 	apop_digest("cur/:2,T", "", hex); /* what the second one becomes */
 	puts_(strcat(strcpy((char[64]){0}, "m/cur/"), hex), "e\n");
-	ck_assert_msg(maildir_scan(at("m"), &a, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &a, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(a.count, 5);
 	for (size_t i = 0; i < a.count; i++)
 		for (size_t j = i + 1; j < a.count; j++)
 			ck_assert_str_ne(a.msgs[i].uid, a.msgs[j].uid);
-	ck_assert_msg(maildir_scan(at("m"), &b, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &b, &e) == 0, "%s", e.msg);
 	for (size_t i = 0; i < a.count; i++)
 		ck_assert_str_eq(a.msgs[i].uid, b.msgs[i].uid); /* the same in every session */
 	maildir_free(&a);
@@ -327,12 +294,12 @@ START_TEST(not_a_maildir)
 	struct maildir md;
 	struct p3err e;
 
-	ck_assert_int_eq(maildir_scan(at("missing"), &md, &e), -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, at("missing")));
+	ck_assert_int_eq(maildir_scan(tu_at("missing"), &md, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, tu_at("missing")));
 	ck_assert_ptr_nonnull(strstr(e.msg, "not a Maildir"));
-	ck_assert_int_eq(mkdir(at("half"), 0700), 0);
-	ck_assert_int_eq(mkdir(at("half/cur"), 0700), 0);
-	ck_assert_int_eq(maildir_scan(at("half"), &md, &e), -1);
+	ck_assert_int_eq(mkdir(tu_at("half"), 0700), 0);
+	ck_assert_int_eq(mkdir(tu_at("half/cur"), 0700), 0);
+	ck_assert_int_eq(maildir_scan(tu_at("half"), &md, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "new/"));
 	ck_assert_ptr_null(md.msgs);
 }
@@ -346,9 +313,9 @@ START_TEST(unreadable_message_names_path)
 	make_md("m");
 	puts_("m/new/1.ok", "x\n");
 	/* A symlink loop cannot be opened, even by root. */
-	ck_assert_int_eq(symlink("2.loop", at("m/new/2.loop")), 0);
-	ck_assert_int_eq(maildir_scan(at("m"), &md, &e), -1);
-	ck_assert_msg(strstr(e.msg, at("m/new")) != NULL, "message: %s", e.msg);
+	ck_assert_int_eq(symlink("2.loop", tu_at("m/new/2.loop")), 0);
+	ck_assert_int_eq(maildir_scan(tu_at("m"), &md, &e), -1);
+	ck_assert_msg(strstr(e.msg, tu_at("m/new")) != NULL, "message: %s", e.msg);
 	ck_assert_ptr_nonnull(strstr(e.msg, "symbolic links"));
 	ck_assert_uint_eq(md.count, 0);
 	ck_assert_ptr_null(md.msgs);
@@ -364,9 +331,9 @@ START_TEST(unreadable_file_as_user)
 		return; /* root reads mode-000 files; the symlink test covers the path in the message */
 	make_md("m");
 	puts_("m/new/1.locked", "x\n");
-	ck_assert_int_eq(chmod(at("m/new/1.locked"), 0), 0);
-	ck_assert_int_eq(maildir_scan(at("m"), &md, &e), -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, at("m/new/1.locked")));
+	ck_assert_int_eq(chmod(tu_at("m/new/1.locked"), 0), 0);
+	ck_assert_int_eq(maildir_scan(tu_at("m"), &md, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, tu_at("m/new/1.locked")));
 }
 END_TEST
 
@@ -383,7 +350,7 @@ START_TEST(big_message_size)
 	make_md("m");
 	put("m/new/big", body, n);
 	free(body);
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.msgs[0].size, n + n / 10);
 	maildir_free(&md);
 }
@@ -417,15 +384,15 @@ START_TEST(create_nested_and_idempotent)
 	struct p3err e;
 	struct stat st;
 
-	ck_assert_msg(maildir_create(at("a/b/c"), &e) == 0, "%s", e.msg);
-	ck_assert_int_eq(stat(at("a/b/c/tmp"), &st), 0);
+	ck_assert_msg(maildir_create(tu_at("a/b/c"), &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(tu_at("a/b/c/tmp"), &st), 0);
 	ck_assert(S_ISDIR(st.st_mode));
 	ck_assert_int_eq(st.st_mode & 0777, 0700);
-	ck_assert_msg(maildir_create(at("a/b/c"), &e) == 0, "%s", e.msg);
-	ck_assert_msg(maildir_create(at("a//b/c/"), &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_create(tu_at("a/b/c"), &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_create(tu_at("a//b/c/"), &e) == 0, "%s", e.msg);
 	puts_("file", "x");
-	ck_assert_int_eq(maildir_create(at("file/m"), &e), -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, at("file")));
+	ck_assert_int_eq(maildir_create(tu_at("file/m"), &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, tu_at("file")));
 }
 END_TEST
 
@@ -464,11 +431,11 @@ START_TEST(cache_same_result_as_plain_scan)
 	struct stat st;
 
 	cache_fixture();
-	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
-	ck_assert_int_eq(stat(at("m/" MAILDIR_CACHE_NAME), &st), -1); /* the plain scan writes nothing */
-	ck_assert_msg(maildir_scan_cached(at("m"), &first, &e) == 0, "%s", e.msg);
-	ck_assert_int_eq(stat(at("m/" MAILDIR_CACHE_NAME), &st), 0);
-	ck_assert_msg(maildir_scan_cached(at("m"), &second, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(tu_at("m/" MAILDIR_CACHE_NAME), &st), -1); /* the plain scan writes nothing */
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &first, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(tu_at("m/" MAILDIR_CACHE_NAME), &st), 0);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &second, &e) == 0, "%s", e.msg);
 	same_scan(&plain, &first);
 	same_scan(&plain, &second);
 	ck_assert_uint_eq(second.count, 6);
@@ -489,7 +456,7 @@ START_TEST(verbatim_only_when_stored_as_sent)
 	cache_fixture();
 	puts_("m/cur/7.cr", "E: cr\r\n\r\nbare\rcr\r\n"); /* a bare CR is data, sent as stored */
 	puts_("m/cur/8.empty", "");
-	ck_assert_msg(maildir_scan(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 8);
 	ck_assert_int_eq(md.msgs[0].verbatim, 1); /* 1.crlf */
 	ck_assert_int_eq(md.msgs[1].verbatim, 0); /* 2.lf: bare LF */
@@ -507,7 +474,7 @@ END_TEST
 static void doctor_cache(const char *name, unsigned long long size)
 {
 	char line[1024], out[8192] = "";
-	FILE *f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+	FILE *f = fopen(tu_at("m/" MAILDIR_CACHE_NAME), "r");
 
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof line, f)) {
@@ -532,18 +499,18 @@ START_TEST(cache_used_while_the_file_is_unchanged)
 	struct p3err e;
 
 	cache_fixture();
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	maildir_free(&md);
 	/* A size only the cache can know: proof that the unchanged file is not read again. */
 	doctor_cache("2.lf", 4242);
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_str_eq(md.msgs[1].name, "2.lf");
 	ck_assert_uint_eq(md.msgs[1].size, 4242);
 	maildir_free(&md);
 	/* The same name with other content (a fixture copied again: a new file) is read again. */
-	ck_assert_int_eq(unlink(at("m/cur/2.lf")), 0);
+	ck_assert_int_eq(unlink(tu_at("m/cur/2.lf")), 0);
 	puts_("m/cur/2.lf", "B: lf, longer now\n\nbody\n");
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.msgs[1].size, 19 + 2 + 6);
 	maildir_free(&md);
 }
@@ -555,13 +522,13 @@ START_TEST(cache_rewritten_in_place_of_a_rewrite)
 	struct p3err e;
 
 	cache_fixture();
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	maildir_free(&md);
 	doctor_cache("2.lf", 4242);
 	/* Rewritten in place (same inode): the ctime changes, so the file is read again. */
 	usleep(20 * 1000);
 	puts_("m/cur/2.lf", "B: lf\n\nbody\n");
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.msgs[1].size, 15);
 	maildir_free(&md);
 }
@@ -582,14 +549,14 @@ START_TEST(cache_damaged_is_ignored_and_replaced)
 	struct p3err e;
 
 	cache_fixture();
-	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &plain, &e) == 0, "%s", e.msg);
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		puts_("m/" MAILDIR_CACHE_NAME, bad[i]);
-		ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+		ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 		same_scan(&plain, &md);
 		maildir_free(&md);
 		/* ... and replaced by a good one, which the next scan uses. */
-		ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+		ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 		same_scan(&plain, &md);
 		maildir_free(&md);
 	}
@@ -606,13 +573,13 @@ START_TEST(cache_drops_removed_messages_and_survives_no_write)
 	size_t n;
 
 	cache_fixture();
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	maildir_free(&md);
-	ck_assert_int_eq(unlink(at("m/cur/4.noend")), 0);
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(unlink(tu_at("m/cur/4.noend")), 0);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 5);
 	maildir_free(&md);
-	f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+	f = fopen(tu_at("m/" MAILDIR_CACHE_NAME), "r");
 	ck_assert_ptr_nonnull(f);
 	n = fread(buf, 1, sizeof buf - 1, f);
 	buf[n] = '\0';
@@ -620,13 +587,13 @@ START_TEST(cache_drops_removed_messages_and_survives_no_write)
 	ck_assert_ptr_null(strstr(buf, "4.noend"));
 	ck_assert_ptr_nonnull(strstr(buf, "end 4\n")); /* five messages, one of them sized by its name */
 	/* A cache that cannot be written (a folder in its place): the scan still answers. */
-	ck_assert_int_eq(unlink(at("m/" MAILDIR_CACHE_NAME)), 0);
-	ck_assert_int_eq(mkdir(at("m/" MAILDIR_CACHE_NAME), 0700), 0);
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(unlink(tu_at("m/" MAILDIR_CACHE_NAME)), 0);
+	ck_assert_int_eq(mkdir(tu_at("m/" MAILDIR_CACHE_NAME), 0700), 0);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 5);
 	ck_assert_uint_eq(md.msgs[1].size, 15);
 	maildir_free(&md);
-	ck_assert_int_eq(rmdir(at("m/" MAILDIR_CACHE_NAME)), 0);
+	ck_assert_int_eq(rmdir(tu_at("m/" MAILDIR_CACHE_NAME)), 0);
 }
 END_TEST
 
@@ -636,10 +603,10 @@ START_TEST(renamed_file_keeps_uid_and_size)
 	struct p3err e;
 
 	cache_fixture();
-	ck_assert_msg(maildir_scan_cached(at("m"), &a, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &a, &e) == 0, "%s", e.msg);
 	/* A client of another program sets a flag: the file is renamed in cur/ (Maildir practice). */
-	ck_assert_int_eq(rename(at("m/cur/2.lf"), at("m/cur/2.lf:2,RS")), 0);
-	ck_assert_msg(maildir_scan_cached(at("m"), &b, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(rename(tu_at("m/cur/2.lf"), tu_at("m/cur/2.lf:2,RS")), 0);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &b, &e) == 0, "%s", e.msg);
 	ck_assert_str_eq(b.msgs[1].name, "2.lf:2,RS");
 	ck_assert_str_eq(a.msgs[1].uid, "2.lf");
 	ck_assert_str_eq(b.msgs[1].uid, "2.lf");
@@ -807,7 +774,7 @@ Suite *maildir_suite(void)
 	Suite *s = suite_create("maildir");
 	TCase *tc = tcase_create("core");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_root_setup, tu_root_teardown);
 	tcase_add_test(tc, order_and_sizes);
 	tcase_add_test(tc, ignores_tmp_dotfiles_and_folders);
 	tcase_add_test(tc, empty_maildir);

@@ -87,7 +87,7 @@ START_TEST(write_mboxrd)
 	char md[128], out[128];
 	snprintf(md, sizeof md, "%s/md", dir);
 	snprintf(out, sizeof out, "%s/out.mbox", dir);
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(mbox_write(md, out, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(slurp(out), "From r@example.org Tue Nov 14 22:13:20 2023\n"
 	                             "Return-Path: <r@example.org>\nSubject: one\n\nbody\n\n"
@@ -113,7 +113,7 @@ START_TEST(write_empty)
 	mkdir(md, 0700);
 	put("cur", ".keep", "");
 	snprintf(out, sizeof out, "%s/e.mbox", dir);
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(mbox_write(md, out, &err) == 0, "%s", err.msg);
 	ck_assert_str_eq(slurp(out), "");
 }

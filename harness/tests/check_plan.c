@@ -18,7 +18,7 @@ static struct scenario *mk(const char *id, const char *tags)
 	         "steps: [{send: NOOP}]\n",
 	         id, tags);
 	struct scenario *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(load_scenario_mem(id, yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	return sc;
 }
@@ -52,7 +52,7 @@ static const char *sel(const struct plan_opts *o)
 	static char buf[1024];
 	struct scenario **v;
 	size_t n;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(plan_select(all, nall, o, &v, &n, &err) == 0, "%s", err.msg);
 	buf[0] = '\0';
 	for (size_t i = 0; i < n; i++) {
@@ -131,7 +131,7 @@ START_TEST(shards_partition_exactly)
 	struct plan_opts base = {.all = true};
 	struct scenario **whole;
 	size_t nwhole;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(plan_select(all, nall, &base, &whole, &nwhole, &err), 0);
 	for (int n = 1; n <= 9; n++) {
 		size_t seen[16] = {0};
@@ -175,7 +175,7 @@ END_TEST
 START_TEST(shard_parsing)
 {
 	int i = 0, n = 0;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(plan_parse_shard("2/4", &i, &n, &err), 0);
 	ck_assert_int_eq(i, 2);
 	ck_assert_int_eq(n, 4);
@@ -209,7 +209,7 @@ static struct scenario *mk_steps(const char *id, const char *extra, const char *
 	snprintf(yaml, sizeof yaml, "id: %s\ntitle: T\nrefs: [R1939-DELE-4]\nlevel: MUST\n%s\nsteps:\n%s", id,
 	         extra, steps);
 	struct scenario *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(load_scenario_mem(id, yaml, strlen(yaml), NULL, &sc, &err) == 0, "%s", err.msg);
 	return sc;
 }

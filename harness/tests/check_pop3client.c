@@ -3,44 +3,16 @@
  * (nothing in new/ before the commit, nothing left in tmp/ after an abort). The protocol side is tested
  * end to end (e2e/test_pop3client.py). */
 #include <dirent.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <check.h>
+#include "testutil.h"
 #include "client/client.h"
 
 Suite *pop3client_suite(void);
-
-static char root[64];
-
-static int rm_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path);
-}
-
-static void setup(void)
-{
-	strcpy(root, "/tmp/check_pop3client.XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(root));
-}
-
-static void teardown(void)
-{
-	nftw(root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static const char *at(const char *rel)
-{
-	static char buf[4][512];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", root, rel);
-	return buf[k];
-}
 
 /* Files in DIR (not . and ..). */
 static int count(const char *dir)
@@ -74,7 +46,7 @@ START_TEST(state_missing_file_is_empty)
 	struct uid_state st = {0};
 	struct p3err err;
 
-	ck_assert_int_eq(state_load(at("none"), &st, &err), 0);
+	ck_assert_int_eq(state_load(tu_at("none"), &st, &err), 0);
 	ck_assert_uint_eq(st.n, 0);
 	ck_assert(!state_has(&st, "x"));
 }
@@ -89,10 +61,10 @@ START_TEST(state_round_trip_without_duplicates)
 	ck_assert_int_eq(state_add(&st, "uid with no spaces!", &err), 0);
 	ck_assert_int_eq(state_add(&st, "1000.M1P1.a", &err), 0);
 	ck_assert_uint_eq(st.n, 2);
-	ck_assert_int_eq(state_save(at("state"), &st, &err), 0);
-	ck_assert_str_eq(slurp(at("state")), "1000.M1P1.a\nuid with no spaces!\n");
-	ck_assert_int_eq(access(at("state.tmp"), F_OK), -1); /* renamed into place, nothing left */
-	ck_assert_int_eq(state_load(at("state"), &again, &err), 0);
+	ck_assert_int_eq(state_save(tu_at("state"), &st, &err), 0);
+	ck_assert_str_eq(slurp(tu_at("state")), "1000.M1P1.a\nuid with no spaces!\n");
+	ck_assert_int_eq(access(tu_at("state.tmp"), F_OK), -1); /* renamed into place, nothing left */
+	ck_assert_int_eq(state_load(tu_at("state"), &again, &err), 0);
 	ck_assert_uint_eq(again.n, 2);
 	ck_assert(state_has(&again, "1000.M1P1.a"));
 	/* RFC 1939 §7: unique-ids are compared octet for octet. */
@@ -108,7 +80,7 @@ START_TEST(state_unwritable_is_an_error)
 	struct p3err err;
 
 	ck_assert_int_eq(state_add(&st, "a", &err), 0);
-	ck_assert_int_eq(state_save(at("no/such/dir/state"), &st, &err), -1);
+	ck_assert_int_eq(state_save(tu_at("no/such/dir/state"), &st, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err.msg, "no/such/dir"));
 	state_free(&st);
 }
@@ -119,14 +91,14 @@ START_TEST(delivery_only_after_commit)
 	struct delivery d = {.fd = -1};
 	struct p3err err;
 
-	ck_assert_int_eq(delivery_begin(&d, at("md"), &err), 0);
+	ck_assert_int_eq(delivery_begin(&d, tu_at("md"), &err), 0);
 	ck_assert_int_eq(delivery_write(&d, "Subject: x\n\nbody\n", 17, &err), 0);
 	/* Maildir: a message in tmp/ is not delivered until it is renamed into new/. */
-	ck_assert_int_eq(count(at("md/tmp")), 1);
-	ck_assert_int_eq(count(at("md/new")), 0);
+	ck_assert_int_eq(count(tu_at("md/tmp")), 1);
+	ck_assert_int_eq(count(tu_at("md/new")), 0);
 	ck_assert_int_eq(delivery_commit(&d, &err), 0);
-	ck_assert_int_eq(count(at("md/tmp")), 0);
-	ck_assert_int_eq(count(at("md/new")), 1);
+	ck_assert_int_eq(count(tu_at("md/tmp")), 0);
+	ck_assert_int_eq(count(tu_at("md/new")), 1);
 	ck_assert_str_eq(slurp(d.final), "Subject: x\n\nbody\n");
 }
 END_TEST
@@ -136,18 +108,18 @@ START_TEST(delivery_abort_leaves_nothing)
 	struct delivery d = {.fd = -1}, d2 = {.fd = -1};
 	struct p3err err;
 
-	ck_assert_int_eq(delivery_begin(&d, at("md"), &err), 0);
+	ck_assert_int_eq(delivery_begin(&d, tu_at("md"), &err), 0);
 	ck_assert_int_eq(delivery_write(&d, "half a mess", 11, &err), 0);
 	delivery_abort(&d);
-	ck_assert_int_eq(count(at("md/tmp")), 0);
-	ck_assert_int_eq(count(at("md/new")), 0);
+	ck_assert_int_eq(count(tu_at("md/tmp")), 0);
+	ck_assert_int_eq(count(tu_at("md/new")), 0);
 	/* Two deliveries in one process get different names. */
-	ck_assert_int_eq(delivery_begin(&d, at("md"), &err), 0);
-	ck_assert_int_eq(delivery_begin(&d2, at("md"), &err), 0);
+	ck_assert_int_eq(delivery_begin(&d, tu_at("md"), &err), 0);
+	ck_assert_int_eq(delivery_begin(&d2, tu_at("md"), &err), 0);
 	ck_assert_str_ne(d.tmp, d2.tmp);
 	ck_assert_int_eq(delivery_commit(&d, &err), 0);
 	ck_assert_int_eq(delivery_commit(&d2, &err), 0);
-	ck_assert_int_eq(count(at("md/new")), 2);
+	ck_assert_int_eq(count(tu_at("md/new")), 2);
 }
 END_TEST
 
@@ -156,7 +128,7 @@ Suite *pop3client_suite(void)
 	Suite *s = suite_create("pop3client");
 	TCase *tc = tcase_create("deliver");
 
-	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_checked_fixture(tc, tu_root_setup, tu_root_teardown);
 	tcase_add_test(tc, state_missing_file_is_empty);
 	tcase_add_test(tc, state_round_trip_without_duplicates);
 	tcase_add_test(tc, state_unwritable_is_an_error);

@@ -321,7 +321,7 @@ START_TEST(json_read_rejects_bad_reports)
 	char *path = rd_tmpname(".json");
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		struct run run;
-		struct p3err err = {{0}};
+		struct p3err err = {0};
 		write_file(path, cases[i].text);
 		ck_assert_int_eq(report_json_read(path, &run, &err), -1);
 		ck_assert_msg(strstr(err.msg, cases[i].want) != NULL, "case %zu: \"%s\" lacks \"%s\"", i,

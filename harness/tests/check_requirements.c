@@ -46,7 +46,7 @@ END_TEST
 START_TEST(parse_mini)
 {
 	struct reqs r;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(reqs_parse("mini.md", mini, strlen(mini), &r, &err) == 0, "%s", err.msg);
 	ck_assert_uint_eq(r.n, 7);
 	const struct requirement *q = reqs_find(&r, "R1939-GEN-8");
@@ -82,7 +82,7 @@ START_TEST(duplicate_id)
 	                          "\n"
 	                          "| R1-A-1 | a | MUST | t | o | — |\n";
 	struct reqs r;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(reqs_parse("dup.md", dup, strlen(dup), &r, &err), -1);
 	ck_assert_str_eq(err.msg, "dup.md:3:1: duplicate requirement id R1-A-1 (first on line 1)");
 }
@@ -91,7 +91,7 @@ END_TEST
 START_TEST(missing_file)
 {
 	struct reqs r;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(reqs_load("/nonexistent/REQUIREMENTS.md", &r, &err), -1);
 	ck_assert_msg(strstr(err.msg, "/nonexistent/REQUIREMENTS.md: cannot open") == err.msg, "%s", err.msg);
 }
@@ -107,7 +107,7 @@ START_TEST(real_catalog)
 		return;
 	}
 	struct reqs r;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(reqs_load(path, &r, &err) == 0, "%s", err.msg);
 	size_t rfc = 0, practice = 0, gating = 0;
 	for (size_t i = 0; i < r.n; i++) {

@@ -31,7 +31,7 @@ static struct conn *mute_conn(int *lfd)
 	ck_assert_int_eq(listen(*lfd, 4), 0);
 	ck_assert_int_eq(getsockname(*lfd, (struct sockaddr *)&a, &len), 0);
 	struct conn *c = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_msg(conn_open(&c, "127.0.0.1", ntohs(a.sin_port), 2000, &err) == CONN_OK, "%s", err.msg);
 	return c;
 }
@@ -48,7 +48,7 @@ START_TEST(runner_stop_cuts_waits_and_clears)
 	int lfd;
 	ck_assert_int_eq(stop_init(), 0);
 	struct conn *c = mute_conn(&lfd);
-	struct p3err err = {""};
+	struct p3err err = {0};
 	/* no stop: the wait lasts its deadline */
 	double t0 = now_s();
 	ck_assert_int_eq(read_one(c, 200, &err), CONN_TIMEOUT);
@@ -76,7 +76,7 @@ START_TEST(a_signal_stops_for_good)
 	int lfd;
 	ck_assert_int_eq(stop_init(), 0);
 	struct conn *c = mute_conn(&lfd);
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_eq(raise(SIGTERM), 0); /* the handler, not the default action: we live on */
 	ck_assert_int_eq(stop_requested(), STOP_SIGNAL);
 	ck_assert_int_eq(stop_signal(), SIGTERM);

@@ -41,7 +41,7 @@ static void write_profile(const char *text)
 static void bad(const char *text, const char *want)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	write_profile(text);
 	ck_assert_msg(target_load(path, &t, &err) != 0, "loaded: %s", text);
 	char full[PATH_MAX + 200];
@@ -52,7 +52,7 @@ static void bad(const char *text, const char *want)
 START_TEST(good_profile)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	char certs[PATH_MAX];
 	snprintf(certs, sizeof certs, "%s/certs", dir);
 	ck_assert_int_eq(mkdir(certs, 0700), 0);
@@ -164,7 +164,7 @@ START_TEST(bad_profiles)
 	bad("host: h\nport: 110\naccounts:\n  - {user: 'a b', password: x}\n  - {user: b, password: y}\n",
 	    "4:12: accounts: user 'a b' holds a space");
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	ck_assert_int_ne(target_load("/nonexistent/target.yaml", &t, &err), 0);
 	ck_assert_ptr_nonnull(strstr(err.msg, "/nonexistent/target.yaml"));
 }
@@ -185,7 +185,7 @@ static char *slurp(const char *p)
 START_TEST(apop_secret_key)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	/* RFC 1939 §7: APOP digests a shared secret, which a server with an APOP database of its own keeps
 	 * apart from the login password; without the key it is the password. */
 	write_profile("host: h\nport: 110\naccounts:\n"
@@ -212,7 +212,7 @@ END_TEST
 START_TEST(reset_by_command)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	char text[2048];
 	/* The command sees the values shell-quoted: a user with a quote and a fixture path with a space. */
 	snprintf(text, sizeof text,
@@ -251,7 +251,7 @@ START_TEST(reset_quoting_forms)
 	    "o'hara|/tmp/a b;$HOME\"`id`'x'\\", "u=o'hara|f=/tmp/a b;$HOME\"`id`'x'\\"};
 	for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
 		struct target t;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		char cmd[512], text[2048], out[PATH_MAX];
 		snprintf(cmd, sizeof cmd, forms[i], dir);
 		snprintf(text, sizeof text,
@@ -276,7 +276,7 @@ END_TEST
 START_TEST(reset_timeout_key)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	write_profile(
 	    "host: h\nport: 110\nreset_timeout: 0.3\nreset: \"sleep 20 # {user} {fixture}\"\n" ACCOUNTS);
 	ck_assert_msg(target_load(path, &t, &err) == 0, "%s", err.msg);
@@ -313,7 +313,7 @@ END_TEST
 START_TEST(reset_fixture_mbox)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	char text[2048], fx[128], msg[PATH_MAX], out[PATH_MAX];
 	snprintf(fx, sizeof fx, "%s/fx", dir);
 	ck_assert_int_eq(mkdir(fx, 0700), 0);
@@ -346,7 +346,7 @@ END_TEST
 START_TEST(reset_by_maildirs)
 {
 	struct target t;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	char text[1024], p[PATH_MAX];
 	snprintf(text, sizeof text, "host: h\nport: 110\nmaildirs: drops\n" ACCOUNTS);
 	write_profile(text);

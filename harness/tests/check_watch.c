@@ -80,7 +80,7 @@ START_TEST(alive_greeting_mute_and_gone)
 {
 	int port, mport, mute = listener(&mport), lfd = listener(&port);
 	struct target t = {.host = "127.0.0.1", .port = mport};
-	struct p3err err = {""};
+	struct p3err err = {0};
 	/* mute: the kernel accepts the connection, nobody ever speaks */
 	ck_assert_int_eq(watch_alive(&t, 300, &err), -1);
 	ck_assert_msg(strstr(err.msg, "no greeting within 300 ms"), "%s", err.msg);

@@ -1,5 +1,5 @@
 /* lib_testpeer.c — the lib tests' peer: a thread serving one TCP (or TLS) connection on 127.0.0.1 with a
- * scripted behaviour, and test certificates generated with OpenSSL's APIs. */
+ * scripted behaviour, and test certificates (made by runner/certgen). */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -12,77 +12,18 @@
 #include <time.h>
 #include <unistd.h>
 #include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
 #include "lib_testpeer.h"
+#include "runner/certgen.h"
 
 /* --- certificates --------------------------------------------------------------------------------- */
 
-static int add_ext(X509 *issuer, X509 *x, int nid, const char *value)
-{
-	X509V3_CTX v3;
-	X509_EXTENSION *ext;
-	int ok;
-
-	X509V3_set_ctx_nodb(&v3);
-	X509V3_set_ctx(&v3, issuer, x, NULL, NULL, 0);
-	ext = X509V3_EXT_conf_nid(NULL, &v3, nid, value);
-	if (ext == NULL)
-		return -1;
-	ok = X509_add_ext(x, ext, -1);
-	X509_EXTENSION_free(ext);
-	return ok == 1 ? 0 : -1;
-}
-
-/* A certificate for `key` named `cn`, signed by issuer/ikey (self-signed when issuer is NULL). */
-static X509 *make_cert(EVP_PKEY *key, const char *cn, long serial, X509 *issuer, EVP_PKEY *ikey, int ca)
-{
-	X509 *x = X509_new();
-
-	if (x == NULL)
-		return NULL;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_gmtime_adj(X509_getm_notBefore(x), -3600);
-	X509_gmtime_adj(X509_getm_notAfter(x), 7L * 24 * 3600);
-	X509_set_pubkey(x, key);
-	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC, (const unsigned char *)cn,
-	                           -1, -1, 0);
-	X509_set_issuer_name(x, X509_get_subject_name(issuer ? issuer : x));
-	if (ca) {
-		if (add_ext(x, x, NID_basic_constraints, "critical,CA:TRUE") < 0 ||
-		    add_ext(x, x, NID_key_usage, "critical,keyCertSign,cRLSign") < 0 ||
-		    add_ext(x, x, NID_subject_key_identifier, "hash") < 0)
-			goto fail;
-	} else {
-		if (add_ext(issuer, x, NID_basic_constraints, "CA:FALSE") < 0 ||
-		    add_ext(issuer, x, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost") < 0 ||
-		    add_ext(issuer, x, NID_ext_key_usage, "serverAuth") < 0)
-			goto fail;
-	}
-	if (X509_sign(x, issuer ? ikey : key, EVP_sha256()) == 0)
-		goto fail;
-	return x;
-fail:
-	X509_free(x);
-	return NULL;
-}
-
-static int write_pem(const char *path, X509 *x, EVP_PKEY *k)
-{
-	FILE *f = fopen(path, "w");
-	int ok;
-
-	if (f == NULL)
-		return -1;
-	ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-	return fclose(f) == 0 && ok == 1 ? 0 : -1;
-}
-
 int tp_certs_make(struct tp_certs *c)
 {
-	EVP_PKEY *cakey = EVP_EC_gen("P-256"), *key = EVP_EC_gen("P-256"), *okey = EVP_EC_gen("P-256");
+	static const struct certspec ca_spec = {NULL, "pop3spec test CA", NULL, -3600, 7L * 24 * 3600, 1,
+	                                        true};
+	static const struct certspec srv_spec = {
+	    NULL, "localhost", CERTGEN_SAN_LOOPBACK, -3600, 7L * 24 * 3600, 2, false};
+	EVP_PKEY *cakey = certgen_key(), *key = certgen_key(), *okey = certgen_key();
 	X509 *ca = NULL, *cert = NULL, *other = NULL;
 	int rc = -1;
 
@@ -95,13 +36,13 @@ int tp_certs_make(struct tp_certs *c)
 	snprintf(c->other_ca, sizeof c->other_ca, "%s/other-ca.pem", c->dir);
 	if (cakey == NULL || key == NULL || okey == NULL)
 		goto out;
-	ca = make_cert(cakey, "pop3spec test CA", 1, NULL, NULL, 1);
-	other = make_cert(okey, "pop3spec test CA", 1, NULL, NULL, 1); /* same name, another key */
-	cert = ca ? make_cert(key, "localhost", 2, ca, cakey, 0) : NULL;
+	ca = certgen_make(&ca_spec, cakey, NULL, NULL);
+	other = certgen_make(&ca_spec, okey, NULL, NULL); /* same name, another key */
+	cert = ca ? certgen_make(&srv_spec, key, ca, cakey) : NULL;
 	if (ca == NULL || other == NULL || cert == NULL)
 		goto out;
-	if (write_pem(c->ca, ca, NULL) == 0 && write_pem(c->other_ca, other, NULL) == 0 &&
-	    write_pem(c->cert, cert, NULL) == 0 && write_pem(c->key, NULL, key) == 0)
+	if (certgen_write(c->ca, ca, NULL, NULL) == 0 && certgen_write(c->other_ca, other, NULL, NULL) == 0 &&
+	    certgen_write(c->cert, cert, NULL, NULL) == 0 && certgen_write(c->key, NULL, key, NULL) == 0)
 		rc = 0;
 out:
 	X509_free(ca);

@@ -1,7 +1,6 @@
-/* srv_testutil.c — temporary folders and Maildirs for the server's unit tests. */
+/* srv_testutil.c — Maildirs and a session's event loop for the server's unit tests. */
 #include "srv_testutil.h"
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,31 +9,6 @@
 #include <sys/stat.h>
 #include <event2/event.h>
 #include <check.h>
-
-void tu_tmpdir(char *path, size_t size)
-{
-	snprintf(path, size, "/tmp/pop3refd-unit-XXXXXX");
-	ck_assert_ptr_nonnull(mkdtemp(path));
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(p);
-}
-
-void tu_rmrf(const char *path)
-{
-	nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-void tu_write(const char *path, const char *data, size_t len)
-{
-	FILE *f = fopen(path, "wb");
-
-	ck_assert_ptr_nonnull(f);
-	ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-	ck_assert_int_eq(fclose(f), 0);
-}
 
 void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names,
                  const char *const *data)

@@ -1,16 +1,11 @@
-/* srv_testutil.h — for the server's unit tests: temporary folders, files, Maildirs, and driving a session's
+/* srv_testutil.h — for the server's unit tests: Maildirs, and driving a session's
  * event loop from its client socket. */
 #ifndef POP3_TESTS_SRV_TESTUTIL_H
 #define POP3_TESTS_SRV_TESTUTIL_H
 
 #include <stddef.h>
+#include "testutil.h" /* tu_tmpdir, tu_rmrf, tu_write */
 
-/* Make a fresh temporary folder; path gets its name (at least 64 octets). Aborts the test on failure. */
-void tu_tmpdir(char *path, size_t size);
-/* Remove a folder tree. */
-void tu_rmrf(const char *path);
-/* Write a file (creating or truncating it). */
-void tu_write(const char *path, const char *data, size_t len);
 /* Make root/user as a Maildir holding messages named name[i] in cur/ with content data[i]. */
 void tu_maildrop(const char *root, const char *user, size_t n, const char *const *names,
                  const char *const *data);

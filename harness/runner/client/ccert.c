@@ -8,83 +8,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
-#include <openssl/x509v3.h>
 
+#include "runner/certgen.h"
 #include "runner/fixture.h"
 
-static EVP_PKEY *newkey(void)
-{
-	return EVP_EC_gen("P-256");
-}
+#define ORG "pop3spec client run"
+#define DAY 86400L
 
-static int add_ext(X509 *cert, X509 *issuer, int nid, const char *value)
-{
-	X509V3_CTX ctx;
-	X509V3_set_ctx_nodb(&ctx);
-	X509V3_set_ctx(&ctx, issuer, cert, NULL, NULL, 0);
-	X509_EXTENSION *ex = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
-	if (!ex)
-		return -1;
-	int rc = X509_add_ext(cert, ex, -1) == 1 ? 0 : -1;
-	X509_EXTENSION_free(ex);
-	return rc;
-}
-
-/* A certificate for `cn` with key `key`, signed by (issuer, ikey), or self-signed when issuer is NULL.
- * Valid from `from` to `to` seconds relative to now. */
-static X509 *make_cert(const char *cn, const char *san, EVP_PKEY *key, X509 *issuer, EVP_PKEY *ikey,
-                       long from, long to, bool ca, long serial)
-{
-	X509 *x = X509_new();
-	if (!x)
-		return NULL;
-	X509_set_version(x, 2);
-	ASN1_INTEGER_set(X509_get_serialNumber(x), serial);
-	X509_gmtime_adj(X509_getm_notBefore(x), from);
-	X509_gmtime_adj(X509_getm_notAfter(x), to);
-	X509_set_pubkey(x, key);
-	X509_NAME *name = X509_get_subject_name(x);
-	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"pop3spec client run", -1,
-	                           -1, 0);
-	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
-	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer) : name);
-	X509 *iss = issuer ? issuer : x;
-	int rc = 0;
-	if (ca) {
-		rc |= add_ext(x, iss, NID_basic_constraints, "critical,CA:TRUE");
-		rc |= add_ext(x, iss, NID_key_usage, "critical,keyCertSign,cRLSign");
-		rc |= add_ext(x, iss, NID_subject_key_identifier, "hash");
-	} else {
-		rc |= add_ext(x, iss, NID_basic_constraints, "critical,CA:FALSE");
-		rc |= add_ext(x, iss, NID_ext_key_usage, "serverAuth");
-		rc |= add_ext(x, iss, NID_subject_alt_name, san);
-	}
-	if (rc != 0 || X509_sign(x, issuer ? ikey : key, EVP_sha256()) == 0) {
-		X509_free(x);
-		return NULL;
-	}
-	return x;
-}
-
+/* Write one PEM file of the run's folder; *out gets its path. */
 static int write_pem(const char *dir, const char *name, X509 *x, EVP_PKEY *k, char **out, struct p3err *err)
 {
 	char path[PATH_MAX];
 	snprintf(path, sizeof path, "%s/%s", dir, name);
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, x ? 0644 : 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (!f && fd >= 0)
-		close(fd);
-	if (!f)
-		return p3err_errno(err, "%s", path);
-	int ok = x ? PEM_write_X509(f, x) : PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-	if (fclose(f) != 0 || !ok)
-		return p3err_set(err, "%s: cannot write", path);
+	if (certgen_write(path, x, k, err) < 0)
+		return -1;
 	*out = strdup(path);
 	return *out ? 0 : p3err_set(err, "out of memory");
 }
@@ -101,15 +40,17 @@ int ccerts_make(struct ccerts *c, struct p3err *err)
 	 * nobody) must reach its work folder; nothing here can be listed, and the keys are 0600. */
 	chmod(dir, 0711);
 	c->dir = strdup(dir);
-	EVP_PKEY *cakey = newkey(), *otherkey = newkey();
+	EVP_PKEY *cakey = certgen_key(), *otherkey = certgen_key();
 	X509 *ca = NULL, *other = NULL;
 	int rc = -1;
 	if (!c->dir || !cakey || !otherkey) {
 		p3err_set(err, "cannot make keys");
 		goto out;
 	}
-	ca = make_cert("pop3spec test CA", NULL, cakey, NULL, NULL, -86400, 86400 * 30, true, 1);
-	other = make_cert("pop3spec unknown CA", NULL, otherkey, NULL, NULL, -86400, 86400 * 30, true, 2);
+	static const struct certspec ca_spec = {ORG, "pop3spec test CA", NULL, -DAY, 30 * DAY, 1, true};
+	static const struct certspec other_spec = {ORG, "pop3spec unknown CA", NULL, -DAY, 30 * DAY, 2, true};
+	ca = certgen_make(&ca_spec, cakey, NULL, NULL);
+	other = certgen_make(&other_spec, otherkey, NULL, NULL);
 	if (!ca || !other || write_pem(c->dir, "ca.pem", ca, NULL, &c->cafile, err) < 0) {
 		if (!ca || !other)
 			p3err_set(err, "cannot make the CA certificates");
@@ -120,19 +61,17 @@ int ccerts_make(struct ccerts *c, struct p3err *err)
 		bool other_ca;
 		long from, to;
 	} kinds[CERT_NKINDS] = {
-	    [CERT_GOOD] = {"good", "localhost", "DNS:localhost,IP:127.0.0.1", false, -86400, 86400 * 30},
-	    [CERT_UNKNOWN_CA] = {"unknown-ca", "localhost", "DNS:localhost,IP:127.0.0.1", true, -86400,
-	                         86400 * 30},
-	    [CERT_WRONG_NAME] = {"wrong-name", "wrong.invalid", "DNS:wrong.invalid", false, -86400,
-	                         86400 * 30},
-	    [CERT_EXPIRED] = {"expired", "localhost", "DNS:localhost,IP:127.0.0.1", false, -86400 * 30,
-	                      -86400},
+	    [CERT_GOOD] = {"good", "localhost", CERTGEN_SAN_LOOPBACK, false, -DAY, 30 * DAY},
+	    [CERT_UNKNOWN_CA] = {"unknown-ca", "localhost", CERTGEN_SAN_LOOPBACK, true, -DAY, 30 * DAY},
+	    [CERT_WRONG_NAME] = {"wrong-name", "wrong.invalid", "DNS:wrong.invalid", false, -DAY, 30 * DAY},
+	    [CERT_EXPIRED] = {"expired", "localhost", CERTGEN_SAN_LOOPBACK, false, -30 * DAY, -DAY},
 	};
 	for (int i = 0; i < CERT_NKINDS; i++) {
-		EVP_PKEY *k = newkey();
-		X509 *x = k ? make_cert(kinds[i].cn, kinds[i].san, k, kinds[i].other_ca ? other : ca,
-		                        kinds[i].other_ca ? otherkey : cakey, kinds[i].from, kinds[i].to,
-		                        false, 10 + i)
+		struct certspec spec = {ORG,         kinds[i].cn, kinds[i].san, kinds[i].from,
+		                        kinds[i].to, 10 + i,      false};
+		EVP_PKEY *k = certgen_key();
+		X509 *x = k ? certgen_make(&spec, k, kinds[i].other_ca ? other : ca,
+		                           kinds[i].other_ca ? otherkey : cakey)
 		            : NULL;
 		char cn[64], kn[64];
 		snprintf(cn, sizeof cn, "%s.pem", kinds[i].name);

@@ -20,12 +20,6 @@
 #include "runner/report/report.h"
 #include "runner/stop.h"
 
-static bool is_dir(const char *p)
-{
-	struct stat st;
-	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
-}
-
 static bool is_file(const char *p)
 {
 	struct stat st;
@@ -35,7 +29,7 @@ static bool is_file(const char *p)
 /* ./scenarios/clients, else the installed suite's. */
 static const char *default_path(char *buf, size_t size)
 {
-	if (is_dir("scenarios/clients"))
+	if (cli_is_dir("scenarios/clients"))
 		return "scenarios/clients";
 	snprintf(buf, size, "%s/scenarios/clients", datadir());
 	return buf;
@@ -59,18 +53,8 @@ static bool catalog_path(const char *first, char *out, size_t size)
 				slash = p;
 	}
 	char d[PATH_MAX];
-	snprintf(out, size, "%s/REQUIREMENTS.md", default_path(d, sizeof d));
-	return is_file(out);
-}
-
-static const char *fixtures_dir(const struct cli *c, char *buf, size_t size)
-{
-	if (c->fixtures)
-		return c->fixtures;
-	if (is_dir("fixtures"))
-		return "fixtures";
-	snprintf(buf, size, "%s/fixtures", datadir());
-	return buf;
+	int w = snprintf(out, size, "%s/REQUIREMENTS.md", default_path(d, sizeof d));
+	return w > 0 && (size_t)w < size && is_file(out);
 }
 
 static void print_error(void *ctx, const char *msg)
@@ -117,36 +101,8 @@ static void *worker(void *arg)
 	}
 }
 
-static char *iso_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return strdup(buf);
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1000.0 + (double)ts.tv_nsec / 1e6;
-}
-
-static char *suite_version(const char *first)
-{
-	char p[PATH_MAX], line[80] = "";
-	snprintf(p, sizeof p, "%s/../VERSION", first);
-	FILE *f = fopen(p, "r");
-	if (f && fgets(line, sizeof line, f))
-		line[strcspn(line, "\r\n")] = '\0';
-	if (f)
-		fclose(f);
-	return strdup(line[0] ? line : "unknown");
-}
-
-int cli_client_run(struct cli *c)
+/* The options `client run` takes and refuses, and its reports' paths (exit 2 before anything runs). */
+static int check_args(const struct cli *c)
 {
 	if (!c->client)
 		return cli_usage_error("client run needs --client PROFILE (fixtures/clients/NAME.yaml)");
@@ -161,190 +117,206 @@ int cli_client_run(struct cli *c)
 	for (int i = 0; i < 3; i++)
 		if (outs[i] && cli_check_output(outs[i], &err) < 0)
 			return cli_usage_error(err.msg);
-	stop_init();
-	int rc = EXIT_USAGE;
-	char defbuf[PATH_MAX], reqmd[PATH_MAX], fxbuf[PATH_MAX];
-	const char *def[1] = {default_path(defbuf, sizeof defbuf)};
-	const char *const *paths = c->npaths ? c->paths : def;
-	size_t npaths = c->npaths ? c->npaths : 1;
+	return 0;
+}
+
+/* What a client run loads before anything runs, and frees at the end. */
+struct inputs {
+	const char *const *paths;
+	size_t npaths;
+	const char *def[1];
+	char defbuf[PATH_MAX], reqmd[PATH_MAX];
 	struct reqs r;
-	bool have_reqs = false, have_prof = false, have_certs = false, have_baseline = false;
-	struct scenario_list l = {0};
-	struct scenario **sel = NULL;
-	size_t nsel = 0;
+	struct scenario_list l;
+	struct scenario **sel;
+	size_t nsel;
 	struct cprofile prof;
 	struct ccerts certs;
-	struct run run = {0}, baseline;
-	struct result *results = NULL;
-	bool *done = NULL;
-	char *suite = NULL;
+	struct run baseline;
+	bool have_reqs, have_prof, have_certs, have_baseline;
+};
 
+/* The catalog, the scenarios, the selection, the profile, the baseline and the run's certificates.
+ * 0, or -1 after saying why. */
+static int load_inputs(const struct cli *c, struct inputs *in)
+{
+	struct p3err err;
+	in->def[0] = default_path(in->defbuf, sizeof in->defbuf);
+	in->paths = c->npaths ? c->paths : in->def;
+	in->npaths = c->npaths ? c->npaths : 1;
 	const char *rq = c->requirements;
-	if (!rq && catalog_path(paths[0], reqmd, sizeof reqmd))
-		rq = reqmd;
+	if (!rq && catalog_path(in->paths[0], in->reqmd, sizeof in->reqmd))
+		rq = in->reqmd;
 	if (rq) {
-		if (reqs_load(rq, &r, &err) < 0) {
+		if (reqs_load(rq, &in->r, &err) < 0) {
 			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			goto out;
+			return -1;
 		}
-		snprintf(reqmd, sizeof reqmd, "%s", rq);
-		have_reqs = true;
+		snprintf(in->reqmd, sizeof in->reqmd, "%s", rq);
+		in->have_reqs = true;
 	}
 	struct load_opts lo = {
-	    .reqs = have_reqs ? &r : NULL, .on_error = print_error, .client_parse = cscen_parse};
-	if (load_scenarios(paths, npaths, &lo, &l, &err) < 0) {
+	    .reqs = in->have_reqs ? &in->r : NULL, .on_error = print_error, .client_parse = cscen_parse};
+	if (load_scenarios(in->paths, in->npaths, &lo, &in->l, &err) < 0) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		goto out;
+		return -1;
 	}
-	struct plan_opts po = {.filters = c->filters,
-	                       .nfilters = c->nfilters,
-	                       .tags = c->tags,
-	                       .ntags = c->ntags,
-	                       .all = c->all,
-	                       .shard_index = c->shard_index,
-	                       .shard_count = c->shard_count};
-	if (plan_select(l.v, l.n, &po, &sel, &nsel, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		goto out;
+	if (cli_select(c, &in->l, NULL, 0, &in->sel, &in->nsel) < 0)
+		return -1;
+	if (in->nsel == 0) {
+		fprintf(stderr, "pop3spec: no client scenario selected (%zu loaded); nothing to run\n",
+		        in->l.n);
+		return -1;
 	}
-	if (nsel == 0) {
-		fprintf(stderr, "pop3spec: no client scenario selected (%zu loaded); nothing to run\n", l.n);
-		goto out;
-	}
-	if (cprofile_load(c->client, &prof, &err) < 0) {
+	if (cprofile_load(c->client, &in->prof, &err) < 0) {
 		fprintf(stderr, "%s\n", err.msg);
-		goto out;
+		return -1;
 	}
-	have_prof = true;
+	in->have_prof = true;
 	if (c->baseline) {
-		if (report_json_read(c->baseline, &baseline, &err) < 0) {
-			fprintf(stderr, "pop3spec: %s\n", err.msg);
-			goto out;
-		}
-		have_baseline = true;
-		report_sort(&baseline);
+		if (cli_load_baseline(c, &in->baseline) < 0)
+			return -1;
+		in->have_baseline = true;
 	}
-	if (ccerts_make(&certs, &err) < 0) {
+	if (ccerts_make(&in->certs, &err) < 0) {
 		fprintf(stderr, "pop3spec: certificates: %s\n", err.msg);
-		goto out;
+		return -1;
 	}
-	have_certs = true;
+	in->have_certs = true;
+	return 0;
+}
 
-	rc = EXIT_PASSED;
-	struct console con;
-	console_init(&con,
-	             c->verbosity == 0   ? CONSOLE_QUIET
-	             : c->verbosity == 2 ? CONSOLE_VERBOSE
-	                                 : CONSOLE_NORMAL,
-	             nsel);
-	if (cli_reports_on_stdout(c))
-		console_set_out(&con, stderr);
-	/* --timeout is per step for servers; a client run is one step, so its default is longer. */
-	bool timeout_given = strstr(c->options, "--timeout") != NULL;
-	struct crun_ctx x = {.prof = &prof,
-	                     .certs = &certs,
-	                     .fixtures_dir = fixtures_dir(c, fxbuf, sizeof fxbuf),
-	                     .timeout = timeout_given ? c->timeout : CLIENT_DEFAULT_TIMEOUT,
-	                     .timeout_given = timeout_given,
-	                     .live = c->verbosity == 2};
-	results = calloc(nsel, sizeof *results);
-	done = calloc(nsel, sizeof *done);
-	if (!results || !done) {
-		fprintf(stderr, "pop3spec: out of memory\n");
-		rc = EXIT_FAILED;
-		goto out;
-	}
-	struct pool pool = {.x = &x,
-	                    .sel = sel,
-	                    .nsel = nsel,
-	                    .results = results,
-	                    .done = done,
-	                    .con = &con,
-	                    .baseline = have_baseline ? &baseline : NULL};
-	pthread_mutex_init(&pool.mu, NULL);
+static void free_inputs(struct inputs *in)
+{
+	if (in->have_certs)
+		ccerts_free(&in->certs);
+	if (in->have_prof)
+		cprofile_free(&in->prof);
+	if (in->have_baseline)
+		run_free(&in->baseline);
+	free(in->sel);
+	scenario_list_free(&in->l);
+	if (in->have_reqs)
+		reqs_free(&in->r);
+}
+
+/* Run pool's scenarios on -j workers (this thread one of them). */
+static void run_workers(const struct cli *c, struct pool *pool)
+{
+	pthread_mutex_init(&pool->mu, NULL);
 	int jobs = c->jobs > 0 ? c->jobs : 1;
-	if ((size_t)jobs > nsel)
-		jobs = (int)nsel;
+	if ((size_t)jobs > pool->nsel)
+		jobs = (int)pool->nsel;
 	pthread_t th[256];
 	int started_n = 0;
-	char *started = iso_now();
-	double t0 = now_ms();
 	for (int i = 1; i < jobs; i++)
-		if (pthread_create(&th[started_n], NULL, worker, &pool) == 0)
+		if (pthread_create(&th[started_n], NULL, worker, pool) == 0)
 			started_n++;
-	worker(&pool);
+	worker(pool);
 	for (int i = 0; i < started_n; i++)
 		pthread_join(th[i], NULL);
-	pthread_mutex_destroy(&pool.mu);
-	/* Only the scenarios that ended before a stop are results (the report is then incomplete). */
+	pthread_mutex_destroy(&pool->mu);
+}
+
+/* Only the scenarios that ended before a stop are results (the report is then incomplete): those moved to
+ * the front, the others freed. How many remain. */
+static size_t keep_done(struct result *results, const bool *done, size_t n)
+{
 	size_t k = 0;
-	for (size_t i = 0; i < nsel; i++) {
-		if (done[i]) {
-			if (k != i) {
-				results[k] = results[i];
-				memset(&results[i], 0, sizeof results[i]);
-			}
-			k++;
-		} else {
+	for (size_t i = 0; i < n; i++) {
+		if (!done[i]) {
 			result_free(&results[i]);
+			continue;
 		}
+		if (k != i) {
+			results[k] = results[i];
+			memset(&results[i], 0, sizeof results[i]);
+		}
+		k++;
 	}
-	run.results = results;
-	run.nresults = k;
-	results = NULL;
-	struct run_info *in = &run.info;
-	in->target_name = strdup(prof.name);
+	return k;
+}
+
+/* The run's facts for the reports: the client as the target, mode "client". */
+static void fill_info(struct run_info *in, const struct cli *c, const struct inputs *inp, char *started,
+                      long duration)
+{
+	in->target_name = strdup(inp->prof.name);
 	in->target_host = strdup("127.0.0.1");
 	in->mode = strdup("client");
 	in->runner_version = strdup(POP3SPEC_VERSION);
-	in->suite_version = suite = suite_version(paths[0]);
-	suite = NULL;
+	in->suite_version = cli_suite_version(inp->paths[0]);
 	in->options = strdup(c->options);
 	in->started = started;
-	in->duration_ms = (long)(now_ms() - t0);
+	in->duration_ms = duration;
 	in->strict = c->strict;
 	in->shard_index = c->shard_index;
 	in->shard_count = c->shard_index ? c->shard_count : 0;
-	if (k < nsel) {
-		in->incomplete = 1;
-		in->not_run = nsel - k;
-		in->stopped = strdup("interrupted");
+}
+
+/* Run the selection against the client and report it: the exit status. */
+static int run_selection(const struct cli *c, struct inputs *in)
+{
+	char fxbuf[PATH_MAX];
+	struct console con;
+	cli_console_init(c, &con, in->nsel);
+	/* --timeout is per step for servers; a client run is one step, so its default is longer. */
+	bool timeout_given = strstr(c->options, "--timeout") != NULL;
+	struct crun_ctx x = {.prof = &in->prof,
+	                     .certs = &in->certs,
+	                     .fixtures_dir = cli_fixtures_dir(c, in->paths[0], fxbuf, sizeof fxbuf),
+	                     .timeout = timeout_given ? c->timeout : CLIENT_DEFAULT_TIMEOUT,
+	                     .timeout_given = timeout_given,
+	                     .live = c->verbosity == 2};
+	struct result *results = calloc(in->nsel, sizeof *results);
+	bool *done = calloc(in->nsel, sizeof *done);
+	if (!results || !done) {
+		fprintf(stderr, "pop3spec: out of memory\n");
+		free(results);
+		free(done);
+		return EXIT_FAILED;
 	}
-	if (have_baseline && c->verbosity)
-		fprintf(con.out, "baseline %s: %zu result%s differ\n", c->baseline, pool.diffs,
-		        pool.diffs == 1 ? "" : "s");
-	console_summary(&con, &run);
-	if (c->json && report_json_write(&run, c->json, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		rc = EXIT_FAILED;
-	}
-	if (c->junit && report_junit_write(&run, c->junit, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		rc = EXIT_FAILED;
-	}
-	if (c->html && report_html_write(&run, have_reqs ? reqmd : NULL, c->html, &err) < 0) {
-		fprintf(stderr, "pop3spec: %s\n", err.msg);
-		rc = EXIT_FAILED;
-	}
-	struct run_summary s;
-	run_summarize(&run, &s);
-	if (s.failed || s.errors || (c->strict && s.warnings))
-		rc = EXIT_FAILED;
-out:
-	run_free(&run);
-	free(results);
+	struct pool pool = {.x = &x,
+	                    .sel = in->sel,
+	                    .nsel = in->nsel,
+	                    .results = results,
+	                    .done = done,
+	                    .con = &con,
+	                    .baseline = in->have_baseline ? &in->baseline : NULL};
+	char *started = cli_iso_now();
+	double t0 = cli_now_ms();
+	run_workers(c, &pool);
+	struct run run = {.results = results, .nresults = keep_done(results, done, in->nsel)};
 	free(done);
-	free(suite);
-	if (have_certs)
-		ccerts_free(&certs);
-	if (have_prof)
-		cprofile_free(&prof);
-	if (have_baseline)
-		run_free(&baseline);
-	free(sel);
-	scenario_list_free(&l);
-	if (have_reqs)
-		reqs_free(&r);
+	fill_info(&run.info, c, in, started, (long)(cli_now_ms() - t0));
+	if (run.nresults < in->nsel) {
+		run.info.incomplete = 1;
+		run.info.not_run = in->nsel - run.nresults;
+		run.info.stopped = strdup("interrupted");
+	}
+	cli_baseline_said(c, &con, pool.diffs);
+	console_summary(&con, &run);
+	int rc = cli_write_reports(c, &run, in->have_reqs ? in->reqmd : NULL, false) < 0
+	             ? EXIT_FAILED
+	             : cli_exit_status(&run, c->strict);
+	run_free(&run);
+	return rc;
+}
+
+int cli_client_run(struct cli *c)
+{
+	if (check_args(c) != 0)
+		return EXIT_USAGE;
+	stop_init();
+	struct inputs *in = calloc(1, sizeof *in);
+	int rc = EXIT_USAGE;
+	if (!in)
+		fprintf(stderr, "pop3spec: out of memory\n");
+	else if (load_inputs(c, in) == 0)
+		rc = run_selection(c, in);
+	if (in)
+		free_inputs(in);
+	free(in);
 	if (stop_signal())
 		return 128 + stop_signal();
 	return rc;

@@ -227,234 +227,303 @@ static bool is_cred(const char *line, size_t n)
 	return false;
 }
 
+/* One connection being served: the run's context, the socket, the server's state machine and what the
+ * record will say of the session. */
+struct served {
+	const struct cconn_ctx *x;
+	struct crecord *rec;
+	struct tc *c;
+	struct csrv s;
+	int sn; /* the session's number in the record */
+	char sess[48];
+	bool server_closed, trans;
+};
+
+/* The TLS handshake (implicit, or after STLS's +OK); a failure is the record's tls_fail. */
+static bool start_tls(struct served *v, const char *how)
+{
+	char why[300];
+	if (handshake(v->c, v->x->tls, why, sizeof why) < 0) {
+		snprintf(v->rec->tls_fail, sizeof v->rec->tls_fail, "%.255s", why);
+		note(v->x, v->sess, "%s", why);
+		return false;
+	}
+	note(v->x, v->sess, "TLS established (%s, %s)", how, SSL_get_version(v->c->ssl));
+	return true;
+}
+
+/* TLS on the implicit port, then the greeting (and the scenario's close after it). False: the session
+ * ends here. */
+static bool open_session(struct served *v, bool implicit)
+{
+	const struct cconn_ctx *x = v->x;
+	note(x, v->sess, "connection %s", implicit ? "on the implicit-TLS port" : "on the plain port");
+	if (implicit && !start_tls(v, "implicit"))
+		return false;
+	size_t glen;
+	char *g = csrv_greeting(&v->s, &glen);
+	bool gclose = false;
+	for (size_t i = 0; i < x->o->nreplies; i++)
+		gclose |= strcmp(x->o->replies[i].command, "GREETING") == 0 && x->o->replies[i].close;
+	if (g) {
+		sent(x, v->sess, g, glen);
+		bool early;
+		/* A command before the greeting ends shows as pipelined on it. */
+		write_reply(v->c, g, glen, x->o->chunk, (size_t)-1, &early);
+		free(g);
+	}
+	if (gclose) {
+		v->server_closed = true;
+		note(x, v->sess, "the server closes the connection (scenario)");
+		return false;
+	}
+	return true;
+}
+
+/* Wait for a complete command line in c->in. False: the client went, or the deadline passed. */
+static bool read_command(struct served *v, struct line *ln)
+{
+	struct tc *c = v->c;
+	while (line_scan(c->in, c->inlen, 0, ln) == LINE_INCOMPLETE) {
+		ssize_t r = fill(c, true);
+		if (r < 0) {
+			note(v->x, v->sess, "%s", cnow_ms() >= c->deadline ? "timeout" : "input too long");
+			return false;
+		}
+		if (r == 0 && c->eof) {
+			if (c->inlen)
+				violation(v->rec, "C1939-CMD-2",
+				          "the client closed in the middle of a command line", c->in,
+				          c->inlen);
+			note(v->x, v->sess, "the client closed the connection");
+			return false;
+		}
+	}
+	return true;
+}
+
+/* The command into the transcript and the record (NULL when the record is full). */
+static struct ccmd *record_command(struct served *v, const char *line, const struct line *ln, bool sasl)
+{
+	const struct cconn_ctx *x = v->x;
+	struct crecord *rec = v->rec;
+	ctrans_add(x->tr, TLINE_CLIENT, v->sess, line, ln->consumed);
+	if (x->live) {
+		char esc[300];
+		line_escape(line, ln->consumed, esc, sizeof esc);
+		fprintf(stderr, "  %s C: %s\n", v->sess, esc);
+	}
+	if (rec->ncmds >= CLIENT_MAX_CMDS) {
+		rec->truncated = true;
+		return NULL;
+	}
+	struct ccmd *cmd = &rec->cmds[rec->ncmds++];
+	memset(cmd, 0, sizeof *cmd);
+	cmd->text = strndup(line, ln->len);
+	cmd->len = ln->consumed;
+	cmd->crlf = (ln->flags & LINE_CRLF) != 0;
+	cmd->tls = v->c->ssl != NULL;
+	cmd->session = v->sn;
+	cmd->run = x->run;
+	cmd->state = sasl ? CS_AUTH : v->s.state;
+	cmd->sasl = sasl;
+	cmd->scripted = sasl && strcmp(v->s.sasl_mech, "SCRIPTED") == 0;
+	return cmd;
+}
+
+/* The built-in checks every command gets. */
+static void check_command(struct served *v, const char *line, const struct line *ln, bool sasl)
+{
+	struct crecord *rec = v->rec;
+	if (!(ln->flags & LINE_CRLF))
+		violation(rec, "C1939-CMD-2", "a command line not ended by CRLF (RFC 1939 §3)", line,
+		          ln->consumed);
+	/* RFC 2449 §4: commands, keyword and arguments with the CRLF, are at most 255 octets; SASL
+	 * responses are not commands (RFC 5034 §4 lets them be longer). */
+	if (!sasl && ln->consumed > POP3_MAX_COMMAND_LINE)
+		violation(rec, "C2449-LEN-1", "a command line longer than 255 octets (RFC 2449 §4)", line,
+		          ln->consumed);
+	const char *bad = sasl ? NULL : cjudge_command(line, ln->len, v->s.state);
+	if (bad)
+		violation(rec, "C1939-CMD-1", bad, line, ln->len);
+	if (!sasl && rec->tls_required && !v->c->ssl && is_cred(line, ln->len))
+		violation(rec, "C2595-TLS-1",
+		          "credentials sent without TLS where the profile mode requires TLS "
+		          "(RFC 2595 §4, RFC 8314 §3)",
+		          line, ln->len);
+}
+
+/* Pipelining: octets of a next command that arrive before this one's reply is written (RFC 2449 §6.6:
+ * only when the server announced PIPELINING). Read while the scenario delays the reply: a client that
+ * answers injected replies may be gone (and its connection reset, which discards what it sent) by the
+ * end of the delay. */
+static void watch_pipelining(struct served *v, struct ccmd *cmd)
+{
+	struct tc *c = v->c;
+	double until = cnow_ms() + v->x->o->reply_delay * 1000.0;
+	fill(c, false);
+	while (!c->inlen && !c->eof && cnow_ms() < until) {
+		struct timespec ts = {0, 5 * 1000 * 1000L};
+		nanosleep(&ts, NULL);
+		fill(c, false);
+	}
+	if (c->inlen && !csrv_announces(&v->s, "PIPELINING")) {
+		if (cmd)
+			cmd->pipelined = true;
+		violation(v->rec, "C2449-PIPE-1",
+		          "a command sent before the reply to the previous one, and "
+		          "PIPELINING was not announced (RFC 2449 §6.6)",
+		          c->in, c->inlen);
+	}
+}
+
+/* Whether the scenario cuts this multi-line reply (close_mid_message: the RETR n or TOP n m carrying that
+ * message, as fetchmail retrieves with TOP n 99999999; close_mid: a command prefix); *limit is where, never
+ * the whole reply (the terminator is cut). */
+static bool cut_reply(struct served *v, const struct ccmd *cmd, size_t multi, size_t rlen, size_t *limit)
+{
+	const struct csrv_opts *o = v->x->o;
+	if (cmd == NULL || multi == (size_t)-1 || (o->close_mid_once && v->rec->close_mid_done))
+		return false;
+	bool retr = strncasecmp(cmd->text, "RETR ", 5) == 0;
+	bool carries = o->close_mid_message && (retr || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
+	               strtol(cmd->text + (retr ? 5 : 4), NULL, 10) == o->close_mid_message;
+	if (!carries && !(o->close_mid && strncasecmp(cmd->text, o->close_mid, strlen(o->close_mid)) == 0))
+		return false;
+	v->rec->close_mid_done = true;
+	*limit = multi + o->close_mid_after;
+	if (*limit >= rlen)
+		*limit = rlen > 1 ? rlen - 1 : 0;
+	return true;
+}
+
+/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947), in the same write as
+ * STLS's +OK: a separate write raced the client's ClientHello, so a correct client saw them inside its
+ * handshake about one run in two. The client must discard them (or end the session). The reply grown, or
+ * NULL (reply freed). */
+static char *inject(struct served *v, char *reply, size_t *rlen)
+{
+	const struct sstr *in = &v->x->o->inject;
+	char *both = realloc(reply, *rlen + in->len);
+	if (!both) {
+		free(reply);
+		return NULL;
+	}
+	memcpy(both + *rlen, in->s, in->len);
+	*rlen += in->len;
+	ctrans_add(v->x->tr, TLINE_SERVER, v->sess, in->s, in->len);
+	note(v->x, v->sess, "injected before the TLS handshake, in the write of STLS's +OK (scenario)");
+	return both;
+}
+
+/* What the reply's action does to the connection. False: the session ends. */
+static bool after_reply(struct served *v, enum csrv_action act, bool is_quit, bool cut)
+{
+	if (act == CA_CLOSE) {
+		v->server_closed = !is_quit;
+		if (cut)
+			note(v->x, v->sess,
+			     "the server closes the connection in the middle of the reply (scenario)");
+		else if (!is_quit)
+			note(v->x, v->sess, "the server closes the connection (scenario)");
+		return false;
+	}
+	if (act == CA_STARTTLS) {
+		/* RFC 2595 §4: what the client sent before the handshake is discarded. */
+		v->c->inlen = 0;
+		if (!start_tls(v, "STLS"))
+			return false;
+		v->s.tls = true;
+		if (v->sn < 64)
+			v->rec->session_stls_ok[v->sn] = true;
+	}
+	return true;
+}
+
+/* One command: recorded, checked, answered by csrv, the reply written (whole, in chunks, or cut). False:
+ * the session ends. */
+static bool serve_command(struct served *v, const struct line *ln)
+{
+	const struct cconn_ctx *x = v->x;
+	struct tc *c = v->c;
+	const char *line = c->in;
+	bool sasl = v->s.sasl_step != 0;
+	struct ccmd *cmd = record_command(v, line, ln, sasl);
+	check_command(v, line, ln, sasl);
+	char *owned = strndup(line, ln->len);
+	memmove(c->in, c->in + ln->consumed, c->inlen - ln->consumed);
+	c->inlen -= ln->consumed;
+	/* QUIT ends the exchange: what follows it is no pipelining. */
+	bool is_quit = ln->len == 4 && strncasecmp(owned ? owned : "", "QUIT", 4) == 0;
+	if (!is_quit)
+		watch_pipelining(v, cmd);
+	size_t rlen, multi;
+	enum csrv_action act;
+	char *reply = owned ? csrv_command(&v->s, owned, ln->len, &rlen, &act, &multi) : NULL;
+	free(owned);
+	if (!reply)
+		return false;
+	if (cmd) {
+		cmd->reply_ok = rlen >= 3 && memcmp(reply, "+OK", 3) == 0;
+		cmd->whole_message = v->s.last_whole;
+	}
+	size_t limit = (size_t)-1;
+	bool cut = cut_reply(v, cmd, multi, rlen, &limit);
+	if (cut)
+		act = CA_CLOSE;
+	sent(x, v->sess, reply, limit < rlen ? limit : rlen);
+	if (act == CA_STARTTLS && x->o->inject.len && (reply = inject(v, reply, &rlen)) == NULL)
+		return false;
+	bool early;
+	int w = write_reply(c, reply, rlen, x->o->chunk, limit, &early);
+	free(reply);
+	if (cmd)
+		cmd->reply_complete = w == 0 && !cut && !early;
+	if (early && !is_quit && !csrv_announces(&v->s, "PIPELINING"))
+		violation(v->rec, "C2449-PIPE-1",
+		          "a command sent before the end of the reply to the previous one, and "
+		          "PIPELINING was not announced (RFC 2449 §6.6)",
+		          c->in, c->inlen);
+	if (v->s.state == CS_TRANS)
+		v->trans = true;
+	if (w < 0) {
+		note(x, v->sess, "the client is gone (write failed)");
+		return false;
+	}
+	return after_reply(v, act, is_quit, cut);
+}
+
 void cconn_serve(const struct cconn_ctx *x, int fd, bool implicit)
 {
-	struct crecord *rec = x->rec;
-	struct tc *c = calloc(1, sizeof *c);
-	struct csrv s;
-	int sn = rec->nsessions++;
+	struct served v = {.x = x, .rec = x->rec};
+	v.sn = v.rec->nsessions++;
 	if (x->run >= 0 && x->run < 2)
-		rec->run_sessions[x->run]++;
-	char sess[48];
-	snprintf(sess, sizeof sess, "run%d.conn%d", x->run + 1, sn + 1);
-	if (!c || csrv_init(&s, x->o, x->md, x->tls != NULL, implicit) < 0) {
-		free(c);
+		v.rec->run_sessions[x->run]++;
+	snprintf(v.sess, sizeof v.sess, "run%d.conn%d", x->run + 1, v.sn + 1);
+	v.c = calloc(1, sizeof *v.c);
+	if (!v.c || csrv_init(&v.s, x->o, x->md, x->tls != NULL, implicit) < 0) {
+		free(v.c);
 		close(fd);
 		return;
 	}
 	int one = 1;
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-	c->fd = fd;
-	c->deadline = x->deadline_ms;
-	bool server_closed = false, trans = false;
-	note(x, sess, "connection %s", implicit ? "on the implicit-TLS port" : "on the plain port");
-	if (implicit) {
-		char why[300];
-		if (handshake(c, x->tls, why, sizeof why) < 0) {
-			snprintf(rec->tls_fail, sizeof rec->tls_fail, "%.255s", why);
-			note(x, sess, "%s", why);
-			goto done;
-		}
-		note(x, sess, "TLS established (implicit, %s)", SSL_get_version(c->ssl));
-	}
-	size_t glen;
-	char *g = csrv_greeting(&s, &glen);
-	bool gclose = false;
-	for (size_t i = 0; i < x->o->nreplies; i++)
-		gclose |= strcmp(x->o->replies[i].command, "GREETING") == 0 && x->o->replies[i].close;
-	if (g) {
-		sent(x, sess, g, glen);
-		bool early;
-		write_reply(c, g, glen, x->o->chunk, (size_t)-1, &early); /* a command before the greeting
-		                                                           * ends shows as pipelined on it */
-		free(g);
-	}
-	if (gclose) {
-		server_closed = true;
-		note(x, sess, "the server closes the connection (scenario)");
-		goto done;
-	}
-	for (;;) {
+	v.c->fd = fd;
+	v.c->deadline = x->deadline_ms;
+	if (open_session(&v, implicit)) {
 		struct line ln;
-		enum line_status ls;
-		while ((ls = line_scan(c->in, c->inlen, 0, &ln)) == LINE_INCOMPLETE) {
-			ssize_t r = fill(c, true);
-			if (r < 0) {
-				note(x, sess, "%s", cnow_ms() >= c->deadline ? "timeout" : "input too long");
-				goto done;
-			}
-			if (r == 0 && c->eof) {
-				if (c->inlen)
-					violation(rec, "C1939-CMD-2",
-					          "the client closed in the middle of a command line", c->in,
-					          c->inlen);
-				note(x, sess, "the client closed the connection");
-				goto done;
-			}
-		}
-		const char *line = c->in;
-		bool sasl = s.sasl_step != 0;
-		ctrans_add(x->tr, TLINE_CLIENT, sess, line, ln.consumed);
-		if (x->live) {
-			char esc[300];
-			line_escape(line, ln.consumed, esc, sizeof esc);
-			fprintf(stderr, "  %s C: %s\n", sess, esc);
-		}
-		struct ccmd *cmd = NULL;
-		if (rec->ncmds < CLIENT_MAX_CMDS) {
-			cmd = &rec->cmds[rec->ncmds++];
-			memset(cmd, 0, sizeof *cmd);
-			cmd->text = strndup(line, ln.len);
-			cmd->len = ln.consumed;
-			cmd->crlf = (ln.flags & LINE_CRLF) != 0;
-			cmd->tls = c->ssl != NULL;
-			cmd->session = sn;
-			cmd->run = x->run;
-			cmd->state = sasl ? CS_AUTH : s.state;
-			cmd->sasl = sasl;
-			cmd->scripted = sasl && strcmp(s.sasl_mech, "SCRIPTED") == 0;
-		} else {
-			rec->truncated = true;
-		}
-		/* The built-in checks every command gets. */
-		if (!(ln.flags & LINE_CRLF))
-			violation(rec, "C1939-CMD-2", "a command line not ended by CRLF (RFC 1939 §3)", line,
-			          ln.consumed);
-		/* RFC 2449 §4: commands, keyword and arguments with the CRLF, are at most 255 octets; SASL
-		 * responses are not commands (RFC 5034 §4 lets them be longer). */
-		if (!sasl && ln.consumed > POP3_MAX_COMMAND_LINE)
-			violation(rec, "C2449-LEN-1", "a command line longer than 255 octets (RFC 2449 §4)",
-			          line, ln.consumed);
-		const char *bad = sasl ? NULL : cjudge_command(line, ln.len, s.state);
-		if (bad)
-			violation(rec, "C1939-CMD-1", bad, line, ln.len);
-		if (!sasl && rec->tls_required && !c->ssl && is_cred(line, ln.len))
-			violation(rec, "C2595-TLS-1",
-			          "credentials sent without TLS where the profile mode requires TLS "
-			          "(RFC 2595 §4, RFC 8314 §3)",
-			          line, ln.len);
-		char *owned = strndup(line, ln.len);
-		memmove(c->in, c->in + ln.consumed, c->inlen - ln.consumed);
-		c->inlen -= ln.consumed;
-		/* Pipelining: octets of a next command that arrived before this one's reply was written (RFC
-		 * 2449 §6.6: only when the server announced PIPELINING). QUIT ends the exchange. */
-		bool is_quit = ln.len == 4 && strncasecmp(owned ? owned : "", "QUIT", 4) == 0;
-		if (!is_quit) {
-			/* Read while waiting: a client that answers injected replies may be gone (and its
-			 * connection reset, which discards what it sent) by the end of the delay. */
-			double until = cnow_ms() + x->o->reply_delay * 1000.0;
-			fill(c, false);
-			while (!c->inlen && !c->eof && cnow_ms() < until) {
-				struct timespec ts = {0, 5 * 1000 * 1000L};
-				nanosleep(&ts, NULL);
-				fill(c, false);
-			}
-			if (c->inlen && !csrv_announces(&s, "PIPELINING")) {
-				if (cmd)
-					cmd->pipelined = true;
-				violation(rec, "C2449-PIPE-1",
-				          "a command sent before the reply to the previous one, and "
-				          "PIPELINING was not announced (RFC 2449 §6.6)",
-				          c->in, c->inlen);
-			}
-		}
-		size_t rlen, multi;
-		enum csrv_action act;
-		char *reply = owned ? csrv_command(&s, owned, ln.len, &rlen, &act, &multi) : NULL;
-		free(owned);
-		if (!reply)
-			goto done;
-		if (cmd) {
-			cmd->reply_ok = rlen >= 3 && memcmp(reply, "+OK", 3) == 0;
-			cmd->whole_message = s.last_whole;
-		}
-		size_t limit = (size_t)-1;
-		/* The message a RETR n or TOP n m carries (fetchmail retrieves with TOP n 99999999). */
-		bool carries =
-		    cmd && multi != (size_t)-1 && x->o->close_mid_message &&
-		    (strncasecmp(cmd->text, "RETR ", 5) == 0 || strncasecmp(cmd->text, "TOP ", 4) == 0) &&
-		    strtol(cmd->text + 4 + (cmd->text[0] == 'R' || cmd->text[0] == 'r'), NULL, 10) ==
-		        x->o->close_mid_message;
-		if ((carries || (x->o->close_mid && multi != (size_t)-1 && cmd &&
-		                 strncasecmp(cmd->text, x->o->close_mid, strlen(x->o->close_mid)) == 0)) &&
-		    !(x->o->close_mid_once && rec->close_mid_done)) {
-			rec->close_mid_done = true;
-			limit = multi + x->o->close_mid_after;
-			if (limit >= rlen)
-				limit = rlen > 1 ? rlen - 1
-				                 : 0; /* never the whole reply: the terminator is cut */
-			act = CA_CLOSE;
-		}
-		sent(x, sess, reply, limit < rlen ? limit : rlen);
-		size_t inject = act == CA_STARTTLS ? x->o->inject.len : 0;
-		if (inject) {
-			/* A man in the middle's octets before the handshake (RFC 2595 §4, CVE-2021-22947), in
-			 * the same write as STLS's +OK: a separate write raced the client's ClientHello, so a
-			 * correct client saw them inside its handshake about one run in two. The client must
-			 * discard them (or end the session). */
-			char *both = realloc(reply, rlen + inject);
-			if (!both) {
-				free(reply);
-				goto done;
-			}
-			reply = both;
-			memcpy(reply + rlen, x->o->inject.s, inject);
-			rlen += inject;
-			ctrans_add(x->tr, TLINE_SERVER, sess, x->o->inject.s, x->o->inject.len);
-			note(x, sess,
-			     "injected before the TLS handshake, in the write of STLS's +OK (scenario)");
-		}
-		bool early;
-		int w = write_reply(c, reply, rlen, x->o->chunk, limit, &early);
-		free(reply);
-		if (cmd)
-			cmd->reply_complete = w == 0 && limit == (size_t)-1 && !early;
-		if (early && !is_quit && !csrv_announces(&s, "PIPELINING"))
-			violation(rec, "C2449-PIPE-1",
-			          "a command sent before the end of the reply to the previous one, and "
-			          "PIPELINING was not announced (RFC 2449 §6.6)",
-			          c->in, c->inlen);
-		if (s.state == CS_TRANS)
-			trans = true;
-		if (w < 0) {
-			note(x, sess, "the client is gone (write failed)");
-			goto done;
-		}
-		if (act == CA_CLOSE) {
-			server_closed = !is_quit;
-			if (limit != (size_t)-1)
-				note(
-				    x, sess,
-				    "the server closes the connection in the middle of the reply (scenario)");
-			else if (!is_quit)
-				note(x, sess, "the server closes the connection (scenario)");
-			goto done;
-		}
-		if (act == CA_STARTTLS) {
-			/* RFC 2595 §4: what the client sent before the handshake is discarded. */
-			c->inlen = 0;
-			char why[300];
-			if (handshake(c, x->tls, why, sizeof why) < 0) {
-				snprintf(rec->tls_fail, sizeof rec->tls_fail, "%.255s", why);
-				note(x, sess, "%s", why);
-				goto done;
-			}
-			s.tls = true;
-			if (sn < 64)
-				rec->session_stls_ok[sn] = true;
-			note(x, sess, "TLS established (STLS, %s)", SSL_get_version(c->ssl));
-		}
+		while (read_command(&v, &ln) && serve_command(&v, &ln))
+			;
 	}
-done:
-	if (sn < 64) {
-		rec->session_trans[sn] = trans;
-		rec->session_server_closed[sn] = server_closed;
+	if (v.sn < 64) {
+		v.rec->session_trans[v.sn] = v.trans;
+		v.rec->session_server_closed[v.sn] = v.server_closed;
 	}
-	if (c->ssl) {
-		SSL_shutdown(c->ssl);
-		SSL_free(c->ssl);
+	if (v.c->ssl) {
+		SSL_shutdown(v.c->ssl);
+		SSL_free(v.c->ssl);
 	}
-	csrv_free(&s);
+	csrv_free(&v.s);
 	close(fd);
-	free(c);
+	free(v.c);
 }

@@ -165,6 +165,8 @@ int cmaildrop_load(const char *dir, struct cmaildrop *m, struct p3err *err);
 void cmaildrop_free(struct cmaildrop *m);
 /* Append copies of add's messages to m, their unique-ids prefixed "new-" (never one m had). */
 int cmaildrop_append(struct cmaildrop *m, const struct cmaildrop *add, struct p3err *err);
+/* Drop the messages marked deleted; the others move up (and so are numbered anew from 1). */
+void cmaildrop_compact(struct cmaildrop *m);
 
 enum csrv_state { CS_AUTH, CS_TRANS, CS_UPDATE };
 enum csrv_action { CA_NONE, CA_CLOSE, CA_STARTTLS, CA_AUTH_CONT };

@@ -76,6 +76,75 @@ static int parse_replies(struct lctx *c, const struct lsrc *s, const yaml_node_t
 	return 0;
 }
 
+/* A user name or password: 1 to max printable ASCII characters, no space (it goes on a command line). */
+static int token_of(struct lctx *c, const struct lsrc *s, yaml_node_t *x, const char *key, int max,
+                    char **out)
+{
+	if (lstr(c, s, x, key, out) < 0)
+		return -1;
+	size_t len = strlen(*out);
+	bool ok = len > 0 && len <= (size_t)max;
+	for (size_t i = 0; i < len; i++)
+		ok = ok && (*out)[i] > 0x20 && (*out)[i] < 0x7f;
+	if (!ok)
+		return lerr(c, s, x, "'%s' must be 1 to %d printable ASCII characters without spaces", key,
+		            max);
+	return 0;
+}
+
+/* A list of message numbers (the caller has checked it is a list); `key` names them in an error. */
+static int numbers_of(struct lctx *c, const struct lsrc *s, yaml_node_t *x, const char *key, int **out,
+                      size_t *n)
+{
+	size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
+	*out = calloc(cnt ? cnt : 1, sizeof **out);
+	if (!*out)
+		return p3err_set(c->err, "out of memory");
+	for (size_t i = 0; i < cnt; i++) {
+		double d;
+		if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), key, 1, 100000, &d) < 0)
+			return -1;
+		(*out)[(*n)++] = (int)d;
+	}
+	return 0;
+}
+
+/* between_runs_delete: the message numbers gone before the second run. */
+static int parse_between_delete(struct lctx *c, const struct lsrc *s, yaml_node_t *x, struct csrv_opts *o)
+{
+	if (x->type != YAML_SEQUENCE_NODE)
+		return lerr(c, s, x, "'between_runs_delete' must be a list of message numbers");
+	return numbers_of(c, s, x, "between_runs_delete", &o->between_runs_delete, &o->nbetween);
+}
+
+/* close_mid: cut a multi-line reply (a message's number, or a command prefix), `after` octets of its
+ * body, `once` or every time. */
+static int parse_close_mid(struct lctx *c, const struct lsrc *s, yaml_node_t *x, struct csrv_opts *o)
+{
+	static const char *const mk[] = {"command", "message", "after", "once", NULL};
+	yaml_node_t *y;
+	double d;
+	if (lkeys(c, s, x, mk, "close_mid") < 0)
+		return -1;
+	if ((y = lget(s, x, "message", NULL))) {
+		if (count_of(c, s, y, "message", 1, 100000, &d) < 0)
+			return -1;
+		o->close_mid_message = (long)d;
+	} else if (!(y = lget(s, x, "command", NULL)) || lstr(c, s, y, "command", &o->close_mid) < 0) {
+		return y ? -1 : lerr(c, s, x, "missing 'message' (or 'command')");
+	} else {
+		upcase(o->close_mid);
+	}
+	if ((y = lget(s, x, "once", NULL)) && lbool(c, s, y, "once", &o->close_mid_once) < 0)
+		return -1;
+	if ((y = lget(s, x, "after", NULL))) {
+		if (count_of(c, s, y, "after", 0, 1e9, &d) < 0)
+			return -1;
+		o->close_mid_after = (size_t)d;
+	}
+	return 0;
+}
+
 static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, struct csrv_opts *o)
 {
 	static const char *const keys[] = {
@@ -116,31 +185,12 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return -1;
 		o->pad_status = (size_t)d;
 	}
-	if ((x = lget(s, n, "password", NULL))) {
-		if (lstr(c, s, x, "password", &o->password) < 0)
-			return -1;
-		size_t pl = strlen(o->password);
-		bool ok = pl > 0 && pl <= CLIENT_MAX_PASSWORD;
-		for (size_t i = 0; i < pl; i++)
-			ok = ok && o->password[i] > 0x20 && o->password[i] < 0x7f;
-		if (!ok)
-			return lerr(c, s, x,
-			            "'password' must be 1 to %d printable ASCII characters without spaces",
-			            CLIENT_MAX_PASSWORD);
-	}
-	if ((x = lget(s, n, "user", NULL))) {
-		/* A long name provokes RFC 2449 §4's 255-octet limit on USER (and APOP) lines. */
-		if (lstr(c, s, x, "user", &o->user) < 0)
-			return -1;
-		size_t ul = strlen(o->user);
-		bool ok = ul > 0 && ul <= CLIENT_MAX_USER;
-		for (size_t i = 0; i < ul; i++)
-			ok = ok && o->user[i] > 0x20 && o->user[i] < 0x7f;
-		if (!ok)
-			return lerr(c, s, x,
-			            "'user' must be 1 to %d printable ASCII characters without spaces",
-			            CLIENT_MAX_USER);
-	}
+	if ((x = lget(s, n, "password", NULL)) &&
+	    token_of(c, s, x, "password", CLIENT_MAX_PASSWORD, &o->password) < 0)
+		return -1;
+	/* A long name provokes RFC 2449 §4's 255-octet limit on USER (and APOP) lines. */
+	if ((x = lget(s, n, "user", NULL)) && token_of(c, s, x, "user", CLIENT_MAX_USER, &o->user) < 0)
+		return -1;
 	if ((x = lget(s, n, "between_runs_add", NULL)) &&
 	    lstr(c, s, x, "between_runs_add", &o->between_runs_add) < 0)
 		return -1;
@@ -152,20 +202,8 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 		if (o->reply_delay < 0 || o->reply_delay > 5)
 			return lerr(c, s, x, "'reply_delay' must be seconds from 0 to 5");
 	}
-	if ((x = lget(s, n, "between_runs_delete", NULL))) {
-		if (x->type != YAML_SEQUENCE_NODE)
-			return lerr(c, s, x, "'between_runs_delete' must be a list of message numbers");
-		size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
-		o->between_runs_delete = calloc(cnt ? cnt : 1, sizeof *o->between_runs_delete);
-		if (!o->between_runs_delete)
-			return p3err_set(c->err, "out of memory");
-		for (size_t i = 0; i < cnt; i++) {
-			if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "between_runs_delete",
-			             1, 100000, &d) < 0)
-				return -1;
-			o->between_runs_delete[o->nbetween++] = (int)d;
-		}
-	}
+	if ((x = lget(s, n, "between_runs_delete", NULL)) && parse_between_delete(c, s, x, o) < 0)
+		return -1;
 	if ((x = lget(s, n, "tls_max", NULL))) {
 		static const char *const v[] = {"1.0", "1.1", "1.2", "1.3"};
 		static const int ver[] = {TLS1_VERSION, TLS1_1_VERSION, TLS1_2_VERSION, TLS1_3_VERSION};
@@ -183,29 +221,8 @@ static int parse_server(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 			return -1;
 		upcase(o->close_after);
 	}
-	if ((x = lget(s, n, "close_mid", NULL))) {
-		static const char *const mk[] = {"command", "message", "after", "once", NULL};
-		yaml_node_t *y;
-		if (lkeys(c, s, x, mk, "close_mid") < 0)
-			return -1;
-		if ((y = lget(s, x, "message", NULL))) {
-			if (count_of(c, s, y, "message", 1, 100000, &d) < 0)
-				return -1;
-			o->close_mid_message = (long)d;
-		} else if (!(y = lget(s, x, "command", NULL)) ||
-		           lstr(c, s, y, "command", &o->close_mid) < 0) {
-			return y ? -1 : lerr(c, s, x, "missing 'message' (or 'command')");
-		} else {
-			upcase(o->close_mid);
-		}
-		if ((y = lget(s, x, "once", NULL)) && lbool(c, s, y, "once", &o->close_mid_once) < 0)
-			return -1;
-		if ((y = lget(s, x, "after", NULL))) {
-			if (count_of(c, s, y, "after", 0, 1e9, &d) < 0)
-				return -1;
-			o->close_mid_after = (size_t)d;
-		}
-	}
+	if ((x = lget(s, n, "close_mid", NULL)) && parse_close_mid(c, s, x, o) < 0)
+		return -1;
 	return 0;
 }
 
@@ -215,6 +232,24 @@ static int regex_ok(struct lctx *c, const struct lsrc *s, const yaml_node_t *n, 
 	if (regcomp(&r, re, REG_EXTENDED | REG_NOSUB | REG_ICASE) != 0)
 		return lerr(c, s, n, "bad regular expression '%.80s'", re);
 	regfree(&r);
+	return 0;
+}
+
+/* delivered: all, none or a list of message numbers; delivered_within: at most those (a list). */
+static int parse_delivered(struct lctx *c, const struct lsrc *s, yaml_node_t *x, bool within,
+                           struct cexpect *e)
+{
+	e->kind = CEXP_DELIVERED;
+	if (within && x->type != YAML_SEQUENCE_NODE)
+		return lerr(c, s, x, "'delivered_within' must be a list of message numbers");
+	e->delivered = within ? 1 : 0;
+	if (x->type == YAML_SEQUENCE_NODE)
+		return numbers_of(c, s, x, "delivered", &e->msgs, &e->nmsgs);
+	static const char *const dv[] = {"all", "none"};
+	int v = 0;
+	if (enum_of(c, s, x, "delivered", dv, 2, &v) < 0)
+		return lerr(c, s, x, "'delivered' must be all, none or a list of message numbers");
+	e->delivered = v == 0 ? -1 : -2;
 	return 0;
 }
 
@@ -287,44 +322,21 @@ static int parse_expect(struct lctx *c, const struct lsrc *s, const yaml_node_t 
 	yaml_node_t *within = lget(s, it, "delivered_within", NULL);
 	if ((x = within ? within : lget(s, it, "delivered", NULL))) {
 		found += within && lget(s, it, "delivered", NULL) ? 2 : 1;
-		e->kind = CEXP_DELIVERED;
-		if (within && x->type != YAML_SEQUENCE_NODE)
-			return lerr(c, s, x, "'delivered_within' must be a list of message numbers");
-		e->delivered = within ? 1 : 0;
-		if (x->type == YAML_SEQUENCE_NODE) {
-			size_t cnt = (size_t)(x->data.sequence.items.top - x->data.sequence.items.start);
-			e->msgs = calloc(cnt ? cnt : 1, sizeof *e->msgs);
-			if (!e->msgs)
-				return p3err_set(c->err, "out of memory");
-			for (size_t i = 0; i < cnt; i++) {
-				double d;
-				if (count_of(c, s, lnode(s, x->data.sequence.items.start[i]), "delivered", 1,
-				             100000, &d) < 0)
-					return -1;
-				e->msgs[e->nmsgs++] = (int)d;
-			}
-		} else {
-			static const char *const dv[] = {"all", "none"};
-			int v = 0;
-			if (enum_of(c, s, x, "delivered", dv, 2, &v) < 0)
-				return lerr(c, s, x,
-				            "'delivered' must be all, none or a list of message numbers");
-			e->delivered = v == 0 ? -1 : -2;
-		}
-	}
-	if ((x = lget(s, it, "retr_second_run", NULL))) {
-		double d;
-		found++;
-		e->kind = CEXP_RETR_SECOND;
-		if (count_of(c, s, x, "retr_second_run", 0, 100000, &d) < 0)
+		if (parse_delivered(c, s, x, within != NULL, e) < 0)
 			return -1;
-		e->count = (long)d;
 	}
-	if ((x = lget(s, it, "sessions_at_most", NULL))) {
+	static const struct {
+		const char *key;
+		enum cexp_kind kind;
+		double min;
+	} n_keys[] = {{"retr_second_run", CEXP_RETR_SECOND, 0}, {"sessions_at_most", CEXP_SESSIONS_MAX, 1}};
+	for (size_t i = 0; i < 2; i++) {
 		double d;
+		if (!(x = lget(s, it, n_keys[i].key, NULL)))
+			continue;
 		found++;
-		e->kind = CEXP_SESSIONS_MAX;
-		if (count_of(c, s, x, "sessions_at_most", 1, 100000, &d) < 0)
+		e->kind = n_keys[i].kind;
+		if (count_of(c, s, x, n_keys[i].key, n_keys[i].min, 100000, &d) < 0)
 			return -1;
 		e->count = (long)d;
 	}

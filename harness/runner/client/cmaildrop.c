@@ -77,6 +77,19 @@ int cmaildrop_append(struct cmaildrop *m, const struct cmaildrop *add, struct p3
 	return 0;
 }
 
+void cmaildrop_compact(struct cmaildrop *m)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->msgs[i].deleted) {
+			free(m->msgs[i].data);
+			continue;
+		}
+		m->msgs[k++] = m->msgs[i];
+	}
+	m->n = k;
+}
+
 void cmaildrop_free(struct cmaildrop *m)
 {
 	for (size_t i = 0; i < m->n; i++)

@@ -84,15 +84,7 @@ int csrv_init(struct csrv *s, const struct csrv_opts *o, struct cmaildrop *md, b
 	memset(s, 0, sizeof *s);
 	/* RFC 1939 §5: a session numbers the maildrop's messages from 1; what an earlier session deleted
 	 * at QUIT is gone, so the others move up. */
-	size_t k = 0;
-	for (size_t i = 0; i < md->n; i++) {
-		if (md->msgs[i].deleted) {
-			free(md->msgs[i].data);
-			continue;
-		}
-		md->msgs[k++] = md->msgs[i];
-	}
-	md->n = k;
+	cmaildrop_compact(md);
 	s->o = o;
 	s->md = md;
 	s->tls = implicit_tls;

@@ -24,26 +24,6 @@ void exec_worker_begin(void)
 		worker_dropped[k] = worker_stuck[k] = 0;
 }
 
-static char *dupstr(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static char **dupv(char *const *v, size_t n)
-{
-	if (n == 0)
-		return NULL;
-	char **r = calloc(n, sizeof *r);
-	for (size_t i = 0; r && i < n; i++)
-		r[i] = dupstr(v[i]);
-	return r;
-}
-
-static const char *level_str(int l)
-{
-	return l == LEVEL_SHOULD ? "SHOULD" : l == LEVEL_MAY ? "MAY" : "MUST";
-}
-
 /* "step 4 (send: RETR 1)" */
 static void describe_step(struct xctx *x, const struct step *st, size_t i)
 {
@@ -208,7 +188,7 @@ static int end_check(struct xctx *x, struct outcome *out)
 		struct xsession *s = &x->sess[i];
 		if (s->c == NULL || !s->settled)
 			continue;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		/* A server that wrote twice may be holding the second write back (Nagle) until the first is
 		 * acknowledged: acknowledge now rather than after the delayed-ACK timer. */
 		conn_ack_now(s->c);
@@ -241,14 +221,7 @@ static int end_check(struct xctx *x, struct outcome *out)
 void exec_result_meta(const struct scenario *sc, struct result *out)
 {
 	memset(out, 0, sizeof *out);
-	out->id = dupstr(sc->id);
-	out->title = dupstr(sc->title);
-	out->level = dupstr(level_str((int)sc->level));
-	out->file = dupstr(sc->file);
-	out->refs = dupv(sc->refs, sc->nrefs);
-	out->nrefs = out->refs ? sc->nrefs : 0;
-	out->tags = dupv(sc->tags, sc->ntags);
-	out->ntags = out->tags ? sc->ntags : 0;
+	result_identity(out, sc);
 }
 
 void exec_scenario(const struct scenario *sc, const struct target *t, const struct account acct[2],
@@ -296,7 +269,7 @@ void exec_scenario(const struct scenario *sc, const struct target *t, const stru
 	outcome_pass(&oc);
 	enum verdict v = VERDICT_PASS;
 	int stopped = 0;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	const char *fixtures_dir = o->fixtures_dir ? o->fixtures_dir : "fixtures";
 	if ((sc->fixture && fixture_get(fixtures_dir, sc->fixture, &x->fx, &err) != 0) ||
 	    (sc->fixture2 && fixture_get(fixtures_dir, sc->fixture2, &x->fx2, &err) != 0)) {

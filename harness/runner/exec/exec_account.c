@@ -328,16 +328,6 @@ static void *check_thread(void *arg)
 
 /* ---- the first account: what logging in teaches ------------------------------------------------------ */
 
-static int tag_in(char *const *lines, size_t n, const char *tag)
-{
-	size_t tl = strlen(tag);
-	for (size_t i = 0; i < n; i++)
-		if (lines[i] && strncasecmp(lines[i], tag, tl) == 0 &&
-		    (lines[i][tl] == '\0' || lines[i][tl] == ' '))
-			return 1;
-	return 0;
-}
-
 static void learn(struct probe *p, const char *tag)
 {
 	char **v = realloc(p->learned, (p->nlearned + 1) * sizeof *v);
@@ -402,7 +392,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	int nocapa = !p->capa_ok && p->gap == GAP_NONE;
 	if (nocapa && target_can_reset(t)) {
 		const struct fixture *fx;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		if (fixture_get(o->fixtures_dir ? o->fixtures_dir : "fixtures", "one", &fx, &err) == 0)
 			target_reset(t, acct, fx->dir, &err); /* best effort: TOP stays unknown without it */
 	}
@@ -447,8 +437,8 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			                acct->user, got),
 			       -1;
 		}
-		if (!in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER") &&
-		    !tag_in(p->capa, p->ncapa, "USER")) {
+		if (!in_tls && capa_lists(p->capa_tls, p->ncapa_tls, "USER") &&
+		    !capa_lists(p->capa, p->ncapa, "USER")) {
 			ctx_free(x);
 			return snprintf(why, whysize,
 			                "cannot log in as %.100s: USER got '%.200s' in cleartext, and the "
@@ -459,8 +449,8 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			                acct->user, got),
 			       -1;
 		}
-		if (tag_in(p->capa, p->ncapa, "USER") ||
-		    (in_tls && tag_in(p->capa_tls, p->ncapa_tls, "USER"))) {
+		if (capa_lists(p->capa, p->ncapa, "USER") ||
+		    (in_tls && capa_lists(p->capa_tls, p->ncapa_tls, "USER"))) {
 			/* USER is offered: the name is what the server refused. */
 			ctx_free(x);
 			return snprintf(why, whysize,

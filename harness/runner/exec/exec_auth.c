@@ -47,7 +47,7 @@ void step_run_auth(struct xctx *x, const struct step *st, struct outcome *out)
 	char *pass = NULL, *authzid = NULL;
 	size_t plen, zlen;
 	struct sasl_client *sc = NULL;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	if (step_tls_first(x, s, st->u.auth.tls, mech, out) != 0)
 		return;
 	if (st->u.auth.password.s && xc_interp(x, &st->u.auth.password, &pass, &plen, out) != 0)

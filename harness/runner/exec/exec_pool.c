@@ -95,7 +95,7 @@ static void run_one(struct pool *pl, const struct account *acct, size_t i, int f
 	}
 	enum verdict not_run = VERDICT_SKIP;
 	const char *skip = exec_skip_reason(sc, pl->t, pl->p, &not_run, buf, sizeof buf);
-	struct p3err err = {""};
+	struct p3err err = {0};
 	if (skip) {
 		verdict_only(sc, not_run, skip, r);
 	} else if ((sc->fixture || sc->fixture2) && reset_fixtures(sc, pl->t, acct, pl->o, &err) != 0) {

@@ -173,7 +173,7 @@ static atomic_int quit_left_open;
 void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_end)
 {
 	size_t data = 0;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	long long t0 = xc_now_ms();
 	int ms = (int)(x->timeout * 1000);
 	if (at_end && atomic_load(&quit_left_open) && ms > XC_QUIT_BRIEF_MS)
@@ -211,7 +211,7 @@ void xs_end_sessions(struct xctx *x, int abandon)
 		if (!abandon && s->settled && !s->in_auth && !s->eof && s->login_replies <= 0) {
 			/* RFC 1939 §6: QUIT releases the maildrop now; a dropped connection only when the
 			 * server notices. Not part of the verdict, which is already decided. */
-			struct p3err err = {""};
+			struct p3err err = {0};
 			const char *line;
 			struct line ln;
 			long long deadline = xc_now_ms() + (long long)(x->timeout * 1000);
@@ -459,7 +459,7 @@ void xc_set_session_vars(struct xctx *x, const struct xsession *s)
 
 int xc_interp(struct xctx *x, const struct sstr *s, char **val, size_t *len, struct outcome *out)
 {
-	struct p3err err = {""};
+	struct p3err err = {0};
 	if (s->s == NULL) {
 		*val = strdup("");
 		*len = 0;

@@ -304,7 +304,7 @@ void step_run_expect_close(struct xctx *x, const struct step *st, struct outcome
 	double within = st->u.close.within > 0 ? st->u.close.within : x->timeout;
 	const struct expect *e = step_first_expect(st);
 	size_t data = 0;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	enum conn_status cs = conn_wait_close(s->c, (int)(within * 1000), XC_DISCARD_LIMIT, &data, &err);
 	if (data)
 		xtr_note(&x->tr, s->name, "%zu octets arrived before the close (discarded)", data);

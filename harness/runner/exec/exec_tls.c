@@ -1,6 +1,7 @@
 /* exec_tls.c — the steps that set TLS up (RFC 2595, RFC 8314): connect (plain, or implicit TLS on the TLS
  * port with the step's versions and ciphers), starttls (STLS, injected octets, a quiet wait, a handshake
  * inside TLS through lib/tls_inner.h), and STLS before a login under login_tls. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,7 +58,7 @@ static SSL_CTX *client_ctx(struct xctx *x, const struct step *st, struct outcome
 				to.ciphers = "DEFAULT:@SECLEVEL=0";
 		}
 	}
-	struct p3err err = {""};
+	struct p3err err = {0};
 	SSL_CTX *ctx = tls_client_ctx(&to, &err);
 	if (ctx == NULL)
 		out_set(out, OUT_ERROR, NULL, NULL, "TLS client set-up: %s", err.msg);
@@ -81,7 +82,7 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 	SSL_CTX *ctx = client_ctx(x, st, out);
 	if (ctx == NULL)
 		return;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	enum conn_status cs =
 	    conn_start_tls(s->c, ctx, step_sni(x), (int)(x->timeout * 1000), discarded, &err);
 	SSL_CTX_free(ctx);
@@ -90,8 +91,8 @@ static void handshake(struct xctx *x, struct xsession *s, const struct step *st,
 		                  : cs == CONN_EOF   ? "the server closed the connection"
 		                                     : err.msg;
 		xtr_note(&x->tr, s->name, "TLS handshake failed: %s", why);
-		int silent = cs == CONN_TIMEOUT || cs == CONN_EOF || conn_peer_reset(s->c) ||
-		             strstr(err.msg, "reset by peer") != NULL;
+		int silent =
+		    cs == CONN_TIMEOUT || cs == CONN_EOF || conn_peer_reset(s->c) || err.errnum == ECONNRESET;
 		xs_close(x, s, 0, NULL);
 		if (at_connect && (cs == CONN_TIMEOUT || (silent && want != 0)))
 			return (void)out_set(
@@ -166,14 +167,14 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
 		       CONNECT_DONE;
 	const struct expect *e = step_first_expect(st);
 	xtr_note(&x->tr, s->name, "connect to %s:%d%s", x->t->host, port, tls ? " (implicit TLS)" : "");
-	struct p3err err = {""};
+	struct p3err err = {0};
 	enum conn_status cs = conn_open(&s->c, x->t->host, port, (int)(x->timeout * 1000), &err);
 	if (cs != CONN_OK) {
 		s->c = NULL;
 		xtr_note(&x->tr, s->name, "connect failed: %s", cs == CONN_TIMEOUT ? "timed out" : err.msg);
 		out_set(out, OUT_ERROR, NULL, NULL, "cannot connect to %s:%d: %s", x->t->host, port,
 		        cs == CONN_TIMEOUT ? "timed out" : err.msg);
-		return cs != CONN_TIMEOUT && (strstr(err.msg, "refused") || strstr(err.msg, "reset"))
+		return cs != CONN_TIMEOUT && (err.errnum == ECONNREFUSED || err.errnum == ECONNRESET)
 		           ? CONNECT_REFUSED
 		           : CONNECT_DONE;
 	}
@@ -303,7 +304,7 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 static void quiet_after_tls(struct xctx *x, struct xsession *s, double quiet, int injected,
                             const struct expect *e, struct outcome *out)
 {
-	struct p3err err = {""};
+	struct p3err err = {0};
 	enum conn_status cs = conn_poll_data(s->c, (int)(quiet * 1000), &err);
 	if (cs == CONN_TIMEOUT) {
 		xtr_note(&x->tr, s->name, "nothing arrived inside TLS within %.1f s", quiet);
@@ -359,7 +360,7 @@ static void nested_handshake(struct xctx *x, struct xsession *s, int want, const
 	if (ctx == NULL)
 		return;
 	struct tls_inner_result r;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	int rc = tls_inner_handshake(s->c, ctx, step_sni(x), (int)(x->timeout * 1000), &r, &err);
 	SSL_CTX_free(ctx);
 	if (rc != 0)

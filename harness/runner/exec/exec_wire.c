@@ -42,7 +42,7 @@ struct xsession *step_session(struct xctx *x, const struct step *st, struct outc
 /* Write and note a failure as a broken connection. */
 int step_send_bytes(struct xctx *x, struct xsession *s, const char *data, size_t len, struct outcome *out)
 {
-	struct p3err err = {""};
+	struct p3err err = {0};
 	enum conn_status st = xs_write(x, s, data, len, step_deadline(x), &err);
 	if (st == CONN_OK)
 		return 0;

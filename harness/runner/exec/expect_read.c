@@ -72,7 +72,7 @@ static void read_first(struct xctx *x, struct xsession *s, long long deadline, d
 		                     s->name);
 	const char *line;
 	struct line ln;
-	struct p3err err = {""};
+	struct p3err err = {0};
 	/* A reply to PASS, APOP or AUTH may take long (servers slow logins on purpose): the login deadline.
 	 */
 	long long start = xc_now_ms();
@@ -138,7 +138,7 @@ static void read_body(struct xctx *x, struct xsession *s, struct judge *j, long 
 	for (;;) {
 		const char *line;
 		struct line ln;
-		struct p3err err = {""};
+		struct p3err err = {0};
 		int record = !(flags & EXP_QUIET_BODY) && nlines < XC_BODY_LINES_SHOWN;
 		enum conn_status st = xs_read_line(x, s, deadline, record, &line, &ln, &err);
 		if (st == CONN_TIMEOUT) {
@@ -203,7 +203,7 @@ static void read_body(struct xctx *x, struct xsession *s, struct judge *j, long 
 static void read_after(struct xctx *x, struct xsession *s, struct judge *j, size_t i, double timeout)
 {
 	const struct expect *e = &j->alts_e[i];
-	struct p3err err = {""};
+	struct p3err err = {0};
 	if (e->closes == 1 && s->c) {
 		enum conn_status st = conn_poll_data(s->c, (int)(timeout * 1000), &err);
 		if (st == CONN_EOF) {
@@ -264,7 +264,7 @@ void expect_response(struct xctx *x, struct xsession *s, const struct expect *e,
 	 * window is the whole answer; octets (or a close) within it leave the reply to the other
 	 * alternatives. */
 	if (j.silent_alt < j.nalts && s->c) {
-		struct p3err perr = {""};
+		struct p3err perr = {0};
 		double silent_for = target_silence(x->t, j.alts_e[j.silent_alt].silent_for);
 		if (conn_poll_data(s->c, (int)(silent_for * 1000), &perr) == CONN_TIMEOUT) {
 			xtr_note(&x->tr, s->name, "no reply within %.1f s", silent_for);

@@ -122,7 +122,7 @@ static void counts(FILE *f, const struct run *run)
 int report_html_write(const struct run *run, const char *requirements_md, const char *path, struct p3err *err)
 {
 	struct reqs req = {0};
-	struct p3err rerr = {{0}};
+	struct p3err rerr = {0};
 	char note[P3ERR_MAX + 64] = "";
 	if (requirements_md && reqs_load(requirements_md, &req, &rerr) != 0)
 		snprintf(note, sizeof note, "Requirement texts unavailable: %s", rerr.msg);

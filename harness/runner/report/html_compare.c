@@ -281,7 +281,7 @@ int report_html_compare(const struct run *runs, size_t nruns, const char *requir
 	struct cmp c;
 	struct strset groups = {0}, tags = {0};
 	struct reqs req = {0};
-	struct p3err rerr = {{0}};
+	struct p3err rerr = {0};
 	char note[P3ERR_MAX + 64] = "";
 	if (nruns == 0)
 		return p3err_set(err, "%s: nothing to compare", path);

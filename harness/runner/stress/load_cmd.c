@@ -330,7 +330,7 @@ static void try_reset(struct load *L, size_t ai)
 {
 	if (!model_claim_reset(&L->M, ai))
 		return;
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	int rc = target_reset(L->t, L->M.acct[ai].a, L->fixture_dir, &err);
 	if (rc != 0) {
 		model_violation(&L->M, NULL, NULL, "target-error", "%s", err.msg);
@@ -430,7 +430,7 @@ static void *deliver_main(void *arg)
 			long k = model_deliver_begin(&L->M, ai);
 			if (k < 0)
 				continue;
-			struct p3err err = {{0}};
+			struct p3err err = {0};
 			int early = (int)rng_below(&rng, 2);
 			int rc = deliver_one(L, L->M.acct[ai].a, (size_t)k, ++serial, early, &err);
 			model_deliver_end(&L->M, ai, (size_t)k, rc == 0);
@@ -520,7 +520,7 @@ int stress_load_main(int argc, char **argv)
 	char why[300];
 	if (parse(argc, argv, &L.o, why, sizeof why) != 0)
 		return usage(why);
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	static struct target T;
 	int rc = EXIT_USAGE;
 	if (L.o.reference ? reference_start(&T, &err) != 0 : target_load(L.o.target_file, &T, &err) != 0) {

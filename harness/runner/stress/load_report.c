@@ -222,7 +222,7 @@ static void print_summary(FILE *f, json_t *o, int quiet)
 
 static int write_html(const char *path, json_t *o)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	FILE *f = report_open(path, &err);
 	if (f == NULL) {
 		fprintf(stderr, "pop3spec load: %s\n", err.msg);
@@ -304,7 +304,7 @@ static int write_html(const char *path, json_t *o)
 
 static int write_json(const char *path, json_t *o)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	FILE *f = report_open(path, &err);
 	if (f == NULL) {
 		fprintf(stderr, "pop3spec: %s\n", err.msg);

@@ -126,7 +126,7 @@ static void io_fail(struct lsess *s, enum conn_status st, const char *what, cons
 
 static int send_raw(struct lsess *s, const char *data, size_t len, const char *what)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	enum conn_status st = conn_write(s->c, data, len, tmo(s), &err);
 	if (st != CONN_OK) {
 		io_fail(s, st, what, &err);
@@ -163,7 +163,7 @@ static int read_status(struct lsess *s, const char *what, char *out, size_t outs
 {
 	const char *p;
 	struct line ln;
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	enum conn_status st = conn_read_line(s->c, POP3_MAX_DATA_LINE, tmo(s), &p, &ln, &err);
 	if (st != CONN_OK) {
 		if (st == CONN_EOF && ln.len > 0)
@@ -199,7 +199,7 @@ static int read_body(struct lsess *s, const char *what)
 	for (;;) {
 		const char *p;
 		struct line ln;
-		struct p3err err = {{0}};
+		struct p3err err = {0};
 		enum conn_status st = conn_read_line(s->c, POP3_MAX_DATA_LINE, tmo(s), &p, &ln, &err);
 		if (st == CONN_TOO_LONG) {
 			viol(s, "malformed", "a line of the reply to %s is longer than %d octets", what,
@@ -316,7 +316,7 @@ static int capa(struct lsess *s)
 
 static int start_tls(struct lsess *s)
 {
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	long long t = now_us();
 	const char *sni = s->L->t->sni ? s->L->t->sni : s->L->t->host;
 	enum conn_status st = conn_start_tls(s->c, s->L->tls, sni, tmo(s), NULL, &err);
@@ -785,7 +785,7 @@ static int connect_to(struct lsess *s)
 	const struct target *t = L->t;
 	int implicit = t->tls_port && L->tls && (!t->port || (int)rng_below(s->rng, 100) < L->o.mix.tls);
 	int port = implicit ? t->tls_port : t->port;
-	struct p3err err = {{0}};
+	struct p3err err = {0};
 	long long t0 = now_us();
 	enum conn_status st = conn_open(&s->c, t->host, port, tmo(s), &err);
 	if (st != CONN_OK) {

@@ -82,6 +82,13 @@ def certificate():
     return c, k
 
 
+def certificate_ca():
+    """The CA that signed the server's certificate: the generated fixtures' ca.pem, or the self-signed cert."""
+    cert, _ = certificate()
+    ca = os.path.join(os.path.dirname(cert), "ca.pem")
+    return ca if os.path.exists(ca) else cert
+
+
 def client_tls_context(**kw):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False

@@ -18,7 +18,7 @@ import tempfile
 import unittest
 
 import clientmail
-from pop3test import ROOT, Server, certificate
+from pop3test import ROOT, Server, certificate_ca
 
 try:
     import yaml
@@ -32,12 +32,6 @@ RAW = [d for _, d in MESSAGES]
 UIDS = sorted(n for n, _ in MESSAGES)
 EXES = {"fetchmail": "fetchmail", "mpop": "mpop", "getmail6": "getmail", "curl": "curl", "poplib": "python3",
         "netpop3": "perl", "pop3client": None, "pop3client-faults": None}
-
-
-def test_ca():
-    cert, _ = certificate()
-    ca = os.path.join(os.path.dirname(cert), "ca.pem")
-    return ca if os.path.exists(ca) else cert
 
 
 def load(name):
@@ -77,7 +71,8 @@ class Profiles(unittest.TestCase):
 
     def run_profile(self, prof, modes, workdir):
         ph = {"host": "127.0.0.1", "hostname": "localhost", "port": str(self.srv.port),
-              "tls_port": str(self.srv.tls_port or 1), "user": USER, "password": PASSWORD, "cafile": test_ca(),
+              "tls_port": str(self.srv.tls_port or 1), "user": USER, "password": PASSWORD,
+              "cafile": certificate_ca(),
               "workdir": workdir, "profile_dir": PROFILES,
               # {bin}: where pop3spec finds its helper programs, the folder of the pop3spec in use (docs/clients.md)
               "bin": os.path.join(ROOT, os.environ.get("BIN", "bin"))}

@@ -137,19 +137,24 @@ class Fuzz(unittest.TestCase):
         self.assertGreater(doc["slow_cases"], 1)
         self.assertEqual(doc["cases"], doc["tls_cases"] + doc["slow_cases"])
 
-    def test_fragmented_handshake_failure_is_found(self):
-        users = {"user01": "pass01", "user02": "pass02"}
-        srv = pop3test.Server(users=users, maildrops={}).start()
-        proxy = Proxy(srv.tls_port, "one-read-hello")
+    @staticmethod
+    def fuzz_behind_proxy(behaviour, tls, gen):
+        """fuzz --gen GEN against pop3refd with one port (the implicit-TLS one when tls, else the plain one)
+        behind a Proxy that misbehaves as `behaviour`: (result, JSON report)."""
+        srv = pop3test.Server(users={"user01": "pass01", "user02": "pass02"}, maildrops={}).start()
+        proxy = Proxy(srv.tls_port if tls else srv.port, behaviour)
         try:
             with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-fuzz-") as tmp:
-                prof = profile(tmp, srv, srv.port, proxy.port)
-                r, doc = fuzz(["--target", prof, "--duration", "20", "--seed", "2", "--gen", "tls-fragments",
-                               "--max-findings", "1"])
+                prof = profile(tmp, srv, srv.port if tls else proxy.port, proxy.port if tls else srv.tls_port)
+                return fuzz(["--target", prof, "--duration", "20", "--seed", "2", "--gen", gen,
+                             "--max-findings", "1"])
         finally:
             proxy.stop()
             srv.stop()
             srv.cleanup()
+
+    def test_fragmented_handshake_failure_is_found(self):
+        r, doc = self.fuzz_behind_proxy("one-read-hello", True, "tls-fragments")
         self.assertEqual(r.rc, 1, r.stdout[-3000:] + r.stderr[-2000:])
         v = doc["violations"][0]
         self.assertEqual(v["kind"], "tls", v)
@@ -157,18 +162,7 @@ class Fuzz(unittest.TestCase):
         self.assertIn("--seed 2", v["reproducer"])
 
     def test_slow_client_closed_is_found(self):
-        users = {"user01": "pass01", "user02": "pass02"}
-        srv = pop3test.Server(users=users, maildrops={}).start()
-        proxy = Proxy(srv.port, "line-timeout")
-        try:
-            with tempfile.TemporaryDirectory(prefix="pop3spec-e2e-fuzz-") as tmp:
-                prof = profile(tmp, srv, proxy.port, srv.tls_port)
-                r, doc = fuzz(["--target", prof, "--duration", "20", "--seed", "2", "--gen", "slow-client",
-                               "--max-findings", "1"])
-        finally:
-            proxy.stop()
-            srv.stop()
-            srv.cleanup()
+        r, doc = self.fuzz_behind_proxy("line-timeout", False, "slow-client")
         self.assertEqual(r.rc, 1, r.stdout[-3000:] + r.stderr[-2000:])
         v = doc["violations"][0]
         self.assertEqual(v["kind"], "slow", v)

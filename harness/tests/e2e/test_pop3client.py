@@ -21,19 +21,13 @@ import time
 import unittest
 
 import clientmail
-from pop3test import BIN, TIMEOUT, Conn, ServerTest, certificate
+from pop3test import BIN, TIMEOUT, Conn, ServerTest, certificate, certificate_ca
 
 CLIENT = os.path.join(BIN, "pop3client")
 FAULTY = os.path.join(BIN, "pop3client-faults")
 MESSAGES = clientmail.fixture_messages()
 RAW = [data for _, data in MESSAGES]
 UIDS = sorted(name for name, _ in MESSAGES)
-
-
-def test_ca():
-    cert, _ = certificate()
-    ca = os.path.join(os.path.dirname(cert), "ca.pem")
-    return ca if os.path.exists(ca) else cert
 
 
 def run(args, faults=(), binary=None):
@@ -63,7 +57,7 @@ class AgainstPop3refd(ServerTest, Workdir):
         return run(args, faults)
 
     def tls_args(self, mode, name="localhost"):
-        return ["--tls", mode, "--cafile", test_ca(), "--servername", name]
+        return ["--tls", mode, "--cafile", certificate_ca(), "--servername", name]
 
     def delivered(self, md="md"):
         return clientmail.maildir_messages(self.path(md))
@@ -177,7 +171,7 @@ class NoTlsServer(ServerTest, Workdir):
 
     def test_stls_required_not_offered(self):
         args = ["--host", "127.0.0.1", "--port", str(self.srv.port), "--user", "alice", "--password",
-                self.srv.users["alice"], "--tls", "stls", "--cafile", test_ca()]
+                self.srv.users["alice"], "--tls", "stls", "--cafile", certificate_ca()]
         self.assertEqual(run(args)[0], 1)
         self.assertNotIn("command PASS", self.srv.log_text())
         self.assertEqual(run(args, ["pass-in-cleartext-when-tls-required"])[0], 0)
@@ -475,14 +469,14 @@ class AgainstScript(Workdir):
         return script
 
     def test_stls_refused(self):
-        tls = ["--tls", "stls", "--cafile", test_ca(), "--servername", "localhost"]
+        tls = ["--tls", "stls", "--cafile", certificate_ca(), "--servername", "localhost"]
         (c, rc, err, _), (f, _, _, _) = self.both(self.stls_script(b"-ERR no\r\n"), "ignore-stls-failure", tls)
         self.assertEqual(rc, 1)
         self.assertNotIn("USER alice", c.got)
         self.assertIn("PASS pw", f.got)
 
     def test_stls_capa_again_and_injection(self):
-        tls = ["--tls", "stls", "--cafile", test_ca(), "--servername", "localhost"]
+        tls = ["--tls", "stls", "--cafile", certificate_ca(), "--servername", "localhost"]
         (c, rc, err, _), (f, _, _, _) = self.both(self.stls_script(b"+OK\r\n"), "no-capa-after-stls", tls)
         self.assertEqual(rc, 0, err)
         self.assertEqual(c.notes["after"], "CAPA")
@@ -503,7 +497,7 @@ class AgainstScript(Workdir):
             s.starttls(ctx)
             s.send(b"-ERR [SYS/PERM] TLS 1.0 was accepted\r\n")
             finish(s)
-        args = ["--tls", "implicit", "--cafile", test_ca(), "--servername", "localhost"]
+        args = ["--tls", "implicit", "--cafile", certificate_ca(), "--servername", "localhost"]
         srv, rc, err = self.client(script, args)
         self.assertIn("handshake", err)
         srv, rc, err = self.client(script, args, ["accept-tls10"])

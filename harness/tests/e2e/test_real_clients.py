@@ -22,18 +22,11 @@ import tempfile
 import unittest
 
 import clientmail
-from pop3test import ROOT, TIMEOUT, ServerTest, certificate
+from pop3test import ROOT, TIMEOUT, ServerTest, certificate_ca
 
 MESSAGES = clientmail.fixture_messages()
 RAW = [data for _, data in MESSAGES]
 UIDS = sorted(name for name, _ in MESSAGES)
-
-
-def test_ca():
-    """The CA that signed the server's certificate: the generated fixtures' ca.pem, or the self-signed cert."""
-    cert, _ = certificate()
-    ca = os.path.join(os.path.dirname(cert), "ca.pem")
-    return ca if os.path.exists(ca) else cert
 
 
 class ClientTest(ServerTest):
@@ -100,7 +93,7 @@ class Fetchmail(ClientTest):
         if tls is None:
             tls_opts = "sslproto ''"  # no opportunistic STLS: this is the plain-text run
         else:
-            tls_opts = (f"sslproto 'tls1.2+' sslcertck sslcertfile '{test_ca()}' sslcommonname localhost" +
+            tls_opts = (f"sslproto 'tls1.2+' sslcertck sslcertfile '{certificate_ca()}' sslcommonname localhost" +
                         (" ssl" if tls == "implicit" else ""))
         rc = self.write("fetchmailrc", f"""set no syslog
 poll 127.0.0.1 service {port} protocol {proto} auth {auth} uidl
@@ -149,7 +142,7 @@ class Mpop(ClientTest):
         d = self.path(md) if os.path.isdir(self.path(md)) else self.maildir(md)
         port = self.srv.tls_port if tls == "implicit" else self.srv.port
         tls_conf = "tls off" if tls is None else (
-            f"tls on\ntls_starttls {'off' if tls == 'implicit' else 'on'}\ntls_trust_file {test_ca()}")
+            f"tls on\ntls_starttls {'off' if tls == 'implicit' else 'on'}\ntls_trust_file {certificate_ca()}")
         rc = self.write("mpoprc", f"""defaults
 timeout 10
 account test
@@ -211,7 +204,7 @@ class Getmail(ClientTest):
                 for x in [root] + [os.path.join(root, y) for y in dirs]:
                     os.chown(x, 65534, 65534)
             user = "user = nobody\n"
-        retr = (f"type = SimplePOP3SSLRetriever\nport = {self.srv.tls_port}\nca_certs = {test_ca()}\n"
+        retr = (f"type = SimplePOP3SSLRetriever\nport = {self.srv.tls_port}\nca_certs = {certificate_ca()}\n"
                 "ssl_cert_hostname = localhost\n") if ssl else \
             f"type = SimplePOP3Retriever\nport = {self.srv.port}\nuse_apop = {apop}\n"
         rc = self.write("getmailrc", f"""[retriever]
@@ -292,7 +285,7 @@ class NetPOP3(ClientTest):
         os.makedirs(out)
         port = self.srv.tls_port if mode == "ssl" else self.srv.port
         text = self.run_client(["perl", self.SCRIPT, mode, str(port), "alice", self.srv.users["alice"], out,
-                                test_ca()] + (["delete"] if delete else []))
+                                certificate_ca()] + (["delete"] if delete else []))
         # One "N UID" line per message: UIDL gave every message its unique-id (pop3refd: the file name).
         self.assertEqual(sorted(l.split()[1] for l in text.splitlines() if re.match(r"\d+ ", l)), UIDS)
         return files_in(out)
