@@ -621,7 +621,7 @@ static size_t cache_names(char names[][64], size_t max)
 {
 	char line[1024];
 	size_t n = 0;
-	FILE *f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+	FILE *f = fopen(tu_at("m/" MAILDIR_CACHE_NAME), "r");
 
 	ck_assert_ptr_nonnull(f);
 	while (fgets(line, sizeof line, f)) {
@@ -658,14 +658,14 @@ START_TEST(cache_order_is_file_name_order)
 	size_t n;
 
 	many_messages();
-	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
-	ck_assert_msg(maildir_scan_cached(at("m"), &first, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &first, &e) == 0, "%s", e.msg);
 	/* The cache lists the files in the order a scan returns them: the next scan takes it from there. */
 	n = cache_names(names, 400);
 	ck_assert_uint_eq(n, 300);
 	for (size_t i = 0; i < n; i++)
 		ck_assert_str_eq(names[i], plain.msgs[i].name);
-	ck_assert_msg(maildir_scan_cached(at("m"), &second, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &second, &e) == 0, "%s", e.msg);
 	same_scan(&plain, &first);
 	same_scan(&plain, &second);
 	maildir_free(&plain);
@@ -683,19 +683,19 @@ START_TEST(cache_in_another_order_is_sorted_and_rewritten)
 	FILE *f;
 
 	many_messages();
-	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan(tu_at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	maildir_free(&md);
 	/* Reverse the entry lines (as an older pop3refd, which wrote them in directory order, might have
 	 * left them): every file still has its entry, only the order is not file-name order. */
-	f = fopen(at("m/" MAILDIR_CACHE_NAME), "r");
+	f = fopen(tu_at("m/" MAILDIR_CACHE_NAME), "r");
 	ck_assert_ptr_nonnull(f);
 	ck_assert_ptr_nonnull(fgets(line, sizeof line, f)); /* the magic line */
 	while (fgets(line, sizeof line, f) && strncmp(line, "end ", 4) != 0)
 		lines[n++] = strdup(line);
 	fclose(f);
 	ck_assert_uint_eq(n, 300);
-	f = fopen(at("m/" MAILDIR_CACHE_NAME), "w");
+	f = fopen(tu_at("m/" MAILDIR_CACHE_NAME), "w");
 	ck_assert_ptr_nonnull(f);
 	fputs("pop3refd-sizes 1\n", f);
 	for (size_t i = n; i-- > 0;) {
@@ -704,7 +704,7 @@ START_TEST(cache_in_another_order_is_sorted_and_rewritten)
 	}
 	fprintf(f, "end %zu\n", n);
 	fclose(f);
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	same_scan(&plain, &md);
 	maildir_free(&md);
 	ck_assert_uint_eq(cache_names(names, 400), 300);
@@ -712,7 +712,7 @@ START_TEST(cache_in_another_order_is_sorted_and_rewritten)
 		ck_assert_str_eq(names[i], plain.msgs[i].name);
 	/* A file added since: sorted in. */
 	puts_("m/new/-first", "Z: z\n\nz\n");
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 301);
 	ck_assert_str_eq(md.msgs[0].name, "-first");
 	for (size_t i = 0; i < 300; i++)
@@ -730,15 +730,15 @@ START_TEST(hard_link_in_both_folders)
 	cache_fixture();
 	/* One file under the same name in new/ and cur/: both are messages, with the same key, and match
 	 * the same cache entry; the scan must not take the cache's order then. */
-	ck_assert_int_eq(link(at("m/cur/2.lf"), at("m/new/2.lf")), 0);
-	ck_assert_msg(maildir_scan(at("m"), &plain, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(link(tu_at("m/cur/2.lf"), tu_at("m/new/2.lf")), 0);
+	ck_assert_msg(maildir_scan(tu_at("m"), &plain, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(plain.count, 7);
-	ck_assert_msg(maildir_scan_cached(at("m"), &first, &e) == 0, "%s", e.msg);
-	ck_assert_msg(maildir_scan_cached(at("m"), &second, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &first, &e) == 0, "%s", e.msg);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &second, &e) == 0, "%s", e.msg);
 	same_scan(&plain, &first);
 	same_scan(&plain, &second);
-	ck_assert_str_eq(second.msgs[1].path, at("m/cur/2.lf"));
-	ck_assert_str_eq(second.msgs[2].path, at("m/new/2.lf"));
+	ck_assert_str_eq(second.msgs[1].path, tu_at("m/cur/2.lf"));
+	ck_assert_str_eq(second.msgs[2].path, tu_at("m/new/2.lf"));
 	ck_assert_str_ne(second.msgs[1].uid, second.msgs[2].uid);
 	maildir_free(&plain);
 	maildir_free(&first);
@@ -755,10 +755,10 @@ START_TEST(w_name_only_for_regular_files)
 	/* Sized by the name without being looked at when the directory entry says "regular file"; a folder
 	 * or a dangling link with such a name is no message, a link to a file is one. */
 	puts_("m/cur/1.a,W=40", "ab");
-	ck_assert_int_eq(mkdir(at("m/cur/2.dir,W=10"), 0700), 0);
-	ck_assert_int_eq(symlink("nowhere", at("m/cur/3.dangling,W=10")), 0);
-	ck_assert_int_eq(symlink(at("m/cur/1.a,W=40"), at("m/new/4.link,W=12")), 0);
-	ck_assert_msg(maildir_scan_cached(at("m"), &md, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(mkdir(tu_at("m/cur/2.dir,W=10"), 0700), 0);
+	ck_assert_int_eq(symlink("nowhere", tu_at("m/cur/3.dangling,W=10")), 0);
+	ck_assert_int_eq(symlink(tu_at("m/cur/1.a,W=40"), tu_at("m/new/4.link,W=12")), 0);
+	ck_assert_msg(maildir_scan_cached(tu_at("m"), &md, &e) == 0, "%s", e.msg);
 	ck_assert_uint_eq(md.count, 2);
 	ck_assert_str_eq(md.msgs[0].name, "1.a,W=40");
 	ck_assert_uint_eq(md.msgs[0].size, 40);
