@@ -176,7 +176,11 @@ class Load(unittest.TestCase):
                             + "".join(f"  - {{user: {u}, password: {p}}}\n" for u, p in users.items())
                             + f"maildirs: {srv.maildirs}\n")
                 log = os.path.join(tmp, "delivered")
-                cmd = f"cp {{fixture}}/new/* {srv.maildirs}/{{user}}/new/ && echo {{user}} >> {log}"
+                # Atomic, as Maildir delivery must be: tmp/ then a rename into new/ (a plain cp into new/
+                # lets a login list the half-written file, which load rightly reports as unknown-message).
+                box = f"{srv.maildirs}/{{user}}"
+                cmd = (f"for f in {{fixture}}/new/*; do n=$(basename $f); cp $f {box}/tmp/$n && "
+                       f"mv {box}/tmp/$n {box}/new/$n || exit 1; done && echo {{user}} >> {log}")
                 # Two clients on three accounts: an account its sessions emptied takes no delivery until
                 # its reset, which waits for a moment with no session on it (six busy clients starved it).
                 r, doc = load(["--target", prof, "--clients", "2", "--duration", "4", "--seed", "3",
