@@ -180,6 +180,16 @@ static void *worker_main(void *arg)
 		size_t cj = connlimit_jobs();
 		if (cj > 0 && w->index >= cj && w->index > 0)
 			break;
+		/* Another worker's connect waits for a slot (connlimit.h): start nothing new until it got
+		 * it, or the scenarios started meanwhile take every slot the running ones free. */
+		if (connlimit_waiting() > 0) {
+			connlimit_wait_turn(CONNLIMIT_HOLD_MAX_MS);
+			if (stop_requested() != STOP_NONE)
+				break;
+			cj = connlimit_jobs();
+			if (cj > 0 && w->index >= cj && w->index > 0)
+				break;
+		}
 		int failing;
 		pthread_mutex_lock(&pl->lock);
 		size_t k = next_scenario(pl, w, &failing);

@@ -244,7 +244,7 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
  * connections per address: retried after one of them closes, visibly, up to CONNLIMIT_ATTEMPTS; then, or
  * with none open, the scenario ends in an error, never a pass (a server that greets nobody stays an error).
  */
-void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
+static void connect_retrying(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	for (int attempt = 1;; attempt++) {
 		if (connect_once(x, st, out) != CONNECT_REFUSED)
@@ -293,6 +293,13 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 		}
 		return;
 	}
+}
+
+/* A connect step (connect_retrying); a hold it took while waiting for a slot ends with it. */
+void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	connect_retrying(x, st, out);
+	connlimit_release();
 }
 
 /* ---- starttls (RFC 2595 §4) --------------------------------------------------------------------------- */
