@@ -4,8 +4,11 @@
 #
 #   harness/peers/maildir-reset.sh USER FIXTURE HOMES
 #
-# HOMES is the host side of the server's /home. The copy is built beside the old Maildir and renamed over
-# it, owned by the user (uid 5000+NN, group mail), so a login never sees a half-copied maildrop. The
+# HOMES is the host side of the server's /home. The copy is built beside the old Maildir, owned by the
+# user (uid 5000+NN, group mail), and swapped with it in one renameat2(RENAME_EXCHANGE): a login never
+# sees a half-copied maildrop, nor a moment without one (two renames, old away then new in, left a window
+# where Courier answered a login "-ERR chdir Maildir failed", and a reset killed between them left no
+# Maildir at all; rename(2) cannot replace a non-empty folder, and coreutils 9.1 has no mv --exchange). The
 # server's own state files in the Maildir go with the old one (Dovecot's index and uidlist, Courier's
 # courierpop3dsizelist), except Dovecot's UIDVALIDITY counter, kept so that a new fixture never gets UIDLs
 # an earlier one had. A session of the previous scenario still ending (the server learns of a dropped
@@ -29,8 +32,7 @@ for i in $(seq 1 100); do
 done
 
 new=$home/.Maildir.reset.$$
-old=$home/.Maildir.old.$$
-trap 'rm -rf "$new" "$old"' EXIT
+trap 'rm -rf "$new"' EXIT
 mkdir -p "$new/cur" "$new/new" "$new/tmp"
 for sub in cur new; do
 	[ -d "$fixture/$sub" ] || continue
@@ -39,5 +41,17 @@ done
 [ -f "$home/Maildir/dovecot-uidvalidity" ] && cp -p "$home/Maildir/dovecot-uidvalidity" "$new/"
 chown -R "$uid:8" "$new"
 chmod -R u+rwX,go-rwx "$new"
-[ -e "$home/Maildir" ] && mv "$home/Maildir" "$old"
-mv "$new" "$home/Maildir"
+if [ -e "$home/Maildir" ]; then
+	# Swap the two folders in one system call (python3's os module has no RENAME_EXCHANGE: glibc's
+	# renameat2 through ctypes). $new then holds the old maildrop, which the EXIT trap removes.
+	python3 - "$new" "$home/Maildir" <<'PY' || die "cannot swap $new and $home/Maildir"
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+AT_FDCWD, RENAME_EXCHANGE = -100, 2
+a, b = (os.fsencode(p) for p in sys.argv[1:3])
+if libc.renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0:
+    sys.exit("renameat2(RENAME_EXCHANGE): " + os.strerror(ctypes.get_errno()))
+PY
+else
+	mv -T "$new" "$home/Maildir"
+fi
