@@ -13,7 +13,8 @@
 # courierpop3dsizelist), except Dovecot's UIDVALIDITY counter, kept so that a new fixture never gets UIDLs
 # an earlier one had. A session of the previous scenario still ending (the server learns of a dropped
 # connection late) could write its state into the new copy, so the reset first waits up to 10 s until no
-# process of the user runs, as an admin waits for a user's sessions to end before touching the mail.
+# process of the user runs in this peer's namespace, as an admin waits for a user's sessions to end before
+# touching the mail.
 set -eu
 
 die() { echo "maildir-reset.sh: $*" >&2; exit 1; }
@@ -25,9 +26,24 @@ home=$homes/$user
 [ -d "$home" ] || die "no home $home (is the server started?)"
 [ -d "$fixture/cur" ] || [ -d "$fixture/new" ] || die "fixture $fixture is not a Maildir"
 
+# The user's processes of this peer only: every peer's test users have the same uids, and another peer
+# running at the same time (its own user01 logged in) must not hold this reset up. This peer's server runs
+# in a mount namespace of its own (peerlib.sh); its pid file, beside HOMES, names the leader.
+peer_ns=
+if [ -r "$homes/../run.pid" ]; then
+	read -r leader _ <"$homes/../run.pid" || true
+	[ -n "${leader:-}" ] && peer_ns=$(readlink "/proc/$leader/ns/mnt" 2>/dev/null || true)
+fi
+sessions() {
+	local p
+	for p in $(pgrep -u "$uid" 2>/dev/null); do
+		[ -z "$peer_ns" ] || [ "$(readlink "/proc/$p/ns/mnt" 2>/dev/null)" = "$peer_ns" ] && echo "$p"
+	done
+	return 0
+}
 for i in $(seq 1 100); do
-	pgrep -u "$uid" >/dev/null 2>&1 || break
-	[ "$i" -eq 100 ] && die "a session of $user (pid $(pgrep -u "$uid" | tr '\n' ' ')) did not end within 10 s"
+	[ -z "$(sessions)" ] && break
+	[ "$i" -eq 100 ] && die "a session of $user (pid $(sessions | tr '\n' ' ')) did not end within 10 s"
 	sleep 0.1
 done
 
