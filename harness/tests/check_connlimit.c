@@ -41,7 +41,7 @@ START_TEST(others_open_retry_and_lower_once)
 	ck_assert_int_eq(connlimit_retry(4, 1, 2, &waited), 1);
 	ck_assert_uint_eq(connlimit_jobs(), 2); /* a refusal with fewer open lowers it */
 	ck_assert_int_eq(connlimit_seen(), 7);  /* the first refusal's count */
-	ck_assert_int_eq(connlimit_capacity(), 4); /* the fewest open at any refusal */
+	ck_assert_int_eq(connlimit_capacity(), 9); /* the most open at any refusal */
 	ck_assert_int_eq(connlimit_retry(1, 1, 1, &waited), 1);
 	connlimit_reset();
 	ck_assert_int_eq(connlimit_retry(1, 1, 1, &waited), 1);

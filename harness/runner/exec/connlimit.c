@@ -12,7 +12,7 @@
 
 static atomic_long seen;   /* our connections open at the first refusal; 0 none */
 static atomic_size_t jobs; /* the workers to go on with; 0 unchanged */
-static atomic_long low;     /* the fewest of ours open at a refusal; 0 none */
+static atomic_long high;    /* the most of ours open at a refusal; 0 none */
 static atomic_long holders; /* threads whose connect waits for a slot */
 static _Thread_local int holding; /* this thread is one of them */
 
@@ -37,8 +37,10 @@ int connlimit_retry(long ours, long others, int attempt, long long *waited_ms)
 	}
 	long zero = 0;
 	atomic_compare_exchange_strong(&seen, &zero, ours);
-	long lw = atomic_load(&low);
-	while ((lw == 0 || ours < lw) && ours > 0 && !atomic_compare_exchange_weak(&low, &lw, ours))
+	/* Each of those `ours` was accepted while the others were open: the server takes at least that many.
+	 * (Fewer open at a later refusal only means it still counted some we had closed.) */
+	long hi = atomic_load(&high);
+	while (ours > hi && !atomic_compare_exchange_weak(&high, &hi, ours))
 		;
 	/* The limit is about ours + 1 (the refused one): a worker's scenario holds up to two sessions. Every
 	 * refusal may lower it further (sessions held longer than the wait: a paced login, a sleep). */
@@ -77,7 +79,7 @@ void connlimit_release(void)
 
 long connlimit_capacity(void)
 {
-	return atomic_load(&low);
+	return atomic_load(&high);
 }
 
 long connlimit_waiting(void)
@@ -108,7 +110,7 @@ long connlimit_seen(void)
 void connlimit_reset(void)
 {
 	atomic_store(&seen, 0);
-	atomic_store(&low, 0);
+	atomic_store(&high, 0);
 	atomic_store(&jobs, 0);
 	atomic_store(&holders, 0);
 	holding = 0;

@@ -46,8 +46,9 @@ long long connlimit_wait_turn(long long max_ms);
 size_t connlimit_jobs(void);
 /* The limit seen: our connections open at the first refusal; 0 none. */
 long connlimit_seen(void);
-/* The fewest of our connections open at any refusal so far (the capacity the run may count on: a server
- * also counts sessions it has not yet seen close); 0 none. */
+/* The most of our connections open at any refusal so far: the capacity the run may count on (each of them
+ * was accepted while the others were open; fewer at another refusal only means the server still counted
+ * sessions we had closed); 0 none. */
 long connlimit_capacity(void);
 
 /* Forget what an earlier run in this process learnt (a run against another target); no thread may be
