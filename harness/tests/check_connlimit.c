@@ -21,6 +21,9 @@ START_TEST(own_sessions_do_not_excuse)
 	ck_assert_int_eq(waited, 0);
 	ck_assert_uint_eq(connlimit_jobs(), 0);
 	ck_assert_int_eq(connlimit_capacity(), 0);
+	connlimit_connect_begin();
+	connlimit_connect_end(1);
+	ck_assert_int_eq(connlimit_capacity(), 0); /* no refusal yet: no limit to count on */
 	ck_assert_int_eq(connlimit_seen(), 0);
 }
 END_TEST
@@ -42,6 +45,9 @@ START_TEST(others_open_retry_and_lower_once)
 	ck_assert_uint_eq(connlimit_jobs(), 2); /* a refusal with fewer open lowers it */
 	ck_assert_int_eq(connlimit_seen(), 7);  /* the first refusal's count */
 	ck_assert_int_eq(connlimit_capacity(), 9); /* the most open at any refusal */
+	connlimit_connect_begin();
+	connlimit_connect_end(1); /* none of ours really open here: 0 greeted, the refusals' 9 stands */
+	ck_assert_int_eq(connlimit_capacity(), 9);
 	ck_assert_int_eq(connlimit_retry(1, 1, 1, &waited), 1);
 	connlimit_reset();
 	ck_assert_int_eq(connlimit_retry(1, 1, 1, &waited), 1);

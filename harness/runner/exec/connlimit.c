@@ -13,6 +13,8 @@
 static atomic_long seen;   /* our connections open at the first refusal; 0 none */
 static atomic_size_t jobs; /* the workers to go on with; 0 unchanged */
 static atomic_long high;    /* the most of ours open at a refusal; 0 none */
+static atomic_long greeted;  /* the most of ours seen open and greeted at once; 0 none */
+static atomic_long connecting; /* connects under way (open, greeting not yet read) */
 static atomic_long holders; /* threads whose connect waits for a slot */
 static _Thread_local int holding; /* this thread is one of them */
 
@@ -79,7 +81,27 @@ void connlimit_release(void)
 
 long connlimit_capacity(void)
 {
-	return atomic_load(&high);
+	if (atomic_load(&seen) == 0)
+		return 0;
+	long h = atomic_load(&high), g = atomic_load(&greeted);
+	return h > g ? h : g;
+}
+
+void connlimit_connect_begin(void)
+{
+	atomic_fetch_add(&connecting, 1);
+}
+
+void connlimit_connect_end(int ok)
+{
+	if (ok) {
+		/* Ours open now, less the other connects still waiting for their greeting (they may yet be
+		 * refused): that many the server took at once. */
+		long g = conn_open_count() - (atomic_load(&connecting) - 1), cur = atomic_load(&greeted);
+		while (g > cur && !atomic_compare_exchange_weak(&greeted, &cur, g))
+			;
+	}
+	atomic_fetch_sub(&connecting, 1);
 }
 
 long connlimit_waiting(void)
@@ -111,6 +133,8 @@ void connlimit_reset(void)
 {
 	atomic_store(&seen, 0);
 	atomic_store(&high, 0);
+	atomic_store(&greeted, 0);
+	atomic_store(&connecting, 0);
 	atomic_store(&jobs, 0);
 	atomic_store(&holders, 0);
 	holding = 0;

@@ -46,10 +46,14 @@ long long connlimit_wait_turn(long long max_ms);
 size_t connlimit_jobs(void);
 /* The limit seen: our connections open at the first refusal; 0 none. */
 long connlimit_seen(void);
-/* The most of our connections open at any refusal so far: the capacity the run may count on (each of them
- * was accepted while the others were open; fewer at another refusal only means the server still counted
- * sessions we had closed); 0 none. */
+/* Once a refusal was seen (else 0): the capacity the run may count on, the most of our connections open
+ * at a refusal or open and greeted at once (each was accepted while the others were open; fewer at another
+ * refusal only means the server still counted sessions we had closed). */
 long connlimit_capacity(void);
+/* Around one connect attempt: begin before it opens, end once its greeting was read (ok: a +OK greeting,
+ * the server took it). */
+void connlimit_connect_begin(void);
+void connlimit_connect_end(int ok);
 
 /* Forget what an earlier run in this process learnt (a run against another target); no thread may be
  * waiting. */
