@@ -10,7 +10,8 @@
 # the package's with only ADDRESS/PORT and SSLADDRESS/SSLPORT changed (loopback, free ports). The
 # certificate and DH parameters are ours where the postinst would generate them (mkpop3dcert,
 # mkdhparams). Courier logs through courierlogger to syslog, which the namespace lacks: its log is lost.
-# Reset: maildir-reset.sh (a copy of the fixture Maildir).
+# Each user gets an empty ~/Maildir at start (maildirmake's). Reset: maildir-reset.sh (a copy of the
+# fixture Maildir).
 set -eu
 name=courier
 . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/peerlib.sh"
@@ -23,6 +24,18 @@ cmd_start() {
 	# The postinsts' adduser --system --group courier.
 	sys_user courier 4994 /var/lib/courier
 	write_storage
+	# Every account has its maildrop from the start, as `maildirmake ~/Maildir` makes it when an admin adds
+	# a Courier user: Courier never creates it (a login without one gets "-ERR chdir Maildir failed", with
+	# a bare LF), and the run's first scenario on an account may name no fixture, so no reset made it
+	# (robustness/bare-lf-command, often the first, failed on that). An existing one is kept.
+	local h u
+	for h in "$dir"/home/user[0-9][0-9]; do
+		u=$(uid_of "${h##*/}")
+		[ -e "$h/Maildir" ] && continue
+		mkdir -p "$h/Maildir/cur" "$h/Maildir/new" "$h/Maildir/tmp"
+		chown -R "$u:8" "$h/Maildir"
+		chmod -R 700 "$h/Maildir"
+	done
 	find_tls
 	port=$(free_port)
 	tls_port=$(free_port "$port")

@@ -58,11 +58,12 @@ struct target {
 	double silence_min; /* seconds: the shortest "nothing comes" window on this link; 0: none */
 };
 
-/* Defaults of the timing keys (docs/targets.md): a reset may take a minute; a login reply 30 s (servers
- * delay failed logins, and Dovecot's auth penalty reaches 15 s); a maildrop lock left by a dropped
- * connection is waited for up to 15 s. */
+/* Defaults of the timing keys (docs/targets.md): a reset may take a minute; a login reply 60 s (servers
+ * delay failed logins: Dovecot's auth penalty reaches 15 s, pop3refd's --auth-failure-delay 30 s, and a
+ * reply at a server's cap must not race the allowance); a maildrop lock left by a dropped connection is
+ * waited for up to 15 s. */
 #define TARGET_DEFAULT_RESET_TIMEOUT 60.0
-#define TARGET_DEFAULT_LOGIN_TIMEOUT 30.0
+#define TARGET_DEFAULT_LOGIN_TIMEOUT 60.0
 #define TARGET_DEFAULT_LOCK_RETRY    15.0
 /* RFC 2449 §8.1.1: a login refused with [LOGIN-DELAY] is retried once after the delay, at most this long. */
 #define TARGET_DEFAULT_LOGIN_DELAY_MAX 120.0

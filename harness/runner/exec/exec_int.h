@@ -171,10 +171,12 @@ int xc_left(long long deadline_ms);
  * is sent QUIT and waited for likewise, unless `abandon` (the scenario lost step with the server); any
  * other is closed, and when it was logged in its account is marked dropped. One note per session. */
 void xs_end_sessions(struct xctx *x, int abandon);
-/* Before a login: wait (bounded) for the close of every session whose QUIT got +OK, so from then on the
- * maildrop lock must be free (RFC 1939 §6: the server "then releases any exclusive-access lock on the
- * maildrop and closes the TCP connection"). */
-void xs_await_quits(struct xctx *x);
+/* Before a command: wait (bounded) for the close of every session whose QUIT got +OK but `skip` (NULL
+ * before a login: all), so from then on its UPDATE is done and the maildrop lock is free (RFC 1939 §6:
+ * the server "removes all messages marked as deleted from the maildrop ... then releases any
+ * exclusive-access lock on the maildrop and closes the TCP connection"). A server may reply +OK before it
+ * has removed the messages (Courier does): the close is the moment the effect is certain. */
+void xs_await_quits(struct xctx *x, const struct xsession *skip);
 /* Wait for the server's close of s after its +OK to QUIT, then close s; one note saying how long. At most
  * the step timeout; with `at_end` (nothing depends on the close but the next scenario's lock) only briefly
  * once a server has left a connection open after QUIT in this run. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "runner/exec/connlimit.h"
 #include "runner/fixture.h"
@@ -25,6 +26,9 @@ struct pool {
 	size_t *fail, nfail, next_fail;
 	size_t *rest, nrest, next_rest;
 	size_t fail_running; /* failing-login scenarios running now */
+	size_t *need;        /* sessions each scenario may hold at once (session_need) */
+	long in_use;         /* the sum of need over the scenarios running now */
+	pthread_cond_t freed; /* a scenario ended: in_use went down */
 	size_t fail_cap;     /* at most this many at once while others remain */
 	int penalty_seen;    /* one of them met a refusal that took a second or more */
 	int fail_done;       /* one of them has ended: penalty_seen says what the server does */
@@ -164,6 +168,50 @@ static size_t next_scenario(struct pool *pl, struct worker *w, int *failing)
 	return rest_left ? pl->rest[pl->next_rest++] : SIZE_MAX;
 }
 
+/* The sessions a scenario may hold at once: the distinct sessions its connect steps name (an upper bound:
+ * one may have closed before the next opens). At least 1. */
+static size_t session_need(const struct scenario *sc)
+{
+	const char *names[XC_MAX_SESSIONS];
+	size_t n = 0;
+	for (size_t i = 0; i < sc->nsteps; i++) {
+		const struct step *st = &sc->steps[i];
+		if (st->kind != STEP_CONNECT)
+			continue;
+		const char *name = st->session ? st->session : "main";
+		size_t k = 0;
+		while (k < n && strcmp(names[k], name) != 0)
+			k++;
+		if (k == n && n < XC_MAX_SESSIONS)
+			names[n++] = name;
+	}
+	return n ? n : 1;
+}
+
+/* Once the server has shown a limit on connections per address (connlimit.h), a scenario starts only when
+ * the sessions the running ones may hold and its own fit in it, or when nothing else runs: two scenarios
+ * that each hold sessions and wait for one more would wait for each other until both gave up (Courier,
+ * 4 per address: bracket-opens-response-code holding two and waiting for a third while the other worker's
+ * scenario held one and waited for its second). Locked by pl->lock; returns with the need counted. */
+static void admit(struct pool *pl, size_t need)
+{
+	for (;;) {
+		long cap = connlimit_capacity();
+		if (cap <= 0 || pl->in_use == 0 || pl->in_use + (long)need <= cap ||
+		    stop_requested() != STOP_NONE)
+			break;
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 200 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&pl->freed, &pl->lock, &ts);
+	}
+	pl->in_use += (long)need;
+}
+
 static void *worker_main(void *arg)
 {
 	struct worker *w = arg;
@@ -180,13 +228,29 @@ static void *worker_main(void *arg)
 		size_t cj = connlimit_jobs();
 		if (cj > 0 && w->index >= cj && w->index > 0)
 			break;
+		/* Another worker's connect waits for a slot (connlimit.h): start nothing new until it got
+		 * it, or the scenarios started meanwhile take every slot the running ones free. */
+		if (connlimit_waiting() > 0) {
+			connlimit_wait_turn(CONNLIMIT_HOLD_MAX_MS);
+			if (stop_requested() != STOP_NONE)
+				break;
+			cj = connlimit_jobs();
+			if (cj > 0 && w->index >= cj && w->index > 0)
+				break;
+		}
 		int failing;
 		pthread_mutex_lock(&pl->lock);
 		size_t k = next_scenario(pl, w, &failing);
+		if (k != SIZE_MAX)
+			admit(pl, pl->need[k]);
 		pthread_mutex_unlock(&pl->lock);
 		if (k == SIZE_MAX)
 			break;
 		run_one(pl, w->acct, k, failing);
+		pthread_mutex_lock(&pl->lock);
+		pl->in_use -= (long)pl->need[k];
+		pthread_cond_broadcast(&pl->freed);
+		pthread_mutex_unlock(&pl->lock);
 		w->last_failed = failing;
 		if (failing) {
 			pthread_mutex_lock(&pl->lock);
@@ -319,10 +383,21 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 	    .scenarios = scenarios, .n = n, .t = t, .p = p, .o = o, .obs = obs, .results = results};
 	if (build_queues(&pl, jobs) != 0)
 		return p3err_set(err, "out of memory");
+	pl.need = malloc((n ? n : 1) * sizeof *pl.need);
+	if (pl.need == NULL) {
+		free(pl.fail);
+		free(pl.rest);
+		return p3err_set(err, "out of memory");
+	}
+	for (size_t i = 0; i < n; i++)
+		pl.need[i] = session_need(scenarios[i]);
 	pthread_mutex_init(&pl.lock, NULL);
+	pthread_cond_init(&pl.freed, NULL);
 	struct worker *ws = calloc(jobs, sizeof *ws);
 	if (ws == NULL) {
+		pthread_cond_destroy(&pl.freed);
 		pthread_mutex_destroy(&pl.lock);
+		free(pl.need);
 		free(pl.fail);
 		free(pl.rest);
 		return p3err_set(err, "out of memory");
@@ -348,8 +423,10 @@ int exec_run_all(struct scenario *const *scenarios, size_t n, const struct targe
 			pthread_join(ws[k].tid, NULL);
 	}
 	free(ws);
+	free(pl.need);
 	free(pl.fail);
 	free(pl.rest);
+	pthread_cond_destroy(&pl.freed);
 	pthread_mutex_destroy(&pl.lock);
 	fixture_cache_clear();
 	return 0;

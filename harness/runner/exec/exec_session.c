@@ -191,11 +191,12 @@ void xs_await_close(struct xctx *x, struct xsession *s, const char *why, int at_
 	xs_close(x, s, 0, NULL);
 }
 
-void xs_await_quits(struct xctx *x)
+void xs_await_quits(struct xctx *x, const struct xsession *skip)
 {
 	for (size_t i = 0; i < x->nsess; i++)
-		if (x->sess[i].c && x->sess[i].quit_ok)
-			xs_await_close(x, &x->sess[i], "before logging in", 0);
+		if (&x->sess[i] != skip && x->sess[i].c && x->sess[i].quit_ok)
+			xs_await_close(x, &x->sess[i], skip ? "before the next command" : "before logging in",
+			               0);
 }
 
 void xs_end_sessions(struct xctx *x, int abandon)

@@ -245,12 +245,16 @@ static int connect_once(struct xctx *x, const struct step *st, struct outcome *o
  * connections per address: retried after one of them closes, visibly, up to CONNLIMIT_ATTEMPTS; then, or
  * with none open, the scenario ends in an error, never a pass (a server that greets nobody stays an error).
  */
-void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
+static void connect_retrying(struct xctx *x, const struct step *st, struct outcome *out)
 {
 	for (int attempt = 1;; attempt++) {
-		if (connect_once(x, st, out) != CONNECT_REFUSED)
-			return;
+		connlimit_connect_begin();
+		int r = connect_once(x, st, out);
 		struct xsession *s = xs_get(x, st->session, 0);
+		connlimit_connect_end(r == CONNECT_DONE && s && s->c && s->greeting && s->greeting_len >= 3 &&
+		                      memcmp(s->greeting, "+OK", 3) == 0);
+		if (r != CONNECT_REFUSED)
+			return;
 		if (s && s->c)
 			xs_close(x, s, 0, NULL);
 		long mine = conn_open_count_thread(), ours = conn_open_count();
@@ -294,6 +298,13 @@ void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out
 		}
 		return;
 	}
+}
+
+/* A connect step (connect_retrying); a hold it took while waiting for a slot ends with it. */
+void step_run_connect(struct xctx *x, const struct step *st, struct outcome *out)
+{
+	connect_retrying(x, st, out);
+	connlimit_release();
 }
 
 /* ---- starttls (RFC 2595 §4) --------------------------------------------------------------------------- */

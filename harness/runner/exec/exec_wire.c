@@ -1,5 +1,5 @@
 /* exec_wire.c — what every step file shares (exec_steps.h): a step's session, its first expectation and
- * deadline, and writing octets and command lines (a login command waits for sessions that QUIT to close;
+ * deadline, and writing octets and command lines (a command waits for other sessions that QUIT to close;
  * AUTH opens an exchange where "+ " lines are allowed). Below every step file; calls none of them. */
 #include <stdarg.h>
 #include <stdio.h>
@@ -65,12 +65,15 @@ int step_send_command(struct xctx *x, struct xsession *s, const char *cmd, size_
 	memcpy(buf, cmd, len);
 	memcpy(buf + len, "\r\n", 3);
 	static const char *const logins[] = {"USER", "PASS", "APOP", "AUTH"};
+	int login = 0;
 	for (size_t i = 0; i < 4 && !s->in_auth; i++)
-		if (len >= 4 && strncasecmp(cmd, logins[i], 4) == 0 && (len == 4 || cmd[4] == ' ')) {
-			/* A session that QUIT releases its lock by its close: wait for that first. */
-			xs_await_quits(x);
-			break;
-		}
+		if (len >= 4 && strncasecmp(cmd, logins[i], 4) == 0 && (len == 4 || cmd[4] == ' '))
+			login = 1;
+	/* A session that QUIT has done its UPDATE and released its lock by its close: wait for that first,
+	 * before a login and before any other session's command, so what that command sees never depends
+	 * on how fast the server's process ends after its +OK (a verdict must not depend on timing or -j). */
+	if (!s->in_auth)
+		xs_await_quits(x, login ? NULL : s);
 	if (len >= 4 && strncasecmp(cmd, "AUTH", 4) == 0 && (len == 4 || cmd[4] == ' '))
 		s->in_auth = 1;
 	int rc = step_send_bytes(x, s, buf, len + 2, out);

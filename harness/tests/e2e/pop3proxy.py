@@ -11,6 +11,9 @@ Modes:
   close_auth   after a -ERR to PASS, APOP or AUTH (or to a SASL response inside AUTH), the connection is
                closed (RFC 1939 §4: "After returning a negative status indicator, the server may close the
                connection").
+  late_update  a relay that answers a QUIT itself at once with +OK and passes it on to the server only
+               LATE_UPDATE seconds later, closing the connection when the server has: the messages marked
+               deleted are removed after the +OK (as Courier does), and only the close says they are.
 
 The line-aware modes relay in lock step while the session is in AUTHORIZATION: each complete command line is
 passed on, and the next one waits until its response (first line, and body for a multi-line +OK) came
@@ -24,11 +27,13 @@ import os
 import select
 import socket
 import threading
+import time
 
-MODES = ("xuidl", "strict_user", "close_auth")
+MODES = ("xuidl", "strict_user", "close_auth", "late_update")
 MULTI_ALWAYS = (b"CAPA", b"RETR", b"TOP")
 MULTI_NOARG = (b"LIST", b"UIDL", b"LANG", b"AUTH")
 WAIT = 15.0
+LATE_UPDATE = 0.5
 
 
 _seen = {}   # path -> (mtime_ns, size) when last checked: unchanged files are not read again
@@ -121,7 +126,8 @@ class Conn:
 
     def __init__(self, proxy, c, s):
         self.p, self.c, self.s = proxy, c, s
-        self.blind = proxy.mode == "xuidl"
+        self.blind = proxy.mode in ("xuidl", "late_update")
+        self.swallow = False               # late_update: the server's own reply to QUIT is not passed on
         self.done = threading.Event()      # a response has been relayed completely
         self.pending = None                # (verb, has_args) of the command whose response is awaited
         self.sasl = False                  # the last response was a "+ " continuation
@@ -158,6 +164,10 @@ class Conn:
                         pass
                     return
                 if self.blind:
+                    if self.p.mode == "late_update" and (buf + chunk).upper() == b"QUIT\r\n":
+                        self.c.sendall(b"+OK bye (the update follows)\r\n")
+                        self.swallow = True
+                        time.sleep(LATE_UPDATE)
                     self.s.sendall(buf + chunk)
                     buf = b""
                     continue
@@ -202,7 +212,8 @@ class Conn:
                     self._close()
                     return
                 if self.blind:
-                    self.c.sendall(chunk)
+                    if not self.swallow:
+                        self.c.sendall(chunk)
                     continue
                 buf += chunk
                 while b"\n" in buf and not self.blind:

@@ -3,8 +3,9 @@
 Each test runs bin/pop3spec over real sockets against the real pop3refd, made into another server the RFCs
 allow: its mail delivered through an agent that adds trace fields and stores LF (deliver_agent.py as the
 reset, `delivery: agent`), or a proxy in front of it (pop3proxy.py) that writes an X-UIDL field into
-stored mail, refuses everything but PASS and QUIT after USER (RFC 1939 §7), or closes after an
-authentication -ERR (RFC 1939 §4). The whole default suite must come out without fail, warn or error —
+stored mail, refuses everything but PASS and QUIT after USER (RFC 1939 §7), closes after an
+authentication -ERR (RFC 1939 §4), or answers QUIT before the server's UPDATE (the lock verdicts must not
+race it). The whole default suite must come out without fail, warn or error —
 except the one deviation the X-UIDL server has, reported once in rfc1939/retr/message-as-delivered. Each
 test also shows it can fail: byte-exact judging (`delivery: verbatim`) of the agent's copies fails, and the
 scenario forms the audit replaced fail against the strict servers."""
@@ -200,6 +201,41 @@ steps:
 """)
         r, doc = run(self.tmp, prof, old)
         self.assertEqual([res["status"] for res in doc["results"]], ["fail"], r.stdout[-2000:])
+
+    # -- a QUIT answered before its UPDATE ----------------------------------------------------------------------
+    LOCKS = ["scenarios/rfc1939/authz/exclusive-access-lock.yaml",
+             "scenarios/rfc1939/isolation/quit-in-authorization-keeps-lock.yaml",
+             "scenarios/rfc1939/isolation/drop-in-authorization-keeps-lock.yaml"]
+
+    def test_late_update_lock_verdicts_do_not_race(self):
+        # The lock scenarios let a second session DELE message 1 and QUIT, then RETR it in the first. A server
+        # that removes the messages after its +OK to QUIT (Courier) raced that RETR: its missing lock was found
+        # or not by timing (and so by -j). The runner waits for the close first: a locking server passes, a
+        # server without a lock fails every time, at -j 1 too (where the RETR used to win the race).
+        self.proxy = Proxy("late_update", self.srv.port).start()
+        prof = profile(os.path.join(self.tmp, "late.yaml"), self.proxy.port, self.srv.tls_port,
+                       maildirs=self.srv.maildirs)
+        r, doc = run(self.tmp, prof, *self.LOCKS, jobs=1)
+        self.assertEqual(bad(doc), {}, show(bad(doc)))
+        self.assertEqual(doc["summary"]["passed"], 3)
+        self.proxy.stop()
+        self.srv.stop()
+        import pop3test
+        real = pop3test.POP3REFD
+        pop3test.POP3REFD = real + "-faults"
+        try:
+            self.srv = Server(users=ACCOUNTS, maildrops={u: [] for u in ACCOUNTS},
+                              args=["--fault", "no-lock"]).start()
+        finally:
+            pop3test.POP3REFD = real
+        self.proxy = Proxy("late_update", self.srv.port).start()
+        prof = profile(os.path.join(self.tmp, "late-nolock.yaml"), self.proxy.port, self.srv.tls_port,
+                       maildirs=self.srv.maildirs)
+        for jobs in (1, 3):
+            r, doc = run(self.tmp, prof, *self.LOCKS, jobs=jobs)
+            self.assertEqual(sorted(k for k, v in bad(doc).items() if v["status"] == "fail"),
+                             sorted(p[len("scenarios/"):-len(".yaml")] for p in self.LOCKS),
+                             f"-j {jobs}: " + show(bad(doc)))
 
     # -- a close after an authentication -ERR (RFC 1939 §4) ---------------------------------------------------
     def test_close_after_auth_failure_passes_everything(self):
