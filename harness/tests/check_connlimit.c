@@ -42,8 +42,8 @@ START_TEST(others_open_retry_and_lower_once)
 	ck_assert_int_eq(connlimit_retry(9, 1, 2, &waited), 1);
 	ck_assert_uint_eq(connlimit_jobs(), 4); /* never raised again */
 	ck_assert_int_eq(connlimit_retry(4, 1, 2, &waited), 1);
-	ck_assert_uint_eq(connlimit_jobs(), 2); /* a refusal with fewer open lowers it */
-	ck_assert_int_eq(connlimit_seen(), 7);  /* the first refusal's count */
+	ck_assert_uint_eq(connlimit_jobs(), 2);    /* a refusal with fewer open lowers it */
+	ck_assert_int_eq(connlimit_seen(), 7);     /* the first refusal's count */
 	ck_assert_int_eq(connlimit_capacity(), 9); /* the most open at any refusal */
 	connlimit_connect_begin();
 	connlimit_connect_end(1); /* none of ours really open here: 0 greeted, the refusals' 9 stands */

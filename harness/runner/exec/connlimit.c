@@ -10,12 +10,12 @@
 #include "lib/conn.h"
 #include "runner/stop.h"
 
-static atomic_long seen;   /* our connections open at the first refusal; 0 none */
-static atomic_size_t jobs; /* the workers to go on with; 0 unchanged */
-static atomic_long high;    /* the most of ours open at a refusal; 0 none */
-static atomic_long greeted;  /* the most of ours seen open and greeted at once; 0 none */
-static atomic_long connecting; /* connects under way (open, greeting not yet read) */
-static atomic_long holders; /* threads whose connect waits for a slot */
+static atomic_long seen;          /* our connections open at the first refusal; 0 none */
+static atomic_size_t jobs;        /* the workers to go on with; 0 unchanged */
+static atomic_long high;          /* the most of ours open at a refusal; 0 none */
+static atomic_long greeted;       /* the most of ours seen open and greeted at once; 0 none */
+static atomic_long connecting;    /* connects under way (open, greeting not yet read) */
+static atomic_long holders;       /* threads whose connect waits for a slot */
 static _Thread_local int holding; /* this thread is one of them */
 
 static long long now_ms(void)
@@ -113,8 +113,7 @@ long long connlimit_wait_turn(long long max_ms)
 {
 	long long t0 = now_ms();
 	/* A thread that holds the run itself never waits for its own hold. */
-	while (atomic_load(&holders) - holding > 0 && stop_requested() == STOP_NONE &&
-	       now_ms() - t0 < max_ms)
+	while (atomic_load(&holders) - holding > 0 && stop_requested() == STOP_NONE && now_ms() - t0 < max_ms)
 		conn_pause(20);
 	return now_ms() - t0;
 }

@@ -25,13 +25,13 @@ struct pool {
 	 * (most failed logins first) and the others (plan_schedule: longest first). */
 	size_t *fail, nfail, next_fail;
 	size_t *rest, nrest, next_rest;
-	size_t fail_running; /* failing-login scenarios running now */
-	size_t *need;        /* sessions each scenario may hold at once (session_need) */
-	long in_use;         /* the sum of need over the scenarios running now */
+	size_t fail_running;  /* failing-login scenarios running now */
+	size_t *need;         /* sessions each scenario may hold at once (session_need) */
+	long in_use;          /* the sum of need over the scenarios running now */
 	pthread_cond_t freed; /* a scenario ended: in_use went down */
-	size_t fail_cap;     /* at most this many at once while others remain */
-	int penalty_seen;    /* one of them met a refusal that took a second or more */
-	int fail_done;       /* one of them has ended: penalty_seen says what the server does */
+	size_t fail_cap;      /* at most this many at once while others remain */
+	int penalty_seen;     /* one of them met a refusal that took a second or more */
+	int fail_done;        /* one of them has ended: penalty_seen says what the server does */
 	struct scenario *const *scenarios;
 	size_t n;
 	const struct target *t;
