@@ -380,6 +380,20 @@ static void learn_optional(struct xctx *x, struct probe *p)
 		learn(p, "TOP");
 }
 
+/* A login the probe could not finish for a reason that is no profile mistake (a reply it could not read, a
+ * close): the scenarios will report what the server sent, but the other accounts go unchecked, so the
+ * caller says so on stderr. Frees x; returns 1. */
+static int inconclusive(struct xctx *x, const struct account *acct, const char *where,
+                        const struct outcome *out, char *why, size_t whysize)
+{
+	char got[600];
+	refusal(x, out, got, sizeof got);
+	snprintf(why, whysize, "the probe's login as %.100s stopped at %s ('%.300s')", acct->user, where,
+	         got);
+	ctx_free(x);
+	return 1;
+}
+
 /* Log in as the first account, trying USER first: a -ERR to USER (where no CAPA after TLS lists it, which
  * would make it login_tls's business) means USER/PASS is not offered, and the probe picks APOP or SASL.
  * 0 logged in; 1 the server did not answer or answered badly (the scenarios will say how; the other
@@ -402,8 +416,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	struct outcome out;
 	connect_step(x, &out);
 	if (out.kind != OUT_PASS) {
-		ctx_free(x);
-		return 1;
+		return inconclusive(x, acct, "the greeting", &out, why, whysize);
 	}
 	struct step st;
 	memset(&st, 0, sizeof st);
@@ -411,8 +424,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	st.u.starttls.for_login = true;
 	run(x, &st, &out);
 	if (out.kind != OUT_PASS) {
-		ctx_free(x);
-		return 1;
+		return inconclusive(x, acct, "STLS", &out, why, whysize);
 	}
 	struct xsession *s = xs_get(x, "account", 0);
 	int in_tls = s && s->c && conn_is_tls(s->c);
@@ -421,8 +433,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 	struct expect any = {.status = WANT_UNSET, .closes = -1, .handshake = -1, .level = -1};
 	send_step(x, cmd, &any, &out);
 	if (out.kind != OUT_PASS) {
-		ctx_free(x);
-		return 1;
+		return inconclusive(x, acct, "USER", &out, why, whysize);
 	}
 	int rc = 0;
 	const char *mech;
@@ -489,8 +500,10 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			         acct->user, exec_login_way_name(p, wayb, sizeof wayb), got, got2);
 		}
 		if (out.kind != OUT_PASS) {
+			if (rc == 0)
+				return inconclusive(x, acct, "the login", &out, why, whysize);
 			ctx_free(x);
-			return rc ? rc : 1;
+			return rc;
 		}
 	} else {
 		if (nocapa)
@@ -509,8 +522,7 @@ static int first_account(const struct target *t, const struct exec_opts *o, stru
 			       -1;
 		}
 		if (out.kind != OUT_PASS || !last_status(x, "+OK")) {
-			ctx_free(x);
-			return 1;
+			return inconclusive(x, acct, "PASS", &out, why, whysize);
 		}
 	}
 	if (nocapa)
@@ -570,8 +582,13 @@ int exec_probe_accounts(const struct target *t, const struct exec_opts *o, struc
 		busy_sentence(t, &t->accounts[0], why, sizeof why);
 		return p3err_set(err, "%s", why);
 	}
-	if (first > 0)
+	if (first > 0) {
+		fprintf(stderr,
+		        "pop3spec: %s; the accounts' logins are not checked, the scenarios will say what "
+		        "the server sent\n",
+		        why);
 		return 0;
+	}
 	if (t->naccounts < 2)
 		return 0;
 	struct pool pl = {.t = t, .o = o, .p = p};

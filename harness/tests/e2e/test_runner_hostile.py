@@ -197,10 +197,13 @@ class HostileRunner(unittest.TestCase):
             self.assert_bad(res, PLAIN, ("fail",), contains="R1939-GEN-9")
 
     def test_lower_case_ok_probe_included(self):
-        # The probe's greeting is "+ok ...": it answered, badly; the scenarios say how, exit 1.
+        # The probe's greeting is "+ok ...": it answered, badly; the scenarios say how, exit 1. That the
+        # accounts went unchecked is said on stderr, with the reply that stopped the probe.
         with Hostile("lower_ok") as srv:
-            _, res = self.run_against(srv, PLAIN, 1)
+            r, res = self.run_against(srv, PLAIN, 1)
             self.assert_bad(res, PLAIN, ("fail",), contains="R1939-GEN-9")
+            self.assertRegex(r.stderr, r"the probe's login as user\d+ stopped at the greeting \('\+ok[^\n]*; "
+                             r"the accounts' logins are not checked")
 
     def test_bare_lf_line_ends(self):
         with Hostile("bare_lf", spare=1) as srv:
